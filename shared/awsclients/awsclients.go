@@ -1,0 +1,59 @@
+// Package awsclients loads the AWS configuration of a function once, at cold
+// start, and reads the settings every function needs from the environment.
+// Endpoints of local services come from the SDK's own AWS_ENDPOINT_URL variables.
+package awsclients
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/livesupportbot/backend/shared/store"
+)
+
+// Config loads the default AWS configuration.
+func Config(ctx context.Context) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load aws config: %w", err)
+	}
+	return cfg, nil
+}
+
+// Env returns the values of the named variables, or an error naming every
+// missing one.
+func Env(getenv func(string) string, names ...string) (map[string]string, error) {
+	out := make(map[string]string, len(names))
+	var missing []string
+	for _, n := range names {
+		v := getenv(n)
+		if v == "" {
+			missing = append(missing, n)
+		}
+		out[n] = v
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("missing environment: %v", missing)
+	}
+	return out, nil
+}
+
+// Store builds the store from DATA_TABLE and ARCHIVE_TABLE.
+func Store(cfg aws.Config, getenv func(string) string) (*store.Store, error) {
+	env, err := Env(getenv, "DATA_TABLE", "ARCHIVE_TABLE")
+	if err != nil {
+		return nil, err
+	}
+	return store.New(dynamodb.NewFromConfig(cfg), env["DATA_TABLE"], env["ARCHIVE_TABLE"]), nil
+}
+
+// Fatal logs a start-up error as one line and exits: a missing setting is a clear
+// message, not a panic inside a request.
+func Fatal(err error) {
+	fmt.Fprintf(os.Stderr, `{"level":"ERROR","msg":"start-up failed","error":%q}`+"\n", err.Error())
+	os.Exit(1)
+}

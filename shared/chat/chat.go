@@ -1,0 +1,172 @@
+// Package chat holds the domain of LiveSupportBot: tenants, contacts,
+// conversations, messages and connections, and the error codes every layer
+// shares. It has no AWS dependencies.
+package chat
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/livesupportbot/backend/shared/retention"
+)
+
+// Author kinds of a message.
+const (
+	AuthorVisitor = "visitor"
+	AuthorAgent   = "agent"
+	AuthorBot     = "bot"
+	AuthorSystem  = "system"
+)
+
+// Conversation statuses.
+const (
+	StatusOpen   = "open"
+	StatusClosed = "closed"
+)
+
+// ChannelWidget is the channel of messages sent through the web widget.
+const ChannelWidget = "widget"
+
+// Tenant is a business that embeds the widget.
+type Tenant struct {
+	ID             string            `json:"id"`
+	Name           string            `json:"name"`
+	WidgetKey      string            `json:"widgetKey"`
+	AllowedOrigins []string          `json:"allowedOrigins"`
+	Retention      retention.Periods `json:"retention"`
+	Status         string            `json:"status"` // active or closed
+	ClosedAt       *time.Time        `json:"closedAt,omitempty"`
+	LegalHold      bool              `json:"legalHold"`
+	CreatedAt      time.Time         `json:"createdAt"`
+}
+
+// Periods returns the tenant's effective retention periods.
+func (t *Tenant) Periods() retention.Periods { return retention.Merge(t.Retention) }
+
+// OriginAllowed reports whether a browser Origin may use the tenant's widget: an
+// empty allowlist allows any origin.
+func (t *Tenant) OriginAllowed(origin string) bool {
+	if len(t.AllowedOrigins) == 0 {
+		return true
+	}
+	for _, o := range t.AllowedOrigins {
+		if o == origin {
+			return true
+		}
+	}
+	return false
+}
+
+// Contact is a person who talks to a tenant: a widget visitor or a channel user.
+// For widget visitors the contact id is the visitor id.
+type Contact struct {
+	ID                 string    `json:"id"`
+	TenantID           string    `json:"-"`
+	Name               string    `json:"name,omitempty"`
+	Email              string    `json:"email,omitempty"`
+	Phone              string    `json:"phone,omitempty"`
+	MarketingOptOut    bool      `json:"marketingOptOut"`
+	LegalHold          bool      `json:"legalHold"`
+	OpenConversationID string    `json:"openConversationId,omitempty"`
+	CreatedAt          time.Time `json:"createdAt"`
+	LastSeenAt         time.Time `json:"lastSeenAt"`
+}
+
+// DisplayName is the contact's name, or "Visitor".
+func (c *Contact) DisplayName() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return "Visitor"
+}
+
+// Conversation is a thread of messages between a contact and the tenant.
+type Conversation struct {
+	ID             string    `json:"id"`
+	TenantID       string    `json:"-"`
+	ContactID      string    `json:"contactId"`
+	Channel        string    `json:"channel"`
+	Status         string    `json:"status"`
+	Archived       bool      `json:"archived,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+	LastActivityAt time.Time `json:"lastActivityAt"`
+}
+
+// Author says who wrote a message.
+type Author struct {
+	Kind string `json:"kind"`
+	Name string `json:"name,omitempty"`
+}
+
+// Message is one chat message, in the shape of the public contract.
+type Message struct {
+	ID              string    `json:"id"`
+	ConversationID  string    `json:"conversationId"`
+	Author          Author    `json:"author"`
+	Text            string    `json:"text"`
+	Channel         string    `json:"channel"`
+	CreatedAt       time.Time `json:"createdAt"`
+	TenantID        string    `json:"-"`
+	ContactID       string    `json:"-"`
+	ClientMessageID string    `json:"-"`
+	// OriginConnectionID is the WebSocket connection that sent a visitor message;
+	// dispatch does not echo the message back to it (the sender got an ack).
+	OriginConnectionID string `json:"-"`
+}
+
+// Connection is a live WebSocket connection of a visitor.
+type Connection struct {
+	ID          string    `json:"id"`
+	TenantID    string    `json:"-"`
+	ContactID   string    `json:"contactId"`
+	ConnectedAt time.Time `json:"connectedAt"`
+}
+
+// Error codes shared by the HTTP problem mapping and the WebSocket error frames.
+const (
+	ENotFound     = "not_found"
+	EInvalid      = "invalid"
+	ETooLarge     = "too_large"
+	EUnauthorized = "unauthorized"
+	EForbidden    = "forbidden"
+	EConflict     = "conflict"
+	ERateLimited  = "rate_limited"
+	EInternal     = "internal"
+)
+
+// Error is an application error: its Code and Message are safe to show to the
+// client. Anything that is not an *Error is internal and shown as "internal error".
+type Error struct {
+	Code    string
+	Message string
+	Fields  map[string]string // failing fields of a validation error
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Errorf returns an *Error with the given code.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of an application error in err's chain, or EInternal.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// ErrorMessage returns the client-safe message of err.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// ErrNotFound is returned for anything missing, expired, erased or of another tenant.
+var ErrNotFound = &Error{Code: ENotFound, Message: "not found"}

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/retention"
+)
+
+type conversationItem struct {
+	Base
+	chat.Conversation
+}
+
+func newConversationID() string { return ids.New(ids.Conversation) }
+
+func conversationBase(cv *chat.Conversation, p retention.Periods) Base {
+	pk := ConversationPK(cv.TenantID, cv.ID)
+	return Base{
+		PK: pk, SK: SKMeta, DataClass: retention.Communication, Entity: "conversation",
+		GSI1PK: StatusKey(cv.TenantID, cv.Status), GSI1SK: TimeKey(cv.LastActivityAt) + "#" + cv.ID,
+		GSI2PK:    RetentionKey(cv.TenantID, string(retention.Communication), cv.LastActivityAt),
+		GSI2SK:    RetentionSort(cv.LastActivityAt, pk),
+		ExpiresAt: retention.ExpiresAt(p, retention.Communication, cv.LastActivityAt),
+	}
+}
+
+// Conversation reads a conversation; missing, expired or foreign is chat.ErrNotFound.
+func (s *Store) Conversation(ctx context.Context, tenantID, convID string) (*chat.Conversation, error) {
+	var it conversationItem
+	ok, err := s.getLive(ctx, ConversationPK(tenantID, convID), SKMeta, false, &it)
+	if err != nil {
+		return nil, wrap("get conversation", err)
+	}
+	if !ok {
+		return nil, chat.ErrNotFound
+	}
+	it.Conversation.TenantID = tenantID
+	return &it.Conversation, nil
+}
+
+// TouchConversation records activity at time at: it moves the conversation's
+// lastActivityAt, its inbox position and its expiresAt forward (never back). A
+// conversation on legal hold (no expiresAt) gets no expiresAt. One write in the
+// common case.
+func (s *Store) TouchConversation(ctx context.Context, tenantID, convID string, at time.Time, p retention.Periods) error {
+	pk := ConversationPK(tenantID, convID)
+	vals := map[string]types.AttributeValue{
+		":at":   &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)},
+		":g1":   &types.AttributeValueMemberS{Value: TimeKey(at) + "#" + convID},
+		":g2pk": &types.AttributeValueMemberS{Value: RetentionKey(tenantID, string(retention.Communication), at)},
+		":g2sk": &types.AttributeValueMemberS{Value: RetentionSort(at, pk)},
+		":exp":  &types.AttributeValueMemberN{Value: itoa(retention.ExpiresAt(p, retention.Communication, at))},
+	}
+	set := "SET lastActivityAt = :at, GSI1SK = :g1, GSI2PK = :g2pk, GSI2SK = :g2sk"
+	cond := "attribute_exists(PK) AND lastActivityAt < :at"
+	for _, held := range []bool{false, true} {
+		in := &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(pk, SKMeta), ExpressionAttributeValues: vals}
+		if held {
+			delete(vals, ":exp")
+			in.UpdateExpression, in.ConditionExpression = aws.String(set), aws.String(cond+" AND attribute_not_exists(expiresAt)")
+		} else {
+			in.UpdateExpression, in.ConditionExpression = aws.String(set+", expiresAt = :exp"), aws.String(cond+" AND attribute_exists(expiresAt)")
+		}
+		_, err := s.db.UpdateItem(ctx, in)
+		if err == nil {
+			return nil
+		}
+		if !isConditionFailed(err) {
+			return wrap("touch conversation", err)
+		}
+	}
+	return nil // gone, or newer activity already recorded
+}

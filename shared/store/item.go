@@ -1,0 +1,70 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/livesupportbot/backend/shared/retention"
+)
+
+// Base holds the attributes every item has: its keys, its data class and, unless
+// it is on legal hold, its expiresAt (Unix seconds, the tables' TTL attribute).
+type Base struct {
+	PK        string          `dynamodbav:"PK"`
+	SK        string          `dynamodbav:"SK"`
+	GSI1PK    string          `dynamodbav:"GSI1PK,omitempty"`
+	GSI1SK    string          `dynamodbav:"GSI1SK,omitempty"`
+	GSI2PK    string          `dynamodbav:"GSI2PK,omitempty"`
+	GSI2SK    string          `dynamodbav:"GSI2SK,omitempty"`
+	DataClass retention.Class `dynamodbav:"dataClass"`
+	ExpiresAt int64           `dynamodbav:"expiresAt,omitempty"`
+	Entity    string          `dynamodbav:"entity"`
+}
+
+// Live reports whether the item is not past its expiresAt at now.
+func (b Base) Live(now time.Time) bool { return !retention.Expired(b.ExpiresAt, now) }
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"PK": &types.AttributeValueMemberS{Value: pk},
+		"SK": &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+// Key returns the primary key attributes of an item.
+func Key(pk, sk string) map[string]types.AttributeValue { return key(pk, sk) }
+
+// getLive reads one item into out and reports whether it exists and is live.
+func (s *Store) getLive(ctx context.Context, pk, sk string, consistent bool, out any) (bool, error) {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.data,
+		Key:            key(pk, sk),
+		ConsistentRead: aws.Bool(consistent),
+	})
+	if err != nil || res.Item == nil {
+		return false, err
+	}
+	if ea, ok := res.Item["expiresAt"].(*types.AttributeValueMemberN); ok {
+		var exp int64
+		if err := attributevalue.Unmarshal(ea, &exp); err == nil && retention.Expired(exp, s.Now()) {
+			return false, nil
+		}
+	}
+	return true, attributevalue.UnmarshalMap(res.Item, out)
+}
+
+// LiveFilter is the filter expression that hides expired items from a Query;
+// it takes the value :now.
+const LiveFilter = "attribute_not_exists(expiresAt) OR expiresAt > :now"
+
+func (s *Store) nowValue() types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: itoa(s.Now().Unix())}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

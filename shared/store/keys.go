@@ -1,0 +1,80 @@
+package store
+
+import (
+	"strings"
+	"time"
+)
+
+// The key layout of the Data table. Every partition key and every index
+// partition key starts with "T#<tenantId>#", so tenant isolation is enforced here
+// and nowhere else.
+//
+//	item            PK                        SK                      GSI1PK / GSI1SK                       GSI2PK / GSI2SK (retention index)
+//	tenant          T#t#TENANT                PROFILE                 -                                     -
+//	contact         T#t#CONTACT#c             PROFILE                 T#t#EMAIL#<email> / CONTACT#c         T#t#RET#personal#<yyyy-mm> / <time>#PK
+//	connection      T#t#CONTACT#c             CONN#<connectionId>     -                                     -
+//	conv. pointer   T#t#CONTACT#c             CONV#<convId>           -                                     -
+//	conversation    T#t#CONV#v                META                    T#t#CONVS#<status> / <lastActivity>#v T#t#RET#communication#<yyyy-mm> / <time>#PK
+//	message         T#t#CONV#v                MSG#<createdAt>#<id>    -                                     -
+//	dedupe marker   T#t#CONV#v                CMID#<clientMessageId>  -                                     -
+const (
+	SKProfile = "PROFILE"
+	SKMeta    = "META"
+	prefConn  = "CONN#"
+	prefConv  = "CONV#"
+	prefMsg   = "MSG#"
+	prefCMID  = "CMID#"
+)
+
+// timeKey formats t with a fixed width, so keys sort by time.
+const timeKey = "2006-01-02T15:04:05.000000Z"
+
+// TimeKey formats t for a sort key.
+func TimeKey(t time.Time) string { return t.UTC().Format(timeKey) }
+
+// TenantPrefix is the start of every key of the tenant.
+func TenantPrefix(tenantID string) string { return "T#" + tenantID + "#" }
+
+// TenantPK is the partition of the tenant profile.
+func TenantPK(tenantID string) string { return TenantPrefix(tenantID) + "TENANT" }
+
+// ContactPK is the partition of a contact: profile, connections, conversation pointers.
+func ContactPK(tenantID, contactID string) string {
+	return TenantPrefix(tenantID) + "CONTACT#" + contactID
+}
+
+// ConversationPK is the partition of a conversation: meta, messages, dedupe markers.
+func ConversationPK(tenantID, convID string) string {
+	return TenantPrefix(tenantID) + "CONV#" + convID
+}
+
+// EmailKey is the GSI1 partition of contacts with that email.
+func EmailKey(tenantID, email string) string {
+	return TenantPrefix(tenantID) + "EMAIL#" + strings.ToLower(strings.TrimSpace(email))
+}
+
+// StatusKey is the GSI1 partition of the tenant's conversations with a status.
+func StatusKey(tenantID, status string) string { return TenantPrefix(tenantID) + "CONVS#" + status }
+
+// RetentionKey is the GSI2 partition of the tenant's items of a class whose
+// retention basis falls in the month of t. The sweep reads it month by month, in
+// time order, so its cost follows the affected items, not the table.
+func RetentionKey(tenantID, class string, t time.Time) string {
+	return TenantPrefix(tenantID) + "RET#" + class + "#" + t.UTC().Format("2006-01")
+}
+
+// RetentionSort is the GSI2 sort key: the basis time, then the item's PK.
+func RetentionSort(t time.Time, pk string) string { return TimeKey(t) + "#" + pk }
+
+// MessageSK is the sort key of a message.
+func MessageSK(createdAt time.Time, id string) string { return prefMsg + TimeKey(createdAt) + "#" + id }
+
+// TenantOfKey returns the tenant id of a key, or "".
+func TenantOfKey(key string) string {
+	rest, ok := strings.CutPrefix(key, "T#")
+	if !ok {
+		return ""
+	}
+	t, _, _ := strings.Cut(rest, "#")
+	return t
+}

@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"crypto/subtle"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/retention"
+)
+
+type tenantItem struct {
+	Base
+	chat.Tenant
+}
+
+// PutTenant creates a tenant; it fails if the id is taken. The tenant profile is
+// personal data of the tenant's account and lives while the account does.
+func (s *Store) PutTenant(ctx context.Context, t *chat.Tenant) error {
+	item, err := attributevalue.MarshalMap(tenantItem{
+		Base:   Base{PK: TenantPK(t.ID), SK: SKProfile, DataClass: retention.Personal, Entity: "tenant"},
+		Tenant: *t,
+	})
+	if err != nil {
+		return wrap("marshal tenant", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           &s.data,
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(PK)"),
+	})
+	if isConditionFailed(err) {
+		return chat.Errorf(chat.EConflict, "tenant exists")
+	}
+	return wrap("put tenant "+t.ID, err)
+}
+
+// Tenant reads a tenant; a missing one is chat.ErrNotFound.
+func (s *Store) Tenant(ctx context.Context, tenantID string) (*chat.Tenant, error) {
+	var it tenantItem
+	ok, err := s.getLive(ctx, TenantPK(tenantID), SKProfile, false, &it)
+	if err != nil {
+		return nil, wrap("get tenant "+tenantID, err)
+	}
+	if !ok {
+		return nil, chat.ErrNotFound
+	}
+	return &it.Tenant, nil
+}
+
+// TenantByWidgetKey resolves a widget key "wk_<tenantId>_<secret>" to its tenant,
+// comparing the whole key in constant time; a wrong key is chat.ErrNotFound.
+func (s *Store) TenantByWidgetKey(ctx context.Context, widgetKey string) (*chat.Tenant, error) {
+	parts := strings.Split(widgetKey, "_")
+	if len(parts) != 3 || parts[0] != "wk" || parts[1] == "" {
+		return nil, chat.ErrNotFound
+	}
+	t, err := s.Tenant(ctx, parts[1])
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(t.WidgetKey), []byte(widgetKey)) != 1 || t.Status == "closed" {
+		return nil, chat.ErrNotFound
+	}
+	return t, nil
+}
+
+// TenantCache keeps tenants read in a warm Lambda for a short time, so the hot
+// message path does not read the tenant on every frame.
+type TenantCache struct {
+	store *Store
+	ttl   time.Duration
+	m     map[string]cachedTenant
+}
+
+type cachedTenant struct {
+	t   *chat.Tenant
+	exp time.Time
+}
+
+// NewTenantCache returns a cache over s.
+func NewTenantCache(s *Store, ttl time.Duration) *TenantCache {
+	return &TenantCache{store: s, ttl: ttl, m: map[string]cachedTenant{}}
+}
+
+// Tenant returns the tenant, from the cache when fresh. Not safe for concurrent use
+// (a Lambda handles one event at a time).
+func (c *TenantCache) Tenant(ctx context.Context, id string) (*chat.Tenant, error) {
+	now := c.store.Now()
+	if e, ok := c.m[id]; ok && now.Before(e.exp) {
+		return e.t, nil
+	}
+	t, err := c.store.Tenant(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c.m[id] = cachedTenant{t: t, exp: now.Add(c.ttl)}
+	return t, nil
+}

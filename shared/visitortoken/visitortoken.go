@@ -1,0 +1,84 @@
+// Package visitortoken issues and verifies the signed, expiring tokens that name
+// a widget visitor: base64url(JSON claims) "." base64url(HMAC-SHA256(secret, claims)).
+package visitortoken
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+)
+
+// DefaultTTL is how long a token is valid; the widget renews it on every session.
+const DefaultTTL = 24 * time.Hour
+
+// ErrInvalid is returned for a token that is malformed, tampered with or expired.
+var ErrInvalid = errors.New("invalid or expired visitor token")
+
+// Claims are what a token says.
+type Claims struct {
+	TenantID  string `json:"t"`
+	VisitorID string `json:"v"`
+	ExpiresAt int64  `json:"exp"`
+}
+
+// Signer signs and verifies tokens with one secret.
+type Signer struct {
+	secret []byte
+	now    func() time.Time
+}
+
+// New returns a Signer; the secret must be at least 32 bytes.
+func New(secret string) (*Signer, error) {
+	if len(secret) < 32 {
+		return nil, errors.New("visitor token secret must be at least 32 bytes")
+	}
+	return &Signer{secret: []byte(secret), now: time.Now}, nil
+}
+
+// WithClock returns a copy of s that reads the time from now (for tests).
+func (s *Signer) WithClock(now func() time.Time) *Signer {
+	c := *s
+	c.now = now
+	return &c
+}
+
+// Issue returns a token for the visitor, valid for ttl.
+func (s *Signer) Issue(tenantID, visitorID string, ttl time.Duration) string {
+	body, _ := json.Marshal(Claims{TenantID: tenantID, VisitorID: visitorID, ExpiresAt: s.now().Add(ttl).Unix()})
+	p := base64.RawURLEncoding.EncodeToString(body)
+	return p + "." + base64.RawURLEncoding.EncodeToString(s.mac(p))
+}
+
+// Verify checks the signature and expiry of token and returns its claims.
+func (s *Signer) Verify(token string) (Claims, error) {
+	p, sig, ok := strings.Cut(token, ".")
+	if !ok || len(token) > 1024 {
+		return Claims{}, ErrInvalid
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(got, s.mac(p)) {
+		return Claims{}, ErrInvalid
+	}
+	body, err := base64.RawURLEncoding.DecodeString(p)
+	if err != nil {
+		return Claims{}, ErrInvalid
+	}
+	var c Claims
+	if err := json.Unmarshal(body, &c); err != nil || c.TenantID == "" || c.VisitorID == "" {
+		return Claims{}, ErrInvalid
+	}
+	if s.now().Unix() >= c.ExpiresAt {
+		return Claims{}, ErrInvalid
+	}
+	return c, nil
+}
+
+func (s *Signer) mac(payload string) []byte {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte(payload))
+	return m.Sum(nil)
+}
