@@ -228,3 +228,51 @@ func newEnvOver(t *testing.T, e *env, table string) *env {
 		Logger: slog.New(slog.NewJSONHandler(b.logs, nil))})
 	return b
 }
+
+// request is call with extra headers.
+func (e *env) request(method, path, key, body string, hdr map[string]string) response {
+	e.t.Helper()
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RawPath: path, Body: body,
+		Headers: map[string]string{"authorization": "Bearer " + key},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: fmt.Sprintf("req-%d", e.seq()),
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path}},
+	}
+	for k, v := range hdr {
+		ev.Headers[k] = v
+	}
+	res, err := e.api.Handler(context.Background(), ev)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{Status: res.StatusCode, Headers: res.Headers, Body: res.Body}
+}
+
+// dumpItems returns every item of the Data table as JSON (a Scan, tests only).
+func (e *env) dumpItems() string {
+	e.t.Helper()
+	res, err := e.tt.DB.Scan(context.Background(), &dynamodb.ScanInput{TableName: &e.tt.Data})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var all []map[string]any
+	attributevalue.UnmarshalListOfMaps(res.Items, &all)
+	b, _ := json.Marshal(all)
+	return string(b)
+}
+
+// auditItems returns the tenant's raw audit items as JSON.
+func (e *env) auditItems(tenantID string) string {
+	e.t.Helper()
+	res, err := e.tt.DB.Query(context.Background(), &dynamodb.QueryInput{
+		TableName: &e.tt.Data, KeyConditionExpression: aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: store.AuditPK(tenantID)}},
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var all []map[string]any
+	attributevalue.UnmarshalListOfMaps(res.Items, &all)
+	b, _ := json.Marshal(all)
+	return string(b)
+}
