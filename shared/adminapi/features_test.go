@@ -105,11 +105,11 @@ func (e *env) seedConversations(tenantID string, n int) []string {
 	for i := range n {
 		at := base.Add(time.Duration(i) * time.Minute)
 		st := e.store.WithClock(func() time.Time { return at })
-		_, cv, err := st.OpenConversation(ctx, tenantID, ids.New(ids.Contact), chat.ChannelWidget, retention.Defaults)
+		_, cvID, err := st.OpenConversation(ctx, tenantID, ids.New(ids.Contact), chat.ChannelWidget, retention.Defaults)
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		out[n-1-i] = cv.ID
+		out[n-1-i] = cvID
 	}
 	return out
 }
@@ -202,7 +202,7 @@ func TestConversations_CloseAndReopen(t *testing.T) {
 	}
 	// The visitor's next message opens a new conversation.
 	_, cv2, err := e.store.OpenConversation(ctx, f.ID, f.ContactID, chat.ChannelWidget, retention.Defaults)
-	if err != nil || cv2.ID == f.ConvID {
+	if err != nil || cv2 == f.ConvID {
 		t.Fatalf("next message did not open a new conversation: %v %v", cv2, err)
 	}
 	wantProblem(t, "reply to closed", e.call(http.MethodPost, "/v1/conversations/"+f.ConvID+"/messages", f.AgentKey, `{"text":"late"}`), http.StatusConflict)
@@ -400,5 +400,17 @@ func TestWrites_CarryClassExpiryAndTenantKeys(t *testing.T) {
 		if it.Entity != "tenant" && it.ExpiresAt <= now {
 			t.Errorf("%s %s: expiresAt %d", it.PK, it.SK, it.ExpiresAt)
 		}
+	}
+}
+
+func TestReply_MovesConversationToTopOfInbox(t *testing.T) {
+	e := newEnv(t)
+	a := e.newTenant("Top")
+	convs := e.seedConversations(a.ID, 3) // newest first
+	oldest := convs[2]
+	wantStatus(t, "reply", e.call(http.MethodPost, "/v1/conversations/"+oldest+"/messages", a.OwnerKey, `{"text":"bump"}`), http.StatusCreated)
+	got, _ := e.pageAll("/v1/conversations?status=open", a.OwnerKey)
+	if want := []string{oldest, convs[0], convs[1]}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("inbox after reply %v, want %v", got, want)
 	}
 }

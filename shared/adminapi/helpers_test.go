@@ -168,12 +168,12 @@ func (e *env) newFixture(name string) fixture {
 	if _, err := e.store.Identify(ctx, f.ID, f.ContactID, "Visitor of "+name, f.Email, retention.Defaults); err != nil {
 		e.t.Fatal(err)
 	}
-	_, cv, err := e.store.OpenConversation(ctx, f.ID, f.ContactID, chat.ChannelWidget, retention.Defaults)
+	_, cvID, err := e.store.OpenConversation(ctx, f.ID, f.ContactID, chat.ChannelWidget, retention.Defaults)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	f.ConvID = cv.ID
-	if _, _, err := e.store.PutMessage(ctx, &chat.Message{TenantID: f.ID, ConversationID: cv.ID, ContactID: f.ContactID,
+	f.ConvID = cvID
+	if _, _, err := e.store.PutMessage(ctx, &chat.Message{TenantID: f.ID, ConversationID: cvID, ContactID: f.ContactID,
 		Author: chat.Author{Kind: chat.AuthorVisitor}, Text: "hello from " + name, Channel: chat.ChannelWidget}, retention.Defaults); err != nil {
 		e.t.Fatal(err)
 	}
