@@ -276,3 +276,13 @@ func (e *env) auditItems(tenantID string) string {
 	b, _ := json.Marshal(all)
 	return string(b)
 }
+
+// newMeteredEnv is newEnv with a store whose every DynamoDB call m counts.
+func newMeteredEnv(t *testing.T, m *testaws.Meter) *env {
+	t.Helper()
+	e := newEnv(t)
+	e.store = store.New(m.Client(testaws.Config(t)), e.tt.Data, e.tt.Archive)
+	e.api = adminapi.New(adminapi.Deps{Store: e.store, PlatformToken: platformToken,
+		Logger: slog.New(slog.NewJSONHandler(e.logs, nil))})
+	return e
+}
