@@ -33,16 +33,16 @@ const (
 	account = "123456789012"
 )
 
-// MotoBinary finds moto_server: /opt/lsb-venv/bin, then PATH.
+// MotoBinary finds moto_server: on PATH (make puts its venv there), then in
+// /opt/lsb-venv/bin.
 func MotoBinary() (string, error) {
+	if p, err := exec.LookPath("moto_server"); err == nil {
+		return p, nil
+	}
 	if p := "/opt/lsb-venv/bin/moto_server"; fileExists(p) {
 		return p, nil
 	}
-	p, err := exec.LookPath("moto_server")
-	if err != nil {
-		return "", errors.New("moto_server not found: pip install 'moto[server]==5.2.5' (make run installs it)")
-	}
-	return p, nil
+	return "", errors.New("moto_server not found: run `make tools` (or pip install -r requirements-dev.txt)")
 }
 
 func fileExists(p string) bool {
