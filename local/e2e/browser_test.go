@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// browser starts a headless Chromium with a fresh profile.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	exe := chromiumPath
+	if _, err := os.Stat(exe); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("chromium is not installed at %s (.ci/run installs it)", exe)
+		}
+		t.Skipf("the widget test needs Chromium at %s", exe)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		// Both pages poll or hold sockets while in background tabs.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 860),
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// waitJS polls a JavaScript condition.
+func waitJS(cond string, timeout time.Duration) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond))
+}
+
+// css is a CSS selector for the first matching element.
+func css(s string) chromedp.CSS { return chromedp.CSS(s) }
+
+// attr reads an attribute of the first element matching a CSS selector.
+func attr(ctx context.Context, sel, name string) (string, error) {
+	r, err := chromedp.Run(ctx, chromedp.AttributeValue(css(sel), name))
+	return r.Value, err
+}
+
+// hasText is a JavaScript condition: an element of selector has exactly text.
+func hasText(selector, text string) string {
+	return fmt.Sprintf(`Array.from(document.querySelectorAll(%s)).some(e => e.textContent === %s)`,
+		strconv.Quote(selector), strconv.Quote(text))
+}
+
+func screenshot(ctx context.Context, t *testing.T, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	p := filepath.Join(artifacts(t), name)
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Error(err)
+	}
+	t.Logf("screenshot: %s", p)
+}
+
+func TestBrowser_VisitorAndAgentChatThroughWidgetAndConsole(t *testing.T) {
+	s := localStack(t)
+	ten := newTenant(t, s)
+	ctx := browser(t)
+	demo, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	console, cancelConsole := chromedp.NewContext(ctx) // a second tab
+	defer cancelConsole()
+	console, cancelT := context.WithTimeout(console, 2*time.Minute)
+	defer cancelT()
+
+	question := "Do you ship tents to Norway? " + time.Now().Format("150405.000")
+	answer := "Yes, within 3 days."
+	demoURL := s.HTTPURL + "/demo.html?key=" + url.QueryEscape(ten.WidgetKey)
+	shot := func(ctx context.Context, name string) { screenshot(ctx, t, name) }
+	defer func() {
+		if t.Failed() {
+			shot(demo, "e2e-demo-failed.png")
+			shot(console, "e2e-console-failed.png")
+		}
+	}()
+
+	// The visitor opens the widget and writes; the ack turns pending into sent.
+	if err := chromedp.Do(demo,
+		chromedp.Navigate(demoURL),
+		chromedp.WaitVisible(css("#lsb-toggle")),
+		chromedp.Click(css("#lsb-toggle")),
+		waitJS(`document.getElementById('lsb-root').getAttribute('data-status') === 'online'`, 30*time.Second),
+		chromedp.SendKeys(css("#lsb-name"), "Ada"),
+		chromedp.SendKeys(css("#lsb-email"), "ada@example.com"),
+		chromedp.Click(css("#lsb-identify-send")),
+		waitJS(`getComputedStyle(document.getElementById('lsb-identify')).display === 'none'`, 20*time.Second),
+		chromedp.SendKeys(css("#lsb-input"), question),
+		chromedp.Click(css("#lsb-send")),
+		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, question), 20*time.Second),
+	); err != nil {
+		t.Fatalf("visitor sends: %v", err)
+	}
+
+	// The agent sees it in the console and replies.
+	if err := chromedp.Do(console,
+		chromedp.Navigate(s.HTTPURL+"/console.html"),
+		chromedp.WaitVisible(css("#api-key")),
+		chromedp.SetValue(css("#api-key"), ten.APIKey),
+		chromedp.SetValue(css("#agent-name"), "Grace"),
+		chromedp.Click(css("#connect")),
+		waitJS(`document.querySelectorAll('#conversations li[data-id]').length === 1`, 20*time.Second),
+		chromedp.Click(css(`#conversations li[data-id]`)),
+		waitJS(hasText(`.msg[data-author=visitor] .text`, question), 20*time.Second),
+		chromedp.SendKeys(css("#reply-text"), answer),
+		chromedp.Click(css("#reply-send")),
+		waitJS(hasText(`.msg[data-author=agent] .text`, answer), 20*time.Second),
+	); err != nil {
+		t.Fatalf("agent replies: %v", err)
+	}
+
+	// The reply reaches the widget live.
+	if err := chromedp.Do(demo,
+		waitJS(hasText(`.lsb-msg[data-author=agent] .lsb-text`, answer), 20*time.Second),
+	); err != nil {
+		t.Fatalf("reply in the widget: %v", err)
+	}
+	shot(demo, "e2e-demo.png")
+	shot(console, "e2e-console.png")
+
+	// A reload keeps the visitor and the conversation.
+	before, err := attr(demo, "#lsb-root", "data-visitor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(demo,
+		chromedp.Reload(),
+		waitJS(hasText(`.lsb-msg[data-author=visitor] .lsb-text`, question), 30*time.Second),
+		waitJS(hasText(`.lsb-msg[data-author=agent] .lsb-text`, answer), 10*time.Second),
+	); err != nil {
+		t.Fatalf("after reload: %v", err)
+	}
+	after, err := attr(demo, "#lsb-root", "data-visitor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before == "" || before != after {
+		t.Errorf("visitor before reload %q, after %q: want the same visitor", before, after)
+	}
+	shot(demo, "e2e-demo-reloaded.png")
+
+	// The agent closes the conversation; it leaves the open list.
+	if err := chromedp.Do(console,
+		chromedp.Click(css("#close-conversation")),
+		waitJS(`document.querySelectorAll('#conversations li[data-id]').length === 0`, 20*time.Second),
+	); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+}
