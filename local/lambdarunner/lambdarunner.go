@@ -69,6 +69,9 @@ type Spec struct {
 	// LogLevel is the emulator's own log level (default "info", which prints
 	// the INIT REPORT line the cold start is read from).
 	LogLevel string
+	// Verbose passes every emulator line to Log; otherwise its routine INFO
+	// lines and START/END/REPORT lines are dropped (INIT REPORT is kept).
+	Verbose bool
 }
 
 // FunctionError is an error the function returned (or a crash or timeout),
@@ -106,6 +109,9 @@ func NewPool(spec Spec) *Pool {
 	}
 	return &Pool{spec: spec, idle: make(chan *instance, spec.MaxInstances), freed: make(chan struct{}, 1)}
 }
+
+// Spec returns the pool's spec (with defaults applied).
+func (p *Pool) Spec() Spec { return p.spec }
 
 // Name returns the function's name.
 func (p *Pool) Name() string { return p.spec.Name }
@@ -294,7 +300,9 @@ func startInstance(ctx context.Context, spec Spec, onInit func(time.Duration)) (
 					onInit(time.Duration(ms * float64(time.Millisecond)))
 				}
 			}
-			fmt.Fprintf(spec.Log, "%s | %s\n", spec.Name, line)
+			if spec.Verbose || !routine(line) {
+				fmt.Fprintf(spec.Log, "%s | %s\n", spec.Name, line)
+			}
 		}
 		io.Copy(io.Discard, pr)
 	}()
@@ -318,6 +326,15 @@ func startInstance(ctx context.Context, spec Spec, onInit func(time.Duration)) (
 			return nil, fmt.Errorf("emulator of %s did not listen on %s", spec.Name, addr)
 		}
 	}
+}
+
+// routine reports whether an emulator line is routine chatter.
+func routine(line string) bool {
+	if strings.Contains(line, "INIT REPORT") {
+		return false
+	}
+	return strings.Contains(line, "[INFO] (rapid)") || strings.HasPrefix(line, "START RequestId:") ||
+		strings.HasPrefix(line, "END RequestId:") || strings.HasPrefix(line, "REPORT RequestId:")
 }
 
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}}

@@ -53,6 +53,8 @@ type Options struct {
 	TTLInterval time.Duration
 	// Functions limits the stack to these function ids (default: all).
 	Functions []string
+	// Verbose passes the emulator's routine lines through to Out.
+	Verbose bool
 	// Out receives function logs, prefixed by function; Log the stack's own.
 	Out io.Writer
 	Log *slog.Logger
@@ -252,7 +254,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			return s, err
 		}
 		s.Functions[f.ID] = lambdarunner.NewPool(lambdarunner.Spec{Name: f.ID, Bootstrap: bin, RIE: rie, Env: env,
-			Timeout: f.Timeout, MemorySize: f.MemorySize, MaxInstances: o.MaxInstances, Log: o.Out})
+			Timeout: f.Timeout, MemorySize: f.MemorySize, MaxInstances: o.MaxInstances, Log: o.Out, Verbose: o.Verbose})
 	}
 	for id, p := range s.Functions {
 		if err := p.Start(ctx); err != nil {

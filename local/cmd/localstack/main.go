@@ -4,7 +4,8 @@
 // API Gateway, the stream mappings, schedules and TTL, all from template.yaml.
 //
 // Environment: HTTP_PORT (8080), WS_PORT (8081), PLATFORM_TOKEN (a printed
-// local default), LOCAL_MAX_INSTANCES (4), LOCAL_TTL_INTERVAL (30s).
+// local default), LOCAL_MAX_INSTANCES (4), LOCAL_TTL_INTERVAL (30s),
+// LOCAL_VERBOSE (set: show the emulator's routine log lines too).
 package main
 
 import (
@@ -78,6 +79,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		PlatformToken: token,
 		MaxInstances:  maxInst,
 		TTLInterval:   ttlEvery,
+		Verbose:       getenv("LOCAL_VERBOSE") != "",
 		Out:           stdout,
 		Log:           log,
 	})

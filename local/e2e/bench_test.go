@@ -1,0 +1,239 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/livesupportbot/backend/local/lambdarunner"
+	"github.com/livesupportbot/backend/shared/testaws"
+)
+
+// BenchmarkColdStart starts each function's real bootstrap under the emulator
+// b.N times, beside a hello-world bootstrap built with the same flags, and
+// reports the mean INIT REPORT duration of each (ms) and its ratio to hello.
+func BenchmarkColdStart(b *testing.B) {
+	s := localStack(b)
+	dir := b.TempDir()
+	hello := filepath.Join(dir, "bootstrap")
+	if err := lambdarunner.BuildBootstrap(context.Background(), testaws.RepoRoot(b), "./local/internal/hellofn", hello); err != nil {
+		b.Fatal(err)
+	}
+	specs := map[string]lambdarunner.Spec{}
+	var rie string
+	for id, p := range s.Functions {
+		specs[id] = p.Spec()
+		rie = p.Spec().RIE
+	}
+	specs["hello-world"] = lambdarunner.Spec{Name: "hello-world", Bootstrap: hello, RIE: rie, Timeout: 3, MemorySize: 256}
+	ids := make([]string, 0, len(specs))
+	for id := range specs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	sum := map[string]time.Duration{}
+	b.ResetTimer()
+	for range b.N {
+		for _, id := range ids {
+			spec := specs[id]
+			spec.Log = nil
+			spec.MaxInstances = 1
+			p := lambdarunner.NewPool(spec)
+			if _, err := p.Invoke(context.Background(), []byte(`{}`)); err != nil && !isFunctionError(err) {
+				b.Fatalf("%s: %v", id, err)
+			}
+			d := p.InitDurations()
+			p.Stop()
+			if len(d) != 1 {
+				b.Fatalf("%s: %d INIT REPORTs", id, len(d))
+			}
+			sum[id] += d[0]
+		}
+	}
+	b.StopTimer()
+	helloMean := float64(sum["hello-world"]) / float64(b.N)
+	var lines []string
+	for _, id := range ids {
+		mean := float64(sum[id]) / float64(b.N)
+		b.ReportMetric(mean/1e6, "init-ms/"+id)
+		lines = append(lines, fmt.Sprintf("%-24s init %7.2f ms  (%.2fx hello-world)", id, mean/1e6, mean/helloMean))
+	}
+	writeFigures(b, "coldstart.txt", lines)
+}
+
+func isFunctionError(err error) bool {
+	_, ok := err.(*lambdarunner.FunctionError)
+	return ok
+}
+
+// BenchmarkRoundTrip measures visitor -> agent -> visitor on the local stack:
+// the visitor sends over the WebSocket, the agent sees it through the admin
+// API (polling every 5 ms, as a console would, much faster), replies, and the
+// reply reaches the visitor through dispatch and @connections. It reports p50
+// and p99 in ms; run it with -benchtime=200x or more.
+func BenchmarkRoundTrip(b *testing.B) {
+	s := localStack(b)
+	ten := newTenant(b, s)
+	v := newVisitor(b, s, ten.WidgetKey)
+	first := v.sendMessage(b, "warm-up")
+	conv := first["conversationId"].(string)
+	var rtts []time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		text := fmt.Sprintf("question %d", i)
+		reply := fmt.Sprintf("answer %d", i)
+		start := time.Now()
+		v.send(b, map[string]any{"action": "sendMessage", "clientMessageId": fmt.Sprintf("rt-%d-%d", i, start.UnixNano()), "text": text})
+		// The agent's view.
+		for {
+			var page struct {
+				Items []struct{ Text string } `json:"items"`
+			}
+			if st := call(b, s, "GET", "/v1/conversations/"+url.PathEscape(conv)+"/messages?limit=5", ten.APIKey, nil, &page); st != 200 {
+				b.Fatalf("list messages: %d", st)
+			}
+			seen := false
+			for _, m := range page.Items {
+				seen = seen || m.Text == text
+			}
+			if seen {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if st := call(b, s, "POST", "/v1/conversations/"+url.PathEscape(conv)+"/messages", ten.APIKey,
+			map[string]string{"text": reply, "agentName": "Bench"}, nil); st != 201 {
+			b.Fatalf("reply: %d", st)
+		}
+		v.next(b, "the reply", func(f map[string]any) bool {
+			m, _ := f["message"].(map[string]any)
+			return f["type"] == "message" && m["text"] == reply
+		})
+		rtts = append(rtts, time.Since(start))
+	}
+	b.StopTimer()
+	sort.Slice(rtts, func(i, j int) bool { return rtts[i] < rtts[j] })
+	p := func(q float64) float64 { return float64(rtts[int(q*float64(len(rtts)-1))]) / 1e6 }
+	b.ReportMetric(p(0.50), "p50-ms")
+	b.ReportMetric(p(0.99), "p99-ms")
+	writeFigures(b, "roundtrip.txt", []string{fmt.Sprintf("round trips %d: p50 %.1f ms, p99 %.1f ms, max %.1f ms", len(rtts), p(0.5), p(0.99), p(1))})
+}
+
+// BenchmarkThroughput50 has 50 widget connections (50 visitors) send b.N
+// messages each, every connection waiting for its ack before the next, and
+// reports acked messages per second. It then checks that none was lost: every
+// message was acked once and every conversation holds all of its messages.
+func BenchmarkThroughput50(b *testing.B) {
+	const conns = 50
+	s := localStack(b)
+	ten := newTenant(b, s)
+	vs := make([]*visitor, conns)
+	for i := range vs {
+		vs[i] = newVisitor(b, s, ten.WidgetKey)
+	}
+	convs := make([]string, conns)
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, conns)
+	for i, v := range vs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range b.N {
+				cmid := fmt.Sprintf("tp-%d-%d-%d", start.UnixNano(), i, j)
+				frame := fmt.Sprintf(`{"action":"sendMessage","clientMessageId":%q,"text":"load %d/%d"}`, cmid, i, j)
+				if err := v.conn.Write(context.Background(), websocket.MessageText, []byte(frame)); err != nil {
+					errs <- fmt.Errorf("connection %d: %w", i, err)
+					return
+				}
+				f := waitFrame(v, 30*time.Second, func(f map[string]any) bool {
+					return (f["type"] == "ack" || f["type"] == "error") && f["clientMessageId"] == cmid
+				})
+				if f == nil || f["type"] != "ack" {
+					errs <- fmt.Errorf("connection %d message %d: %v", i, j, f)
+					return
+				}
+				convs[i], _ = f["message"].(map[string]any)["conversationId"].(string)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	total := conns * b.N
+	rate := float64(total) / elapsed.Seconds()
+	b.ReportMetric(rate, "msgs/s")
+	// None lost: each conversation holds its visitor's b.N messages.
+	lost := 0
+	for i, c := range convs {
+		n := 0
+		cursor := ""
+		for {
+			var page struct {
+				Items []struct{ Text string } `json:"items"`
+				Next  *string                 `json:"next"`
+			}
+			path := "/v1/conversations/" + url.PathEscape(c) + "/messages?limit=100"
+			if cursor != "" {
+				path += "&cursor=" + url.QueryEscape(cursor)
+			}
+			if st := call(b, s, "GET", path, ten.APIKey, nil, &page); st != 200 {
+				b.Fatalf("list messages of %d: %d", i, st)
+			}
+			for _, m := range page.Items {
+				if strings.HasPrefix(m.Text, fmt.Sprintf("load %d/", i)) {
+					n++
+				}
+			}
+			if page.Next == nil {
+				break
+			}
+			cursor = *page.Next
+		}
+		lost += b.N - n
+	}
+	if lost != 0 {
+		b.Fatalf("%d of %d messages lost", lost, total)
+	}
+	writeFigures(b, "throughput.txt", []string{fmt.Sprintf("%d connections x %d messages: %d acked in %v = %.1f msgs/s, lost 0",
+		conns, b.N, total, elapsed.Round(time.Millisecond), rate)})
+}
+
+func waitFrame(v *visitor, timeout time.Duration, match func(map[string]any) bool) map[string]any {
+	t := time.After(timeout)
+	for {
+		select {
+		case f, ok := <-v.frames:
+			if !ok {
+				return nil
+			}
+			if match(f) {
+				return f
+			}
+		case <-t:
+			return nil
+		}
+	}
+}
+
+// writeFigures keeps a benchmark's figures as an artifact.
+func writeFigures(b *testing.B, name string, lines []string) {
+	b.Helper()
+	text := strings.Join(lines, "\n") + "\n"
+	b.Log("\n" + text)
+	os.WriteFile(filepath.Join(artifacts(b), "bench-"+name), []byte(text), 0o644)
+}
