@@ -59,11 +59,16 @@ func localStack(tb testing.TB) *stack.Stack {
 			stackErr = err
 			return
 		}
+		moto, err := os.Create(filepath.Join(artifacts(tb), "e2e-moto.log"))
+		if err != nil {
+			stackErr = err
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		shared, stackErr = stack.Start(ctx, stack.Options{
 			RepoRoot: testaws.RepoRoot(tb), HTTPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0",
-			PlatformToken: token, MaxInstances: 4, Out: logs,
+			PlatformToken: token, MaxInstances: 4, Out: logs, MotoLog: moto,
 			Log: slog.New(slog.NewTextHandler(logs, nil)),
 		})
 		if stackErr != nil {

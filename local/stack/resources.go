@@ -50,7 +50,7 @@ func fileExists(p string) bool {
 	return err == nil && !st.IsDir()
 }
 
-func (s *Stack) startMoto(ctx context.Context) error {
+func (s *Stack) startMoto(ctx context.Context, out io.Writer) error {
 	bin, err := MotoBinary()
 	if err != nil {
 		return err
@@ -59,24 +59,26 @@ func (s *Stack) startMoto(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.MotoURL = fmt.Sprintf("http://127.0.0.1:%d", l)
+	motoURL := fmt.Sprintf("http://127.0.0.1:%d", l)
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(l))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start moto: %w", err)
 	}
 	s.moto = cmd
-	s.log.Info("starting moto", "url", s.MotoURL)
+	s.log.Info("starting moto", "url", motoURL)
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if res, err := http.Get(s.MotoURL + "/moto-api/"); err == nil {
+		if res, err := http.Get(motoURL + "/moto-api/"); err == nil {
 			res.Body.Close()
-			return nil
+			s.MotoURL, s.stopProxy, err = serialProxy(motoURL)
+			return err
 		}
 	}
-	return fmt.Errorf("moto did not start on %s", s.MotoURL)
+	return fmt.Errorf("moto did not start on %s", motoURL)
 }
 
 func freePort() (int, error) {

@@ -53,6 +53,8 @@ type Options struct {
 	TTLInterval time.Duration
 	// Functions limits the stack to these function ids (default: all).
 	Functions []string
+	// MotoLog receives moto's own output (default: dropped).
+	MotoLog io.Writer
 	// Verbose passes the emulator's routine lines through to Out.
 	Verbose bool
 	// Out receives function logs, prefixed by function; Log the stack's own.
@@ -65,6 +67,8 @@ type Stack struct {
 	HTTPURL string // http://127.0.0.1:8080
 	APIURL  string // HTTPURL + "/{stage}": base of the HTTP API
 	WSURL   string // ws://127.0.0.1:8081/{stage}
+	// MotoURL is moto's endpoint for the functions and tools: a proxy that
+	// hands moto one request at a time.
 	MotoURL string
 	// Functions are the running functions by logical id.
 	Functions map[string]*lambdarunner.Pool
@@ -75,15 +79,16 @@ type Stack struct {
 	AWS                aws.Config
 	Tables             map[string]string // logical id -> local name
 
-	log      *slog.Logger
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	servers  []*http.Server
-	ws       *gateway.WebSocketAPI
-	moto     *exec.Cmd
-	ready    chan struct{}
-	closeErr error
-	once     sync.Once
+	log       *slog.Logger
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	servers   []*http.Server
+	ws        *gateway.WebSocketAPI
+	moto      *exec.Cmd
+	stopProxy func()
+	ready     chan struct{}
+	closeErr  error
+	once      sync.Once
 }
 
 // Start starts the stack; Close stops it. On error everything started is stopped.
@@ -141,7 +146,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	s.HTTPURL = "http://" + httpL.Addr().String()
 	wsHost := wsL.Addr().String()
 
-	if err := s.startMoto(ctx); err != nil {
+	if err := s.startMoto(ctx, o.MotoLog); err != nil {
 		httpL.Close()
 		wsL.Close()
 		return s, err
@@ -466,6 +471,9 @@ func (s *Stack) Close() error {
 			go func() { defer wg.Done(); p.Stop() }()
 		}
 		wg.Wait()
+		if s.stopProxy != nil {
+			s.stopProxy()
+		}
 		if s.moto != nil && s.moto.Process != nil {
 			syscall.Kill(-s.moto.Process.Pid, syscall.SIGTERM)
 			done := make(chan struct{})
