@@ -94,7 +94,8 @@ func (p *Process) Sweep(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, t := range p.Tables {
-		cond := "#ttl < :now"
+		// DynamoDB's TTL ignores an attribute that is not a Number.
+		cond := "attribute_type(#ttl, :n) AND #ttl < :now"
 		names := map[string]string{"#ttl": t.Attribute}
 		var start map[string]types.AttributeValue
 		for {
@@ -108,7 +109,7 @@ func (p *Process) Sweep(ctx context.Context) (int, error) {
 			res, err := p.DB.Scan(ctx, &dynamodb.ScanInput{
 				TableName: aws.String(t.Name), FilterExpression: aws.String(cond),
 				ProjectionExpression: aws.String(proj), ExpressionAttributeNames: names,
-				ExpressionAttributeValues: map[string]types.AttributeValue{":now": nowV},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":now": nowV, ":n": &types.AttributeValueMemberS{Value: "N"}},
 				ExclusiveStartKey:         start,
 			})
 			if err != nil {
@@ -129,7 +130,7 @@ func (p *Process) Sweep(ctx context.Context) (int, error) {
 					TableName: aws.String(t.Name), Key: key,
 					ConditionExpression:       aws.String(cond),
 					ExpressionAttributeNames:  map[string]string{"#ttl": t.Attribute},
-					ExpressionAttributeValues: map[string]types.AttributeValue{":now": nowV},
+					ExpressionAttributeValues: map[string]types.AttributeValue{":now": nowV, ":n": &types.AttributeValueMemberS{Value: "N"}},
 				})
 				var ccf *types.ConditionalCheckFailedException
 				switch {
