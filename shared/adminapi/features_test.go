@@ -23,7 +23,7 @@ import (
 
 func TestCreateTenant_WidgetKeyAndOwnerKeyShownOnce(t *testing.T) {
 	e := newEnv(t)
-	res := e.call(http.MethodPost, "/v1/tenants", platformToken, `{"name":"Shop","allowedOrigins":["https://Shop.example"]}`)
+	res := e.call(http.MethodPost, "/v1/tenants", platformToken, `{"name":"Shop","allowedOrigins":["https://Shop.example:443","http://localhost:8080"]}`)
 	wantStatus(t, "create", res, http.StatusCreated)
 	var out struct {
 		Tenant adminapiTenant
@@ -38,7 +38,7 @@ func TestCreateTenant_WidgetKeyAndOwnerKeyShownOnce(t *testing.T) {
 	if !regexp.MustCompile(`^lsb_`+out.Tenant.ID+`_`+out.APIKey.ID+`_[0-9a-z]{40,}$`).MatchString(out.APIKey.Key) || out.APIKey.Role != "owner" {
 		t.Fatalf("api key %+v", out.APIKey)
 	}
-	if got := out.Tenant.AllowedOrigins; len(got) != 1 || got[0] != "https://shop.example" {
+	if got := out.Tenant.AllowedOrigins; len(got) != 2 || got[0] != "https://shop.example" || got[1] != "http://localhost:8080" {
 		t.Fatalf("origins %v", got)
 	}
 	// The widget key resolves to the tenant through the store's widget path.
