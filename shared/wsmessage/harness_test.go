@@ -3,9 +3,9 @@ package wsmessage_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"sync"
-	"log/slog"
 	"testing"
 	"time"
 
