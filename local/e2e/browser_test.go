@@ -3,14 +3,18 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/livesupportbot/backend/local/stack"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -178,4 +182,99 @@ func TestBrowser_VisitorAndAgentChatThroughWidgetAndConsole(t *testing.T) {
 	); err != nil {
 		t.Fatalf("close: %v", err)
 	}
+}
+
+// manage calls the gateway's @connections API as a function would.
+func manage(t *testing.T, s *stack.Stack, method, id, body string) int {
+	t.Helper()
+	u := strings.Replace(s.WSURL, "ws://", "http://", 1) + "/@connections/" + url.PathEscape(id)
+	req, _ := http.NewRequest(method, u, strings.NewReader(body))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func TestBrowser_WidgetReconnectsResumesAndShowsServerFrames(t *testing.T) {
+	s := localStack(t)
+	ten := newTenant(t, s)
+	ctx := browser(t)
+	demo, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	defer func() {
+		if t.Failed() {
+			screenshot(demo, t, "e2e-widget-frames-failed.png")
+		}
+	}()
+	online := waitJS(`document.getElementById('lsb-root').getAttribute('data-status') === 'online'`, 30*time.Second)
+	before := map[string]bool{}
+	for _, id := range s.WebSocket().ConnectionIDs() {
+		before[id] = true
+	}
+	if err := chromedp.Do(demo,
+		chromedp.Navigate(s.HTTPURL+"/demo.html?key="+url.QueryEscape(ten.WidgetKey)),
+		chromedp.WaitVisible(css("#lsb-toggle")),
+		chromedp.Click(css("#lsb-toggle")),
+		online,
+		chromedp.SendKeys(css("#lsb-input"), "first"),
+		chromedp.Click(css("#lsb-send")),
+		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, "first"), 20*time.Second),
+	); err != nil {
+		t.Fatalf("first message: %v", err)
+	}
+	var mine []string
+	for _, id := range s.WebSocket().ConnectionIDs() {
+		if !before[id] {
+			mine = append(mine, id)
+		}
+	}
+	if len(mine) != 1 {
+		t.Fatalf("widget connections = %v", mine)
+	}
+	id := mine[0]
+
+	// Frames a function may push: typing, a bot message, an error.
+	for _, tc := range []struct{ frame, cond string }{
+		{`{"type":"typing","author":{"kind":"agent","name":"Grace"},"state":"start"}`,
+			`document.getElementById('lsb-typing').textContent === 'Grace is typing…'`},
+		{`{"type":"message","message":{"id":"mbot1","conversationId":"c","author":{"kind":"bot","name":"Helper"},"text":"I am a bot","channel":"widget","createdAt":"2099-01-01T00:00:00Z"}}`,
+			hasText(`.lsb-msg[data-author=bot] .lsb-text`, "I am a bot") + ` && document.getElementById('lsb-typing').textContent === ''`},
+		{`{"type":"error","code":"rate_limited","message":"Slow down, please."}`,
+			`document.getElementById('lsb-error').textContent === 'Slow down, please.'`},
+	} {
+		if st := manage(t, s, "POST", id, tc.frame); st != 200 {
+			t.Fatalf("post frame: %d", st)
+		}
+		if err := chromedp.Do(demo, waitJS(tc.cond, 10*time.Second)); err != nil {
+			t.Fatalf("frame %s not shown: %v", tc.frame, err)
+		}
+	}
+
+	// The server drops the connection; while the widget is away the agent
+	// answers. The widget reconnects by itself and the history brings the answer.
+	var convs struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	if st := call(t, s, "GET", "/v1/conversations?status=open", ten.APIKey, nil, &convs); st != 200 || len(convs.Items) != 1 {
+		t.Fatalf("conversations: %d %+v", st, convs)
+	}
+	if st := manage(t, s, "DELETE", id, ""); st != http.StatusNoContent {
+		t.Fatalf("delete connection: %d", st)
+	}
+	if st := call(t, s, "POST", "/v1/conversations/"+convs.Items[0].ID+"/messages", ten.APIKey,
+		map[string]string{"text": "answered while you were away", "agentName": "Grace"}, nil); st != 201 {
+		t.Fatalf("reply: %d", st)
+	}
+	if err := chromedp.Do(demo,
+		waitJS(hasText(`.lsb-msg[data-author=agent] .lsb-text`, "answered while you were away"), 30*time.Second),
+		online,
+	); err != nil {
+		t.Fatalf("after reconnect: %v", err)
+	}
+	if st := manage(t, s, "GET", id, ""); st != http.StatusGone {
+		t.Errorf("the dropped connection answers %d, want 410", st)
+	}
+	screenshot(demo, t, "e2e-widget-frames.png")
 }

@@ -39,6 +39,8 @@ type WSConfig struct {
 	Routes         map[string]WSRoute
 	// IdleTimeout closes a connection without frames (API Gateway: 10 minutes).
 	IdleTimeout time.Duration
+	// MaxDuration closes any connection this old (API Gateway: 2 hours).
+	MaxDuration time.Duration
 	// MaxFrameBytes bounds a frame (API Gateway: 128 KB messages).
 	MaxFrameBytes int64
 	Log           *slog.Logger
@@ -83,6 +85,9 @@ func NewWebSocketAPI(cfg WSConfig) (*WebSocketAPI, error) {
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = 10 * time.Minute
 	}
+	if cfg.MaxDuration == 0 {
+		cfg.MaxDuration = 2 * time.Hour
+	}
 	if cfg.MaxFrameBytes == 0 {
 		cfg.MaxFrameBytes = 128 * 1024
 	}
@@ -105,11 +110,15 @@ func (a *WebSocketAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Connections returns the number of open connections.
-func (a *WebSocketAPI) Connections() int {
+// ConnectionIDs returns the ids of the open connections.
+func (a *WebSocketAPI) ConnectionIDs() []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return len(a.conns)
+	ids := make([]string, 0, len(a.conns))
+	for id := range a.conns {
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // Close closes every connection (each gets its $disconnect) and waits for them.
@@ -308,7 +317,7 @@ func (a *WebSocketAPI) readLoop(c *wsConn) {
 				c.mu.Lock()
 				idle := time.Since(c.lastActiveAt)
 				c.mu.Unlock()
-				if idle > a.cfg.IdleTimeout {
+				if idle > a.cfg.IdleTimeout || time.Since(c.connectedAt) > a.cfg.MaxDuration {
 					c.close(websocket.StatusGoingAway, "Going away")
 					return
 				}

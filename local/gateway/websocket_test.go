@@ -286,3 +286,46 @@ func sameAuth(got any, want map[string]any) bool {
 	}
 	return true
 }
+
+func TestWebSocket_IdleAndMaxDurationClose(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  func(*WSConfig)
+	}{
+		{"idle timeout", func(c *WSConfig) { c.IdleTimeout = 1500 * time.Millisecond }},
+		{"maximum duration", func(c *WSConfig) { c.MaxDuration = 1500 * time.Millisecond }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dis := newRecorder()
+			cfg := WSConfig{APIID: "local", Stage: "dev", RouteSelection: "$request.body.action",
+				Routes: map[string]WSRoute{"$disconnect": {Function: dis}, "$default": {Function: newRecorder()}}}
+			tt.cfg(&cfg)
+			api, err := NewWebSocketAPI(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(api)
+			defer srv.Close()
+			defer api.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/dev", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseNow()
+			if len(api.ConnectionIDs()) != 1 {
+				t.Fatalf("connections = %v", api.ConnectionIDs())
+			}
+			_, _, err = c.Read(ctx)
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.StatusGoingAway {
+				t.Fatalf("read = %v, want a going-away close", err)
+			}
+			if d := dis.wait(t, 1)[0]; d.RequestContext.DisconnectStatusCode != 1001 {
+				t.Errorf("$disconnect status = %d", d.RequestContext.DisconnectStatusCode)
+			}
+		})
+	}
+}

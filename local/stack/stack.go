@@ -414,6 +414,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	return s, nil
 }
 
+// WebSocket returns the gateway's WebSocket API (nil without one).
+func (s *Stack) WebSocket() *gateway.WebSocketAPI { return s.ws }
+
 // Ready returns a channel closed once every function has answered.
 func (s *Stack) Ready() <-chan struct{} { return s.ready }
 
