@@ -73,8 +73,8 @@ func sourceIP(r *http.Request) string {
 	return host
 }
 
-// singleHeaders returns the first value of each header, keys as the client sent
-// them (Go canonicalises them) and the multi-value form.
+// headersOf returns the headers in API Gateway's two forms: values joined by
+// commas, and lists. lower lower-cases the names (HTTP API payload 2.0).
 func headersOf(h http.Header, lower bool) (map[string]string, map[string][]string) {
 	one := make(map[string]string, len(h))
 	multi := make(map[string][]string, len(h))

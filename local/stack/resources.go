@@ -262,6 +262,9 @@ func mapping(fnID string, ev cfntemplate.Event, fn *lambdarunner.Pool, r *resolv
 	if err := cfntemplate.Decode(ev.Properties, &p); err != nil {
 		return nil, fmt.Errorf("function %s event %s: %w", fnID, ev.Name, err)
 	}
+	if p.Enabled != nil && !*p.Enabled {
+		return nil, nil
+	}
 	// Stream decodes as the plain argument of !GetAtt: "DataTable.StreamArn".
 	arn, ok := r.ref(p.Stream)
 	if !ok || arn == "" {

@@ -2,6 +2,8 @@ package stack
 
 import (
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -24,6 +26,7 @@ func serialProxy(target string) (string, func(), error) {
 	}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.Transport = &http.Transport{MaxIdleConnsPerHost: 4}
+	rp.ErrorLog = log.New(io.Discard, "", 0) // a client that gave up is no news
 	var mu sync.Mutex
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()

@@ -268,12 +268,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	}
 
 	// The gateway.
-	invoker := func(id string) (gateway.Invoker, error) {
-		p, ok := s.Functions[id]
-		if !ok {
-			return missingFunction(id), nil
+	invoker := func(id string) gateway.Invoker {
+		if p, ok := s.Functions[id]; ok {
+			return p
 		}
-		return p, nil
+		return missingFunction(id)
 	}
 	httpMux := http.NewServeMux()
 	wsMux := http.NewServeMux()
@@ -281,10 +280,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		a := wsAPIs[0]
 		routes := map[string]gateway.WSRoute{}
 		for key, rt := range a.Routes {
-			fn, _ := invoker(rt.Function)
-			wr := gateway.WSRoute{Function: fn, IdentitySource: rt.IdentitySource}
+			wr := gateway.WSRoute{Function: invoker(rt.Function), IdentitySource: rt.IdentitySource}
 			if rt.Authorizer != "" {
-				wr.Authorizer, _ = invoker(rt.Authorizer)
+				wr.Authorizer = invoker(rt.Authorizer)
 			}
 			routes[key] = wr
 		}
@@ -306,8 +304,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			if p.Path == "" || p.Method == "" {
 				return s, fmt.Errorf("function %s event %s: an HttpApi event needs Path and Method", f.ID, ev.Name)
 			}
-			fn, _ := invoker(f.ID)
-			httpRoutes = append(httpRoutes, gateway.HTTPRoute{Method: strings.ToUpper(p.Method), Path: p.Path, Function: fn})
+			httpRoutes = append(httpRoutes, gateway.HTTPRoute{Method: strings.ToUpper(p.Method), Path: p.Path, Function: invoker(f.ID)})
 		}
 	}
 	var cors *gateway.Cors
@@ -349,6 +346,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 				m, err := mapping(f.ID, ev, p, r, ledger, o.Log)
 				if err != nil {
 					return s, err
+				}
+				if m == nil {
+					continue
 				}
 				s.wg.Add(1)
 				go func() { defer s.wg.Done(); m.Run(runCtx, streamsClient) }()
@@ -489,7 +489,7 @@ func (s *Stack) Close() error {
 			}
 		}
 	})
-	return s.closeErr
+	return nil
 }
 
 func missingFunction(id string) gateway.Invoker {
