@@ -91,7 +91,6 @@ func screenshot(ctx context.Context, t *testing.T, name string) {
 
 func TestBrowser_VisitorAndAgentChatThroughWidgetAndConsole(t *testing.T) {
 	s := localStack(t)
-	ten := newTenant(t, s)
 	ctx := browser(t)
 	demo, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
@@ -100,9 +99,30 @@ func TestBrowser_VisitorAndAgentChatThroughWidgetAndConsole(t *testing.T) {
 	console, cancelT := context.WithTimeout(console, 2*time.Minute)
 	defer cancelT()
 
+	// The operator creates a tenant in the console with the platform token; the
+	// console keeps the new API key and links to the demo page with the widget key.
+	if err := chromedp.Do(console,
+		chromedp.Navigate(s.HTTPURL+"/console.html"),
+		chromedp.Click(css("#show-setup")),
+		chromedp.SendKeys(css("#platform-token"), token),
+		chromedp.SetValue(css("#agent-name"), "Grace"),
+		chromedp.Click(css("#create-tenant")),
+		chromedp.WaitVisible(css("#demo-link")),
+	); err != nil {
+		t.Fatalf("create tenant in the console: %v", err)
+	}
+	link, err := attr(console, "#demo-link", "href")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := chromedp.Run(console, chromedp.Value(css("#api-key")))
+	if err != nil || !strings.HasPrefix(link, "demo.html?key=wk_") || key == "" {
+		t.Fatalf("demo link %q, api key set %v (%v)", link, key != "", err)
+	}
+
 	question := "Do you ship tents to Norway? " + time.Now().Format("150405.000")
 	answer := "Yes, within 3 days."
-	demoURL := s.HTTPURL + "/demo.html?key=" + url.QueryEscape(ten.WidgetKey)
+	demoURL := s.HTTPURL + "/" + link
 	shot := func(ctx context.Context, name string) { screenshot(ctx, t, name) }
 	defer func() {
 		if t.Failed() {
@@ -130,11 +150,6 @@ func TestBrowser_VisitorAndAgentChatThroughWidgetAndConsole(t *testing.T) {
 
 	// The agent sees it in the console and replies.
 	if err := chromedp.Do(console,
-		chromedp.Navigate(s.HTTPURL+"/console.html"),
-		chromedp.WaitVisible(css("#api-key")),
-		chromedp.SetValue(css("#api-key"), ten.APIKey),
-		chromedp.SetValue(css("#agent-name"), "Grace"),
-		chromedp.Click(css("#connect")),
 		waitJS(`document.querySelectorAll('#conversations li[data-id]').length === 1`, 20*time.Second),
 		chromedp.Click(css(`#conversations li[data-id]`)),
 		waitJS(hasText(`.msg[data-author=visitor] .text`, question), 20*time.Second),

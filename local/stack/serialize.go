@@ -9,13 +9,14 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sync"
+	"time"
 )
 
 // serialProxy forwards requests to moto one at a time. moto_server serves
 // requests on threads, and its DynamoDB backend is not safe for concurrent
 // writes ("dictionary changed size during iteration" under load); DynamoDB
 // itself is, so the stack makes moto see one request at a time.
-func serialProxy(target string) (string, func(), error) {
+func serialProxy(target string, slow func(op string, d time.Duration)) (string, func(), error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return "", nil, err
@@ -31,7 +32,11 @@ func serialProxy(target string) (string, func(), error) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
+		start := time.Now()
 		rp.ServeHTTP(w, r)
+		if d := time.Since(start); d > time.Second && slow != nil {
+			slow(r.Header.Get("X-Amz-Target"), d)
+		}
 	})}
 	go srv.Serve(l)
 	return "http://" + l.Addr().String(), func() { srv.Close() }, nil
