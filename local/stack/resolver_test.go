@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,5 +58,23 @@ func TestResolver_GivesFunctionsTheTemplatesEnvironmentPointedAtLocalServices(t 
 	}
 	if _, ok := r.ref("NoSuchThing.Arn"); ok {
 		t.Error("an unknown resource resolved")
+	}
+}
+
+func TestParameters_EnvThenDefaultThenRandom(t *testing.T) {
+	tpl := &cfntemplate.Template{}
+	tpl.Parameters = map[string]struct {
+		Default any `yaml:"Default"`
+	}{"Stage": {Default: "dev"}, "MaxMessageChars": {Default: 4000}, "SubjectHashSecret": {}, "SlackClientId": {}}
+	env := func(k string) string {
+		return map[string]string{"PARAM_SlackClientId": "123.456", "PARAM_Stage": "qa"}[k]
+	}
+	p := parameters(tpl, env, slog.New(slog.DiscardHandler))
+	q := parameters(tpl, env, slog.New(slog.DiscardHandler))
+	if p["Stage"] != "qa" || p["MaxMessageChars"] != "4000" || p["SlackClientId"] != "123.456" {
+		t.Errorf("parameters = %v", p)
+	}
+	if len(p["SubjectHashSecret"]) < 32 || p["SubjectHashSecret"] == q["SubjectHashSecret"] {
+		t.Errorf("a parameter without default got %q, then %q: want a fresh random value of 32+ characters", p["SubjectHashSecret"], q["SubjectHashSecret"])
 	}
 }

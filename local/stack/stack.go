@@ -45,6 +45,9 @@ type Options struct {
 	WorkDir string
 	// PlatformToken is the PlatformToken parameter (required).
 	PlatformToken string
+	// ParamEnv, when set, gives template parameters from PARAM_<Name>
+	// variables; a parameter without a default or such a value gets a random value.
+	ParamEnv func(string) string
 	// Env adds or overrides variables of every function.
 	Env map[string]string
 	// MaxInstances caps concurrent instances of each function (default 4).
@@ -171,12 +174,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	s.VisitorTokenSecret = hex.EncodeToString(secret)
-	params := map[string]string{}
-	for name, p := range tpl.Parameters {
-		if p.Default != nil {
-			params[name] = fmt.Sprint(p.Default)
-		}
-	}
+	params := parameters(tpl, o.ParamEnv, o.Log)
 	params["VisitorTokenSecret"] = s.VisitorTokenSecret
 	params["PlatformToken"] = o.PlatformToken
 
@@ -416,6 +414,31 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 
 // WebSocket returns the gateway's WebSocket API (nil without one).
 func (s *Stack) WebSocket() *gateway.WebSocketAPI { return s.ws }
+
+// parameters gives each template parameter its local value: PARAM_<Name>
+// from env, else its default, else (a deployment secret or setting) a random
+// value.
+func parameters(tpl *cfntemplate.Template, env func(string) string, log *slog.Logger) map[string]string {
+	params := map[string]string{}
+	for name, p := range tpl.Parameters {
+		v := ""
+		if env != nil {
+			v = env("PARAM_" + name)
+		}
+		switch {
+		case v != "":
+			params[name] = v
+		case p.Default != nil:
+			params[name] = fmt.Sprint(p.Default)
+		default:
+			b := make([]byte, 24)
+			rand.Read(b)
+			params[name] = hex.EncodeToString(b)
+			log.Info("parameter has no default: using a random local value", "parameter", name, "override", "PARAM_"+name)
+		}
+	}
+	return params
+}
 
 // Ready returns a channel closed once every function has answered.
 func (s *Stack) Ready() <-chan struct{} { return s.ready }

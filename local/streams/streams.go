@@ -26,11 +26,11 @@ type Invoker interface {
 	Invoke(ctx context.Context, payload []byte) ([]byte, error)
 }
 
-// ServiceRemovals tells removals done by the TTL process apart: Take reports
-// (once) whether the item of table with these keys (stream wire format,
-// {"PK":{"S":"..."}}) was deleted by it.
+// ServiceRemovals tells removals done by the TTL process apart: Removed
+// reports whether it deleted the item of table with these keys (stream wire
+// format, {"PK":{"S":"..."}}) around time at.
 type ServiceRemovals interface {
-	Take(table string, keys map[string]any) bool
+	Removed(table string, keys map[string]any, at time.Time) bool
 }
 
 // Client is the part of the DynamoDB Streams API the poller uses.
@@ -319,7 +319,11 @@ func (m *Mapping) record(r types.Record) map[string]any {
 	if r.UserIdentity != nil {
 		rec["userIdentity"] = map[string]any{"type": aws.ToString(r.UserIdentity.Type), "principalId": aws.ToString(r.UserIdentity.PrincipalId)}
 	} else if r.EventName == types.OperationTypeRemove && m.Removals != nil {
-		if keys, ok := d["Keys"].(map[string]any); ok && m.Removals.Take(TableOf(m.StreamArn), keys) {
+		var at time.Time
+		if r.Dynamodb != nil && r.Dynamodb.ApproximateCreationDateTime != nil {
+			at = *r.Dynamodb.ApproximateCreationDateTime
+		}
+		if keys, ok := d["Keys"].(map[string]any); ok && m.Removals.Removed(TableOf(m.StreamArn), keys, at) {
 			rec["userIdentity"] = serviceIdentity
 		}
 	}

@@ -214,7 +214,14 @@ func TestTTL_RemovalsCarryServiceIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The archive function's pattern: only the TTL's own removals.
+	archive, err := ParseFilter(`{"eventName":["REMOVE"],"userIdentity":{"type":["Service"],"principalId":["dynamodb.amazonaws.com"]}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	archived := &fn{}
 	e.run(t, &Mapping{Function: f, Filters: []Filter{remove}, Removals: ledger})
+	e.run(t, &Mapping{Function: archived, Filters: []Filter{archive}, Removals: ledger})
 	past := &types.AttributeValueMemberN{Value: "1000"}
 	future := &types.AttributeValueMemberN{Value: "99999999999"}
 	e.put(t, "MSG#expired", map[string]types.AttributeValue{"expiresAt": past})
@@ -230,6 +237,11 @@ func TestTTL_RemovalsCarryServiceIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "two removals", func() bool { return len(flat(f.sks())) >= 2 })
+	waitFor(t, "the TTL removal at the second mapping", func() bool { return len(flat(archived.sks())) >= 1 })
+	time.Sleep(200 * time.Millisecond)
+	if got := flat(archived.sks()); len(got) != 1 || got[0] != "MSG#expired" {
+		t.Errorf("the TTL-only mapping got %v, want only MSG#expired", got)
+	}
 	for _, b := range f.batches {
 		for _, r := range b {
 			sk := r.Change.Keys["SK"].String()

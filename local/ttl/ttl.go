@@ -24,8 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Ledger remembers the keys the TTL process deleted until the stream poller
-// takes them.
+// Ledger remembers the keys the TTL process deleted and when, for every
+// stream mapping that reads the table's stream to recognise them.
 type Ledger struct {
 	mu   sync.Mutex
 	keys map[string]time.Time
@@ -34,12 +34,15 @@ type Ledger struct {
 // NewLedger returns an empty ledger.
 func NewLedger() *Ledger { return &Ledger{keys: map[string]time.Time{}} }
 
+// window is how far apart a deletion and its stream record may be.
+const window = time.Minute
+
 // Add records a deletion of the item of table with keys (wire form).
 func (l *Ledger) Add(table string, keys map[string]any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
-	for k, t := range l.keys { // forget entries no stream ever claimed
+	for k, t := range l.keys { // forget deletions every stream has long read
 		if now.Sub(t) > time.Hour {
 			delete(l.keys, k)
 		}
@@ -47,14 +50,24 @@ func (l *Ledger) Add(table string, keys map[string]any) {
 	l.keys[keyString(table, keys)] = now
 }
 
-// Take reports whether the TTL process deleted the item, and forgets it.
-func (l *Ledger) Take(table string, keys map[string]any) bool {
+// Forget drops a deletion that did not happen.
+func (l *Ledger) Forget(table string, keys map[string]any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	k := keyString(table, keys)
-	_, ok := l.keys[k]
-	delete(l.keys, k)
-	return ok
+	delete(l.keys, keyString(table, keys))
+}
+
+// Removed reports whether the TTL process deleted the item of table with keys
+// around time at (the stream record's creation time; zero: any time). Every
+// mapping of the stream gets the same answer.
+func (l *Ledger) Removed(table string, keys map[string]any, at time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t, ok := l.keys[keyString(table, keys)]
+	if !ok {
+		return false
+	}
+	return at.IsZero() || (at.Sub(t) < window && t.Sub(at) < window)
 }
 
 func keyString(table string, keys map[string]any) string {
@@ -138,7 +151,7 @@ func (p *Process) Sweep(ctx context.Context) (int, error) {
 					n++
 				case errors.As(err, &ccf):
 					if p.Ledger != nil {
-						p.Ledger.Take(t.Name, wireKey)
+						p.Ledger.Forget(t.Name, wireKey)
 					}
 				default:
 					return n, fmt.Errorf("delete expired item of %s: %w", t.Name, err)

@@ -5,7 +5,8 @@
 //
 // Environment: HTTP_PORT (8080), WS_PORT (8081), PLATFORM_TOKEN (a printed
 // local default), LOCAL_MAX_INSTANCES (4), LOCAL_TTL_INTERVAL (30s),
-// LOCAL_VERBOSE (set: show the emulator's routine log lines too).
+// LOCAL_VERBOSE (set: show the emulator's routine log lines too), PARAM_<Name>
+// (a template parameter; those without a default get a random local value).
 package main
 
 import (
@@ -77,6 +78,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		HTTPAddr:      "127.0.0.1:" + env("HTTP_PORT", "8080"),
 		WSAddr:        "127.0.0.1:" + env("WS_PORT", "8081"),
 		PlatformToken: token,
+		ParamEnv:      getenv,
 		MaxInstances:  maxInst,
 		TTLInterval:   ttlEvery,
 		Verbose:       getenv("LOCAL_VERBOSE") != "",
