@@ -20,15 +20,19 @@ import (
 )
 
 // BenchmarkColdStart starts each function's real bootstrap under the emulator
-// b.N times, beside a hello-world bootstrap built with the same flags, and
+// b.N times, beside a hello-world bootstrap built with the same flags (and one
+// that also loads the SDK's config and a DynamoDB client), and
 // reports the median INIT REPORT duration of each (ms) and its ratio to
 // hello's. The order is shuffled every round, so no binary is always first.
 func BenchmarkColdStart(b *testing.B) {
 	s := localStack(b)
 	dir := b.TempDir()
-	hello := filepath.Join(dir, "bootstrap")
-	if err := lambdarunner.BuildBootstrap(context.Background(), testaws.RepoRoot(b), "./local/internal/hellofn", hello); err != nil {
-		b.Fatal(err)
+	hello := filepath.Join(dir, "hello", "bootstrap")
+	helloSDK := filepath.Join(dir, "hellosdk", "bootstrap")
+	for pkg, out := range map[string]string{"./local/internal/hellofn": hello, "./local/internal/hellosdkfn": helloSDK} {
+		if err := lambdarunner.BuildBootstrap(context.Background(), testaws.RepoRoot(b), pkg, out); err != nil {
+			b.Fatal(err)
+		}
 	}
 	specs := map[string]lambdarunner.Spec{}
 	var rie string
@@ -37,6 +41,10 @@ func BenchmarkColdStart(b *testing.B) {
 		rie = p.Spec().RIE
 	}
 	specs["hello-world"] = lambdarunner.Spec{Name: "hello-world", Bootstrap: hello, RIE: rie, Timeout: 3, MemorySize: 256}
+	// The same plus the SDK's config and a DynamoDB client, with a function's environment.
+	sdkSpec := specs["WsConnectFunction"]
+	sdkSpec.Name, sdkSpec.Bootstrap = "hello-world+sdk", helloSDK
+	specs["hello-world+sdk"] = sdkSpec
 	ids := make([]string, 0, len(specs))
 	for id := range specs {
 		ids = append(ids, id)
@@ -55,7 +63,7 @@ func BenchmarkColdStart(b *testing.B) {
 			if _, err := p.Invoke(context.Background(), []byte(`{}`)); err != nil && !isFunctionError(err) {
 				b.Fatalf("%s: %v", id, err)
 			}
-			d := p.InitDurations()
+			d := p.AwaitInits(1, 5*time.Second)
 			p.Stop()
 			if len(d) != 1 {
 				b.Fatalf("%s: %d INIT REPORTs", id, len(d))

@@ -224,6 +224,19 @@ func (p *Pool) InitDurations() []time.Duration {
 	return append([]time.Duration(nil), p.inits...)
 }
 
+// AwaitInits waits up to timeout for at least n INIT REPORTs (the emulator's
+// log line may come a moment after the invocation's answer) and returns them.
+func (p *Pool) AwaitInits(n int, timeout time.Duration) []time.Duration {
+	deadline := time.Now().Add(timeout)
+	for {
+		d := p.InitDurations()
+		if len(d) >= n || time.Now().After(deadline) {
+			return d
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // Stop stops every instance and its process group.
 func (p *Pool) Stop() {
 	p.mu.Lock()

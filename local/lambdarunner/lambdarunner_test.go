@@ -82,7 +82,7 @@ func TestPool_InvokesRealBootstrapUnderEmulator(t *testing.T) {
 	if out, err := p.Invoke(ctx, []byte(`{}`)); err != nil || string(out) != `{"hello":"world"}` {
 		t.Fatalf("invoke after a function error = %s, %v", out, err)
 	}
-	if d := p.InitDurations(); len(d) != 1 || d[0] <= 0 {
+	if d := p.AwaitInits(1, 5*time.Second); len(d) != 1 || d[0] <= 0 {
 		t.Errorf("init durations = %v, want one cold start", d)
 	}
 	if !bytes.Contains([]byte(logs.String()), []byte("Hello | ")) {

@@ -459,7 +459,7 @@ func (s *Stack) healthz(w http.ResponseWriter, r *http.Request) {
 func (s *Stack) ColdStarts() map[string]time.Duration {
 	out := map[string]time.Duration{}
 	for id, p := range s.Functions {
-		if d := p.InitDurations(); len(d) > 0 {
+		if d := p.AwaitInits(1, time.Second); len(d) > 0 {
 			out[id] = d[0]
 		}
 	}
