@@ -1,0 +1,278 @@
+package slackbridge
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"github.com/livesupportbot/backend/shared/chat"
+)
+
+// Kinds of parsed Events API requests.
+const (
+	KindURLVerification = "url_verification"
+	KindMessage         = "message"
+	KindUninstalled     = "app_uninstalled"
+	KindTokensRevoked   = "tokens_revoked"
+	KindIgnored         = "ignored" // a valid request the bridge has nothing to do for
+)
+
+// Event is what the bridge takes from one Events API request.
+type Event struct {
+	Kind      string
+	Challenge string // url_verification
+	EventID   string
+	TeamID    string
+	APIAppID  string
+	// Message fields (KindMessage).
+	User     string
+	Text     string
+	Channel  string
+	TS       string
+	ThreadTS string
+	SubType  string
+	BotID    string
+	// RevokedBots are the bot user ids of a tokens_revoked event.
+	RevokedBots []string
+}
+
+// ErrMalformed is returned for a body that is not an Events API request.
+var ErrMalformed = errors.New("malformed events api request")
+
+// maxBody bounds the body the endpoint reads (Slack events are small).
+const maxBody = 1 << 20
+
+// ParseEvent parses an Events API body with slackevents (no verification token:
+// requests are verified by signature before). An unknown inner event type is a
+// KindIgnored event, not an error; a body that is not an Events API request is
+// ErrMalformed. It never panics.
+func ParseEvent(body []byte) (ev *Event, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ev, err = nil, fmt.Errorf("%w: %v", ErrMalformed, r)
+		}
+	}()
+	if len(body) > maxBody || !json.Valid(body) {
+		return nil, ErrMalformed
+	}
+	var outer struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(body, &outer); err != nil || outer.Type == "" {
+		return nil, ErrMalformed
+	}
+	raw, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
+	if err != nil {
+		if outer.Type == slackevents.CallbackEvent && raw.Type != "unmarshalling_error" && raw.Data == nil {
+			return &Event{Kind: KindIgnored}, nil // an inner event type slackevents does not know
+		}
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	switch d := raw.Data.(type) {
+	case *slackevents.EventsAPIURLVerificationEvent:
+		if raw.Type != slackevents.URLVerification {
+			return &Event{Kind: KindIgnored}, nil
+		}
+		return &Event{Kind: KindURLVerification, Challenge: d.Challenge}, nil
+	case *slackevents.EventsAPICallbackEvent:
+		ev := &Event{Kind: KindIgnored, EventID: d.EventID, TeamID: d.TeamID, APIAppID: d.APIAppID}
+		if ev.EventID == "" || ev.TeamID == "" {
+			return nil, fmt.Errorf("%w: callback without event_id or team_id", ErrMalformed)
+		}
+		switch in := raw.InnerEvent.Data.(type) {
+		case *slackevents.MessageEvent:
+			ev.Kind = KindMessage
+			ev.User, ev.Text, ev.Channel, ev.TS, ev.ThreadTS = in.User, in.Text, in.Channel, in.TimeStamp, in.ThreadTimeStamp
+			ev.SubType, ev.BotID = in.SubType, in.BotID
+		case *slackevents.AppUninstalledEvent:
+			ev.Kind = KindUninstalled
+		case *slackevents.TokensRevokedEvent:
+			ev.Kind = KindTokensRevoked
+			ev.RevokedBots = in.Tokens.Bot
+		}
+		return ev, nil
+	}
+	return &Event{Kind: KindIgnored}, nil
+}
+
+// IsHumanThreadReply reports whether a message event is a person's reply in a
+// thread: no bot, no subtype other than a broadcast reply, a thread parent that is
+// not the message itself, and some text.
+func (e *Event) IsHumanThreadReply() bool {
+	return e.Kind == KindMessage && e.BotID == "" && e.User != "" &&
+		(e.SubType == "" || e.SubType == "thread_broadcast") &&
+		e.ThreadTS != "" && e.ThreadTS != e.TS && e.Channel != "" && strings.TrimSpace(e.Text) != ""
+}
+
+// rawBody returns the request body as sent, decoding API Gateway's base64.
+func rawBody(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
+	if req.IsBase64Encoded {
+		return base64.StdEncoding.DecodeString(req.Body)
+	}
+	return []byte(req.Body), nil
+}
+
+// verify checks Slack's v0 signature over the raw body and the 5-minute window.
+func (b *Bridge) verify(req events.APIGatewayV2HTTPRequest, body []byte) error {
+	h := http.Header{}
+	for k, v := range req.Headers {
+		h.Set(k, v) // API Gateway lowercases names; Set canonicalises them
+	}
+	sv, err := slack.NewSecretsVerifier(h, b.cfg.SigningSecret)
+	if err != nil {
+		return err
+	}
+	if _, err := sv.Write(body); err != nil {
+		return err
+	}
+	return sv.Ensure()
+}
+
+func unauthorized() events.APIGatewayV2HTTPResponse {
+	return problem(http.StatusUnauthorized, "Unauthorized", "missing, invalid or expired Slack signature")
+}
+
+var okResponse = jsonResponse(http.StatusOK, map[string]bool{"ok": true})
+
+// HandleEvents is POST /webhooks/slack/events. It verifies the signature first
+// (401, nothing written, when it fails), answers url_verification, and otherwise
+// only deduplicates and stores, so Slack gets its answer within 3 seconds: a
+// person's reply in a conversation's thread becomes an agent message (dispatch
+// delivers it to the visitor); app_uninstalled and tokens_revoked remove the
+// integration; everything else is acknowledged and ignored.
+func (b *Bridge) HandleEvents(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	body, err := rawBody(req)
+	if err != nil || len(body) > maxBody {
+		return unauthorized(), nil
+	}
+	if err := b.verify(req, body); err != nil {
+		b.log.WarnContext(ctx, "slack signature rejected", "reason", err.Error())
+		return unauthorized(), nil
+	}
+	ev, err := ParseEvent(body)
+	if err != nil {
+		res := problem(http.StatusBadRequest, "Bad request", "not an Events API request")
+		res.Headers["X-Slack-No-Retry"] = "1"
+		return res, nil
+	}
+	switch ev.Kind {
+	case KindURLVerification:
+		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Body: ev.Challenge,
+			Headers: map[string]string{"Content-Type": "text/plain"}}, nil
+	case KindMessage:
+		if !ev.IsHumanThreadReply() {
+			return okResponse, nil
+		}
+		if err := b.storeReply(ctx, ev); err != nil {
+			return b.internal(ctx, "store slack reply", err), nil // Slack retries; event_id dedupes
+		}
+	case KindUninstalled, KindTokensRevoked:
+		if err := b.handleRevocation(ctx, ev); err != nil {
+			return b.internal(ctx, "slack uninstall", err), nil
+		}
+	}
+	return okResponse, nil
+}
+
+// storeReply stores a person's thread reply as an agent message of the thread's
+// conversation, once per event_id. Threads the bridge did not open are ignored.
+func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
+	tenantID, err := b.st.SlackTenantOfTeam(ctx, ev.TeamID)
+	if err == chat.ErrNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	in, err := b.st.SlackIntegration(ctx, tenantID)
+	if err == chat.ErrNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ev.User == in.BotUserID || (in.AppID != "" && ev.APIAppID != "" && ev.APIAppID != in.AppID) {
+		return nil
+	}
+	th, err := b.st.SlackThreadByTS(ctx, tenantID, ev.TeamID, ev.Channel, ev.ThreadTS)
+	if err == chat.ErrNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	name := "Agent"
+	if m, err := b.st.SlackMember(ctx, tenantID, ev.TeamID, ev.User); err == nil {
+		name = m.AgentName()
+	} else if err != chat.ErrNotFound {
+		return err
+	}
+	p, err := b.periods(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	msg, created, err := b.st.PutMessage(ctx, &chat.Message{
+		TenantID: tenantID, ConversationID: th.ConversationID, ContactID: th.ContactID,
+		Author: chat.Author{Kind: chat.AuthorAgent, Name: name}, Text: fromMrkdwn(ev.Text),
+		Channel: th.Channel, ClientMessageID: "slack:" + ev.EventID,
+	}, p)
+	if err != nil {
+		return err
+	}
+	if created {
+		if err := b.st.TouchConversation(ctx, tenantID, th.ConversationID, msg.CreatedAt, p); err != nil {
+			return err
+		}
+	}
+	b.log.InfoContext(ctx, "slack reply stored", "tenantId", tenantID, "conversationId", th.ConversationID,
+		"messageId", msg.ID, "eventId", ev.EventID, "duplicate", !created)
+	return nil
+}
+
+// handleRevocation removes the integration of the event's workspace when the app
+// was uninstalled or our bot's token was revoked.
+func (b *Bridge) handleRevocation(ctx context.Context, ev *Event) error {
+	tenantID, err := b.st.SlackTenantOfTeam(ctx, ev.TeamID)
+	if err == chat.ErrNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ev.Kind == KindTokensRevoked {
+		in, err := b.st.SlackIntegration(ctx, tenantID)
+		if err == chat.ErrNotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(ev.RevokedBots, in.BotUserID) {
+			return nil
+		}
+	}
+	if err := b.Uninstall(ctx, tenantID); err != nil {
+		return err
+	}
+	b.log.InfoContext(ctx, "slack uninstalled by slack", "tenantId", tenantID, "teamId", ev.TeamID, "event", ev.Kind)
+	return nil
+}
+
+// fromMrkdwn undoes Slack's escaping of &, < and > in message text.
+func fromMrkdwn(s string) string {
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+}
+
+// toMrkdwn escapes &, < and > so text shows as written in Slack.
+func toMrkdwn(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
