@@ -15,12 +15,12 @@ func TestPutMessage_DuplicateClientIDStoresOnce(t *testing.T) {
 	st := testaws.NewTables(t).Store()
 	ctx := context.Background()
 	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
-	_, cv, err := st.OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults)
+	_, cvID, err := st.OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults)
 	if err != nil {
 		t.Fatal(err)
 	}
 	send := func() (*chat.Message, bool) {
-		m, created, err := st.PutMessage(ctx, &chat.Message{TenantID: tid, ConversationID: cv.ID, ContactID: vid,
+		m, created, err := st.PutMessage(ctx, &chat.Message{TenantID: tid, ConversationID: cvID, ContactID: vid,
 			Author: chat.Author{Kind: chat.AuthorVisitor}, Text: "hello", Channel: chat.ChannelWidget, ClientMessageID: "c1"}, retention.Defaults)
 		if err != nil {
 			t.Fatal(err)
@@ -35,7 +35,7 @@ func TestPutMessage_DuplicateClientIDStoresOnce(t *testing.T) {
 	if created || again.ID != first.ID || !again.CreatedAt.Equal(first.CreatedAt) {
 		t.Fatalf("resend: created=%v id=%s want %s", created, again.ID, first.ID)
 	}
-	msgs, _, err := st.History(ctx, tid, cv.ID, "", 10)
+	msgs, _, err := st.History(ctx, tid, cvID, "", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
