@@ -185,6 +185,7 @@ func (b *Bridge) HandleEvents(ctx context.Context, req events.APIGatewayV2HTTPRe
 
 // storeReply stores a person's thread reply as an agent message of the thread's
 // conversation, once per event_id. Threads the bridge did not open are ignored.
+// Dispatch delivers the message and moves the conversation's activity forward.
 func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
 	tenantID, err := b.st.SlackTenantOfTeam(ctx, ev.TeamID)
 	if err == chat.ErrNotFound {
@@ -227,11 +228,6 @@ func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
 	}, p)
 	if err != nil {
 		return err
-	}
-	if created {
-		if err := b.st.TouchConversation(ctx, tenantID, th.ConversationID, msg.CreatedAt, p); err != nil {
-			return err
-		}
 	}
 	b.log.InfoContext(ctx, "slack reply stored", "tenantId", tenantID, "conversationId", th.ConversationID,
 		"messageId", msg.ID, "eventId", ev.EventID, "duplicate", !created)
