@@ -65,15 +65,25 @@ func ParseEvent(body []byte) (ev *Event, err error) {
 		return nil, ErrMalformed
 	}
 	var outer struct {
-		Type string `json:"type"`
+		Type    string `json:"type"`
+		EventID string `json:"event_id"`
+		TeamID  string `json:"team_id"`
+		Event   struct {
+			Type string `json:"type"`
+		} `json:"event"`
 	}
 	if err := json.Unmarshal(body, &outer); err != nil || outer.Type == "" {
 		return nil, ErrMalformed
 	}
 	raw, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
 	if err != nil {
-		if outer.Type == slackevents.CallbackEvent && raw.Type != "unmarshalling_error" && raw.Data == nil {
-			return &Event{Kind: KindIgnored}, nil // an inner event type slackevents does not know
+		// slackevents fails on inner event types it does not know; a well-formed
+		// callback of such a type is acknowledged and ignored.
+		if outer.Type == slackevents.CallbackEvent && outer.EventID != "" && outer.TeamID != "" && outer.Event.Type != "" {
+			_, known := slackevents.EventsAPIInnerEventMapping[slackevents.EventsAPIType(outer.Event.Type)]
+			if _, rtm := slack.EventMapping[outer.Event.Type]; !known && !rtm {
+				return &Event{Kind: KindIgnored, EventID: outer.EventID, TeamID: outer.TeamID}, nil
+			}
 		}
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}

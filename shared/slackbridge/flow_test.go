@@ -12,7 +12,6 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/slackbridge/slackfake"
 )
 
 // TestFullLoop_VisitorThreadAgentReplyReachesVisitor drives the whole bridge:
@@ -291,5 +290,3 @@ func TestEraseSubject_WithoutSlackRemovesRecords(t *testing.T) {
 		t.Errorf("records left: %+v %v", items, err)
 	}
 }
-
-var _ = slackfake.Sign
