@@ -84,10 +84,10 @@ func (t *Template) TableInput(id, name string) (*dynamodb.CreateTableInput, erro
 	// The template's property names are the API's, so a YAML round trip into the
 	// SDK's shape reads them with no second copy of the schema.
 	var p struct {
-		AttributeDefinitions []struct{ AttributeName, AttributeType string }
-		KeySchema            []struct{ AttributeName, KeyType string }
-		TableClass           string
-		StreamSpecification  *struct{ StreamViewType string }
+		AttributeDefinitions   []struct{ AttributeName, AttributeType string }
+		KeySchema              []struct{ AttributeName, KeyType string }
+		TableClass             string
+		StreamSpecification    *struct{ StreamViewType string }
 		GlobalSecondaryIndexes []struct {
 			IndexName  string
 			KeySchema  []struct{ AttributeName, KeyType string }

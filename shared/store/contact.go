@@ -139,4 +139,3 @@ func (s *Store) openConversationTx(ctx context.Context, c *chat.Contact, cv *cha
 	}})
 	return err
 }
-
