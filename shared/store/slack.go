@@ -238,25 +238,21 @@ func (s *Store) SlackTenantOfTeam(ctx context.Context, teamID string) (string, e
 // DeleteSlackIntegration removes a tenant's installation, with its encrypted
 // token, its workspace route and its member profiles. Nothing installed is no
 // error. Threads and post records stay with their conversations (communication
-// data, kept and erased with them).
+// data, kept and erased with them). Each step is idempotent, so a retry after a
+// failure finishes the job: the route goes first (no more events are routed),
+// then the token, then the profiles.
 func (s *Store) DeleteSlackIntegration(ctx context.Context, tenantID string) error {
 	in, err := s.SlackIntegration(ctx, tenantID)
-	if err == chat.ErrNotFound {
-		return s.deleteSlackMembers(ctx, tenantID)
-	}
-	if err != nil {
+	if err != nil && err != chat.ErrNotFound {
 		return err
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: &s.data, Key: key(SlackPK(tenantID), skSlackIntegration)}},
-		{Delete: &types.Delete{TableName: &s.data, Key: key(SlackRoutePK(in.TeamID), skSlackRoute),
-			ConditionExpression:       aws.String("attribute_not_exists(PK) OR tenantId = :t"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: tenantID}}}},
-	}})
-	if err != nil && !isConditionFailed(err) {
-		return wrap("delete slack integration", err)
-	}
-	if isConditionFailed(err) { // the route belongs to another tenant now: keep it
+	if in != nil {
+		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.data, Key: key(SlackRoutePK(in.TeamID), skSlackRoute),
+			ConditionExpression:       aws.String("attribute_not_exists(PK) OR tenantId = :t"), // another tenant's route stays
+			ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: tenantID}}})
+		if err != nil && !isConditionFailed(err) {
+			return wrap("delete slack route", err)
+		}
 		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.data, Key: key(SlackPK(tenantID), skSlackIntegration)}); err != nil {
 			return wrap("delete slack integration", err)
 		}
