@@ -123,6 +123,8 @@ type Deps struct {
 	MaxBodyBytes int
 	// MaxMessageChars limits the text of an agent reply (4000 when 0).
 	MaxMessageChars int
+	// Slack is the Slack bridge (nil: Slack is not configured).
+	Slack SlackIntegrations
 }
 
 // API serves the admin API.
@@ -134,6 +136,7 @@ type API struct {
 	log             *slog.Logger
 	maxBody         int
 	maxMessageChars int
+	slack           SlackIntegrations
 	routes          []Route
 }
 
@@ -141,7 +144,7 @@ type API struct {
 func New(d Deps) *API {
 	a := &API{
 		store: d.Store, now: d.Now, platformToken: d.PlatformToken, cursorKey: d.CursorSecret,
-		log: d.Logger, maxBody: d.MaxBodyBytes, maxMessageChars: d.MaxMessageChars,
+		log: d.Logger, maxBody: d.MaxBodyBytes, maxMessageChars: d.MaxMessageChars, slack: d.Slack,
 	}
 	if a.now == nil {
 		a.now = time.Now
