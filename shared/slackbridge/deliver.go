@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -43,6 +44,11 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 	p, err := b.periods(ctx, m.TenantID)
 	if err != nil {
 		return fmt.Errorf("slack deliver %s: %w", m.ID, err)
+	}
+	if stale(in.ExpiresAt, b.now(), p) {
+		if err := b.st.TouchSlackIntegration(ctx, in, b.now(), p); err != nil {
+			return fmt.Errorf("slack deliver %s: %w", m.ID, err)
+		}
 	}
 	th, err := b.st.SlackThread(ctx, m.TenantID, m.ConversationID)
 	if err != nil && err != chat.ErrNotFound {
@@ -127,4 +133,10 @@ func (b *Bridge) messageText(ctx context.Context, m *chat.Message) string {
 		prefix = ":robot_face: " + prefix
 	}
 	return prefix + ": " + toMrkdwn(m.Text)
+}
+
+// stale reports whether an integration in use has gone a day without its expiry
+// being moved forward.
+func stale(expiresAt int64, now time.Time, p retention.Periods) bool {
+	return expiresAt != 0 && expiresAt < retention.ExpiresAt(p, retention.Personal, now.Add(-24*time.Hour))
 }

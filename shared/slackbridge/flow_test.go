@@ -3,15 +3,21 @@ package slackbridge_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/slack-go/slack"
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/retention"
+	"github.com/livesupportbot/backend/shared/store"
 )
 
 // TestFullLoop_VisitorThreadAgentReplyReachesVisitor drives the whole bridge:
@@ -288,5 +294,43 @@ func TestEraseSubject_WithoutSlackRemovesRecords(t *testing.T) {
 	}
 	if items, err := h.st.SlackItemsOfContact(ctx, ten.ID, vid); err != nil || len(items) != 0 {
 		t.Errorf("records left: %+v %v", items, err)
+	}
+}
+
+// TestDeliver_KeepsAnIntegrationInUseFromExpiring: the installation and its
+// route are personal data kept while in use; a delivery moves their expiresAt
+// forward once a day.
+func TestDeliver_KeepsAnIntegrationInUseFromExpiring(t *testing.T) {
+	h := newHarness(t)
+	ten := h.tenant(t)
+	ctx := context.Background()
+	past := time.Now().Add(-40 * 24 * time.Hour)
+	old := h.bridge.WithClock(func() time.Time { return past })
+	h.slack.ResetCode("code-old")
+	res, err := old.Handle(ctx, oauthRequest(t, map[string]string{"code": "code-old", "state": stateOf(t, old.InstallURL(ten.ID))}))
+	if err != nil || res.StatusCode != 302 {
+		t.Fatalf("install: %d %s %v", res.StatusCode, res.Body, err)
+	}
+	expiry := func(pk, sk string) int64 {
+		t.Helper()
+		out, err := h.tt.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(h.tt.Data), Key: store.Key(pk, sk)})
+		if err != nil || out.Item == nil {
+			t.Fatalf("get %s: %v", pk, err)
+		}
+		n, _ := strconv.ParseInt(out.Item["expiresAt"].(*types.AttributeValueMemberN).Value, 10, 64)
+		return n
+	}
+	want := retention.ExpiresAt(retention.Defaults, retention.Personal, past)
+	if got := expiry(store.SlackPK(ten.ID), "INTEGRATION"); got != want {
+		t.Fatalf("installed expiresAt %d, want %d", got, want)
+	}
+	if err := h.bridge.Deliver(ctx, h.storeVisitorMessage(t, ten.ID, ids.New(ids.Contact), "hello")); err != nil {
+		t.Fatal(err)
+	}
+	floor := retention.ExpiresAt(retention.Defaults, retention.Personal, time.Now().Add(-time.Minute))
+	for _, k := range [][2]string{{store.SlackPK(ten.ID), "INTEGRATION"}, {store.SlackRoutePK(h.slack.TeamID), "ROUTE"}} {
+		if got := expiry(k[0], k[1]); got < floor {
+			t.Errorf("%s expiresAt %d after use, want at least %d", k[0], got, floor)
+		}
 	}
 }

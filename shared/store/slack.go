@@ -67,6 +67,8 @@ type SlackIntegration struct {
 	InstalledBy    string    `dynamodbav:"installedBy,omitempty"`
 	InstalledAt    time.Time `dynamodbav:"installedAt"`
 	TokenEncrypted []byte    `dynamodbav:"tokenEncrypted"`
+	// ExpiresAt is the item's expiresAt as read (not written from here).
+	ExpiresAt int64 `dynamodbav:"-"`
 }
 
 // SlackMember is a Slack workspace member's profile, kept so agent replies carry
@@ -215,7 +217,37 @@ func (s *Store) SlackIntegration(ctx context.Context, tenantID string) (*SlackIn
 	if !ok || it.TenantID != tenantID {
 		return nil, chat.ErrNotFound
 	}
+	it.SlackIntegration.ExpiresAt = it.Base.ExpiresAt
 	return &it.SlackIntegration, nil
+}
+
+// TouchSlackIntegration moves the expiresAt of a tenant's installation and of
+// its workspace route to a personal-data period after at, so an integration in
+// use does not expire (personal data lives while the account is active). Only
+// items still present are touched.
+func (s *Store) TouchSlackIntegration(ctx context.Context, in *SlackIntegration, at time.Time, p retention.Periods) error {
+	exp := &types.AttributeValueMemberN{Value: itoa(retention.ExpiresAt(p, retention.Personal, at))}
+	pk := SlackPK(in.TenantID)
+	for _, k := range []struct {
+		key  map[string]types.AttributeValue
+		set  string
+		vals map[string]types.AttributeValue
+	}{
+		{key(pk, skSlackIntegration), "SET expiresAt = :exp, GSI2PK = :g2pk, GSI2SK = :g2sk", map[string]types.AttributeValue{
+			":exp": exp, ":t": &types.AttributeValueMemberS{Value: in.TenantID},
+			":g2pk": &types.AttributeValueMemberS{Value: RetentionKey(in.TenantID, string(retention.Personal), at)},
+			":g2sk": &types.AttributeValueMemberS{Value: RetentionSort(at, pk+"#"+skSlackIntegration)}}},
+		{key(SlackRoutePK(in.TeamID), skSlackRoute), "SET expiresAt = :exp", map[string]types.AttributeValue{
+			":exp": exp, ":t": &types.AttributeValueMemberS{Value: in.TenantID}}},
+	} {
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data, Key: k.key,
+			UpdateExpression: aws.String(k.set), ConditionExpression: aws.String("tenantId = :t AND expiresAt < :exp"),
+			ExpressionAttributeValues: k.vals})
+		if err != nil && !isConditionFailed(err) {
+			return wrap("touch slack integration", err)
+		}
+	}
+	return nil
 }
 
 // SlackTenantOfTeam resolves a Slack workspace to the tenant that installed the
