@@ -73,11 +73,18 @@ type harness struct {
 	stream   *streamevent.Reader
 }
 
-func newHarness(tb testing.TB) *harness {
+func newHarness(tb testing.TB) *harness { return newMeteredHarness(tb, nil) }
+
+// newMeteredHarness is newHarness with every DynamoDB call of the bridge and the
+// handlers counted by m (when not nil).
+func newMeteredHarness(tb testing.TB, m *testaws.Meter) *harness {
 	tb.Helper()
 	tt := testaws.NewTables(tb)
 	cfg := testaws.Config(tb)
 	st := tt.Store()
+	if m != nil {
+		st = store.New(m.Client(cfg), tt.Data, tt.Archive)
+	}
 	key := testaws.NewKMSKey(tb)
 	fake := slackfake.New(tb)
 	fake.RedirectURI = redirectURL
