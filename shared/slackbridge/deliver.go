@@ -108,9 +108,13 @@ func (b *Bridge) visitorName(ctx context.Context, m *chat.Message) string {
 	return c.DisplayName()
 }
 
-// headerText is the thread's first post: who, where from, and the console link.
+// headerText is the thread's first post: who, on which channel and page, and
+// the console link.
 func (b *Bridge) headerText(ctx context.Context, m *chat.Message) string {
 	s := ":speech_balloon: New conversation with *" + toMrkdwn(b.visitorName(ctx, m)) + "* (" + toMrkdwn(m.Channel) + ")"
+	if path, err := b.st.LastPagePath(ctx, m.TenantID, m.ContactID); err == nil && path != "" {
+		s += "\nPage: " + toMrkdwn(path)
+	}
 	if b.cfg.ConsoleURL != "" {
 		link := b.cfg.ConsoleURL + "?conversation=" + url.QueryEscape(m.ConversationID)
 		s += "\n<" + link + "|Open in console>"

@@ -32,6 +32,8 @@ func TestFullLoop_VisitorThreadAgentReplyReachesVisitor(t *testing.T) {
 	vid := ids.New(ids.Contact)
 	auth := h.visitor(t, ten.ID, vid, "conn-A")
 	h.frame(t, "ws-identify.json", auth, "conn-A", map[string]any{"action": "identify", "name": "Ada <Visitor>", "email": "ada@example.com"})
+	h.pageView(t, ten.ID, vid, "/", time.Now().Add(-2*time.Minute))
+	h.pageView(t, ten.ID, vid, "/pricing", time.Now().Add(-time.Minute))
 	h.frame(t, "ws-send-message.json", auth, "conn-A", map[string]any{"action": "sendMessage", "clientMessageId": "cm-1", "text": "Hello & <b>help</b>"})
 	if n := len(h.slack.Calls("chat.postMessage")); n != 0 {
 		t.Fatalf("the request that received the message posted to Slack %d times; delivery belongs to dispatch", n)
@@ -52,7 +54,7 @@ func TestFullLoop_VisitorThreadAgentReplyReachesVisitor(t *testing.T) {
 	if header.Channel != h.slack.ChannelID || header.ThreadTS != "" {
 		t.Errorf("header in %s (thread %q), want a new thread in %s", header.Channel, header.ThreadTS, h.slack.ChannelID)
 	}
-	for _, want := range []string{"Ada &lt;Visitor&gt;", consoleURL + "?conversation=" + convID, "widget"} {
+	for _, want := range []string{"Ada &lt;Visitor&gt;", consoleURL + "?conversation=" + convID, "widget", "Page: /pricing"} {
 		if !strings.Contains(header.Text, want) {
 			t.Errorf("header %q lacks %q", header.Text, want)
 		}

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/livesupportbot/backend/shared/chat"
@@ -303,4 +306,21 @@ func (h *harness) frames(tb testing.TB, connID string) []map[string]any {
 		out = append(out, m)
 	}
 	return out
+}
+
+// pageView writes a page view the way the widget's usage recording stores it
+// (store.PutPageView: contact partition, SK "PV#<time>#<id>", path).
+func (h *harness) pageView(tb testing.TB, tenantID, contactID, path string, at time.Time) {
+	tb.Helper()
+	item := map[string]types.AttributeValue{
+		"PK":        &types.AttributeValueMemberS{Value: store.ContactPK(tenantID, contactID)},
+		"SK":        &types.AttributeValueMemberS{Value: "PV#" + store.TimeKey(at) + "#" + ids.New(ids.Event)},
+		"path":      &types.AttributeValueMemberS{Value: path},
+		"dataClass": &types.AttributeValueMemberS{Value: string(retention.Usage)},
+		"entity":    &types.AttributeValueMemberS{Value: "pageView"},
+		"expiresAt": &types.AttributeValueMemberN{Value: strconv.FormatInt(retention.ExpiresAt(retention.Defaults, retention.Usage, at), 10)},
+	}
+	if _, err := h.tt.DB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(h.tt.Data), Item: item}); err != nil {
+		tb.Fatal(err)
+	}
 }

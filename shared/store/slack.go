@@ -571,3 +571,35 @@ func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error
 }
 
 var errUnprocessed = errors.New("batch write left unprocessed items")
+
+// LastPagePath returns the path of the contact's latest live page view (the
+// widget's usage data, SK "PV#<time>#<id>" in the contact's partition), or "".
+// It reads one item: a Query backwards with Limit 1.
+func (s *Store) LastPagePath(ctx context.Context, tenantID, contactID string) (string, error) {
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:              &s.data,
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :pv)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: ContactPK(tenantID, contactID)},
+			":pv": &types.AttributeValueMemberS{Value: "PV#"},
+		},
+		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(1),
+	})
+	if err != nil {
+		return "", wrap("query last page view", err)
+	}
+	if len(res.Items) == 0 {
+		return "", nil
+	}
+	var it struct {
+		Base
+		Path string `dynamodbav:"path"`
+	}
+	if err := attributevalue.UnmarshalMap(res.Items[0], &it); err != nil {
+		return "", wrap("unmarshal page view", err)
+	}
+	if !it.Live(s.Now()) {
+		return "", nil
+	}
+	return it.Path, nil
+}
