@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/slack-go/slack"
@@ -333,6 +334,62 @@ func TestDeliver_KeepsAnIntegrationInUseFromExpiring(t *testing.T) {
 	for _, k := range [][2]string{{store.SlackPK(ten.ID), "INTEGRATION"}, {store.SlackRoutePK(h.slack.TeamID), "ROUTE"}} {
 		if got := expiry(k[0], k[1]); got < floor {
 			t.Errorf("%s expiresAt %d after use, want at least %d", k[0], got, floor)
+		}
+	}
+}
+
+// TestItems_CarryClassExpiryAndTenantKeys runs install, delivery, a reply and a
+// rate-limited retry, then reads every item the bridge left: each has a data
+// class and a future expiresAt, and every key starts with the tenant, except the
+// workspace route under the reserved pseudo-tenant (see docs/SLACK.md).
+func TestItems_CarryClassExpiryAndTenantKeys(t *testing.T) {
+	h := newHarness(t)
+	tid, convID, threadTS := threadFixture(t, h)
+	ctx := context.Background()
+	body := replyEvent("Ev0ITEMS", h.slack.TeamID, h.slack.ChannelID, threadTS, "1795860000.000700", "UAGENT01", "hi", nil)
+	if res := h.post(t, signedEvent(t, body, time.Now(), nil)); res.StatusCode != 200 {
+		t.Fatal(res.StatusCode)
+	}
+	c, _ := h.st.Conversation(ctx, tid, convID)
+	h.slack.RateLimit("chat.postMessage", 1)
+	m := h.storeVisitorMessage(t, tid, c.ContactID, "more")
+	if err := h.bridge.Deliver(ctx, m); err == nil {
+		t.Fatal("429 not reported")
+	}
+	if err := h.bridge.Deliver(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.tt.DB.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(h.tt.Data)}) // tests may scan
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Unix()
+	entities := map[string]bool{}
+	for _, av := range res.Items {
+		var it store.Base
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			t.Fatal(err)
+		}
+		if it.Entity == "tenant" {
+			continue // the tenant profile is the foundation's, kept while the account is open
+		}
+		entities[it.Entity] = true
+		route := it.PK == store.SlackRoutePK(h.slack.TeamID) && av["tenantId"].(*types.AttributeValueMemberS).Value == tid
+		if !route && !strings.HasPrefix(it.PK, store.TenantPrefix(tid)) {
+			t.Errorf("item %s %s is not under the tenant", it.PK, it.SK)
+		}
+		for _, k := range []string{it.GSI1PK, it.GSI2PK} {
+			if k != "" && !strings.HasPrefix(k, store.TenantPrefix(tid)) {
+				t.Errorf("item %s %s has index key %s", it.PK, it.SK, k)
+			}
+		}
+		if !it.DataClass.Valid() || it.ExpiresAt <= now {
+			t.Errorf("item %s %s: class %q expiresAt %d", it.PK, it.SK, it.DataClass, it.ExpiresAt)
+		}
+	}
+	for _, e := range []string{"slackIntegration", "slackRoute", "slackMember", "slackThread", "slackThreadRef", "slackPost", "message", "dedupe"} {
+		if !entities[e] {
+			t.Errorf("no %s item was checked", e)
 		}
 	}
 }
