@@ -15,6 +15,7 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/store"
 )
 
 // Kinds of parsed Events API requests.
@@ -23,6 +24,7 @@ const (
 	KindMessage         = "message"
 	KindUninstalled     = "app_uninstalled"
 	KindTokensRevoked   = "tokens_revoked"
+	KindMember          = "member"  // team_join or user_change: a member's profile
 	KindIgnored         = "ignored" // a valid request the bridge has nothing to do for
 )
 
@@ -43,6 +45,10 @@ type Event struct {
 	BotID    string
 	// RevokedBots are the bot user ids of a tokens_revoked event.
 	RevokedBots []string
+	// Member is the profile of a team_join or user_change event; MemberGone says
+	// the member was deactivated or is a bot (its profile is not kept).
+	Member     *store.SlackMember
+	MemberGone bool
 }
 
 // ErrMalformed is returned for a body that is not an Events API request.
@@ -69,7 +75,8 @@ func ParseEvent(body []byte) (ev *Event, err error) {
 		EventID string `json:"event_id"`
 		TeamID  string `json:"team_id"`
 		Event   struct {
-			Type string `json:"type"`
+			Type string          `json:"type"`
+			User json.RawMessage `json:"user"`
 		} `json:"event"`
 	}
 	if err := json.Unmarshal(body, &outer); err != nil || outer.Type == "" {
@@ -108,10 +115,39 @@ func ParseEvent(body []byte) (ev *Event, err error) {
 		case *slackevents.TokensRevokedEvent:
 			ev.Kind = KindTokensRevoked
 			ev.RevokedBots = in.Tokens.Bot
+		case *slackevents.TeamJoinEvent:
+			if in.User != nil && in.User.ID != "" {
+				u := in.User
+				ev.Kind, ev.MemberGone = KindMember, u.Deleted || u.IsBot
+				ev.Member = &store.SlackMember{TeamID: ev.TeamID, UserID: u.ID, Name: u.Name,
+					RealName: firstNonEmpty(u.Profile.RealName, u.RealName), DisplayName: u.Profile.DisplayName,
+					Email: u.Profile.Email, ImageURL: firstNonEmpty(u.Profile.Image192, u.Profile.Image72)}
+			}
+		case *slackevents.UserChangeEvent:
+			if u := in.User; u.ID != "" {
+				ev.Kind, ev.MemberGone = KindMember, u.Deleted || u.IsBot
+				ev.Member = &store.SlackMember{TeamID: ev.TeamID, UserID: u.ID, Name: u.Name,
+					RealName: firstNonEmpty(u.Profile.RealName, u.RealName), DisplayName: u.Profile.DisplayName,
+					Email: emailOf(outer.Event.User), ImageURL: firstNonEmpty(u.Profile.Image192, u.Profile.Image72)}
+			}
 		}
 		return ev, nil
 	}
 	return &Event{Kind: KindIgnored}, nil
+}
+
+// emailOf reads user.profile.email of a member event (slackevents' user_change
+// profile type has no email field).
+func emailOf(user json.RawMessage) string {
+	var u struct {
+		Profile struct {
+			Email string `json:"email"`
+		} `json:"profile"`
+	}
+	if json.Unmarshal(user, &u) != nil {
+		return ""
+	}
+	return u.Profile.Email
 }
 
 // IsHumanThreadReply reports whether a message event is a person's reply in a
@@ -185,6 +221,10 @@ func (b *Bridge) HandleEvents(ctx context.Context, req events.APIGatewayV2HTTPRe
 		if err := b.storeReply(ctx, ev); err != nil {
 			return b.internal(ctx, "store slack reply", err), nil // Slack retries; event_id dedupes
 		}
+	case KindMember:
+		if err := b.storeMember(ctx, ev); err != nil {
+			return b.internal(ctx, "store slack member", err), nil
+		}
 	case KindUninstalled, KindTokensRevoked:
 		if err := b.handleRevocation(ctx, ev); err != nil {
 			return b.internal(ctx, "slack uninstall", err), nil
@@ -242,6 +282,27 @@ func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
 	b.log.InfoContext(ctx, "slack reply stored", "tenantId", tenantID, "conversationId", th.ConversationID,
 		"messageId", msg.ID, "eventId", ev.EventID, "duplicate", !created)
 	return nil
+}
+
+// storeMember keeps a workspace member's profile current (team_join,
+// user_change), so agents who joined after the install reply under their name; a
+// deactivated member's profile is removed.
+func (b *Bridge) storeMember(ctx context.Context, ev *Event) error {
+	tenantID, err := b.st.SlackTenantOfTeam(ctx, ev.TeamID)
+	if err == chat.ErrNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ev.MemberGone {
+		return b.st.DeleteSlackMember(ctx, tenantID, ev.TeamID, ev.Member.UserID)
+	}
+	p, err := b.periods(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	return b.st.PutSlackMember(ctx, tenantID, ev.Member, b.now(), p)
 }
 
 // handleRevocation removes the integration of the event's workspace when the app

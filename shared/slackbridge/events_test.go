@@ -291,3 +291,63 @@ func TestEvents_UninstallAndRevocationRemoveTheIntegration(t *testing.T) {
 		})
 	}
 }
+
+// TestEvents_MemberEventsKeepProfilesCurrent: team_join and user_change keep
+// the member profiles current, so agents who joined or renamed after the
+// install reply under their name; a deactivated member's profile goes.
+func TestEvents_MemberEventsKeepProfilesCurrent(t *testing.T) {
+	h := newHarness(t)
+	tid, convID, threadTS := threadFixture(t, h)
+	ctx := context.Background()
+	member := func(eventID, typ, user string) []byte {
+		return []byte(`{"type":"event_callback","team_id":"` + h.slack.TeamID + `","api_app_id":"AAPP0001","event_id":"` + eventID +
+			`","event_time":1795860000,"event":{"type":"` + typ + `","user":` + user + `,"event_ts":"1795860000.000100"}}`)
+	}
+	reply := func(eventID, ts, user string) string {
+		t.Helper()
+		if res := h.post(t, signedEvent(t, replyEvent(eventID, h.slack.TeamID, h.slack.ChannelID, threadTS, ts, user, "hi", nil), time.Now(), nil)); res.StatusCode != 200 {
+			t.Fatalf("reply: %d", res.StatusCode)
+		}
+		agent := h.agentMessages(t, tid, convID)
+		return agent[len(agent)-1].Author.Name
+	}
+	steps := []struct {
+		name, body string
+		user, want string
+	}{
+		{"a member who joined after the install", string(member("EvM1", "team_join",
+			`{"id":"UNEW0001","team_id":"`+h.slack.TeamID+`","name":"carol","real_name":"Carol C","profile":{"display_name":"Carol","real_name":"Carol C","email":"carol@acme.test"}}`)),
+			"UNEW0001", "Carol"},
+		{"a renamed member", string(member("EvM2", "user_change",
+			`{"id":"UAGENT01","team_id":"`+h.slack.TeamID+`","name":"alice","real_name":"Alice Example","profile":{"display_name":"Alice B.","real_name":"Alice Example","email":"alice.b@acme.test"}}`)),
+			"UAGENT01", "Alice B."},
+		{"a deactivated member", string(member("EvM3", "user_change",
+			`{"id":"UAGENT02","team_id":"`+h.slack.TeamID+`","name":"bob","deleted":true,"profile":{"real_name":"Bob Builder"}}`)),
+			"UAGENT02", "Agent"},
+	}
+	for i, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			if res := h.post(t, signedEvent(t, []byte(s.body), time.Now(), nil)); res.StatusCode != 200 {
+				t.Fatalf("member event: %d %s", res.StatusCode, res.Body)
+			}
+			if got := reply("EvR"+strconv.Itoa(i), "1795860002.00000"+strconv.Itoa(i), s.user); got != s.want {
+				t.Errorf("reply named %q, want %q", got, s.want)
+			}
+		})
+	}
+	m, err := h.st.SlackMember(ctx, tid, h.slack.TeamID, "UAGENT01")
+	if err != nil || m.Email != "alice.b@acme.test" {
+		t.Errorf("alice's profile %+v %v, want the changed email", m, err)
+	}
+	if _, err := h.st.SlackMember(ctx, tid, h.slack.TeamID, "UAGENT02"); err != chat.ErrNotFound {
+		t.Errorf("deactivated member's profile kept: %v", err)
+	}
+	// A member event of a workspace no tenant installed stores nothing.
+	other := []byte(`{"type":"event_callback","team_id":"T0THER","event_id":"EvM9","event":{"type":"team_join","user":{"id":"UX","name":"x"}}}`)
+	if res := h.post(t, signedEvent(t, other, time.Now(), nil)); res.StatusCode != 200 {
+		t.Fatal(res.StatusCode)
+	}
+	if _, err := h.st.SlackMember(ctx, tid, "T0THER", "UX"); err != chat.ErrNotFound {
+		t.Errorf("profile of a foreign workspace stored: %v", err)
+	}
+}

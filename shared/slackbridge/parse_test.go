@@ -27,6 +27,9 @@ func TestParseEvent(t *testing.T) {
 		{"edit", `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"message","subtype":"message_changed","channel":"C1","ts":"3.0","message":{"user":"U1","text":"x","ts":"2.0","thread_ts":"1.0"}}}`, slackbridge.KindMessage, false, false},
 		{"app uninstalled", `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"app_uninstalled"}}`, slackbridge.KindUninstalled, false, false},
 		{"tokens revoked", `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"tokens_revoked","tokens":{"bot":["U9"]}}}`, slackbridge.KindTokensRevoked, false, false},
+		{"team join", `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"team_join","user":{"id":"U2","name":"c","profile":{"email":"c@x.test"}}}}`, slackbridge.KindMember, false, false},
+		{"user change", `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"user_change","user":{"id":"U2","name":"c","profile":{"email":"c@x.test"}}}}`, slackbridge.KindMember, false, false},
+		{"team join without user", `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"team_join"}}`, slackbridge.KindIgnored, false, false},
 		{"unknown inner type", `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"no_such_event"}}`, slackbridge.KindIgnored, false, false},
 		{"rate limited", `{"type":"app_rate_limited","team_id":"T1","minute_rate_limited":1}`, slackbridge.KindIgnored, false, false},
 		{"callback without event id", `{"type":"event_callback","team_id":"T1","event":{"type":"app_uninstalled"}}`, "", false, true},
@@ -72,9 +75,12 @@ func FuzzParseEvent(f *testing.F) {
 		} else {
 			switch ev.Kind {
 			case slackbridge.KindURLVerification, slackbridge.KindIgnored:
-			case slackbridge.KindMessage, slackbridge.KindUninstalled, slackbridge.KindTokensRevoked:
+			case slackbridge.KindMessage, slackbridge.KindUninstalled, slackbridge.KindTokensRevoked, slackbridge.KindMember:
 				if ev.EventID == "" || ev.TeamID == "" {
 					t.Fatalf("%s event without event_id or team_id: %+v", ev.Kind, ev)
+				}
+				if ev.Kind == slackbridge.KindMember && (ev.Member == nil || ev.Member.UserID == "" || ev.Member.TeamID != ev.TeamID) {
+					t.Fatalf("member event without a member of its team: %+v", ev)
 				}
 			default:
 				t.Fatalf("unknown kind %q", ev.Kind)

@@ -192,19 +192,40 @@ func (s *Store) PutSlackIntegration(ctx context.Context, in *SlackIntegration, m
 	}
 	var reqs []types.WriteRequest
 	for _, m := range members {
-		sk := prefSlackMember + m.TeamID + "#" + m.UserID
-		it, err := attributevalue.MarshalMap(slackMemberItem{
-			Base: Base{PK: pk, SK: sk, DataClass: retention.Personal, Entity: "slackMember",
-				GSI2PK: RetentionKey(in.TenantID, string(retention.Personal), in.InstalledAt),
-				GSI2SK: RetentionSort(in.InstalledAt, pk+"#"+sk), ExpiresAt: exp},
-			SlackMember: m,
-		})
+		it, err := slackMemberAttrs(in.TenantID, &m, in.InstalledAt, p)
 		if err != nil {
-			return wrap("marshal slack member", err)
+			return err
 		}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
 	}
 	return wrap("put slack members", s.batchWrite(ctx, reqs))
+}
+
+func slackMemberAttrs(tenantID string, m *SlackMember, at time.Time, p retention.Periods) (map[string]types.AttributeValue, error) {
+	pk, sk := SlackPK(tenantID), prefSlackMember+m.TeamID+"#"+m.UserID
+	it, err := attributevalue.MarshalMap(slackMemberItem{
+		Base: Base{PK: pk, SK: sk, DataClass: retention.Personal, Entity: "slackMember",
+			GSI2PK: RetentionKey(tenantID, string(retention.Personal), at),
+			GSI2SK: RetentionSort(at, pk+"#"+sk), ExpiresAt: retention.ExpiresAt(p, retention.Personal, at)},
+		SlackMember: *m,
+	})
+	return it, wrap("marshal slack member", err)
+}
+
+// PutSlackMember stores or replaces one member profile, seen at time at.
+func (s *Store) PutSlackMember(ctx context.Context, tenantID string, m *SlackMember, at time.Time, p retention.Periods) error {
+	it, err := slackMemberAttrs(tenantID, m, at, p)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: it})
+	return wrap("put slack member", err)
+}
+
+// DeleteSlackMember removes one member profile; a missing one is no error.
+func (s *Store) DeleteSlackMember(ctx context.Context, tenantID, teamID, userID string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.data, Key: key(SlackPK(tenantID), prefSlackMember+teamID+"#"+userID)})
+	return wrap("delete slack member", err)
 }
 
 // SlackIntegration reads a tenant's Slack installation; none is chat.ErrNotFound.
