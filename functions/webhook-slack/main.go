@@ -24,10 +24,12 @@ func main() {
 	if err != nil {
 		awsclients.Fatal(err)
 	}
+	log := logging.FromEnv("webhook-slack")
 	sc, err := slackbridge.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		awsclients.Fatal(err)
+	if err != nil { // Slack is optional: answer 503 rather than fail the stack
+		log.Error("slack is not configured; every request gets 503", "error", err.Error())
+		lambda.Start(slackbridge.NotConfigured)
+		return
 	}
-	b := slackbridge.New(sc, st, kms.NewFromConfig(cfg), logging.FromEnv("webhook-slack"))
-	lambda.Start(b.Handle)
+	lambda.Start(slackbridge.New(sc, st, kms.NewFromConfig(cfg), log).Handle)
 }

@@ -44,3 +44,12 @@ func (b *Bridge) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	}
 	return problem(http.StatusNotFound, "Not Found", "no such route"), nil
 }
+
+// NotConfigured answers every request 503: the webhook of a deployment whose
+// Slack app settings are missing (the function starts, so a stack without Slack
+// still runs, and says why in its log at cold start).
+func NotConfigured(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	res := problem(http.StatusServiceUnavailable, "Service Unavailable", "Slack is not configured for this deployment")
+	res.Headers["X-Slack-No-Retry"] = "1"
+	return res, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -97,4 +98,27 @@ func FuzzParseEvent(f *testing.F) {
 			t.Fatalf("unsigned body answered %d %v", res.StatusCode, err)
 		}
 	})
+}
+
+func TestNotConfigured_Answers503WithoutRetry(t *testing.T) {
+	res, err := slackbridge.NotConfigured(context.Background(), events.APIGatewayV2HTTPRequest{Body: `{"type":"url_verification","challenge":"c"}`})
+	if err != nil || res.StatusCode != http.StatusServiceUnavailable || res.Headers["X-Slack-No-Retry"] != "1" || res.Body == "c" {
+		t.Errorf("%d %v %s %v", res.StatusCode, res.Headers, res.Body, err)
+	}
+}
+
+func TestConfigFromEnv_NamesEveryMissingSetting(t *testing.T) {
+	env := map[string]string{"SLACK_CLIENT_ID": "1.2", "SLACK_KMS_KEY_ID": "k"}
+	_, err := slackbridge.ConfigFromEnv(func(k string) string { return env[k] })
+	if err == nil {
+		t.Fatal("incomplete settings accepted")
+	}
+	for _, n := range []string{"SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET", "SLACK_REDIRECT_URL"} {
+		if !strings.Contains(err.Error(), n) {
+			t.Errorf("error %q does not name %s", err, n)
+		}
+	}
+	if c, err := slackbridge.ConfigFromEnv(func(k string) string { return env[k] }, "SLACK_KMS_KEY_ID"); err != nil || c.KMSKeyID != "k" {
+		t.Errorf("dispatch settings: %+v %v", c, err)
+	}
 }
