@@ -43,31 +43,32 @@ func (b *Bridge) signState(tenantID string) string {
 
 var errBadState = chat.Errorf(chat.EInvalid, "the install link is invalid or has expired; start the installation again")
 
-// verifyState checks a state's signature and expiry and returns its tenant.
-func (b *Bridge) verifyState(state string) (string, error) {
+// verifyState checks a state's signature and expiry and returns its tenant,
+// nonce and expiry.
+func (b *Bridge) verifyState(state string) (tenantID, nonce string, exp time.Time, err error) {
 	p, s, ok := strings.Cut(state, ".")
 	if !ok {
-		return "", errBadState
+		return "", "", time.Time{}, errBadState
 	}
 	payload, err1 := base64.RawURLEncoding.DecodeString(p)
 	sig, err2 := base64.RawURLEncoding.DecodeString(s)
 	if err1 != nil || err2 != nil {
-		return "", errBadState
+		return "", "", time.Time{}, errBadState
 	}
 	m := hmac.New(sha256.New, b.stateKey())
 	m.Write(payload)
 	if !hmac.Equal(sig, m.Sum(nil)) {
-		return "", errBadState
+		return "", "", time.Time{}, errBadState
 	}
 	parts := strings.Split(string(payload), ".")
-	if len(parts) != 3 || parts[0] == "" {
-		return "", errBadState
+	if len(parts) != 3 || parts[0] == "" || parts[2] == "" {
+		return "", "", time.Time{}, errBadState
 	}
-	exp, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || b.now().Unix() > exp {
-		return "", errBadState
+	unix, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || b.now().Unix() > unix {
+		return "", "", time.Time{}, errBadState
 	}
-	return parts[0], nil
+	return parts[0], parts[2], time.Unix(unix, 0), nil
 }
 
 // InstallURL returns Slack's authorize URL for installing the app for a tenant.
@@ -90,7 +91,7 @@ func (b *Bridge) HandleOAuth(ctx context.Context, req events.APIGatewayV2HTTPReq
 	if q["error"] != "" {
 		return problem(http.StatusBadRequest, "Slack was not connected", "the installation was cancelled in Slack"), nil
 	}
-	tenantID, err := b.verifyState(q["state"])
+	tenantID, nonce, exp, err := b.verifyState(q["state"])
 	if err != nil {
 		return problem(http.StatusBadRequest, "Bad request", chat.ErrorMessage(err)), nil
 	}
@@ -103,6 +104,15 @@ func (b *Bridge) HandleOAuth(ctx context.Context, req events.APIGatewayV2HTTPReq
 	}
 	if err != nil {
 		return b.internal(ctx, "read tenant", err), nil
+	}
+	// An install link works once: a replayed state is refused before its code
+	// reaches Slack.
+	fresh, err := b.st.ClaimSlackState(ctx, tenantID, nonce, exp, tenant.Periods())
+	if err != nil {
+		return b.internal(ctx, "claim state", err), nil
+	}
+	if !fresh {
+		return problem(http.StatusBadRequest, "Bad request", "this install link was already used; start the installation again"), nil
 	}
 	log := b.log.With("tenantId", tenantID)
 	res, err := slack.GetOAuthV2ResponseContext(ctx, b.cfg.HTTPClient, b.cfg.ClientID, b.cfg.ClientSecret, q["code"],

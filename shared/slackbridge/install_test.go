@@ -96,8 +96,8 @@ func TestInstall_StoresTokenOnlyEncryptedForItsTenant(t *testing.T) {
 		}
 		items = append(items, out.Items...)
 	}
-	if len(items) != 4 { // integration, route, Alice, Bob (bots, Slackbot and deleted users skipped)
-		t.Fatalf("%d items written at install, want 4", len(items))
+	if len(items) != 5 { // integration, route, Alice, Bob (bots, Slackbot and deleted users skipped), the used state
+		t.Fatalf("%d items written at install, want 5", len(items))
 	}
 	for _, it := range items {
 		for k, v := range it {
@@ -187,7 +187,7 @@ func TestOAuthCallback_BadRequestsChangeNothing(t *testing.T) {
 		{"unknown tenant", map[string]string{"code": h.slack.Code, "state": gone}, 400, false},
 		{"missing code", map[string]string{"state": good}, 400, false},
 		{"user cancelled", map[string]string{"error": "access_denied", "state": good}, 400, false},
-		{"code refused by Slack", map[string]string{"code": "not-the-code", "state": good}, 400, true},
+		{"code refused by Slack", map[string]string{"code": "not-the-code", "state": stateOf(t, h.bridge.InstallURL(ten.ID))}, 400, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -207,10 +207,16 @@ func TestOAuthCallback_BadRequestsChangeNothing(t *testing.T) {
 			}
 		})
 	}
-	// The good state still works afterwards.
+	// The good state still works afterwards, once.
 	res, err := h.bridge.Handle(context.Background(), oauthRequest(t, map[string]string{"code": h.slack.Code, "state": good}))
 	if err != nil || res.StatusCode != 302 || res.Headers["Location"] != consoleURL+"?slack=connected" {
 		t.Fatalf("good callback: %d %v %v", res.StatusCode, res.Headers, err)
+	}
+	h.slack.ResetCode("a-fresh-code")
+	exchanges := len(h.slack.Calls("oauth.v2.access"))
+	res, err = h.bridge.Handle(context.Background(), oauthRequest(t, map[string]string{"code": "a-fresh-code", "state": good}))
+	if err != nil || res.StatusCode != 400 || len(h.slack.Calls("oauth.v2.access")) != exchanges {
+		t.Fatalf("replayed state: %d %s %v (code exchanged: %v)", res.StatusCode, res.Body, err, len(h.slack.Calls("oauth.v2.access")) != exchanges)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 //	item               PK                                    SK                        GSI2 (retention index)
 //	slack integration  T#t#SLACK                             INTEGRATION               T#t#RET#personal#<month> / <time>#PK
 //	slack member       T#t#SLACK                             MEMBER#<teamId>#<userId>  T#t#RET#personal#<month> / <time>#PK#SK
+//	used oauth state   T#t#SLACK                             STATE#<nonce>             -
 //	slack team route   T#_slack#TEAM#<teamId>                ROUTE                     -
 //	slack thread       T#t#CONV#v                            SLACK#THREAD              -
 //	slack thread ref   T#t#SLACKTHREAD#<team>#<chan>#<ts>    THREAD                    -
@@ -33,6 +34,7 @@ import (
 const (
 	skSlackIntegration = "INTEGRATION"
 	prefSlackMember    = "MEMBER#"
+	prefSlackState     = "STATE#"
 	skSlackRoute       = "ROUTE"
 	skSlackThread      = "SLACK#THREAD"
 	skSlackThreadRef   = "THREAD"
@@ -623,4 +625,25 @@ func (s *Store) LastPagePath(ctx context.Context, tenantID, contactID string) (s
 		return "", nil
 	}
 	return it.Path, nil
+}
+
+// ClaimSlackState records that an OAuth state (by its nonce) was used, once: a
+// second claim returns false. The marker is technical data and expires with
+// the state's own expiry (it is only needed while the state is valid).
+func (s *Store) ClaimSlackState(ctx context.Context, tenantID, nonce string, stateExpiry time.Time, p retention.Periods) (bool, error) {
+	exp := retention.ExpiresAt(p, retention.Technical, s.Now())
+	if e := stateExpiry.Add(time.Hour).Unix(); e < exp {
+		exp = e
+	}
+	item, err := attributevalue.MarshalMap(Base{PK: SlackPK(tenantID), SK: prefSlackState + nonce,
+		DataClass: retention.Technical, Entity: "slackOAuthState", ExpiresAt: exp})
+	if err != nil {
+		return false, wrap("marshal slack state", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(PK)")})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	return err == nil, wrap("put slack state", err)
 }
