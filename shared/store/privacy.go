@@ -77,18 +77,22 @@ type PrivacyRequest struct {
 	SubjectErased bool `dynamodbav:"subjectErased,omitempty" json:"subjectErased,omitempty"`
 	// ContactIDs are the contacts the subject resolved to, fixed by the first
 	// processing attempt (so a retry after a partial erasure still finds them).
-	ContactIDs   []string       `dynamodbav:"contactIds,omitempty" json:"-"`
-	Resolved     bool           `dynamodbav:"resolved,omitempty" json:"-"`
-	Status       string         `dynamodbav:"status" json:"status"`
-	StatusReason string         `dynamodbav:"statusReason,omitempty" json:"statusReason,omitempty"`
-	RequestedBy  string         `dynamodbav:"requestedBy,omitempty" json:"requestedBy,omitempty"`
-	ReceivedAt   time.Time      `dynamodbav:"receivedAt" json:"receivedAt"`
-	DueAt        time.Time      `dynamodbav:"dueAt" json:"dueAt"`
-	StartedAt    *time.Time     `dynamodbav:"startedAt,omitempty" json:"startedAt,omitempty"`
-	CompletedAt  *time.Time     `dynamodbav:"completedAt,omitempty" json:"completedAt,omitempty"`
-	Attempts     int            `dynamodbav:"attempts" json:"attempts"`
-	Counts       map[string]int `dynamodbav:"counts" json:"counts"`
-	Errors       []string       `dynamodbav:"errors,omitempty" json:"errors,omitempty"`
+	ContactIDs []string `dynamodbav:"contactIds,omitempty" json:"-"`
+	// SubjectHashes are the salted hashes (<kind>#<hash>) of the identifiers an
+	// erasure suppresses, kept from its first attempt for the tombstone.
+	SubjectHashes []string       `dynamodbav:"subjectHashes,omitempty" json:"-"`
+	SubjectHash   string         `dynamodbav:"subjectHash,omitempty" json:"-"`
+	Resolved      bool           `dynamodbav:"resolved,omitempty" json:"-"`
+	Status        string         `dynamodbav:"status" json:"status"`
+	StatusReason  string         `dynamodbav:"statusReason,omitempty" json:"statusReason,omitempty"`
+	RequestedBy   string         `dynamodbav:"requestedBy,omitempty" json:"requestedBy,omitempty"`
+	ReceivedAt    time.Time      `dynamodbav:"receivedAt" json:"receivedAt"`
+	DueAt         time.Time      `dynamodbav:"dueAt" json:"dueAt"`
+	StartedAt     *time.Time     `dynamodbav:"startedAt,omitempty" json:"startedAt,omitempty"`
+	CompletedAt   *time.Time     `dynamodbav:"completedAt,omitempty" json:"completedAt,omitempty"`
+	Attempts      int            `dynamodbav:"attempts" json:"attempts"`
+	Counts        map[string]int `dynamodbav:"counts" json:"counts"`
+	Errors        []string       `dynamodbav:"errors,omitempty" json:"errors,omitempty"`
 	// ExportKey is the S3 key of a finished export's file.
 	ExportKey         string     `dynamodbav:"exportKey,omitempty" json:"-"`
 	DownloadURL       string     `dynamodbav:"downloadUrl,omitempty" json:"downloadUrl,omitempty"`
