@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -122,6 +123,8 @@ type Deps struct {
 	MaxBodyBytes int
 	// MaxMessageChars limits the text of an agent reply (4000 when 0).
 	MaxMessageChars int
+	// Privacy receives privacy requests (privacy routes answer 500 when nil).
+	Privacy *privacy.Service
 }
 
 // API serves the admin API.
@@ -134,6 +137,7 @@ type API struct {
 	maxBody         int
 	maxMessageChars int
 	routes          []Route
+	privacy         *privacy.Service
 }
 
 // New returns the API over its dependencies.
@@ -141,6 +145,7 @@ func New(d Deps) *API {
 	a := &API{
 		store: d.Store, now: d.Now, platformToken: d.PlatformToken, cursorKey: d.CursorSecret,
 		log: d.Logger, maxBody: d.MaxBodyBytes, maxMessageChars: d.MaxMessageChars,
+		privacy: d.Privacy,
 	}
 	if a.now == nil {
 		a.now = time.Now

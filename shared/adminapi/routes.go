@@ -7,5 +7,6 @@ func (a *API) allRoutes() []Route {
 	var r []Route
 	r = append(r, a.tenantRoutes()...)
 	r = append(r, a.auditRoutes()...)
+	r = append(r, a.privacyRoutes()...)
 	return r
 }

@@ -172,7 +172,7 @@ func (f *fixture) seed(tenant *chat.Tenant, email string, messages int) person {
 		"ContactID": p.contactID, "Status": "closed", "entity": "conversation", "dataClass": "communication", "expiresAt": exp})
 	for i := range 2 {
 		f.put(f.tt.Archive, map[string]any{"PK": store.ConversationPK(tenant.ID, old),
-			"SK": store.MessageSK(time.Now().Add(-400*24*time.Hour+time.Duration(i)*time.Second), ids.New(ids.Message)),
+			"SK":   store.MessageSK(time.Now().Add(-400*24*time.Hour+time.Duration(i)*time.Second), ids.New(ids.Message)),
 			"text": p.text + " archived", "authorName": p.name, "contactId": p.contactID,
 			"entity": "message", "dataClass": "communication", "expiresAt": exp})
 	}

@@ -57,7 +57,9 @@ type holdings struct {
 	Conversations []item
 }
 
-func (h *holdings) all() []item { return append(append([]item(nil), h.Contacts...), h.Conversations...) }
+func (h *holdings) all() []item {
+	return append(append([]item(nil), h.Contacts...), h.Conversations...)
+}
 
 // resolve returns the contact ids of a subject: the given contact id, or every
 // contact whose email is the given one (by the GSI1 email key).
