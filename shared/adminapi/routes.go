@@ -6,6 +6,9 @@ package adminapi
 func (a *API) allRoutes() []Route {
 	var r []Route
 	r = append(r, a.tenantRoutes()...)
+	r = append(r, a.apiKeyRoutes()...)
+	r = append(r, a.inboxRoutes()...)
+	r = append(r, a.contactRoutes()...)
 	r = append(r, a.auditRoutes()...)
 	r = append(r, a.privacyRoutes()...)
 	return r
