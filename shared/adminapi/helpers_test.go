@@ -47,7 +47,7 @@ func newEnv(t *testing.T, opts ...func(*adminapi.Deps)) *env {
 	e := &env{t: t, tt: tt, logs: &bytes.Buffer{}, now: time.Now().UTC()}
 	e.store = tt.Store()
 	d := adminapi.Deps{Store: e.store, PlatformToken: platformToken,
-		Logger: slog.New(slog.NewJSONHandler(e.logs, nil))}
+		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Privacy: noPrivacyProcessing(e.store)}
 	for _, o := range opts {
 		o(&d)
 	}

@@ -38,6 +38,11 @@ var routeCases = map[string]routeCase{
 	"PATCH /v1/contacts/{id}": {path: func(f fixture) string { return "/v1/contacts/" + f.ContactID },
 		body: `{"name":"Mallory","email":"mallory@example.com","marketingOptOut":true}`, byID: true},
 	"GET /v1/audit-events": {path: fixed("/v1/audit-events")},
+	"POST /v1/privacy-requests": {path: fixed("/v1/privacy-requests"),
+		body: `{"type":"export","subject":{"email":"nobody-privacy@example.com"},"reason":"legal"}`},
+	"GET /v1/privacy-requests": {path: fixed("/v1/privacy-requests")},
+	// Other tenants' request ids: see TestPrivacyRequests_CreateProcessAndRead.
+	"GET /v1/privacy-requests/{id}": {path: func(fixture) string { return "/v1/privacy-requests/" + ids.New(ids.Request) }, byID: true},
 }
 
 func fixed(p string) func(fixture) string { return func(fixture) string { return p } }

@@ -11,6 +11,7 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/testaws"
 )
 
@@ -114,4 +115,12 @@ func TestPrivacyRequests_CreateProcessAndRead(t *testing.T) {
 	if l := res.json(t); len(l["items"].([]any)) != 0 {
 		t.Errorf("tenant B sees %s", res.Body)
 	}
+}
+
+// noPrivacyProcessing is the privacy service of the other tests: requests are
+// received, and their processing is not started.
+func noPrivacyProcessing(st *store.Store) *privacy.Service {
+	noop := func(context.Context, privacy.Event) error { return nil }
+	return &privacy.Service{Store: st, ExportFunction: "exp", EraseFunction: "era",
+		Invoker: &privacy.InProcess{Handlers: map[string]func(context.Context, privacy.Event) error{"exp": noop, "era": noop}}}
 }
