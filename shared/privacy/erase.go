@@ -57,10 +57,7 @@ func (e *Eraser) Handle(ctx context.Context, ev Event) error {
 	if err != nil || r == nil {
 		return err
 	}
-	if err := e.run(ctx, p, tenant, r, who); err != nil {
-		return p.fail(ctx, tenant, r, who, err)
-	}
-	return nil
+	return p.finish(ctx, tenant, r, who, e.run(ctx, p, tenant, r, who))
 }
 
 func (e *Eraser) run(ctx context.Context, p *processor, tenant *chat.Tenant, r *store.PrivacyRequest, who string) error {

@@ -134,7 +134,7 @@ func (f *fixture) seed(tenant *chat.Tenant, email string, messages int) person {
 		email: email, phone: "+1555" + suffix, channelID: "U" + suffix, connection: "conn" + suffix + "=",
 		text: "secret-words-" + suffix}
 	per := tenant.Periods()
-	c, cv, err := f.st.OpenConversation(ctx, tenant.ID, p.contactID, chat.ChannelWidget, per)
+	c, cvID, err := f.st.OpenConversation(ctx, tenant.ID, p.contactID, chat.ChannelWidget, per)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func (f *fixture) seed(tenant *chat.Tenant, email string, messages int) person {
 		if i%2 == 1 {
 			kind = chat.AuthorAgent
 		}
-		_, _, err := f.st.PutMessage(ctx, &chat.Message{TenantID: tenant.ID, ConversationID: cv.ID, ContactID: p.contactID,
+		_, _, err := f.st.PutMessage(ctx, &chat.Message{TenantID: tenant.ID, ConversationID: cvID, ContactID: p.contactID,
 			Author: chat.Author{Kind: kind, Name: p.name}, Text: p.text + " " + ids.Secret(4), Channel: chat.ChannelWidget,
 			ClientMessageID: ids.Secret(6)}, per)
 		if err != nil {
@@ -176,7 +176,7 @@ func (f *fixture) seed(tenant *chat.Tenant, email string, messages int) person {
 			"text": p.text + " archived", "authorName": p.name, "contactId": p.contactID,
 			"entity": "message", "dataClass": "communication", "expiresAt": exp})
 	}
-	p.convs = []string{old, cv.ID}
+	p.convs = []string{old, cvID}
 	return p
 }
 

@@ -18,6 +18,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/store"
@@ -43,6 +47,27 @@ type Service struct {
 	// ExportFunction and EraseFunction name the functions Invoker starts.
 	ExportFunction string
 	EraseFunction  string
+	// Presign and Bucket, when set, let Get hand out a freshly signed download
+	// link of a finished export (until the file's own expiry): a link signed by a
+	// function's temporary role credentials stops working when they expire, which
+	// is sooner than the 7 days the link is meant to live.
+	Presign Presigner
+	Bucket  string
+}
+
+// NewService builds the service of the admin function from the environment:
+// PRIVACY_EXPORT_FUNCTION and PRIVACY_ERASE_FUNCTION name the functions it
+// invokes (InvocationType Event); EXPORT_BUCKET, when set, enables fresh links.
+func NewService(cfg aws.Config, st *store.Store, getenv func(string) string) (*Service, error) {
+	exp, era := getenv("PRIVACY_EXPORT_FUNCTION"), getenv("PRIVACY_ERASE_FUNCTION")
+	if exp == "" || era == "" {
+		return nil, fmt.Errorf("missing environment: PRIVACY_EXPORT_FUNCTION and PRIVACY_ERASE_FUNCTION")
+	}
+	s := &Service{Store: st, Invoker: LambdaInvoker{Client: lambda.NewFromConfig(cfg)}, ExportFunction: exp, EraseFunction: era}
+	if b := getenv("EXPORT_BUCKET"); b != "" {
+		s.Presign, s.Bucket = NewPresigner(NewS3Client(cfg, getenv)), b
+	}
+	return s, nil
 }
 
 // CreateInput is the body of POST /v1/privacy-requests.
@@ -142,7 +167,30 @@ func (s *Service) Get(ctx context.Context, tenant *chat.Tenant, actor Actor, id 
 	if err := audit(ctx, s.Store, tenant, actor, "privacy.request.read", r.ID, nil); err != nil {
 		return nil, err
 	}
+	if err := s.freshLink(ctx, r); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// freshLink replaces the stored download link of a finished export by one signed
+// now, valid until the stored link's expiry.
+func (s *Service) freshLink(ctx context.Context, r *store.PrivacyRequest) error {
+	if s.Presign == nil || r.ExportKey == "" || r.DownloadExpiresAt == nil {
+		return nil
+	}
+	left := time.Until(*r.DownloadExpiresAt)
+	if left <= time.Minute {
+		r.DownloadURL, r.DownloadExpiresAt = "", nil // the file is expiring: ask for a new export
+		return nil
+	}
+	link, err := s.Presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(r.ExportKey)},
+		s3.WithPresignExpires(left))
+	if err != nil {
+		return fmt.Errorf("presign export link: %w", err)
+	}
+	r.DownloadURL = link.URL
+	return nil
 }
 
 // List returns one page of the tenant's requests, newest first, each with its

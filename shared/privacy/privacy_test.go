@@ -416,12 +416,12 @@ func TestAdmit_ReingestAfterErasure(t *testing.T) {
 					t.Fatalf("admit %+v: %+v %v, want a fresh contact", id, adm, err)
 				}
 				// The new contact starts empty: none of the old data comes back.
-				c, cv, err := f.st.OpenConversation(ctx, f.tenant.ID, adm.ContactID, chat.ChannelWidget, f.tenant.Periods())
+				c, cvID, err := f.st.OpenConversation(ctx, f.tenant.ID, adm.ContactID, chat.ChannelWidget, f.tenant.Periods())
 				if err != nil {
 					t.Fatal(err)
 				}
-				msgs, _, _ := f.st.History(ctx, f.tenant.ID, cv.ID, "", 100)
-				if c.Name != "" || c.Email != "" || len(msgs) != 0 || cv.ID == alice.convs[1] {
+				msgs, _, _ := f.st.History(ctx, f.tenant.ID, cvID, "", 100)
+				if c.Name != "" || c.Email != "" || len(msgs) != 0 || cvID == alice.convs[1] {
 					t.Errorf("new contact linked to old data: %+v, %d messages", c, len(msgs))
 				}
 			}

@@ -135,6 +135,19 @@ func (p *processor) resolveOnce(ctx context.Context, r *store.PrivacyRequest, wh
 	return contacts, nil
 }
 
+// finish ends an attempt: a lost lease means another attempt took the request
+// over (it finishes it), so this one stops quietly; any other error is a failure.
+func (p *processor) finish(ctx context.Context, tenant *chat.Tenant, r *store.PrivacyRequest, who string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, store.ErrPrivacyLeaseLost) {
+		p.log.InfoContext(ctx, "privacy request taken over by another attempt", "tenantId", r.TenantID, "privacyRequest", r.ID)
+		return nil
+	}
+	return p.fail(ctx, tenant, r, who, err)
+}
+
 // fail records a failed attempt: the step that failed is added to the request's
 // errors and the lease is given up, so Lambda's retry can take the request at
 // once; after the last attempt the request is failed. It returns err, so Lambda
