@@ -47,6 +47,10 @@ func TestPrivacyRequests_CreateProcessAndRead(t *testing.T) {
 	wantProblem(t, "another tenant's contact", e.call(http.MethodPost, "/v1/privacy-requests", b.OwnerKey,
 		`{"type":"erase","subject":{"contactId":"`+contact+`"},"reason":"subject_request"}`), 404)
 
+	// Correction and opt-out through PATCH /v1/contacts/{id} show in the export.
+	wantStatus(t, "correct contact", e.call(http.MethodPatch, "/v1/contacts/"+contact, a.OwnerKey,
+		`{"name":"Ann Corrected","marketingOptOut":true}`), http.StatusOK)
+
 	res := e.call(http.MethodPost, "/v1/privacy-requests", a.OwnerKey,
 		`{"type":"export","subject":{"email":"Ann@Example.com"},"reason":"subject_request"}`)
 	wantStatus(t, "create export", res, http.StatusAccepted)
@@ -69,6 +73,16 @@ func TestPrivacyRequests_CreateProcessAndRead(t *testing.T) {
 	}
 	if counts, _ := got["counts"].(map[string]any); counts["contacts"] != float64(1) {
 		t.Errorf("counts %v", got["counts"])
+	}
+	dl, err := http.Get(got["downloadUrl"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc privacy.Document
+	err = json.NewDecoder(dl.Body).Decode(&doc)
+	dl.Body.Close()
+	if err != nil || len(doc.Contacts) != 1 || !doc.Contacts[0].MarketingOptOut || doc.Contacts[0].Name != "Ann Corrected" {
+		t.Errorf("export contacts %+v (%v), want the corrected name and the opt-out", doc.Contacts, err)
 	}
 	wantProblem(t, "other tenant reads it", e.call(http.MethodGet, "/v1/privacy-requests/"+created.ID, b.OwnerKey, ""), 404)
 	wantProblem(t, "missing", e.call(http.MethodGet, "/v1/privacy-requests/"+ids.New(ids.Request), a.OwnerKey, ""), 404)

@@ -154,6 +154,12 @@ func (f *fixture) seed(tenant *chat.Tenant, email string, messages int) person {
 			f.t.Fatal(err)
 		}
 	}
+	// A message past its expiresAt that TTL has not deleted yet: reads (and
+	// exports) hide it, erasure deletes it.
+	f.put(f.tt.Data, map[string]any{"PK": store.ConversationPK(tenant.ID, cvID),
+		"SK": store.MessageSK(time.Now().Add(-time.Hour), ids.New(ids.Message)), "text": p.text + " expired",
+		"authorName": p.name, "contactId": p.contactID, "entity": "message", "dataClass": "communication",
+		"expiresAt": time.Now().Add(-time.Minute).Unix()})
 	if err := f.st.PutConnection(ctx, &chat.Connection{ID: p.connection, TenantID: tenant.ID, ContactID: p.contactID,
 		ConnectedAt: time.Now().UTC()}); err != nil {
 		f.t.Fatal(err)

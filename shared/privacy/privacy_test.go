@@ -51,7 +51,7 @@ func TestErase_LeavesNoResidueOfTheSubject(t *testing.T) {
 	// Everything about her, in both tables, is gone; what remains holds none of
 	// her identifiers, her message text, or her conversation ids.
 	for _, it := range f.scanAll() {
-		for _, v := range append(alice.identifiers(), alice.text, alice.convs[0], alice.convs[1]) {
+		for _, v := range append(alice.identifiers(), alice.text, alice.convs[0], alice.convs[1]) { // text covers the expired message
 			if it.pk == store.ContactPK(other.ID, aliceElsewhere.contactID) || strings.Contains(it.pk, other.ID) {
 				continue // the other tenant's copy of the same email is not hers to erase here
 			}
@@ -113,7 +113,7 @@ func TestErase_LeavesNoResidueOfTheSubject(t *testing.T) {
 	// (start, complete) came.
 	after := len(f.scanAll())
 	deleted := got.Counts["dataItems"] + got.Counts["archiveItems"]
-	if deleted != 21 || after != before+2-deleted+3+1+2 {
+	if deleted != 22 || after != before+2-deleted+3+1+2 {
 		t.Errorf("counts %v: %d items before, %d after", got.Counts, before, after)
 	}
 	if got.Counts["exportFiles"] != 1 || got.Counts["connections"] != 1 || got.Counts["conversations"] != 1 {
@@ -172,9 +172,12 @@ func TestExport_HasEverythingAboutTheSubjectAndNothingElse(t *testing.T) {
 			about = append(about, store.ConversationPK(f.tenant.ID, v))
 		}
 		for _, it := range f.scanAll() {
-			if slices.Contains(about, it.pk) {
+			if slices.Contains(about, it.pk) && !strings.Contains(it.json, " expired") {
 				want[it.table+" "+it.pk+" "+it.sk] = true
 			}
+		}
+		if strings.Contains(string(body), alice.text+" expired") {
+			t.Error("export holds an expired message")
 		}
 		gotParts := map[string]bool{}
 		for _, p := range doc.Parts {
@@ -270,11 +273,11 @@ func TestProcess_TwiceOrConcurrentlyGivesOneResult(t *testing.T) {
 				}
 				return
 			}
-			// Erase: 6 messages + 6 markers + meta in Data, 1 meta + 2 messages in
-			// Archive conversations, profile + connection + identity + pointer +
-			// request pointer in Data, pointer in Archive.
-			if got.Counts["dataItems"] != 18 || got.Counts["archiveItems"] != 4 {
-				t.Errorf("counts %v, want dataItems 18 archiveItems 4", got.Counts)
+			// Erase: 6 messages + 6 markers + an expired message + meta in Data,
+			// 1 meta + 2 messages in Archive conversations, profile + connection +
+			// identity + pointer + request pointer in Data, pointer in Archive.
+			if got.Counts["dataItems"] != 19 || got.Counts["archiveItems"] != 4 {
+				t.Errorf("counts %v, want dataItems 19 archiveItems 4", got.Counts)
 			}
 			if n := len(f.hook.Calls()); n != 1 {
 				t.Errorf("hook called %d times, want 1", n)
@@ -308,7 +311,7 @@ func TestErase_RetryAfterAFailedStepCompletesWithFullCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := f.get(r.ID)
-	if got.Status != store.PrivacyCompleted || got.Counts["dataItems"] != 18 || got.Counts["archiveItems"] != 4 || got.Attempts != 2 {
+	if got.Status != store.PrivacyCompleted || got.Counts["dataItems"] != 19 || got.Counts["archiveItems"] != 4 || got.Attempts != 2 {
 		t.Errorf("after retry: %s counts %v attempts %d", got.Status, got.Counts, got.Attempts)
 	}
 }
@@ -541,3 +544,28 @@ func TestList_FlagsOverdueRequests(t *testing.T) {
 }
 
 var _ = errors.New
+
+func TestErase_ByEmailCoversEveryContactWithIt(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	email := "twice." + strings.ToLower(ids.Secret(4)) + "@example.com"
+	first, second := f.seed(f.tenant, email, 2), f.seed(f.tenant, strings.ToUpper(email), 2)
+	r := f.request(store.PrivacyErase, store.ReasonSubjectRequest, store.PrivacySubject{Email: email})
+	if err := f.eraser.Handle(ctx, ev(r)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []person{first, second} {
+		if _, err := f.st.Contact(ctx, f.tenant.ID, p.contactID); err != chat.ErrNotFound {
+			t.Errorf("contact %s: %v, want erased", p.contactID, err)
+		}
+		if ok, err := f.st.IsSuppressed(ctx, f.tenant.ID, store.SuppressContact, p.contactID); !ok || err != nil {
+			t.Errorf("contact %s not suppressed: %v", p.contactID, err)
+		}
+	}
+	if got := f.get(r.ID); got.Counts["contacts"] != 2 || got.Counts["conversations"] != 2 {
+		t.Errorf("counts %v", got.Counts)
+	}
+	if n := len(f.hook.Calls()); n != 2 {
+		t.Errorf("hook called %d times, want once per contact", n)
+	}
+}
