@@ -50,7 +50,11 @@ func TestTemplate_ExportBucketAndFunctions(t *testing.T) {
 			t.Errorf("%s policies allow %s or a wildcard: %s", name, mustNot, pol)
 		}
 	}
-	if pol := js(tpl.Resources["PrivacyRequestsPolicy"].Properties); !strings.Contains(pol, "lambda:InvokeFunction") {
-		t.Errorf("no invoke grant for the admin function: %s", pol)
+	admin := tpl.Resources["AdminApiFunction"]
+	if pol := js(admin.Properties["Policies"]); !strings.Contains(pol, `"Action":["lambda:InvokeFunction"],"Resource":["PrivacyExportFunction.Arn","PrivacyEraseFunction.Arn"]`) {
+		t.Errorf("the admin function may not invoke the privacy functions: %s", pol)
+	}
+	if env := js(admin.Properties["Environment"]); !strings.Contains(env, `"PRIVACY_EXPORT_FUNCTION":"PrivacyExportFunction"`) || !strings.Contains(env, `"PRIVACY_ERASE_FUNCTION":"PrivacyEraseFunction"`) {
+		t.Errorf("the admin function does not name the privacy functions: %s", env)
 	}
 }
