@@ -283,6 +283,6 @@ func newMeteredEnv(t testing.TB, m *testaws.Meter) *env {
 	e := newEnv(t)
 	e.store = store.New(m.Client(testaws.Config(t)), e.tt.Data, e.tt.Archive)
 	e.api = adminapi.New(adminapi.Deps{Store: e.store, PlatformToken: platformToken,
-		Logger: slog.New(slog.NewJSONHandler(e.logs, nil))})
+		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Privacy: noPrivacyProcessing(e.store)})
 	return e
 }

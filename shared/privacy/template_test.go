@@ -51,7 +51,7 @@ func TestTemplate_ExportBucketAndFunctions(t *testing.T) {
 		}
 	}
 	admin := tpl.Resources["AdminApiFunction"]
-	if pol := js(admin.Properties["Policies"]); !strings.Contains(pol, `"Action":["lambda:InvokeFunction"],"Resource":["PrivacyExportFunction.Arn","PrivacyEraseFunction.Arn"]`) {
+	if pol := js(admin.Properties["Policies"]); !strings.Contains(pol, `"Action":["lambda:InvokeFunction"],"Effect":"Allow","Resource":["PrivacyExportFunction.Arn","PrivacyEraseFunction.Arn"]`) {
 		t.Errorf("the admin function may not invoke the privacy functions: %s", pol)
 	}
 	if env := js(admin.Properties["Environment"]); !strings.Contains(env, `"PRIVACY_EXPORT_FUNCTION":"PrivacyExportFunction"`) || !strings.Contains(env, `"PRIVACY_ERASE_FUNCTION":"PrivacyEraseFunction"`) {
