@@ -282,7 +282,11 @@ func (e *Eraser) eraseRequest(ctx context.Context, tenantID, id string, hashes [
 	if len(hashes) > 0 {
 		first = hashes[0]
 	}
-	return n, e.Store.ScrubPrivacyRequest(ctx, tenantID, id, first)
+	end, why := store.PrivacyFailed, "the subject was erased by another request"
+	if old.Type == store.PrivacyErase {
+		end, why = store.PrivacyCompleted, "the subject was erased by another request"
+	}
+	return n, e.Store.ScrubPrivacyRequest(ctx, tenantID, id, first, end, why)
 }
 
 // deleteItems deletes items of one table in batches of 25, retrying what

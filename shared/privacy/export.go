@@ -182,7 +182,19 @@ func (e *Exporter) run(ctx context.Context, p *processor, tenant *chat.Tenant, r
 		Remove: []string{"leaseOwner", "leaseUntil"},
 	})
 	if err == store.ErrPrivacyLeaseLost {
-		return nil // another attempt finished the same request with the same file
+		// Another attempt finished the request with the same file, or an erasure
+		// of the subject ended it while this attempt ran: then the file just
+		// written must not outlive the erasure.
+		cur, gerr := e.Store.PrivacyRequest(ctx, r.TenantID, r.ID)
+		if gerr != nil {
+			return step("check request", gerr)
+		}
+		if cur.SubjectErased {
+			if _, err := e.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(e.Bucket), Key: aws.String(key)}); err != nil {
+				return step("delete file of erased subject", err)
+			}
+		}
+		return nil
 	}
 	if err != nil {
 		return step("complete", err)

@@ -358,16 +358,40 @@ func (s *Store) UpdatePrivacyRequest(ctx context.Context, tenantID, id, owner st
 
 // ScrubPrivacyRequest removes every identifier of the subject from a request of
 // any status (an earlier export of a subject who is now erased): subject, contact
-// ids and the download link, leaving the salted hash.
-func (s *Store) ScrubPrivacyRequest(ctx context.Context, tenantID, id, subjectHash string) error {
+// ids and the download link, leaving the salted hash. A request still open is
+// ended with endStatus and endReason, so an attempt working on it stops (its next
+// conditional update fails) and nothing it would add survives.
+func (s *Store) ScrubPrivacyRequest(ctx context.Context, tenantID, id, subjectHash, endStatus, endReason string) error {
+	now, _ := attributevalue.Marshal(s.Now())
+	vals := map[string]types.AttributeValue{
+		":t": &types.AttributeValueMemberBOOL{Value: true},
+		":h": &types.AttributeValueMemberS{Value: subjectHash},
+	}
+	const scrub = "SET subjectErased = :t, subjectHash = :h"
+	const drop = " REMOVE subject, contactIds, downloadUrl, downloadExpiresAt, exportKey"
+	open := map[string]types.AttributeValue{
+		":recv": &types.AttributeValueMemberS{Value: PrivacyReceived},
+		":proc": &types.AttributeValueMemberS{Value: PrivacyProcessing},
+		":end":  &types.AttributeValueMemberS{Value: endStatus},
+		":why":  &types.AttributeValueMemberS{Value: endReason},
+		":now":  now,
+	}
+	for k, v := range vals {
+		open[k] = v
+	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(PrivacyPK(tenantID), prefReq+id),
-		UpdateExpression:    aws.String("SET subjectErased = :t, subjectHash = :h REMOVE subject, contactIds, downloadUrl, downloadExpiresAt, exportKey"),
-		ConditionExpression: aws.String("attribute_exists(PK)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":t": &types.AttributeValueMemberBOOL{Value: true},
-			":h": &types.AttributeValueMemberS{Value: subjectHash},
-		},
+		UpdateExpression:         aws.String(scrub + ", #st = :end, statusReason = :why, completedAt = :now" + drop + ", leaseOwner, leaseUntil"),
+		ConditionExpression:      aws.String("attribute_exists(PK) AND #st IN (:recv, :proc)"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"}, ExpressionAttributeValues: open,
+	})
+	if !isConditionFailed(err) {
+		return wrap("scrub open privacy request", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.data, Key: key(PrivacyPK(tenantID), prefReq+id),
+		UpdateExpression: aws.String(scrub + drop), ConditionExpression: aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: vals,
 	})
 	if isConditionFailed(err) {
 		return nil
