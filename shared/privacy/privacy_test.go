@@ -570,45 +570,52 @@ func TestErase_ByEmailCoversEveryContactWithIt(t *testing.T) {
 	}
 }
 
-// racingStore erases the subject right after the export file is written: the
-// export in flight must not leave its file or a link behind.
+// racingStore erases the subject while an export runs, just before (or just
+// after) its file is written: the export in flight must not leave its file or a
+// link behind.
 type racingStore struct {
 	privacy.ObjectStore
-	erase func()
+	erase  func()
+	before bool
 }
 
 func (r *racingStore) PutObject(ctx context.Context, in *s3.PutObjectInput, o ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	out, err := r.ObjectStore.PutObject(ctx, in, o...)
-	if r.erase != nil {
+	if r.before {
 		r.erase()
-		r.erase = nil
+	}
+	out, err := r.ObjectStore.PutObject(ctx, in, o...)
+	if !r.before {
+		r.erase()
 	}
 	return out, err
 }
 
 func TestExport_ErasedWhileRunningLeavesNothing(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	alice := f.seed(f.tenant, "a."+strings.ToLower(ids.Secret(4))+"@example.com", 2)
-	exp := f.request(store.PrivacyExport, store.ReasonSubjectRequest, store.PrivacySubject{ContactID: alice.contactID})
-	er := f.request(store.PrivacyErase, store.ReasonSubjectRequest, store.PrivacySubject{ContactID: alice.contactID})
-	racing := &racingStore{ObjectStore: f.bucket.S3, erase: func() {
-		if err := f.eraser.Handle(ctx, ev(er)); err != nil {
-			t.Errorf("erase: %v", err)
-		}
-	}}
-	f.exporter.S3 = racing
-	if err := f.exporter.Handle(ctx, ev(exp)); err != nil {
-		t.Fatal(err)
-	}
-	if objs := f.bucket.Objects(t); len(objs) != 0 {
-		t.Errorf("bucket keeps %d objects after the erasure", len(objs))
-	}
-	got := f.get(exp.ID)
-	if got.Status != store.PrivacyFailed || got.DownloadURL != "" || got.Subject != nil || !got.SubjectErased {
-		t.Errorf("export request after the erasure: %s %q %+v", got.Status, got.DownloadURL, got.Subject)
-	}
-	if e := f.get(er.ID); e.Status != store.PrivacyCompleted {
-		t.Errorf("erasure %s %v", e.Status, e.Errors)
+	for _, before := range []bool{true, false} {
+		t.Run(map[bool]string{true: "erased before the file is written", false: "erased after"}[before], func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			alice := f.seed(f.tenant, "a."+strings.ToLower(ids.Secret(4))+"@example.com", 2)
+			exp := f.request(store.PrivacyExport, store.ReasonSubjectRequest, store.PrivacySubject{ContactID: alice.contactID})
+			er := f.request(store.PrivacyErase, store.ReasonSubjectRequest, store.PrivacySubject{ContactID: alice.contactID})
+			f.exporter.S3 = &racingStore{ObjectStore: f.bucket.S3, before: before, erase: func() {
+				if err := f.eraser.Handle(ctx, ev(er)); err != nil {
+					t.Errorf("erase: %v", err)
+				}
+			}}
+			if err := f.exporter.Handle(ctx, ev(exp)); err != nil {
+				t.Fatal(err)
+			}
+			if objs := f.bucket.Objects(t); len(objs) != 0 {
+				t.Errorf("bucket keeps %d objects after the erasure", len(objs))
+			}
+			got := f.get(exp.ID)
+			if got.Status != store.PrivacyFailed || got.DownloadURL != "" || got.Subject != nil || !got.SubjectErased {
+				t.Errorf("export request after the erasure: %s %q %+v", got.Status, got.DownloadURL, got.Subject)
+			}
+			if e := f.get(er.ID); e.Status != store.PrivacyCompleted {
+				t.Errorf("erasure %s %v", e.Status, e.Errors)
+			}
+		})
 	}
 }
