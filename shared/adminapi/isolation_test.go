@@ -43,6 +43,10 @@ var routeCases = map[string]routeCase{
 	"GET /v1/privacy-requests": {path: fixed("/v1/privacy-requests")},
 	// Other tenants' request ids: see TestPrivacyRequests_CreateProcessAndRead.
 	"GET /v1/privacy-requests/{id}": {path: func(fixture) string { return "/v1/privacy-requests/" + ids.New(ids.Request) }, byID: true},
+	"GET /v1/privacy-settings":      {path: fixed("/v1/privacy-settings")},
+	"PATCH /v1/privacy-settings":    {path: fixed("/v1/privacy-settings"), body: `{"reingestAfterErasure":"new_contact"}`},
+	// Lifting a suppression that does not exist is not found, for any tenant.
+	"POST /v1/suppressions/lift": {path: fixed("/v1/suppressions/lift"), body: `{"email":"nobody@example.com"}`, byID: true},
 }
 
 func fixed(p string) func(fixture) string { return func(fixture) string { return p } }

@@ -21,7 +21,56 @@ func (a *API) privacyRoutes() []Route {
 		{Method: http.MethodPost, Pattern: "/v1/privacy-requests", Role: RoleOwner, Handle: a.createPrivacyRequest},
 		{Method: http.MethodGet, Pattern: "/v1/privacy-requests", Role: RoleOwner, Handle: a.listPrivacyRequests},
 		{Method: http.MethodGet, Pattern: "/v1/privacy-requests/{id}", Role: RoleOwner, Handle: a.getPrivacyRequest},
+		{Method: http.MethodGet, Pattern: "/v1/privacy-settings", Role: RoleOwner, Handle: a.getPrivacySettings},
+		{Method: http.MethodPatch, Pattern: "/v1/privacy-settings", Role: RoleOwner, Handle: a.patchPrivacySettings},
+		{Method: http.MethodPost, Pattern: "/v1/suppressions/lift", Role: RoleOwner, Handle: a.liftSuppression},
 	}
+}
+
+// getPrivacySettings shows what happens to erased identities that come back.
+func (a *API) getPrivacySettings(ctx context.Context, r *Request) (*Response, error) {
+	if err := onlyQuery(r); err != nil {
+		return nil, err
+	}
+	t, err := a.store.Tenant(ctx, r.Principal.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	return JSON(http.StatusOK, privacy.SettingsOf(t)), nil
+}
+
+// patchPrivacySettings sets reingestAfterErasure: "refuse" or "new_contact".
+func (a *API) patchPrivacySettings(ctx context.Context, r *Request) (*Response, error) {
+	svc, err := a.privacyService()
+	if err != nil {
+		return nil, err
+	}
+	var in privacy.Settings
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	out, err := svc.UpdateSettings(ctx, r.Principal.Tenant, actor(r), in)
+	if err != nil {
+		return nil, err
+	}
+	return JSON(http.StatusOK, out), nil
+}
+
+// liftSuppression lets one erased identity be stored again (204), or answers 404
+// when it is not suppressed.
+func (a *API) liftSuppression(ctx context.Context, r *Request) (*Response, error) {
+	svc, err := a.privacyService()
+	if err != nil {
+		return nil, err
+	}
+	var in privacy.LiftInput
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	if err := svc.Lift(ctx, r.Principal.Tenant, actor(r), in); err != nil {
+		return nil, err
+	}
+	return NoContent(), nil
 }
 
 func actor(r *Request) privacy.Actor {

@@ -19,7 +19,7 @@ func TestPrivacyRequests_CreateProcessAndRead(t *testing.T) {
 	inproc := &privacy.InProcess{}
 	var bucket *testaws.Bucket
 	e := newEnv(t, func(d *adminapi.Deps) {
-		st := d.Store.WithSubjectKey([]byte("subject key for the admin api tests"))
+		st := d.Store
 		bucket = testaws.NewBucket(t)
 		exp := &privacy.Exporter{Store: st, S3: bucket.S3, Presign: bucket.Presigner(), Bucket: bucket.Name}
 		er := &privacy.Eraser{Store: st, S3: bucket.S3, Bucket: bucket.Name}
@@ -131,10 +131,76 @@ func TestPrivacyRequests_CreateProcessAndRead(t *testing.T) {
 	}
 }
 
+// subjectKey salts the hashes of erased subjects in the tests' stores.
+var subjectKey = []byte("subject key for the admin api tests")
+
 // noPrivacyProcessing is the privacy service of the other tests: requests are
 // received, and their processing is not started.
 func noPrivacyProcessing(st *store.Store) *privacy.Service {
 	noop := func(context.Context, privacy.Event) error { return nil }
 	return &privacy.Service{Store: st, ExportFunction: "exp", EraseFunction: "era",
 		Invoker: &privacy.InProcess{Handlers: map[string]func(context.Context, privacy.Event) error{"exp": noop, "era": noop}}}
+}
+
+func TestPrivacySettingsAndLift_ChooseWhatErasedIdentitiesGet(t *testing.T) {
+	inproc := &privacy.InProcess{}
+	e := newEnv(t, func(d *adminapi.Deps) {
+		bucket := testaws.NewBucket(t)
+		er := &privacy.Eraser{Store: d.Store, S3: bucket.S3, Bucket: bucket.Name}
+		inproc.Handlers = map[string]func(context.Context, privacy.Event) error{"era": er.Handle}
+		d.Privacy = &privacy.Service{Store: d.Store, Invoker: inproc, ExportFunction: "exp", EraseFunction: "era"}
+	})
+	ctx := context.Background()
+	a := e.newTenant("A")
+	contact := ids.New(ids.Contact)
+	if _, err := e.store.Identify(ctx, a.ID, contact, "Zed", "zed@example.com", (&chat.Tenant{}).Periods()); err != nil {
+		t.Fatal(err)
+	}
+	setting := func() string {
+		res := e.call(http.MethodGet, "/v1/privacy-settings", a.OwnerKey, "")
+		wantStatus(t, "get settings", res, 200)
+		return res.json(t)["reingestAfterErasure"].(string)
+	}
+	if s := setting(); s != "refuse" {
+		t.Errorf("default %q, want refuse", s)
+	}
+	wantProblem(t, "bad setting", e.call(http.MethodPatch, "/v1/privacy-settings", a.OwnerKey, `{"reingestAfterErasure":"merge"}`), 400)
+	wantStatus(t, "erase", e.call(http.MethodPost, "/v1/privacy-requests", a.OwnerKey,
+		`{"type":"erase","subject":{"contactId":"`+contact+`"},"reason":"subject_request"}`), http.StatusAccepted)
+	if errs := inproc.Wait(); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	admit := func(id privacy.Identity) (privacy.Admission, error) {
+		tn, err := e.store.Tenant(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return privacy.Admit(ctx, e.store, tn, id)
+	}
+	if _, err := admit(privacy.Identity{ContactID: contact}); err != privacy.ErrErased {
+		t.Errorf("erased visitor id: %v, want refused", err)
+	}
+	wantStatus(t, "choose new contacts", e.call(http.MethodPatch, "/v1/privacy-settings", a.OwnerKey, `{"reingestAfterErasure":"new_contact"}`), 200)
+	if s := setting(); s != "new_contact" {
+		t.Errorf("setting %q after the change", s)
+	}
+	if adm, err := admit(privacy.Identity{ContactID: contact, Email: "zed@example.com"}); err != nil || !adm.Fresh || adm.ContactID == contact {
+		t.Errorf("new_contact: %+v %v", adm, err)
+	}
+	// Lifting the suppression of the email lets it through as it is; the visitor
+	// id stays suppressed.
+	wantStatus(t, "lift", e.call(http.MethodPost, "/v1/suppressions/lift", a.OwnerKey, `{"email":"zed@example.com"}`), http.StatusNoContent)
+	wantProblem(t, "lift again", e.call(http.MethodPost, "/v1/suppressions/lift", a.OwnerKey, `{"email":"zed@example.com"}`), 404)
+	fresh := ids.New(ids.Contact)
+	if adm, err := admit(privacy.Identity{ContactID: fresh, Email: "zed@example.com"}); err != nil || adm.Fresh || adm.ContactID != fresh {
+		t.Errorf("lifted email: %+v %v", adm, err)
+	}
+	if ok, _ := e.store.IsSuppressed(ctx, a.ID, "CONTACT", contact); !ok {
+		t.Error("lifting the email lifted the visitor id too")
+	}
+	wantProblem(t, "two identities", e.call(http.MethodPost, "/v1/suppressions/lift", a.OwnerKey,
+		`{"email":"zed@example.com","contactId":"`+contact+`"}`), 400)
+	if _, err := e.store.Contact(ctx, a.ID, contact); err != chat.ErrNotFound {
+		t.Errorf("the erased contact came back: %v", err)
+	}
 }

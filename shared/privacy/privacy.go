@@ -212,7 +212,10 @@ func errorsJoin(a, b error) error {
 // audit writes one audit event of a privacy request: ids, action and counts
 // only, never an identifier of the subject.
 func audit(ctx context.Context, st *store.Store, tenant *chat.Tenant, actor Actor, action, requestID string, counts map[string]int) error {
-	targets := map[string]string{"privacyRequest": requestID}
+	targets := map[string]string{}
+	if requestID != "" {
+		targets["privacyRequest"] = requestID
+	}
 	for k, v := range counts {
 		targets["count."+k] = fmt.Sprint(v)
 	}

@@ -11,7 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
@@ -113,15 +115,43 @@ func (s *Store) IsSuppressed(ctx context.Context, tenantID, kind, value string) 
 	return ok, nil
 }
 
-// LiftSuppression removes a suppression entry (the tenant lifts it); a missing
-// one is no error.
-func (s *Store) LiftSuppression(ctx context.Context, tenantID, kind, value string) error {
+// LiftSuppression removes a suppression entry (the tenant lifts it) and reports
+// whether there was one.
+func (s *Store) LiftSuppression(ctx context.Context, tenantID, kind, value string) (bool, error) {
 	h, err := s.SubjectHash(tenantID, kind, value)
 	if err != nil {
-		return wrap("lift suppression", err)
+		return false, wrap("lift suppression", err)
 	}
-	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	res, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: aws.String(s.data), Key: key(SuppressPK(tenantID), kind+"#"+h),
+		ReturnValues: types.ReturnValueAllOld,
 	})
-	return wrap("delete suppression", err)
+	if err != nil {
+		return false, wrap("delete suppression", err)
+	}
+	return len(res.Attributes) > 0, nil
+}
+
+// SetReingestAfterErasure stores the tenant's choice for erased identities that
+// come back (chat.Tenant.ReingestAfterErasure) and returns the tenant.
+func (s *Store) SetReingestAfterErasure(ctx context.Context, tenantID, value string) (*chat.Tenant, error) {
+	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
+		UpdateExpression:         aws.String("SET #r = :v"),
+		ConditionExpression:      aws.String("attribute_exists(PK)"),
+		ExpressionAttributeNames: map[string]string{"#r": attrName(chat.Tenant{}, "ReingestAfterErasure")},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberS{Value: value}},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if isConditionFailed(err) {
+		return nil, chat.ErrNotFound
+	}
+	if err != nil {
+		return nil, wrap("set reingest after erasure", err)
+	}
+	var it tenantItem
+	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
+		return nil, wrap("unmarshal tenant", err)
+	}
+	return &it.Tenant, nil
 }
