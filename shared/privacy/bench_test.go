@@ -85,8 +85,9 @@ func subjectItems(tenantID, contactID string, n int) []map[string]any {
 
 // BenchmarkSubject measures the DynamoDB units of exporting and erasing one
 // subject with 10 and with 1,000 items, in tables that hold other items of other
-// tenants and subjects (PRIVACY_BENCH_OTHERS, default 1,000 to keep `make bench` short on moto; the figures
-// used 100,000). Units are computed from item sizes (see unitCounter).
+// tenants and subjects: PRIVACY_BENCH_OTHERS of them, 1,000 by default to keep
+// `make bench` short on moto (the reported figures used 100,000). Units are
+// computed from item sizes (see unitCounter).
 func BenchmarkSubject(b *testing.B) {
 	others := 1000
 	if v, err := strconv.Atoi(os.Getenv("PRIVACY_BENCH_OTHERS")); err == nil && v >= 0 {
