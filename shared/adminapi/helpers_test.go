@@ -45,9 +45,10 @@ func newEnv(t testing.TB, opts ...func(*adminapi.Deps)) *env {
 	t.Helper()
 	tt := testaws.NewTables(t)
 	e := &env{t: t, tt: tt, logs: &bytes.Buffer{}, now: time.Now().UTC()}
-	e.store = tt.Store()
+	e.store = tt.Store().WithSubjectKey(subjectKey)
 	d := adminapi.Deps{Store: e.store, PlatformToken: platformToken,
-		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Slack: slackDeps(e.store)}
+		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Privacy: noPrivacyProcessing(e.store),
+		Slack: slackDeps(e.store)}
 	for _, o := range opts {
 		o(&d)
 	}
@@ -282,8 +283,9 @@ func (e *env) auditItems(tenantID string) string {
 func newMeteredEnv(t testing.TB, m *testaws.Meter) *env {
 	t.Helper()
 	e := newEnv(t)
-	e.store = store.New(m.Client(testaws.Config(t)), e.tt.Data, e.tt.Archive)
+	e.store = store.New(m.Client(testaws.Config(t)), e.tt.Data, e.tt.Archive).WithSubjectKey(subjectKey)
 	e.api = adminapi.New(adminapi.Deps{Store: e.store, PlatformToken: platformToken,
-		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Slack: slackDeps(e.store)})
+		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Privacy: noPrivacyProcessing(e.store),
+		Slack: slackDeps(e.store)})
 	return e
 }
