@@ -36,9 +36,9 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 	if err != nil {
 		return fmt.Errorf("slack deliver %s: %w", m.ID, err)
 	}
-	if _, err := b.st.SlackPost(ctx, m.TenantID, m.ConversationID, m.ID); err == nil {
+	if rec, err := b.st.SlackPost(ctx, m.TenantID, m.ConversationID, m.ID); err == nil && rec.TS != "" {
 		return nil // posted by an earlier attempt
-	} else if err != chat.ErrNotFound {
+	} else if err != nil && err != chat.ErrNotFound {
 		return fmt.Errorf("slack deliver %s: %w", m.ID, err)
 	}
 	p, err := b.periods(ctx, m.TenantID)
@@ -59,13 +59,37 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 			return fmt.Errorf("slack open thread of %s: %w", m.ConversationID, err)
 		}
 	}
+	// The post is recorded before it is made: a retry that finds the record
+	// without a ts (the earlier attempt failed after Slack may have taken the
+	// post, e.g. its answer was lost) looks for the message in the thread by the
+	// message id it carries in its metadata before posting again.
+	rec, begun, err := b.st.BeginSlackPost(ctx, m.TenantID, m.ConversationID,
+		&store.SlackPost{MessageID: m.ID, ContactID: m.ContactID, ChannelID: th.ChannelID, ThreadTS: th.ThreadTS}, m.CreatedAt, p)
+	if err != nil {
+		return fmt.Errorf("slack record post %s: %w", m.ID, err)
+	}
+	if !begun {
+		if rec.TS != "" {
+			return nil
+		}
+		if rec.ChannelID != "" && rec.ThreadTS != "" {
+			ts, err := findPosted(ctx, api, rec.ChannelID, rec.ThreadTS, m.ID)
+			if err != nil {
+				return fmt.Errorf("slack find post %s: %w", m.ID, err)
+			}
+			if ts != "" {
+				_, err := b.st.FinishSlackPost(ctx, m.TenantID, m.ConversationID, m.ID, ts)
+				return wrapErr("slack record post "+m.ID, err)
+			}
+		}
+	}
 	_, ts, err := api.PostMessageContext(ctx, th.ChannelID,
-		slack.MsgOptionText(b.messageText(ctx, m), false), slack.MsgOptionTS(th.ThreadTS))
+		slack.MsgOptionText(b.messageText(ctx, m), false), slack.MsgOptionTS(th.ThreadTS),
+		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: metadataEvent, EventPayload: map[string]any{"messageId": m.ID}}))
 	if err != nil {
 		return fmt.Errorf("slack post %s: %w", m.ID, err)
 	}
-	ok, err := b.st.PutSlackPost(ctx, m.TenantID, m.ConversationID,
-		&store.SlackPost{MessageID: m.ID, ContactID: m.ContactID, ChannelID: th.ChannelID, TS: ts}, m.CreatedAt, p)
+	ok, err := b.st.FinishSlackPost(ctx, m.TenantID, m.ConversationID, m.ID, ts)
 	if err != nil {
 		return fmt.Errorf("slack record post %s: %w", m.ID, err)
 	}
@@ -75,6 +99,37 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 		}
 	}
 	return nil
+}
+
+// metadataEvent is the event type of the metadata our posts carry.
+const metadataEvent = "livesupportbot_message"
+
+// findPosted returns the ts of the message of our bot in a thread that carries
+// messageID in its metadata, or "" (conversations.replies).
+func findPosted(ctx context.Context, api *slack.Client, channelID, threadTS, messageID string) (string, error) {
+	params := &slack.GetConversationRepliesParameters{ChannelID: channelID, Timestamp: threadTS, IncludeAllMetadata: true, Limit: 200}
+	for {
+		msgs, more, cursor, err := api.GetConversationRepliesContext(ctx, params)
+		if err != nil {
+			return "", err
+		}
+		for _, msg := range msgs {
+			if msg.Metadata.EventType == metadataEvent && fmt.Sprint(msg.Metadata.EventPayload["messageId"]) == messageID {
+				return msg.Timestamp, nil
+			}
+		}
+		if !more || cursor == "" {
+			return "", nil
+		}
+		params.Cursor = cursor
+	}
+}
+
+func wrapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 // openThread posts the thread header of a conversation and records the thread.

@@ -393,3 +393,48 @@ func TestItems_CarryClassExpiryAndTenantKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliver_LostAnswerIsFoundNotReposted: Slack took a post but its answer was
+// lost; the retry finds the message in the thread by the message id in its
+// metadata and records it instead of posting it again.
+func TestDeliver_LostAnswerIsFoundNotReposted(t *testing.T) {
+	h := newHarness(t)
+	ten := h.tenant(t)
+	h.install(t, ten.ID)
+	ctx := context.Background()
+	vid := ids.New(ids.Contact)
+	if err := h.bridge.Deliver(ctx, h.storeVisitorMessage(t, ten.ID, vid, "first")); err != nil {
+		t.Fatal(err)
+	}
+	m := h.storeVisitorMessage(t, ten.ID, vid, "second")
+	h.slack.LoseResponse("chat.postMessage")
+	if err := h.bridge.Deliver(ctx, m); err == nil {
+		t.Fatal("a lost answer was reported as delivered")
+	}
+	if n := len(h.slack.Live()); n != 3 {
+		t.Fatalf("slack has %d messages, want the lost-answer post to be there (3)", n)
+	}
+	if rec, err := h.st.SlackPost(ctx, ten.ID, m.ConversationID, m.ID); err != nil || rec.TS != "" {
+		t.Fatalf("record after the lost answer: %+v %v, want one without ts", rec, err)
+	}
+	posts := len(h.slack.Calls("chat.postMessage"))
+	for range 2 {
+		if err := h.bridge.Deliver(ctx, m); err != nil {
+			t.Fatalf("retry: %v", err)
+		}
+	}
+	if n := len(h.slack.Calls("chat.postMessage")); n != posts {
+		t.Errorf("the retry posted %d more times", n-posts)
+	}
+	if n := len(h.slack.Calls("conversations.replies")); n != 1 {
+		t.Errorf("%d conversations.replies lookups, want 1", n)
+	}
+	live := h.slack.Live()
+	rec, err := h.st.SlackPost(ctx, ten.ID, m.ConversationID, m.ID)
+	if err != nil || len(live) != 3 || len(h.slack.Messages()) != 3 || rec.TS != live[2].TS {
+		t.Errorf("record %+v %v, slack %+v: want the one post recorded", rec, err, live)
+	}
+	if md := live[2].Metadata; md["event_type"] != "livesupportbot_message" {
+		t.Errorf("post metadata %v", md)
+	}
+}

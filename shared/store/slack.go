@@ -23,7 +23,7 @@ import (
 //	slack team route   T#_slack#TEAM#<teamId>                ROUTE                     -
 //	slack thread       T#t#CONV#v                            SLACK#THREAD              -
 //	slack thread ref   T#t#SLACKTHREAD#<team>#<chan>#<ts>    THREAD                    -
-//	slack post         T#t#CONV#v                            SLACK#POST#<messageId>    -
+//	slack post         T#t#CONV#v                            SLACK#POST#<messageId>    -   (ts set once posted)
 //
 // The team route is the one item not under a real tenant: Slack sends every
 // event of the app to one URL and names only the workspace (team_id), so the
@@ -107,13 +107,14 @@ type SlackThread struct {
 	ThreadTS       string `dynamodbav:"threadTs"`
 }
 
-// SlackPost records one message our bot posted to Slack, so a retry does not post
-// it again and an erasure can delete it.
+// SlackPost records one message our bot posted (or is posting) to Slack, so a
+// retry does not post it again and an erasure can delete it.
 type SlackPost struct {
 	MessageID string `dynamodbav:"messageId"`
 	ContactID string `dynamodbav:"contactId"`
 	ChannelID string `dynamodbav:"channelId"`
-	TS        string `dynamodbav:"ts"`
+	ThreadTS  string `dynamodbav:"threadTs,omitempty"`
+	TS        string `dynamodbav:"ts,omitempty"` // empty while the post is in flight
 }
 
 type slackIntegrationItem struct {
@@ -438,23 +439,48 @@ func (s *Store) SlackPost(ctx context.Context, tenantID, convID, messageID strin
 	return &it.SlackPost, nil
 }
 
-// PutSlackPost records a posted message, once: a second record of the same
-// message returns false and changes nothing.
-func (s *Store) PutSlackPost(ctx context.Context, tenantID, convID string, sp *SlackPost, at time.Time, p retention.Periods) (bool, error) {
+// BeginSlackPost records that a message is about to be posted (no ts yet),
+// once. If a record exists it is returned with false: with a ts the message was
+// posted; without one an earlier attempt may or may not have posted it.
+func (s *Store) BeginSlackPost(ctx context.Context, tenantID, convID string, sp *SlackPost, at time.Time, p retention.Periods) (*SlackPost, bool, error) {
+	rec := *sp
+	rec.TS = ""
 	item, err := attributevalue.MarshalMap(slackPostItem{
 		Base: Base{PK: ConversationPK(tenantID, convID), SK: prefSlackPost + sp.MessageID, DataClass: retention.Communication,
 			Entity: "slackPost", ExpiresAt: retention.ExpiresAt(p, retention.Communication, at)},
-		SlackPost: *sp,
+		SlackPost: rec,
 	})
 	if err != nil {
-		return false, wrap("marshal slack post", err)
+		return nil, false, wrap("marshal slack post", err)
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item,
 		ConditionExpression: aws.String("attribute_not_exists(PK)")})
+	if err == nil {
+		return &rec, true, nil
+	}
+	if !isConditionFailed(err) {
+		return nil, false, wrap("put slack post", err)
+	}
+	prev, err := s.SlackPost(ctx, tenantID, convID, sp.MessageID)
+	if err != nil {
+		return nil, false, err
+	}
+	return prev, false, nil
+}
+
+// FinishSlackPost sets the ts of a begun post record. It returns false, changing
+// nothing, when the record already has a ts (another attempt finished first).
+func (s *Store) FinishSlackPost(ctx context.Context, tenantID, convID, messageID, ts string) (bool, error) {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data,
+		Key:                       key(ConversationPK(tenantID, convID), prefSlackPost+messageID),
+		UpdateExpression:          aws.String("SET ts = :ts"),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND attribute_not_exists(ts)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":ts": &types.AttributeValueMemberS{Value: ts}},
+	})
 	if isConditionFailed(err) {
 		return false, nil
 	}
-	return err == nil, wrap("put slack post", err)
+	return err == nil, wrap("finish slack post", err)
 }
 
 // SlackConversationItems is what the bridge recorded about one conversation: its

@@ -1,7 +1,8 @@
 // Package slackfake is a Slack Web API for tests: an httptest server that speaks
 // the documented wire format (form-encoded requests, {"ok":...} JSON answers,
-// 429 with Retry-After) for oauth.v2.access, chat.postMessage, chat.delete,
-// users.list and auth.test, and records every call. Point slack-go at it with
+// 429 with Retry-After) for oauth.v2.access, chat.postMessage (with message
+// metadata), chat.delete, conversations.replies, users.list and auth.test, and
+// records every call. It can also lose the answer to a call it carried out. Point slack-go at it with
 // slack.OptionAPIURL(fake.APIURL()) and slack.OAuthOptionAPIURL(fake.APIURL()).
 package slackfake
 
@@ -45,6 +46,7 @@ type Message struct {
 	TS       string
 	ThreadTS string
 	Text     string
+	Metadata map[string]any // as sent: {"event_type", "event_payload"}
 	Deleted  bool
 }
 
@@ -67,6 +69,7 @@ type Server struct {
 	codeUsed  bool
 	revoked   bool
 	limited   map[string][]int // method -> Retry-After seconds of the 429s still to answer
+	lose      map[string]int   // method -> answers still to lose after doing the work
 	tsCounter int
 }
 
@@ -78,7 +81,7 @@ func New(tb testing.TB) *Server {
 		ClientID: "1111.2222", ClientSecret: "fake-client-secret", Code: "code-" + strconv.Itoa(len(tb.Name())),
 		BotToken: "xoxb-1111-2222-fakebottoken", BotUserID: "UBOT0001", BotID: "BBOT0001", AppID: "AAPP0001",
 		TeamID: "T0001", TeamName: "Acme Support", ChannelID: "C0SUPPORT", ChannelName: "#support",
-		AuthedUserID: "UADMIN01", limited: map[string][]int{},
+		AuthedUserID: "UADMIN01", limited: map[string][]int{}, lose: map[string]int{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	tb.Cleanup(s.srv.Close)
@@ -100,6 +103,14 @@ func (s *Server) RateLimit(method string, retryAfter int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.limited[method] = append(s.limited[method], retryAfter)
+}
+
+// LoseResponse makes the next call of method take effect and then fail with a
+// 502, as when Slack did the work but its answer never arrived.
+func (s *Server) LoseResponse(method string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lose[method]++
 }
 
 // RevokeToken makes the bot token invalid from now on.
@@ -179,6 +190,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		reply(w, map[string]any{"ok": false, "error": "invalid_auth"})
 		return
 	}
+	if s.lose[method] > 0 {
+		s.lose[method]--
+		s.dispatch(method, httptest.NewRecorder(), r)
+		http.Error(w, "upstream connect error", http.StatusBadGateway)
+		return
+	}
+	s.dispatch(method, w, r)
+}
+
+func (s *Server) dispatch(method string, w http.ResponseWriter, r *http.Request) {
 	switch method {
 	case "auth.test":
 		reply(w, map[string]any{"ok": true, "url": "https://acme.slack.com/", "team": s.TeamName, "user": "livesupportbot",
@@ -189,6 +210,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.postMessage(w, r)
 	case "chat.delete":
 		s.deleteMessage(w, r)
+	case "conversations.replies":
+		s.replies(w, r)
 	default:
 		reply(w, map[string]any{"ok": false, "error": "unknown_method"})
 	}
@@ -264,14 +287,49 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		reply(w, map[string]any{"ok": false, "error": "no_text"})
 		return
 	}
+	var meta map[string]any
+	if m := r.Form.Get("metadata"); m != "" {
+		if err := json.Unmarshal([]byte(m), &meta); err != nil {
+			reply(w, map[string]any{"ok": false, "error": "invalid_metadata_format"})
+			return
+		}
+	}
 	s.tsCounter++
 	ts := fmt.Sprintf("1700000000.%06d", s.tsCounter)
-	s.messages = append(s.messages, &Message{Channel: ch, TS: ts, ThreadTS: thread, Text: text})
+	s.messages = append(s.messages, &Message{Channel: ch, TS: ts, ThreadTS: thread, Text: text, Metadata: meta})
 	msg := map[string]any{"type": "message", "text": text, "ts": ts, "user": s.BotUserID, "bot_id": s.BotID}
 	if thread != "" {
 		msg["thread_ts"] = thread
 	}
 	reply(w, map[string]any{"ok": true, "channel": ch, "ts": ts, "message": msg})
+}
+
+// replies answers conversations.replies: the parent and its replies, oldest
+// first, with their metadata only when include_all_metadata is set.
+func (s *Server) replies(w http.ResponseWriter, r *http.Request) {
+	ch, ts := r.Form.Get("channel"), r.Form.Get("ts")
+	withMeta := r.Form.Get("include_all_metadata") == "1" || r.Form.Get("include_all_metadata") == "true"
+	var out []map[string]any
+	for _, m := range s.messages {
+		if m.Channel != ch || m.Deleted || (m.TS != ts && m.ThreadTS != ts) {
+			continue
+		}
+		msg := map[string]any{"type": "message", "text": m.Text, "ts": m.TS, "user": s.BotUserID, "bot_id": s.BotID}
+		if m.ThreadTS != "" {
+			msg["thread_ts"] = m.ThreadTS
+		} else {
+			msg["thread_ts"] = m.TS
+		}
+		if withMeta && m.Metadata != nil {
+			msg["metadata"] = m.Metadata
+		}
+		out = append(out, msg)
+	}
+	if len(out) == 0 {
+		reply(w, map[string]any{"ok": false, "error": "thread_not_found"})
+		return
+	}
+	reply(w, map[string]any{"ok": true, "messages": out, "has_more": false, "response_metadata": map[string]string{"next_cursor": ""}})
 }
 
 func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) {
