@@ -1,5 +1,5 @@
 // Package testaws gives tests real AWS clients pointed at a local moto server:
-// the endpoint in AWS_ENDPOINT_URL when it is set (make test starts one), or a
+// the endpoint in AWS_ENDPOINT_URL when it is set, or a
 // moto_server this package starts on a free loopback port. Tables are created from
 // template.yaml under names unique to the test, so tests never share state.
 package testaws
@@ -141,8 +141,13 @@ func NewTables(tb testing.TB) *Tables {
 	return tt
 }
 
-// Store returns a store over the tables.
-func (tt *Tables) Store() *store.Store { return store.New(tt.DB, tt.Data, tt.Archive) }
+// SubjectKey is the test key that salts erased subjects' hashes.
+var SubjectKey = []byte("test subject hash key, 32 bytes!")
+
+// Store returns a store over the tables, with the test subject key.
+func (tt *Tables) Store() *store.Store {
+	return store.New(tt.DB, tt.Data, tt.Archive).WithSubjectKey(SubjectKey)
+}
 
 // RepoRoot returns the folder of template.yaml.
 func RepoRoot(tb testing.TB) string {
