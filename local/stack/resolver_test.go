@@ -21,7 +21,9 @@ func TestResolver_GivesFunctionsTheTemplatesEnvironmentPointedAtLocalServices(t 
 		t.Fatal(err)
 	}
 	r := &resolver{
-		params: map[string]string{"Stage": "dev", "VisitorTokenSecret": "s3cret", "PlatformToken": "p", "MaxMessageChars": "4000", "LogRetentionDays": "30"},
+		params: parameters(tpl, func(k string) string {
+			return map[string]string{"PARAM_VisitorTokenSecret": "s3cret"}[k]
+		}, slog.New(slog.DiscardHandler)),
 		res: &resources{tables: map[string]string{"DataTable": "DataTable", "ArchiveTable": "ArchiveTable"},
 			tableArns:  map[string]string{"DataTable": "arn:aws:dynamodb:us-east-1:123456789012:table/DataTable"},
 			streamArns: map[string]string{"DataTable": "arn:aws:dynamodb:us-east-1:123456789012:table/DataTable/stream/x"}},
