@@ -346,7 +346,8 @@ func routine(line string) bool {
 	if strings.Contains(line, "INIT REPORT") {
 		return false
 	}
-	return strings.Contains(line, "[INFO] (rapid)") || strings.HasPrefix(line, "START RequestId:") ||
+	return strings.Contains(line, "[INFO] (rapid)") || strings.Contains(line, "Reset initiated: SandboxTerminated") ||
+		strings.HasPrefix(line, "START RequestId:") ||
 		strings.HasPrefix(line, "END RequestId:") || strings.HasPrefix(line, "REPORT RequestId:")
 }
 

@@ -21,9 +21,7 @@ func TestResolver_GivesFunctionsTheTemplatesEnvironmentPointedAtLocalServices(t 
 		t.Fatal(err)
 	}
 	r := &resolver{
-		params: parameters(tpl, func(k string) string {
-			return map[string]string{"PARAM_VisitorTokenSecret": "s3cret"}[k]
-		}, slog.New(slog.DiscardHandler)),
+		params: parameters(tpl, nil, map[string]string{"VisitorTokenSecret": "s3cret"}, slog.New(slog.DiscardHandler)),
 		res: &resources{tables: map[string]string{"DataTable": "DataTable", "ArchiveTable": "ArchiveTable"},
 			tableArns:  map[string]string{"DataTable": "arn:aws:dynamodb:us-east-1:123456789012:table/DataTable"},
 			streamArns: map[string]string{"DataTable": "arn:aws:dynamodb:us-east-1:123456789012:table/DataTable/stream/x"}},
@@ -63,7 +61,7 @@ func TestResolver_GivesFunctionsTheTemplatesEnvironmentPointedAtLocalServices(t 
 	}
 }
 
-func TestParameters_EnvThenDefaultThenRandom(t *testing.T) {
+func TestParameters_FixedThenEnvThenDefaultThenRandom(t *testing.T) {
 	tpl := &cfntemplate.Template{}
 	tpl.Parameters = map[string]struct {
 		Default any `yaml:"Default"`
@@ -71,9 +69,9 @@ func TestParameters_EnvThenDefaultThenRandom(t *testing.T) {
 	env := func(k string) string {
 		return map[string]string{"PARAM_SlackClientId": "123.456", "PARAM_Stage": "qa"}[k]
 	}
-	p := parameters(tpl, env, slog.New(slog.DiscardHandler))
-	q := parameters(tpl, env, slog.New(slog.DiscardHandler))
-	if p["Stage"] != "qa" || p["MaxMessageChars"] != "4000" || p["SlackClientId"] != "123.456" {
+	p := parameters(tpl, env, map[string]string{"MaxMessageChars": "99"}, slog.New(slog.DiscardHandler))
+	q := parameters(tpl, env, nil, slog.New(slog.DiscardHandler))
+	if p["Stage"] != "qa" || p["MaxMessageChars"] != "99" || q["MaxMessageChars"] != "4000" || p["SlackClientId"] != "123.456" {
 		t.Errorf("parameters = %v", p)
 	}
 	if len(p["SubjectHashSecret"]) < 32 || p["SubjectHashSecret"] == q["SubjectHashSecret"] {

@@ -174,9 +174,8 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	s.VisitorTokenSecret = hex.EncodeToString(secret)
-	params := parameters(tpl, o.ParamEnv, o.Log)
-	params["VisitorTokenSecret"] = s.VisitorTokenSecret
-	params["PlatformToken"] = o.PlatformToken
+	params := parameters(tpl, o.ParamEnv, map[string]string{
+		"VisitorTokenSecret": s.VisitorTokenSecret, "PlatformToken": o.PlatformToken}, o.Log)
 
 	wsAPIs, err := tpl.WebSocketAPIs()
 	if err != nil {
@@ -415,14 +414,14 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 // WebSocket returns the gateway's WebSocket API (nil without one).
 func (s *Stack) WebSocket() *gateway.WebSocketAPI { return s.ws }
 
-// parameters gives each template parameter its local value: PARAM_<Name>
-// from env, else its default, else (a deployment secret or setting) a random
-// value.
-func parameters(tpl *cfntemplate.Template, env func(string) string, log *slog.Logger) map[string]string {
+// parameters gives each template parameter its local value: the stack's own
+// (fixed), else PARAM_<Name> from env, else its default, else (a deployment
+// secret or setting) a random value.
+func parameters(tpl *cfntemplate.Template, env func(string) string, fixed map[string]string, log *slog.Logger) map[string]string {
 	params := map[string]string{}
 	for name, p := range tpl.Parameters {
-		v := ""
-		if env != nil {
+		v := fixed[name]
+		if v == "" && env != nil {
 			v = env("PARAM_" + name)
 		}
 		switch {
