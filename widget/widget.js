@@ -7,6 +7,7 @@
  * in localStorage, connects to the WebSocket URL the session names, resumes the
  * conversation's history, reconnects with backoff, pings before the 10-minute
  * idle timeout, and shows acks, agent and bot messages, typing and errors.
+ * Optional: data-ping-seconds (default 240).
  */
 (function () {
   'use strict';
@@ -15,7 +16,8 @@
   var WIDGET_KEY = script.getAttribute('data-widget-key') || '';
   var API = (script.getAttribute('data-api') || '').replace(/\/+$/, '');
   var STORE = 'lsb:' + WIDGET_KEY;
-  var PING_MS = 4 * 60 * 1000;       // well inside API Gateway's 10-minute idle timeout
+  // Ping well inside API Gateway's 10-minute idle timeout (data-ping-seconds, default 240).
+  var PING_MS = Math.max(1, Number(script.getAttribute('data-ping-seconds')) || 240) * 1000;
   var MAX_BACKOFF_MS = 30 * 1000;
 
   var state = {
@@ -260,6 +262,7 @@
         identifyEl.style.display = 'none';
         break;
       case 'pong':
+        root.setAttribute('data-last-pong', new Date().toISOString());
         break;
       case 'error':
         showError(f.message || 'Something went wrong');

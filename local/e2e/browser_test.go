@@ -229,10 +229,12 @@ func TestBrowser_WidgetReconnectsResumesAndShowsServerFrames(t *testing.T) {
 		before[id] = true
 	}
 	if err := chromedp.Do(demo,
-		chromedp.Navigate(s.HTTPURL+"/demo.html?key="+url.QueryEscape(ten.WidgetKey)),
+		chromedp.Navigate(s.HTTPURL+"/demo.html?ping=1&key="+url.QueryEscape(ten.WidgetKey)),
 		chromedp.WaitVisible(css("#lsb-toggle")),
 		chromedp.Click(css("#lsb-toggle")),
 		online,
+		// The keep-alive: pings go through the gateway to ws-message, pongs come back.
+		waitJS(`!!document.getElementById('lsb-root').getAttribute('data-last-pong')`, 10*time.Second),
 		chromedp.SendKeys(css("#lsb-input"), "first"),
 		chromedp.Click(css("#lsb-send")),
 		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, "first"), 20*time.Second),
