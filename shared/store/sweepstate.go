@@ -60,7 +60,7 @@ func (s *Store) AcquireSweep(ctx context.Context, tenantID, owner string, until 
 	now := s.Now()
 	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(TenantPK(tenantID), SKSweep),
-		UpdateExpression: aws.String("SET leaseOwner = :o, leaseUntil = :u, tenantId = :t, dataClass = :dc, entity = :en, expiresAt = :exp"),
+		UpdateExpression:    aws.String("SET leaseOwner = :o, leaseUntil = :u, tenantId = :t, dataClass = :dc, entity = :en, expiresAt = :exp"),
 		ConditionExpression: aws.String("attribute_not_exists(leaseUntil) OR leaseUntil < :now"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":o":   &types.AttributeValueMemberS{Value: owner},

@@ -96,8 +96,8 @@ func (s *Store) RenewTenant(ctx context.Context, tenantID string) error {
 	now := s.Now()
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
-		UpdateExpression:    aws.String("SET expiresAt = :exp"),
-		ConditionExpression: aws.String("attribute_exists(expiresAt) AND expiresAt < :exp AND #st <> :closed"),
+		UpdateExpression:         aws.String("SET expiresAt = :exp"),
+		ConditionExpression:      aws.String("attribute_exists(expiresAt) AND expiresAt < :exp AND #st <> :closed"),
 		ExpressionAttributeNames: map[string]string{"#st": marshalledName(chat.Tenant{}, "Status")},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":exp":    &types.AttributeValueMemberN{Value: itoa(retention.TenantExpiresAt(retention.Periods{}, nil, now))},
