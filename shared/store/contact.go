@@ -80,44 +80,39 @@ type conversationPointer struct {
 	ConversationID string `dynamodbav:"conversationId"`
 }
 
-// OpenConversation returns the visitor's open conversation, opening one (and
-// creating the contact) when there is none. Two racing first messages open one
-// conversation: the loser of the condition reads the winner's.
-func (s *Store) OpenConversation(ctx context.Context, tenantID, contactID, channel string, p retention.Periods) (*chat.Contact, *chat.Conversation, error) {
+// OpenConversation returns the visitor's contact and open conversation id,
+// opening a conversation (and creating the contact) when there is none. The fast
+// path is one read: closing a conversation clears the contact's
+// openConversationId. Two racing first messages open one conversation: the
+// loser of the condition reads the winner's.
+func (s *Store) OpenConversation(ctx context.Context, tenantID, contactID, channel string, p retention.Periods) (*chat.Contact, string, error) {
 	for range 3 {
 		c, err := s.Contact(ctx, tenantID, contactID)
 		if err != nil && err != chat.ErrNotFound {
-			return nil, nil, err
+			return nil, "", err
 		}
 		if c != nil && c.OpenConversationID != "" {
-			cv, err := s.Conversation(ctx, tenantID, c.OpenConversationID)
-			if err == nil && cv.Status == chat.StatusOpen {
-				return c, cv, nil
-			}
-			if err != nil && err != chat.ErrNotFound {
-				return nil, nil, err
-			}
+			return c, c.OpenConversationID, nil
 		}
 		now := s.Now()
 		if c == nil {
 			c = &chat.Contact{ID: contactID, TenantID: tenantID, CreatedAt: now}
 		}
-		prev := c.OpenConversationID
 		cv := &chat.Conversation{ID: newConversationID(), TenantID: tenantID, ContactID: contactID,
 			Channel: channel, Status: chat.StatusOpen, CreatedAt: now, LastActivityAt: now}
 		c.OpenConversationID, c.LastSeenAt = cv.ID, now
-		err = s.openConversationTx(ctx, c, prev, cv, p)
+		err = s.openConversationTx(ctx, c, cv, p)
 		if err == nil {
-			return c, cv, nil
+			return c, cv.ID, nil
 		}
 		if !isConditionFailed(err) {
-			return nil, nil, err
+			return nil, "", wrap("open conversation", err)
 		}
 	}
-	return nil, nil, chat.Errorf(chat.EConflict, "conversation is being opened, try again")
+	return nil, "", chat.Errorf(chat.EConflict, "conversation is being opened, try again")
 }
 
-func (s *Store) openConversationTx(ctx context.Context, c *chat.Contact, prevConv string, cv *chat.Conversation, p retention.Periods) error {
+func (s *Store) openConversationTx(ctx context.Context, c *chat.Contact, cv *chat.Conversation, p retention.Periods) error {
 	contact, err := attributevalue.MarshalMap(contactItem{Base: contactBase(c, p), Contact: *c})
 	if err != nil {
 		return err
@@ -134,18 +129,9 @@ func (s *Store) openConversationTx(ctx context.Context, c *chat.Contact, prevCon
 	if err != nil {
 		return err
 	}
-	// The contact put is conditioned on the open conversation it replaced, so of
-	// two racing openers only one wins.
-	cond := "attribute_not_exists(openConversationId)"
-	vals := map[string]types.AttributeValue{}
-	if prevConv != "" {
-		cond = "openConversationId = :prev"
-		vals[":prev"] = &types.AttributeValueMemberS{Value: prevConv}
-	}
-	put := &types.Put{TableName: &s.data, Item: contact, ConditionExpression: aws.String(cond)}
-	if len(vals) > 0 {
-		put.ExpressionAttributeValues = vals
-	}
+	// The contact put is conditioned on having no open conversation, so of two
+	// racing openers only one wins.
+	put := &types.Put{TableName: &s.data, Item: contact, ConditionExpression: aws.String("attribute_not_exists(openConversationId)")}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: put},
 		{Put: &types.Put{TableName: &s.data, Item: conv, ConditionExpression: aws.String("attribute_not_exists(PK)")}},

@@ -58,8 +58,10 @@ func (s *Store) TouchConversation(ctx context.Context, tenantID, convID string, 
 		":g2sk": &types.AttributeValueMemberS{Value: RetentionSort(at, pk)},
 		":exp":  &types.AttributeValueMemberN{Value: itoa(retention.ExpiresAt(p, retention.Communication, at))},
 	}
-	set := "SET lastActivityAt = :at, GSI1SK = :g1, GSI2PK = :g2pk, GSI2SK = :g2sk"
-	cond := "attribute_exists(PK) AND lastActivityAt < :at"
+	// Attribute names of the embedded chat.Conversation are its Go field names;
+	// GSI1SK starts with the fixed-width time, so it orders activity.
+	set := "SET LastActivityAt = :at, GSI1SK = :g1, GSI2PK = :g2pk, GSI2SK = :g2sk"
+	cond := "attribute_exists(PK) AND GSI1SK < :g1"
 	for _, held := range []bool{false, true} {
 		in := &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(pk, SKMeta), ExpressionAttributeValues: vals}
 		if held {

@@ -5,9 +5,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
+	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/testaws"
 )
 
@@ -15,12 +19,12 @@ func TestPutMessage_DuplicateClientIDStoresOnce(t *testing.T) {
 	st := testaws.NewTables(t).Store()
 	ctx := context.Background()
 	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
-	_, cv, err := st.OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults)
+	_, cvID, err := st.OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults)
 	if err != nil {
 		t.Fatal(err)
 	}
 	send := func() (*chat.Message, bool) {
-		m, created, err := st.PutMessage(ctx, &chat.Message{TenantID: tid, ConversationID: cv.ID, ContactID: vid,
+		m, created, err := st.PutMessage(ctx, &chat.Message{TenantID: tid, ConversationID: cvID, ContactID: vid,
 			Author: chat.Author{Kind: chat.AuthorVisitor}, Text: "hello", Channel: chat.ChannelWidget, ClientMessageID: "c1"}, retention.Defaults)
 		if err != nil {
 			t.Fatal(err)
@@ -35,12 +39,48 @@ func TestPutMessage_DuplicateClientIDStoresOnce(t *testing.T) {
 	if created || again.ID != first.ID || !again.CreatedAt.Equal(first.CreatedAt) {
 		t.Fatalf("resend: created=%v id=%s want %s", created, again.ID, first.ID)
 	}
-	msgs, _, err := st.History(ctx, tid, cv.ID, "", 10)
+	msgs, _, err := st.History(ctx, tid, cvID, "", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(msgs) != 1 {
 		t.Fatalf("history has %d messages, want 1", len(msgs))
 	}
-	_ = time.Now
+}
+
+func TestTouchConversation_MovesActivityAndExpiryForward(t *testing.T) {
+	tt := testaws.NewTables(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	st := tt.Store().WithClock(func() time.Time { return t0 })
+	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
+	_, cvID, err := st.OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := t0.Add(48 * time.Hour)
+	for _, at := range []time.Time{later, t0.Add(time.Hour)} { // the older touch must not win
+		if err := st.TouchConversation(ctx, tid, cvID, at, retention.Defaults); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cv, err := st.Conversation(ctx, tid, cvID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cv.LastActivityAt.Equal(later) {
+		t.Fatalf("lastActivityAt %v, want %v", cv.LastActivityAt, later)
+	}
+	res, err := tt.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &tt.Data, Key: store.Key(store.ConversationPK(tid, cvID), store.SKMeta)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var it store.Base
+	attributevalue.UnmarshalMap(res.Item, &it)
+	if want := retention.ExpiresAt(retention.Defaults, retention.Communication, later); it.ExpiresAt != want {
+		t.Fatalf("expiresAt %d, want %d", it.ExpiresAt, want)
+	}
+	if it.GSI2PK != store.RetentionKey(tid, "communication", later) {
+		t.Fatalf("retention index key %s not moved", it.GSI2PK)
+	}
 }

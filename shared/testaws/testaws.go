@@ -154,4 +154,3 @@ func RepoRoot(tb testing.TB) string {
 	}
 	return filepath.Dir(p)
 }
-

@@ -1,0 +1,55 @@
+# LiveSupportBot backend. The one entry point: run, test, lint, build, bench, deploy.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV ?= $(HOME)/.cache/livesupportbot/venv
+export PATH := $(VENV)/bin:$(PATH)
+FUNCTIONS := $(notdir $(wildcard functions/*))
+LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: run test lint build bench deploy tools
+
+## tools: the pinned Python tools (moto server, cfn-lint, SAM CLI) in a venv
+tools: $(VENV)/.installed
+$(VENV)/.installed: requirements-dev.txt
+	test -x $(VENV)/bin/pip || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## run: the whole suite locally (moto, every function under the Lambda emulator, the gateway)
+run: tools
+	go run ./local/cmd/localstack
+
+## test: unit, store, handler and end-to-end tests against moto, then the template lints
+test: tools
+	scripts/with-moto.sh go test -race -p 2 -timeout 15m ./...
+	$(MAKE) lint
+
+## lint: go vet, cfn-lint and sam validate
+lint: tools
+	go vet ./...
+	cfn-lint template.yaml
+	sam validate --lint --template template.yaml
+
+## build: every function's arm64 bootstrap into build/<function>/bootstrap
+build:
+	for f in $(FUNCTIONS); do \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(LAMBDA_FLAGS) -o build/$$f/bootstrap ./functions/$$f; \
+	done
+	@ls -l build/*/bootstrap | awk '{printf "%-40s %6.2f MiB\n", $$9, $$5/1048576}'
+
+# sam build (BuildMethod: makefile) runs build-<LogicalId> with ARTIFACTS_DIR set;
+# WidgetSessionFunction builds ./functions/widget-session.
+build-%Function:
+	dir=$$(echo '$*' | sed -E 's/([a-z0-9])([A-Z])/\1-\2/g' | tr 'A-Z' 'a-z'); \
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$$dir
+
+## bench: the benchmarks, sized for a 2-core machine
+bench: tools
+	scripts/with-moto.sh go test -run '^$$' -bench . -benchtime 20x -p 1 ./...
+
+## deploy: build with SAM and deploy with the committed samconfig.toml
+deploy:
+	sam build
+	sam deploy

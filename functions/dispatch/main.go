@@ -1,0 +1,43 @@
+// Command dispatch delivers each new message of the Data table's stream to where
+// it must go (the visitor's live connections, and the channels that are wired in),
+// reporting failed records as batch item failures.
+package main
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/livesupportbot/backend/shared/awsclients"
+	"github.com/livesupportbot/backend/shared/dispatch"
+	"github.com/livesupportbot/backend/shared/logging"
+	"github.com/livesupportbot/backend/shared/pusher"
+	"github.com/livesupportbot/backend/shared/store"
+)
+
+func main() {
+	cfg, err := awsclients.Config(context.Background())
+	if err != nil {
+		awsclients.Fatal(err)
+	}
+	st, err := awsclients.Store(cfg, os.Getenv)
+	if err != nil {
+		awsclients.Fatal(err)
+	}
+	env, err := awsclients.Env(os.Getenv, "WS_MANAGEMENT_ENDPOINT")
+	if err != nil {
+		awsclients.Fatal(err)
+	}
+	log := logging.FromEnv("dispatch")
+	h := &dispatch.Handler{
+		Store:   st,
+		Tenants: store.NewTenantCache(st, 30*time.Second),
+		Log:     log,
+		Deliverers: []dispatch.Deliverer{
+			&dispatch.Widget{Store: st, Pusher: pusher.New(pusher.NewClient(cfg, env["WS_MANAGEMENT_ENDPOINT"])), Log: log},
+		},
+	}
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,36 @@
+// Command widget-session serves POST /widget/v1/session: it checks a widget key
+// and the browser's Origin and issues a signed visitor token.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/livesupportbot/backend/shared/awsclients"
+	"github.com/livesupportbot/backend/shared/logging"
+	"github.com/livesupportbot/backend/shared/visitortoken"
+	"github.com/livesupportbot/backend/shared/widgetsession"
+)
+
+func main() {
+	cfg, err := awsclients.Config(context.Background())
+	if err != nil {
+		awsclients.Fatal(err)
+	}
+	st, err := awsclients.Store(cfg, os.Getenv)
+	if err != nil {
+		awsclients.Fatal(err)
+	}
+	env, err := awsclients.Env(os.Getenv, "VISITOR_TOKEN_SECRET", "WEBSOCKET_URL")
+	if err != nil {
+		awsclients.Fatal(err)
+	}
+	tokens, err := visitortoken.New(env["VISITOR_TOKEN_SECRET"])
+	if err != nil {
+		awsclients.Fatal(err)
+	}
+	h := &widgetsession.Handler{Store: st, Tokens: tokens, WebSocketURL: env["WEBSOCKET_URL"], Log: logging.FromEnv("widget-session")}
+	lambda.Start(h.Handle)
+}

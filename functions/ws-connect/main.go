@@ -1,0 +1,33 @@
+// Command ws-connect admits WebSocket connections: it is the $connect route's
+// REQUEST authorizer (visitor token check, 401 on a bad one) and records and
+// removes connections on $connect and $disconnect.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/livesupportbot/backend/shared/awsclients"
+	"github.com/livesupportbot/backend/shared/logging"
+	"github.com/livesupportbot/backend/shared/visitortoken"
+	"github.com/livesupportbot/backend/shared/wsconn"
+)
+
+func main() {
+	cfg, err := awsclients.Config(context.Background())
+	if err != nil {
+		awsclients.Fatal(err)
+	}
+	st, err := awsclients.Store(cfg, os.Getenv)
+	if err != nil {
+		awsclients.Fatal(err)
+	}
+	tokens, err := visitortoken.New(os.Getenv("VISITOR_TOKEN_SECRET"))
+	if err != nil {
+		awsclients.Fatal(err)
+	}
+	h := &wsconn.Handler{Store: st, Tokens: tokens, Log: logging.FromEnv("ws-connect")}
+	lambda.Start(h.Invoke)
+}

@@ -1,0 +1,95 @@
+package dispatch_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/dispatch"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/pusher/pushertest"
+	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/testaws"
+)
+
+func TestDispatch_GoneConnectionRemovedOthersUntouched(t *testing.T) {
+	ctx := context.Background()
+	st := testaws.NewTables(t).Store()
+	mgmt := pushertest.New(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := &dispatch.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
+		Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: mgmt.Pusher(), Log: log}}}
+	tid, vid := "t0000000000000000000000000", "c0000000000000000000000000"
+	for _, id := range []string{"live1", "stale", "live2"} {
+		if err := st.PutConnection(ctx, &chat.Connection{ID: id, TenantID: tid, ContactID: vid, ConnectedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Another visitor's connection must not be touched either.
+	if err := st.PutConnection(ctx, &chat.Connection{ID: "elsewhere", TenantID: tid, ContactID: ids.New(ids.Contact), ConnectedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	mgmt.Gone("stale")
+	var ev events.DynamoDBEvent
+	testaws.LoadEvent(t, "dispatch.json", &ev)
+	res, err := h.Handle(ctx, ev)
+	if err != nil || len(res.BatchItemFailures) != 0 {
+		t.Fatalf("handle: %v %v", res, err)
+	}
+	conns, _ := st.Connections(ctx, tid, vid)
+	var left []string
+	for _, c := range conns {
+		left = append(left, c.ID)
+	}
+	if len(left) != 2 || left[0] != "live1" || left[1] != "live2" {
+		t.Fatalf("connections left %v, want [live1 live2]", left)
+	}
+	for _, id := range []string{"live1", "live2"} {
+		if f := mgmt.Frames(id); len(f) != 1 {
+			t.Fatalf("%s got %d frames, want 1", id, len(f))
+		}
+	}
+	if f := mgmt.Frames("elsewhere"); len(f) != 0 {
+		t.Fatalf("another visitor's connection got %v", f)
+	}
+}
+
+func TestDispatch_FailedRecordReportedAlone(t *testing.T) {
+	ctx := context.Background()
+	st := testaws.NewTables(t).Store()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	calls := 0
+	h := &dispatch.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
+		Deliverers: []dispatch.Deliverer{dispatch.DelivererFunc(func(_ context.Context, m *chat.Message) error {
+			calls++
+			if m.Text == "bad" {
+				return chat.Errorf(chat.EInternal, "boom")
+			}
+			return nil
+		})}}
+	var ev events.DynamoDBEvent
+	testaws.LoadEvent(t, "dispatch.json", &ev)
+	good := ev.Records[0]
+	bad := good
+	img := map[string]events.DynamoDBAttributeValue{}
+	for k, v := range good.Change.NewImage {
+		img[k] = v
+	}
+	img["text"] = events.NewStringAttribute("bad")
+	bad.Change.NewImage, bad.Change.SequenceNumber = img, "200"
+	notMsg := good
+	notMsg.Change.Keys = map[string]events.DynamoDBAttributeValue{"PK": good.Change.Keys["PK"], "SK": events.NewStringAttribute("META")}
+	ev.Records = []events.DynamoDBEventRecord{good, bad, notMsg, good}
+	res, _ := h.Handle(ctx, ev)
+	if len(res.BatchItemFailures) != 1 || res.BatchItemFailures[0].ItemIdentifier != "200" {
+		t.Fatalf("failures %v, want only sequence 200", res.BatchItemFailures)
+	}
+	if calls != 3 {
+		t.Fatalf("deliverer called %d times, want 3 (non-message records skipped)", calls)
+	}
+}

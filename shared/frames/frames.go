@@ -1,0 +1,70 @@
+// Package frames defines the JSON frames of the widget's WebSocket protocol
+// (DESIGN.md, "Widget over WebSocket") that the server sends, and maps errors to
+// error frames in one place.
+package frames
+
+import (
+	"github.com/livesupportbot/backend/shared/chat"
+)
+
+// Ack answers the sender of a message.
+type Ack struct {
+	Type            string        `json:"type"` // "ack"
+	ClientMessageID string        `json:"clientMessageId"`
+	Message         *chat.Message `json:"message"`
+}
+
+// Message delivers a message to a connection that did not send it.
+type Message struct {
+	Type    string        `json:"type"` // "message"
+	Message *chat.Message `json:"message"`
+}
+
+// Typing tells the other side someone is typing.
+type Typing struct {
+	Type   string      `json:"type"` // "typing"
+	Author chat.Author `json:"author"`
+	State  string      `json:"state"`
+}
+
+// History is a page of a conversation's messages, oldest first.
+type History struct {
+	Type     string          `json:"type"` // "history"
+	Messages []*chat.Message `json:"messages"`
+	Next     *string         `json:"next"`
+}
+
+// Pong answers a ping.
+type Pong struct {
+	Type string `json:"type"` // "pong"
+}
+
+// Error reports a problem with a frame; the connection stays open.
+type Error struct {
+	Type            string `json:"type"` // "error"
+	Code            string `json:"code"`
+	Message         string `json:"message"`
+	ClientMessageID string `json:"clientMessageId,omitempty"`
+}
+
+// NewAck returns an ack frame.
+func NewAck(clientMessageID string, m *chat.Message) Ack {
+	return Ack{Type: "ack", ClientMessageID: clientMessageID, Message: m}
+}
+
+// NewMessage returns a message frame.
+func NewMessage(m *chat.Message) Message { return Message{Type: "message", Message: m} }
+
+// NewError maps err to an error frame: an application error keeps its code and
+// message, anything else is "internal" with no detail.
+func NewError(err error, clientMessageID string) Error {
+	code := chat.ErrorCode(err)
+	switch code {
+	case chat.EInvalid, chat.ETooLarge, chat.ERateLimited, chat.EUnauthorized, chat.EInternal:
+	case chat.ENotFound, chat.EConflict, chat.EForbidden:
+		code = chat.EInvalid
+	default:
+		code = chat.EInternal
+	}
+	return Error{Type: "error", Code: code, Message: chat.ErrorMessage(err), ClientMessageID: clientMessageID}
+}

@@ -1,0 +1,117 @@
+// Package widgetsession serves POST /widget/v1/session: it checks the widget key
+// and the browser's Origin against the tenant's allowlist, and issues (or renews,
+// for a valid token of the same tenant) a signed visitor token.
+package widgetsession
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/visitortoken"
+)
+
+// maxBody is the largest request body accepted.
+const maxBody = 4 << 10
+
+// Handler issues visitor tokens.
+type Handler struct {
+	Store        *store.Store
+	Tokens       *visitortoken.Signer
+	WebSocketURL string
+	Log          *slog.Logger
+}
+
+type request struct {
+	WidgetKey    string `json:"widgetKey"`
+	VisitorToken string `json:"visitorToken,omitempty"`
+}
+
+type response struct {
+	VisitorToken string `json:"visitorToken"`
+	VisitorID    string `json:"visitorId"`
+	WebsocketURL string `json:"websocketUrl"`
+}
+
+// Handle answers one session request.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	origin := header(req.Headers, "origin")
+	body, err := decode(req)
+	if err != nil {
+		return problem(origin, http.StatusBadRequest, err.Error()), nil
+	}
+	t, err := h.Store.TenantByWidgetKey(ctx, body.WidgetKey)
+	if err == chat.ErrNotFound {
+		return problem(origin, http.StatusUnauthorized, "unknown widget key"), nil
+	}
+	if err != nil {
+		h.Log.ErrorContext(ctx, "read tenant", "error", err)
+		return problem(origin, http.StatusInternalServerError, "internal error"), nil
+	}
+	if !t.OriginAllowed(origin) {
+		h.Log.InfoContext(ctx, "origin refused", "tenantId", t.ID)
+		return problem(origin, http.StatusForbidden, "origin not allowed for this widget"), nil
+	}
+	visitorID := ""
+	if body.VisitorToken != "" {
+		if c, err := h.Tokens.Verify(body.VisitorToken); err == nil && c.TenantID == t.ID {
+			visitorID = c.VisitorID
+		}
+	}
+	if visitorID == "" {
+		visitorID = ids.New(ids.Contact)
+	}
+	out := response{
+		VisitorToken: h.Tokens.Issue(t.ID, visitorID, visitortoken.DefaultTTL),
+		VisitorID:    visitorID,
+		WebsocketURL: h.WebSocketURL,
+	}
+	b, _ := json.Marshal(out)
+	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Headers: headers(origin, "application/json"), Body: string(b)}, nil
+}
+
+func decode(req events.APIGatewayV2HTTPRequest) (request, error) {
+	var r request
+	if req.IsBase64Encoded || len(req.Body) > maxBody {
+		return r, chat.Errorf(chat.EInvalid, "body must be a JSON object under 4 KiB")
+	}
+	d := json.NewDecoder(bytes.NewReader([]byte(req.Body)))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&r); err != nil {
+		return r, chat.Errorf(chat.EInvalid, "malformed JSON body")
+	}
+	if !strings.HasPrefix(r.WidgetKey, "wk_") {
+		return r, chat.Errorf(chat.EInvalid, "widgetKey is required")
+	}
+	return r, nil
+}
+
+func header(h map[string]string, name string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+func headers(origin, contentType string) map[string]string {
+	h := map[string]string{"content-type": contentType, "cache-control": "no-store", "vary": "Origin"}
+	if origin != "" {
+		h["access-control-allow-origin"] = origin
+	}
+	return h
+}
+
+func problem(origin string, status int, detail string) events.APIGatewayV2HTTPResponse {
+	b, _ := json.Marshal(map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail})
+	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: headers(origin, "application/problem+json"), Body: string(b)}
+}

@@ -1,0 +1,84 @@
+package widgetsession_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/testaws"
+	"github.com/livesupportbot/backend/shared/visitortoken"
+	"github.com/livesupportbot/backend/shared/widgetsession"
+)
+
+func TestSession(t *testing.T) {
+	st := testaws.NewTables(t).Store()
+	tokens, _ := visitortoken.New(strings.Repeat("k", 32))
+	h := &widgetsession.Handler{Store: st, Tokens: tokens, WebSocketURL: "wss://ws.example/dev", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ctx := context.Background()
+	mk := func(origins ...string) *chat.Tenant {
+		id := ids.New(ids.Tenant)
+		tn := &chat.Tenant{ID: id, WidgetKey: "wk_" + id + "_" + ids.Secret(16), AllowedOrigins: origins, Status: "active", CreatedAt: time.Now()}
+		if err := st.PutTenant(ctx, tn); err != nil {
+			t.Fatal(err)
+		}
+		return tn
+	}
+	shop, open, other := mk("https://shop.example.com"), mk(), mk()
+	call := func(origin, body string) (int, map[string]any) {
+		var req events.APIGatewayV2HTTPRequest
+		testaws.LoadEvent(t, "widget-session.json", &req)
+		req.Headers["origin"], req.Body = origin, body
+		res, err := h.Handle(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		json.Unmarshal([]byte(res.Body), &m)
+		return res.StatusCode, m
+	}
+	key := func(tn *chat.Tenant, tok string) string {
+		b, _ := json.Marshal(map[string]string{"widgetKey": tn.WidgetKey, "visitorToken": tok})
+		return string(b)
+	}
+
+	code, first := call("https://shop.example.com", key(shop, ""))
+	if code != 200 || first["websocketUrl"] != "wss://ws.example/dev" {
+		t.Fatalf("allowed origin: %d %v", code, first)
+	}
+	claims, err := tokens.Verify(first["visitorToken"].(string))
+	if err != nil || claims.TenantID != shop.ID || claims.VisitorID != first["visitorId"] {
+		t.Fatalf("token claims %+v %v", claims, err)
+	}
+	if code, again := call("https://shop.example.com", key(shop, first["visitorToken"].(string))); code != 200 || again["visitorId"] != first["visitorId"] {
+		t.Fatalf("renewal gave %v, want the same visitor", again)
+	}
+	if code, m := call("https://evil.example.net", key(shop, "")); code != 403 || m["status"] != float64(403) {
+		t.Fatalf("foreign origin: %d %v, want 403 problem", code, m)
+	}
+	if code, _ := call("https://anything.example", key(open, "")); code != 200 {
+		t.Fatalf("empty allowlist refused an origin: %d", code)
+	}
+	if code, m := call("https://x", key(other, first["visitorToken"].(string))); code != 200 || m["visitorId"] == first["visitorId"] {
+		t.Fatalf("a token of another tenant was renewed: %v", m)
+	}
+	for name, body := range map[string]string{
+		"malformed":     `{"widgetKey":`,
+		"unknown field": `{"widgetKey":"` + shop.WidgetKey + `","x":1}`,
+		"missing key":   `{}`,
+	} {
+		if code, _ := call("https://shop.example.com", body); code != 400 {
+			t.Errorf("%s: %d, want 400", name, code)
+		}
+	}
+	if code, _ := call("https://shop.example.com", `{"widgetKey":"wk_`+shop.ID+`_wrong"}`); code != 401 {
+		t.Errorf("wrong key: %d, want 401", code)
+	}
+}

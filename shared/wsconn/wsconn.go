@@ -1,0 +1,115 @@
+// Package wsconn admits WebSocket connections: as the REQUEST authorizer of the
+// $connect route it checks the visitor token (a bad or expired one is refused with
+// 401) and hands tenant and visitor to every later frame of the connection; on
+// $connect and $disconnect it records and removes the connection.
+package wsconn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/visitortoken"
+)
+
+// ErrUnauthorized is the authorizer's refusal; API Gateway answers it with 401.
+var ErrUnauthorized = errors.New("Unauthorized")
+
+// Handler serves the authorizer, $connect and $disconnect.
+type Handler struct {
+	Store  *store.Store
+	Tokens *visitortoken.Signer
+	Log    *slog.Logger
+}
+
+// Identity is what the authorizer passes on: requestContext.authorizer.
+type Identity struct {
+	TenantID  string `json:"tenantId"`
+	VisitorID string `json:"visitorId"`
+}
+
+// IdentityOf reads the authorizer context of a WebSocket event.
+func IdentityOf(rc events.APIGatewayWebsocketProxyRequestContext) (Identity, error) {
+	var id Identity
+	b, err := json.Marshal(rc.Authorizer)
+	if err == nil {
+		err = json.Unmarshal(b, &id)
+	}
+	if err != nil || id.TenantID == "" || id.VisitorID == "" {
+		return Identity{}, chat.Errorf(chat.EUnauthorized, "connection is not authorized")
+	}
+	return id, nil
+}
+
+// Invoke handles a raw event: an authorizer request (it has a methodArn) or a
+// WebSocket route event.
+func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		MethodArn string `json:"methodArn"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("decode event: %w", err)
+	}
+	if probe.MethodArn != "" {
+		var req events.APIGatewayCustomAuthorizerRequestTypeRequest
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return nil, ErrUnauthorized
+		}
+		return h.Authorize(ctx, req)
+	}
+	var req events.APIGatewayWebsocketProxyRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return nil, fmt.Errorf("decode websocket event: %w", err)
+	}
+	return h.Route(ctx, req)
+}
+
+// Authorize checks the token in the query string.
+func (h *Handler) Authorize(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	c, err := h.Tokens.Verify(req.QueryStringParameters["token"])
+	if err != nil {
+		h.Log.InfoContext(ctx, "visitor token refused")
+		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+	}
+	return events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID: c.VisitorID,
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
+			Version: "2012-10-17",
+			Statement: []events.IAMPolicyStatement{{
+				Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{req.MethodArn},
+			}},
+		},
+		Context: map[string]any{"tenantId": c.TenantID, "visitorId": c.VisitorID},
+	}, nil
+}
+
+// Route records a connection on $connect and removes it on $disconnect.
+func (h *Handler) Route(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	rc := req.RequestContext
+	id, err := IdentityOf(rc)
+	if err != nil {
+		return events.APIGatewayProxyResponse{StatusCode: http.StatusUnauthorized}, nil
+	}
+	log := h.Log.With("tenantId", id.TenantID, "connectionId", rc.ConnectionID)
+	switch rc.EventType {
+	case "CONNECT":
+		err = h.Store.PutConnection(ctx, &chat.Connection{ID: rc.ConnectionID, TenantID: id.TenantID,
+			ContactID: id.VisitorID, ConnectedAt: h.Store.Now()})
+	case "DISCONNECT":
+		err = h.Store.DeleteConnection(ctx, id.TenantID, id.VisitorID, rc.ConnectionID)
+	default:
+		return events.APIGatewayProxyResponse{StatusCode: http.StatusBadRequest}, nil
+	}
+	if err != nil {
+		log.ErrorContext(ctx, "connection record", "eventType", rc.EventType, "error", err)
+		return events.APIGatewayProxyResponse{StatusCode: http.StatusInternalServerError}, nil
+	}
+	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
+}

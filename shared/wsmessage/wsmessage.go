@@ -1,0 +1,228 @@
+// Package wsmessage handles the frames a visitor sends over the WebSocket
+// (sendMessage, typing, history, identify, ping, and anything else on $default):
+// it validates each frame, stores messages once by clientMessageId, and answers
+// the sender. A bad frame gets an error frame; the connection stays open.
+package wsmessage
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/frames"
+	"github.com/livesupportbot/backend/shared/pusher"
+	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/wsconn"
+)
+
+// DefaultMaxChars is the longest message text accepted unless configured.
+const DefaultMaxChars = 4000
+
+// maxFrame is the largest frame read at all (API Gateway allows 128 KiB).
+const maxFrame = 64 << 10
+
+// Handler handles visitor frames.
+type Handler struct {
+	Store    *store.Store
+	Tenants  *store.TenantCache
+	Pusher   func(rc events.APIGatewayWebsocketProxyRequestContext) *pusher.Pusher
+	MaxChars int
+	Log      *slog.Logger
+	// PageView records a page view frame (usage data); nil ignores them.
+	PageView func(ctx context.Context, tenantID, visitorID string, frame json.RawMessage, rc events.APIGatewayWebsocketProxyRequestContext) error
+}
+
+type frame struct {
+	Action          string  `json:"action"`
+	ClientMessageID string  `json:"clientMessageId"`
+	Text            *string `json:"text"`
+	State           string  `json:"state"`
+	Before          string  `json:"before"`
+	Name            string  `json:"name"`
+	Email           string  `json:"email"`
+}
+
+// Identified answers an identify frame (an extension of the contract).
+type Identified struct {
+	Type    string `json:"type"` // "identified"
+	Name    string `json:"name"`
+	Email   string `json:"email"`
+	Contact string `json:"contactId"`
+}
+
+// Handle handles one frame and always answers 200: problems go to the sender as
+// error frames.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	rc := req.RequestContext
+	id, err := wsconn.IdentityOf(rc)
+	if err != nil {
+		return events.APIGatewayProxyResponse{StatusCode: http.StatusUnauthorized}, nil
+	}
+	p := h.Pusher(rc)
+	reply, cmid := h.frame(ctx, p, id, req)
+	if e, ok := reply.(error); ok {
+		if chat.ErrorCode(e) == chat.EInternal {
+			h.Log.ErrorContext(ctx, "frame failed", "tenantId", id.TenantID, "route", rc.RouteKey, "error", e)
+		}
+		reply = frames.NewError(e, cmid)
+	}
+	if reply != nil {
+		if err := p.Send(ctx, rc.ConnectionID, reply); err != nil && err != pusher.ErrGone {
+			h.Log.ErrorContext(ctx, "answer sender", "tenantId", id.TenantID, "error", err)
+			return events.APIGatewayProxyResponse{StatusCode: http.StatusInternalServerError}, nil
+		}
+	}
+	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
+}
+
+// frame returns the answer to send (a frame, an error or nil) and the frame's
+// clientMessageId.
+func (h *Handler) frame(ctx context.Context, p *pusher.Pusher, id wsconn.Identity, req events.APIGatewayWebsocketProxyRequest) (any, string) {
+	if len(req.Body) > maxFrame {
+		return chat.Errorf(chat.ETooLarge, "frame is larger than %d bytes", maxFrame), ""
+	}
+	var f frame
+	d := json.NewDecoder(strings.NewReader(req.Body))
+	if err := d.Decode(&f); err != nil || d.More() {
+		return chat.Errorf(chat.EInvalid, "frame is not a JSON object"), ""
+	}
+	t, err := h.Tenants.Tenant(ctx, id.TenantID)
+	if err == chat.ErrNotFound || (err == nil && t.Status == "closed") {
+		return chat.Errorf(chat.EUnauthorized, "widget is no longer available"), f.ClientMessageID
+	}
+	if err != nil {
+		return err, f.ClientMessageID
+	}
+	switch f.Action {
+	case "sendMessage":
+		return h.sendMessage(ctx, t, id, req.RequestContext.ConnectionID, f)
+	case "typing":
+		return h.typing(ctx, p, id, req.RequestContext.ConnectionID, f), ""
+	case "history":
+		return h.history(ctx, id, f), ""
+	case "identify":
+		return h.identify(ctx, t, id, f), ""
+	case "ping":
+		return frames.Pong{Type: "pong"}, ""
+	case "pageView":
+		if h.PageView == nil {
+			return nil, ""
+		}
+		if err := h.PageView(ctx, id.TenantID, id.VisitorID, json.RawMessage(req.Body), req.RequestContext); err != nil {
+			return err, ""
+		}
+		return nil, ""
+	}
+	return chat.Errorf(chat.EInvalid, "unknown action"), f.ClientMessageID
+}
+
+func (h *Handler) sendMessage(ctx context.Context, t *chat.Tenant, id wsconn.Identity, connID string, f frame) (any, string) {
+	if f.ClientMessageID == "" || len(f.ClientMessageID) > 128 || strings.ContainsAny(f.ClientMessageID, "#\x00") {
+		return chat.Errorf(chat.EInvalid, "clientMessageId is required (at most 128 characters)"), ""
+	}
+	if f.Text == nil || strings.TrimSpace(*f.Text) == "" {
+		return chat.Errorf(chat.EInvalid, "text is required"), f.ClientMessageID
+	}
+	if !utf8.ValidString(*f.Text) {
+		return chat.Errorf(chat.EInvalid, "text must be UTF-8"), f.ClientMessageID
+	}
+	max := h.MaxChars
+	if max <= 0 {
+		max = DefaultMaxChars
+	}
+	if n := utf8.RuneCountInString(*f.Text); n > max {
+		return chat.Errorf(chat.ETooLarge, "text is longer than %d characters", max), f.ClientMessageID
+	}
+	p := t.Periods()
+	c, convID, err := h.Store.OpenConversation(ctx, id.TenantID, id.VisitorID, chat.ChannelWidget, p)
+	if err != nil {
+		return err, f.ClientMessageID
+	}
+	m, _, err := h.Store.PutMessage(ctx, &chat.Message{
+		TenantID: id.TenantID, ConversationID: convID, ContactID: id.VisitorID,
+		Author: chat.Author{Kind: chat.AuthorVisitor, Name: c.DisplayName()}, Text: *f.Text,
+		Channel: chat.ChannelWidget, ClientMessageID: f.ClientMessageID, OriginConnectionID: connID,
+	}, p)
+	if err != nil {
+		return err, f.ClientMessageID
+	}
+	return frames.NewAck(f.ClientMessageID, m), f.ClientMessageID
+}
+
+func (h *Handler) typing(ctx context.Context, p *pusher.Pusher, id wsconn.Identity, connID string, f frame) any {
+	if f.State != "start" && f.State != "stop" {
+		return chat.Errorf(chat.EInvalid, `state must be "start" or "stop"`)
+	}
+	// The visitor's other open tabs show it.
+	conns, err := h.Store.Connections(ctx, id.TenantID, id.VisitorID)
+	if err != nil {
+		return err
+	}
+	frame := frames.Typing{Type: "typing", Author: chat.Author{Kind: chat.AuthorVisitor}, State: f.State}
+	for _, c := range conns {
+		if c.ID != connID {
+			if err := p.Send(ctx, c.ID, frame); err != nil && err != pusher.ErrGone {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (h *Handler) history(ctx context.Context, id wsconn.Identity, f frame) any {
+	c, err := h.Store.Contact(ctx, id.TenantID, id.VisitorID)
+	if err == chat.ErrNotFound || (err == nil && c.OpenConversationID == "") {
+		return frames.History{Type: "history", Messages: []*chat.Message{}}
+	}
+	if err != nil {
+		return err
+	}
+	msgs, next, err := h.Store.History(ctx, id.TenantID, c.OpenConversationID, f.Before, 50)
+	if err != nil {
+		return err
+	}
+	out := frames.History{Type: "history", Messages: msgs}
+	if next != "" {
+		out.Next = &next
+	}
+	if out.Messages == nil {
+		out.Messages = []*chat.Message{}
+	}
+	return out
+}
+
+func (h *Handler) identify(ctx context.Context, t *chat.Tenant, id wsconn.Identity, f frame) any {
+	name, email := strings.TrimSpace(f.Name), strings.TrimSpace(f.Email)
+	fields := map[string]string{}
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		fields["name"] = "required, at most 100 characters"
+	}
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
+		fields["email"] = "must be a valid email address"
+	}
+	if len(fields) > 0 {
+		return &chat.Error{Code: chat.EInvalid, Message: "invalid " + strings.Join(keys(fields), ", "), Fields: fields}
+	}
+	c, err := h.Store.Identify(ctx, id.TenantID, id.VisitorID, name, email, t.Periods())
+	if err != nil {
+		return err
+	}
+	return Identified{Type: "identified", Name: c.Name, Email: c.Email, Contact: c.ID}
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for _, k := range []string{"name", "email"} {
+		if _, ok := m[k]; ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}

@@ -1,0 +1,152 @@
+package wsmessage_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/livesupportbot/backend/shared/ids"
+)
+
+func TestTwoConnections_AckedOnSenderDeliveredOnOther(t *testing.T) {
+	h := newHarness(t)
+	tn := h.tenant(t)
+	v := ids.New(ids.Contact)
+	a := h.connect(t, tn.ID, v, "connA")
+	h.connect(t, tn.ID, v, "connB")
+
+	h.frame(t, "ws-send-message.json", a, "connA", `{"action":"sendMessage","clientMessageId":"cm-1","text":"Hello there"}`)
+	got := h.frames(t, "connA")
+	if len(got) != 1 || got[0]["type"] != "ack" || got[0]["clientMessageId"] != "cm-1" {
+		t.Fatalf("sender got %v, want one ack for cm-1", got)
+	}
+	ack := got[0]["message"].(map[string]any)
+	if res := h.pump(t); len(res.BatchItemFailures) != 0 {
+		t.Fatalf("dispatch failures: %v", res.BatchItemFailures)
+	}
+	other := h.frames(t, "connB")
+	if len(other) != 1 || other[0]["type"] != "message" {
+		t.Fatalf("other connection got %v, want one message frame", other)
+	}
+	m := other[0]["message"].(map[string]any)
+	if m["id"] != ack["id"] || m["text"] != "Hello there" || m["author"].(map[string]any)["kind"] != "visitor" {
+		t.Fatalf("delivered %v, want the acked message %v", m, ack)
+	}
+	if n := len(h.frames(t, "connA")); n != 1 {
+		t.Fatalf("sender got %d frames, want only its ack (no echo)", n)
+	}
+}
+
+func TestSendMessage_DuplicateClientIDStoresOnce(t *testing.T) {
+	h := newHarness(t)
+	tn := h.tenant(t)
+	v := ids.New(ids.Contact)
+	a := h.connect(t, tn.ID, v, "connA")
+	for range 3 {
+		h.frame(t, "ws-send-message.json", a, "connA", `{"action":"sendMessage","clientMessageId":"same","text":"once"}`)
+	}
+	acks := h.frames(t, "connA")
+	if len(acks) != 3 {
+		t.Fatalf("got %d acks, want 3", len(acks))
+	}
+	first := acks[0]["message"].(map[string]any)["id"]
+	for _, f := range acks {
+		if f["type"] != "ack" || f["message"].(map[string]any)["id"] != first {
+			t.Fatalf("resend acked %v, want the original %v", f, first)
+		}
+	}
+	if msgs := h.history(t, tn.ID, v); len(msgs) != 1 {
+		t.Fatalf("stored %d messages, want 1", len(msgs))
+	}
+}
+
+func TestBadFrames_ErrorFrameAndNothingStored(t *testing.T) {
+	long := strings.Repeat("é", 4001)
+	cases := []struct {
+		name, event, body, code string
+	}{
+		{"malformed JSON", "ws-default.json", `{not json`, "invalid"},
+		{"trailing data", "ws-default.json", `{"action":"ping"} {}`, "invalid"},
+		{"unknown action", "ws-default.json", `{"action":"dance"}`, "invalid"},
+		{"text too long", "ws-send-message.json", fmt.Sprintf(`{"action":"sendMessage","clientMessageId":"x","text":%q}`, long), "too_large"},
+		{"frame too large", "ws-send-message.json", `{"action":"sendMessage","clientMessageId":"x","text":"` + strings.Repeat("a", 70000) + `"}`, "too_large"},
+		{"missing text", "ws-send-message.json", `{"action":"sendMessage","clientMessageId":"x"}`, "invalid"},
+		{"blank text", "ws-send-message.json", `{"action":"sendMessage","clientMessageId":"x","text":"  "}`, "invalid"},
+		{"missing client id", "ws-send-message.json", `{"action":"sendMessage","text":"hi"}`, "invalid"},
+		{"text wrong type", "ws-send-message.json", `{"action":"sendMessage","clientMessageId":"x","text":5}`, "invalid"},
+		{"bad typing state", "ws-typing.json", `{"action":"typing","state":"maybe"}`, "invalid"},
+		{"bad identify email", "ws-identify.json", `{"action":"identify","name":"A","email":"nope"}`, "invalid"},
+	}
+	h := newHarness(t)
+	tn := h.tenant(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := ids.New(ids.Contact)
+			a := h.connect(t, tn.ID, v, "conn-"+v)
+			h.frame(t, c.event, a, "conn-"+v, c.body)
+			got := h.frames(t, "conn-"+v)
+			if len(got) != 1 || got[0]["type"] != "error" || got[0]["code"] != c.code {
+				t.Fatalf("got %v, want one error frame %q", got, c.code)
+			}
+			if msgs := h.history(t, tn.ID, v); len(msgs) != 0 {
+				t.Fatalf("stored %d messages, want none", len(msgs))
+			}
+			// The connection stays usable: a ping still answers.
+			h.frame(t, "ws-ping.json", a, "conn-"+v, "")
+			if got := h.frames(t, "conn-"+v); got[len(got)-1]["type"] != "pong" {
+				t.Fatalf("after error got %v, want pong", got[len(got)-1])
+			}
+		})
+	}
+}
+
+func TestHistoryAndIdentify(t *testing.T) {
+	h := newHarness(t)
+	tn := h.tenant(t)
+	v := ids.New(ids.Contact)
+	a := h.connect(t, tn.ID, v, "c1")
+	h.frame(t, "ws-identify.json", a, "c1", "")
+	for i := range 3 {
+		h.frame(t, "ws-send-message.json", a, "c1", fmt.Sprintf(`{"action":"sendMessage","clientMessageId":"m%d","text":"n%d"}`, i, i))
+	}
+	h.frame(t, "ws-history.json", a, "c1", "")
+	got := h.frames(t, "c1")
+	if got[0]["type"] != "identified" || got[0]["name"] != "Ada Visitor" {
+		t.Fatalf("identify answered %v", got[0])
+	}
+	hist := got[len(got)-1]
+	msgs := hist["messages"].([]any)
+	if hist["type"] != "history" || len(msgs) != 3 {
+		t.Fatalf("history %v, want 3 messages", hist)
+	}
+	for i, m := range msgs {
+		mm := m.(map[string]any)
+		if mm["text"] != fmt.Sprintf("n%d", i) || mm["author"].(map[string]any)["name"] != "Ada Visitor" {
+			t.Fatalf("message %d = %v, want n%d by Ada Visitor (oldest first)", i, mm, i)
+		}
+	}
+}
+
+func TestVisitorOfTenantA_CannotReachTenantB(t *testing.T) {
+	h := newHarness(t)
+	ta, tb := h.tenant(t), h.tenant(t)
+	v := ids.New(ids.Contact)
+	// The same visitor id has a conversation at B.
+	b := h.connect(t, tb.ID, v, "connB")
+	h.frame(t, "ws-send-message.json", b, "connB", `{"action":"sendMessage","clientMessageId":"b1","text":"secret of B"}`)
+
+	a := h.connect(t, ta.ID, v, "connA")
+	h.frame(t, "ws-history.json", a, "connA", "")
+	got := h.frames(t, "connA")
+	if len(got) != 1 || len(got[0]["messages"].([]any)) != 0 {
+		t.Fatalf("tenant A visitor read %v, want an empty history", got)
+	}
+	h.frame(t, "ws-send-message.json", a, "connA", `{"action":"sendMessage","clientMessageId":"b1","text":"from A"}`)
+	if msgs := h.history(t, tb.ID, v); len(msgs) != 1 || msgs[0].Text != "secret of B" {
+		t.Fatalf("B's conversation changed: %v", msgs)
+	}
+	h.pump(t)
+	if n := len(h.frames(t, "connB")); n != 1 {
+		t.Fatalf("B's connection got %d frames, want only its own ack", n)
+	}
+}
