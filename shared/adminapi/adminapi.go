@@ -1,0 +1,338 @@
+// Package adminapi is the admin HTTP API of LiveSupportBot (DESIGN.md, "Admin
+// API"), served by the admin-api function behind the HTTP API (payload 2.0).
+//
+// The core is small: a Route names a method, a path pattern, the least role that
+// may call it and a handler; routes.go lists the whole API; Handler matches the
+// route, authenticates the bearer key, checks the role, limits the body and maps
+// every error to one application/problem+json document. Features add their routes
+// in their own file and one line in routes.go.
+package adminapi
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/store"
+)
+
+// Role is what a caller may do.
+type Role string
+
+// The roles. A route names the least role that may call it: RoleAgent routes are
+// open to owners too; RoleOwner routes to owners only; RoleOperator routes to the
+// platform operator token only (and the operator token to nothing else).
+const (
+	RoleOperator Role = "operator"
+	RoleOwner    Role = "owner"
+	RoleAgent    Role = "agent"
+)
+
+// Valid reports whether r is a role a tenant API key can have.
+func (r Role) Valid() bool { return r == RoleOwner || r == RoleAgent }
+
+// allows reports whether a caller with role p may call a route of role route.
+func (route Role) allows(p Role) bool {
+	switch route {
+	case RoleOperator:
+		return p == RoleOperator
+	case RoleOwner:
+		return p == RoleOwner
+	case RoleAgent:
+		return p == RoleOwner || p == RoleAgent
+	}
+	return false
+}
+
+// Principal is the authenticated caller.
+type Principal struct {
+	TenantID string // "" for the operator
+	KeyID    string // "operator" for the operator token
+	Role     Role
+	// Tenant is the caller's tenant, read once at authentication ("" for the operator).
+	Tenant *chat.Tenant
+}
+
+// Route is one operation of the API.
+type Route struct {
+	Method  string
+	Pattern string // e.g. /v1/conversations/{id}
+	Role    Role
+	Handle  func(ctx context.Context, r *Request) (*Response, error)
+}
+
+// Request is what a route handler gets: the caller, the path parameters, the query
+// and the raw body (already size-checked).
+type Request struct {
+	Principal Principal
+	Params    map[string]string
+	Query     url.Values
+	Header    http.Header
+	Body      []byte
+	RequestID string
+	route     *Route
+}
+
+// Param returns a path parameter.
+func (r *Request) Param(name string) string { return r.Params[name] }
+
+// Decode reads the JSON body into v strictly: unknown fields, wrong types,
+// trailing data and non-object bodies are an invalid error listing the fields.
+func (r *Request) Decode(v any) error { return decodeStrict(r.Body, v) }
+
+// Response is what a route handler returns; Body is marshalled as JSON (nil means
+// no body).
+type Response struct {
+	Status  int
+	Body    any
+	Headers map[string]string
+}
+
+// JSON returns a response with status and body.
+func JSON(status int, body any) *Response { return &Response{Status: status, Body: body} }
+
+// NoContent returns an empty 204 response.
+func NoContent() *Response { return &Response{Status: http.StatusNoContent} }
+
+// DefaultMaxBodyBytes is the largest request body accepted when Deps sets none.
+const DefaultMaxBodyBytes = 32 << 10
+
+// Deps are the dependencies of the API.
+type Deps struct {
+	Store *store.Store
+	// Now is the clock (time.Now when nil); the store is given the same clock.
+	Now func() time.Time
+	// PlatformToken is the operator token; it may only create tenants.
+	PlatformToken string
+	// CursorSecret signs pagination cursors; derived from PlatformToken when empty.
+	CursorSecret []byte
+	Logger       *slog.Logger
+	// MaxBodyBytes limits request bodies (DefaultMaxBodyBytes when 0).
+	MaxBodyBytes int
+	// MaxMessageChars limits the text of an agent reply (4000 when 0).
+	MaxMessageChars int
+}
+
+// API serves the admin API.
+type API struct {
+	store           *store.Store
+	now             func() time.Time
+	platformToken   string
+	cursorKey       []byte
+	log             *slog.Logger
+	maxBody         int
+	maxMessageChars int
+	routes          []Route
+}
+
+// New returns the API over its dependencies.
+func New(d Deps) *API {
+	a := &API{
+		store: d.Store, now: d.Now, platformToken: d.PlatformToken, cursorKey: d.CursorSecret,
+		log: d.Logger, maxBody: d.MaxBodyBytes, maxMessageChars: d.MaxMessageChars,
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.store != nil {
+		a.store = a.store.WithClock(a.now)
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.maxBody <= 0 {
+		a.maxBody = DefaultMaxBodyBytes
+	}
+	if a.maxMessageChars <= 0 {
+		a.maxMessageChars = 4000
+	}
+	if len(a.cursorKey) == 0 {
+		m := hmac.New(sha256.New, []byte(d.PlatformToken))
+		m.Write([]byte("livesupportbot admin cursor key v1"))
+		a.cursorKey = m.Sum(nil)
+	}
+	a.routes = a.allRoutes()
+	return a
+}
+
+// Routes returns the routes the API serves.
+func (a *API) Routes() []Route { return append([]Route(nil), a.routes...) }
+
+// Handler serves one HTTP API (payload 2.0) request.
+func (a *API) Handler(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	start := time.Now()
+	req := &Request{Header: headers(ev.Headers), RequestID: requestID(ctx, ev)}
+	res, err := a.serve(ctx, ev, req)
+	if err != nil {
+		res = a.problemResponse(ctx, req, err)
+	}
+	out := encode(res)
+	pattern := ""
+	if req.route != nil {
+		pattern = req.route.Pattern
+	}
+	a.log.InfoContext(ctx, "admin request", "method", ev.RequestContext.HTTP.Method, "route", pattern,
+		"status", out.StatusCode, "tenantId", req.Principal.TenantID, "keyId", req.Principal.KeyID,
+		"apiRequestId", req.RequestID, "ms", time.Since(start).Milliseconds())
+	return out, nil
+}
+
+func (a *API) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, req *Request) (*Response, error) {
+	method := strings.ToUpper(ev.RequestContext.HTTP.Method)
+	route, params, allowed := a.match(method, requestPath(ev))
+	if route == nil {
+		if len(allowed) > 0 {
+			return nil, &methodError{allowed: allowed}
+		}
+		return nil, chat.Errorf(chat.ENotFound, "no such route")
+	}
+	req.route, req.Params = route, params
+	p, err := a.authenticate(ctx, req.Header.Get("Authorization"))
+	if err != nil {
+		return nil, err
+	}
+	req.Principal = p
+	if !route.Role.allows(p.Role) {
+		return nil, chat.Errorf(chat.EForbidden, "this key's role (%s) may not call %s %s", p.Role, route.Method, route.Pattern)
+	}
+	q, err := query(ev)
+	if err != nil {
+		return nil, fieldError("query", "malformed query string")
+	}
+	req.Query = q
+	body := []byte(ev.Body)
+	if ev.IsBase64Encoded {
+		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
+			return nil, fieldError("body", "malformed base64 body")
+		}
+	}
+	if len(body) > a.maxBody {
+		return nil, &chat.Error{Code: chat.ETooLarge, Message: "request body is too large",
+			Fields: map[string]string{"body": "at most " + itoa(a.maxBody) + " bytes"}}
+	}
+	req.Body = body
+	return route.Handle(ctx, req)
+}
+
+// match finds the route of method and path; when the path exists with other
+// methods only, it returns them.
+func (a *API) match(method, path string) (*Route, map[string]string, []string) {
+	segs := splitPath(path)
+	var allowed []string
+	for i := range a.routes {
+		rt := &a.routes[i]
+		params, ok := matchPattern(splitPath(rt.Pattern), segs)
+		if !ok {
+			continue
+		}
+		if rt.Method == method {
+			return rt, params, nil
+		}
+		allowed = append(allowed, rt.Method)
+	}
+	return nil, nil, allowed
+}
+
+func splitPath(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
+
+func matchPattern(pattern, segs []string) (map[string]string, bool) {
+	if len(pattern) != len(segs) {
+		return nil, false
+	}
+	params := map[string]string{}
+	for i, p := range pattern {
+		if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") {
+			v, err := url.PathUnescape(segs[i])
+			if err != nil || v == "" {
+				return nil, false
+			}
+			params[p[1:len(p)-1]] = v
+			continue
+		}
+		if p != segs[i] {
+			return nil, false
+		}
+	}
+	return params, true
+}
+
+// requestPath is the path of the request without the stage prefix that HTTP APIs
+// with a named stage put in front of it.
+func requestPath(ev events.APIGatewayV2HTTPRequest) string {
+	p := ev.RawPath
+	if p == "" {
+		p = ev.RequestContext.HTTP.Path
+	}
+	if st := ev.RequestContext.Stage; st != "" && st != "$default" {
+		if rest, ok := strings.CutPrefix(p, "/"+st+"/"); ok {
+			p = "/" + rest
+		}
+	}
+	return p
+}
+
+func query(ev events.APIGatewayV2HTTPRequest) (url.Values, error) {
+	if ev.RawQueryString != "" {
+		return url.ParseQuery(ev.RawQueryString)
+	}
+	q := url.Values{}
+	for k, v := range ev.QueryStringParameters {
+		q.Set(k, v)
+	}
+	return q, nil
+}
+
+func headers(h map[string]string) http.Header {
+	out := http.Header{}
+	for k, v := range h {
+		out.Set(k, v)
+	}
+	return out
+}
+
+func requestID(ctx context.Context, ev events.APIGatewayV2HTTPRequest) string {
+	if ev.RequestContext.RequestID != "" {
+		return ev.RequestContext.RequestID
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return lc.AwsRequestID
+	}
+	return ""
+}
+
+func encode(res *Response) events.APIGatewayV2HTTPResponse {
+	out := events.APIGatewayV2HTTPResponse{StatusCode: res.Status, Headers: map[string]string{"Cache-Control": "no-store"}}
+	for k, v := range res.Headers {
+		out.Headers[k] = v
+	}
+	if res.Body != nil {
+		b, err := json.Marshal(res.Body)
+		if err != nil {
+			out.StatusCode = http.StatusInternalServerError
+			b = []byte(`{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"internal error"}`)
+			out.Headers["Content-Type"] = problemType
+		}
+		if _, ok := out.Headers["Content-Type"]; !ok {
+			out.Headers["Content-Type"] = "application/json"
+		}
+		out.Body = string(b)
+	}
+	return out
+}

@@ -1,0 +1,86 @@
+package adminapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/retention"
+	"github.com/livesupportbot/backend/shared/store"
+)
+
+// Audit actions. Every read of personal data and every change writes one event.
+const (
+	ActTenantCreate       = "tenant.create"
+	ActTenantRead         = "tenant.read"
+	ActTenantUpdate       = "tenant.update"
+	ActAPIKeyCreate       = "apiKey.create"
+	ActAPIKeyRevoke       = "apiKey.revoke"
+	ActConversationRead   = "conversation.read"
+	ActMessagesRead       = "conversation.messages.read"
+	ActConversationClose  = "conversation.close"
+	ActConversationReopen = "conversation.reopen"
+	ActMessageCreate      = "message.create"
+	ActContactRead        = "contact.read"
+	ActContactSearch      = "contact.search"
+	ActContactUpdate      = "contact.update"
+)
+
+func (a *API) auditRoutes() []Route {
+	return []Route{
+		{Method: http.MethodGet, Pattern: "/v1/audit-events", Role: RoleOwner, Handle: a.listAuditEvents},
+	}
+}
+
+// audit records that the caller did action on targets (ids only: never message
+// text or personal data). It is written before the answer goes out, so a read
+// that could not be audited is not answered.
+func (a *API) audit(ctx context.Context, r *Request, tenantID, action string, targets map[string]string) error {
+	p := retention.Defaults
+	if r.Principal.Tenant != nil {
+		p = r.Principal.Tenant.Periods()
+	}
+	return a.store.PutAuditEvent(ctx, &store.AuditEvent{
+		ID: ids.New(ids.Event), TenantID: tenantID, At: a.now().UTC(),
+		ActorKey: r.Principal.KeyID, ActorRole: string(r.Principal.Role),
+		Action: action, Targets: targets, RequestID: r.RequestID,
+	}, p)
+}
+
+func (a *API) listAuditEvents(ctx context.Context, r *Request) (*Response, error) {
+	if err := onlyQuery(r, "limit", "cursor"); err != nil {
+		return nil, err
+	}
+	const scope = "audit-events"
+	limit, start, err := a.page(r, scope)
+	if err != nil {
+		return nil, err
+	}
+	evs, lek, err := a.store.AuditEvents(ctx, r.Principal.TenantID, limit, start)
+	if err != nil {
+		return nil, err
+	}
+	if evs == nil {
+		evs = []store.AuditEvent{}
+	}
+	return JSON(http.StatusOK, List[store.AuditEvent]{Items: evs, Next: a.encodeCursor(r.Principal.TenantID, scope, lek)}), nil
+}
+
+// onlyQuery rejects query parameters a route does not know.
+func onlyQuery(r *Request, known ...string) error {
+	issues := map[string]string{}
+	for k := range r.Query {
+		ok := false
+		for _, n := range known {
+			ok = ok || k == n
+		}
+		if !ok {
+			issues[k] = "unknown query parameter"
+		}
+	}
+	if len(issues) > 0 {
+		return &chat.Error{Code: chat.EInvalid, Message: "unknown query parameters", Fields: issues}
+	}
+	return nil
+}

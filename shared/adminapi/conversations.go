@@ -1,0 +1,198 @@
+package adminapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
+)
+
+func (a *API) inboxRoutes() []Route {
+	return []Route{
+		{Method: http.MethodGet, Pattern: "/v1/conversations", Role: RoleAgent, Handle: a.listConversations},
+		{Method: http.MethodGet, Pattern: "/v1/conversations/{id}", Role: RoleAgent, Handle: a.getConversation},
+		{Method: http.MethodPatch, Pattern: "/v1/conversations/{id}", Role: RoleAgent, Handle: a.patchConversation},
+		{Method: http.MethodGet, Pattern: "/v1/conversations/{id}/messages", Role: RoleAgent, Handle: a.listMessages},
+		{Method: http.MethodPost, Pattern: "/v1/conversations/{id}/messages", Role: RoleAgent, Handle: a.replyToConversation},
+	}
+}
+
+func (a *API) listConversations(ctx context.Context, r *Request) (*Response, error) {
+	if err := onlyQuery(r, "status", "limit", "cursor"); err != nil {
+		return nil, err
+	}
+	status := r.Query.Get("status")
+	if status == "" {
+		status = chat.StatusOpen
+	}
+	if status != chat.StatusOpen && status != chat.StatusClosed {
+		return nil, fieldError("status", `must be "open" or "closed"`)
+	}
+	scope := "conversations:" + status
+	limit, start, err := a.page(r, scope)
+	if err != nil {
+		return nil, err
+	}
+	cvs, lek, err := a.store.ConversationsByStatus(ctx, r.Principal.TenantID, status, limit, start)
+	if err != nil {
+		return nil, err
+	}
+	if cvs == nil {
+		cvs = []chat.Conversation{}
+	}
+	return JSON(http.StatusOK, List[chat.Conversation]{Items: cvs, Next: a.encodeCursor(r.Principal.TenantID, scope, lek)}), nil
+}
+
+// conversation reads the conversation named by the path: an id that is malformed,
+// missing, expired or another tenant's is the same 404.
+func (a *API) conversation(ctx context.Context, r *Request) (*chat.Conversation, error) {
+	id := r.Param("id")
+	if !ids.Valid(ids.Conversation, id) {
+		return nil, chat.ErrNotFound
+	}
+	return a.store.Conversation(ctx, r.Principal.TenantID, id)
+}
+
+func (a *API) getConversation(ctx context.Context, r *Request) (*Response, error) {
+	if err := onlyQuery(r); err != nil {
+		return nil, err
+	}
+	cv, err := a.conversation(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.audit(ctx, r, r.Principal.TenantID, ActConversationRead, map[string]string{"conversationId": cv.ID, "contactId": cv.ContactID}); err != nil {
+		return nil, err
+	}
+	return JSON(http.StatusOK, cv), nil
+}
+
+type patchConversationBody struct {
+	Status string `json:"status"`
+}
+
+func (a *API) patchConversation(ctx context.Context, r *Request) (*Response, error) {
+	var b patchConversationBody
+	if err := r.Decode(&b); err != nil {
+		return nil, err
+	}
+	if b.Status != chat.StatusOpen && b.Status != chat.StatusClosed {
+		return nil, fieldError("status", `must be "open" or "closed"`)
+	}
+	id := r.Param("id")
+	if !ids.Valid(ids.Conversation, id) {
+		return nil, chat.ErrNotFound
+	}
+	cv, err := a.store.SetConversationStatus(ctx, r.Principal.TenantID, id, b.Status)
+	if err != nil {
+		return nil, err
+	}
+	act := ActConversationClose
+	if b.Status == chat.StatusOpen {
+		act = ActConversationReopen
+	}
+	if err := a.audit(ctx, r, r.Principal.TenantID, act, map[string]string{"conversationId": cv.ID}); err != nil {
+		return nil, err
+	}
+	return JSON(http.StatusOK, cv), nil
+}
+
+func (a *API) listMessages(ctx context.Context, r *Request) (*Response, error) {
+	if err := onlyQuery(r, "limit", "cursor"); err != nil {
+		return nil, err
+	}
+	limit, err := limitParam(r)
+	if err != nil {
+		return nil, err
+	}
+	cv, err := a.conversation(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	scope := "messages:" + cv.ID
+	before, err := a.decodeInner(r.Principal.TenantID, scope, r.Query.Get("cursor"))
+	if err != nil {
+		return nil, err
+	}
+	msgs, next, err := a.store.History(ctx, r.Principal.TenantID, cv.ID, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.audit(ctx, r, r.Principal.TenantID, ActMessagesRead, map[string]string{"conversationId": cv.ID, "contactId": cv.ContactID}); err != nil {
+		return nil, err
+	}
+	if msgs == nil {
+		msgs = []*chat.Message{}
+	}
+	return JSON(http.StatusOK, List[*chat.Message]{Items: msgs, Next: a.encodeInner(r.Principal.TenantID, scope, next)}), nil
+}
+
+type replyBody struct {
+	Text      string `json:"text"`
+	AgentName string `json:"agentName"`
+}
+
+// replyToConversation stores an agent reply. dispatch delivers it from the
+// table's stream to the visitor's live connections or the conversation's
+// channel. An Idempotency-Key header makes a retried reply store one message.
+func (a *API) replyToConversation(ctx context.Context, r *Request) (*Response, error) {
+	var b replyBody
+	if err := r.Decode(&b); err != nil {
+		return nil, err
+	}
+	issues := map[string]string{}
+	text := strings.TrimSpace(b.Text)
+	switch {
+	case text == "":
+		issues["text"] = "is required"
+	case utf8.RuneCountInString(text) > a.maxMessageChars:
+		issues["text"] = "must be at most " + itoa(a.maxMessageChars) + " characters"
+	case !utf8.ValidString(text):
+		issues["text"] = "must be valid UTF-8"
+	}
+	agent := checkName(b.AgentName, issues, "agentName", false)
+	idem := r.Header.Get("Idempotency-Key")
+	if idem != "" && (len(idem) > 100 || strings.IndexFunc(idem, func(c rune) bool { return c > unicode.MaxASCII || unicode.IsControl(c) }) >= 0) {
+		issues["Idempotency-Key"] = "must be at most 100 printable ASCII characters"
+	}
+	if len(issues) > 0 {
+		return nil, &chat.Error{Code: chat.EInvalid, Message: "the reply is invalid", Fields: issues}
+	}
+	cv, err := a.conversation(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if cv.Status != chat.StatusOpen {
+		return nil, chat.Errorf(chat.EConflict, "the conversation is closed; reopen it to reply")
+	}
+	if agent == "" {
+		agent = "Agent"
+	}
+	cmid := ""
+	if idem != "" {
+		cmid = "admin:" + r.Principal.KeyID + ":" + idem
+	}
+	p := r.Principal.Tenant.Periods()
+	m, created, err := a.store.PutMessage(ctx, &chat.Message{
+		TenantID: cv.TenantID, ConversationID: cv.ID, ContactID: cv.ContactID,
+		Author: chat.Author{Kind: chat.AuthorAgent, Name: agent}, Text: text, Channel: cv.Channel,
+		ClientMessageID: cmid,
+	}, p)
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		return JSON(http.StatusOK, m), nil
+	}
+	if err := a.store.TouchConversation(ctx, cv.TenantID, cv.ID, m.CreatedAt, p); err != nil {
+		return nil, err
+	}
+	if err := a.audit(ctx, r, r.Principal.TenantID, ActMessageCreate, map[string]string{"conversationId": cv.ID, "messageId": m.ID}); err != nil {
+		return nil, err
+	}
+	return JSON(http.StatusCreated, m), nil
+}

@@ -1,0 +1,106 @@
+package adminapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/livesupportbot/backend/shared/ids"
+)
+
+// routeCase says how to call one route: the path (and body) built from a
+// fixture's ids. Every route the API serves must have one (see
+// TestIsolation_EveryRouteHasACase), so a new route cannot skip these tests.
+type routeCase struct {
+	path func(f fixture) string
+	body string
+	// byID marks routes that name another tenant's item in the path: they must
+	// answer 404 exactly as for a missing id.
+	byID bool
+}
+
+var routeCases = map[string]routeCase{
+	"POST /v1/tenants":           {path: fixed("/v1/tenants"), body: `{"name":"Another"}`},
+	"GET /v1/tenant":             {path: fixed("/v1/tenant")},
+	"PATCH /v1/tenant":           {path: fixed("/v1/tenant"), body: `{"name":"Renamed","allowedOrigins":["https://a.example"]}`},
+	"POST /v1/api-keys":          {path: fixed("/v1/api-keys"), body: `{"name":"ci","role":"agent"}`},
+	"GET /v1/api-keys":           {path: fixed("/v1/api-keys")},
+	"DELETE /v1/api-keys/{id}":   {path: func(f fixture) string { return "/v1/api-keys/" + f.AgentKeyID }, byID: true},
+	"GET /v1/conversations":      {path: fixed("/v1/conversations?status=open")},
+	"GET /v1/conversations/{id}": {path: func(f fixture) string { return "/v1/conversations/" + f.ConvID }, byID: true},
+	"PATCH /v1/conversations/{id}": {path: func(f fixture) string { return "/v1/conversations/" + f.ConvID },
+		body: `{"status":"closed"}`, byID: true},
+	"GET /v1/conversations/{id}/messages": {path: func(f fixture) string { return "/v1/conversations/" + f.ConvID + "/messages" }, byID: true},
+	"POST /v1/conversations/{id}/messages": {path: func(f fixture) string { return "/v1/conversations/" + f.ConvID + "/messages" },
+		body: `{"text":"hi there","agentName":"Eve"}`, byID: true},
+	"GET /v1/contacts":      {path: func(f fixture) string { return "/v1/contacts?email=" + f.Email }},
+	"GET /v1/contacts/{id}": {path: func(f fixture) string { return "/v1/contacts/" + f.ContactID }, byID: true},
+	"PATCH /v1/contacts/{id}": {path: func(f fixture) string { return "/v1/contacts/" + f.ContactID },
+		body: `{"name":"Mallory","email":"mallory@example.com","marketingOptOut":true}`, byID: true},
+	"GET /v1/audit-events": {path: fixed("/v1/audit-events")},
+}
+
+func fixed(p string) func(fixture) string { return func(fixture) string { return p } }
+
+// missing is a fixture of ids that exist nowhere.
+func missing() fixture {
+	return fixture{ContactID: ids.New(ids.Contact), ConvID: ids.New(ids.Conversation),
+		AgentKeyID: ids.New(ids.APIKey), Email: "nobody@example.com"}
+}
+
+func TestIsolation_EveryRouteHasACase(t *testing.T) {
+	for _, rt := range newAPIWithoutStore().Routes() {
+		if _, ok := routeCases[rt.Method+" "+rt.Pattern]; !ok {
+			t.Errorf("route %s %s has no entry in routeCases", rt.Method, rt.Pattern)
+		}
+	}
+}
+
+// TestIsolation_ForeignIDsAnswerAsMissing calls every route with a key of tenant
+// A and the ids of tenant B: routes naming an item answer exactly as for ids
+// that do not exist (404), lists show nothing of B, and nothing of B changes.
+func TestIsolation_ForeignIDsAnswerAsMissing(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.newFixture("Alpha"), e.newFixture("Bravo")
+	before := e.snapshot(b)
+	for _, rt := range e.api.Routes() {
+		name := rt.Method + " " + rt.Pattern
+		tc := routeCases[name]
+		t.Run(name, func(t *testing.T) {
+			key := a.OwnerKey
+			if rt.Role == "operator" {
+				key = platformToken
+			}
+			foreign := e.call(rt.Method, tc.path(b), key, tc.body)
+			absent := e.call(rt.Method, tc.path(missing()), key, tc.body)
+			if tc.byID {
+				pf := wantProblem(t, "foreign id", foreign, http.StatusNotFound)
+				pa := wantProblem(t, "missing id", absent, http.StatusNotFound)
+				for _, k := range []string{"type", "title", "detail", "code", "errors"} {
+					if pf[k] != nil || pa[k] != nil {
+						if !equalJSON(pf[k], pa[k]) {
+							t.Errorf("%s differs: foreign %v, missing %v", k, pf[k], pa[k])
+						}
+					}
+				}
+			} else {
+				if foreign.Status >= 300 {
+					t.Fatalf("list/own route failed: %d %s", foreign.Status, foreign.Body)
+				}
+				if rt.Method == http.MethodGet && absent.Status != foreign.Status {
+					t.Errorf("status for B's data %d, for absent data %d", foreign.Status, absent.Status)
+				}
+			}
+			for _, secret := range []string{b.ID, b.ContactID, b.ConvID, b.AgentKeyID, b.OwnerKeyID, b.Email, "Bravo"} {
+				if strings.Contains(foreign.Body, secret) {
+					t.Errorf("answer shows tenant B's %q: %s", secret, foreign.Body)
+				}
+			}
+			if after := e.snapshot(b); after != before {
+				t.Fatalf("tenant B changed:\nbefore %s\nafter  %s", before, after)
+			}
+		})
+	}
+	// B's keys still work after A tried to revoke them.
+	wantStatus(t, "B's agent key", e.call(http.MethodGet, "/v1/conversations", b.AgentKey, ""), http.StatusOK)
+}

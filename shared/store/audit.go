@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/livesupportbot/backend/shared/retention"
+)
+
+// Audit events live in one partition per tenant, sorted by time:
+//
+//	audit event     T#t#AUDIT                 EVT#<time>#<eventId>    -                                     -
+//
+// An event says who (key id and role), what (action and target ids) and when. It
+// never holds message text or personal data: targets are ids only.
+const prefAudit = "EVT#"
+
+// AuditPK is the partition of a tenant's audit events.
+func AuditPK(tenantID string) string { return TenantPrefix(tenantID) + "AUDIT" }
+
+// AuditEvent is one entry of a tenant's audit trail.
+type AuditEvent struct {
+	ID        string            `dynamodbav:"id" json:"id"`
+	TenantID  string            `dynamodbav:"tenantId" json:"-"`
+	At        time.Time         `dynamodbav:"at" json:"at"`
+	ActorKey  string            `dynamodbav:"actorKeyId" json:"actorKeyId"`
+	ActorRole string            `dynamodbav:"actorRole" json:"actorRole"`
+	Action    string            `dynamodbav:"action" json:"action"`
+	Targets   map[string]string `dynamodbav:"targets,omitempty" json:"targets,omitempty"`
+	RequestID string            `dynamodbav:"requestId,omitempty" json:"requestId,omitempty"`
+}
+
+type auditItem struct {
+	Base
+	AuditEvent
+}
+
+// PutAuditEvent writes an audit event; it is technical data and expires after
+// the tenant's technical period.
+func (s *Store) PutAuditEvent(ctx context.Context, e *AuditEvent, p retention.Periods) error {
+	item, err := attributevalue.MarshalMap(auditItem{
+		Base: Base{PK: AuditPK(e.TenantID), SK: prefAudit + TimeKey(e.At) + "#" + e.ID,
+			DataClass: retention.Technical, Entity: "auditEvent",
+			ExpiresAt: retention.ExpiresAt(p, retention.Technical, e.At)},
+		AuditEvent: *e,
+	})
+	if err != nil {
+		return wrap("marshal audit event", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(PK)")})
+	return wrap("put audit event", err)
+}
+
+// AuditEvents lists one page of a tenant's audit events, newest first.
+func (s *Store) AuditEvents(ctx context.Context, tenantID string, limit int, start map[string]types.AttributeValue) ([]AuditEvent, map[string]types.AttributeValue, error) {
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:              &s.data,
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :e)"),
+		FilterExpression:       aws.String(LiveFilter),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: AuditPK(tenantID)},
+			":e":  &types.AttributeValueMemberS{Value: prefAudit}, ":now": s.nowValue(),
+		},
+		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)), ExclusiveStartKey: start,
+	})
+	if err != nil {
+		return nil, nil, wrap("query audit events", err)
+	}
+	var items []auditItem
+	if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
+		return nil, nil, wrap("unmarshal audit events", err)
+	}
+	out := make([]AuditEvent, len(items))
+	for i, it := range items {
+		out[i] = it.AuditEvent
+		out[i].TenantID = tenantID
+	}
+	return out, res.LastEvaluatedKey, nil
+}

@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/livesupportbot/backend/shared/chat"
+)
+
+// ConversationsByStatus lists one page of a tenant's conversations with a
+// status, newest activity first, by Query on GSI1 (T#t#CONVS#<status>). It reads
+// at most limit index items, however many conversations the tenant has.
+func (s *Store) ConversationsByStatus(ctx context.Context, tenantID, status string, limit int, start map[string]types.AttributeValue) ([]chat.Conversation, map[string]types.AttributeValue, error) {
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:              &s.data,
+		IndexName:              aws.String("GSI1"),
+		KeyConditionExpression: aws.String("GSI1PK = :pk"),
+		FilterExpression:       aws.String(LiveFilter),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: StatusKey(tenantID, status)}, ":now": s.nowValue(),
+		},
+		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)), ExclusiveStartKey: start,
+	})
+	if err != nil {
+		return nil, nil, wrap("query conversations", err)
+	}
+	var items []conversationItem
+	if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
+		return nil, nil, wrap("unmarshal conversations", err)
+	}
+	out := make([]chat.Conversation, len(items))
+	for i, it := range items {
+		out[i] = it.Conversation
+		out[i].TenantID = tenantID
+	}
+	return out, res.LastEvaluatedKey, nil
+}
+
+// SetConversationStatus opens or closes a live conversation and moves it to the
+// inbox list (GSI1 partition) of its new status. Closing clears the contact's
+// openConversationId when it names this conversation, so the visitor's next
+// message opens a new conversation; reopening points a contact that has no open
+// conversation back at this one. Missing, expired or foreign is chat.ErrNotFound.
+func (s *Store) SetConversationStatus(ctx context.Context, tenantID, convID, status string) (*chat.Conversation, error) {
+	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                &s.data,
+		Key:                      key(ConversationPK(tenantID, convID), SKMeta),
+		UpdateExpression:         aws.String("SET #st = :st, GSI1PK = :g1"),
+		ConditionExpression:      aws.String("attribute_exists(PK) AND (" + LiveFilter + ")"),
+		ExpressionAttributeNames: map[string]string{"#st": attrName(chat.Conversation{}, "Status")},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":st":  &types.AttributeValueMemberS{Value: status},
+			":g1":  &types.AttributeValueMemberS{Value: StatusKey(tenantID, status)},
+			":now": s.nowValue(),
+		},
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if isConditionFailed(err) {
+		return nil, chat.ErrNotFound
+	}
+	if err != nil {
+		return nil, wrap("set conversation status", err)
+	}
+	var it conversationItem
+	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
+		return nil, wrap("unmarshal conversation", err)
+	}
+	it.Conversation.TenantID = tenantID
+	cv := &it.Conversation
+
+	open := attrName(chat.Contact{}, "OpenConversationID")
+	in := &dynamodb.UpdateItemInput{
+		TableName: &s.data, Key: key(ContactPK(tenantID, cv.ContactID), SKProfile),
+		ExpressionAttributeNames:  map[string]string{"#oc": open},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":cv": &types.AttributeValueMemberS{Value: convID}},
+	}
+	if status == chat.StatusClosed {
+		in.UpdateExpression, in.ConditionExpression = aws.String("REMOVE #oc"), aws.String("#oc = :cv")
+	} else {
+		in.UpdateExpression = aws.String("SET #oc = :cv")
+		in.ConditionExpression = aws.String("attribute_exists(PK) AND (attribute_not_exists(#oc) OR #oc = :cv)")
+	}
+	if _, err := s.db.UpdateItem(ctx, in); err != nil && !isConditionFailed(err) {
+		return nil, wrap("update contact open conversation", err)
+	}
+	return cv, nil
+}

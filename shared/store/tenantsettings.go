@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/retention"
+)
+
+// TenantSettings are the fields of a tenant its owner may change; nil leaves a
+// field as it is.
+type TenantSettings struct {
+	Name           *string
+	AllowedOrigins *[]string
+	Retention      *retention.Periods
+}
+
+// UpdateTenantSettings changes a tenant's settings in one conditional update and
+// returns the tenant as stored after it; a missing tenant is chat.ErrNotFound.
+func (s *Store) UpdateTenantSettings(ctx context.Context, tenantID string, u TenantSettings) (*chat.Tenant, error) {
+	names := map[string]string{}
+	vals := map[string]types.AttributeValue{}
+	var sets []string
+	set := func(field string, v any) error {
+		av, err := attributevalue.Marshal(v)
+		if err != nil {
+			return err
+		}
+		n := "#" + field
+		names[n], vals[":"+field] = attrName(chat.Tenant{}, field), av
+		sets = append(sets, n+" = :"+field)
+		return nil
+	}
+	var err error
+	if u.Name != nil {
+		err = set("Name", *u.Name)
+	}
+	if u.AllowedOrigins != nil && err == nil {
+		origins := *u.AllowedOrigins
+		if origins == nil {
+			origins = []string{}
+		}
+		err = set("AllowedOrigins", origins)
+	}
+	if u.Retention != nil && err == nil {
+		err = set("Retention", *u.Retention)
+	}
+	if err != nil {
+		return nil, wrap("marshal tenant settings", err)
+	}
+	if len(sets) == 0 {
+		return s.Tenant(ctx, tenantID)
+	}
+	expr := "SET "
+	for i, x := range sets {
+		if i > 0 {
+			expr += ", "
+		}
+		expr += x
+	}
+	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
+		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("attribute_exists(PK)"),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if isConditionFailed(err) {
+		return nil, chat.ErrNotFound
+	}
+	if err != nil {
+		return nil, wrap("update tenant settings", err)
+	}
+	var it tenantItem
+	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
+		return nil, wrap("unmarshal tenant", err)
+	}
+	return &it.Tenant, nil
+}
