@@ -53,11 +53,11 @@ func setup(t *testing.T) *env {
 	if err := st.PutTenant(ctx, e.tenant); err != nil {
 		t.Fatal(err)
 	}
-	_, cv, err := st.OpenConversation(ctx, e.tenant.ID, e.contact, chat.ChannelWidget, e.tenant.Periods())
+	_, cvID, err := st.OpenConversation(ctx, e.tenant.ID, e.contact, chat.ChannelWidget, e.tenant.Periods())
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.conv = cv
+	e.conv = &chat.Conversation{ID: cvID}
 	return e
 }
 

@@ -48,15 +48,15 @@ func writeAll(t *testing.T, st *store.Store, p retention.Periods) *fixture {
 		t.Fatal(err)
 	}
 	eff := f.tenant.Periods()
-	_, cv, err := st.OpenConversation(ctx, f.tenantID, f.contact, chat.ChannelWidget, eff)
+	_, cvID, err := st.OpenConversation(ctx, f.tenantID, f.contact, chat.ChannelWidget, eff)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.conv = cv.ID
+	f.conv = cvID
 	if _, err := st.Identify(ctx, f.tenantID, f.contact, "Ann", "ann@example.com", eff); err != nil {
 		t.Fatal(err)
 	}
-	f.msg, _, err = st.PutMessage(ctx, &chat.Message{TenantID: f.tenantID, ConversationID: cv.ID, ContactID: f.contact,
+	f.msg, _, err = st.PutMessage(ctx, &chat.Message{TenantID: f.tenantID, ConversationID: cvID, ContactID: f.contact,
 		Author: chat.Author{Kind: chat.AuthorVisitor}, Text: "hi", Channel: chat.ChannelWidget, ClientMessageID: "c1"}, eff)
 	if err != nil {
 		t.Fatal(err)
@@ -171,6 +171,13 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 	if _, err := st.ArchiveItem(ctx, msg, store.ArchiveExpiry(retention.Defaults, expiresAt(msg))); err != nil {
 		t.Fatal(err)
 	}
+	// The admin API's entities.
+	if err := st.PutAPIKey(ctx, &store.APIKey{ID: ids.New(ids.APIKey), TenantID: f.tenantID, Name: "k", Role: "owner", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutAuditEvent(ctx, &store.AuditEvent{ID: ids.New(ids.Event), TenantID: f.tenantID, At: now, Action: "x"}, f.tenant.Periods()); err != nil {
+		t.Fatal(err)
+	}
 	entities := map[string]bool{}
 	for _, table := range []string{tt.Data, tt.Archive} {
 		for _, it := range tt.ScanAll(t, table) {
@@ -201,7 +208,7 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"tenant", "contact", "conversation", "conversationPointer", "message", "dedupe",
-		"connection", "pageView", "device", "sweepState"} {
+		"connection", "pageView", "device", "sweepState", "apiKey", "auditEvent"} {
 		if !entities[want] {
 			t.Errorf("entity %s was not written by the fixture", want)
 		}
