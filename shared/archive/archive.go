@@ -44,6 +44,7 @@ type Store interface {
 	ArchiveItem(ctx context.Context, item map[string]types.AttributeValue, expiresAt int64) (bool, error)
 	RestoreHeld(ctx context.Context, item map[string]types.AttributeValue) error
 	ConversationContact(ctx context.Context, tenantID, convID string) (string, error)
+	ForgetOpenConversation(ctx context.Context, tenantID, contactID, convID string) error
 }
 
 var _ Store = (*store.Store)(nil)
@@ -140,6 +141,13 @@ func (b *batch) record(ctx context.Context, r events.DynamoDBEventRecord) (Outco
 			return "", err
 		}
 		return Restored, nil
+	}
+	if str(item["entity"]) == "conversation" && contactID != "" {
+		// An expired conversation is no longer the contact's open one.
+		conv := strings.TrimPrefix(pk, store.ConversationPK(tenantID, ""))
+		if err := b.h.store.ForgetOpenConversation(ctx, tenantID, contactID, conv); err != nil {
+			return "", err
+		}
 	}
 	if !retention.Archived(class) {
 		return Skipped, nil

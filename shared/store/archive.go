@@ -190,3 +190,21 @@ func (s *Store) ConversationContact(ctx context.Context, tenantID, convID string
 	}
 	return "", nil
 }
+
+// ForgetOpenConversation clears a contact's open conversation when it is convID:
+// a conversation that expired is no longer the one the visitor's next message
+// goes to (the next message opens a new one).
+func (s *Store) ForgetOpenConversation(ctx context.Context, tenantID, contactID, convID string) error {
+	open := attrName(chat.Contact{}, "OpenConversationID")
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.data, Key: key(ContactPK(tenantID, contactID), SKProfile),
+		UpdateExpression:          aws.String("REMOVE #open"),
+		ConditionExpression:       aws.String("#open = :conv"),
+		ExpressionAttributeNames:  map[string]string{"#open": open},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":conv": &types.AttributeValueMemberS{Value: convID}},
+	})
+	if isConditionFailed(err) {
+		return nil
+	}
+	return wrap("forget open conversation", err)
+}

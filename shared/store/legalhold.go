@@ -64,7 +64,7 @@ func (s *Store) SetContactHold(ctx context.Context, tenantID, contactID string, 
 		TableName: &s.data, Key: key(ContactPK(tenantID, contactID), SKProfile),
 		UpdateExpression:         aws.String(expr),
 		ConditionExpression:      aws.String("attribute_exists(PK) AND (" + LiveFilter + ")"),
-		ExpressionAttributeNames: map[string]string{"#h": marshalledName(chat.Contact{}, "LegalHold")},
+		ExpressionAttributeNames: map[string]string{"#h": attrName(chat.Contact{}, "LegalHold")},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":h": &types.AttributeValueMemberBOOL{Value: hold}, ":now": s.nowValue(),
 		},
@@ -94,7 +94,7 @@ func (s *Store) SetTenantHold(ctx context.Context, tenantID string, hold bool) e
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
 		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("attribute_exists(PK)"),
-		ExpressionAttributeNames:  map[string]string{"#h": marshalledName(chat.Tenant{}, "LegalHold")},
+		ExpressionAttributeNames:  map[string]string{"#h": attrName(chat.Tenant{}, "LegalHold")},
 		ExpressionAttributeValues: vals,
 	})
 	if isConditionFailed(err) {

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"reflect"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -98,7 +96,7 @@ func (s *Store) RenewTenant(ctx context.Context, tenantID string) error {
 		TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
 		UpdateExpression:         aws.String("SET expiresAt = :exp"),
 		ConditionExpression:      aws.String("attribute_exists(expiresAt) AND expiresAt < :exp AND #st <> :closed"),
-		ExpressionAttributeNames: map[string]string{"#st": marshalledName(chat.Tenant{}, "Status")},
+		ExpressionAttributeNames: map[string]string{"#st": attrName(chat.Tenant{}, "Status")},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":exp":    &types.AttributeValueMemberN{Value: itoa(retention.TenantExpiresAt(retention.Periods{}, nil, now))},
 			":closed": &types.AttributeValueMemberS{Value: "closed"},
@@ -137,21 +135,7 @@ func (s *Store) CloseTenant(ctx context.Context, tenantID string) error {
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
 		UpdateExpression: aws.String(set), ConditionExpression: aws.String("attribute_exists(PK)"),
-		ExpressionAttributeNames: map[string]string{"#st": marshalledName(chat.Tenant{}, "Status"), "#at": marshalledName(chat.Tenant{}, "ClosedAt")}, ExpressionAttributeValues: vals,
+		ExpressionAttributeNames: map[string]string{"#st": attrName(chat.Tenant{}, "Status"), "#at": attrName(chat.Tenant{}, "ClosedAt")}, ExpressionAttributeValues: vals,
 	})
 	return wrap("close tenant", err)
-}
-
-// marshalledName is the attribute name attributevalue gives a field of a domain
-// struct (its dynamodbav tag, else the Go field name), so expressions follow the
-// stored names even if tags are added later.
-func marshalledName(v any, field string) string {
-	f, ok := reflect.TypeOf(v).FieldByName(field)
-	if !ok {
-		panic("store: no field " + field)
-	}
-	if name, _, _ := strings.Cut(f.Tag.Get("dynamodbav"), ","); name != "" && name != "-" {
-		return name
-	}
-	return f.Name
 }
