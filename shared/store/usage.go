@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,12 +50,11 @@ type pageViewItem struct {
 // Device is a device and operating system a visitor used: technical data, kept
 // for the technical period after it was last seen and never archived.
 type Device struct {
-	TenantID    string    `dynamodbav:"tenantId" json:"-"`
-	ContactID   string    `dynamodbav:"contactId" json:"contactId"`
-	Device      string    `dynamodbav:"device" json:"device"`
-	OS          string    `dynamodbav:"os" json:"os"`
-	FirstSeenAt time.Time `dynamodbav:"firstSeenAt" json:"firstSeenAt"`
-	LastSeenAt  time.Time `dynamodbav:"lastSeenAt" json:"lastSeenAt"`
+	TenantID   string    `dynamodbav:"tenantId" json:"-"`
+	ContactID  string    `dynamodbav:"contactId" json:"contactId"`
+	Device     string    `dynamodbav:"device" json:"device"`
+	OS         string    `dynamodbav:"os" json:"os"`
+	LastSeenAt time.Time `dynamodbav:"lastSeenAt" json:"lastSeenAt"`
 }
 
 type deviceItem struct {
@@ -90,49 +88,35 @@ func (s *Store) PutPageView(ctx context.Context, v *PageView, p retention.Period
 	return wrap("put page view", err)
 }
 
-// TouchDevice records that a contact used a device and OS now: one item per pair,
-// whose lastSeenAt, retention index position and expiresAt move forward.
+// TouchDevice records that a contact used a device and OS now: one item per
+// pair, rewritten on each use, so its lastSeenAt, retention index position and
+// expiresAt move forward. A held subject's device (an existing item with no
+// expiresAt) is rewritten without one. One PutItem in the common case.
 func (s *Store) TouchDevice(ctx context.Context, d *Device, p retention.Periods) error {
 	now := s.Now()
 	pk := ContactPK(d.TenantID, d.ContactID)
 	d.LastSeenAt = now
-	if d.FirstSeenAt.IsZero() {
-		d.FirstSeenAt = now
-	}
 	b := Base{PK: pk, SK: DeviceSK(d.Device, d.OS), DataClass: retention.Technical, Entity: "device",
 		GSI2PK: RetentionKey(d.TenantID, string(retention.Technical), now), GSI2SK: RetentionSort(now, pk),
 		ExpiresAt: retention.ExpiresAt(p, retention.Technical, now)}
-	vals := map[string]types.AttributeValue{
-		":dc":   &types.AttributeValueMemberS{Value: string(retention.Technical)},
-		":en":   &types.AttributeValueMemberS{Value: b.Entity},
-		":g2pk": &types.AttributeValueMemberS{Value: b.GSI2PK},
-		":g2sk": &types.AttributeValueMemberS{Value: b.GSI2SK},
-		":t":    &types.AttributeValueMemberS{Value: d.TenantID},
-		":c":    &types.AttributeValueMemberS{Value: d.ContactID},
-		":d":    &types.AttributeValueMemberS{Value: d.Device},
-		":os":   &types.AttributeValueMemberS{Value: d.OS},
-		":now":  &types.AttributeValueMemberS{Value: now.Format(time.RFC3339Nano)},
+	for _, held := range []bool{false, true} {
+		if held {
+			b.ExpiresAt = 0
+		}
+		item, err := attributevalue.MarshalMap(deviceItem{Base: b, Device: *d})
+		if err != nil {
+			return wrap("marshal device", err)
+		}
+		in := &dynamodb.PutItemInput{TableName: &s.data, Item: item}
+		if !held && b.ExpiresAt != 0 {
+			in.ConditionExpression = aws.String("attribute_not_exists(PK) OR attribute_exists(expiresAt)")
+		}
+		_, err = s.db.PutItem(ctx, in)
+		if err == nil || !isConditionFailed(err) {
+			return wrap("put device", err)
+		}
 	}
-	set := "SET dataClass = :dc, entity = :en, GSI2PK = :g2pk, GSI2SK = :g2sk, tenantId = :t, contactId = :c, " +
-		"device = :d, os = :os, lastSeenAt = :now, firstSeenAt = if_not_exists(firstSeenAt, :now)"
-	// A held subject's device (an existing item with no expiresAt) gets none.
-	cond := "attribute_not_exists(PK) OR attribute_exists(expiresAt)"
-	if b.ExpiresAt != 0 {
-		set += ", expiresAt = :exp"
-		vals[":exp"] = &types.AttributeValueMemberN{Value: itoa(b.ExpiresAt)}
-	}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.data, Key: key(pk, b.SK), UpdateExpression: aws.String(set),
-		ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals,
-	})
-	if isConditionFailed(err) {
-		delete(vals, ":exp")
-		set = strings.TrimSuffix(set, ", expiresAt = :exp")
-		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: &s.data, Key: key(pk, b.SK), UpdateExpression: aws.String(set), ExpressionAttributeValues: vals,
-		})
-	}
-	return wrap("touch device", err)
+	return nil
 }
 
 // PageViews lists a contact's live page views, oldest first.
