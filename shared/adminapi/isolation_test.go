@@ -37,7 +37,9 @@ var routeCases = map[string]routeCase{
 	"GET /v1/contacts/{id}": {path: func(f fixture) string { return "/v1/contacts/" + f.ContactID }, byID: true},
 	"PATCH /v1/contacts/{id}": {path: func(f fixture) string { return "/v1/contacts/" + f.ContactID },
 		body: `{"name":"Mallory","email":"mallory@example.com","marketingOptOut":true}`, byID: true},
-	"GET /v1/audit-events": {path: fixed("/v1/audit-events")},
+	"GET /v1/audit-events":                {path: fixed("/v1/audit-events")},
+	"PUT /v1/contacts/{id}/legal-hold":    {path: func(f fixture) string { return "/v1/contacts/" + f.ContactID + "/legal-hold" }, byID: true},
+	"DELETE /v1/contacts/{id}/legal-hold": {path: func(f fixture) string { return "/v1/contacts/" + f.ContactID + "/legal-hold" }, byID: true},
 }
 
 func fixed(p string) func(fixture) string { return func(fixture) string { return p } }

@@ -9,6 +9,7 @@ func (a *API) allRoutes() []Route {
 	r = append(r, a.apiKeyRoutes()...)
 	r = append(r, a.inboxRoutes()...)
 	r = append(r, a.contactRoutes()...)
+	r = append(r, a.legalHoldRoutes()...)
 	r = append(r, a.auditRoutes()...)
 	return r
 }

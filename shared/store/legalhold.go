@@ -53,13 +53,10 @@ func (s *Store) SubjectItems(ctx context.Context, tenantID, contactID string) ([
 }
 
 // SetContactHold sets or clears the legal hold flag of a live contact (a
-// missing, expired or foreign one is chat.ErrNotFound). Setting it also removes
-// the profile's expiresAt; the other items are the caller's (legalhold).
+// missing, expired or foreign one is chat.ErrNotFound). The items' expiresAt,
+// the profile's included, are the caller's (legalhold).
 func (s *Store) SetContactHold(ctx context.Context, tenantID, contactID string, hold bool) error {
 	expr := "SET #h = :h"
-	if hold {
-		expr += " REMOVE expiresAt"
-	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(ContactPK(tenantID, contactID), SKProfile),
 		UpdateExpression:         aws.String(expr),
