@@ -158,8 +158,10 @@ type seeder struct {
 	n     int
 }
 
-func s(v string) types.AttributeValue  { return &types.AttributeValueMemberS{Value: v} }
-func num(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func num(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
 
 func (sd *seeder) put(item map[string]types.AttributeValue) {
 	sd.n++
@@ -222,4 +224,3 @@ func (sd *seeder) conversation(tenant string, at time.Time) {
 	sd.put(map[string]types.AttributeValue{"PK": s(store.ContactPK(tenant, contact)), "SK": s("CONV#" + conv),
 		"dataClass": s("communication"), "entity": s("conversationPointer"), "expiresAt": exp, "conversationId": s(conv)})
 }
-
