@@ -227,3 +227,20 @@ func mustInt(s string) int64 {
 	}
 	return n
 }
+
+func TestHandle_SampleEvent(t *testing.T) {
+	e := setup(t)
+	var ev events.DynamoDBEvent
+	testaws.LoadEvent(t, "archive.json", &ev)
+	res, err := e.handler(erased{}).Handle(context.Background(), ev)
+	if err != nil || len(res.BatchItemFailures) != 0 {
+		t.Fatalf("handle: %v %+v", err, res)
+	}
+	got := e.archived(t)
+	if len(got) != 1 || got[0]["SK"].(*types.AttributeValueMemberS).Value != "MSG#2025-11-28T10:00:01.000000Z#m0000000000000000000000000" {
+		t.Fatalf("archived %v, want only the TTL removal of the sample", got)
+	}
+	if _, ok := got[0]["GSI2PK"]; ok {
+		t.Fatal("archived item keeps index attributes")
+	}
+}
