@@ -136,7 +136,7 @@ func (b *batch) record(ctx context.Context, r events.DynamoDBEventRecord) (Outco
 			return "", err
 		}
 	}
-	if held {
+	if held && store.Holdable(pk, str(item["SK"])) {
 		if err := b.h.store.RestoreHeld(ctx, item); err != nil {
 			return "", err
 		}

@@ -38,7 +38,7 @@ func hold(ctx context.Context, st *store.Store, tenantID, contactID string) (*Re
 	}
 	res := &Result{Items: len(items)}
 	for _, it := range items {
-		if it.Held() {
+		if it.Held() || !store.Holdable(it.PK, it.SK) {
 			continue
 		}
 		ok, err := st.HoldItem(ctx, it.Table, it.PK, it.SK)

@@ -52,6 +52,11 @@ func (s *Store) SubjectItems(ctx context.Context, tenantID, contactID string) ([
 	return out, nil
 }
 
+// Holdable reports whether a legal hold keeps an item: everything about the
+// subject except live-session bookkeeping (WebSocket connection records), which
+// $disconnect deletes and whose short TTL only cleans up missed disconnects.
+func Holdable(pk, sk string) bool { return !strings.HasPrefix(sk, prefConn) }
+
 // SetContactHold sets or clears the legal hold flag of a live contact (a
 // missing, expired or foreign one is chat.ErrNotFound). The items' expiresAt,
 // the profile's included, are the caller's (legalhold).

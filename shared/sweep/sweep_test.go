@@ -344,3 +344,30 @@ func TestSweep_DeletesPersonalDataOfAClosedAccountWhenGraceEnds(t *testing.T) {
 		t.Fatalf("personal counts %+v, want 1 deleted", n)
 	}
 }
+
+func TestSweep_RenewsAnActiveAccountAndNotAClosedOne(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	*w.now = t0.Add(-600 * day)
+	active := &chat.Tenant{ID: ids.New(ids.Tenant), Status: "active", CreatedAt: *w.now}
+	closed := &chat.Tenant{ID: ids.New(ids.Tenant), Status: "active", CreatedAt: *w.now}
+	for _, ten := range []*chat.Tenant{active, closed} {
+		if err := w.st.PutTenant(ctx, ten); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.st.CloseTenant(ctx, closed.ID); err != nil {
+		t.Fatal(err)
+	}
+	*w.now = t0
+	if _, err := w.sweeper(sweep.Options{}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	snap := w.snapshot(t)
+	if got, want := snap[store.TenantPK(active.ID)+"|"+store.SKProfile], t0.Add(retention.TenantRenewal).Unix(); got != want {
+		t.Fatalf("active tenant expiresAt %s, want renewed to %s", time.Unix(got, 0).UTC(), time.Unix(want, 0).UTC())
+	}
+	if got, want := snap[store.TenantPK(closed.ID)+"|"+store.SKProfile], t0.Add(-510*day).Unix(); got != want {
+		t.Fatalf("closed tenant expiresAt %s, want closedAt + grace %s", time.Unix(got, 0).UTC(), time.Unix(want, 0).UTC())
+	}
+}
