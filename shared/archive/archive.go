@@ -167,8 +167,8 @@ func (b *batch) record(ctx context.Context, r events.DynamoDBEventRecord) (Outco
 		p.Held = false
 	}
 	hot, _ := strconv.ParseInt(num(item["expiresAt"]), 10, 64)
-	if hot == 0 {
-		hot = b.h.storeNow(r)
+	if hot == 0 { // TTL only removes items with an expiresAt; be safe anyway
+		hot = r.Change.ApproximateCreationDateTime.Unix()
 	}
 	wrote, err := b.h.store.ArchiveItem(ctx, item, store.ArchiveExpiry(p, hot))
 	if err != nil {
@@ -178,11 +178,6 @@ func (b *batch) record(ctx context.Context, r events.DynamoDBEventRecord) (Outco
 		return Duplicate, nil
 	}
 	return Archived, nil
-}
-
-// storeNow is the time of the record, for an item that had no expiresAt.
-func (h *Handler) storeNow(r events.DynamoDBEventRecord) int64 {
-	return r.Change.ApproximateCreationDateTime.Unix()
 }
 
 func (b *batch) tenant(ctx context.Context, tenantID string) (*store.TenantRecord, error) {

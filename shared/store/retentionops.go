@@ -57,6 +57,9 @@ func (e Entry) IndexKey() map[string]string {
 	return map[string]string{"PK": e.PK, "SK": e.SK, "GSI2PK": e.GSI2PK, "GSI2SK": e.GSI2SK}
 }
 
+// PointerSK is the sort key of a conversation's pointer under its contact.
+func PointerSK(convID string) string { return prefConv + convID }
+
 // Months lists the first instants of the months from the month of from to the
 // month of to, inclusive: the retention index partitions covering [from, to].
 func Months(from, to time.Time) []time.Time {

@@ -195,7 +195,7 @@ func (t *tenantRun) conversation(meta store.Entry, target retention.Periods) err
 			conv := meta.PK[len(store.ConversationPK(t.id(), "")):]
 			exp := retention.ExpiresAt(target, retention.Communication, created)
 			t.sum.Writes++
-			ok, err := t.st.SetExpiry(t.ctx, t.st.DataTable(), store.ContactPK(t.id(), contact), "CONV#"+conv, exp, "")
+			ok, err := t.st.SetExpiry(t.ctx, t.st.DataTable(), store.ContactPK(t.id(), contact), store.PointerSK(conv), exp, "")
 			if ok {
 				n.Restamped++
 			}
