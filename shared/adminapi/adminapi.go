@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -173,7 +174,7 @@ func (a *API) Routes() []Route { return append([]Route(nil), a.routes...) }
 func (a *API) Handler(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	start := time.Now()
 	req := &Request{Header: headers(ev.Headers), RequestID: requestID(ctx, ev)}
-	res, err := a.serve(ctx, ev, req)
+	res, err := a.serveSafely(ctx, ev, req)
 	if err != nil {
 		res = a.problemResponse(ctx, req, err)
 	}
@@ -186,6 +187,17 @@ func (a *API) Handler(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (e
 		"status", out.StatusCode, "tenantId", req.Principal.TenantID, "keyId", req.Principal.KeyID,
 		"apiRequestId", req.RequestID, "ms", time.Since(start).Milliseconds())
 	return out, nil
+}
+
+// serveSafely turns a panic of a handler into an internal error, so the client
+// still gets a problem document and the log gets the cause.
+func (a *API) serveSafely(ctx context.Context, ev events.APIGatewayV2HTTPRequest, req *Request) (res *Response, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return a.serve(ctx, ev, req)
 }
 
 func (a *API) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, req *Request) (*Response, error) {

@@ -2,6 +2,7 @@ package adminapi_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -22,7 +23,7 @@ import (
 
 func TestCreateTenant_WidgetKeyAndOwnerKeyShownOnce(t *testing.T) {
 	e := newEnv(t)
-	res := e.call(http.MethodPost, "/v1/tenants", platformToken, `{"name":"Shop","allowedOrigins":["https://Shop.example"]}`)
+	res := e.call(http.MethodPost, "/v1/tenants", platformToken, `{"name":"Shop","allowedOrigins":["https://Shop.example:443","http://localhost:8080"]}`)
 	wantStatus(t, "create", res, http.StatusCreated)
 	var out struct {
 		Tenant adminapiTenant
@@ -37,7 +38,7 @@ func TestCreateTenant_WidgetKeyAndOwnerKeyShownOnce(t *testing.T) {
 	if !regexp.MustCompile(`^lsb_`+out.Tenant.ID+`_`+out.APIKey.ID+`_[0-9a-z]{40,}$`).MatchString(out.APIKey.Key) || out.APIKey.Role != "owner" {
 		t.Fatalf("api key %+v", out.APIKey)
 	}
-	if got := out.Tenant.AllowedOrigins; len(got) != 1 || got[0] != "https://shop.example" {
+	if got := out.Tenant.AllowedOrigins; len(got) != 2 || got[0] != "https://shop.example" || got[1] != "http://localhost:8080" {
 		t.Fatalf("origins %v", got)
 	}
 	// The widget key resolves to the tenant through the store's widget path.
@@ -163,8 +164,12 @@ func TestCursor_BoundToTenantAndList(t *testing.T) {
 	e.seedConversations(b.ID, 3)
 	res := e.call(http.MethodGet, "/v1/conversations?limit=1", a.OwnerKey, "")
 	next := res.json(t)["next"].(string)
-	body, sig, _ := strings.Cut(next, ".")
-	tampered := body[:len(body)-2] + "AA." + sig
+	raw, _ := base64.RawURLEncoding.DecodeString(next)
+	raw[len(raw)/2] ^= 1
+	tampered := base64.RawURLEncoding.EncodeToString(raw)
+	if strings.Contains(string(raw), a.ID) {
+		t.Fatal("the cursor is readable")
+	}
 	tests := []struct{ name, key, path string }{
 		{"A's cursor replayed by B", b.OwnerKey, "/v1/conversations?limit=1&cursor=" + url.QueryEscape(next)},
 		{"A's cursor on another list", a.OwnerKey, "/v1/conversations?status=closed&cursor=" + url.QueryEscape(next)},
@@ -412,5 +417,26 @@ func TestReply_MovesConversationToTopOfInbox(t *testing.T) {
 	got, _ := e.pageAll("/v1/conversations?status=open", a.OwnerKey)
 	if want := []string{oldest, convs[0], convs[1]}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("inbox after reply %v, want %v", got, want)
+	}
+}
+
+// TestLogs_HoldNoSecretsTextOrEmails drives keys, replies and contact changes and
+// checks the log: request lines are there, with ids, but no key, token, message
+// text, email or phone.
+func TestLogs_HoldNoSecretsTextOrEmails(t *testing.T) {
+	e := newEnv(t)
+	f := e.newFixture("Logs")
+	e.call(http.MethodPost, "/v1/conversations/"+f.ConvID+"/messages", f.AgentKey, `{"text":"the parcel code is 4711"}`)
+	e.call(http.MethodPatch, "/v1/contacts/"+f.ContactID, f.OwnerKey, `{"email":"private@example.org","phone":"+49 30 1234567"}`)
+	e.call(http.MethodGet, "/v1/contacts?email=private%40example.org", f.OwnerKey, "")
+	e.call(http.MethodGet, "/v1/tenant", "lsb_"+f.ID+"_"+f.AgentKeyID+"_wrongsecret", "")
+	logs := e.logs.String()
+	if !strings.Contains(logs, `"route":"/v1/conversations/{id}/messages"`) || !strings.Contains(logs, f.AgentKeyID) {
+		t.Fatalf("request lines missing: %s", logs)
+	}
+	for _, leak := range []string{f.OwnerKey, f.AgentKey, platformToken, "wrongsecret", "4711", "private@", "1234567", f.Email} {
+		if strings.Contains(logs, leak) {
+			t.Errorf("log holds %q", leak)
+		}
 	}
 }

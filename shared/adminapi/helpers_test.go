@@ -30,7 +30,7 @@ const platformToken = "platform-token-for-tests-0123456789abcdef"
 
 // env is one test's API over its own tables.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	api   *adminapi.API
 	tt    *testaws.Tables
 	store *store.Store
@@ -41,7 +41,7 @@ type env struct {
 
 func (e *env) seq() int { e.n++; return e.n }
 
-func newEnv(t *testing.T, opts ...func(*adminapi.Deps)) *env {
+func newEnv(t testing.TB, opts ...func(*adminapi.Deps)) *env {
 	t.Helper()
 	tt := testaws.NewTables(t)
 	e := &env{t: t, tt: tt, logs: &bytes.Buffer{}, now: time.Now().UTC()}
@@ -62,7 +62,7 @@ type response struct {
 	Body    string
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
@@ -112,14 +112,14 @@ func (e *env) newTenant(name string) tenant {
 	return tenant{ID: out.Tenant.ID, OwnerKey: out.APIKey.Key, OwnerKeyID: out.APIKey.ID, WidgetKey: out.Tenant.WidgetKey}
 }
 
-func wantStatus(t *testing.T, what string, res response, status int) {
+func wantStatus(t testing.TB, what string, res response, status int) {
 	t.Helper()
 	if res.Status != status {
 		t.Fatalf("%s: status %d, want %d: %s", what, res.Status, status, res.Body)
 	}
 }
 
-func wantProblem(t *testing.T, what string, res response, status int) map[string]any {
+func wantProblem(t testing.TB, what string, res response, status int) map[string]any {
 	t.Helper()
 	wantStatus(t, what, res, status)
 	if ct := res.Headers["Content-Type"]; ct != "application/problem+json" {
@@ -275,4 +275,14 @@ func (e *env) auditItems(tenantID string) string {
 	attributevalue.UnmarshalListOfMaps(res.Items, &all)
 	b, _ := json.Marshal(all)
 	return string(b)
+}
+
+// newMeteredEnv is newEnv with a store whose every DynamoDB call m counts.
+func newMeteredEnv(t testing.TB, m *testaws.Meter) *env {
+	t.Helper()
+	e := newEnv(t)
+	e.store = store.New(m.Client(testaws.Config(t)), e.tt.Data, e.tt.Archive)
+	e.api = adminapi.New(adminapi.Deps{Store: e.store, PlatformToken: platformToken,
+		Logger: slog.New(slog.NewJSONHandler(e.logs, nil))})
+	return e
 }

@@ -1,8 +1,13 @@
 package adminapi
 
 // allRoutes lists the whole admin API, one line per feature; each feature's
-// routes and handlers live in its own file. openapi.yaml documents every one of
-// them (TestOpenAPI_DocumentsEveryRoute keeps the two in step).
+// routes and handlers live in its own file.
+//
+// A new route also needs: its operation in openapi.yaml (with x-role), an event
+// on AdminApiFunction in template.yaml, and a line in routeCases
+// (isolation_test.go; plus wrongTypes in validation_test.go if it takes a body).
+// Tests fail until all of them are there, so every route is documented,
+// deployed, and checked for tenant isolation, roles and bad input.
 func (a *API) allRoutes() []Route {
 	var r []Route
 	r = append(r, a.tenantRoutes()...)

@@ -189,7 +189,12 @@ func checkOrigins(in []string, issues map[string]string) []string {
 			issues[fmt.Sprintf("allowedOrigins[%d]", i)] = "must be an origin like https://shop.example"
 			continue
 		}
-		out = append(out, strings.ToLower(u.Scheme+"://"+u.Host))
+		host := strings.ToLower(u.Host)
+		// Browsers leave the default port out of Origin.
+		if (u.Scheme == "https" && strings.HasSuffix(host, ":443")) || (u.Scheme == "http" && strings.HasSuffix(host, ":80")) {
+			host = host[:strings.LastIndex(host, ":")]
+		}
+		out = append(out, u.Scheme+"://"+host)
 	}
 	return out
 }

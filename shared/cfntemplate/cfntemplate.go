@@ -6,6 +6,7 @@ package cfntemplate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -84,10 +85,10 @@ func (t *Template) TableInput(id, name string) (*dynamodb.CreateTableInput, erro
 	// The template's property names are the API's, so a YAML round trip into the
 	// SDK's shape reads them with no second copy of the schema.
 	var p struct {
-		AttributeDefinitions []struct{ AttributeName, AttributeType string }
-		KeySchema            []struct{ AttributeName, KeyType string }
-		TableClass           string
-		StreamSpecification  *struct{ StreamViewType string }
+		AttributeDefinitions   []struct{ AttributeName, AttributeType string }
+		KeySchema              []struct{ AttributeName, KeyType string }
+		TableClass             string
+		StreamSpecification    *struct{ StreamViewType string }
 		GlobalSecondaryIndexes []struct {
 			IndexName  string
 			KeySchema  []struct{ AttributeName, KeyType string }
@@ -152,9 +153,21 @@ func (t *Template) CreateTable(ctx context.Context, db *dynamodb.Client, id, nam
 	if err != nil {
 		return nil, err
 	}
+	var desc *types.TableDescription
 	out, err := db.CreateTable(ctx, in)
-	if err != nil {
+	var inUse *types.ResourceInUseException
+	switch {
+	case errors.As(err, &inUse):
+		// An SDK retry of a create that did succeed: the table is ours.
+		d, derr := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		if derr != nil {
+			return nil, fmt.Errorf("create table %s: %w", name, err)
+		}
+		desc = d.Table
+	case err != nil:
 		return nil, fmt.Errorf("create table %s: %w", name, err)
+	default:
+		desc = out.TableDescription
 	}
 	if attr := t.TTLAttribute(id); attr != "" {
 		if _, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(name),
@@ -162,7 +175,7 @@ func (t *Template) CreateTable(ctx context.Context, db *dynamodb.Client, id, nam
 			return nil, fmt.Errorf("ttl of %s: %w", name, err)
 		}
 	}
-	return out.TableDescription, nil
+	return desc, nil
 }
 
 // remarshal decodes raw properties into out through JSON, whose field matching

@@ -131,7 +131,9 @@ func (s *Store) openConversationTx(ctx context.Context, c *chat.Contact, cv *cha
 	}
 	// The contact put is conditioned on having no open conversation, so of two
 	// racing openers only one wins.
-	put := &types.Put{TableName: &s.data, Item: contact, ConditionExpression: aws.String("attribute_not_exists(openConversationId)")}
+	put := &types.Put{TableName: &s.data, Item: contact,
+		ConditionExpression:       aws.String("attribute_not_exists(OpenConversationID) OR OpenConversationID = :none"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":none": &types.AttributeValueMemberS{Value: ""}}}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: put},
 		{Put: &types.Put{TableName: &s.data, Item: conv, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
@@ -139,4 +141,3 @@ func (s *Store) openConversationTx(ctx context.Context, c *chat.Contact, cv *cha
 	}})
 	return err
 }
-

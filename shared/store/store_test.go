@@ -84,3 +84,29 @@ func TestTouchConversation_MovesActivityAndExpiryForward(t *testing.T) {
 		t.Fatalf("retention index key %s not moved", it.GSI2PK)
 	}
 }
+
+func TestOpenConversation_RacingFirstMessagesOpenOne(t *testing.T) {
+	st := testaws.NewTables(t).Store()
+	ctx := context.Background()
+	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
+	const n = 4
+	got := make(chan string, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			_, id, err := st.OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- id
+		}()
+	}
+	close(start)
+	first := <-got
+	for range n - 1 {
+		if id := <-got; id != first {
+			t.Fatalf("racing openers got conversations %s and %s, want one", first, id)
+		}
+	}
+}

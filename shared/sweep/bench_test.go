@@ -1,9 +1,9 @@
 package sweep_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -89,7 +89,8 @@ func benchSweep(b *testing.B, unaffected int) {
 		seed.pageView(a.ID, t0.Add(-time.Duration(91+i%210)*day-time.Duration(i)*time.Second))
 	}
 	seed.flush()
-	sw := sweep.New(st, slog.New(slog.NewJSONHandler(io.Discard, nil)), sweep.Options{})
+	var logs bytes.Buffer
+	sw := sweep.New(st, slog.New(slog.NewJSONHandler(&logs, nil)), sweep.Options{})
 	// The first sweep records the periods every tenant's items are in line with.
 	if _, err := sw.Run(ctx); err != nil {
 		b.Fatal(err)
@@ -117,7 +118,7 @@ func benchSweep(b *testing.B, unaffected int) {
 		changed += c.Restamped + c.Deleted
 	}
 	if changed != affected {
-		b.Fatalf("sweep changed %d items, want the %d affected", changed, affected)
+		b.Fatalf("sweep changed %d items, want the %d affected; log:\n%s", changed, affected, logs.String())
 	}
 	n := float64(b.N)
 	b.ReportMetric(read/n, "RCU")

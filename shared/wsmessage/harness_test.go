@@ -3,8 +3,9 @@ package wsmessage_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ const secret = "0123456789abcdef0123456789abcdef-test"
 // harness wires the real handlers to moto and a fake management API, as the
 // deployed stack wires them to DynamoDB and API Gateway.
 type harness struct {
+	logs     *syncBuffer
 	st       *store.Store
 	meter    *testaws.Meter
 	mgmt     *pushertest.Server
@@ -45,7 +47,8 @@ func newHarness(tb testing.TB) *harness {
 	cfg := testaws.Config(tb)
 	meter := testaws.NewMeter()
 	st := store.New(meter.Client(cfg), tt.Data, tt.Archive)
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
 	tokens, err := visitortoken.New(secret)
 	if err != nil {
 		tb.Fatal(err)
@@ -53,7 +56,7 @@ func newHarness(tb testing.TB) *harness {
 	mgmt := pushertest.New(tb)
 	p := mgmt.Pusher()
 	return &harness{
-		st: st, meter: meter, mgmt: mgmt, tokens: tokens,
+		logs: logs, st: st, meter: meter, mgmt: mgmt, tokens: tokens,
 		conn: &wsconn.Handler{Store: st, Tokens: tokens, Log: log},
 		msg: &wsmessage.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
 			Pusher: func(events.APIGatewayWebsocketProxyRequestContext) *pusher.Pusher { return p }},
@@ -155,4 +158,21 @@ func (h *harness) history(tb testing.TB, tenantID, visitorID string) []*chat.Mes
 		tb.Fatal(err)
 	}
 	return msgs
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

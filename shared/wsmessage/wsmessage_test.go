@@ -150,3 +150,22 @@ func TestVisitorOfTenantA_CannotReachTenantB(t *testing.T) {
 		t.Fatalf("B's connection got %d frames, want only its own ack", n)
 	}
 }
+
+func TestLogs_CarryNoTextTokensOrEmails(t *testing.T) {
+	h := newHarness(t)
+	tn := h.tenant(t)
+	v := ids.New(ids.Contact)
+	a := h.connect(t, tn.ID, v, "c1")
+	h.frame(t, "ws-identify.json", a, "c1", `{"action":"identify","name":"Ada Visitor","email":"ada@example.com"}`)
+	h.frame(t, "ws-send-message.json", a, "c1", `{"action":"sendMessage","clientMessageId":"x","text":"my card is 4111"}`)
+	h.frame(t, "ws-send-message.json", a, "c1", `{"action":"sendMessage","clientMessageId":"y","text":"`+strings.Repeat("z", 5000)+`"}`)
+	h.frame(t, "ws-default.json", a, "c1", `{"text":"my card is 4111"`)
+	h.mgmt.Gone("c1")
+	h.frame(t, "ws-send-message.json", a, "c1", `{"action":"sendMessage","clientMessageId":"w","text":"my card is 4111"}`)
+	logs := h.logs.String()
+	for _, leak := range []string{"4111", "ada@example.com", "Ada Visitor", "zzzz", secret} {
+		if strings.Contains(logs, leak) {
+			t.Errorf("logs contain %q:\n%s", leak, logs)
+		}
+	}
+}

@@ -1,0 +1,145 @@
+package adminapi_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/retention"
+	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/testaws"
+)
+
+// seedBulk writes n open conversations of the tenant with BatchWriteItem (fast
+// seeding, straight to the table), each with its own contact and an email.
+func (e *env) seedBulk(tenantID string, n int, start time.Time) {
+	e.t.Helper()
+	type convItem struct {
+		store.Base
+		chat.Conversation
+	}
+	var reqs []types.WriteRequest
+	for i := range n {
+		at := start.Add(time.Duration(i) * time.Second)
+		cv := chat.Conversation{ID: ids.New(ids.Conversation), ContactID: ids.New(ids.Contact), Channel: chat.ChannelWidget,
+			Status: chat.StatusOpen, CreatedAt: at, LastActivityAt: at}
+		pk := store.ConversationPK(tenantID, cv.ID)
+		item, err := attributevalue.MarshalMap(convItem{Base: store.Base{PK: pk, SK: store.SKMeta,
+			GSI1PK: store.StatusKey(tenantID, chat.StatusOpen), GSI1SK: store.TimeKey(at) + "#" + cv.ID,
+			GSI2PK: store.RetentionKey(tenantID, string(retention.Communication), at), GSI2SK: store.RetentionSort(at, pk),
+			DataClass: retention.Communication, Entity: "conversation",
+			ExpiresAt: retention.ExpiresAt(retention.Defaults, retention.Communication, at)}, Conversation: cv})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	batches := make(chan []types.WriteRequest)
+	for range 4 {
+		wg.Go(func() {
+			for b := range batches {
+				for len(b) > 0 {
+					out, err := e.tt.DB.BatchWriteItem(context.Background(), &dynamodb.BatchWriteItemInput{
+						RequestItems: map[string][]types.WriteRequest{e.tt.Data: b}})
+					if err != nil {
+						errs <- err
+						return
+					}
+					b = out.UnprocessedItems[e.tt.Data]
+				}
+			}
+		})
+	}
+	for i := 0; i < len(reqs); i += 25 {
+		batches <- reqs[i:min(i+25, len(reqs))]
+	}
+	close(batches)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		e.t.Fatal(err)
+	default:
+	}
+}
+
+type cost struct {
+	calls string
+	read  float64
+}
+
+// measure runs one request and returns the DynamoDB calls and read units it cost.
+func (e *env) measure(m *testaws.Meter, path, key string) (cost, response) {
+	e.t.Helper()
+	m.Reset()
+	res := e.call(http.MethodGet, path, key, "")
+	wantStatus(e.t, path, res, http.StatusOK)
+	calls, read, _ := m.Snapshot()
+	var names []string
+	for k, v := range calls {
+		names = append(names, fmt.Sprintf("%s=%d", k, v))
+	}
+	sort.Strings(names)
+	return cost{calls: strings.Join(names, " "), read: read}, res
+}
+
+// TestListCost_FlatAsTenantGrows shows that list calls read only the page asked
+// for: the DynamoDB requests and read units of each list are the same with 100
+// and with 10,000 conversations in the tenant.
+func TestListCost_FlatAsTenantGrows(t *testing.T) {
+	m := testaws.NewMeter()
+	e := newMeteredEnv(t, m)
+	f := e.newFixture("Cost")
+	base := time.Now().UTC().Add(-24 * time.Hour)
+	e.seedBulk(f.ID, 100-1, base) // with the fixture's own: 100
+	lists := []string{
+		"/v1/conversations?status=open&limit=25",
+		"/v1/conversations?status=open&limit=25&cursor=", // second page, cursor added below
+		"/v1/conversations/" + f.ConvID + "/messages?limit=25",
+		"/v1/contacts?email=" + url.QueryEscape(f.Email),
+		"/v1/api-keys",
+		"/v1/audit-events?limit=25",
+	}
+	run := func(size int) []cost {
+		var out []cost
+		next := ""
+		for _, p := range lists {
+			if strings.HasSuffix(p, "cursor=") {
+				p += url.QueryEscape(next)
+			}
+			c, res := e.measure(m, p, f.OwnerKey)
+			if n, ok := res.json(t)["next"].(string); ok && next == "" {
+				next = n
+			}
+			t.Logf("%6d conversations  %-60s %-40s read units %.1f", size, strings.SplitN(p, "&cursor=", 2)[0], c.calls, c.read)
+			out = append(out, c)
+		}
+		return out
+	}
+	small := run(100)
+	start := time.Now()
+	e.seedBulk(f.ID, 10000-100, base.Add(-12*time.Hour))
+	t.Logf("seeded 9,900 conversations in %v", time.Since(start).Round(time.Millisecond))
+	large := run(10000)
+	for i := range lists {
+		if small[i] != large[i] {
+			t.Errorf("%s: cost grew with the tenant: %+v at 100, %+v at 10,000", lists[i], small[i], large[i])
+		}
+	}
+	if calls, _, _ := m.Snapshot(); calls["Scan"] != 0 {
+		t.Fatal("a list scanned")
+	}
+}

@@ -1,0 +1,45 @@
+package adminapi_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/livesupportbot/backend/shared/adminapi"
+	"github.com/livesupportbot/backend/shared/testaws"
+)
+
+// TestSampleEvents runs the handler on the events/admin-api-*.json samples that
+// `sam local invoke -e` uses, with the key of a real tenant put in.
+func TestSampleEvents(t *testing.T) {
+	var create events.APIGatewayV2HTTPRequest
+	testaws.LoadEvent(t, "admin-api-create-tenant.json", &create)
+	token := strings.TrimPrefix(create.Headers["authorization"], "Bearer ")
+	e := newEnv(t, func(d *adminapi.Deps) { d.PlatformToken = token })
+	res, err := e.api.Handler(context.Background(), create)
+	if err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("create tenant sample: %d %s %v", res.StatusCode, res.Body, err)
+	}
+	e.api = adminapi.New(adminapi.Deps{Store: e.store, PlatformToken: platformToken})
+	f := e.newFixture("Samples")
+	for _, tc := range []struct {
+		file   string
+		status int
+	}{
+		{"admin-api-list-conversations.json", http.StatusOK},
+		{"admin-api-reply.json", http.StatusCreated},
+	} {
+		var ev events.APIGatewayV2HTTPRequest
+		testaws.LoadEvent(t, tc.file, &ev)
+		ev.Headers["authorization"] = "Bearer " + f.AgentKey
+		ev.RawPath = strings.ReplaceAll(ev.RawPath, "cv0000000000000000000000000", f.ConvID)
+		ev.RequestContext.HTTP.Path = ev.RawPath
+		res, err := e.api.Handler(context.Background(), ev)
+		if err != nil || res.StatusCode != tc.status {
+			t.Errorf("%s: %d %s %v", tc.file, res.StatusCode, res.Body, err)
+		}
+	}
+}

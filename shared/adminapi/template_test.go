@@ -1,0 +1,111 @@
+package adminapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/livesupportbot/backend/shared/testaws"
+)
+
+// adminFunction returns the AdminApiFunction's HttpApi routes and its policy's
+// DynamoDB actions per resource.
+func adminFunction(t *testing.T) (routes map[string]bool, actions map[string][]string) {
+	t.Helper()
+	tpl := testaws.Template(t)
+	fn, ok := tpl.Resources["AdminApiFunction"]
+	if !ok {
+		t.Fatal("template.yaml has no AdminApiFunction")
+	}
+	routes = map[string]bool{}
+	events, _ := fn.Properties["Events"].(map[string]any)
+	for name, ev := range events {
+		e := ev.(map[string]any)
+		p := e["Properties"].(map[string]any)
+		if e["Type"] != "HttpApi" {
+			t.Errorf("event %s is %v, want HttpApi", name, e["Type"])
+		}
+		routes[fmt.Sprint(p["Method"])+" "+fmt.Sprint(p["Path"])] = true
+	}
+	actions = map[string][]string{}
+	for _, pol := range fn.Properties["Policies"].([]any) {
+		for _, st := range pol.(map[string]any)["Statement"].([]any) {
+			s := st.(map[string]any)
+			res := fmt.Sprint(s["Resource"])
+			for _, a := range s["Action"].([]any) {
+				actions[res] = append(actions[res], fmt.Sprint(a))
+			}
+		}
+	}
+	return routes, actions
+}
+
+// TestTemplate_RoutesMatchTheAPI keeps the HttpApi routes of AdminApiFunction in
+// step with the routes the handler serves (explicit routes, no proxy).
+func TestTemplate_RoutesMatchTheAPI(t *testing.T) {
+	tplRoutes, _ := adminFunction(t)
+	served := map[string]bool{}
+	for _, rt := range newAPIWithoutStore().Routes() {
+		served[rt.Method+" "+rt.Pattern] = true
+		if !tplRoutes[rt.Method+" "+rt.Pattern] {
+			t.Errorf("served route %s %s is not routed to AdminApiFunction in template.yaml", rt.Method, rt.Pattern)
+		}
+	}
+	for r := range tplRoutes {
+		if !served[r] {
+			t.Errorf("template routes %s to AdminApiFunction, which does not serve it", r)
+		}
+	}
+}
+
+// TestTemplate_PolicyIsExactlyWhatTheAPIUses drives every route through a
+// metered client and compares the DynamoDB calls made with the policy: every
+// call is allowed, and every allowed action is used.
+func TestTemplate_PolicyIsExactlyWhatTheAPIUses(t *testing.T) {
+	m := testaws.NewMeter()
+	e := newMeteredEnv(t, m)
+	f := e.newFixture("Policy")
+	m.Reset() // the fixture writes through the store, not the API
+	for _, rt := range e.api.Routes() {
+		tc := routeCases[rt.Method+" "+rt.Pattern]
+		key := f.OwnerKey
+		if rt.Role == "operator" {
+			key = platformToken
+		}
+		if res := e.call(rt.Method, tc.path(f), key, tc.body); res.Status >= 500 {
+			t.Fatalf("%s %s: %d %s", rt.Method, rt.Pattern, res.Status, res.Body)
+		}
+	}
+	e.call(http.MethodGet, "/v1/contacts?email="+f.Email, f.OwnerKey, "")
+	calls, _, _ := m.Snapshot()
+	_, actions := adminFunction(t)
+	table := map[string]bool{}
+	for _, a := range actions["DataTable.Arn"] {
+		table[strings.TrimPrefix(a, "dynamodb:")] = true
+	}
+	used := map[string]bool{}
+	for name := range calls {
+		used[name] = true
+		if !table[name] {
+			t.Errorf("the API calls %s, which the policy does not allow", name)
+		}
+	}
+	var unused []string
+	for a := range table {
+		if !used[a] {
+			unused = append(unused, a)
+		}
+	}
+	sort.Strings(unused)
+	if len(unused) > 0 {
+		t.Errorf("the policy allows %v, which the API never calls", unused)
+	}
+	if fmt.Sprint(actions["${DataTable.Arn}/index/GSI1"]) != "[dynamodb:Query]" {
+		t.Errorf("GSI1 statement allows %v, want only Query", actions["${DataTable.Arn}/index/GSI1"])
+	}
+	if calls["Scan"] != 0 {
+		t.Errorf("the API scanned %d times", calls["Scan"])
+	}
+}
