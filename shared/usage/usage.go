@@ -6,7 +6,8 @@
 //
 // ws-message calls RecordPageView for a frame
 // {"action":"pageView","path":"/pricing","referrer":"https://google.com/","timeOnPageMs":5300}
-// with the source IP and User-Agent of the request context.
+// with requestContext.identity.sourceIp (and userAgent when present); ws-connect
+// may call RecordDevice with the User-Agent of $connect.
 package usage
 
 import (
@@ -77,12 +78,22 @@ func RecordPageView(ctx context.Context, st Store, tenant *chat.Tenant, contactI
 	if err := st.PutPageView(ctx, v, p); err != nil {
 		return nil, err
 	}
-	if ua.OS != "" || ua.Device != "" {
-		if err := st.TouchDevice(ctx, &store.Device{TenantID: tenant.ID, ContactID: contactID, Device: ua.Device, OS: ua.OS}, p); err != nil {
-			return nil, err
-		}
+	if err := RecordDevice(ctx, st, tenant, contactID, c.UserAgent); err != nil {
+		return nil, err
 	}
 	return v, nil
+}
+
+// RecordDevice stores the device and OS a User-Agent header names as a technical
+// item of the contact (nothing when it names neither). API Gateway passes the
+// User-Agent at $connect (headers and requestContext.identity.userAgent), so
+// ws-connect calls this there; later frames carry only the source IP.
+func RecordDevice(ctx context.Context, st Store, tenant *chat.Tenant, contactID, userAgent string) error {
+	ua := ParseUserAgent(userAgent)
+	if ua.OS == "" && ua.Device == "" {
+		return nil
+	}
+	return st.TouchDevice(ctx, &store.Device{TenantID: tenant.ID, ContactID: contactID, Device: ua.Device, OS: ua.OS}, tenant.Periods())
 }
 
 // cleanPath returns the path of a page: a path as given, or the path of an

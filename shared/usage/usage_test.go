@@ -2,9 +2,12 @@ package usage_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
@@ -109,5 +112,32 @@ func TestParseUserAgent(t *testing.T) {
 		if got := usage.ParseUserAgent(tc.ua); got != tc.want {
 			t.Errorf("%q: %+v, want %+v", tc.ua, got, tc.want)
 		}
+	}
+}
+
+// TestRecordPageView_SampleFrame reads the pageView frame of events/ws-page-view.json
+// the way ws-message will: body into PageViewFrame, identity into Client.
+func TestRecordPageView_SampleFrame(t *testing.T) {
+	tt := testaws.NewTables(t)
+	st := tt.Store()
+	var req events.APIGatewayWebsocketProxyRequest
+	testaws.LoadEvent(t, "ws-page-view.json", &req)
+	var f usage.PageViewFrame
+	if err := json.Unmarshal([]byte(req.Body), &f); err != nil {
+		t.Fatal(err)
+	}
+	auth := req.RequestContext.Authorizer.(map[string]any)
+	ten := &chat.Tenant{ID: auth["tenantId"].(string)}
+	contact := auth["visitorId"].(string)
+	if _, err := usage.RecordPageView(context.Background(), st, ten, contact, f,
+		usage.Client{SourceIP: req.RequestContext.Identity.SourceIP, UserAgent: req.RequestContext.Identity.UserAgent}); err != nil {
+		t.Fatal(err)
+	}
+	views, err := st.PageViews(context.Background(), ten.ID, contact)
+	if err != nil || len(views) != 1 || views[0].Path != "/pricing" || views[0].IPNetwork != "203.0.113.0/24" {
+		t.Fatalf("page views %+v %v", views, err)
+	}
+	if devs, _ := st.Devices(context.Background(), ten.ID, contact); len(devs) != 1 || devs[0].OS != "iOS" {
+		t.Fatalf("devices %+v", devs)
 	}
 }
