@@ -190,7 +190,7 @@ func TestHandle_HeldSubjectsItemIsPutBackNotArchived(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	msg := e.message(t, "under hold")
-	if err := e.st.SetContactHold(ctx, e.tenant.ID, e.contact, true); err != nil {
+	if _, err := e.st.SetContactHold(ctx, e.tenant.ID, e.contact, true); err != nil {
 		t.Fatal(err)
 	}
 	// TTL removed the message (it was written before the hold reached it).

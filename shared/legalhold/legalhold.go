@@ -25,10 +25,18 @@ type Result struct {
 // HoldContact puts a contact on legal hold. A missing, expired or foreign contact
 // is chat.ErrNotFound. Repeating it is harmless.
 func HoldContact(ctx context.Context, st *store.Store, tenantID, contactID string) (*Result, error) {
-	if err := st.SetContactHold(ctx, tenantID, contactID, true); err != nil {
+	stripped, err := st.SetContactHold(ctx, tenantID, contactID, true)
+	if err != nil {
 		return nil, err
 	}
-	return hold(ctx, st, tenantID, contactID)
+	res, err := hold(ctx, st, tenantID, contactID)
+	if err != nil {
+		return nil, err
+	}
+	if stripped {
+		res.Changed++ // the profile, stripped with the flag
+	}
+	return res, nil
 }
 
 func hold(ctx context.Context, st *store.Store, tenantID, contactID string) (*Result, error) {
@@ -59,7 +67,7 @@ func LiftContact(ctx context.Context, st *store.Store, tenantID, contactID strin
 	if err != nil {
 		return nil, err
 	}
-	if err := st.SetContactHold(ctx, tenantID, contactID, false); err != nil {
+	if _, err := st.SetContactHold(ctx, tenantID, contactID, false); err != nil {
 		return nil, err
 	}
 	if rec.Tenant.LegalHold {

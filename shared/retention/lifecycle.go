@@ -8,15 +8,21 @@ import "time"
 // the platform stops sweeping.
 var TenantRenewal = time.Duration(Maximums.PersonalDays) * day
 
+// PurgeWindow is how long a closed account's profile outlives its grace period:
+// retention-sweep finds the account through its profile, deletes its personal
+// data when the grace period ends and then the profile itself (within a day);
+// the profile's own expiresAt is the fallback should the sweep not run.
+const PurgeWindow = 7 * day
+
 // TenantExpiresAt is the expiresAt of a tenant profile at now: the account's
-// lifetime (now + TenantRenewal) while active, closedAt + the grace period once
-// closed, and 0 (none) on legal hold.
+// lifetime (now + TenantRenewal) while active, the end of the grace period plus
+// PurgeWindow once closed, and 0 (none) on legal hold.
 func TenantExpiresAt(p Periods, closedAt *time.Time, now time.Time) int64 {
 	switch {
 	case p.Held:
 		return 0
 	case closedAt != nil:
-		return closedAt.Add(time.Duration(p.ClosedGraceDays) * day).Unix()
+		return GraceEnds(p, *closedAt).Add(PurgeWindow).Unix()
 	default:
 		return now.Add(TenantRenewal).Unix()
 	}

@@ -58,11 +58,16 @@ func (s *Store) SubjectItems(ctx context.Context, tenantID, contactID string) ([
 func Holdable(pk, sk string) bool { return !strings.HasPrefix(sk, prefConn) }
 
 // SetContactHold sets or clears the legal hold flag of a live contact (a
-// missing, expired or foreign one is chat.ErrNotFound). The items' expiresAt,
-// the profile's included, are the caller's (legalhold).
-func (s *Store) SetContactHold(ctx context.Context, tenantID, contactID string, hold bool) error {
+// missing, expired or foreign one is chat.ErrNotFound). Setting it also removes
+// the profile's expiresAt at once, so nothing can delete the profile after the
+// flag is set; it reports whether the profile had one. The subject's other
+// items are the caller's (legalhold).
+func (s *Store) SetContactHold(ctx context.Context, tenantID, contactID string, hold bool) (bool, error) {
 	expr := "SET #h = :h"
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	if hold {
+		expr += " REMOVE expiresAt"
+	}
+	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(ContactPK(tenantID, contactID), SKProfile),
 		UpdateExpression:         aws.String(expr),
 		ConditionExpression:      aws.String("attribute_exists(PK) AND (" + LiveFilter + ")"),
@@ -70,11 +75,16 @@ func (s *Store) SetContactHold(ctx context.Context, tenantID, contactID string, 
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":h": &types.AttributeValueMemberBOOL{Value: hold}, ":now": s.nowValue(),
 		},
+		ReturnValues: types.ReturnValueUpdatedOld,
 	})
 	if isConditionFailed(err) {
-		return chat.ErrNotFound
+		return false, chat.ErrNotFound
 	}
-	return wrap("set contact legal hold", err)
+	if err != nil {
+		return false, wrap("set contact legal hold", err)
+	}
+	_, had := res.Attributes["expiresAt"]
+	return hold && had, nil
 }
 
 // SetTenantHold sets or clears a tenant-wide legal hold on the tenant profile:

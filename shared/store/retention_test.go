@@ -143,7 +143,7 @@ func TestExpiresAt_EachClassUnderDefaultsAndTenantOverride(t *testing.T) {
 			if err := st.CloseTenant(context.Background(), f.tenantID); err != nil {
 				t.Fatal(err)
 			}
-			if got, want := expiresAt(rawItem(t, tt, tt.Data, store.TenantPK(f.tenantID), store.SKProfile)), now.Add(time.Duration(tc.want.ClosedGraceDays)*day).Unix(); got != want {
+			if got, want := expiresAt(rawItem(t, tt, tt.Data, store.TenantPK(f.tenantID), store.SKProfile)), now.Add(time.Duration(tc.want.ClosedGraceDays)*day+retention.PurgeWindow).Unix(); got != want {
 				t.Errorf("closed tenant expiresAt %d, want %d", got, want)
 			}
 			if _, err := st.TenantByWidgetKey(context.Background(), f.tenant.WidgetKey); err != chat.ErrNotFound {

@@ -139,3 +139,21 @@ func (s *Store) CloseTenant(ctx context.Context, tenantID string) error {
 	})
 	return wrap("close tenant", err)
 }
+
+// DeleteClosedTenant deletes the profile of a closed account (not one on legal
+// hold) once retention-sweep has purged its personal data; it reports whether it
+// deleted.
+func (s *Store) DeleteClosedTenant(ctx context.Context, tenantID string) (bool, error) {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
+		ConditionExpression:      aws.String("#st = :closed AND attribute_exists(expiresAt)"),
+		ExpressionAttributeNames: map[string]string{"#st": attrName(chat.Tenant{}, "Status")},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":closed": &types.AttributeValueMemberS{Value: "closed"},
+		},
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	return err == nil, wrap("delete closed tenant", err)
+}

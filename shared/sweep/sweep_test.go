@@ -314,7 +314,7 @@ func TestSweep_DeletesPersonalDataOfAClosedAccountWhenGraceEnds(t *testing.T) {
 	ten := w.tenant(t, retention.Periods{ClosedGraceDays: 30})
 	c1 := w.visitor(t, ten, t0.Add(-10*day))
 	c2 := w.visitor(t, ten, t0.Add(-3*day))
-	if err := w.st.SetContactHold(ctx, ten.ID, c2, true); err != nil {
+	if _, err := w.st.SetContactHold(ctx, ten.ID, c2, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.st.CloseTenant(ctx, ten.ID); err != nil {
@@ -340,8 +340,11 @@ func TestSweep_DeletesPersonalDataOfAClosedAccountWhenGraceEnds(t *testing.T) {
 	if _, ok := snap[store.ContactPK(ten.ID, c2)+"|"+store.SKProfile]; !ok {
 		t.Fatal("contact on legal hold deleted")
 	}
-	if n := sum.Counts[ten.ID][retention.Personal]; n == nil || n.Deleted != 1 {
-		t.Fatalf("personal counts %+v, want 1 deleted", n)
+	if n := sum.Counts[ten.ID][retention.Personal]; n == nil || n.Deleted != 2 {
+		t.Fatalf("personal counts %+v, want 2 deleted (the contact, then the account's profile)", n)
+	}
+	if _, ok := snap[store.TenantPK(ten.ID)+"|"+store.SKProfile]; ok {
+		t.Fatal("closed account's profile not deleted after its personal data")
 	}
 }
 
@@ -356,6 +359,7 @@ func TestSweep_RenewsAnActiveAccountAndNotAClosedOne(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	*w.now = t0.Add(-30 * day)
 	if err := w.st.CloseTenant(ctx, closed.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +371,7 @@ func TestSweep_RenewsAnActiveAccountAndNotAClosedOne(t *testing.T) {
 	if got, want := snap[store.TenantPK(active.ID)+"|"+store.SKProfile], t0.Add(retention.TenantRenewal).Unix(); got != want {
 		t.Fatalf("active tenant expiresAt %s, want renewed to %s", time.Unix(got, 0).UTC(), time.Unix(want, 0).UTC())
 	}
-	if got, want := snap[store.TenantPK(closed.ID)+"|"+store.SKProfile], t0.Add(-510*day).Unix(); got != want {
+	if got, want := snap[store.TenantPK(closed.ID)+"|"+store.SKProfile], t0.Add(60*day+retention.PurgeWindow).Unix(); got != want {
 		t.Fatalf("closed tenant expiresAt %s, want closedAt + grace %s", time.Unix(got, 0).UTC(), time.Unix(want, 0).UTC())
 	}
 }

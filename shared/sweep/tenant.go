@@ -62,6 +62,14 @@ func (t *tenantRun) work() error {
 		if err := t.purgePersonal(); err != nil {
 			return err
 		}
+		t.sum.Writes++
+		ok, err := t.st.DeleteClosedTenant(t.ctx, t.id())
+		if err != nil {
+			return err
+		}
+		if ok {
+			t.counts(t.id(), retention.Personal).Deleted++
+		}
 		t.state.Purged = true
 	}
 	return nil
