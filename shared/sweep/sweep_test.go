@@ -272,7 +272,10 @@ func TestSweep_TwoRunsAtOnceDoTheWorkOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := w.sweeper(sweep.Options{Owner: fmt.Sprint("run-", i)}).Run(context.Background())
+			// Each run logs to its own buffer (a shared one would race).
+			var logs bytes.Buffer
+			sw := sweep.New(w.st, slog.New(slog.NewJSONHandler(&logs, nil)), sweep.Options{Owner: fmt.Sprint("run-", i)})
+			s, err := sw.Run(context.Background())
 			if err != nil {
 				t.Error(err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,21 +58,21 @@ func streamValue(v types.AttributeValue) events.DynamoDBAttributeValue {
 	panic(fmt.Sprintf("unknown attribute value %T", v))
 }
 
-var seq int
+var seq atomic.Int64
 
 // RemoveRecord returns the stream record of the removal of item: by DynamoDB's
 // TTL when ttl is set (userIdentity Service / dynamodb.amazonaws.com), else a
 // user's delete (no userIdentity).
 func RemoveRecord(item map[string]types.AttributeValue, ttl bool, at time.Time) events.DynamoDBEventRecord {
-	seq++
+	n := seq.Add(1)
 	r := events.DynamoDBEventRecord{
-		EventID: fmt.Sprintf("ev-%d", seq), EventName: "REMOVE", EventSource: "aws:dynamodb", EventVersion: "1.1",
+		EventID: fmt.Sprintf("ev-%d", n), EventName: "REMOVE", EventSource: "aws:dynamodb", EventVersion: "1.1",
 		AWSRegion: "us-east-1",
 		Change: events.DynamoDBStreamRecord{
 			ApproximateCreationDateTime: events.SecondsEpochTime{Time: at},
 			Keys:                        StreamImage(map[string]types.AttributeValue{"PK": item["PK"], "SK": item["SK"]}),
 			OldImage:                    StreamImage(item),
-			SequenceNumber:              fmt.Sprintf("%021d", seq),
+			SequenceNumber:              fmt.Sprintf("%021d", n),
 			StreamViewType:              "NEW_AND_OLD_IMAGES",
 		},
 	}
