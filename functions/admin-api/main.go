@@ -1,5 +1,5 @@
 // Command admin-api serves the admin HTTP API (/v1/...): tenants, API keys, the
-// inbox, agent replies, contacts and the audit trail.
+// inbox, agent replies, contacts, privacy requests and the audit trail.
 package main
 
 import (
@@ -13,6 +13,8 @@ import (
 	"github.com/livesupportbot/backend/shared/adminapi"
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
+	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/slackbridge"
 )
 
 func main() {
@@ -32,7 +34,16 @@ func main() {
 		awsclients.Fatal(fmt.Errorf("PLATFORM_TOKEN must be at least 32 characters"))
 	}
 	maxChars, _ := strconv.Atoi(os.Getenv("MAX_MESSAGE_CHARS")) // 0: the package default
+	priv, err := privacy.NewService(cfg, st, os.Getenv)
+	if err != nil {
+		awsclients.Fatal(err)
+	}
+	log := logging.FromEnv("admin-api")
+	var slack adminapi.SlackIntegrations // nil: Slack is not configured
+	if sc, err := slackbridge.ConfigFromEnv(os.Getenv, "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_REDIRECT_URL"); err == nil {
+		slack = adminapi.SlackBridge(slackbridge.New(sc, st, nil, log)) // the admin routes never use KMS
+	}
 	api := adminapi.New(adminapi.Deps{Store: st, PlatformToken: env["PLATFORM_TOKEN"],
-		Logger: logging.FromEnv("admin-api"), MaxMessageChars: maxChars})
+		Logger: log, MaxMessageChars: maxChars, Privacy: priv, Slack: slack})
 	lambda.Start(api.Handler)
 }

@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/dispatch"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/pusher"
+	"github.com/livesupportbot/backend/shared/slackbridge"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -38,6 +40,10 @@ func main() {
 		Deliverers: []dispatch.Deliverer{
 			&dispatch.Widget{Store: st, Pusher: pusher.New(pusher.NewClient(cfg, env["WS_MANAGEMENT_ENDPOINT"])), Log: log},
 		},
+	}
+	// Slack: mirror visitor and bot messages to the tenant's Slack thread.
+	if sc, err := slackbridge.ConfigFromEnv(os.Getenv, "SLACK_KMS_KEY_ID"); err == nil {
+		h.Deliverers = append(h.Deliverers, slackbridge.New(sc, st, kms.NewFromConfig(cfg), log))
 	}
 	lambda.Start(h.Handle)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -123,6 +124,10 @@ type Deps struct {
 	MaxBodyBytes int
 	// MaxMessageChars limits the text of an agent reply (4000 when 0).
 	MaxMessageChars int
+	// Privacy receives privacy requests (privacy routes answer 500 when nil).
+	Privacy *privacy.Service
+	// Slack is the Slack bridge (nil: Slack is not configured).
+	Slack SlackIntegrations
 }
 
 // API serves the admin API.
@@ -134,7 +139,9 @@ type API struct {
 	log             *slog.Logger
 	maxBody         int
 	maxMessageChars int
+	slack           SlackIntegrations
 	routes          []Route
+	privacy         *privacy.Service
 }
 
 // New returns the API over its dependencies.
@@ -142,6 +149,7 @@ func New(d Deps) *API {
 	a := &API{
 		store: d.Store, now: d.Now, platformToken: d.PlatformToken, cursorKey: d.CursorSecret,
 		log: d.Logger, maxBody: d.MaxBodyBytes, maxMessageChars: d.MaxMessageChars,
+		privacy: d.Privacy, slack: d.Slack,
 	}
 	if a.now == nil {
 		a.now = time.Now

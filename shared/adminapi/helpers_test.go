@@ -45,9 +45,10 @@ func newEnv(t testing.TB, opts ...func(*adminapi.Deps)) *env {
 	t.Helper()
 	tt := testaws.NewTables(t)
 	e := &env{t: t, tt: tt, logs: &bytes.Buffer{}, now: time.Now().UTC()}
-	e.store = tt.Store()
+	e.store = tt.Store().WithSubjectKey(subjectKey)
 	d := adminapi.Deps{Store: e.store, PlatformToken: platformToken,
-		Logger: slog.New(slog.NewJSONHandler(e.logs, nil))}
+		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Privacy: noPrivacyProcessing(e.store),
+		Slack: slackDeps(e.store)}
 	for _, o := range opts {
 		o(&d)
 	}
@@ -177,6 +178,7 @@ func (e *env) newFixture(name string) fixture {
 		Author: chat.Author{Kind: chat.AuthorVisitor}, Text: "hello from " + name, Channel: chat.ChannelWidget}, retention.Defaults); err != nil {
 		e.t.Fatal(err)
 	}
+	e.seedSlack(f)
 	return f
 }
 
@@ -186,7 +188,7 @@ func (e *env) snapshot(f fixture) string {
 	e.t.Helper()
 	var out []string
 	for _, pk := range []string{store.TenantPK(f.ID), store.ContactPK(f.ID, f.ContactID),
-		store.ConversationPK(f.ID, f.ConvID), store.AuditPK(f.ID)} {
+		store.ConversationPK(f.ID, f.ConvID), store.AuditPK(f.ID), store.SlackPK(f.ID), store.SlackRoutePK(slackTeam(f))} {
 		res, err := e.tt.DB.Query(context.Background(), &dynamodb.QueryInput{
 			TableName: &e.tt.Data, KeyConditionExpression: aws.String("PK = :pk"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
@@ -281,8 +283,9 @@ func (e *env) auditItems(tenantID string) string {
 func newMeteredEnv(t testing.TB, m *testaws.Meter) *env {
 	t.Helper()
 	e := newEnv(t)
-	e.store = store.New(m.Client(testaws.Config(t)), e.tt.Data, e.tt.Archive)
+	e.store = store.New(m.Client(testaws.Config(t)), e.tt.Data, e.tt.Archive).WithSubjectKey(subjectKey)
 	e.api = adminapi.New(adminapi.Deps{Store: e.store, PlatformToken: platformToken,
-		Logger: slog.New(slog.NewJSONHandler(e.logs, nil))})
+		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Privacy: noPrivacyProcessing(e.store),
+		Slack: slackDeps(e.store)})
 	return e
 }

@@ -16,5 +16,7 @@ func (a *API) allRoutes() []Route {
 	r = append(r, a.contactRoutes()...)
 	r = append(r, a.legalHoldRoutes()...)
 	r = append(r, a.auditRoutes()...)
+	r = append(r, a.privacyRoutes()...)
+	r = append(r, a.integrationRoutes()...)
 	return r
 }

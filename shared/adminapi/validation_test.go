@@ -51,6 +51,9 @@ func TestValidation_BadBodiesAre400AndWriteNothing(t *testing.T) {
 		"PATCH /v1/conversations/{id}":         {`{"status":1}`, "status"},
 		"POST /v1/conversations/{id}/messages": {`{"text":{},"agentName":2}`, "agentName,text"},
 		"PATCH /v1/contacts/{id}":              {`{"marketingOptOut":"yes","phone":12}`, "marketingOptOut,phone"},
+		"POST /v1/privacy-requests":            {`{"type":1,"subject":{"contactId":2},"reason":[]}`, "reason,subject.contactId,type"},
+		"PATCH /v1/privacy-settings":           {`{"reingestAfterErasure":true}`, "reingestAfterErasure"},
+		"POST /v1/suppressions/lift":           {`{"email":1,"channel":[]}`, "channel,email"},
 	}
 	bad := []struct {
 		name, body, fields string

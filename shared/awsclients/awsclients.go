@@ -42,13 +42,18 @@ func Env(getenv func(string) string, names ...string) (map[string]string, error)
 	return out, nil
 }
 
-// Store builds the store from DATA_TABLE and ARCHIVE_TABLE.
+// Store builds the store from DATA_TABLE and ARCHIVE_TABLE, with the subject hash
+// key of SUBJECT_HASH_SECRET when it is set.
 func Store(cfg aws.Config, getenv func(string) string) (*store.Store, error) {
 	env, err := Env(getenv, "DATA_TABLE", "ARCHIVE_TABLE")
 	if err != nil {
 		return nil, err
 	}
-	return store.New(dynamodb.NewFromConfig(cfg), env["DATA_TABLE"], env["ARCHIVE_TABLE"]), nil
+	st := store.New(dynamodb.NewFromConfig(cfg), env["DATA_TABLE"], env["ARCHIVE_TABLE"])
+	if k := getenv("SUBJECT_HASH_SECRET"); k != "" {
+		st = st.WithSubjectKey([]byte(k)) // hashes erased subjects' identifiers (suppression)
+	}
+	return st, nil
 }
 
 // Fatal logs a start-up error as one line and exits: a missing setting is a clear

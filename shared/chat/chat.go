@@ -39,6 +39,10 @@ type Tenant struct {
 	ClosedAt       *time.Time        `json:"closedAt,omitempty"`
 	LegalHold      bool              `json:"legalHold"`
 	CreatedAt      time.Time         `json:"createdAt"`
+
+	// ReingestAfterErasure says what happens when an erased identity comes back:
+	// "refuse" (the default) or "new_contact" (a new contact, unlinked to the old).
+	ReingestAfterErasure string `json:"reingestAfterErasure,omitempty"`
 }
 
 // Periods returns the tenant's effective retention periods; on a tenant-wide

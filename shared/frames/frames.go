@@ -61,7 +61,9 @@ func NewError(err error, clientMessageID string) Error {
 	code := chat.ErrorCode(err)
 	switch code {
 	case chat.EInvalid, chat.ETooLarge, chat.ERateLimited, chat.EUnauthorized, chat.EInternal:
-	case chat.ENotFound, chat.EConflict, chat.EForbidden:
+	case chat.EForbidden:
+		code = chat.EUnauthorized
+	case chat.ENotFound, chat.EConflict:
 		code = chat.EInvalid
 	default:
 		code = chat.EInternal

@@ -34,6 +34,8 @@ type Store struct {
 	data    string
 	archive string
 	now     func() time.Time
+	// subjectKey salts the hashes of erased subjects' identifiers (suppression.go).
+	subjectKey []byte
 }
 
 // New returns a Store over the two tables.

@@ -141,8 +141,13 @@ func NewTables(tb testing.TB) *Tables {
 	return tt
 }
 
-// Store returns a store over the tables.
-func (tt *Tables) Store() *store.Store { return store.New(tt.DB, tt.Data, tt.Archive) }
+// SubjectKey is the test key that salts erased subjects' hashes.
+var SubjectKey = []byte("test subject hash key, 32 bytes!")
+
+// Store returns a store over the tables, with the test subject key.
+func (tt *Tables) Store() *store.Store {
+	return store.New(tt.DB, tt.Data, tt.Archive).WithSubjectKey(SubjectKey)
+}
 
 // RepoRoot returns the folder of template.yaml.
 func RepoRoot(tb testing.TB) string {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/visitortoken"
 )
@@ -68,6 +69,18 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 	if visitorID == "" {
 		visitorID = ids.New(ids.Contact)
+	} else {
+		// A known visitor whose data was erased is refused, or comes back as a new
+		// contact, as the tenant chose; never as the old one.
+		adm, err := privacy.Admit(ctx, h.Store, t, privacy.Identity{ContactID: visitorID})
+		if chat.ErrorCode(err) == chat.EForbidden {
+			return problem(origin, http.StatusForbidden, chat.ErrorMessage(err)), nil
+		}
+		if err != nil {
+			h.Log.ErrorContext(ctx, "suppression check", "tenantId", t.ID, "error", err)
+			return problem(origin, http.StatusInternalServerError, "internal error"), nil
+		}
+		visitorID = adm.ContactID
 	}
 	out := response{
 		VisitorToken: h.Tokens.Issue(t.ID, visitorID, visitortoken.DefaultTTL),

@@ -13,6 +13,7 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/testaws"
 	"github.com/livesupportbot/backend/shared/visitortoken"
 	"github.com/livesupportbot/backend/shared/widgetsession"
@@ -77,6 +78,19 @@ func TestSession(t *testing.T) {
 		if code, _ := call("https://shop.example.com", body); code != 400 {
 			t.Errorf("%s: %d, want 400", name, code)
 		}
+	}
+	// After erasure the old visitor is refused, or comes back as a new contact.
+	if err := st.Suppress(ctx, shop.ID, store.SuppressContact, first["visitorId"].(string), "r1"); err != nil {
+		t.Fatal(err)
+	}
+	if code, m := call("https://shop.example.com", key(shop, first["visitorToken"].(string))); code != 403 {
+		t.Fatalf("erased visitor renewed: %d %v", code, m)
+	}
+	if _, err := st.SetReingestAfterErasure(ctx, shop.ID, "new_contact"); err != nil {
+		t.Fatal(err)
+	}
+	if code, m := call("https://shop.example.com", key(shop, first["visitorToken"].(string))); code != 200 || m["visitorId"] == first["visitorId"] {
+		t.Fatalf("new_contact: %d %v, want a new visitor id", code, m)
 	}
 	if code, _ := call("https://shop.example.com", `{"widgetKey":"wk_`+shop.ID+`_wrong"}`); code != 401 {
 		t.Errorf("wrong key: %d, want 401", code)

@@ -46,7 +46,7 @@ func newHarness(tb testing.TB) *harness {
 	tt := testaws.NewTables(tb)
 	cfg := testaws.Config(tb)
 	meter := testaws.NewMeter()
-	st := store.New(meter.Client(cfg), tt.Data, tt.Archive)
+	st := store.New(meter.Client(cfg), tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	tokens, err := visitortoken.New(secret)

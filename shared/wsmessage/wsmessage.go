@@ -17,6 +17,7 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/frames"
+	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/pusher"
 	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/wsconn"
@@ -141,9 +142,24 @@ func (h *Handler) sendMessage(ctx context.Context, t *chat.Tenant, id wsconn.Ide
 		return chat.Errorf(chat.ETooLarge, "text is longer than %d characters", max), f.ClientMessageID
 	}
 	p := t.Periods()
-	c, convID, err := h.Store.OpenConversation(ctx, id.TenantID, id.VisitorID, chat.ChannelWidget, p)
-	if err != nil {
+	// The hot path is one read: the contact names its open conversation. Only a
+	// message that opens a conversation (and maybe re-creates the contact) passes
+	// the erasure gate first.
+	c, err := h.Store.Contact(ctx, id.TenantID, id.VisitorID)
+	if err != nil && err != chat.ErrNotFound {
 		return err, f.ClientMessageID
+	}
+	convID := ""
+	if c != nil {
+		convID = c.OpenConversationID
+	}
+	if convID == "" {
+		if err := h.admit(ctx, t, privacy.Identity{ContactID: id.VisitorID}); err != nil {
+			return err, f.ClientMessageID
+		}
+		if c, convID, err = h.Store.OpenConversation(ctx, id.TenantID, id.VisitorID, chat.ChannelWidget, p); err != nil {
+			return err, f.ClientMessageID
+		}
 	}
 	m, _, err := h.Store.PutMessage(ctx, &chat.Message{
 		TenantID: id.TenantID, ConversationID: convID, ContactID: id.VisitorID,
@@ -210,6 +226,9 @@ func (h *Handler) identify(ctx context.Context, t *chat.Tenant, id wsconn.Identi
 	if len(fields) > 0 {
 		return &chat.Error{Code: chat.EInvalid, Message: "invalid " + strings.Join(keys(fields), ", "), Fields: fields}
 	}
+	if err := h.admit(ctx, t, privacy.Identity{ContactID: id.VisitorID, Email: email}); err != nil {
+		return err
+	}
 	c, err := h.Store.Identify(ctx, id.TenantID, id.VisitorID, name, email, t.Periods())
 	if err != nil {
 		return err
@@ -225,4 +244,19 @@ func keys(m map[string]string) []string {
 		}
 	}
 	return out
+}
+
+// admit passes an identity through the erasure gate: an erased visitor id or
+// email is refused, unless the tenant lets it come back as a new contact, which
+// a visitor id that is not itself erased already is.
+func (h *Handler) admit(ctx context.Context, t *chat.Tenant, id privacy.Identity) error {
+	adm, err := privacy.Admit(ctx, h.Store, t, id)
+	if err != nil {
+		return err
+	}
+	if adm.ContactID != id.ContactID {
+		// The visitor id itself was erased: the widget must start a new session.
+		return chat.Errorf(chat.EUnauthorized, "this visitor's data was erased; start a new session")
+	}
+	return nil
 }

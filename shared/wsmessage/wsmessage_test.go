@@ -1,11 +1,14 @@
 package wsmessage_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/store"
 )
 
 func TestTwoConnections_AckedOnSenderDeliveredOnOther(t *testing.T) {
@@ -167,5 +170,35 @@ func TestLogs_CarryNoTextTokensOrEmails(t *testing.T) {
 		if strings.Contains(logs, leak) {
 			t.Errorf("logs contain %q:\n%s", leak, logs)
 		}
+	}
+}
+
+func TestErasedVisitor_RefusedNotRecreated(t *testing.T) {
+	h := newHarness(t)
+	tn := h.tenant(t)
+	ctx := context.Background()
+	v := ids.New(ids.Contact)
+	a := h.connect(t, tn.ID, v, "c1")
+	if err := h.st.Suppress(ctx, tn.ID, store.SuppressContact, v, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.Suppress(ctx, tn.ID, store.SuppressEmail, "erased@example.com", "r2"); err != nil {
+		t.Fatal(err)
+	}
+	h.frame(t, "ws-send-message.json", a, "c1", `{"action":"sendMessage","clientMessageId":"x","text":"I am back"}`)
+	h.frame(t, "ws-identify.json", a, "c1", `{"action":"identify","name":"E","email":"Erased@example.com"}`)
+	got := h.frames(t, "c1")
+	if len(got) != 2 || got[0]["code"] != "unauthorized" || got[1]["type"] != "error" {
+		t.Fatalf("erased visitor got %v, want two error frames", got)
+	}
+	if _, err := h.st.Contact(ctx, tn.ID, v); err != chat.ErrNotFound {
+		t.Fatalf("erased contact re-created: %v", err)
+	}
+	// A new visitor may not take the erased email either.
+	w := ids.New(ids.Contact)
+	b := h.connect(t, tn.ID, w, "c2")
+	h.frame(t, "ws-identify.json", b, "c2", `{"action":"identify","name":"E","email":"erased@example.com"}`)
+	if got := h.frames(t, "c2"); len(got) != 1 || got[0]["type"] != "error" {
+		t.Fatalf("erased email accepted: %v", got)
 	}
 }

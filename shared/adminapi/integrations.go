@@ -1,0 +1,120 @@
+package adminapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/slackbridge"
+)
+
+// Audit actions of the integration routes.
+const (
+	ActIntegrationInstall = "integration.install"
+	ActIntegrationDelete  = "integration.delete"
+)
+
+// SlackIntegrations is what the admin API needs of the Slack bridge
+// (slackbridge.Bridge): the install link, a description of the installation
+// without its secret, and uninstalling.
+type SlackIntegrations interface {
+	InstallURL(tenantID string) string
+	Describe(ctx context.Context, tenantID string) (*IntegrationView, error)
+	Uninstall(ctx context.Context, tenantID string) error
+}
+
+// IntegrationView is one integration as the API lists it. Secrets are
+// write-only: no view carries a token.
+type IntegrationView struct {
+	Channel     string    `json:"channel"`
+	TeamID      string    `json:"teamId,omitempty"`
+	TeamName    string    `json:"teamName,omitempty"`
+	ChannelID   string    `json:"channelId,omitempty"`
+	ChannelName string    `json:"channelName,omitempty"`
+	BotUserID   string    `json:"botUserId,omitempty"`
+	InstalledAt time.Time `json:"installedAt"`
+}
+
+func (a *API) integrationRoutes() []Route {
+	return []Route{
+		{Method: http.MethodGet, Pattern: "/v1/integrations", Role: RoleOwner, Handle: a.listIntegrations},
+		{Method: http.MethodGet, Pattern: "/v1/integrations/slack/install", Role: RoleOwner, Handle: a.installSlack},
+		{Method: http.MethodDelete, Pattern: "/v1/integrations/slack", Role: RoleOwner, Handle: a.deleteSlack},
+	}
+}
+
+var errSlackNotConfigured = chat.Errorf(chat.ENotFound, "Slack is not configured for this deployment")
+
+// listIntegrations lists the tenant's integrations, without secrets.
+func (a *API) listIntegrations(ctx context.Context, r *Request) (*Response, error) {
+	if err := onlyQuery(r, "limit", "cursor"); err != nil {
+		return nil, err
+	}
+	items := []IntegrationView{}
+	if a.slack != nil {
+		in, err := a.slack.Describe(ctx, r.Principal.TenantID)
+		if err != nil && err != chat.ErrNotFound {
+			return nil, err
+		}
+		if in != nil {
+			items = append(items, *in)
+		}
+	}
+	return JSON(http.StatusOK, List[IntegrationView]{Items: items}), nil
+}
+
+// installSlack starts the Slack app's OAuth install for the caller's tenant: a
+// redirect to Slack's authorize page with a signed, expiring state naming the
+// tenant (the body carries the same URL for clients that do not follow it).
+func (a *API) installSlack(ctx context.Context, r *Request) (*Response, error) {
+	if err := onlyQuery(r); err != nil {
+		return nil, err
+	}
+	if a.slack == nil {
+		return nil, errSlackNotConfigured
+	}
+	u := a.slack.InstallURL(r.Principal.TenantID)
+	if err := a.audit(ctx, r, r.Principal.TenantID, ActIntegrationInstall, map[string]string{"channel": "slack"}); err != nil {
+		return nil, err
+	}
+	return &Response{Status: http.StatusFound, Headers: map[string]string{"Location": u}, Body: map[string]string{"url": u}}, nil
+}
+
+// deleteSlack uninstalls Slack: the encrypted token, the workspace route and the
+// member profiles go. Nothing installed is no error.
+func (a *API) deleteSlack(ctx context.Context, r *Request) (*Response, error) {
+	if err := onlyQuery(r); err != nil {
+		return nil, err
+	}
+	if a.slack == nil {
+		return NoContent(), nil
+	}
+	if err := a.slack.Uninstall(ctx, r.Principal.TenantID); err != nil {
+		return nil, err
+	}
+	if err := a.audit(ctx, r, r.Principal.TenantID, ActIntegrationDelete, map[string]string{"channel": "slack"}); err != nil {
+		return nil, err
+	}
+	return NoContent(), nil
+}
+
+// SlackBridge adapts the Slack bridge to SlackIntegrations.
+func SlackBridge(b *slackbridge.Bridge) SlackIntegrations { return slackAdapter{b} }
+
+type slackAdapter struct{ b *slackbridge.Bridge }
+
+func (s slackAdapter) InstallURL(tenantID string) string { return s.b.InstallURL(tenantID) }
+
+func (s slackAdapter) Uninstall(ctx context.Context, tenantID string) error {
+	return s.b.Uninstall(ctx, tenantID)
+}
+
+func (s slackAdapter) Describe(ctx context.Context, tenantID string) (*IntegrationView, error) {
+	in, err := s.b.Describe(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return &IntegrationView{Channel: "slack", TeamID: in.TeamID, TeamName: in.TeamName, ChannelID: in.ChannelID,
+		ChannelName: in.ChannelName, BotUserID: in.BotUserID, InstalledAt: in.InstalledAt}, nil
+}

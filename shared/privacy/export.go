@@ -1,0 +1,314 @@
+package privacy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/retention"
+	"github.com/livesupportbot/backend/shared/store"
+)
+
+// SchemaVersion is the version of the export document's shape.
+const SchemaVersion = 1
+
+// DefaultLinkTTL is how long a download link works (SigV4 allows 7 days at most).
+const DefaultLinkTTL = 7 * 24 * time.Hour
+
+// ObjectStore is the part of the S3 API the processors use.
+type ObjectStore interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, opts ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+}
+
+// Presigner makes presigned GET links (s3.PresignClient).
+type Presigner interface {
+	PresignGetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.PresignOptions)) (*v4.PresignedHTTPRequest, error)
+}
+
+// ExportKey is the S3 key of a request's export file. It holds no identifier of
+// the subject.
+func ExportKey(tenantID, requestID string) string {
+	return "exports/" + tenantID + "/" + requestID + ".json"
+}
+
+// Exporter is the privacy-export function: it builds the subject's export file.
+type Exporter struct {
+	Store   *store.Store
+	S3      ObjectStore
+	Presign Presigner
+	Bucket  string
+	// KMSKeyID, when set, encrypts export files with that KMS key (SSE-KMS);
+	// otherwise with S3-managed keys (SSE-S3).
+	KMSKeyID string
+	// LinkTTL is how long the download link works (DefaultLinkTTL when 0).
+	LinkTTL     time.Duration
+	Lease       time.Duration
+	MaxAttempts int
+	Log         *slog.Logger
+}
+
+// Document is the export file: one JSON document with every item about the
+// subject, each part with its data class and retention.
+type Document struct {
+	SchemaVersion int       `json:"schemaVersion"`
+	GeneratedAt   time.Time `json:"generatedAt"`
+	RequestID     string    `json:"requestId"`
+	TenantID      string    `json:"tenantId"`
+	Subject       struct {
+		ContactIDs []string `json:"contactIds"`
+		Email      string   `json:"email,omitempty"`
+	} `json:"subject"`
+	// Contacts summarises each contact profile, with its marketing opt-out.
+	Contacts []ContactSummary `json:"contacts"`
+	// RetentionPolicy is the tenant's retention of each class, in days.
+	RetentionPolicy map[retention.Class]ClassRetention `json:"retentionPolicy"`
+	Parts           []Part                             `json:"parts"`
+}
+
+// ContactSummary is a contact profile as the export shows it.
+type ContactSummary struct {
+	ContactID       string    `json:"contactId"`
+	Name            string    `json:"name,omitempty"`
+	Email           string    `json:"email,omitempty"`
+	Phone           string    `json:"phone,omitempty"`
+	MarketingOptOut bool      `json:"marketingOptOut"`
+	LegalHold       bool      `json:"legalHold"`
+	CreatedAt       time.Time `json:"createdAt"`
+	LastSeenAt      time.Time `json:"lastSeenAt"`
+}
+
+// ClassRetention is how long a class is kept.
+type ClassRetention struct {
+	Days        int  `json:"days"`
+	Archived    bool `json:"archived"`
+	ArchiveDays int  `json:"archiveDays,omitempty"`
+}
+
+// Part is one stored item.
+type Part struct {
+	Table     string          `json:"table"`
+	Entity    string          `json:"entity"`
+	DataClass retention.Class `json:"dataClass"`
+	Retention PartRetention   `json:"retention"`
+	Key       struct {
+		PK string `json:"pk"`
+		SK string `json:"sk"`
+	} `json:"key"`
+	Data map[string]any `json:"data"`
+}
+
+// PartRetention says until when an item is kept, or that it is on legal hold.
+type PartRetention struct {
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	LegalHold bool       `json:"legalHold,omitempty"`
+	Policy    string     `json:"policy"`
+}
+
+// Handle processes one export request event. Processing twice, or by two
+// attempts at once, gives one file and one result: the request is claimed under a
+// lease, a finished one is left alone, and the file's key is the request's.
+func (e *Exporter) Handle(ctx context.Context, ev Event) error {
+	p := &processor{st: e.Store, function: "privacy-export", lease: e.Lease, maxAttempts: e.MaxAttempts, log: e.Log}
+	p.defaults()
+	who := owner(ctx)
+	r, tenant, err := p.claim(ctx, ev, store.PrivacyExport, who)
+	if err != nil || r == nil {
+		return err
+	}
+	return p.finish(ctx, tenant, r, who, e.run(ctx, p, tenant, r, who))
+}
+
+func (e *Exporter) run(ctx context.Context, p *processor, tenant *chat.Tenant, r *store.PrivacyRequest, who string) error {
+	if err := step("audit", audit(ctx, e.Store, tenant, system(p.function), "privacy.export.start", r.ID, nil)); err != nil {
+		return err
+	}
+	contacts, err := p.resolveOnce(ctx, r, who)
+	if err != nil {
+		return step("resolve subject", err)
+	}
+	h, err := gather(ctx, e.Store, r.TenantID, contacts, true)
+	if err != nil {
+		return step("gather", err)
+	}
+	doc, err := buildDocument(e.Store.Now(), tenant, r, h)
+	if err != nil {
+		return step("build document", err)
+	}
+	body, err := json.MarshalIndent(doc, "", " ")
+	if err != nil {
+		return step("encode document", err)
+	}
+	key := ExportKey(r.TenantID, r.ID)
+	put := &s3.PutObjectInput{
+		Bucket: aws.String(e.Bucket), Key: aws.String(key), Body: bytes.NewReader(body),
+		ContentType: aws.String("application/json"), ServerSideEncryption: s3types.ServerSideEncryptionAes256,
+	}
+	if e.KMSKeyID != "" {
+		put.ServerSideEncryption, put.SSEKMSKeyId = s3types.ServerSideEncryptionAwsKms, aws.String(e.KMSKeyID)
+	}
+	if _, err := e.S3.PutObject(ctx, put); err != nil {
+		return step("write file", err)
+	}
+	ttl := e.LinkTTL
+	if ttl <= 0 {
+		ttl = DefaultLinkTTL
+	}
+	link, err := e.Presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(e.Bucket), Key: aws.String(key)},
+		s3.WithPresignExpires(ttl))
+	if err != nil {
+		return step("presign link", err)
+	}
+	now := e.Store.Now()
+	counts := map[string]int{"items": len(doc.Parts), "contacts": len(doc.Contacts), "conversations": len(h.ConversationIDs)}
+	for _, pt := range doc.Parts {
+		counts[pt.Table+"Items"]++
+	}
+	err = e.Store.UpdatePrivacyRequest(ctx, r.TenantID, r.ID, who, store.PrivacyUpdate{
+		Set: map[string]any{"status": store.PrivacyCompleted, "completedAt": now, "counts": counts,
+			"exportKey": key, "downloadUrl": link.URL, "downloadExpiresAt": now.Add(ttl)},
+		Remove: []string{"leaseOwner", "leaseUntil"},
+	})
+	if err == store.ErrPrivacyLeaseLost {
+		// Another attempt finished the request with the same file, or an erasure
+		// of the subject ended it while this attempt ran: then the file just
+		// written must not outlive the erasure.
+		cur, gerr := e.Store.PrivacyRequest(ctx, r.TenantID, r.ID)
+		if gerr != nil {
+			return step("check request", gerr)
+		}
+		if cur.SubjectErased {
+			if _, err := e.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(e.Bucket), Key: aws.String(key)}); err != nil {
+				return step("delete file of erased subject", err)
+			}
+		}
+		return nil
+	}
+	if err != nil {
+		return step("complete", err)
+	}
+	if err := audit(ctx, e.Store, tenant, system(p.function), "privacy.export.complete", r.ID, counts); err != nil {
+		p.log.ErrorContext(ctx, "audit failed", "privacyRequest", r.ID, "error", err.Error())
+	}
+	return nil
+}
+
+// buildDocument turns the holdings into the export document.
+func buildDocument(now time.Time, tenant *chat.Tenant, r *store.PrivacyRequest, h *holdings) (*Document, error) {
+	periods := tenant.Periods()
+	doc := &Document{SchemaVersion: SchemaVersion, GeneratedAt: now, RequestID: r.ID, TenantID: r.TenantID,
+		Contacts: []ContactSummary{}, Parts: []Part{}, RetentionPolicy: map[retention.Class]ClassRetention{}}
+	doc.Subject.ContactIDs = append([]string{}, h.ContactIDs...)
+	if r.Subject != nil {
+		doc.Subject.Email = r.Subject.Email
+	}
+	for _, c := range retention.Classes {
+		cr := ClassRetention{Days: int(periods.Period(c) / (24 * time.Hour)), Archived: retention.Archived(c)}
+		if cr.Archived {
+			cr.ArchiveDays = periods.ArchiveDays
+		}
+		doc.RetentionPolicy[c] = cr
+	}
+	for _, it := range h.all() {
+		if it.sk() == store.SKProfile && it.Table == TableData {
+			var c chat.Contact
+			if err := unmarshalItem(it, &c); err != nil {
+				return nil, fmt.Errorf("decode contact: %w", err)
+			}
+			doc.Contacts = append(doc.Contacts, ContactSummary{ContactID: strings.TrimPrefix(it.pk(), store.ContactPK(r.TenantID, "")),
+				Name: c.Name, Email: c.Email, Phone: c.Phone, MarketingOptOut: c.MarketingOptOut, LegalHold: c.LegalHold,
+				CreatedAt: c.CreatedAt, LastSeenAt: c.LastSeenAt})
+		}
+		pt := Part{Table: it.Table, Entity: it.str("entity"), DataClass: retention.Class(it.str("dataClass")), Data: map[string]any{}}
+		pt.Key.PK, pt.Key.SK = it.pk(), it.sk()
+		if n, ok := it.Attrs["expiresAt"].(*types.AttributeValueMemberN); ok {
+			var sec int64
+			fmt.Sscan(n.Value, &sec)
+			pt.Retention.ExpiresAt = timePtr(time.Unix(sec, 0).UTC())
+		} else {
+			pt.Retention.LegalHold = true
+		}
+		pt.Retention.Policy = policyText(pt.DataClass, it.Table, periods)
+		for k, v := range it.Attrs {
+			switch k {
+			case "PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "dataClass", "expiresAt", "entity":
+				continue
+			}
+			pt.Data[k] = plain(v)
+		}
+		doc.Parts = append(doc.Parts, pt)
+	}
+	sort.Slice(doc.Parts, func(i, j int) bool {
+		a, b := doc.Parts[i], doc.Parts[j]
+		if a.Table != b.Table {
+			return a.Table > b.Table // data before archive
+		}
+		if a.Key.PK != b.Key.PK {
+			return a.Key.PK < b.Key.PK
+		}
+		return a.Key.SK < b.Key.SK
+	})
+	return doc, nil
+}
+
+func policyText(c retention.Class, table string, p retention.Periods) string {
+	if table == TableArchive {
+		return fmt.Sprintf("archived copy, kept %d days after archiving", p.ArchiveDays)
+	}
+	days := int(p.Period(c) / (24 * time.Hour))
+	if retention.Archived(c) {
+		return fmt.Sprintf("%s data, kept %d days after last activity, then archived for %d days", c, days, p.ArchiveDays)
+	}
+	return fmt.Sprintf("%s data, kept %d days after last activity, not archived", c, days)
+}
+
+// plain converts an attribute value to plain JSON values.
+func plain(v types.AttributeValue) any {
+	switch t := v.(type) {
+	case *types.AttributeValueMemberS:
+		return t.Value
+	case *types.AttributeValueMemberN:
+		return json.Number(t.Value)
+	case *types.AttributeValueMemberBOOL:
+		return t.Value
+	case *types.AttributeValueMemberNULL:
+		return nil
+	case *types.AttributeValueMemberB:
+		return t.Value
+	case *types.AttributeValueMemberSS:
+		return t.Value
+	case *types.AttributeValueMemberNS:
+		out := make([]json.Number, len(t.Value))
+		for i, n := range t.Value {
+			out[i] = json.Number(n)
+		}
+		return out
+	case *types.AttributeValueMemberBS:
+		return t.Value
+	case *types.AttributeValueMemberL:
+		out := make([]any, len(t.Value))
+		for i, e := range t.Value {
+			out[i] = plain(e)
+		}
+		return out
+	case *types.AttributeValueMemberM:
+		out := make(map[string]any, len(t.Value))
+		for k, e := range t.Value {
+			out[k] = plain(e)
+		}
+		return out
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package privacy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// LambdaClient is the call of the Lambda API the invoker uses.
+type LambdaClient interface {
+	Invoke(ctx context.Context, in *lambda.InvokeInput, opts ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
+}
+
+// LambdaInvoker starts functions through the Lambda API with InvocationType
+// Event: Lambda queues the event, retries it and sends what keeps failing to the
+// function's on-failure destination.
+type LambdaInvoker struct{ Client LambdaClient }
+
+// InvokeAsync queues payload for the function.
+func (l LambdaInvoker) InvokeAsync(ctx context.Context, function string, payload []byte) error {
+	out, err := l.Client.Invoke(ctx, &lambda.InvokeInput{
+		FunctionName: aws.String(function), InvocationType: lambdatypes.InvocationTypeEvent, Payload: payload,
+	})
+	if err != nil {
+		return fmt.Errorf("invoke %s: %w", function, err)
+	}
+	if out.StatusCode != 202 {
+		return fmt.Errorf("invoke %s: status %d", function, out.StatusCode)
+	}
+	return nil
+}
+
+// InProcess runs the handlers in this process, each in its own goroutine, as
+// Lambda would run the functions: for tests and the local stack. Wait waits for
+// every started run and returns their errors.
+type InProcess struct {
+	Handlers map[string]func(ctx context.Context, ev Event) error
+
+	mu   sync.Mutex
+	wg   sync.WaitGroup
+	errs []error
+}
+
+// InvokeAsync starts the named handler with the decoded event.
+func (p *InProcess) InvokeAsync(ctx context.Context, function string, payload []byte) error {
+	h, ok := p.Handlers[function]
+	if !ok {
+		return fmt.Errorf("invoke %s: no such function", function)
+	}
+	var ev Event
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return fmt.Errorf("invoke %s: %w", function, err)
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		if err := h(context.WithoutCancel(ctx), ev); err != nil {
+			p.mu.Lock()
+			p.errs = append(p.errs, err)
+			p.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+// Wait waits for the started runs and returns the errors they returned.
+func (p *InProcess) Wait() []error {
+	p.wg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]error(nil), p.errs...)
+}

@@ -1,0 +1,178 @@
+package privacy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/store"
+)
+
+// Defaults of the processors.
+const (
+	// DefaultLease is how long a processor holds a request; the functions' timeout
+	// is shorter, so a crashed attempt's lease has run out when Lambda retries.
+	DefaultLease = 15 * time.Minute
+	// DefaultMaxAttempts is how many attempts a request gets before it is failed:
+	// Lambda's first try and its two asynchronous retries.
+	DefaultMaxAttempts = 3
+)
+
+// stepError is a failed step of processing. Its step name is what the request
+// and the audit trail show; the cause goes to the log only.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+func step(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &stepError{step: name, err: err}
+}
+
+// processor holds what the export and erase functions share: claiming a request
+// under a lease, resolving its subject once, and recording failures.
+type processor struct {
+	st          *store.Store
+	function    string
+	lease       time.Duration
+	maxAttempts int
+	log         *slog.Logger
+}
+
+func (p *processor) defaults() {
+	if p.lease <= 0 {
+		p.lease = DefaultLease
+	}
+	if p.maxAttempts <= 0 {
+		p.maxAttempts = DefaultMaxAttempts
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// owner names this attempt: the Lambda request id, or a fresh id.
+func owner(ctx context.Context) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		return lc.AwsRequestID
+	}
+	return ids.New("o")
+}
+
+// claim takes the request of the event for this attempt. It returns nil (and no
+// error) when there is nothing to do: the request is finished, of the wrong type,
+// or held by another live attempt.
+func (p *processor) claim(ctx context.Context, ev Event, typ, who string) (*store.PrivacyRequest, *chat.Tenant, error) {
+	if ev.TenantID == "" || ev.RequestID == "" {
+		return nil, nil, fmt.Errorf("event without tenantId or requestId")
+	}
+	tenant, err := p.st.Tenant(ctx, ev.TenantID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read tenant: %w", err)
+	}
+	r, err := p.st.ClaimPrivacyRequest(ctx, ev.TenantID, ev.RequestID, who, p.lease)
+	if errors.Is(err, store.ErrPrivacyBusy) {
+		p.log.InfoContext(ctx, "privacy request held by another attempt", "tenantId", ev.TenantID, "privacyRequest", ev.RequestID)
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("claim request: %w", err)
+	}
+	if r.Terminal() {
+		p.log.InfoContext(ctx, "privacy request already finished", "tenantId", ev.TenantID, "privacyRequest", r.ID, "status", r.Status)
+		return nil, nil, nil
+	}
+	if r.Type != typ {
+		return nil, nil, fmt.Errorf("request %s is of type %s, not %s", r.ID, r.Type, typ)
+	}
+	return r, tenant, nil
+}
+
+// resolveOnce fixes the subject's contact ids on the first attempt, together with
+// a pointer to the request in each contact's partition, and returns them. Later
+// attempts use the stored ids, so a retry after a partial erasure (the contact
+// profile, and with it the email index entry, already gone) still finds the rest.
+func (p *processor) resolveOnce(ctx context.Context, r *store.PrivacyRequest, who string) ([]string, error) {
+	if r.Resolved {
+		return r.ContactIDs, nil
+	}
+	contacts, err := resolve(ctx, p.st, r.TenantID, r.Subject)
+	if err != nil {
+		return nil, err
+	}
+	// The pointers are written first (a put is idempotent); if the update of the
+	// request fails, the next attempt resolves and writes them again.
+	for _, c := range contacts {
+		w, err := p.st.PrivacyPointer(r.TenantID, c, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := p.st.DB().PutItem(ctx, &dynamodb.PutItemInput{TableName: w.Put.TableName, Item: w.Put.Item}); err != nil {
+			return nil, fmt.Errorf("put request pointer: %w", err)
+		}
+	}
+	set := map[string]any{"resolved": true}
+	if len(contacts) > 0 {
+		set["contactIds"] = contacts
+	}
+	if err := p.st.UpdatePrivacyRequest(ctx, r.TenantID, r.ID, who, store.PrivacyUpdate{Set: set}); err != nil {
+		return nil, err
+	}
+	r.ContactIDs, r.Resolved = contacts, true
+	return contacts, nil
+}
+
+// finish ends an attempt: a lost lease means another attempt took the request
+// over (it finishes it), so this one stops quietly; any other error is a failure.
+func (p *processor) finish(ctx context.Context, tenant *chat.Tenant, r *store.PrivacyRequest, who string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, store.ErrPrivacyLeaseLost) {
+		p.log.InfoContext(ctx, "privacy request taken over by another attempt", "tenantId", r.TenantID, "privacyRequest", r.ID)
+		return nil
+	}
+	return p.fail(ctx, tenant, r, who, err)
+}
+
+// fail records a failed attempt: the step that failed is added to the request's
+// errors and the lease is given up, so Lambda's retry can take the request at
+// once; after the last attempt the request is failed. It returns err, so Lambda
+// retries (and finally sends the event to the on-failure destination).
+func (p *processor) fail(ctx context.Context, tenant *chat.Tenant, r *store.PrivacyRequest, who string, err error) error {
+	name := "internal"
+	var se *stepError
+	if errors.As(err, &se) {
+		name = se.step
+	}
+	p.log.ErrorContext(ctx, "privacy request attempt failed", "tenantId", r.TenantID, "privacyRequest", r.ID,
+		"attempt", r.Attempts, "step", name, "error", err.Error())
+	msg := fmt.Sprintf("attempt %d: %s failed", r.Attempts, name)
+	u := store.PrivacyUpdate{Set: map[string]any{"errors": append(r.Errors, msg)}, Remove: []string{"leaseOwner", "leaseUntil"}}
+	action := "privacy." + r.Type + ".attempt_failed"
+	if r.Attempts >= p.maxAttempts {
+		u.Set["status"], u.Set["statusReason"] = store.PrivacyFailed, name+" failed"
+		u.Set["completedAt"] = p.st.Now()
+		action = "privacy." + r.Type + ".fail"
+	}
+	if uerr := p.st.UpdatePrivacyRequest(ctx, r.TenantID, r.ID, who, u); uerr != nil && !errors.Is(uerr, store.ErrPrivacyLeaseLost) {
+		p.log.ErrorContext(ctx, "recording the failure failed", "privacyRequest", r.ID, "error", uerr.Error())
+	}
+	if aerr := audit(ctx, p.st, tenant, system(p.function), action, r.ID, nil); aerr != nil {
+		p.log.ErrorContext(ctx, "audit failed", "privacyRequest", r.ID, "error", aerr.Error())
+	}
+	return err
+}

@@ -1,0 +1,90 @@
+package privacy
+
+import (
+	"context"
+	"net/mail"
+	"strings"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/store"
+)
+
+// Settings are a tenant's privacy settings.
+type Settings struct {
+	// ReingestAfterErasure: "refuse" (the default) or "new_contact".
+	ReingestAfterErasure string `json:"reingestAfterErasure"`
+}
+
+// SettingsOf returns the tenant's privacy settings, defaults filled in.
+func SettingsOf(t *chat.Tenant) Settings {
+	s := Settings{ReingestAfterErasure: t.ReingestAfterErasure}
+	if s.ReingestAfterErasure == "" {
+		s.ReingestAfterErasure = ReingestRefuse
+	}
+	return s
+}
+
+// UpdateSettings changes the tenant's privacy settings and audits the change.
+func (s *Service) UpdateSettings(ctx context.Context, tenant *chat.Tenant, actor Actor, in Settings) (Settings, error) {
+	if in.ReingestAfterErasure != ReingestRefuse && in.ReingestAfterErasure != ReingestNewContact {
+		return Settings{}, &chat.Error{Code: chat.EInvalid, Message: "invalid privacy settings",
+			Fields: map[string]string{"reingestAfterErasure": `must be "refuse" or "new_contact"`}}
+	}
+	t, err := s.Store.SetReingestAfterErasure(ctx, tenant.ID, in.ReingestAfterErasure)
+	if err != nil {
+		return Settings{}, err
+	}
+	if err := audit(ctx, s.Store, t, actor, "privacy.settings.update", "", nil); err != nil {
+		return Settings{}, err
+	}
+	return SettingsOf(t), nil
+}
+
+// LiftInput names one identity of an erased subject whose suppression the
+// tenant lifts, so it may be stored again: an email, a contact (visitor) id, or a
+// channel identity.
+type LiftInput struct {
+	Email      string `json:"email"`
+	ContactID  string `json:"contactId"`
+	Channel    string `json:"channel"`
+	ExternalID string `json:"externalId"`
+}
+
+// Lift removes the suppression of one identity; an identity that is not
+// suppressed is not found. The audit event names the kind of identity only.
+func (s *Service) Lift(ctx context.Context, tenant *chat.Tenant, actor Actor, in LiftInput) error {
+	kind, value, fields := "", "", map[string]string{}
+	given := 0
+	if in.Email = strings.TrimSpace(in.Email); in.Email != "" {
+		given++
+		kind, value = store.SuppressEmail, in.Email
+		if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email {
+			fields["email"] = "not an email address"
+		}
+	}
+	if in.ContactID = strings.TrimSpace(in.ContactID); in.ContactID != "" {
+		given++
+		kind, value = store.SuppressContact, in.ContactID
+	}
+	if in.Channel != "" || in.ExternalID != "" {
+		given++
+		kind, value = store.SuppressChannel, store.ChannelIdentity(in.Channel, in.ExternalID)
+		if in.Channel == "" || in.ExternalID == "" {
+			fields["channel"] = "give channel and externalId together"
+		}
+	}
+	if given != 1 {
+		fields["body"] = "give exactly one of email, contactId, or channel with externalId"
+	}
+	if len(fields) > 0 {
+		return &chat.Error{Code: chat.EInvalid, Message: "invalid identity", Fields: fields}
+	}
+	ok, err := s.Store.LiftSuppression(ctx, tenant.ID, kind, value)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return chat.ErrNotFound
+	}
+	return audit(ctx, s.Store, tenant, actor, "privacy.suppression.lift", "", map[string]int{"kind." + strings.ToLower(kind): 1})
+}

@@ -1,0 +1,345 @@
+package slackbridge
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/store"
+)
+
+// Kinds of parsed Events API requests.
+const (
+	KindURLVerification = "url_verification"
+	KindMessage         = "message"
+	KindUninstalled     = "app_uninstalled"
+	KindTokensRevoked   = "tokens_revoked"
+	KindMember          = "member"  // team_join or user_change: a member's profile
+	KindIgnored         = "ignored" // a valid request the bridge has nothing to do for
+)
+
+// Event is what the bridge takes from one Events API request.
+type Event struct {
+	Kind      string
+	Challenge string // url_verification
+	EventID   string
+	TeamID    string
+	APIAppID  string
+	// Message fields (KindMessage).
+	User     string
+	Text     string
+	Channel  string
+	TS       string
+	ThreadTS string
+	SubType  string
+	BotID    string
+	// RevokedBots are the bot user ids of a tokens_revoked event.
+	RevokedBots []string
+	// Member is the profile of a team_join or user_change event; MemberGone says
+	// the member was deactivated or is a bot (its profile is not kept).
+	Member     *store.SlackMember
+	MemberGone bool
+}
+
+// ErrMalformed is returned for a body that is not an Events API request.
+var ErrMalformed = errors.New("malformed events api request")
+
+// maxBody bounds the body the endpoint reads (Slack events are small).
+const maxBody = 1 << 20
+
+// ParseEvent parses an Events API body with slackevents (no verification token:
+// requests are verified by signature before). An unknown inner event type is a
+// KindIgnored event, not an error; a body that is not an Events API request is
+// ErrMalformed. It never panics.
+func ParseEvent(body []byte) (ev *Event, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ev, err = nil, fmt.Errorf("%w: %v", ErrMalformed, r)
+		}
+	}()
+	if len(body) > maxBody || !json.Valid(body) {
+		return nil, ErrMalformed
+	}
+	var outer struct {
+		Type    string `json:"type"`
+		EventID string `json:"event_id"`
+		TeamID  string `json:"team_id"`
+		Event   struct {
+			Type string          `json:"type"`
+			User json.RawMessage `json:"user"`
+		} `json:"event"`
+	}
+	if err := json.Unmarshal(body, &outer); err != nil || outer.Type == "" {
+		return nil, ErrMalformed
+	}
+	raw, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
+	if err != nil {
+		// slackevents fails on inner event types it does not know; a well-formed
+		// callback of such a type is acknowledged and ignored.
+		if outer.Type == slackevents.CallbackEvent && outer.EventID != "" && outer.TeamID != "" && outer.Event.Type != "" {
+			_, known := slackevents.EventsAPIInnerEventMapping[slackevents.EventsAPIType(outer.Event.Type)]
+			if _, rtm := slack.EventMapping[outer.Event.Type]; !known && !rtm {
+				return &Event{Kind: KindIgnored, EventID: outer.EventID, TeamID: outer.TeamID}, nil
+			}
+		}
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	switch d := raw.Data.(type) {
+	case *slackevents.EventsAPIURLVerificationEvent:
+		if raw.Type != slackevents.URLVerification {
+			return &Event{Kind: KindIgnored}, nil
+		}
+		return &Event{Kind: KindURLVerification, Challenge: d.Challenge}, nil
+	case *slackevents.EventsAPICallbackEvent:
+		ev := &Event{Kind: KindIgnored, EventID: d.EventID, TeamID: d.TeamID, APIAppID: d.APIAppID}
+		if ev.EventID == "" || ev.TeamID == "" {
+			return nil, fmt.Errorf("%w: callback without event_id or team_id", ErrMalformed)
+		}
+		switch in := raw.InnerEvent.Data.(type) {
+		case *slackevents.MessageEvent:
+			ev.Kind = KindMessage
+			ev.User, ev.Text, ev.Channel, ev.TS, ev.ThreadTS = in.User, in.Text, in.Channel, in.TimeStamp, in.ThreadTimeStamp
+			ev.SubType, ev.BotID = in.SubType, in.BotID
+		case *slackevents.AppUninstalledEvent:
+			ev.Kind = KindUninstalled
+		case *slackevents.TokensRevokedEvent:
+			ev.Kind = KindTokensRevoked
+			ev.RevokedBots = in.Tokens.Bot
+		case *slackevents.TeamJoinEvent:
+			if in.User != nil && in.User.ID != "" {
+				u := in.User
+				ev.Kind, ev.MemberGone = KindMember, u.Deleted || u.IsBot
+				ev.Member = &store.SlackMember{TeamID: ev.TeamID, UserID: u.ID, Name: u.Name,
+					RealName: firstNonEmpty(u.Profile.RealName, u.RealName), DisplayName: u.Profile.DisplayName,
+					Email: u.Profile.Email, ImageURL: firstNonEmpty(u.Profile.Image192, u.Profile.Image72)}
+			}
+		case *slackevents.UserChangeEvent:
+			if u := in.User; u.ID != "" {
+				ev.Kind, ev.MemberGone = KindMember, u.Deleted || u.IsBot
+				ev.Member = &store.SlackMember{TeamID: ev.TeamID, UserID: u.ID, Name: u.Name,
+					RealName: firstNonEmpty(u.Profile.RealName, u.RealName), DisplayName: u.Profile.DisplayName,
+					Email: emailOf(outer.Event.User), ImageURL: firstNonEmpty(u.Profile.Image192, u.Profile.Image72)}
+			}
+		}
+		return ev, nil
+	}
+	return &Event{Kind: KindIgnored}, nil
+}
+
+// emailOf reads user.profile.email of a member event (slackevents' user_change
+// profile type has no email field).
+func emailOf(user json.RawMessage) string {
+	var u struct {
+		Profile struct {
+			Email string `json:"email"`
+		} `json:"profile"`
+	}
+	if json.Unmarshal(user, &u) != nil {
+		return ""
+	}
+	return u.Profile.Email
+}
+
+// IsHumanThreadReply reports whether a message event is a person's reply in a
+// thread: no bot, no subtype other than a broadcast reply, a thread parent that is
+// not the message itself, and some text.
+func (e *Event) IsHumanThreadReply() bool {
+	return e.Kind == KindMessage && e.BotID == "" && e.User != "" &&
+		(e.SubType == "" || e.SubType == "thread_broadcast") &&
+		e.ThreadTS != "" && e.ThreadTS != e.TS && e.Channel != "" && strings.TrimSpace(e.Text) != ""
+}
+
+// rawBody returns the request body as sent, decoding API Gateway's base64.
+func rawBody(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
+	if req.IsBase64Encoded {
+		return base64.StdEncoding.DecodeString(req.Body)
+	}
+	return []byte(req.Body), nil
+}
+
+// verify checks Slack's v0 signature over the raw body and the 5-minute window.
+func (b *Bridge) verify(req events.APIGatewayV2HTTPRequest, body []byte) error {
+	h := http.Header{}
+	for k, v := range req.Headers {
+		h.Set(k, v) // API Gateway lowercases names; Set canonicalises them
+	}
+	sv, err := slack.NewSecretsVerifier(h, b.cfg.SigningSecret)
+	if err != nil {
+		return err
+	}
+	if _, err := sv.Write(body); err != nil {
+		return err
+	}
+	return sv.Ensure()
+}
+
+func unauthorized() events.APIGatewayV2HTTPResponse {
+	return problem(http.StatusUnauthorized, "Unauthorized", "missing, invalid or expired Slack signature")
+}
+
+var okResponse = jsonResponse(http.StatusOK, map[string]bool{"ok": true})
+
+// HandleEvents is POST /webhooks/slack/events. It verifies the signature first
+// (401, nothing written, when it fails), answers url_verification, and otherwise
+// only deduplicates and stores, so Slack gets its answer within 3 seconds: a
+// person's reply in a conversation's thread becomes an agent message (dispatch
+// delivers it to the visitor); app_uninstalled and tokens_revoked remove the
+// integration; everything else is acknowledged and ignored.
+func (b *Bridge) HandleEvents(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	body, err := rawBody(req)
+	if err != nil || len(body) > maxBody {
+		return unauthorized(), nil
+	}
+	if err := b.verify(req, body); err != nil {
+		b.log.WarnContext(ctx, "slack signature rejected", "reason", err.Error())
+		return unauthorized(), nil
+	}
+	ev, err := ParseEvent(body)
+	if err != nil {
+		res := problem(http.StatusBadRequest, "Bad request", "not an Events API request")
+		res.Headers["X-Slack-No-Retry"] = "1"
+		return res, nil
+	}
+	switch ev.Kind {
+	case KindURLVerification:
+		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Body: ev.Challenge,
+			Headers: map[string]string{"Content-Type": "text/plain"}}, nil
+	case KindMessage:
+		if !ev.IsHumanThreadReply() {
+			return okResponse, nil
+		}
+		if err := b.storeReply(ctx, ev); err != nil {
+			return b.internal(ctx, "store slack reply", err), nil // Slack retries; event_id dedupes
+		}
+	case KindMember:
+		if err := b.storeMember(ctx, ev); err != nil {
+			return b.internal(ctx, "store slack member", err), nil
+		}
+	case KindUninstalled, KindTokensRevoked:
+		if err := b.handleRevocation(ctx, ev); err != nil {
+			return b.internal(ctx, "slack uninstall", err), nil
+		}
+	}
+	return okResponse, nil
+}
+
+// storeReply stores a person's thread reply as an agent message of the thread's
+// conversation, once per event_id. Threads the bridge did not open are ignored.
+// Dispatch delivers the message and moves the conversation's activity forward.
+func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
+	tenantID, err := b.st.SlackTenantOfTeam(ctx, ev.TeamID)
+	if err == chat.ErrNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	in, err := b.st.SlackIntegration(ctx, tenantID)
+	if err == chat.ErrNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ev.User == in.BotUserID || (in.AppID != "" && ev.APIAppID != "" && ev.APIAppID != in.AppID) {
+		return nil
+	}
+	th, err := b.st.SlackThreadByTS(ctx, tenantID, ev.TeamID, ev.Channel, ev.ThreadTS)
+	if err == chat.ErrNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	name := "Agent"
+	if m, err := b.st.SlackMember(ctx, tenantID, ev.TeamID, ev.User); err == nil {
+		name = m.AgentName()
+	} else if err != chat.ErrNotFound {
+		return err
+	}
+	p, err := b.periods(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	msg, created, err := b.st.PutMessage(ctx, &chat.Message{
+		TenantID: tenantID, ConversationID: th.ConversationID, ContactID: th.ContactID,
+		Author: chat.Author{Kind: chat.AuthorAgent, Name: name}, Text: fromMrkdwn(ev.Text),
+		Channel: th.Channel, ClientMessageID: "slack:" + ev.EventID,
+	}, p)
+	if err != nil {
+		return err
+	}
+	b.log.InfoContext(ctx, "slack reply stored", "tenantId", tenantID, "conversationId", th.ConversationID,
+		"messageId", msg.ID, "eventId", ev.EventID, "duplicate", !created)
+	return nil
+}
+
+// storeMember keeps a workspace member's profile current (team_join,
+// user_change), so agents who joined after the install reply under their name; a
+// deactivated member's profile is removed.
+func (b *Bridge) storeMember(ctx context.Context, ev *Event) error {
+	tenantID, err := b.st.SlackTenantOfTeam(ctx, ev.TeamID)
+	if err == chat.ErrNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ev.MemberGone {
+		return b.st.DeleteSlackMember(ctx, tenantID, ev.TeamID, ev.Member.UserID)
+	}
+	p, err := b.periods(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	return b.st.PutSlackMember(ctx, tenantID, ev.Member, b.now(), p)
+}
+
+// handleRevocation removes the integration of the event's workspace when the app
+// was uninstalled or our bot's token was revoked.
+func (b *Bridge) handleRevocation(ctx context.Context, ev *Event) error {
+	tenantID, err := b.st.SlackTenantOfTeam(ctx, ev.TeamID)
+	if err == chat.ErrNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ev.Kind == KindTokensRevoked {
+		in, err := b.st.SlackIntegration(ctx, tenantID)
+		if err == chat.ErrNotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(ev.RevokedBots, in.BotUserID) {
+			return nil
+		}
+	}
+	if err := b.Uninstall(ctx, tenantID); err != nil {
+		return err
+	}
+	b.log.InfoContext(ctx, "slack uninstalled by slack", "tenantId", tenantID, "teamId", ev.TeamID, "event", ev.Kind)
+	return nil
+}
+
+// fromMrkdwn undoes Slack's escaping of &, < and > in message text.
+func fromMrkdwn(s string) string {
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+}
+
+// toMrkdwn escapes &, < and > so text shows as written in Slack.
+func toMrkdwn(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}

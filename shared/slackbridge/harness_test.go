@@ -1,0 +1,326 @@
+package slackbridge_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/dispatch"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/logging"
+	"github.com/livesupportbot/backend/shared/pusher"
+	"github.com/livesupportbot/backend/shared/pusher/pushertest"
+	"github.com/livesupportbot/backend/shared/retention"
+	"github.com/livesupportbot/backend/shared/slackbridge"
+	"github.com/livesupportbot/backend/shared/slackbridge/slackfake"
+	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/streamevent"
+	"github.com/livesupportbot/backend/shared/testaws"
+	"github.com/livesupportbot/backend/shared/visitortoken"
+	"github.com/livesupportbot/backend/shared/wsconn"
+	"github.com/livesupportbot/backend/shared/wsmessage"
+)
+
+const (
+	signingSecret = "8f742231b10e8888abcd99yyyzzz85a5"
+	redirectURL   = "https://api.example.test/dev/webhooks/slack/oauth"
+	consoleURL    = "https://console.example.test/"
+	tokenSecret   = "0123456789abcdef0123456789abcdef-test"
+)
+
+// syncBuffer is a log sink the tests read back.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// harness wires the bridge to moto (DynamoDB, Streams, KMS), the fake Slack and a
+// fake management API, next to the real widget handlers and dispatch.
+type harness struct {
+	tt       *testaws.Tables
+	st       *store.Store
+	key      *testaws.KMSKey
+	slack    *slackfake.Server
+	bridge   *slackbridge.Bridge
+	logs     *syncBuffer
+	mgmt     *pushertest.Server
+	tokens   *visitortoken.Signer
+	conn     *wsconn.Handler
+	msg      *wsmessage.Handler
+	dispatch *dispatch.Handler
+	stream   *streamevent.Reader
+}
+
+func newHarness(tb testing.TB) *harness { return newMeteredHarness(tb, nil) }
+
+// newMeteredHarness is newHarness with every DynamoDB call of the bridge and the
+// handlers counted by m (when not nil).
+func newMeteredHarness(tb testing.TB, m *testaws.Meter) *harness {
+	tb.Helper()
+	tt := testaws.NewTables(tb)
+	cfg := testaws.Config(tb)
+	st := tt.Store()
+	if m != nil {
+		st = store.New(m.Client(cfg), tt.Data, tt.Archive)
+	}
+	key := testaws.NewKMSKey(tb)
+	fake := slackfake.New(tb)
+	fake.RedirectURI = redirectURL
+	fake.AddUser(slackfake.User{ID: "UAGENT01", Name: "alice", RealName: "Alice Example", DisplayName: "Alice",
+		Email: "alice@acme.test", Image192: "https://avatars.example.test/alice.png"})
+	fake.AddUser(slackfake.User{ID: "UAGENT02", Name: "bob", RealName: "Bob Builder", Email: "bob@acme.test"})
+	fake.AddUser(slackfake.User{ID: "UGONE001", Name: "gone", Deleted: true})
+	logs := &syncBuffer{}
+	log := logging.New(logs, "test")
+	b := slackbridge.New(slackbridge.Config{
+		ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, SigningSecret: signingSecret,
+		KMSKeyID: key.KeyID, RedirectURL: redirectURL, ConsoleURL: consoleURL, APIURL: fake.APIURL(),
+	}, st, key.Client, log)
+	tokens, err := visitortoken.New(tokenSecret)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mgmt := pushertest.New(tb)
+	p := mgmt.Pusher()
+	return &harness{
+		tt: tt, st: st, key: key, slack: fake, bridge: b, logs: logs, mgmt: mgmt, tokens: tokens,
+		conn: &wsconn.Handler{Store: st, Tokens: tokens, Log: log},
+		msg: &wsmessage.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
+			Pusher: func(events.APIGatewayWebsocketProxyRequestContext) *pusher.Pusher { return p }},
+		dispatch: &dispatch.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
+			Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: p, Log: log}, b}},
+		stream: &streamevent.Reader{Client: dynamodbstreams.NewFromConfig(cfg), StreamArn: tt.StreamArn},
+	}
+}
+
+func (h *harness) tenant(tb testing.TB) *chat.Tenant {
+	tb.Helper()
+	id := ids.New(ids.Tenant)
+	t := &chat.Tenant{ID: id, Name: "Acme", WidgetKey: "wk_" + id + "_" + ids.Secret(16), Status: "active", CreatedAt: time.Now().UTC()}
+	if err := h.st.PutTenant(context.Background(), t); err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
+
+// oauthRequest is the callback request Slack's redirect makes.
+func oauthRequest(tb testing.TB, q map[string]string) events.APIGatewayV2HTTPRequest {
+	tb.Helper()
+	var req events.APIGatewayV2HTTPRequest
+	testaws.LoadEvent(tb, "webhook-slack-oauth.json", &req)
+	req.QueryStringParameters = q
+	return req
+}
+
+// stateOf takes the state out of an install URL.
+func stateOf(tb testing.TB, installURL string) string {
+	tb.Helper()
+	u, err := url.Parse(installURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u.Query().Get("state")
+}
+
+// install runs the whole OAuth install of the fake workspace for a tenant.
+func (h *harness) install(tb testing.TB, tenantID string) {
+	tb.Helper()
+	h.slack.ResetCode("code-" + tenantID)
+	res, err := h.bridge.Handle(context.Background(), oauthRequest(tb, map[string]string{
+		"code": "code-" + tenantID, "state": stateOf(tb, h.bridge.InstallURL(tenantID))}))
+	if err != nil || res.StatusCode != 302 {
+		tb.Fatalf("oauth callback: %d %s %v", res.StatusCode, res.Body, err)
+	}
+}
+
+// visitor connects a widget visitor and returns its authorizer context.
+func (h *harness) visitor(tb testing.TB, tenantID, visitorID, connID string) map[string]any {
+	tb.Helper()
+	var areq events.APIGatewayCustomAuthorizerRequestTypeRequest
+	testaws.LoadEvent(tb, "ws-authorize.json", &areq)
+	areq.QueryStringParameters["token"] = h.tokens.Issue(tenantID, visitorID, time.Hour)
+	res, err := h.conn.Authorize(context.Background(), areq)
+	if err != nil {
+		tb.Fatalf("authorize: %v", err)
+	}
+	auth := map[string]any{"principalId": res.PrincipalID}
+	for k, v := range res.Context {
+		auth[k] = v
+	}
+	var creq events.APIGatewayWebsocketProxyRequest
+	testaws.LoadEvent(tb, "ws-connect.json", &creq)
+	creq.RequestContext.ConnectionID, creq.RequestContext.Authorizer = connID, auth
+	out, err := h.conn.Route(context.Background(), creq)
+	if err != nil || out.StatusCode != 200 {
+		tb.Fatalf("$connect: %d %v", out.StatusCode, err)
+	}
+	return auth
+}
+
+// frame sends a widget frame as API Gateway invokes ws-message.
+func (h *harness) frame(tb testing.TB, event string, auth map[string]any, connID string, body any) {
+	tb.Helper()
+	var req events.APIGatewayWebsocketProxyRequest
+	testaws.LoadEvent(tb, event, &req)
+	req.RequestContext.ConnectionID, req.RequestContext.Authorizer = connID, auth
+	if body != nil {
+		b, _ := json.Marshal(body)
+		req.Body = string(b)
+	}
+	out, err := h.msg.Handle(context.Background(), req)
+	if err != nil || out.StatusCode != 200 {
+		tb.Fatalf("frame: %d %v", out.StatusCode, err)
+	}
+}
+
+// pump hands every new stream record to dispatch, as the event source mapping does.
+func (h *harness) pump(tb testing.TB) events.DynamoDBEventResponse {
+	tb.Helper()
+	recs, err := h.stream.Read(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	res, err := h.dispatch.Handle(context.Background(), events.DynamoDBEvent{Records: recs})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return res
+}
+
+// storeVisitorMessage stores a visitor message as ws-message does and returns it.
+func (h *harness) storeVisitorMessage(tb testing.TB, tenantID, visitorID, text string) *chat.Message {
+	tb.Helper()
+	ctx := context.Background()
+	_, convID, err := h.st.OpenConversation(ctx, tenantID, visitorID, chat.ChannelWidget, retention.Defaults)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m, _, err := h.st.PutMessage(ctx, &chat.Message{TenantID: tenantID, ConversationID: convID, ContactID: visitorID,
+		Author: chat.Author{Kind: chat.AuthorVisitor}, Text: text, Channel: chat.ChannelWidget,
+		ClientMessageID: ids.New("cm")}, retention.Defaults)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// signedEvent is an Events API request signed with Slack's v0 scheme at time at,
+// with lowercase header names as API Gateway passes them.
+func signedEvent(tb testing.TB, body []byte, at time.Time, extra map[string]string) events.APIGatewayV2HTTPRequest {
+	tb.Helper()
+	var req events.APIGatewayV2HTTPRequest
+	testaws.LoadEvent(tb, "webhook-slack-events.json", &req)
+	req.Body = string(body)
+	req.Headers["x-slack-request-timestamp"] = strconv.FormatInt(at.Unix(), 10)
+	req.Headers["x-slack-signature"] = slackfake.Sign(signingSecret, at.Unix(), body)
+	for k, v := range extra {
+		req.Headers[strings.ToLower(k)] = v
+	}
+	return req
+}
+
+// replyEvent is the event_callback of a message posted in a thread.
+func replyEvent(eventID, teamID, channel, threadTS, ts, user, text string, extra map[string]any) []byte {
+	ev := map[string]any{"type": "message", "user": user, "text": text, "ts": ts, "thread_ts": threadTS,
+		"channel": channel, "channel_type": "channel", "event_ts": ts}
+	for k, v := range extra {
+		if v == nil {
+			delete(ev, k)
+		} else {
+			ev[k] = v
+		}
+	}
+	b, _ := json.Marshal(map[string]any{
+		"token": "legacy", "team_id": teamID, "api_app_id": "AAPP0001", "type": "event_callback",
+		"event_id": eventID, "event_time": time.Now().Unix(), "event": ev,
+		"authorizations": []map[string]any{{"team_id": teamID, "user_id": "UBOT0001", "is_bot": true}},
+	})
+	return b
+}
+
+// post sends a signed event to the endpoint and returns the response.
+func (h *harness) post(tb testing.TB, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	tb.Helper()
+	res, err := h.bridge.Handle(context.Background(), req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return res
+}
+
+func (h *harness) history(tb testing.TB, tenantID, convID string) []*chat.Message {
+	tb.Helper()
+	msgs, _, err := h.st.History(context.Background(), tenantID, convID, "", 100)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return msgs
+}
+
+// agentMessages returns the agent messages of a conversation.
+func (h *harness) agentMessages(tb testing.TB, tenantID, convID string) []*chat.Message {
+	tb.Helper()
+	var out []*chat.Message
+	for _, m := range h.history(tb, tenantID, convID) {
+		if m.Author.Kind == chat.AuthorAgent {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// frames decodes the frames a connection received.
+func (h *harness) frames(tb testing.TB, connID string) []map[string]any {
+	tb.Helper()
+	var out []map[string]any
+	for _, f := range h.mgmt.Frames(connID) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(f), &m); err != nil {
+			tb.Fatalf("frame %q: %v", f, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// pageView writes a page view the way the widget's usage recording stores it
+// (store.PutPageView: contact partition, SK "PV#<time>#<id>", path).
+func (h *harness) pageView(tb testing.TB, tenantID, contactID, path string, at time.Time) {
+	tb.Helper()
+	item := map[string]types.AttributeValue{
+		"PK":        &types.AttributeValueMemberS{Value: store.ContactPK(tenantID, contactID)},
+		"SK":        &types.AttributeValueMemberS{Value: "PV#" + store.TimeKey(at) + "#" + ids.New(ids.Event)},
+		"path":      &types.AttributeValueMemberS{Value: path},
+		"dataClass": &types.AttributeValueMemberS{Value: string(retention.Usage)},
+		"entity":    &types.AttributeValueMemberS{Value: "pageView"},
+		"expiresAt": &types.AttributeValueMemberN{Value: strconv.FormatInt(retention.ExpiresAt(retention.Defaults, retention.Usage, at), 10)},
+	}
+	if _, err := h.tt.DB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(h.tt.Data), Item: item}); err != nil {
+		tb.Fatal(err)
+	}
+}

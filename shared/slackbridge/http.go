@@ -1,0 +1,55 @@
+package slackbridge
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// problem is an RFC 9457 problem response.
+func problem(status int, title, detail string) events.APIGatewayV2HTTPResponse {
+	body, _ := json.Marshal(map[string]any{"type": "about:blank", "status": status, "title": title, "detail": detail})
+	return events.APIGatewayV2HTTPResponse{StatusCode: status, Body: string(body),
+		Headers: map[string]string{"Content-Type": "application/problem+json", "Cache-Control": "no-store"}}
+}
+
+// internal logs err in full and answers 500 without any detail.
+func (b *Bridge) internal(ctx context.Context, op string, err error) events.APIGatewayV2HTTPResponse {
+	b.log.ErrorContext(ctx, "request failed", "op", op, "error", err.Error())
+	return problem(http.StatusInternalServerError, "Internal Server Error", "internal error")
+}
+
+func jsonResponse(status int, v any) events.APIGatewayV2HTTPResponse {
+	body, _ := json.Marshal(v)
+	return events.APIGatewayV2HTTPResponse{StatusCode: status, Body: string(body),
+		Headers: map[string]string{"Content-Type": "application/json"}}
+}
+
+// Handle routes the requests of the webhook-slack function:
+// POST /webhooks/slack/events and GET /webhooks/slack/oauth (under any stage
+// prefix). Anything else is 404.
+func (b *Bridge) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	method, path := req.RequestContext.HTTP.Method, req.RawPath
+	if path == "" {
+		path = req.RequestContext.HTTP.Path
+	}
+	switch {
+	case method == http.MethodPost && strings.HasSuffix(path, "/webhooks/slack/events"):
+		return b.HandleEvents(ctx, req)
+	case method == http.MethodGet && strings.HasSuffix(path, "/webhooks/slack/oauth"):
+		return b.HandleOAuth(ctx, req)
+	}
+	return problem(http.StatusNotFound, "Not Found", "no such route"), nil
+}
+
+// NotConfigured answers every request 503: the webhook of a deployment whose
+// Slack app settings are missing (the function starts, so a stack without Slack
+// still runs, and says why in its log at cold start).
+func NotConfigured(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	res := problem(http.StatusServiceUnavailable, "Service Unavailable", "Slack is not configured for this deployment")
+	res.Headers["X-Slack-No-Retry"] = "1"
+	return res, nil
+}

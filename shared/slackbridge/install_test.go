@@ -1,0 +1,253 @@
+package slackbridge_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/slackbridge"
+	"github.com/livesupportbot/backend/shared/store"
+)
+
+func TestInstallURL_NamesAppScopesRedirectAndSignedState(t *testing.T) {
+	h := newHarness(t)
+	u, err := url.Parse(h.bridge.InstallURL("t123"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	if u.Scheme+"://"+u.Host+u.Path != slackbridge.DefaultAuthorizeURL {
+		t.Errorf("authorize URL %s", u)
+	}
+	if q.Get("client_id") != h.slack.ClientID || q.Get("redirect_uri") != redirectURL {
+		t.Errorf("client_id %q redirect_uri %q", q.Get("client_id"), q.Get("redirect_uri"))
+	}
+	scopes := strings.Split(q.Get("scope"), ",")
+	for _, want := range []string{"chat:write", "channels:history", "groups:history", "users:read", "users:read.email", "incoming-webhook"} {
+		if !contains(scopes, want) {
+			t.Errorf("scope %q missing from %v", want, scopes)
+		}
+	}
+	if q.Get("state") == "" || strings.Contains(q.Get("state"), h.slack.ClientSecret) {
+		t.Errorf("state %q", q.Get("state"))
+	}
+	if a, b := h.bridge.InstallURL("t123"), h.bridge.InstallURL("t123"); a == b {
+		t.Error("two install links share a state")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// walk calls fn for every string and binary value of an item, nested ones too.
+func walk(av types.AttributeValue, fn func(string)) {
+	switch v := av.(type) {
+	case *types.AttributeValueMemberS:
+		fn(v.Value)
+	case *types.AttributeValueMemberB:
+		fn(string(v.Value))
+	case *types.AttributeValueMemberSS:
+		for _, s := range v.Value {
+			fn(s)
+		}
+	case *types.AttributeValueMemberL:
+		for _, e := range v.Value {
+			walk(e, fn)
+		}
+	case *types.AttributeValueMemberM:
+		for _, e := range v.Value {
+			walk(e, fn)
+		}
+	}
+}
+
+// TestInstall_StoresTokenOnlyEncryptedForItsTenant: the raw items hold no
+// xoxb- value; the ciphertext decrypts with the tenant's encryption context
+// only; nothing the API returns or logs carries the token.
+func TestInstall_StoresTokenOnlyEncryptedForItsTenant(t *testing.T) {
+	h := newHarness(t)
+	ten, other := h.tenant(t), h.tenant(t)
+	h.install(t, ten.ID)
+	ctx := context.Background()
+	var items []map[string]types.AttributeValue
+	for _, pk := range []string{store.SlackPK(ten.ID), store.SlackRoutePK(h.slack.TeamID)} {
+		out, err := h.tt.DB.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(h.tt.Data),
+			KeyConditionExpression:    aws.String("PK = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, out.Items...)
+	}
+	if len(items) != 5 { // integration, route, Alice, Bob (bots, Slackbot and deleted users skipped), the used state
+		t.Fatalf("%d items written at install, want 5", len(items))
+	}
+	for _, it := range items {
+		for k, v := range it {
+			walk(v, func(s string) {
+				if strings.Contains(s, "xoxb-") || strings.Contains(s, h.slack.BotToken) {
+					t.Errorf("attribute %s of %v holds the token in clear", k, it["SK"])
+				}
+			})
+		}
+		if _, ok := it["dataClass"]; !ok {
+			t.Errorf("item %v has no dataClass", it["SK"])
+		}
+		if _, ok := it["expiresAt"]; !ok {
+			t.Errorf("item %v has no expiresAt", it["SK"])
+		}
+	}
+	in, err := h.st.SlackIntegration(ctx, ten.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.TeamID != h.slack.TeamID || in.ChannelID != h.slack.ChannelID || in.BotUserID != h.slack.BotUserID || len(in.TokenEncrypted) == 0 {
+		t.Fatalf("integration %+v", in)
+	}
+	decrypt := func(ec map[string]string) (string, error) {
+		out, err := h.key.Client.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: in.TokenEncrypted, EncryptionContext: ec})
+		if err != nil {
+			return "", err
+		}
+		return string(out.Plaintext), nil
+	}
+	if tok, err := decrypt(map[string]string{"tenantId": ten.ID}); err != nil || tok != h.slack.BotToken {
+		t.Fatalf("decrypt with the tenant's context: %v (token matches: %v)", err, tok == h.slack.BotToken)
+	}
+	if _, err := decrypt(map[string]string{"tenantId": other.ID}); err == nil {
+		t.Error("another tenant's encryption context decrypted the token")
+	}
+	if _, err := decrypt(nil); err == nil {
+		t.Error("no encryption context decrypted the token")
+	}
+	desc, err := h.bridge.Describe(ctx, ten.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(desc)
+	if strings.Contains(string(b), "xoxb-") || strings.Contains(strings.ToLower(string(b)), "token") {
+		t.Errorf("integration description shows the token: %s", b)
+	}
+	ms, err := h.st.SlackMembers(ctx, ten.ID)
+	if err != nil || len(ms) != 2 {
+		t.Fatalf("members %+v %v, want Alice and Bob", ms, err)
+	}
+	if ms[0].UserID != "UAGENT01" || ms[0].Email != "alice@acme.test" || ms[0].AgentName() != "Alice" || ms[0].ImageURL == "" {
+		t.Errorf("member %+v", ms[0])
+	}
+	for _, secret := range []string{h.slack.BotToken, "xoxb-", h.slack.ClientSecret, "alice@acme.test"} {
+		if strings.Contains(h.logs.String(), secret) {
+			t.Errorf("logs contain %q", secret)
+		}
+	}
+	if calls := h.slack.Calls("users.list"); len(calls) != 1 || calls[0].Token != h.slack.BotToken {
+		t.Errorf("users.list calls %+v, want one with the bot token", calls)
+	}
+}
+
+// TestOAuthCallback_BadRequestsChangeNothing.
+func TestOAuthCallback_BadRequestsChangeNothing(t *testing.T) {
+	h := newHarness(t)
+	ten := h.tenant(t)
+	good := stateOf(t, h.bridge.InstallURL(ten.ID))
+	expired := stateOf(t, h.bridge.WithClock(func() time.Time { return time.Now().Add(-slackbridge.StateTTL - time.Minute) }).InstallURL(ten.ID))
+	gone := stateOf(t, h.bridge.InstallURL(ids.New(ids.Tenant)))
+	tampered := []byte(good)
+	tampered[3] ^= 1
+	_, sig, _ := strings.Cut(good, ".")
+	// A far-future expiry carrying the signature of another payload.
+	forged := base64.RawURLEncoding.EncodeToString([]byte(ten.ID+".9999999999.xxx")) + "." + sig
+	cases := []struct {
+		name      string
+		q         map[string]string
+		status    int
+		exchanges bool // whether the code reaches Slack
+	}{
+		{"tampered state", map[string]string{"code": h.slack.Code, "state": string(tampered)}, 400, false},
+		{"forged state", map[string]string{"code": h.slack.Code, "state": forged}, 400, false},
+		{"expired state", map[string]string{"code": h.slack.Code, "state": expired}, 400, false},
+		{"missing state", map[string]string{"code": h.slack.Code}, 400, false},
+		{"unknown tenant", map[string]string{"code": h.slack.Code, "state": gone}, 400, false},
+		{"missing code", map[string]string{"state": good}, 400, false},
+		{"user cancelled", map[string]string{"error": "access_denied", "state": good}, 400, false},
+		{"code refused by Slack", map[string]string{"code": "not-the-code", "state": stateOf(t, h.bridge.InstallURL(ten.ID))}, 400, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := len(h.slack.Calls("oauth.v2.access"))
+			res, err := h.bridge.Handle(context.Background(), oauthRequest(t, c.q))
+			if err != nil || res.StatusCode != c.status {
+				t.Fatalf("status %d %s %v, want %d", res.StatusCode, res.Body, err, c.status)
+			}
+			if res.Headers["Content-Type"] != "application/problem+json" {
+				t.Errorf("content type %q", res.Headers["Content-Type"])
+			}
+			if exchanged := len(h.slack.Calls("oauth.v2.access")) > before; exchanged != c.exchanges {
+				t.Errorf("code exchanged=%v, want %v", exchanged, c.exchanges)
+			}
+			if _, err := h.st.SlackIntegration(context.Background(), ten.ID); err != chat.ErrNotFound {
+				t.Errorf("integration written: %v", err)
+			}
+		})
+	}
+	// The good state still works afterwards, once.
+	res, err := h.bridge.Handle(context.Background(), oauthRequest(t, map[string]string{"code": h.slack.Code, "state": good}))
+	if err != nil || res.StatusCode != 302 || res.Headers["Location"] != consoleURL+"?slack=connected" {
+		t.Fatalf("good callback: %d %v %v", res.StatusCode, res.Headers, err)
+	}
+	h.slack.ResetCode("a-fresh-code")
+	exchanges := len(h.slack.Calls("oauth.v2.access"))
+	res, err = h.bridge.Handle(context.Background(), oauthRequest(t, map[string]string{"code": "a-fresh-code", "state": good}))
+	if err != nil || res.StatusCode != 400 || len(h.slack.Calls("oauth.v2.access")) != exchanges {
+		t.Fatalf("replayed state: %d %s %v (code exchanged: %v)", res.StatusCode, res.Body, err, len(h.slack.Calls("oauth.v2.access")) != exchanges)
+	}
+}
+
+// TestInstall_WorkspaceOfAnotherTenantIsConflict: a workspace routes to one
+// tenant; a second tenant cannot take it over, and reinstalling is fine.
+func TestInstall_WorkspaceOfAnotherTenantIsConflict(t *testing.T) {
+	h := newHarness(t)
+	a, b := h.tenant(t), h.tenant(t)
+	h.install(t, a.ID)
+	h.install(t, a.ID) // reinstall by the same tenant
+	if ms, _ := h.st.SlackMembers(context.Background(), a.ID); len(ms) != 2 {
+		t.Errorf("%d members after reinstall, want 2", len(ms))
+	}
+	h.slack.ResetCode("code-b")
+	res, err := h.bridge.Handle(context.Background(), oauthRequest(t, map[string]string{
+		"code": "code-b", "state": stateOf(t, h.bridge.InstallURL(b.ID))}))
+	if err != nil || res.StatusCode != 409 {
+		t.Fatalf("second tenant: %d %s %v, want 409", res.StatusCode, res.Body, err)
+	}
+	if tid, err := h.st.SlackTenantOfTeam(context.Background(), h.slack.TeamID); err != nil || tid != a.ID {
+		t.Errorf("workspace routes to %q (%v), want %s", tid, err, a.ID)
+	}
+	if _, err := h.st.SlackIntegration(context.Background(), b.ID); err != chat.ErrNotFound {
+		t.Errorf("second tenant got an integration: %v", err)
+	}
+	// After the first tenant uninstalls, the second may connect the workspace.
+	if err := h.bridge.Uninstall(context.Background(), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.install(t, b.ID)
+	if tid, _ := h.st.SlackTenantOfTeam(context.Background(), h.slack.TeamID); tid != b.ID {
+		t.Errorf("workspace routes to %q, want %s", tid, b.ID)
+	}
+}

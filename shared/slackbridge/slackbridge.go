@@ -1,0 +1,246 @@
+// Package slackbridge lets a tenant's agents answer visitors from Slack threads:
+// the OAuth install of the Slack app (token encrypted with KMS), the outbound
+// delivery of visitor and bot messages into one thread per conversation (run by
+// dispatch), the inbound Events API endpoint that turns a human thread reply into
+// an agent message, uninstall, and the erase hook of privacy requests.
+//
+// Slack sends every event of the app to one URL and names only the workspace
+// (team_id); the store resolves it to a tenant through a route item under the
+// reserved pseudo-tenant "_slack" (see store/slack.go).
+package slackbridge
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/slack-go/slack"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/retention"
+	"github.com/livesupportbot/backend/shared/store"
+)
+
+// Scopes are the bot scopes the app asks for at install.
+var Scopes = []string{"chat:write", "channels:history", "groups:history", "users:read", "users:read.email", "incoming-webhook"}
+
+// DefaultAuthorizeURL is Slack's OAuth v2 authorize page.
+const DefaultAuthorizeURL = "https://slack.com/oauth/v2/authorize"
+
+// KMS is the subset of the KMS API the bridge uses.
+type KMS interface {
+	Encrypt(ctx context.Context, in *kms.EncryptInput, opts ...func(*kms.Options)) (*kms.EncryptOutput, error)
+	Decrypt(ctx context.Context, in *kms.DecryptInput, opts ...func(*kms.Options)) (*kms.DecryptOutput, error)
+}
+
+// Config holds the settings of the Slack app.
+type Config struct {
+	ClientID      string
+	ClientSecret  string
+	SigningSecret string
+	KMSKeyID      string
+	// RedirectURL is the OAuth callback, .../webhooks/slack/oauth.
+	RedirectURL string
+	// ConsoleURL, when set, is where the thread header links a conversation
+	// (ConsoleURL?conversation=<id>) and where the OAuth callback sends the admin.
+	ConsoleURL string
+	// APIURL is the Slack Web API base ending in "/" (default slack.APIURL).
+	APIURL string
+	// AuthorizeURL is Slack's authorize page (default DefaultAuthorizeURL).
+	AuthorizeURL string
+	HTTPClient   *http.Client
+}
+
+// ConfigFromEnv reads SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET,
+// SLACK_KMS_KEY_ID and SLACK_REDIRECT_URL (required), CONSOLE_URL and
+// SLACK_API_URL (optional). Only the settings a function needs are required:
+// pass the names it needs in required (all five when nil).
+func ConfigFromEnv(getenv func(string) string, required ...string) (Config, error) {
+	c := Config{
+		ClientID: getenv("SLACK_CLIENT_ID"), ClientSecret: getenv("SLACK_CLIENT_SECRET"),
+		SigningSecret: getenv("SLACK_SIGNING_SECRET"), KMSKeyID: getenv("SLACK_KMS_KEY_ID"),
+		RedirectURL: getenv("SLACK_REDIRECT_URL"), ConsoleURL: getenv("CONSOLE_URL"), APIURL: getenv("SLACK_API_URL"),
+	}
+	if required == nil {
+		required = []string{"SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET", "SLACK_KMS_KEY_ID", "SLACK_REDIRECT_URL"}
+	}
+	var missing []string
+	for _, n := range required {
+		if getenv(n) == "" {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return Config{}, fmt.Errorf("missing environment: %v", missing)
+	}
+	return c, nil
+}
+
+// Bridge is the Slack bridge of every tenant.
+type Bridge struct {
+	cfg     Config
+	st      *store.Store
+	kms     KMS
+	log     *slog.Logger
+	now     func() time.Time
+	mu      sync.Mutex
+	clients map[string]cachedClient
+}
+
+type cachedClient struct {
+	sum [32]byte // of the ciphertext: a reinstall changes it
+	api *slack.Client
+	exp time.Time
+}
+
+// clientTTL bounds how long a decrypted token stays in a warm Lambda.
+const clientTTL = 5 * time.Minute
+
+// New returns a bridge over the store and KMS.
+func New(cfg Config, st *store.Store, k KMS, log *slog.Logger) *Bridge {
+	if cfg.APIURL == "" {
+		cfg.APIURL = slack.APIURL
+	}
+	if !strings.HasSuffix(cfg.APIURL, "/") {
+		cfg.APIURL += "/"
+	}
+	if cfg.AuthorizeURL == "" {
+		cfg.AuthorizeURL = DefaultAuthorizeURL
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Bridge{cfg: cfg, st: st, kms: k, log: log, now: time.Now, clients: map[string]cachedClient{}}
+}
+
+// WithClock returns a copy of b that reads the time from now (for tests). The
+// copy shares nothing mutable with b.
+func (b *Bridge) WithClock(now func() time.Time) *Bridge {
+	return &Bridge{cfg: b.cfg, st: b.st, kms: b.kms, log: b.log, now: now, clients: map[string]cachedClient{}}
+}
+
+// api returns a Web API client with a token.
+func (b *Bridge) api(token string) *slack.Client {
+	return slack.New(token, slack.OptionAPIURL(b.cfg.APIURL), slack.OptionHTTPClient(b.cfg.HTTPClient))
+}
+
+func encryptionContext(tenantID string) map[string]string {
+	return map[string]string{"tenantId": tenantID}
+}
+
+// encryptToken encrypts a bot token under the Slack key, bound to the tenant.
+func (b *Bridge) encryptToken(ctx context.Context, tenantID, token string) ([]byte, error) {
+	out, err := b.kms.Encrypt(ctx, &kms.EncryptInput{
+		KeyId: aws.String(b.cfg.KMSKeyID), Plaintext: []byte(token), EncryptionContext: encryptionContext(tenantID),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encrypt slack token: %w", err)
+	}
+	return out.CiphertextBlob, nil
+}
+
+// decryptToken decrypts a tenant's bot token; the ciphertext of another tenant
+// does not decrypt.
+func (b *Bridge) decryptToken(ctx context.Context, tenantID string, blob []byte) (string, error) {
+	out, err := b.kms.Decrypt(ctx, &kms.DecryptInput{
+		KeyId: aws.String(b.cfg.KMSKeyID), CiphertextBlob: blob, EncryptionContext: encryptionContext(tenantID),
+	})
+	if err != nil {
+		return "", fmt.Errorf("decrypt slack token: %w", err)
+	}
+	return string(out.Plaintext), nil
+}
+
+// errNotInstalled means the tenant has no Slack integration.
+var errNotInstalled = errors.New("slack is not installed")
+
+// client returns the tenant's integration and a Web API client with its token.
+// A tenant without Slack is errNotInstalled.
+func (b *Bridge) client(ctx context.Context, tenantID string) (*store.SlackIntegration, *slack.Client, error) {
+	in, err := b.st.SlackIntegration(ctx, tenantID)
+	if err == chat.ErrNotFound {
+		return nil, nil, errNotInstalled
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	sum := sha256.Sum256(in.TokenEncrypted)
+	now := b.now()
+	b.mu.Lock()
+	c, ok := b.clients[tenantID]
+	b.mu.Unlock()
+	if ok && c.sum == sum && now.Before(c.exp) {
+		return in, c.api, nil
+	}
+	token, err := b.decryptToken(ctx, tenantID, in.TokenEncrypted)
+	if err != nil {
+		return nil, nil, err
+	}
+	api := b.api(token)
+	b.mu.Lock()
+	b.clients[tenantID] = cachedClient{sum: sum, api: api, exp: now.Add(clientTTL)}
+	b.mu.Unlock()
+	return in, api, nil
+}
+
+func (b *Bridge) forget(tenantID string) {
+	b.mu.Lock()
+	delete(b.clients, tenantID)
+	b.mu.Unlock()
+}
+
+// periods returns a tenant's retention periods (the defaults if it is gone).
+func (b *Bridge) periods(ctx context.Context, tenantID string) (retention.Periods, error) {
+	t, err := b.st.Tenant(ctx, tenantID)
+	if err == chat.ErrNotFound {
+		return retention.Defaults, nil
+	}
+	if err != nil {
+		return retention.Periods{}, err
+	}
+	return t.Periods(), nil
+}
+
+// Uninstall removes a tenant's Slack integration: the encrypted token, the
+// workspace route and the member profiles. Nothing installed is no error.
+func (b *Bridge) Uninstall(ctx context.Context, tenantID string) error {
+	b.forget(tenantID)
+	if err := b.st.DeleteSlackIntegration(ctx, tenantID); err != nil {
+		return fmt.Errorf("uninstall slack of %s: %w", tenantID, err)
+	}
+	return nil
+}
+
+// Integration describes a tenant's Slack integration without its secret, in
+// the shape the admin API lists.
+type Integration struct {
+	Channel     string    `json:"channel"`
+	TeamID      string    `json:"teamId"`
+	TeamName    string    `json:"teamName,omitempty"`
+	ChannelID   string    `json:"channelId"`
+	ChannelName string    `json:"channelName,omitempty"`
+	BotUserID   string    `json:"botUserId"`
+	InstalledAt time.Time `json:"installedAt"`
+}
+
+// Describe returns the tenant's integration without its token; none is
+// chat.ErrNotFound.
+func (b *Bridge) Describe(ctx context.Context, tenantID string) (*Integration, error) {
+	in, err := b.st.SlackIntegration(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return &Integration{Channel: "slack", TeamID: in.TeamID, TeamName: in.TeamName, ChannelID: in.ChannelID,
+		ChannelName: in.ChannelName, BotUserID: in.BotUserID, InstalledAt: in.InstalledAt}, nil
+}

@@ -1,0 +1,675 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/retention"
+)
+
+// The Slack bridge's items in the Data table:
+//
+//	item               PK                                    SK                        GSI2 (retention index)
+//	slack integration  T#t#SLACK                             INTEGRATION               T#t#RET#personal#<month> / <time>#PK
+//	slack member       T#t#SLACK                             MEMBER#<teamId>#<userId>  T#t#RET#personal#<month> / <time>#PK#SK
+//	used oauth state   T#t#SLACK                             STATE#<nonce>             -
+//	slack team route   T#_slack#TEAM#<teamId>                ROUTE                     -
+//	slack thread       T#t#CONV#v                            SLACK#THREAD              -
+//	slack thread ref   T#t#SLACKTHREAD#<team>#<chan>#<ts>    THREAD                    -
+//	slack post         T#t#CONV#v                            SLACK#POST#<messageId>    -   (ts set once posted)
+//
+// The team route is the one item not under a real tenant: Slack sends every
+// event of the app to one URL and names only the workspace (team_id), so the
+// workspace must be resolved to a tenant before any tenant partition can be
+// read. It lives under the reserved pseudo-tenant "_slack" (ids never contain
+// '_', so no real tenant can own that prefix), holds only the team id and the
+// tenant id, and is written and deleted together with the integration.
+const (
+	skSlackIntegration = "INTEGRATION"
+	prefSlackMember    = "MEMBER#"
+	prefSlackState     = "STATE#"
+	skSlackRoute       = "ROUTE"
+	skSlackThread      = "SLACK#THREAD"
+	skSlackThreadRef   = "THREAD"
+	prefSlackPost      = "SLACK#POST#"
+	prefSlack          = "SLACK#"
+
+	// SlackRoutingTenant is the reserved pseudo-tenant of the team routes.
+	SlackRoutingTenant = "_slack"
+)
+
+// SlackPK is the tenant's Slack partition: the integration and member profiles.
+func SlackPK(tenantID string) string { return TenantPrefix(tenantID) + "SLACK" }
+
+// SlackRoutePK is the partition of the route from a Slack workspace to its tenant.
+func SlackRoutePK(teamID string) string { return TenantPrefix(SlackRoutingTenant) + "TEAM#" + teamID }
+
+// SlackThreadRefPK is the partition that maps a Slack thread to a conversation.
+func SlackThreadRefPK(tenantID, teamID, channelID, threadTS string) string {
+	return TenantPrefix(tenantID) + "SLACKTHREAD#" + teamID + "#" + channelID + "#" + threadTS
+}
+
+// SlackIntegration is a tenant's installation of the Slack app. The bot token is
+// only ever held encrypted (KMS, encryption context {"tenantId": <id>}).
+type SlackIntegration struct {
+	TenantID       string    `dynamodbav:"tenantId"`
+	TeamID         string    `dynamodbav:"teamId"`
+	TeamName       string    `dynamodbav:"teamName,omitempty"`
+	ChannelID      string    `dynamodbav:"channelId"`
+	ChannelName    string    `dynamodbav:"channelName,omitempty"`
+	BotUserID      string    `dynamodbav:"botUserId"`
+	AppID          string    `dynamodbav:"appId,omitempty"`
+	InstalledBy    string    `dynamodbav:"installedBy,omitempty"`
+	InstalledAt    time.Time `dynamodbav:"installedAt"`
+	TokenEncrypted []byte    `dynamodbav:"tokenEncrypted"`
+	// ExpiresAt is the item's expiresAt as read (not written from here).
+	ExpiresAt int64 `dynamodbav:"-"`
+}
+
+// SlackMember is a Slack workspace member's profile, kept so agent replies carry
+// the agent's name (personal data).
+type SlackMember struct {
+	TeamID      string `dynamodbav:"teamId"`
+	UserID      string `dynamodbav:"userId"`
+	Name        string `dynamodbav:"name,omitempty"`
+	RealName    string `dynamodbav:"realName,omitempty"`
+	DisplayName string `dynamodbav:"displayName,omitempty"`
+	Email       string `dynamodbav:"email,omitempty"`
+	ImageURL    string `dynamodbav:"imageUrl,omitempty"`
+}
+
+// AgentName is the name an agent reply shows: the display name, the real name,
+// the user name, or "Agent".
+func (m *SlackMember) AgentName() string {
+	for _, n := range []string{m.DisplayName, m.RealName, m.Name} {
+		if n != "" {
+			return n
+		}
+	}
+	return "Agent"
+}
+
+// SlackThread is the Slack thread a conversation is mirrored to.
+type SlackThread struct {
+	TenantID       string `dynamodbav:"tenantId"`
+	ConversationID string `dynamodbav:"conversationId"`
+	ContactID      string `dynamodbav:"contactId"`
+	Channel        string `dynamodbav:"channel"` // the conversation's channel (widget, ...)
+	TeamID         string `dynamodbav:"teamId"`
+	ChannelID      string `dynamodbav:"channelId"`
+	ThreadTS       string `dynamodbav:"threadTs"`
+}
+
+// SlackPost records one message our bot posted (or is posting) to Slack, so a
+// retry does not post it again and an erasure can delete it.
+type SlackPost struct {
+	MessageID string `dynamodbav:"messageId"`
+	ContactID string `dynamodbav:"contactId"`
+	ChannelID string `dynamodbav:"channelId"`
+	ThreadTS  string `dynamodbav:"threadTs,omitempty"`
+	TS        string `dynamodbav:"ts,omitempty"` // empty while the post is in flight
+}
+
+type slackIntegrationItem struct {
+	Base
+	SlackIntegration
+}
+
+type slackMemberItem struct {
+	Base
+	SlackMember
+}
+
+type slackRouteItem struct {
+	Base
+	TeamID   string `dynamodbav:"teamId"`
+	TenantID string `dynamodbav:"tenantId"`
+}
+
+type slackThreadItem struct {
+	Base
+	SlackThread
+}
+
+type slackPostItem struct {
+	Base
+	SlackPost
+}
+
+// ErrSlackTeamTaken is returned when a Slack workspace is already connected to
+// another tenant.
+var ErrSlackTeamTaken = chat.Errorf(chat.EConflict, "this Slack workspace is connected to another account")
+
+// PutSlackIntegration stores a tenant's Slack installation and the route of its
+// workspace, replacing an earlier installation of the same tenant (and its member
+// profiles). A workspace connected to another tenant is ErrSlackTeamTaken.
+func (s *Store) PutSlackIntegration(ctx context.Context, in *SlackIntegration, members []SlackMember, p retention.Periods) error {
+	prev, err := s.SlackIntegration(ctx, in.TenantID)
+	if err != nil && err != chat.ErrNotFound {
+		return err
+	}
+	exp := retention.ExpiresAt(p, retention.Personal, in.InstalledAt)
+	pk := SlackPK(in.TenantID)
+	integ, err := attributevalue.MarshalMap(slackIntegrationItem{
+		Base: Base{PK: pk, SK: skSlackIntegration, DataClass: retention.Personal, Entity: "slackIntegration",
+			GSI2PK: RetentionKey(in.TenantID, string(retention.Personal), in.InstalledAt),
+			GSI2SK: RetentionSort(in.InstalledAt, pk+"#"+skSlackIntegration), ExpiresAt: exp},
+		SlackIntegration: *in,
+	})
+	if err != nil {
+		return wrap("marshal slack integration", err)
+	}
+	route, err := attributevalue.MarshalMap(slackRouteItem{
+		Base:   Base{PK: SlackRoutePK(in.TeamID), SK: skSlackRoute, DataClass: retention.Personal, Entity: "slackRoute", ExpiresAt: exp},
+		TeamID: in.TeamID, TenantID: in.TenantID,
+	})
+	if err != nil {
+		return wrap("marshal slack route", err)
+	}
+	tx := []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.data, Item: route,
+			ConditionExpression:       aws.String("attribute_not_exists(PK) OR tenantId = :t"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: in.TenantID}}}},
+		{Put: &types.Put{TableName: &s.data, Item: integ}},
+	}
+	if prev != nil && prev.TeamID != in.TeamID {
+		tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.data, Key: key(SlackRoutePK(prev.TeamID), skSlackRoute),
+			ConditionExpression:       aws.String("attribute_not_exists(PK) OR tenantId = :t"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: in.TenantID}}}})
+	}
+	if _, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx}); err != nil {
+		if isConditionFailed(err) {
+			return ErrSlackTeamTaken
+		}
+		return wrap("put slack integration", err)
+	}
+	if err := s.deleteSlackMembers(ctx, in.TenantID); err != nil {
+		return err
+	}
+	var reqs []types.WriteRequest
+	for _, m := range members {
+		it, err := slackMemberAttrs(in.TenantID, &m, in.InstalledAt, p)
+		if err != nil {
+			return err
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
+	}
+	return wrap("put slack members", s.batchWrite(ctx, reqs))
+}
+
+func slackMemberAttrs(tenantID string, m *SlackMember, at time.Time, p retention.Periods) (map[string]types.AttributeValue, error) {
+	pk, sk := SlackPK(tenantID), prefSlackMember+m.TeamID+"#"+m.UserID
+	it, err := attributevalue.MarshalMap(slackMemberItem{
+		Base: Base{PK: pk, SK: sk, DataClass: retention.Personal, Entity: "slackMember",
+			GSI2PK: RetentionKey(tenantID, string(retention.Personal), at),
+			GSI2SK: RetentionSort(at, pk+"#"+sk), ExpiresAt: retention.ExpiresAt(p, retention.Personal, at)},
+		SlackMember: *m,
+	})
+	return it, wrap("marshal slack member", err)
+}
+
+// PutSlackMember stores or replaces one member profile, seen at time at.
+func (s *Store) PutSlackMember(ctx context.Context, tenantID string, m *SlackMember, at time.Time, p retention.Periods) error {
+	it, err := slackMemberAttrs(tenantID, m, at, p)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: it})
+	return wrap("put slack member", err)
+}
+
+// DeleteSlackMember removes one member profile; a missing one is no error.
+func (s *Store) DeleteSlackMember(ctx context.Context, tenantID, teamID, userID string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.data, Key: key(SlackPK(tenantID), prefSlackMember+teamID+"#"+userID)})
+	return wrap("delete slack member", err)
+}
+
+// SlackIntegration reads a tenant's Slack installation; none is chat.ErrNotFound.
+func (s *Store) SlackIntegration(ctx context.Context, tenantID string) (*SlackIntegration, error) {
+	var it slackIntegrationItem
+	ok, err := s.getLive(ctx, SlackPK(tenantID), skSlackIntegration, false, &it)
+	if err != nil {
+		return nil, wrap("get slack integration", err)
+	}
+	if !ok || it.TenantID != tenantID {
+		return nil, chat.ErrNotFound
+	}
+	it.SlackIntegration.ExpiresAt = it.Base.ExpiresAt
+	return &it.SlackIntegration, nil
+}
+
+// TouchSlackIntegration moves the expiresAt of a tenant's installation and of
+// its workspace route to a personal-data period after at, so an integration in
+// use does not expire (personal data lives while the account is active). Only
+// items still present are touched.
+func (s *Store) TouchSlackIntegration(ctx context.Context, in *SlackIntegration, at time.Time, p retention.Periods) error {
+	exp := &types.AttributeValueMemberN{Value: itoa(retention.ExpiresAt(p, retention.Personal, at))}
+	pk := SlackPK(in.TenantID)
+	for _, k := range []struct {
+		key  map[string]types.AttributeValue
+		set  string
+		vals map[string]types.AttributeValue
+	}{
+		{key(pk, skSlackIntegration), "SET expiresAt = :exp, GSI2PK = :g2pk, GSI2SK = :g2sk", map[string]types.AttributeValue{
+			":exp": exp, ":t": &types.AttributeValueMemberS{Value: in.TenantID},
+			":g2pk": &types.AttributeValueMemberS{Value: RetentionKey(in.TenantID, string(retention.Personal), at)},
+			":g2sk": &types.AttributeValueMemberS{Value: RetentionSort(at, pk+"#"+skSlackIntegration)}}},
+		{key(SlackRoutePK(in.TeamID), skSlackRoute), "SET expiresAt = :exp", map[string]types.AttributeValue{
+			":exp": exp, ":t": &types.AttributeValueMemberS{Value: in.TenantID}}},
+	} {
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data, Key: k.key,
+			UpdateExpression: aws.String(k.set), ConditionExpression: aws.String("tenantId = :t AND expiresAt < :exp"),
+			ExpressionAttributeValues: k.vals})
+		if err != nil && !isConditionFailed(err) {
+			return wrap("touch slack integration", err)
+		}
+	}
+	return nil
+}
+
+// SlackTenantOfTeam resolves a Slack workspace to the tenant that installed the
+// app there; an unknown workspace is chat.ErrNotFound.
+func (s *Store) SlackTenantOfTeam(ctx context.Context, teamID string) (string, error) {
+	if teamID == "" {
+		return "", chat.ErrNotFound
+	}
+	var it slackRouteItem
+	ok, err := s.getLive(ctx, SlackRoutePK(teamID), skSlackRoute, false, &it)
+	if err != nil {
+		return "", wrap("get slack route", err)
+	}
+	if !ok || it.TenantID == "" || it.TeamID != teamID {
+		return "", chat.ErrNotFound
+	}
+	return it.TenantID, nil
+}
+
+// DeleteSlackIntegration removes a tenant's installation, with its encrypted
+// token, its workspace route and its member profiles. Nothing installed is no
+// error. Threads and post records stay with their conversations (communication
+// data, kept and erased with them). Each step is idempotent, so a retry after a
+// failure finishes the job: the route goes first (no more events are routed),
+// then the token, then the profiles.
+func (s *Store) DeleteSlackIntegration(ctx context.Context, tenantID string) error {
+	in, err := s.SlackIntegration(ctx, tenantID)
+	if err != nil && err != chat.ErrNotFound {
+		return err
+	}
+	if in != nil {
+		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.data, Key: key(SlackRoutePK(in.TeamID), skSlackRoute),
+			ConditionExpression:       aws.String("attribute_not_exists(PK) OR tenantId = :t"), // another tenant's route stays
+			ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: tenantID}}})
+		if err != nil && !isConditionFailed(err) {
+			return wrap("delete slack route", err)
+		}
+		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.data, Key: key(SlackPK(tenantID), skSlackIntegration)}); err != nil {
+			return wrap("delete slack integration", err)
+		}
+	}
+	return s.deleteSlackMembers(ctx, tenantID)
+}
+
+func (s *Store) deleteSlackMembers(ctx context.Context, tenantID string) error {
+	keys, err := s.queryKeys(ctx, SlackPK(tenantID), prefSlackMember)
+	if err != nil {
+		return wrap("query slack members", err)
+	}
+	var reqs []types.WriteRequest
+	for _, k := range keys {
+		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}})
+	}
+	return wrap("delete slack members", s.batchWrite(ctx, reqs))
+}
+
+// SlackMember reads a member profile; an unknown member is chat.ErrNotFound.
+func (s *Store) SlackMember(ctx context.Context, tenantID, teamID, userID string) (*SlackMember, error) {
+	var it slackMemberItem
+	ok, err := s.getLive(ctx, SlackPK(tenantID), prefSlackMember+teamID+"#"+userID, false, &it)
+	if err != nil {
+		return nil, wrap("get slack member", err)
+	}
+	if !ok {
+		return nil, chat.ErrNotFound
+	}
+	return &it.SlackMember, nil
+}
+
+// SlackMembers lists the stored member profiles of the tenant.
+func (s *Store) SlackMembers(ctx context.Context, tenantID string) ([]SlackMember, error) {
+	var out []SlackMember
+	err := s.queryEach(ctx, SlackPK(tenantID), prefSlackMember, true, func(item map[string]types.AttributeValue) error {
+		var it slackMemberItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return err
+		}
+		out = append(out, it.SlackMember)
+		return nil
+	})
+	return out, wrap("query slack members", err)
+}
+
+// SlackThread returns the Slack thread of a conversation; none is chat.ErrNotFound.
+func (s *Store) SlackThread(ctx context.Context, tenantID, convID string) (*SlackThread, error) {
+	var it slackThreadItem
+	ok, err := s.getLive(ctx, ConversationPK(tenantID, convID), skSlackThread, true, &it)
+	if err != nil {
+		return nil, wrap("get slack thread", err)
+	}
+	if !ok {
+		return nil, chat.ErrNotFound
+	}
+	return &it.SlackThread, nil
+}
+
+// SlackThreadByTS resolves a Slack thread (workspace, channel, parent ts) to its
+// conversation; an unknown thread is chat.ErrNotFound.
+func (s *Store) SlackThreadByTS(ctx context.Context, tenantID, teamID, channelID, threadTS string) (*SlackThread, error) {
+	var it slackThreadItem
+	ok, err := s.getLive(ctx, SlackThreadRefPK(tenantID, teamID, channelID, threadTS), skSlackThreadRef, false, &it)
+	if err != nil {
+		return nil, wrap("get slack thread ref", err)
+	}
+	if !ok || it.TenantID != tenantID {
+		return nil, chat.ErrNotFound
+	}
+	return &it.SlackThread, nil
+}
+
+// PutSlackThread records the Slack thread of a conversation and its reverse
+// lookup. It writes only if the conversation has no thread yet, or has one in
+// another workspace or channel (the app was reinstalled elsewhere); otherwise it
+// returns the thread already recorded and false.
+func (s *Store) PutSlackThread(ctx context.Context, th *SlackThread, at time.Time, p retention.Periods) (*SlackThread, bool, error) {
+	exp := retention.ExpiresAt(p, retention.Communication, at)
+	cpk := ConversationPK(th.TenantID, th.ConversationID)
+	main, err := attributevalue.MarshalMap(slackThreadItem{
+		Base:        Base{PK: cpk, SK: skSlackThread, DataClass: retention.Communication, Entity: "slackThread", ExpiresAt: exp},
+		SlackThread: *th,
+	})
+	if err != nil {
+		return nil, false, wrap("marshal slack thread", err)
+	}
+	ref, err := attributevalue.MarshalMap(slackThreadItem{
+		Base: Base{PK: SlackThreadRefPK(th.TenantID, th.TeamID, th.ChannelID, th.ThreadTS), SK: skSlackThreadRef,
+			DataClass: retention.Communication, Entity: "slackThreadRef", ExpiresAt: exp},
+		SlackThread: *th,
+	})
+	if err != nil {
+		return nil, false, wrap("marshal slack thread ref", err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.data, Item: main,
+			ConditionExpression: aws.String("attribute_not_exists(PK) OR teamId <> :team OR channelId <> :chan"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":team": &types.AttributeValueMemberS{Value: th.TeamID},
+				":chan": &types.AttributeValueMemberS{Value: th.ChannelID},
+			}}},
+		{Put: &types.Put{TableName: &s.data, Item: ref}},
+	}})
+	if err == nil {
+		return th, true, nil
+	}
+	if !isConditionFailed(err) {
+		return nil, false, wrap("put slack thread", err)
+	}
+	won, err := s.SlackThread(ctx, th.TenantID, th.ConversationID)
+	if err != nil {
+		return nil, false, err
+	}
+	return won, false, nil
+}
+
+// SlackPost reads the record of a posted message; none is chat.ErrNotFound.
+func (s *Store) SlackPost(ctx context.Context, tenantID, convID, messageID string) (*SlackPost, error) {
+	var it slackPostItem
+	ok, err := s.getLive(ctx, ConversationPK(tenantID, convID), prefSlackPost+messageID, true, &it)
+	if err != nil {
+		return nil, wrap("get slack post", err)
+	}
+	if !ok {
+		return nil, chat.ErrNotFound
+	}
+	return &it.SlackPost, nil
+}
+
+// BeginSlackPost records that a message is about to be posted (no ts yet),
+// once. If a record exists it is returned with false: with a ts the message was
+// posted; without one an earlier attempt may or may not have posted it.
+func (s *Store) BeginSlackPost(ctx context.Context, tenantID, convID string, sp *SlackPost, at time.Time, p retention.Periods) (*SlackPost, bool, error) {
+	rec := *sp
+	rec.TS = ""
+	item, err := attributevalue.MarshalMap(slackPostItem{
+		Base: Base{PK: ConversationPK(tenantID, convID), SK: prefSlackPost + sp.MessageID, DataClass: retention.Communication,
+			Entity: "slackPost", ExpiresAt: retention.ExpiresAt(p, retention.Communication, at)},
+		SlackPost: rec,
+	})
+	if err != nil {
+		return nil, false, wrap("marshal slack post", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(PK)")})
+	if err == nil {
+		return &rec, true, nil
+	}
+	if !isConditionFailed(err) {
+		return nil, false, wrap("put slack post", err)
+	}
+	prev, err := s.SlackPost(ctx, tenantID, convID, sp.MessageID)
+	if err != nil {
+		return nil, false, err
+	}
+	return prev, false, nil
+}
+
+// FinishSlackPost sets the ts of a begun post record. It returns false, changing
+// nothing, when the record already has a ts (another attempt finished first).
+func (s *Store) FinishSlackPost(ctx context.Context, tenantID, convID, messageID, ts string) (bool, error) {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data,
+		Key:                       key(ConversationPK(tenantID, convID), prefSlackPost+messageID),
+		UpdateExpression:          aws.String("SET ts = :ts"),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND attribute_not_exists(ts)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":ts": &types.AttributeValueMemberS{Value: ts}},
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	return err == nil, wrap("finish slack post", err)
+}
+
+// SlackConversationItems is what the bridge recorded about one conversation: its
+// thread (nil if none) and the posts of our bot.
+type SlackConversationItems struct {
+	ConversationID string
+	Thread         *SlackThread
+	Posts          []SlackPost
+}
+
+// SlackItemsOfContact finds, by Query, everything the bridge recorded about the
+// conversations of a contact, expired or not (for erasure).
+func (s *Store) SlackItemsOfContact(ctx context.Context, tenantID, contactID string) ([]SlackConversationItems, error) {
+	var convIDs []string
+	err := s.queryEach(ctx, ContactPK(tenantID, contactID), prefConv, false, func(item map[string]types.AttributeValue) error {
+		var ptr conversationPointer
+		if err := attributevalue.UnmarshalMap(item, &ptr); err != nil {
+			return err
+		}
+		convIDs = append(convIDs, ptr.ConversationID)
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("query conversation pointers", err)
+	}
+	var out []SlackConversationItems
+	for _, cv := range convIDs {
+		ci := SlackConversationItems{ConversationID: cv}
+		err := s.queryEach(ctx, ConversationPK(tenantID, cv), prefSlack, false, func(item map[string]types.AttributeValue) error {
+			sk, _ := item["SK"].(*types.AttributeValueMemberS)
+			if sk != nil && sk.Value == skSlackThread {
+				var it slackThreadItem
+				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+					return err
+				}
+				ci.Thread = &it.SlackThread
+				return nil
+			}
+			var it slackPostItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return err
+			}
+			ci.Posts = append(ci.Posts, it.SlackPost)
+			return nil
+		})
+		if err != nil {
+			return nil, wrap("query slack items of conversation", err)
+		}
+		if ci.Thread != nil || len(ci.Posts) > 0 {
+			out = append(out, ci)
+		}
+	}
+	return out, nil
+}
+
+// DeleteSlackPost removes the record of one posted message.
+func (s *Store) DeleteSlackPost(ctx context.Context, tenantID, convID, messageID string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.data,
+		Key: key(ConversationPK(tenantID, convID), prefSlackPost+messageID)})
+	return wrap("delete slack post", err)
+}
+
+// DeleteSlackThread removes a conversation's thread record and its reverse lookup.
+func (s *Store) DeleteSlackThread(ctx context.Context, th *SlackThread) error {
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Delete: &types.Delete{TableName: &s.data, Key: key(ConversationPK(th.TenantID, th.ConversationID), skSlackThread)}},
+		{Delete: &types.Delete{TableName: &s.data, Key: key(SlackThreadRefPK(th.TenantID, th.TeamID, th.ChannelID, th.ThreadTS), skSlackThreadRef)}},
+	}})
+	return wrap("delete slack thread", err)
+}
+
+// queryKeys returns the keys of the items of a partition whose SK starts with prefix.
+func (s *Store) queryKeys(ctx context.Context, pk, prefix string) ([]map[string]types.AttributeValue, error) {
+	var out []map[string]types.AttributeValue
+	err := s.queryEach(ctx, pk, prefix, false, func(item map[string]types.AttributeValue) error {
+		out = append(out, map[string]types.AttributeValue{"PK": item["PK"], "SK": item["SK"]})
+		return nil
+	})
+	return out, err
+}
+
+// queryEach calls fn for every item of a partition whose SK starts with prefix,
+// hiding expired items when live is set.
+func (s *Store) queryEach(ctx context.Context, pk, prefix string, live bool, fn func(map[string]types.AttributeValue) error) error {
+	in := &dynamodb.QueryInput{
+		TableName:              &s.data,
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: pk},
+			":p":  &types.AttributeValueMemberS{Value: prefix},
+		},
+	}
+	if live {
+		in.FilterExpression = aws.String(LiveFilter)
+		in.ExpressionAttributeValues[":now"] = s.nowValue()
+	}
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() {
+		res, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, it := range res.Items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// batchWrite writes requests 25 at a time, resending unprocessed ones.
+func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
+	for len(reqs) > 0 {
+		n := min(25, len(reqs))
+		batch := reqs[:n]
+		reqs = reqs[n:]
+		for attempt := 0; len(batch) > 0; attempt++ {
+			if attempt > 0 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(time.Duration(attempt*attempt) * 50 * time.Millisecond):
+				}
+			}
+			if attempt == 8 {
+				return errUnprocessed
+			}
+			res, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.data: batch}})
+			if err != nil {
+				return err
+			}
+			batch = res.UnprocessedItems[s.data]
+		}
+	}
+	return nil
+}
+
+var errUnprocessed = errors.New("batch write left unprocessed items")
+
+// LastPagePath returns the path of the contact's latest live page view (the
+// widget's usage data, SK "PV#<time>#<id>" in the contact's partition), or "".
+// It reads one item: a Query backwards with Limit 1.
+func (s *Store) LastPagePath(ctx context.Context, tenantID, contactID string) (string, error) {
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:              &s.data,
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :pv)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: ContactPK(tenantID, contactID)},
+			":pv": &types.AttributeValueMemberS{Value: "PV#"},
+		},
+		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(1),
+	})
+	if err != nil {
+		return "", wrap("query last page view", err)
+	}
+	if len(res.Items) == 0 {
+		return "", nil
+	}
+	var it struct {
+		Base
+		Path string `dynamodbav:"path"`
+	}
+	if err := attributevalue.UnmarshalMap(res.Items[0], &it); err != nil {
+		return "", wrap("unmarshal page view", err)
+	}
+	if !it.Live(s.Now()) {
+		return "", nil
+	}
+	return it.Path, nil
+}
+
+// ClaimSlackState records that an OAuth state (by its nonce) was used, once: a
+// second claim returns false. The marker is technical data and expires with
+// the state's own expiry (it is only needed while the state is valid).
+func (s *Store) ClaimSlackState(ctx context.Context, tenantID, nonce string, stateExpiry time.Time, p retention.Periods) (bool, error) {
+	exp := retention.ExpiresAt(p, retention.Technical, s.Now())
+	if e := stateExpiry.Add(time.Hour).Unix(); e < exp {
+		exp = e
+	}
+	item, err := attributevalue.MarshalMap(Base{PK: SlackPK(tenantID), SK: prefSlackState + nonce,
+		DataClass: retention.Technical, Entity: "slackOAuthState", ExpiresAt: exp})
+	if err != nil {
+		return false, wrap("marshal slack state", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(PK)")})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	return err == nil, wrap("put slack state", err)
+}
