@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -26,12 +25,10 @@ func main() {
 	if err != nil {
 		awsclients.Fatal(err)
 	}
-	// The suppression list of erased subjects is the privacy engineer's
-	// store.IsSuppressed; without it the archive could bring erased data back,
-	// so it does not start.
-	supp, ok := any(st).(archive.Suppressions)
-	if !ok {
-		awsclients.Fatal(errors.New("store has no suppression list (store.IsSuppressed)"))
+	// Erased subjects are recognised by the hash of their contact id, keyed with
+	// SUBJECT_HASH_SECRET (awsclients.Store gives it to the store).
+	if _, err := awsclients.Env(os.Getenv, "SUBJECT_HASH_SECRET"); err != nil {
+		awsclients.Fatal(err)
 	}
-	lambda.Start(archive.New(st, supp, logging.FromEnv("archive")).Handle)
+	lambda.Start(archive.New(st, st, logging.FromEnv("archive")).Handle)
 }

@@ -81,7 +81,7 @@ func TestConversationRoutes_ArchivedConversationStaysReadableUntilTheArchivePeri
 	// A year and a day on, TTL removes the conversation and its message, and the
 	// archive function archives them.
 	now = now.Add(366 * 24 * time.Hour)
-	st := e.store.WithClock(func() time.Time { return now })
+	st := e.store.WithClock(func() time.Time { return now }).WithSubjectKey([]byte("subject-hash-key-for-tests-0123456789"))
 	recs := e.tt.ExpireTTL(t, now)
 	var convRecs []events.DynamoDBEventRecord
 	for _, r := range recs {
@@ -92,7 +92,7 @@ func TestConversationRoutes_ArchivedConversationStaysReadableUntilTheArchivePeri
 	if len(convRecs) < 2 {
 		t.Fatalf("TTL removed %d items of the conversation, want meta and message", len(convRecs))
 	}
-	if res, err := archive.New(st, nil, slog.New(slog.NewJSONHandler(io.Discard, nil))).Handle(ctx,
+	if res, err := archive.New(st, st, slog.New(slog.NewJSONHandler(io.Discard, nil))).Handle(ctx,
 		events.DynamoDBEvent{Records: recs}); err != nil || len(res.BatchItemFailures) > 0 {
 		t.Fatalf("archive: %v %+v", err, res)
 	}

@@ -28,14 +28,13 @@ const (
 	ttlPrincipal    = "dynamodb.amazonaws.com"
 )
 
-// SuppressContact is the suppression kind of an erased contact (visitor) id.
-const SuppressContact = "CONTACT"
-
-// Suppressions tells whether a subject has been erased (privacy-erase writes the
-// entries; the store implements it).
+// Suppressions tells whether a subject has been erased: privacy-erase writes the
+// entries (hashed with the subject key), the store reads them.
 type Suppressions interface {
 	IsSuppressed(ctx context.Context, tenantID, kind, value string) (bool, error)
 }
+
+var _ Suppressions = (*store.Store)(nil)
 
 // Store is what the archive needs of the store.
 type Store interface {
@@ -152,8 +151,8 @@ func (b *batch) record(ctx context.Context, r events.DynamoDBEventRecord) (Outco
 	if !retention.Archived(class) {
 		return Skipped, nil
 	}
-	if contactID != "" && b.h.supp != nil {
-		erased, err := b.h.supp.IsSuppressed(ctx, tenantID, SuppressContact, contactID)
+	if contactID != "" {
+		erased, err := b.h.supp.IsSuppressed(ctx, tenantID, store.SuppressContact, contactID)
 		if err != nil {
 			return "", fmt.Errorf("check suppression: %w", err)
 		}

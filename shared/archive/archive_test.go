@@ -22,14 +22,8 @@ import (
 
 var t0 = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 
-// erased is a suppression list kept in memory: the contacts a privacy erasure
-// removed. (The store's suppression entries are hashed with a key that the
-// privacy-erase function owns.)
-type erased map[string]bool
-
-func (e erased) IsSuppressed(_ context.Context, tenantID, kind, value string) (bool, error) {
-	return kind == archive.SuppressContact && e[tenantID+"/"+value], nil
-}
+// subjectKey hashes erased subjects' identifiers in the suppression list.
+var subjectKey = []byte("subject-hash-key-for-tests-0123456789")
 
 type env struct {
 	tt      *testaws.Tables
@@ -45,7 +39,7 @@ func setup(t *testing.T) *env {
 	t.Helper()
 	tt := testaws.NewTables(t)
 	now := t0
-	st := tt.Store().WithClock(func() time.Time { return now })
+	st := tt.Store().WithClock(func() time.Time { return now }).WithSubjectKey(subjectKey)
 	ctx := context.Background()
 	e := &env{tt: tt, st: st, now: &now, contact: ids.New(ids.Contact), log: &bytes.Buffer{}}
 	e.tenant = &chat.Tenant{ID: ids.New(ids.Tenant), Status: "active", CreatedAt: now,
@@ -76,8 +70,8 @@ func (e *env) message(t *testing.T, text string) map[string]types.AttributeValue
 	return res.Item
 }
 
-func (e *env) handler(supp archive.Suppressions) *archive.Handler {
-	return archive.New(e.st, supp, slog.New(slog.NewJSONHandler(e.log, nil)))
+func (e *env) handler() *archive.Handler {
+	return archive.New(e.st, e.st, slog.New(slog.NewJSONHandler(e.log, nil)))
 }
 
 func (e *env) archived(t *testing.T) []map[string]types.AttributeValue {
@@ -91,7 +85,7 @@ func TestHandle_TTLRemovalOfMessageLandsInArchiveUserDeleteDoesNot(t *testing.T)
 	ttlMsg := e.message(t, "expired by ttl")
 	userMsg := e.message(t, "deleted by a user")
 	*e.now = t0.Add(11 * 24 * time.Hour)
-	res, err := e.handler(erased{}).Handle(ctx, events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{
+	res, err := e.handler().Handle(ctx, events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{
 		testaws.RemoveRecord(ttlMsg, true, *e.now),
 		testaws.RemoveRecord(userMsg, false, *e.now),
 	}})
@@ -125,7 +119,7 @@ func TestHandle_RedeliveredBatchArchivesOnce(t *testing.T) {
 	batch := events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{
 		testaws.RemoveRecord(m1, true, t0), testaws.RemoveRecord(m2, true, t0)}}
 	for i := range 3 {
-		res, err := e.handler(erased{}).Handle(ctx, batch)
+		res, err := e.handler().Handle(ctx, batch)
 		if err != nil || len(res.BatchItemFailures) != 0 {
 			t.Fatalf("delivery %d: %v %+v", i, err, res)
 		}
@@ -141,26 +135,24 @@ func TestHandle_RedeliveredBatchArchivesOnce(t *testing.T) {
 func TestHandle_SkipsWhatIsNotArchived(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
-	msg := e.message(t, "erased person's message")
+	msg := e.message(t, "a message")
 	contact := rawItem(t, e, store.ContactPK(e.tenant.ID, e.contact), store.SKProfile)
 	insert := testaws.RemoveRecord(msg, true, t0)
 	insert.EventName = "INSERT"
 	for _, tc := range []struct {
 		name string
 		rec  events.DynamoDBEventRecord
-		supp erased
 	}{
-		{"personal data (contact profile)", testaws.RemoveRecord(contact, true, t0), erased{}},
-		{"an insert", insert, erased{}},
-		{"an erased subject's message", testaws.RemoveRecord(msg, true, t0), erased{e.tenant.ID + "/" + e.contact: true}},
+		{"personal data (contact profile)", testaws.RemoveRecord(contact, true, t0)},
+		{"an insert", insert},
 		{"a remove by another service", func() events.DynamoDBEventRecord {
 			r := testaws.RemoveRecord(msg, true, t0)
 			r.UserIdentity.PrincipalID = "lambda.amazonaws.com"
 			return r
-		}(), erased{}},
+		}()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := e.handler(tc.supp).Handle(ctx, events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{tc.rec}})
+			res, err := e.handler().Handle(ctx, events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{tc.rec}})
 			if err != nil || len(res.BatchItemFailures) != 0 {
 				t.Fatalf("handle: %v %+v", err, res)
 			}
@@ -174,9 +166,9 @@ func TestHandle_SkipsWhatIsNotArchived(t *testing.T) {
 func TestHandle_ReportsFailedRecordsAsBatchItemFailures(t *testing.T) {
 	e := setup(t)
 	msg := e.message(t, "x")
-	broken := store.New(e.tt.DB, e.tt.Data, "no-such-table").WithClock(func() time.Time { return *e.now })
+	broken := store.New(e.tt.DB, e.tt.Data, "no-such-table").WithClock(func() time.Time { return *e.now }).WithSubjectKey(subjectKey)
 	rec := testaws.RemoveRecord(msg, true, t0)
-	res, err := archive.New(broken, erased{}, slog.New(slog.NewJSONHandler(e.log, nil))).Handle(context.Background(),
+	res, err := archive.New(broken, broken, slog.New(slog.NewJSONHandler(e.log, nil))).Handle(context.Background(),
 		events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{testaws.RemoveRecord(rawItem(t, e, store.TenantPK(e.tenant.ID), store.SKProfile), false, t0), rec}})
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +190,7 @@ func TestHandle_HeldSubjectsItemIsPutBackNotArchived(t *testing.T) {
 	if _, err := e.tt.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(e.tt.Data), Key: store.Key(pk, sk)}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.handler(erased{}).Handle(ctx, events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{testaws.RemoveRecord(msg, true, t0)}})
+	res, err := e.handler().Handle(ctx, events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{testaws.RemoveRecord(msg, true, t0)}})
 	if err != nil || len(res.BatchItemFailures) != 0 {
 		t.Fatalf("handle: %v %+v", err, res)
 	}
@@ -232,7 +224,7 @@ func TestHandle_SampleEvent(t *testing.T) {
 	e := setup(t)
 	var ev events.DynamoDBEvent
 	testaws.LoadEvent(t, "archive.json", &ev)
-	res, err := e.handler(erased{}).Handle(context.Background(), ev)
+	res, err := e.handler().Handle(context.Background(), ev)
 	if err != nil || len(res.BatchItemFailures) != 0 {
 		t.Fatalf("handle: %v %+v", err, res)
 	}
@@ -242,5 +234,31 @@ func TestHandle_SampleEvent(t *testing.T) {
 	}
 	if _, ok := got[0]["GSI2PK"]; ok {
 		t.Fatal("archived item keeps index attributes")
+	}
+}
+
+func TestHandle_ErasedSubjectIsNotArchived(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	msg := e.message(t, "erased person's message")
+	// privacy-erase recorded the subject in the suppression list (hashed).
+	if err := e.st.Suppress(ctx, e.tenant.ID, store.SuppressContact, e.contact, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.handler().Handle(ctx, events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{testaws.RemoveRecord(msg, true, t0)}})
+	if err != nil || len(res.BatchItemFailures) != 0 {
+		t.Fatalf("handle: %v %+v", err, res)
+	}
+	if n := len(e.archived(t)); n != 0 {
+		t.Fatalf("archived %d items of an erased subject", n)
+	}
+	// Another visitor's message is archived as usual.
+	other := e.message(t, "x")
+	other["contactId"] = &types.AttributeValueMemberS{Value: ids.New(ids.Contact)}
+	if _, err := e.handler().Handle(ctx, events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{testaws.RemoveRecord(other, true, t0)}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.archived(t)); n != 1 {
+		t.Fatalf("archived %d items, want the other subject's message", n)
 	}
 }

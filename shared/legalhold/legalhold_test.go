@@ -34,7 +34,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	w := &world{tt: testaws.NewTables(t), now: t0.Add(-500 * day)}
-	w.st = w.tt.Store().WithClock(func() time.Time { return w.now })
+	w.st = w.tt.Store().WithClock(func() time.Time { return w.now }).WithSubjectKey([]byte("subject-hash-key-for-tests-0123456789"))
 	w.ten = &chat.Tenant{ID: ids.New(ids.Tenant), Status: "active", CreatedAt: w.now}
 	if err := w.st.PutTenant(context.Background(), w.ten); err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func (w *world) visit(t *testing.T, contact string) string {
 func (w *world) expire(t *testing.T) {
 	t.Helper()
 	recs := w.tt.ExpireTTL(t, w.now)
-	h := archive.New(w.st, nil, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	h := archive.New(w.st, w.st, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	res, err := h.Handle(context.Background(), events.DynamoDBEvent{Records: recs})
 	if err != nil || len(res.BatchItemFailures) > 0 {
 		t.Fatalf("archive: %v %+v", err, res)
