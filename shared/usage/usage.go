@@ -12,10 +12,13 @@ package usage
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/logging"
@@ -136,4 +139,26 @@ func cleanReferrer(s string) (string, error) {
 		return "", chat.Errorf(chat.EInvalid, "referrer is longer than %d characters", MaxReferrerChars)
 	}
 	return out, nil
+}
+
+// Tenants gives the tenant of a frame (store.TenantCache in ws-message).
+type Tenants interface {
+	Tenant(ctx context.Context, id string) (*chat.Tenant, error)
+}
+
+// Hook returns the wsmessage.Handler.PageView hook: it decodes a pageView frame
+// and records it with the source IP and User-Agent of the request context.
+func Hook(st Store, tenants Tenants) func(ctx context.Context, tenantID, visitorID string, frame json.RawMessage, rc events.APIGatewayWebsocketProxyRequestContext) error {
+	return func(ctx context.Context, tenantID, visitorID string, frame json.RawMessage, rc events.APIGatewayWebsocketProxyRequestContext) error {
+		var f PageViewFrame
+		if err := json.Unmarshal(frame, &f); err != nil {
+			return chat.Errorf(chat.EInvalid, "frame is not a pageView object")
+		}
+		t, err := tenants.Tenant(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		_, err = RecordPageView(ctx, st, t, visitorID, f, Client{SourceIP: rc.Identity.SourceIP, UserAgent: rc.Identity.UserAgent})
+		return err
+	}
 }

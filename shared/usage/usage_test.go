@@ -12,6 +12,7 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
+	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/testaws"
 	"github.com/livesupportbot/backend/shared/usage"
 )
@@ -115,29 +116,32 @@ func TestParseUserAgent(t *testing.T) {
 	}
 }
 
-// TestRecordPageView_SampleFrame reads the pageView frame of events/ws-page-view.json
-// the way ws-message will: body into PageViewFrame, identity into Client.
-func TestRecordPageView_SampleFrame(t *testing.T) {
+// TestHook_RecordsTheSampleFrame feeds events/ws-page-view.json to the hook
+// ws-message calls for pageView frames.
+func TestHook_RecordsTheSampleFrame(t *testing.T) {
 	tt := testaws.NewTables(t)
 	st := tt.Store()
+	ctx := context.Background()
 	var req events.APIGatewayWebsocketProxyRequest
 	testaws.LoadEvent(t, "ws-page-view.json", &req)
-	var f usage.PageViewFrame
-	if err := json.Unmarshal([]byte(req.Body), &f); err != nil {
-		t.Fatal(err)
-	}
 	auth := req.RequestContext.Authorizer.(map[string]any)
-	ten := &chat.Tenant{ID: auth["tenantId"].(string)}
-	contact := auth["visitorId"].(string)
-	if _, err := usage.RecordPageView(context.Background(), st, ten, contact, f,
-		usage.Client{SourceIP: req.RequestContext.Identity.SourceIP, UserAgent: req.RequestContext.Identity.UserAgent}); err != nil {
+	ten := &chat.Tenant{ID: auth["tenantId"].(string), Status: "active"}
+	if err := st.PutTenant(ctx, ten); err != nil {
 		t.Fatal(err)
 	}
-	views, err := st.PageViews(context.Background(), ten.ID, contact)
+	contact := auth["visitorId"].(string)
+	hook := usage.Hook(st, store.NewTenantCache(st, time.Minute))
+	if err := hook(ctx, ten.ID, contact, json.RawMessage(req.Body), req.RequestContext); err != nil {
+		t.Fatal(err)
+	}
+	views, err := st.PageViews(ctx, ten.ID, contact)
 	if err != nil || len(views) != 1 || views[0].Path != "/pricing" || views[0].IPNetwork != "203.0.113.0/24" {
 		t.Fatalf("page views %+v %v", views, err)
 	}
-	if devs, _ := st.Devices(context.Background(), ten.ID, contact); len(devs) != 1 || devs[0].OS != "iOS" {
+	if devs, _ := st.Devices(ctx, ten.ID, contact); len(devs) != 1 || devs[0].OS != "iOS" {
 		t.Fatalf("devices %+v", devs)
+	}
+	if err := hook(ctx, ten.ID, contact, json.RawMessage(`{"action":"pageView","path":42}`), req.RequestContext); chat.ErrorCode(err) != chat.EInvalid {
+		t.Fatalf("bad frame: %v, want invalid", err)
 	}
 }
