@@ -232,8 +232,11 @@ func TestHandle_SampleEvent(t *testing.T) {
 	if len(got) != 1 || got[0]["SK"].(*types.AttributeValueMemberS).Value != "MSG#2025-11-28T10:00:01.000000Z#m0000000000000000000000000" {
 		t.Fatalf("archived %v, want only the TTL removal of the sample", got)
 	}
-	if _, ok := got[0]["GSI2PK"]; ok {
-		t.Fatal("archived item keeps index attributes")
+	if _, ok := got[0]["GSI1PK"]; ok {
+		t.Fatal("archived item keeps the hot table's index attributes")
+	}
+	if g, _ := got[0]["GSI2PK"].(*types.AttributeValueMemberS); g == nil || g.Value != "T#t0000000000000000000000000#RET#archive#2026-11" {
+		t.Fatalf("archived item not in the archive's retention index by the month it left the hot table: %v", got[0]["GSI2PK"])
 	}
 }
 

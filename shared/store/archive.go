@@ -18,7 +18,15 @@ import (
 // The Archive table holds communication items that expired from the Data table,
 // under the same PK and SK, with their own later expiresAt (the archive period
 // counted from when they left the hot table, kept as hotExpiresAt) and the time
-// they were archived. Archive items carry no index attributes.
+// they were archived. Their only index is the archive's retention index:
+//
+//	archived item   GSI2PK T#t#RET#archive#<yyyy-mm of hotExpiresAt>   GSI2SK <hotExpiresAt time>#PK#SK
+//
+// so retention-sweep finds them by month when a tenant shortens its archive period.
+
+// ArchiveClass labels the archive's retention index partitions (it is not a
+// data class: archived items keep their class, communication).
+const ArchiveClass = "archive"
 
 // ArchiveItem copies an item the Data table's TTL removed into the Archive table
 // with expiresAt set to expiresAt (0 for an item on legal hold). It writes only
@@ -35,6 +43,17 @@ func (s *Store) ArchiveItem(ctx context.Context, item map[string]types.Attribute
 	}
 	if hot, ok := item["expiresAt"]; ok {
 		out["hotExpiresAt"] = hot
+		if n, ok := hot.(*types.AttributeValueMemberN); ok {
+			if sec, err := parseInt(n.Value); err == nil {
+				t := time.Unix(sec, 0).UTC()
+				pk, _ := item["PK"].(*types.AttributeValueMemberS)
+				sk, _ := item["SK"].(*types.AttributeValueMemberS)
+				if pk != nil && sk != nil {
+					out["GSI2PK"] = &types.AttributeValueMemberS{Value: RetentionKey(TenantOfKey(pk.Value), ArchiveClass, t)}
+					out["GSI2SK"] = &types.AttributeValueMemberS{Value: RetentionSort(t, pk.Value+"#"+sk.Value)}
+				}
+			}
+		}
 	}
 	out["archivedAt"] = &types.AttributeValueMemberN{Value: itoa(s.Now().Unix())}
 	if expiresAt != 0 {

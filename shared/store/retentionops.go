@@ -77,11 +77,21 @@ func Months(from, to time.Time) []time.Time {
 // page, or nil at the partition's end. Only the index is read: its cost follows
 // the entries returned, not the table.
 func (s *Store) RetentionPage(ctx context.Context, tenantID string, class retention.Class, month, from time.Time, after map[string]string, limit int) ([]Entry, map[string]string, error) {
+	return s.retentionPage(ctx, s.data, RetentionKey(tenantID, string(class), month), from, after, limit)
+}
+
+// ArchivePage is RetentionPage over the Archive table's retention index, whose
+// partitions are by the month the items left the hot table.
+func (s *Store) ArchivePage(ctx context.Context, tenantID string, month, from time.Time, after map[string]string, limit int) ([]Entry, map[string]string, error) {
+	return s.retentionPage(ctx, s.archive, RetentionKey(tenantID, ArchiveClass, month), from, after, limit)
+}
+
+func (s *Store) retentionPage(ctx context.Context, table, gsi2pk string, from time.Time, after map[string]string, limit int) ([]Entry, map[string]string, error) {
 	in := &dynamodb.QueryInput{
-		TableName: &s.data, IndexName: aws.String("GSI2"),
+		TableName: aws.String(table), IndexName: aws.String("GSI2"),
 		KeyConditionExpression: aws.String("GSI2PK = :pk AND GSI2SK >= :from"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk":   &types.AttributeValueMemberS{Value: RetentionKey(tenantID, string(class), month)},
+			":pk":   &types.AttributeValueMemberS{Value: gsi2pk},
 			":from": &types.AttributeValueMemberS{Value: TimeKey(from)},
 		},
 		Limit: aws.Int32(int32(limit)),
@@ -161,13 +171,18 @@ func (s *Store) SetExpiry(ctx context.Context, table, pk, sk string, exp int64, 
 // only if it is not on legal hold and, when gsi2sk is given, its retention basis
 // has not moved since it was read. It reports whether it deleted.
 func (s *Store) DeleteExpiring(ctx context.Context, pk, sk, gsi2sk string) (bool, error) {
+	return s.DeleteExpiringIn(ctx, s.data, pk, sk, gsi2sk)
+}
+
+// DeleteExpiringIn is DeleteExpiring in either table.
+func (s *Store) DeleteExpiringIn(ctx context.Context, table, pk, sk, gsi2sk string) (bool, error) {
 	cond := "attribute_exists(expiresAt)"
 	var vals map[string]types.AttributeValue
 	if gsi2sk != "" {
 		cond += " AND GSI2SK = :g2sk"
 		vals = map[string]types.AttributeValue{":g2sk": &types.AttributeValueMemberS{Value: gsi2sk}}
 	}
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.data, Key: key(pk, sk),
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: key(pk, sk),
 		ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals})
 	if isConditionFailed(err) {
 		return false, nil

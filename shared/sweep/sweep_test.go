@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/livesupportbot/backend/shared/archive"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
@@ -376,5 +379,72 @@ func TestSweep_RenewsAnActiveAccountAndNotAClosedOne(t *testing.T) {
 	}
 	if got, want := snap[store.TenantPK(closed.ID)+"|"+store.SKProfile], t0.Add(60*day+retention.PurgeWindow).Unix(); got != want {
 		t.Fatalf("closed tenant expiresAt %s, want closedAt + grace %s", time.Unix(got, 0).UTC(), time.Unix(want, 0).UTC())
+	}
+}
+
+func TestSweep_ShorterArchivePeriodRestampsOrDeletesArchivedItems(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	ten := w.tenant(t, retention.Periods{})
+	for _, ago := range []int{700, 500, 400, 380} {
+		w.visitor(t, ten, t0.Add(-time.Duration(ago)*day))
+	}
+	// TTL removes the expired items; the archive function archives communication.
+	st := w.st.WithSubjectKey([]byte("subject-hash-key-for-tests-0123456789"))
+	recs := w.tt.ExpireTTL(t, t0)
+	if res, err := archive.New(st, st, slog.New(slog.NewJSONHandler(io.Discard, nil))).Handle(ctx,
+		events.DynamoDBEvent{Records: recs}); err != nil || len(res.BatchItemFailures) > 0 {
+		t.Fatalf("archive: %v %+v", err, res)
+	}
+	archived := func() map[string][2]int64 { // key -> expiresAt, hotExpiresAt
+		out := map[string][2]int64{}
+		for _, it := range w.tt.ScanAll(t, w.tt.Archive) {
+			k := it["PK"].(*types.AttributeValueMemberS).Value + "|" + it["SK"].(*types.AttributeValueMemberS).Value
+			exp, _ := strconv.ParseInt(it["expiresAt"].(*types.AttributeValueMemberN).Value, 10, 64)
+			hot, _ := strconv.ParseInt(it["hotExpiresAt"].(*types.AttributeValueMemberN).Value, 10, 64)
+			out[k] = [2]int64{exp, hot}
+		}
+		return out
+	}
+	before := archived()
+	if len(before) != 12 {
+		t.Fatalf("%d archived items, want 12 (meta, message, pointer of 4 conversations)", len(before))
+	}
+	// The first sweep records the applied periods; then the archive period shrinks.
+	if _, err := w.sweeper(sweep.Options{}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p := retention.Periods{ArchiveDays: 100}
+	if _, err := w.st.UpdateTenantSettings(ctx, ten.ID, store.TenantSettings{Retention: &p}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := w.sweeper(sweep.Options{}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := archived()
+	var restamped, deleted int
+	for k, v := range before {
+		want := retention.ArchiveExpiresAt(retention.Merge(p), time.Unix(v[1], 0))
+		got, ok := after[k]
+		switch {
+		case want <= t0.Unix():
+			if ok {
+				t.Errorf("%s: still archived, want deleted (new expiry %s)", k, time.Unix(want, 0).UTC())
+			}
+			deleted++
+		case !ok:
+			t.Errorf("%s: deleted, want re-stamped", k)
+		case got[0] != want:
+			t.Errorf("%s: expiresAt %s, want %s", k, time.Unix(got[0], 0).UTC(), time.Unix(want, 0).UTC())
+		default:
+			restamped++
+		}
+	}
+	if restamped == 0 || deleted == 0 {
+		t.Fatalf("fixture too weak: %d re-stamped, %d deleted", restamped, deleted)
+	}
+	if c := sum.Counts[ten.ID]["archive"]; c == nil || c.Restamped != restamped || c.Deleted != deleted {
+		t.Fatalf("archive counts %+v, want %d re-stamped and %d deleted", c, restamped, deleted)
 	}
 }

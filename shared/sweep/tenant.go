@@ -12,7 +12,12 @@ const (
 	jobClass   = "class"   // shorten the items of a class in its retention index
 	jobMarkers = "markers" // shorten dedupe markers, reached through conversations
 	jobPurge   = "purge"   // delete the personal data of a closed account
+	jobArchive = "archive" // shorten archived items in the archive's retention index
 )
+
+// archiveLabel names the archive's counts in the summary (archived items keep
+// their class, communication).
+const archiveLabel = retention.Class(store.ArchiveClass)
 
 // tenantRun is one visit of a tenant.
 type tenantRun struct {
@@ -55,6 +60,13 @@ func (t *tenantRun) work() error {
 		applied = withPeriod(applied, target, c)
 		t.state.Applied = applied
 	}
+	if target.ArchiveDays < applied.ArchiveDays {
+		if err := t.shortenArchive(applied.ArchivePeriod(), target); err != nil {
+			return err
+		}
+		applied.ArchiveDays = target.ArchiveDays
+		t.state.Applied = applied
+	}
 	// Periods that grew need no work: existing items keep their shorter expiry
 	// and new items get the longer one.
 	t.state.Applied = target
@@ -95,6 +107,12 @@ func withPeriod(p, q retention.Periods, c retention.Class) retention.Periods {
 // fn for each entry. Before each entry it checks the budget; when spent, it
 // records a checkpoint after the last entry done and returns errBudget.
 func (t *tenantRun) walk(job string, class retention.Class, from time.Time, fn func(store.Entry) error) error {
+	page := func(m time.Time, after map[string]string) ([]store.Entry, map[string]string, error) {
+		if class == archiveLabel {
+			return t.st.ArchivePage(t.ctx, t.id(), m, from, after, t.opt.PageSize)
+		}
+		return t.st.RetentionPage(t.ctx, t.id(), class, m, from, after, t.opt.PageSize)
+	}
 	var after map[string]string
 	startMonth := ""
 	resumed := t.resume != nil && t.resume.Job == job && t.resume.Class == class
@@ -110,7 +128,7 @@ func (t *tenantRun) walk(job string, class retention.Class, from time.Time, fn f
 			after = nil
 		}
 		for {
-			entries, next, err := t.st.RetentionPage(t.ctx, t.id(), class, m, from, after, t.opt.PageSize)
+			entries, next, err := page(m, after)
 			if err != nil {
 				return err
 			}
@@ -280,6 +298,37 @@ func (t *tenantRun) purgePersonal() error {
 		}
 		t.sum.Writes++
 		ok, err := t.st.DeleteExpiring(t.ctx, e.PK, e.SK, "")
+		if ok {
+			n.Deleted++
+		}
+		return err
+	})
+}
+
+// shortenArchive brings archived items into line with a shorter archive period:
+// every item that left the hot table within the old archive window is
+// re-stamped to the new archive expiry, or deleted once past it.
+func (t *tenantRun) shortenArchive(old time.Duration, target retention.Periods) error {
+	n := t.counts(t.id(), archiveLabel)
+	table := t.st.ArchiveTable()
+	return t.walk(jobArchive, archiveLabel, t.now.Add(-old), func(e store.Entry) error {
+		n.Read++
+		if e.Held() || e.Basis.IsZero() {
+			return nil
+		}
+		exp := retention.ArchiveExpiresAt(target, e.Basis)
+		if exp >= e.ExpiresAt {
+			return nil
+		}
+		t.sum.Writes++
+		if exp > t.now.Unix() {
+			ok, err := t.st.SetExpiry(t.ctx, table, e.PK, e.SK, exp, e.GSI2SK)
+			if ok {
+				n.Restamped++
+			}
+			return err
+		}
+		ok, err := t.st.DeleteExpiringIn(t.ctx, table, e.PK, e.SK, e.GSI2SK)
 		if ok {
 			n.Deleted++
 		}
