@@ -21,9 +21,12 @@ $(VENV)/.installed: requirements-dev.txt
 run: tools
 	go run ./local/cmd/localstack
 
-## test: unit, store, handler and end-to-end tests against moto, then the template lints
+## test: unit, store, handler and end-to-end tests against moto, then the template lints.
+## Each test binary starts its own moto server on a free loopback port (and stops
+## it when it exits) unless AWS_ENDPOINT_URL names one: moto's backends are not
+## thread-safe, so packages do not share one.
 test: tools
-	scripts/with-moto.sh go test -race -p 2 -timeout 15m ./...
+	go test -race -p 2 -timeout 15m ./...
 	$(MAKE) lint
 
 ## lint: go vet, cfn-lint and sam validate

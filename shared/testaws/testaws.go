@@ -1,5 +1,5 @@
 // Package testaws gives tests real AWS clients pointed at a local moto server:
-// the endpoint in AWS_ENDPOINT_URL when it is set (make test starts one), or a
+// the endpoint in AWS_ENDPOINT_URL when it is set, or a
 // moto_server this package starts on a free loopback port. Tables are created from
 // template.yaml under names unique to the test, so tests never share state.
 package testaws
