@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -149,7 +150,8 @@ func (s *Store) PartitionEntries(ctx context.Context, table, pk, prefix string) 
 
 // SetExpiry shortens the expiresAt of an item to exp: only if it has one (not on
 // legal hold) that is later, and, when gsi2sk is given, only if its retention
-// basis has not moved since it was read. It reports whether it wrote.
+// basis has not moved since it was read. It reports whether the item now has
+// exp because of this call (a retried call whose first attempt wrote counts).
 func (s *Store) SetExpiry(ctx context.Context, table, pk, sk string, exp int64, gsi2sk string) (bool, error) {
 	cond := "attribute_exists(expiresAt) AND expiresAt > :exp"
 	vals := map[string]types.AttributeValue{":exp": &types.AttributeValueMemberN{Value: itoa(exp)}}
@@ -160,16 +162,21 @@ func (s *Store) SetExpiry(ctx context.Context, table, pk, sk string, exp int64, 
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(table), Key: key(pk, sk), UpdateExpression: aws.String("SET expiresAt = :exp"),
 		ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if isConditionFailed(err) {
-		return false, nil
+	var cf *types.ConditionalCheckFailedException
+	if errors.As(err, &cf) {
+		// Already at exp: an earlier attempt whose answer was lost (the SDK
+		// retried) made this change.
+		n, ok := cf.Item["expiresAt"].(*types.AttributeValueMemberN)
+		return ok && n.Value == itoa(exp), nil
 	}
 	return err == nil, wrap("set expiry", err)
 }
 
 // DeleteExpiring deletes an item of the Data table that is past its retention:
 // only if it is not on legal hold and, when gsi2sk is given, its retention basis
-// has not moved since it was read. It reports whether it deleted.
+// has not moved since it was read. It reports whether the item is gone.
 func (s *Store) DeleteExpiring(ctx context.Context, pk, sk, gsi2sk string) (bool, error) {
 	return s.DeleteExpiringIn(ctx, s.data, pk, sk, gsi2sk)
 }
@@ -183,9 +190,13 @@ func (s *Store) DeleteExpiringIn(ctx context.Context, table, pk, sk, gsi2sk stri
 		vals = map[string]types.AttributeValue{":g2sk": &types.AttributeValueMemberS{Value: gsi2sk}}
 	}
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: key(pk, sk),
-		ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals})
-	if isConditionFailed(err) {
-		return false, nil
+		ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	var cf *types.ConditionalCheckFailedException
+	if errors.As(err, &cf) {
+		// Gone: an earlier attempt whose answer was lost (the SDK retried)
+		// deleted it, or TTL did. Present: held, or its basis moved.
+		return cf.Item == nil, nil
 	}
 	return err == nil, wrap("delete expiring item", err)
 }

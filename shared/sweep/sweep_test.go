@@ -447,3 +447,34 @@ func TestSweep_ShorterArchivePeriodRestampsOrDeletesArchivedItems(t *testing.T) 
 		t.Fatalf("archive counts %+v, want %d re-stamped and %d deleted", c, restamped, deleted)
 	}
 }
+
+func TestSweep_AConversationPastItsNewTimeIsNoLongerOpen(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	ten := w.tenant(t, retention.Periods{})
+	c := w.visitor(t, ten, t0.Add(-50*day))
+	if _, err := w.sweeper(sweep.Options{}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, before, err := w.st.OpenConversation(ctx, ten.ID, c, chat.ChannelWidget, ten.Periods())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := retention.Periods{CommunicationDays: 30}
+	if _, err := w.st.UpdateTenantSettings(ctx, ten.ID, store.TenantSettings{Retention: &p}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.sweeper(sweep.Options{}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.st.Conversation(ctx, ten.ID, before); err != chat.ErrNotFound {
+		t.Fatalf("conversation past its new time: %v, want hidden", err)
+	}
+	_, after, err := w.st.OpenConversation(ctx, ten.ID, c, chat.ChannelWidget, retention.Merge(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after == before {
+		t.Fatal("the visitor's next message would go to the expired conversation")
+	}
+}

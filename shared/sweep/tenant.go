@@ -228,6 +228,14 @@ func (t *tenantRun) conversation(meta store.Entry, target retention.Periods) err
 			if err != nil {
 				return err
 			}
+			// A conversation now past its time is no longer the contact's open
+			// one: the visitor's next message opens a new conversation.
+			if retention.Restamp(target, retention.Communication, meta.Basis, meta.ExpiresAt) <= t.now.Unix() {
+				t.sum.Writes++
+				if err := t.st.ForgetOpenConversation(t.ctx, t.id(), contact, conv); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil
