@@ -201,29 +201,36 @@ func (s *Store) DeleteExpiringIn(ctx context.Context, table, pk, sk, gsi2sk stri
 	return err == nil, wrap("delete expiring item", err)
 }
 
-// HoldItem removes the expiresAt of an item (legal hold). It reports whether it
-// wrote.
+// HoldItem removes the expiresAt of an item (legal hold). It reports whether the
+// item is held because of this call (callers pass items that had an expiresAt;
+// a retried call whose first attempt wrote counts).
 func (s *Store) HoldItem(ctx context.Context, table, pk, sk string) (bool, error) {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(table), Key: key(pk, sk), UpdateExpression: aws.String("REMOVE expiresAt"),
-		ConditionExpression: aws.String("attribute_exists(expiresAt)"),
+		ConditionExpression:                 aws.String("attribute_exists(expiresAt)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if isConditionFailed(err) {
-		return false, nil
+	var cf *types.ConditionalCheckFailedException
+	if errors.As(err, &cf) {
+		return cf.Item != nil, nil // present without expiresAt: held
 	}
 	return err == nil, wrap("hold item", err)
 }
 
 // ReleaseItem gives an item on legal hold its expiresAt back. It reports whether
-// it wrote (an item that already has one is left alone).
+// the item has exp because of this call (an item that already had another
+// expiresAt is left alone).
 func (s *Store) ReleaseItem(ctx context.Context, table, pk, sk string, exp int64) (bool, error) {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(table), Key: key(pk, sk), UpdateExpression: aws.String("SET expiresAt = :exp"),
-		ConditionExpression:       aws.String("attribute_exists(PK) AND attribute_not_exists(expiresAt)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":exp": &types.AttributeValueMemberN{Value: itoa(exp)}},
+		ConditionExpression:                 aws.String("attribute_exists(PK) AND attribute_not_exists(expiresAt)"),
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":exp": &types.AttributeValueMemberN{Value: itoa(exp)}},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if isConditionFailed(err) {
-		return false, nil
+	var cf *types.ConditionalCheckFailedException
+	if errors.As(err, &cf) {
+		n, ok := cf.Item["expiresAt"].(*types.AttributeValueMemberN)
+		return ok && n.Value == itoa(exp), nil
 	}
 	return err == nil, wrap("release item", err)
 }
