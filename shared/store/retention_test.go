@@ -178,6 +178,18 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 	if err := st.PutAuditEvent(ctx, &store.AuditEvent{ID: ids.New(ids.Event), TenantID: f.tenantID, At: now, Action: "x"}, f.tenant.Periods()); err != nil {
 		t.Fatal(err)
 	}
+	// The privacy and Slack engineers' entities.
+	keyed := st.WithSubjectKey([]byte("subject-hash-key-for-tests-0123456789"))
+	if err := keyed.Suppress(ctx, f.tenantID, store.SuppressContact, ids.New(ids.Contact), "r1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutPrivacyRequest(ctx, &store.PrivacyRequest{ID: ids.New(ids.Request), TenantID: f.tenantID, Type: "export",
+		Reason: "test", Status: "received", ReceivedAt: now, DueAt: now.Add(30 * day)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutSlackMember(ctx, f.tenantID, &store.SlackMember{TeamID: "T1", UserID: "U1", Name: "grace"}, now, f.tenant.Periods()); err != nil {
+		t.Fatal(err)
+	}
 	entities := map[string]bool{}
 	for _, table := range []string{tt.Data, tt.Archive} {
 		for _, it := range tt.ScanAll(t, table) {
@@ -210,7 +222,7 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"tenant", "contact", "conversation", "conversationPointer", "message", "dedupe",
-		"connection", "pageView", "device", "sweepState", "apiKey", "auditEvent"} {
+		"connection", "pageView", "device", "sweepState", "apiKey", "auditEvent", "suppression", "privacyRequest", "slackMember"} {
 		if !entities[want] {
 			t.Errorf("entity %s was not written by the fixture", want)
 		}
