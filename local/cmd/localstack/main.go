@@ -1,0 +1,118 @@
+// Command localstack runs the whole LiveSupportBot suite on this machine with
+// no Docker and no AWS account: moto for DynamoDB, Streams, S3 and KMS, every
+// function's real bootstrap under the Lambda emulator, and a gateway playing
+// API Gateway, the stream mappings, schedules and TTL, all from template.yaml.
+//
+// Environment: HTTP_PORT (8080), WS_PORT (8081), PLATFORM_TOKEN (a printed
+// local default), LOCAL_MAX_INSTANCES (4), LOCAL_TTL_INTERVAL (30s),
+// LOCAL_VERBOSE (set: show the emulator's routine log lines too), PARAM_<Name>
+// (a template parameter; those without a default get a random local value).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/livesupportbot/backend/local/stack"
+	"github.com/livesupportbot/backend/shared/cfntemplate"
+)
+
+// DefaultPlatformToken is the local platform operator token when
+// PLATFORM_TOKEN is not set. It is printed at start; it is for this machine only.
+const DefaultPlatformToken = "local-platform-token-0123456789abcdef"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "localstack:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	tpl, err := cfntemplate.Find(wd)
+	if err != nil {
+		return err
+	}
+	env := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	token := env("PLATFORM_TOKEN", DefaultPlatformToken)
+	if len(token) < 32 {
+		return fmt.Errorf("PLATFORM_TOKEN must be at least 32 characters (the template's MinLength)")
+	}
+	maxInst, err := strconv.Atoi(env("LOCAL_MAX_INSTANCES", "4"))
+	if err != nil || maxInst < 1 {
+		return fmt.Errorf("LOCAL_MAX_INSTANCES must be a positive integer")
+	}
+	ttlEvery, err := time.ParseDuration(env("LOCAL_TTL_INTERVAL", "30s"))
+	if err != nil || ttlEvery <= 0 {
+		return fmt.Errorf("LOCAL_TTL_INTERVAL must be a duration such as 30s")
+	}
+	for _, k := range []string{"HTTP_PORT", "WS_PORT"} {
+		if v := getenv(k); v != "" {
+			if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 65535 {
+				return fmt.Errorf("%s must be a port number, not %q", k, v)
+			}
+		}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s, err := stack.Start(ctx, stack.Options{
+		RepoRoot:      dirOf(tpl),
+		HTTPAddr:      "127.0.0.1:" + env("HTTP_PORT", "8080"),
+		WSAddr:        "127.0.0.1:" + env("WS_PORT", "8081"),
+		PlatformToken: token,
+		ParamEnv:      getenv,
+		MaxInstances:  maxInst,
+		TTLInterval:   ttlEvery,
+		Verbose:       getenv("LOCAL_VERBOSE") != "",
+		Out:           stdout,
+		Log:           log,
+	})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	select {
+	case <-s.Ready():
+	case <-ctx.Done():
+		return nil
+	}
+	fmt.Fprintf(stdout, "\nLiveSupportBot local stack is up (Ctrl-C stops it)\n")
+	fmt.Fprintf(stdout, "  demo page:      %s/demo.html\n", s.HTTPURL)
+	fmt.Fprintf(stdout, "  agent console:  %s/console.html\n", s.HTTPURL)
+	fmt.Fprintf(stdout, "  HTTP API:       %s\n", s.APIURL)
+	fmt.Fprintf(stdout, "  WebSocket API:  %s\n", s.WSURL)
+	fmt.Fprintf(stdout, "  health:         %s/healthz\n", s.HTTPURL)
+	fmt.Fprintf(stdout, "  moto:           %s\n", s.MotoURL)
+	if getenv("PLATFORM_TOKEN") == "" {
+		fmt.Fprintf(stdout, "  platform token: %s (local default; set PLATFORM_TOKEN to change)\n", token)
+	}
+	for _, id := range s.FunctionIDs() {
+		fmt.Fprintf(stdout, "  function %-28s cold start %v\n", id, s.ColdStarts()[id].Round(10*time.Microsecond))
+	}
+	for _, id := range s.Skipped {
+		fmt.Fprintf(stdout, "  function %-28s not built yet (no source folder)\n", id)
+	}
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "stopping")
+	return nil
+}
+
+func dirOf(p string) string { return filepath.Dir(p) }

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/livesupportbot/backend/local/stack"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestRun_RefusesBadSettings(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"port in use", map[string]string{"HTTP_PORT": busyPort, "WS_PORT": freePort(t)}, "HTTP_PORT: cannot listen on 127.0.0.1:" + busyPort + " (is the port in use?"},
+		{"not a port", map[string]string{"WS_PORT": "eighty"}, `WS_PORT must be a port number, not "eighty"`},
+		{"short platform token", map[string]string{"PLATFORM_TOKEN": "short"}, "PLATFORM_TOKEN must be at least 32 characters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := stack.MotoBinary(); err != nil && tt.name == "port in use" {
+				t.Skip("needs moto")
+			}
+			var out syncBuffer
+			err := run(context.Background(), envOf(tt.env), &out, &out)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to say %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestRun_ServesUntilCancelledThenStopsEveryChild drives the real program:
+// it starts, answers /healthz, prints its URLs, and on cancel (what SIGINT
+// does) leaves no child process behind.
+func TestRun_ServesUntilCancelledThenStopsEveryChild(t *testing.T) {
+	if _, err := stack.MotoBinary(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	httpPort, wsPort := freePort(t), freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, envOf(map[string]string{"HTTP_PORT": httpPort, "WS_PORT": wsPort}), &out, &out)
+	}()
+	url := "http://127.0.0.1:" + httpPort + "/healthz"
+	for deadline := time.Now().Add(4 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never healthy; output:\n%s", out.String())
+		}
+		if res, err := http.Get(url); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+	}
+	for _, want := range []string{"demo page:      http://127.0.0.1:" + httpPort + "/demo.html",
+		"WebSocket API:  ws://127.0.0.1:" + wsPort + "/dev", "platform token: " + DefaultPlatformToken, "cold start"} {
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), want); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("output lacks %q:\n%s", want, out.String())
+			}
+		}
+	}
+	kids := descendants(os.Getpid())
+	if len(kids) < 3 {
+		t.Fatalf("only %d child processes: moto and the emulators should run", len(kids))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range kids {
+		for deadline := time.Now().Add(5 * time.Second); alive(pid); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("process %d still runs after the stack stopped", pid)
+			}
+		}
+	}
+	if _, err := http.Get(url); err == nil {
+		t.Error("the gateway still answers after the stack stopped")
+	}
+}
+
+// descendants lists every process under pid (Linux /proc).
+func descendants(pid int) []int {
+	parent := map[int]int{}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		n, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); i >= 0 {
+			if f := strings.Fields(s[i+1:]); len(f) > 1 {
+				parent[n], _ = strconv.Atoi(f[1])
+			}
+		}
+	}
+	var out []int
+	var walk func(int)
+	walk = func(p int) {
+		for c, pp := range parent {
+			if pp == p {
+				out = append(out, c)
+				walk(c)
+			}
+		}
+	}
+	walk(pid)
+	return out
+}
+
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	return err == nil && !strings.Contains(string(b), ") Z ")
+}

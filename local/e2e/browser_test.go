@@ -1,0 +1,297 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/livesupportbot/backend/local/stack"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// browser starts a headless Chromium with a fresh profile.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	exe := chromiumPath
+	if _, err := os.Stat(exe); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("chromium is not installed at %s (.ci/run installs it)", exe)
+		}
+		t.Skipf("the widget test needs Chromium at %s", exe)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		// Both pages poll or hold sockets while in background tabs.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 860),
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// waitJS polls a JavaScript condition.
+func waitJS(cond string, timeout time.Duration) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond))
+}
+
+// css is a CSS selector for the first matching element.
+func css(s string) chromedp.CSS { return chromedp.CSS(s) }
+
+// attr reads an attribute of the first element matching a CSS selector.
+func attr(ctx context.Context, sel, name string) (string, error) {
+	r, err := chromedp.Run(ctx, chromedp.AttributeValue(css(sel), name))
+	return r.Value, err
+}
+
+// hasText is a JavaScript condition: an element of selector has exactly text.
+func hasText(selector, text string) string {
+	return fmt.Sprintf(`Array.from(document.querySelectorAll(%s)).some(e => e.textContent === %s)`,
+		strconv.Quote(selector), strconv.Quote(text))
+}
+
+func screenshot(ctx context.Context, t *testing.T, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	p := filepath.Join(artifacts(t), name)
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Error(err)
+	}
+	t.Logf("screenshot: %s", p)
+}
+
+func TestBrowser_VisitorAndAgentChatThroughWidgetAndConsole(t *testing.T) {
+	s := localStack(t)
+	ctx := browser(t)
+	demo, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	console, cancelConsole := chromedp.NewContext(ctx) // a second tab
+	defer cancelConsole()
+	console, cancelT := context.WithTimeout(console, 2*time.Minute)
+	defer cancelT()
+
+	// The operator creates a tenant in the console with the platform token; the
+	// console keeps the new API key and links to the demo page with the widget key.
+	if err := chromedp.Do(console,
+		chromedp.Navigate(s.HTTPURL+"/console.html"),
+		chromedp.Click(css("#show-setup")),
+		chromedp.SendKeys(css("#platform-token"), token),
+		chromedp.SetValue(css("#agent-name"), "Grace"),
+		chromedp.Click(css("#create-tenant")),
+		chromedp.WaitVisible(css("#demo-link")),
+	); err != nil {
+		t.Fatalf("create tenant in the console: %v", err)
+	}
+	link, err := attr(console, "#demo-link", "href")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := chromedp.Run(console, chromedp.Value(css("#api-key")))
+	if err != nil || !strings.HasPrefix(link, "demo.html?key=wk_") || key == "" {
+		t.Fatalf("demo link %q, api key set %v (%v)", link, key != "", err)
+	}
+
+	question := "Do you ship tents to Norway? " + time.Now().Format("150405.000")
+	answer := "Yes, within 3 days."
+	demoURL := s.HTTPURL + "/" + link
+	shot := func(ctx context.Context, name string) { screenshot(ctx, t, name) }
+	defer func() {
+		if t.Failed() {
+			shot(demo, "e2e-demo-failed.png")
+			shot(console, "e2e-console-failed.png")
+		}
+	}()
+
+	// The visitor opens the widget and writes; the ack turns pending into sent.
+	if err := chromedp.Do(demo,
+		chromedp.Navigate(demoURL),
+		chromedp.WaitVisible(css("#lsb-toggle")),
+		chromedp.Click(css("#lsb-toggle")),
+		waitJS(`document.getElementById('lsb-root').getAttribute('data-status') === 'online'`, 30*time.Second),
+		chromedp.SendKeys(css("#lsb-name"), "Ada"),
+		chromedp.SendKeys(css("#lsb-email"), "ada@example.com"),
+		chromedp.Click(css("#lsb-identify-send")),
+		waitJS(`getComputedStyle(document.getElementById('lsb-identify')).display === 'none'`, 20*time.Second),
+		chromedp.SendKeys(css("#lsb-input"), question),
+		chromedp.Click(css("#lsb-send")),
+		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, question), 20*time.Second),
+	); err != nil {
+		t.Fatalf("visitor sends: %v", err)
+	}
+
+	// The agent sees it in the console and replies.
+	if err := chromedp.Do(console,
+		waitJS(`document.querySelectorAll('#conversations li[data-id]').length === 1`, 20*time.Second),
+		chromedp.Click(css(`#conversations li[data-id]`)),
+		waitJS(hasText(`.msg[data-author=visitor] .text`, question), 20*time.Second),
+		chromedp.SendKeys(css("#reply-text"), answer),
+		chromedp.Click(css("#reply-send")),
+		waitJS(hasText(`.msg[data-author=agent] .text`, answer), 20*time.Second),
+	); err != nil {
+		t.Fatalf("agent replies: %v", err)
+	}
+
+	// The reply reaches the widget live.
+	if err := chromedp.Do(demo,
+		waitJS(hasText(`.lsb-msg[data-author=agent] .lsb-text`, answer), 20*time.Second),
+	); err != nil {
+		t.Fatalf("reply in the widget: %v", err)
+	}
+	shot(demo, "e2e-demo.png")
+	shot(console, "e2e-console.png")
+
+	// A reload keeps the visitor and the conversation.
+	before, err := attr(demo, "#lsb-root", "data-visitor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(demo,
+		chromedp.Reload(),
+		waitJS(hasText(`.lsb-msg[data-author=visitor] .lsb-text`, question), 30*time.Second),
+		waitJS(hasText(`.lsb-msg[data-author=agent] .lsb-text`, answer), 10*time.Second),
+	); err != nil {
+		t.Fatalf("after reload: %v", err)
+	}
+	after, err := attr(demo, "#lsb-root", "data-visitor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before == "" || before != after {
+		t.Errorf("visitor before reload %q, after %q: want the same visitor", before, after)
+	}
+	shot(demo, "e2e-demo-reloaded.png")
+
+	// The agent closes the conversation; it leaves the open list.
+	if err := chromedp.Do(console,
+		chromedp.Click(css("#close-conversation")),
+		waitJS(`document.querySelectorAll('#conversations li[data-id]').length === 0`, 20*time.Second),
+	); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+}
+
+// manage calls the gateway's @connections API as a function would.
+func manage(t *testing.T, s *stack.Stack, method, id, body string) int {
+	t.Helper()
+	u := strings.Replace(s.WSURL, "ws://", "http://", 1) + "/@connections/" + url.PathEscape(id)
+	req, _ := http.NewRequest(method, u, strings.NewReader(body))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func TestBrowser_WidgetReconnectsResumesAndShowsServerFrames(t *testing.T) {
+	s := localStack(t)
+	ten := newTenant(t, s)
+	ctx := browser(t)
+	demo, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	defer func() {
+		if t.Failed() {
+			screenshot(demo, t, "e2e-widget-frames-failed.png")
+		}
+	}()
+	online := waitJS(`document.getElementById('lsb-root').getAttribute('data-status') === 'online'`, 30*time.Second)
+	before := map[string]bool{}
+	for _, id := range s.WebSocket().ConnectionIDs() {
+		before[id] = true
+	}
+	if err := chromedp.Do(demo,
+		chromedp.Navigate(s.HTTPURL+"/demo.html?ping=1&key="+url.QueryEscape(ten.WidgetKey)),
+		chromedp.WaitVisible(css("#lsb-toggle")),
+		chromedp.Click(css("#lsb-toggle")),
+		online,
+		// The keep-alive: pings go through the gateway to ws-message, pongs come back.
+		waitJS(`!!document.getElementById('lsb-root').getAttribute('data-last-pong')`, 10*time.Second),
+		chromedp.SendKeys(css("#lsb-input"), "first"),
+		chromedp.Click(css("#lsb-send")),
+		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, "first"), 20*time.Second),
+	); err != nil {
+		t.Fatalf("first message: %v", err)
+	}
+	var mine []string
+	for _, id := range s.WebSocket().ConnectionIDs() {
+		if !before[id] {
+			mine = append(mine, id)
+		}
+	}
+	if len(mine) != 1 {
+		t.Fatalf("widget connections = %v", mine)
+	}
+	id := mine[0]
+
+	// Frames a function may push: typing, a bot message, an error.
+	for _, tc := range []struct{ frame, cond string }{
+		{`{"type":"typing","author":{"kind":"agent","name":"Grace"},"state":"start"}`,
+			`document.getElementById('lsb-typing').textContent === 'Grace is typing…'`},
+		{`{"type":"message","message":{"id":"mbot1","conversationId":"c","author":{"kind":"bot","name":"Helper"},"text":"I am a bot","channel":"widget","createdAt":"2099-01-01T00:00:00Z"}}`,
+			hasText(`.lsb-msg[data-author=bot] .lsb-text`, "I am a bot") + ` && document.getElementById('lsb-typing').textContent === ''`},
+		{`{"type":"error","code":"rate_limited","message":"Slow down, please."}`,
+			`document.getElementById('lsb-error').textContent === 'Slow down, please.'`},
+	} {
+		if st := manage(t, s, "POST", id, tc.frame); st != 200 {
+			t.Fatalf("post frame: %d", st)
+		}
+		if err := chromedp.Do(demo, waitJS(tc.cond, 10*time.Second)); err != nil {
+			t.Fatalf("frame %s not shown: %v", tc.frame, err)
+		}
+	}
+
+	// The server drops the connection; while the widget is away the agent
+	// answers. The widget reconnects by itself and the history brings the answer.
+	var convs struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	if st := call(t, s, "GET", "/v1/conversations?status=open", ten.APIKey, nil, &convs); st != 200 || len(convs.Items) != 1 {
+		t.Fatalf("conversations: %d %+v", st, convs)
+	}
+	if st := manage(t, s, "DELETE", id, ""); st != http.StatusNoContent {
+		t.Fatalf("delete connection: %d", st)
+	}
+	if st := call(t, s, "POST", "/v1/conversations/"+convs.Items[0].ID+"/messages", ten.APIKey,
+		map[string]string{"text": "answered while you were away", "agentName": "Grace"}, nil); st != 201 {
+		t.Fatalf("reply: %d", st)
+	}
+	if err := chromedp.Do(demo,
+		waitJS(hasText(`.lsb-msg[data-author=agent] .lsb-text`, "answered while you were away"), 30*time.Second),
+		online,
+	); err != nil {
+		t.Fatalf("after reconnect: %v", err)
+	}
+	if st := manage(t, s, "GET", id, ""); st != http.StatusGone {
+		t.Errorf("the dropped connection answers %d, want 410", st)
+	}
+	screenshot(demo, t, "e2e-widget-frames.png")
+}

@@ -1,0 +1,157 @@
+package lambdarunner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/livesupportbot/backend/shared/testaws"
+)
+
+// hello builds the hello-world bootstrap and the emulator once per test binary.
+var (
+	buildOnce        sync.Once
+	helloBin, rieBin string
+	buildErr         error
+)
+
+func binaries(t *testing.T) (string, string) {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lambdarunner")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		root := testaws.RepoRoot(t)
+		helloBin, rieBin = filepath.Join(dir, "bootstrap"), filepath.Join(dir, "aws-lambda-rie")
+		ctx := context.Background()
+		if buildErr = BuildBootstrap(ctx, root, "./local/internal/hellofn", helloBin); buildErr != nil {
+			return
+		}
+		buildErr = BuildRIE(ctx, root, rieBin)
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return helloBin, rieBin
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestPool_InvokesRealBootstrapUnderEmulator(t *testing.T) {
+	hello, rie := binaries(t)
+	var logs syncBuffer
+	p := NewPool(Spec{Name: "Hello", Bootstrap: hello, RIE: rie, Timeout: 3, Log: &logs})
+	defer p.Stop()
+	ctx := context.Background()
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Invoke(ctx, []byte(`{}`))
+	if err != nil || string(out) != `{"hello":"world"}` {
+		t.Fatalf("invoke = %s, %v", out, err)
+	}
+	_, err = p.Invoke(ctx, []byte(`{"fail":true}`))
+	var fe *FunctionError
+	if !errors.As(err, &fe) || fe.Message != "Unauthorized" {
+		t.Fatalf("error = %v, want the function's Unauthorized", err)
+	}
+	if out, err := p.Invoke(ctx, []byte(`{}`)); err != nil || string(out) != `{"hello":"world"}` {
+		t.Fatalf("invoke after a function error = %s, %v", out, err)
+	}
+	if d := p.AwaitInits(1, 5*time.Second); len(d) != 1 || d[0] <= 0 {
+		t.Errorf("init durations = %v, want one cold start", d)
+	}
+	if !bytes.Contains([]byte(logs.String()), []byte("Hello | ")) {
+		t.Errorf("logs are not prefixed by the function name:\n%s", logs.String())
+	}
+}
+
+func TestPool_ScalesOutUpToMaxInstances(t *testing.T) {
+	hello, rie := binaries(t)
+	p := NewPool(Spec{Name: "Hello", Bootstrap: hello, RIE: rie, Timeout: 3, MaxInstances: 2})
+	defer p.Stop()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := p.Invoke(context.Background(), []byte(`{}`))
+			if err == nil && string(out) != `{"hello":"world"}` {
+				err = errors.New("bad answer " + string(out))
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.mu.Lock()
+	n := len(p.all)
+	p.mu.Unlock()
+	if n < 1 || n > 2 {
+		t.Errorf("instances = %d, want 1..2", n)
+	}
+}
+
+func TestPool_StopEndsEmulatorAndFunction(t *testing.T) {
+	hello, rie := binaries(t)
+	p := NewPool(Spec{Name: "Hello", Bootstrap: hello, RIE: rie, Timeout: 3})
+	ctx := context.Background()
+	if _, err := p.Invoke(ctx, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	pid := p.all[0].cmd.Process.Pid
+	p.mu.Unlock()
+	kids := childrenOf(pid)
+	if len(kids) == 0 {
+		t.Fatal("the emulator runs no bootstrap")
+	}
+	p.Stop()
+	deadline := time.Now().Add(3 * time.Second)
+	for _, k := range append(kids, pid) {
+		for syscall.Kill(k, 0) == nil && !zombie(k) {
+			if time.Now().After(deadline) {
+				t.Fatalf("process %d still runs after Stop", k)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if _, err := p.Invoke(ctx, []byte(`{}`)); err == nil {
+		t.Error("a stopped pool still invokes")
+	}
+}
+
+func zombie(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	return err != nil || bytes.Contains(b, []byte(") Z "))
+}

@@ -1,0 +1,392 @@
+// Package streams plays Lambda's DynamoDB event source mappings for the local
+// stack: it polls a table's stream through the DynamoDB Streams API, filters
+// records with the mapping's patterns, and invokes the function with batches,
+// honouring BatchSize, ReportBatchItemFailures (retry from the first failed
+// record), MaximumRetryAttempts and BisectBatchOnFunctionError.
+package streams
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+)
+
+// Invoker invokes the mapping's function.
+type Invoker interface {
+	Invoke(ctx context.Context, payload []byte) ([]byte, error)
+}
+
+// ServiceRemovals tells removals done by the TTL process apart: Removed
+// reports whether it deleted the item of table with these keys (stream wire
+// format, {"PK":{"S":"..."}}) around time at.
+type ServiceRemovals interface {
+	Removed(table string, keys map[string]any, at time.Time) bool
+}
+
+// Client is the part of the DynamoDB Streams API the poller uses.
+type Client interface {
+	DescribeStream(ctx context.Context, in *dynamodbstreams.DescribeStreamInput, opts ...func(*dynamodbstreams.Options)) (*dynamodbstreams.DescribeStreamOutput, error)
+	GetShardIterator(ctx context.Context, in *dynamodbstreams.GetShardIteratorInput, opts ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetShardIteratorOutput, error)
+	GetRecords(ctx context.Context, in *dynamodbstreams.GetRecordsInput, opts ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetRecordsOutput, error)
+}
+
+// Mapping is one DynamoDB event source mapping.
+type Mapping struct {
+	Name      string // for logs: "DispatchFunction/NewMessages"
+	StreamArn string
+	Function  Invoker
+	// BatchSize is the most records per invocation (default 100).
+	BatchSize int
+	// StartingPosition is LATEST (default) or TRIM_HORIZON.
+	StartingPosition string
+	Filters          []Filter
+	// ReportBatchItemFailures makes the poller read batchItemFailures.
+	ReportBatchItemFailures bool
+	// MaximumRetryAttempts bounds retries of a failing batch; -1 is unbounded.
+	MaximumRetryAttempts       int
+	BisectBatchOnFunctionError bool
+	// OnFailure gets the records given up on (the on-failure destination).
+	OnFailure func(records []map[string]any, reason string)
+	// Removals marks REMOVE records of the TTL process (may be nil).
+	Removals ServiceRemovals
+	// PollInterval is the wait between empty polls (default 100ms).
+	PollInterval time.Duration
+	// RetryBackoff is the first wait before a retry (default 100ms, doubling).
+	RetryBackoff time.Duration
+	Log          *slog.Logger
+}
+
+// Run polls the stream until ctx ends.
+func (m *Mapping) Run(ctx context.Context, c Client) error {
+	if m.BatchSize <= 0 {
+		m.BatchSize = 100
+	}
+	if m.PollInterval == 0 {
+		m.PollInterval = 100 * time.Millisecond
+	}
+	if m.RetryBackoff == 0 {
+		m.RetryBackoff = 100 * time.Millisecond
+	}
+	if m.Log == nil {
+		m.Log = slog.New(slog.DiscardHandler)
+	}
+	if m.StartingPosition == "" {
+		m.StartingPosition = "LATEST"
+	}
+	seen := map[string]bool{}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	first := true
+	for {
+		shards, err := describe(ctx, c, m.StreamArn)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			m.Log.Error("describe stream failed", "mapping", m.Name, "error", err)
+		}
+		for _, s := range shards {
+			id := aws.ToString(s.ShardId)
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			// Shards that exist at start begin at the mapping's position; shards
+			// born later are read from their start, so nothing is skipped.
+			pos := types.ShardIteratorTypeTrimHorizon
+			if first && m.StartingPosition == "LATEST" && s.SequenceNumberRange != nil && s.SequenceNumberRange.EndingSequenceNumber == nil {
+				pos = types.ShardIteratorTypeLatest
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m.pollShard(ctx, c, id, pos)
+			}()
+		}
+		first = false
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+func describe(ctx context.Context, c Client, arn string) ([]types.Shard, error) {
+	var out []types.Shard
+	var start *string
+	for {
+		res, err := c.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(arn), ExclusiveStartShardId: start})
+		if err != nil {
+			return nil, fmt.Errorf("describe stream: %w", err)
+		}
+		out = append(out, res.StreamDescription.Shards...)
+		if res.StreamDescription.LastEvaluatedShardId == nil {
+			return out, nil
+		}
+		start = res.StreamDescription.LastEvaluatedShardId
+	}
+}
+
+func (m *Mapping) pollShard(ctx context.Context, c Client, shard string, pos types.ShardIteratorType) {
+	it, err := c.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{
+		StreamArn: aws.String(m.StreamArn), ShardId: aws.String(shard), ShardIteratorType: pos})
+	if err != nil {
+		if ctx.Err() == nil {
+			m.Log.Error("shard iterator failed", "mapping", m.Name, "shard", shard, "error", err)
+		}
+		return
+	}
+	iter := it.ShardIterator
+	for iter != nil && ctx.Err() == nil {
+		res, err := c.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)})
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			m.Log.Error("get records failed", "mapping", m.Name, "shard", shard, "error", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		iter = res.NextShardIterator
+		var batch []map[string]any
+		for _, r := range res.Records {
+			rec := m.record(r)
+			if !m.matches(rec) {
+				continue
+			}
+			batch = append(batch, rec)
+		}
+		for len(batch) > 0 {
+			n := min(len(batch), m.BatchSize)
+			m.deliver(ctx, batch[:n], 0)
+			batch = batch[n:]
+		}
+		if len(res.Records) == 0 {
+			sleep(ctx, m.PollInterval)
+		}
+	}
+}
+
+func (m *Mapping) matches(rec map[string]any) bool {
+	if len(m.Filters) == 0 {
+		return true
+	}
+	for _, f := range m.Filters {
+		if f.Match(rec) {
+			return true
+		}
+	}
+	return false
+}
+
+// deliver invokes the function with recs until they are handled or given up.
+func (m *Mapping) deliver(ctx context.Context, recs []map[string]any, attempts int) {
+	backoff := m.RetryBackoff
+	for len(recs) > 0 && ctx.Err() == nil {
+		failedFrom, err := m.invoke(ctx, recs)
+		if err == nil && failedFrom == len(recs) {
+			return
+		}
+		if err != nil && m.BisectBatchOnFunctionError && len(recs) > 1 {
+			half := len(recs) / 2
+			m.Log.Info("bisecting failed batch", "mapping", m.Name, "records", len(recs))
+			m.deliver(ctx, recs[:half], attempts)
+			m.deliver(ctx, recs[half:], attempts)
+			return
+		}
+		reason := "function error"
+		if err != nil {
+			reason = err.Error()
+		} else {
+			reason = "batch item failures"
+		}
+		attempts++
+		if m.MaximumRetryAttempts >= 0 && attempts > m.MaximumRetryAttempts {
+			m.Log.Error("giving up on records", "mapping", m.Name, "records", len(recs)-failedFrom, "reason", reason)
+			if m.OnFailure != nil {
+				m.OnFailure(recs[failedFrom:], reason)
+			}
+			return
+		}
+		recs = recs[failedFrom:]
+		m.Log.Info("retrying records", "mapping", m.Name, "records", len(recs), "attempt", attempts)
+		sleep(ctx, backoff)
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// invoke sends one batch and returns the index of the first record to retry
+// (len(recs) when all succeeded) or the function error.
+func (m *Mapping) invoke(ctx context.Context, recs []map[string]any) (int, error) {
+	payload, err := json.Marshal(map[string]any{"Records": recs})
+	if err != nil {
+		return 0, fmt.Errorf("encode batch: %w", err)
+	}
+	out, err := m.Function.Invoke(ctx, payload)
+	if err != nil {
+		return 0, err
+	}
+	if !m.ReportBatchItemFailures {
+		return len(recs), nil
+	}
+	var res struct {
+		BatchItemFailures []struct {
+			ItemIdentifier *string `json:"itemIdentifier"`
+		} `json:"batchItemFailures"`
+	}
+	if len(out) == 0 || string(out) == "null" {
+		return len(recs), nil
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		// An answer Lambda cannot read fails the whole batch.
+		return 0, errors.New("unreadable batch response")
+	}
+	first := len(recs)
+	for _, f := range res.BatchItemFailures {
+		if f.ItemIdentifier == nil || *f.ItemIdentifier == "" {
+			return 0, errors.New("batch item failure without an identifier")
+		}
+		found := false
+		for i, r := range recs {
+			if seqOf(r) == *f.ItemIdentifier {
+				first, found = min(first, i), true
+			}
+		}
+		if !found {
+			return 0, errors.New("batch item failure names no record of the batch")
+		}
+	}
+	return first, nil
+}
+
+func seqOf(r map[string]any) string {
+	d, _ := r["dynamodb"].(map[string]any)
+	s, _ := d["SequenceNumber"].(string)
+	return s
+}
+
+// serviceIdentity is the userIdentity of a TTL removal.
+var serviceIdentity = map[string]any{"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+
+// record converts a Streams API record to the Lambda event record shape.
+func (m *Mapping) record(r types.Record) map[string]any {
+	d := map[string]any{}
+	if s := r.Dynamodb; s != nil {
+		if s.ApproximateCreationDateTime != nil {
+			d["ApproximateCreationDateTime"] = s.ApproximateCreationDateTime.Unix()
+		}
+		if s.Keys != nil {
+			d["Keys"] = image(s.Keys)
+		}
+		if s.NewImage != nil {
+			d["NewImage"] = image(s.NewImage)
+		}
+		if s.OldImage != nil {
+			d["OldImage"] = image(s.OldImage)
+		}
+		d["SequenceNumber"] = aws.ToString(s.SequenceNumber)
+		if s.SizeBytes != nil {
+			d["SizeBytes"] = *s.SizeBytes
+		}
+		d["StreamViewType"] = string(s.StreamViewType)
+	}
+	rec := map[string]any{
+		"eventID":        aws.ToString(r.EventID),
+		"eventName":      string(r.EventName),
+		"eventVersion":   aws.ToString(r.EventVersion),
+		"eventSource":    "aws:dynamodb",
+		"awsRegion":      aws.ToString(r.AwsRegion),
+		"dynamodb":       d,
+		"eventSourceARN": m.StreamArn,
+	}
+	if rec["eventVersion"] == "" {
+		rec["eventVersion"] = "1.1"
+	}
+	if rec["awsRegion"] == "" {
+		rec["awsRegion"] = "us-east-1"
+	}
+	if r.UserIdentity != nil {
+		rec["userIdentity"] = map[string]any{"type": aws.ToString(r.UserIdentity.Type), "principalId": aws.ToString(r.UserIdentity.PrincipalId)}
+	} else if r.EventName == types.OperationTypeRemove && m.Removals != nil {
+		var at time.Time
+		if r.Dynamodb != nil && r.Dynamodb.ApproximateCreationDateTime != nil {
+			at = *r.Dynamodb.ApproximateCreationDateTime
+		}
+		if keys, ok := d["Keys"].(map[string]any); ok && m.Removals.Removed(TableOf(m.StreamArn), keys, at) {
+			rec["userIdentity"] = serviceIdentity
+		}
+	}
+	return rec
+}
+
+// TableOf returns the table name of a stream ARN
+// (arn:aws:dynamodb:region:account:table/NAME/stream/LABEL).
+func TableOf(streamArn string) string {
+	_, rest, ok := strings.Cut(streamArn, ":table/")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, "/")
+	return name
+}
+
+func image(m map[string]types.AttributeValue) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = wire(v)
+	}
+	return out
+}
+
+// wire converts an attribute value to its JSON wire form ({"S":"x"}).
+func wire(v types.AttributeValue) map[string]any {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return map[string]any{"S": v.Value}
+	case *types.AttributeValueMemberN:
+		return map[string]any{"N": v.Value}
+	case *types.AttributeValueMemberB:
+		return map[string]any{"B": base64.StdEncoding.EncodeToString(v.Value)}
+	case *types.AttributeValueMemberBOOL:
+		return map[string]any{"BOOL": v.Value}
+	case *types.AttributeValueMemberNULL:
+		return map[string]any{"NULL": true}
+	case *types.AttributeValueMemberSS:
+		return map[string]any{"SS": v.Value}
+	case *types.AttributeValueMemberNS:
+		return map[string]any{"NS": v.Value}
+	case *types.AttributeValueMemberBS:
+		l := make([]string, len(v.Value))
+		for i, b := range v.Value {
+			l[i] = base64.StdEncoding.EncodeToString(b)
+		}
+		return map[string]any{"BS": l}
+	case *types.AttributeValueMemberL:
+		l := make([]any, len(v.Value))
+		for i, e := range v.Value {
+			l[i] = wire(e)
+		}
+		return map[string]any{"L": l}
+	case *types.AttributeValueMemberM:
+		return map[string]any{"M": image(v.Value)}
+	}
+	return map[string]any{"NULL": true}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}

@@ -1,0 +1,383 @@
+/*
+ * LiveSupportBot chat widget. Plain JavaScript, no framework, one tag to embed:
+ *
+ *   <script src="https://.../widget.js" data-widget-key="wk_..." data-api="https://.../dev"></script>
+ *
+ * It gets a session (POST {data-api}/widget/v1/session), keeps the visitor token
+ * in localStorage, connects to the WebSocket URL the session names, resumes the
+ * conversation's history, reconnects with backoff, pings before the 10-minute
+ * idle timeout, and shows acks, agent and bot messages, typing and errors.
+ * Optional: data-ping-seconds (default 240).
+ */
+(function () {
+  'use strict';
+  var script = document.currentScript;
+  if (!script) { return; }
+  var WIDGET_KEY = script.getAttribute('data-widget-key') || '';
+  var API = (script.getAttribute('data-api') || '').replace(/\/+$/, '');
+  var STORE = 'lsb:' + WIDGET_KEY;
+  // Ping well inside API Gateway's 10-minute idle timeout (data-ping-seconds, default 240).
+  var PING_MS = Math.max(1, Number(script.getAttribute('data-ping-seconds')) || 240) * 1000;
+  var MAX_BACKOFF_MS = 30 * 1000;
+
+  var state = {
+    token: null, visitorId: null, ws: null, wsUrl: null,
+    backoff: 1000, retryTimer: null, pingTimer: null, typingTimer: null, typingSent: 0,
+    outbox: {},          // clientMessageId -> {text}, resent after a reconnect
+    shown: {},           // message id -> element
+    pendingEls: {},      // clientMessageId -> element
+    historyNext: null, identified: false, stopped: false
+  };
+
+  function load() {
+    try { return JSON.parse(localStorage.getItem(STORE) || '{}'); } catch (e) { return {}; }
+  }
+  function save(patch) {
+    var s = load();
+    for (var k in patch) { s[k] = patch[k]; }
+    try { localStorage.setItem(STORE, JSON.stringify(s)); } catch (e) { /* private mode */ }
+  }
+
+  // ---------------------------------------------------------------- UI
+  var css = [
+    '#lsb-root{position:fixed;right:20px;bottom:20px;z-index:2147483000;font:14px/1.4 system-ui,sans-serif;color:#1d1d1f}',
+    '#lsb-toggle{border:0;border-radius:24px;padding:12px 18px;background:#2f6fed;color:#fff;font-weight:600;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.2)}',
+    '#lsb-panel{display:none;flex-direction:column;width:340px;height:480px;background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);overflow:hidden;margin-bottom:10px}',
+    '#lsb-root.lsb-open #lsb-panel{display:flex}',
+    '#lsb-head{background:#2f6fed;color:#fff;padding:10px 14px;display:flex;justify-content:space-between;align-items:center}',
+    '#lsb-status{font-size:12px;opacity:.85}',
+    '#lsb-log{flex:1;overflow-y:auto;padding:10px;background:#f6f7f9}',
+    '.lsb-msg{max-width:80%;margin:6px 0;padding:8px 10px;border-radius:10px;white-space:pre-wrap;word-wrap:break-word}',
+    '.lsb-msg .lsb-meta{display:block;font-size:11px;opacity:.7;margin-top:2px}',
+    '.lsb-visitor{margin-left:auto;background:#2f6fed;color:#fff}',
+    '.lsb-agent{background:#fff;border:1px solid #dde}',
+    '.lsb-bot{background:#eef6ee;border:1px solid #cdc}',
+    '.lsb-system{margin:6px auto;background:none;font-size:12px;color:#666;text-align:center}',
+    '.lsb-msg[data-state=pending]{opacity:.6}',
+    '.lsb-msg[data-state=failed]{background:#c0392b}',
+    '#lsb-typing{min-height:18px;padding:0 12px;font-size:12px;color:#666}',
+    '#lsb-error{display:none;padding:6px 12px;background:#fdecea;color:#8a1c12;font-size:12px}',
+    '#lsb-form{display:flex;border-top:1px solid #e3e3e3}',
+    '#lsb-input{flex:1;border:0;padding:12px;font:inherit;outline:none}',
+    '#lsb-send{border:0;background:none;color:#2f6fed;font-weight:600;padding:0 14px;cursor:pointer}',
+    '#lsb-identify{padding:10px 12px;border-top:1px solid #e3e3e3;background:#fafafa}',
+    '#lsb-identify input{width:100%;box-sizing:border-box;margin:3px 0;padding:6px;border:1px solid #ccc;border-radius:6px;font:inherit}',
+    '#lsb-identify button{margin-top:4px;border:0;border-radius:6px;background:#2f6fed;color:#fff;padding:6px 10px;cursor:pointer}',
+    '#lsb-more{display:none;margin:0 auto 6px;border:0;background:none;color:#2f6fed;cursor:pointer;font-size:12px}'
+  ].join('\n');
+
+  var root, log, input, statusEl, typingEl, errorEl, identifyEl, moreBtn;
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    for (var k in (attrs || {})) { e.setAttribute(k, attrs[k]); }
+    if (text != null) { e.textContent = text; }
+    return e;
+  }
+
+  function buildUI() {
+    var style = el('style', null, css);
+    document.head.appendChild(style);
+    root = el('div', { id: 'lsb-root' });
+    var panel = el('div', { id: 'lsb-panel', role: 'dialog', 'aria-label': 'Chat' });
+    var head = el('div', { id: 'lsb-head' });
+    head.appendChild(el('strong', null, 'Chat with us'));
+    statusEl = el('span', { id: 'lsb-status' }, 'connecting…');
+    head.appendChild(statusEl);
+    log = el('div', { id: 'lsb-log', 'aria-live': 'polite' });
+    moreBtn = el('button', { id: 'lsb-more', type: 'button' }, 'Earlier messages');
+    moreBtn.onclick = function () { send({ action: 'history', before: state.historyNext }); };
+    log.appendChild(moreBtn);
+    typingEl = el('div', { id: 'lsb-typing' });
+    errorEl = el('div', { id: 'lsb-error', role: 'alert' });
+    identifyEl = el('form', { id: 'lsb-identify' });
+    identifyEl.appendChild(el('div', null, 'Tell us who you are (optional):'));
+    var nameIn = el('input', { id: 'lsb-name', placeholder: 'Name', autocomplete: 'name' });
+    var emailIn = el('input', { id: 'lsb-email', placeholder: 'Email', type: 'email', autocomplete: 'email' });
+    identifyEl.appendChild(nameIn);
+    identifyEl.appendChild(emailIn);
+    identifyEl.appendChild(el('button', { type: 'submit', id: 'lsb-identify-send' }, 'Start chat'));
+    identifyEl.onsubmit = function (ev) {
+      ev.preventDefault();
+      if (send({ action: 'identify', name: nameIn.value.trim(), email: emailIn.value.trim() })) {
+        identifyEl.setAttribute('data-state', 'sent');
+      }
+    };
+    var form = el('form', { id: 'lsb-form' });
+    input = el('input', { id: 'lsb-input', placeholder: 'Type a message…', autocomplete: 'off', maxlength: '4000' });
+    form.appendChild(input);
+    form.appendChild(el('button', { id: 'lsb-send', type: 'submit' }, 'Send'));
+    form.onsubmit = function (ev) { ev.preventDefault(); sendMessage(input.value); };
+    input.addEventListener('input', onTyping);
+    panel.appendChild(head);
+    panel.appendChild(log);
+    panel.appendChild(typingEl);
+    panel.appendChild(errorEl);
+    panel.appendChild(identifyEl);
+    panel.appendChild(form);
+    var toggle = el('button', { id: 'lsb-toggle', type: 'button', 'aria-expanded': 'false' }, 'Chat');
+    toggle.onclick = function () {
+      var open = root.classList.toggle('lsb-open');
+      toggle.setAttribute('aria-expanded', String(open));
+      save({ open: open });
+      if (open) { input.focus(); }
+    };
+    root.appendChild(panel);
+    root.appendChild(toggle);
+    document.body.appendChild(root);
+    if (load().open) { root.classList.add('lsb-open'); toggle.setAttribute('aria-expanded', 'true'); }
+    if (load().identified) { identifyEl.style.display = 'none'; }
+  }
+
+  function setStatus(s) { statusEl.textContent = s; root.setAttribute('data-status', s); }
+
+  function showError(msg) {
+    errorEl.textContent = msg;
+    errorEl.style.display = msg ? 'block' : 'none';
+  }
+
+  function timeOf(iso) {
+    var d = new Date(iso);
+    return isNaN(d) ? '' : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
+
+  function nearBottom() { return log.scrollHeight - log.scrollTop - log.clientHeight < 60; }
+
+  // render shows a stored message once, in createdAt order.
+  function render(m) {
+    if (!m || !m.id) { return; }
+    var kind = (m.author && m.author.kind) || 'system';
+    var e = state.shown[m.id];
+    if (!e) {
+      e = el('div', { 'class': 'lsb-msg lsb-' + kind });
+      e.appendChild(el('span', { 'class': 'lsb-text' }));
+      e.appendChild(el('span', { 'class': 'lsb-meta' }));
+      state.shown[m.id] = e;
+    }
+    e.setAttribute('data-id', m.id);
+    e.setAttribute('data-author', kind);
+    e.setAttribute('data-created', m.createdAt || '');
+    e.setAttribute('data-state', 'sent');
+    e.querySelector('.lsb-text').textContent = m.text;
+    var who = kind === 'visitor' ? '' : (m.author.name || (kind === 'bot' ? 'Bot' : 'Agent')) + ' · ';
+    e.querySelector('.lsb-meta').textContent = who + timeOf(m.createdAt) + (kind === 'visitor' ? ' ✓' : '');
+    insertOrdered(e);
+  }
+
+  function insertOrdered(e) {
+    var stick = nearBottom();
+    var created = e.getAttribute('data-created');
+    var nodes = log.querySelectorAll('.lsb-msg[data-created]');
+    var before = null;
+    for (var i = nodes.length - 1; i >= 0; i--) {
+      var c = nodes[i].getAttribute('data-created');
+      if (nodes[i] === e) { continue; }
+      if (c && created && c > created) { before = nodes[i]; } else { break; }
+    }
+    if (before) { log.insertBefore(e, before); } else if (e.parentNode !== log) { log.appendChild(e); }
+    if (stick) { log.scrollTop = log.scrollHeight; }
+  }
+
+  // ---------------------------------------------------------------- protocol
+  function send(frame) {
+    if (!state.ws || state.ws.readyState !== 1) { return false; }
+    state.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function newId() {
+    var a = new Uint8Array(12);
+    (window.crypto || window.msCrypto).getRandomValues(a);
+    return 'c' + Date.now().toString(36) + Array.prototype.map.call(a, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
+  }
+
+  function sendMessage(text) {
+    text = (text || '').trim();
+    if (!text) { return; }
+    var cmid = newId();
+    var e = el('div', { 'class': 'lsb-msg lsb-visitor', 'data-state': 'pending', 'data-client-id': cmid });
+    e.appendChild(el('span', { 'class': 'lsb-text' }, text));
+    e.appendChild(el('span', { 'class': 'lsb-meta' }, 'sending…'));
+    log.appendChild(e);
+    log.scrollTop = log.scrollHeight;
+    state.pendingEls[cmid] = e;
+    state.outbox[cmid] = { text: text };
+    input.value = '';
+    stopTyping();
+    send({ action: 'sendMessage', clientMessageId: cmid, text: text });
+  }
+
+  function onTyping() {
+    var now = Date.now();
+    if (now - state.typingSent > 3000) {
+      state.typingSent = now;
+      send({ action: 'typing', state: 'start' });
+    }
+    clearTimeout(state.typingTimer);
+    state.typingTimer = setTimeout(stopTyping, 2500);
+  }
+
+  function stopTyping() {
+    clearTimeout(state.typingTimer);
+    if (state.typingSent) {
+      state.typingSent = 0;
+      send({ action: 'typing', state: 'stop' });
+    }
+  }
+
+  var typingHide = null;
+  function onFrame(f) {
+    switch (f.type) {
+      case 'ack': {
+        var cmid = f.clientMessageId;
+        delete state.outbox[cmid];
+        var p = state.pendingEls[cmid];
+        delete state.pendingEls[cmid];
+        if (f.message && f.message.id) {
+          if (p && !state.shown[f.message.id]) { state.shown[f.message.id] = p; }
+          else if (p && state.shown[f.message.id] !== p) { p.parentNode && p.parentNode.removeChild(p); }
+          render(f.message);
+        }
+        showError('');
+        break;
+      }
+      case 'message':
+        render(f.message);
+        if (f.message && f.message.author && f.message.author.kind !== 'visitor') { typingEl.textContent = ''; }
+        break;
+      case 'history':
+        (f.messages || []).forEach(render);
+        state.historyNext = f.next || null;
+        moreBtn.style.display = state.historyNext ? 'block' : 'none';
+        break;
+      case 'typing':
+        if (f.author && f.author.kind !== 'visitor') {
+          clearTimeout(typingHide);
+          typingEl.textContent = f.state === 'start' ? (f.author.name || 'Agent') + ' is typing…' : '';
+          if (f.state === 'start') { typingHide = setTimeout(function () { typingEl.textContent = ''; }, 8000); }
+        }
+        break;
+      case 'identified':
+        save({ identified: true });
+        identifyEl.style.display = 'none';
+        break;
+      case 'pong':
+        root.setAttribute('data-last-pong', new Date().toISOString());
+        break;
+      case 'error':
+        showError(f.message || 'Something went wrong');
+        if (f.clientMessageId && state.pendingEls[f.clientMessageId]) {
+          var fe = state.pendingEls[f.clientMessageId];
+          fe.setAttribute('data-state', 'failed');
+          fe.querySelector('.lsb-meta').textContent = 'not sent: ' + (f.message || f.code);
+          delete state.pendingEls[f.clientMessageId];
+          delete state.outbox[f.clientMessageId];
+        }
+        if (f.code === 'invalid' && identifyEl.getAttribute('data-state') === 'sent' && !f.clientMessageId) {
+          identifyEl.removeAttribute('data-state');
+        }
+        if (f.code === 'unauthorized') { save({ token: null }); state.token = null; state.ws && state.ws.close(); }
+        break;
+      default:
+        if (f.message === 'Internal server error' || f.message === 'Forbidden') { showError('Something went wrong, please retry.'); }
+    }
+  }
+
+  function session() {
+    var body = { widgetKey: WIDGET_KEY };
+    if (state.token) { body.visitorToken = state.token; }
+    return fetch(API + '/widget/v1/session', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body)
+    }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (j) {
+        if (!res.ok) {
+          var err = new Error(j.detail || j.title || j.message || ('session failed: ' + res.status));
+          err.status = res.status;
+          throw err;
+        }
+        return j;
+      });
+    }).then(function (j) {
+      state.token = j.visitorToken;
+      state.visitorId = j.visitorId;
+      state.wsUrl = j.websocketUrl;
+      save({ token: j.visitorToken, visitorId: j.visitorId });
+      root.setAttribute('data-visitor', j.visitorId);
+    });
+  }
+
+  function connect() {
+    if (state.stopped) { return; }
+    clearTimeout(state.retryTimer);
+    setStatus('connecting…');
+    session().then(open, function (err) {
+      if (err.status === 401 && state.token) { state.token = null; save({ token: null }); }
+      showError(err.status === 403 ? 'This site may not use this chat.' : 'Cannot reach chat, retrying…');
+      retry();
+    });
+  }
+
+  function open() {
+    var opened = false;
+    var ws = new WebSocket(state.wsUrl + (state.wsUrl.indexOf('?') < 0 ? '?' : '&') + 'token=' + encodeURIComponent(state.token));
+    state.ws = ws;
+    ws.onopen = function () {
+      opened = true;
+      state.backoff = 1000;
+      setStatus('online');
+      showError('');
+      send({ action: 'history' });
+      // Resend what was not acked: the same clientMessageId stores nothing twice.
+      for (var cmid in state.outbox) {
+        send({ action: 'sendMessage', clientMessageId: cmid, text: state.outbox[cmid].text });
+      }
+      clearInterval(state.pingTimer);
+      state.pingTimer = setInterval(function () { send({ action: 'ping' }); }, PING_MS);
+    };
+    ws.onmessage = function (ev) {
+      var f;
+      try { f = JSON.parse(ev.data); } catch (e) { return; }
+      onFrame(f);
+    };
+    ws.onclose = function () {
+      clearInterval(state.pingTimer);
+      if (state.ws !== ws) { return; }
+      state.ws = null;
+      setStatus('offline');
+      // Refused before opening: the token may have expired; the next session renews it.
+      if (!opened) { showError('Reconnecting…'); }
+      retry();
+    };
+  }
+
+  function retry() {
+    if (state.stopped) { return; }
+    var wait = Math.min(state.backoff, MAX_BACKOFF_MS);
+    state.backoff = Math.min(state.backoff * 2, MAX_BACKOFF_MS);
+    state.retryTimer = setTimeout(connect, wait / 2 + Math.random() * wait / 2);
+  }
+
+  function start() {
+    if (!WIDGET_KEY || !API) {
+      console.error('LiveSupportBot: data-widget-key and data-api are required');
+      return;
+    }
+    buildUI();
+    state.token = load().token || null;
+    connect();
+    // Reconnect at once when the page comes back online or into view.
+    window.addEventListener('online', function () { if (!state.ws) { state.backoff = 1000; connect(); } });
+  }
+
+  window.LiveSupportBot = {
+    open: function () { if (!root.classList.contains('lsb-open')) { document.getElementById('lsb-toggle').click(); } },
+    send: sendMessage,
+    stop: function () { state.stopped = true; state.ws && state.ws.close(); }
+  };
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start);
+  } else {
+    start();
+  }
+})();
