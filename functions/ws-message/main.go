@@ -15,6 +15,7 @@ import (
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/pusher"
 	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/usage"
 	"github.com/livesupportbot/backend/shared/wsmessage"
 )
 
@@ -43,5 +44,6 @@ func main() {
 	}
 	h := &wsmessage.Handler{Store: st, Tenants: store.NewTenantCache(st, 30*time.Second), Pusher: pusherFor,
 		MaxChars: maxChars, Log: logging.FromEnv("ws-message")}
+	h.PageView = usage.Hook(st, h.Tenants) // pageView frames: usage and technical data
 	lambda.Start(h.Handle)
 }

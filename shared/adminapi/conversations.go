@@ -61,7 +61,7 @@ func (a *API) getConversation(ctx context.Context, r *Request) (*Response, error
 	if err := onlyQuery(r); err != nil {
 		return nil, err
 	}
-	cv, err := a.conversation(ctx, r)
+	cv, err := a.readableConversation(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func (a *API) listMessages(ctx context.Context, r *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	cv, err := a.conversation(ctx, r)
+	cv, err := a.readableConversation(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func (a *API) listMessages(ctx context.Context, r *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	msgs, next, err := a.store.History(ctx, r.Principal.TenantID, cv.ID, before, limit)
+	msgs, next, err := a.store.HistoryOrArchived(ctx, r.Principal.TenantID, cv, before, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -48,10 +48,12 @@ var routeCases = map[string]routeCase{
 	"GET /v1/privacy-settings":      {path: fixed("/v1/privacy-settings")},
 	"PATCH /v1/privacy-settings":    {path: fixed("/v1/privacy-settings"), body: `{"reingestAfterErasure":"new_contact"}`},
 	// Lifting a suppression that does not exist is not found, for any tenant.
-	"POST /v1/suppressions/lift":         {path: fixed("/v1/suppressions/lift"), body: `{"email":"nobody@example.com"}`, byID: true},
-	"GET /v1/integrations":               {path: fixed("/v1/integrations")},
-	"GET /v1/integrations/slack/install": {path: fixed("/v1/integrations/slack/install"), redirect: true},
-	"DELETE /v1/integrations/slack":      {path: fixed("/v1/integrations/slack")},
+	"POST /v1/suppressions/lift":          {path: fixed("/v1/suppressions/lift"), body: `{"email":"nobody@example.com"}`, byID: true},
+	"GET /v1/integrations":                {path: fixed("/v1/integrations")},
+	"GET /v1/integrations/slack/install":  {path: fixed("/v1/integrations/slack/install"), redirect: true},
+	"DELETE /v1/integrations/slack":       {path: fixed("/v1/integrations/slack")},
+	"PUT /v1/contacts/{id}/legal-hold":    {path: func(f fixture) string { return "/v1/contacts/" + f.ContactID + "/legal-hold" }, byID: true},
+	"DELETE /v1/contacts/{id}/legal-hold": {path: func(f fixture) string { return "/v1/contacts/" + f.ContactID + "/legal-hold" }, byID: true},
 }
 
 func fixed(p string) func(fixture) string { return func(fixture) string { return p } }

@@ -14,6 +14,7 @@ func (a *API) allRoutes() []Route {
 	r = append(r, a.apiKeyRoutes()...)
 	r = append(r, a.inboxRoutes()...)
 	r = append(r, a.contactRoutes()...)
+	r = append(r, a.legalHoldRoutes()...)
 	r = append(r, a.auditRoutes()...)
 	r = append(r, a.privacyRoutes()...)
 	r = append(r, a.integrationRoutes()...)

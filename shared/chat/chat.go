@@ -45,8 +45,13 @@ type Tenant struct {
 	ReingestAfterErasure string `json:"reingestAfterErasure,omitempty"`
 }
 
-// Periods returns the tenant's effective retention periods.
-func (t *Tenant) Periods() retention.Periods { return retention.Merge(t.Retention) }
+// Periods returns the tenant's effective retention periods; on a tenant-wide
+// legal hold they stamp no expiresAt.
+func (t *Tenant) Periods() retention.Periods {
+	p := retention.Merge(t.Retention)
+	p.Held = t.LegalHold
+	return p
+}
 
 // OriginAllowed reports whether a browser Origin may use the tenant's widget: an
 // empty allowlist allows any origin.

@@ -45,6 +45,10 @@ type Periods struct {
 	UsageDays         int `json:"usageDays"`
 	TechnicalDays     int `json:"technicalDays"`
 	ClosedGraceDays   int `json:"closedGraceDays"`
+	// Held is set when the tenant is on legal hold: ExpiresAt then returns 0 and
+	// items are written without expiresAt. It is never part of a tenant's
+	// settings (not serialised).
+	Held bool `json:"-" dynamodbav:"-"`
 }
 
 // Defaults are the platform's default periods (DESIGN.md, "Data classes and
@@ -82,6 +86,7 @@ func Merge(overrides Periods) Periods {
 	set(&p.UsageDays, overrides.UsageDays)
 	set(&p.TechnicalDays, overrides.TechnicalDays)
 	set(&p.ClosedGraceDays, overrides.ClosedGraceDays)
+	p.Held = overrides.Held
 	return p
 }
 
@@ -134,6 +139,9 @@ func Archived(c Class) bool { return c == Communication }
 // as DynamoDB TTL wants): the item's class period after basis, the time of its
 // last activity.
 func ExpiresAt(p Periods, c Class, basis time.Time) int64 {
+	if p.Held {
+		return 0
+	}
 	return basis.Add(p.Period(c)).Unix()
 }
 

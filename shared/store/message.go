@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -131,47 +129,7 @@ func (s *Store) original(ctx context.Context, pk, clientMessageID string, condEr
 // History returns up to limit live messages of a conversation older than the
 // cursor, oldest first, and the cursor of the page before them ("" at the start).
 func (s *Store) History(ctx context.Context, tenantID, convID, before string, limit int) ([]*chat.Message, string, error) {
-	if limit <= 0 || limit > 100 {
-		limit = 50
-	}
-	pk := ConversationPK(tenantID, convID)
-	cond := "PK = :pk AND begins_with(SK, :msg)"
-	vals := map[string]types.AttributeValue{
-		":pk":  &types.AttributeValueMemberS{Value: pk},
-		":msg": &types.AttributeValueMemberS{Value: prefMsg},
-		":now": s.nowValue(),
-	}
-	if before != "" {
-		sk, err := base64.RawURLEncoding.DecodeString(before)
-		if err != nil || !strings.HasPrefix(string(sk), prefMsg) {
-			return nil, "", chat.Errorf(chat.EInvalid, "bad cursor")
-		}
-		cond = "PK = :pk AND SK BETWEEN :msg AND :before"
-		vals[":before"] = &types.AttributeValueMemberS{Value: justBefore(string(sk))}
-	}
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: &s.data, KeyConditionExpression: aws.String(cond),
-		FilterExpression: aws.String(LiveFilter), ExpressionAttributeValues: vals,
-		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
-	})
-	if err != nil {
-		return nil, "", wrap("query history", err)
-	}
-	var items []MessageItem
-	if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
-		return nil, "", wrap("unmarshal history", err)
-	}
-	msgs := make([]*chat.Message, len(items))
-	for i := range items {
-		msgs[len(items)-1-i] = items[i].Message()
-	}
-	next := ""
-	if res.LastEvaluatedKey != nil {
-		if sk, ok := res.LastEvaluatedKey["SK"].(*types.AttributeValueMemberS); ok {
-			next = base64.RawURLEncoding.EncodeToString([]byte(sk.Value))
-		}
-	}
-	return msgs, next, nil
+	return s.history(ctx, s.data, tenantID, convID, before, limit)
 }
 
 // justBefore returns a key that sorts after every fixed-width ASCII key smaller

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/retention"
 )
 
 type tenantItem struct {
@@ -23,7 +22,7 @@ type tenantItem struct {
 // personal data of the tenant's account and lives while the account does.
 func (s *Store) PutTenant(ctx context.Context, t *chat.Tenant) error {
 	item, err := attributevalue.MarshalMap(tenantItem{
-		Base:   Base{PK: TenantPK(t.ID), SK: SKProfile, DataClass: retention.Personal, Entity: "tenant"},
+		Base:   tenantBase(t, s.Now()),
 		Tenant: *t,
 	})
 	if err != nil {

@@ -1,0 +1,34 @@
+// Command archive copies the items that DynamoDB's TTL removes from the Data
+// table and whose class is archived (communication) into the Archive table,
+// unless their subject was erased; items of a subject on legal hold are put back.
+// It reads REMOVE records of the Data table's stream and reports failed records
+// as batch item failures.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/livesupportbot/backend/shared/archive"
+	"github.com/livesupportbot/backend/shared/awsclients"
+	"github.com/livesupportbot/backend/shared/logging"
+)
+
+func main() {
+	cfg, err := awsclients.Config(context.Background())
+	if err != nil {
+		awsclients.Fatal(err)
+	}
+	st, err := awsclients.Store(cfg, os.Getenv)
+	if err != nil {
+		awsclients.Fatal(err)
+	}
+	// Erased subjects are recognised by the hash of their contact id, keyed with
+	// SUBJECT_HASH_SECRET (awsclients.Store gives it to the store).
+	if _, err := awsclients.Env(os.Getenv, "SUBJECT_HASH_SECRET"); err != nil {
+		awsclients.Fatal(err)
+	}
+	lambda.Start(archive.New(st, st, logging.FromEnv("archive")).Handle)
+}

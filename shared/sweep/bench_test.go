@@ -1,0 +1,235 @@
+package sweep_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/retention"
+	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/sweep"
+	"github.com/livesupportbot/backend/shared/testaws"
+)
+
+// BenchmarkSweep measures the DynamoDB units of the sweep that follows a tenant
+// shortening its periods, with 1,000 affected items while the unaffected items
+// grow: the units must follow the affected items, not the table. Unaffected are
+// items of other tenants (half), the tenant's own items of a class it did not
+// shorten (technical, 30%), and its items of the shortened class that had
+// already expired before the change (20%, older month partitions).
+//
+// The default sizes (1,000 and 10,000) keep `make bench` short: moto's own cost
+// per request grows with the table, so 100,000 takes about ten minutes there.
+// SWEEP_BENCH_SIZES=10000,100000 runs the figure the issue asks for.
+func BenchmarkSweep(b *testing.B) {
+	sizes := []int{1_000, 10_000}
+	if s := os.Getenv("SWEEP_BENCH_SIZES"); s != "" {
+		sizes = nil
+		for _, f := range splitComma(s) {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("unaffected=%d", n), func(b *testing.B) { benchSweep(b, n) })
+	}
+}
+
+func benchSweep(b *testing.B, unaffected int) {
+	tt := testaws.NewTables(b)
+	meter := testaws.NewMeter()
+	now := t0
+	st := store.New(meter.Client(testaws.Config(b)), tt.Data, tt.Archive).WithClock(func() time.Time { return now })
+	ctx := context.Background()
+	seed := &seeder{b: b, db: tt.DB, table: tt.Data}
+
+	tenants := make([]*chat.Tenant, 10)
+	for i := range tenants {
+		tenants[i] = &chat.Tenant{ID: ids.New(ids.Tenant), Status: "active", CreatedAt: t0.Add(-400 * day)}
+		if err := st.PutTenant(ctx, tenants[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	a := tenants[0]
+	// 1,000 affected items of tenant a, spread over the last 80 days: 400 page
+	// views, 300 contacts, 100 conversations each with its meta, one message and
+	// its pointer.
+	for i := range 400 {
+		seed.pageView(a.ID, t0.Add(-time.Duration(i%80)*day-time.Duration(i)*time.Minute))
+	}
+	for i := range 300 {
+		seed.contact(a.ID, t0.Add(-time.Duration(i%80)*day-time.Duration(i)*time.Minute))
+	}
+	for i := range 100 {
+		seed.conversation(a.ID, t0.Add(-time.Duration(i%80)*day-time.Duration(i)*time.Minute))
+	}
+	affected := seed.n
+	// Unaffected items.
+	others := unaffected / 2
+	for i := range others {
+		seed.pageView(tenants[1+i%9].ID, t0.Add(-time.Duration(i%80)*day-time.Duration(i)*time.Second))
+	}
+	tech := unaffected * 3 / 10
+	for i := range tech {
+		seed.device(a.ID, t0.Add(-time.Duration(i%25)*day-time.Duration(i)*time.Second))
+	}
+	for i := range unaffected - others - tech {
+		// Usage items that expired before the change (basis 91..300 days ago).
+		seed.pageView(a.ID, t0.Add(-time.Duration(91+i%210)*day-time.Duration(i)*time.Second))
+	}
+	seed.flush()
+	var logs bytes.Buffer
+	sw := sweep.New(st, slog.New(slog.NewJSONHandler(&logs, nil)), sweep.Options{})
+	// The first sweep records the periods every tenant's items are in line with.
+	if _, err := sw.Run(ctx); err != nil {
+		b.Fatal(err)
+	}
+	p := retention.Periods{PersonalDays: 30, CommunicationDays: 20, UsageDays: 10}
+	if _, err := st.UpdateTenantSettings(ctx, a.ID, store.TenantSettings{Retention: &p}); err != nil {
+		b.Fatal(err)
+	}
+	meter.Reset()
+	b.ResetTimer()
+	// The first run does the work; later runs (b.N > 1) find nothing left and
+	// show what a daily sweep with no change costs.
+	sum, err := sw.Run(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	calls, read, write := meter.Snapshot()
+	meter.Reset()
+	for range b.N - 1 {
+		if _, err := sw.Run(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	_, idleRead, idleWrite := meter.Snapshot()
+	changed := 0
+	for _, c := range sum.Counts[a.ID] {
+		changed += c.Restamped + c.Deleted
+	}
+	if changed != affected {
+		b.Fatalf("sweep changed %d items, want the %d affected; log:\n%s", changed, affected, logs.String())
+	}
+	b.ReportMetric(read, "RCU")
+	b.ReportMetric(write, "WCU")
+	b.ReportMetric(float64(sumCalls(calls)), "requests")
+	b.ReportMetric(float64(changed), "changed")
+	if b.N > 1 {
+		b.ReportMetric(idleRead/float64(b.N-1), "RCU/idle-run")
+		b.ReportMetric(idleWrite/float64(b.N-1), "WCU/idle-run")
+	}
+	b.Logf("unaffected=%d affected=%d: RCU %.1f WCU %.1f calls %v", unaffected, affected, read, write, calls)
+}
+
+func sumCalls(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func splitComma(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			if i > start {
+				out = append(out, s[start:i])
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
+
+// seeder writes items in the store's key layout with BatchWriteItem.
+type seeder struct {
+	b     *testing.B
+	db    *dynamodb.Client
+	table string
+	buf   []types.WriteRequest
+	n     int
+}
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func num(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
+
+func (sd *seeder) put(item map[string]types.AttributeValue) {
+	sd.n++
+	sd.buf = append(sd.buf, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	if len(sd.buf) == 25 {
+		sd.flush()
+	}
+}
+
+func (sd *seeder) flush() {
+	for len(sd.buf) > 0 {
+		out, err := sd.db.BatchWriteItem(context.Background(), &dynamodb.BatchWriteItemInput{
+			RequestItems: map[string][]types.WriteRequest{sd.table: sd.buf}})
+		if err != nil {
+			sd.b.Fatal(err)
+		}
+		sd.buf = out.UnprocessedItems[sd.table]
+	}
+}
+
+func indexed(pk, sk, tenant string, c retention.Class, entity string, basis time.Time) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"PK": s(pk), "SK": s(sk), "dataClass": s(string(c)), "entity": s(entity),
+		"GSI2PK": s(store.RetentionKey(tenant, string(c), basis)), "GSI2SK": s(store.RetentionSort(basis, pk)),
+		"expiresAt": num(retention.ExpiresAt(retention.Defaults, c, basis)),
+	}
+}
+
+func (sd *seeder) pageView(tenant string, at time.Time) {
+	pk := store.ContactPK(tenant, ids.New(ids.Contact))
+	it := indexed(pk, store.PageViewSK(at, ids.New(ids.Event)), tenant, retention.Usage, "pageView", at)
+	it["path"], it["browser"], it["ipNetwork"], it["timeOnPageMs"] = s("/pricing/plans"), s("Chrome 131"), s("203.0.113.0/24"), num(5300)
+	sd.put(it)
+}
+
+func (sd *seeder) device(tenant string, at time.Time) {
+	pk := store.ContactPK(tenant, ids.New(ids.Contact))
+	it := indexed(pk, store.DeviceSK("desktop", "Linux"), tenant, retention.Technical, "device", at)
+	it["device"], it["os"] = s("desktop"), s("Linux")
+	sd.put(it)
+}
+
+func (sd *seeder) contact(tenant string, at time.Time) {
+	id := ids.New(ids.Contact)
+	it := indexed(store.ContactPK(tenant, id), store.SKProfile, tenant, retention.Personal, "contact", at)
+	it["ID"], it["Name"], it["Email"] = s(id), s("Ann Visitor"), s("ann@example.com")
+	sd.put(it)
+}
+
+func (sd *seeder) conversation(tenant string, at time.Time) {
+	contact, conv, msg := ids.New(ids.Contact), ids.New(ids.Conversation), ids.New(ids.Message)
+	pk := store.ConversationPK(tenant, conv)
+	meta := indexed(pk, store.SKMeta, tenant, retention.Communication, "conversation", at)
+	meta["ID"], meta["ContactID"], meta["Status"] = s(conv), s(contact), s(chat.StatusOpen)
+	meta["CreatedAt"], meta["LastActivityAt"] = s(at.Format(time.RFC3339Nano)), s(at.Format(time.RFC3339Nano))
+	sd.put(meta)
+	exp := num(retention.ExpiresAt(retention.Defaults, retention.Communication, at))
+	sd.put(map[string]types.AttributeValue{"PK": s(pk), "SK": s(store.MessageSK(at, msg)), "dataClass": s("communication"),
+		"entity": s("message"), "expiresAt": exp, "id": s(msg), "text": s("Where is my order?"), "contactId": s(contact)})
+	sd.put(map[string]types.AttributeValue{"PK": s(store.ContactPK(tenant, contact)), "SK": s("CONV#" + conv),
+		"dataClass": s("communication"), "entity": s("conversationPointer"), "expiresAt": exp, "conversationId": s(conv)})
+}

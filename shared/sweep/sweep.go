@@ -1,0 +1,204 @@
+// Package sweep is the logic of retention-sweep, run once a day. For every tenant
+// (read from the tenants index, never a Scan) it:
+//
+//   - renews an active account's profile (personal data kept while it is active);
+//   - brings existing items into line when the tenant shortened a period: items
+//     of the class are read through the retention index, month partition by
+//     month partition, only over the window the old period still keeps alive, and
+//     each is re-stamped with the shorter expiresAt or, once past it, deleted
+//     (communication items are re-stamped even then, so TTL removes them and the
+//     archive function archives them); the messages of an affected conversation
+//     are read by Query on its partition;
+//   - deletes the personal data of a closed account when its grace period ends.
+//
+// Which tenants changed a period is known without a marker written by the admin
+// API: each tenant's sweep state records the periods its items are in line with
+// ("applied"); a tenant whose current periods are shorter in some class has work.
+// Reading the tenants index and two small items per tenant a day is the fixed
+// cost; everything else follows the affected items.
+//
+// Work is bounded: it stops well before the Lambda deadline, saving a checkpoint
+// in the tenant's sweep state, and the next run continues there. A per-tenant
+// lease keeps two concurrent runs off the same tenant, and every write is
+// conditional (never extends, never touches held items, never deletes an item
+// whose basis moved), so running twice at once or in a row changes nothing more.
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/retention"
+	"github.com/livesupportbot/backend/shared/store"
+)
+
+// Options bound one run.
+type Options struct {
+	// StopBefore is how long before the context's deadline the run stops and
+	// checkpoints (default 60s; the function's timeout is 5 minutes).
+	StopBefore time.Duration
+	// MaxWrites stops the run after about this many item writes (0: no limit).
+	// Tests use it to force checkpoints.
+	MaxWrites int
+	// PageSize is the number of index entries read per Query (default 100).
+	PageSize int
+	// Owner names this run in leases (the Lambda request id).
+	Owner string
+}
+
+// Counts are what a run did for one tenant and class.
+type Counts struct {
+	Read      int `json:"read"`
+	Restamped int `json:"restamped"`
+	Deleted   int `json:"deleted"`
+}
+
+// Summary is the outcome of a run: counts per tenant and class, the tenants
+// visited, those skipped because another run holds their lease, and whether the
+// run stopped early (to continue next time).
+type Summary struct {
+	Tenants int                                    `json:"tenants"`
+	Skipped int                                    `json:"skipped"`
+	Stopped bool                                   `json:"stopped"`
+	Writes  int                                    `json:"writes"`
+	Counts  map[string]map[retention.Class]*Counts `json:"counts"`
+}
+
+// errBudget stops a run when its time or write budget is spent.
+var errBudget = errors.New("sweep budget spent")
+
+// Sweeper runs retention sweeps over a store.
+type Sweeper struct {
+	st  *store.Store
+	log *slog.Logger
+	opt Options
+}
+
+// New returns a Sweeper.
+func New(st *store.Store, log *slog.Logger, opt Options) *Sweeper {
+	if opt.StopBefore == 0 {
+		opt.StopBefore = 60 * time.Second
+	}
+	if opt.PageSize == 0 {
+		opt.PageSize = 100
+	}
+	if opt.Owner == "" {
+		opt.Owner = fmt.Sprintf("sweep-%d", time.Now().UnixNano())
+	}
+	return &Sweeper{st: st, log: log, opt: opt}
+}
+
+// run is the state of one invocation.
+type run struct {
+	*Sweeper
+	ctx context.Context
+	now time.Time
+	sum *Summary
+}
+
+// Run sweeps every tenant once, or until its budget is spent, and logs one
+// summary line with the counts per tenant and class.
+func (s *Sweeper) Run(ctx context.Context) (*Summary, error) {
+	r := &run{Sweeper: s, ctx: ctx, now: s.st.Now(), sum: &Summary{Counts: map[string]map[retention.Class]*Counts{}}}
+	err := r.tenants()
+	if errors.Is(err, errBudget) {
+		r.sum.Stopped, err = true, nil
+	}
+	s.log.InfoContext(ctx, "retention sweep", "tenants", r.sum.Tenants, "skipped", r.sum.Skipped,
+		"stopped", r.sum.Stopped, "writes", r.sum.Writes, "counts", r.sum.Counts)
+	return r.sum, err
+}
+
+func (r *run) tenants() error {
+	start := ""
+	for {
+		ids, more, err := r.st.TenantIDs(r.ctx, start, 100)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := r.budget(); err != nil {
+				return err
+			}
+			if err := r.tenant(id); err != nil {
+				if errors.Is(err, errBudget) {
+					return err
+				}
+				// One tenant's failure does not stop the others; its checkpoint
+				// is kept and it is retried on the next run.
+				r.log.ErrorContext(r.ctx, "sweep tenant failed", "tenantId", id, "error", err)
+			}
+		}
+		if !more || len(ids) == 0 {
+			return nil
+		}
+		start = ids[len(ids)-1]
+	}
+}
+
+// budget reports errBudget when the run must stop.
+func (r *run) budget() error {
+	if r.ctx.Err() != nil {
+		return errBudget
+	}
+	if d, ok := r.ctx.Deadline(); ok && time.Until(d) < r.opt.StopBefore {
+		return errBudget
+	}
+	if r.opt.MaxWrites > 0 && r.sum.Writes >= r.opt.MaxWrites {
+		return errBudget
+	}
+	return nil
+}
+
+func (r *run) counts(tenantID string, c retention.Class) *Counts {
+	m := r.sum.Counts[tenantID]
+	if m == nil {
+		m = map[retention.Class]*Counts{}
+		r.sum.Counts[tenantID] = m
+	}
+	if m[c] == nil {
+		m[c] = &Counts{}
+	}
+	return m[c]
+}
+
+// tenant visits one tenant under its lease and saves its state (checkpoint or
+// completion) whatever happened.
+func (r *run) tenant(tenantID string) error {
+	rec, err := r.st.TenantRecord(r.ctx, tenantID)
+	if err == chat.ErrNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	leaseUntil := r.now.Add(15 * time.Minute)
+	if d, ok := r.ctx.Deadline(); ok {
+		leaseUntil = d.Add(time.Minute)
+	}
+	st, err := r.st.AcquireSweep(r.ctx, tenantID, r.opt.Owner, leaseUntil)
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		r.sum.Skipped++
+		return nil
+	}
+	r.sum.Tenants++
+	t := &tenantRun{run: r, rec: rec, state: st, resume: st.Cursor}
+	workErr := t.work()
+	t.state.Cursor = t.cursor
+	t.state.LeaseUntil = 0
+	ok, err := r.st.SaveSweep(r.ctx, t.state)
+	if err == nil && !ok {
+		err = fmt.Errorf("sweep lease of %s lost", tenantID)
+	}
+	if workErr != nil {
+		return workErr
+	}
+	return err
+}

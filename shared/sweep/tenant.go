@@ -1,0 +1,345 @@
+package sweep
+
+import (
+	"time"
+
+	"github.com/livesupportbot/backend/shared/retention"
+	"github.com/livesupportbot/backend/shared/store"
+)
+
+// Jobs of a checkpoint.
+const (
+	jobClass   = "class"   // shorten the items of a class in its retention index
+	jobMarkers = "markers" // shorten dedupe markers, reached through conversations
+	jobPurge   = "purge"   // delete the personal data of a closed account
+	jobArchive = "archive" // shorten archived items in the archive's retention index
+)
+
+// archiveLabel names the archive's counts in the summary (archived items keep
+// their class, communication).
+const archiveLabel = retention.Class(store.ArchiveClass)
+
+// tenantRun is one visit of a tenant.
+type tenantRun struct {
+	*run
+	rec    *store.TenantRecord
+	state  *store.SweepState
+	resume *store.SweepCursor // the checkpoint the visit started from
+	cursor *store.SweepCursor // the checkpoint to save
+}
+
+func (t *tenantRun) id() string { return t.rec.Tenant.ID }
+
+func (t *tenantRun) work() error {
+	ten := &t.rec.Tenant
+	t.cursor = t.resume
+	if ten.Status != "closed" && !ten.LegalHold && retention.RenewTenant(t.rec.ExpiresAt, t.now) {
+		t.sum.Writes++
+		if err := t.st.RenewTenant(t.ctx, t.id()); err != nil {
+			return err
+		}
+	}
+	if ten.LegalHold {
+		return nil // held: nothing is shortened or deleted until the hold is lifted
+	}
+	target := retention.Merge(ten.Retention)
+	applied := t.state.AppliedOrMax()
+	for _, c := range retention.Shortened(applied, target) {
+		// A checkpoint in the markers job means the class job before it is done.
+		markersPending := c == retention.Technical && t.resume != nil && t.resume.Job == jobMarkers
+		if !markersPending {
+			if err := t.shorten(c, applied.Period(c), target); err != nil {
+				return err
+			}
+		}
+		if c == retention.Technical {
+			if err := t.markers(applied.Period(c), target); err != nil {
+				return err
+			}
+		}
+		applied = withPeriod(applied, target, c)
+		t.state.Applied = applied
+	}
+	if target.ArchiveDays < applied.ArchiveDays {
+		if err := t.shortenArchive(applied.ArchivePeriod(), target); err != nil {
+			return err
+		}
+		applied.ArchiveDays = target.ArchiveDays
+		t.state.Applied = applied
+	}
+	// Periods that grew need no work: existing items keep their shorter expiry
+	// and new items get the longer one.
+	t.state.Applied = target
+	if ten.Status == "closed" && ten.ClosedAt != nil && !t.state.Purged && !t.now.Before(retention.GraceEnds(target, *ten.ClosedAt)) {
+		if err := t.purgePersonal(); err != nil {
+			return err
+		}
+		t.sum.Writes++
+		ok, err := t.st.DeleteClosedTenant(t.ctx, t.id())
+		if err != nil {
+			return err
+		}
+		if ok {
+			t.counts(t.id(), retention.Personal).Deleted++
+		}
+		t.state.Purged = true
+	}
+	return nil
+}
+
+// withPeriod returns p with the period of class c taken from q.
+func withPeriod(p, q retention.Periods, c retention.Class) retention.Periods {
+	switch c {
+	case retention.Personal:
+		p.PersonalDays = q.PersonalDays
+	case retention.Communication:
+		p.CommunicationDays = q.CommunicationDays
+	case retention.Usage:
+		p.UsageDays = q.UsageDays
+	default:
+		p.TechnicalDays = q.TechnicalDays
+	}
+	return p
+}
+
+// walk reads the tenant's retention index partitions of class over [from, now]
+// in time order, resuming at the checkpoint of job when there is one, and calls
+// fn for each entry. Before each entry it checks the budget; when spent, it
+// records a checkpoint after the last entry done and returns errBudget.
+func (t *tenantRun) walk(job string, class retention.Class, from time.Time, fn func(store.Entry) error) error {
+	page := func(m time.Time, after map[string]string) ([]store.Entry, map[string]string, error) {
+		if class == archiveLabel {
+			return t.st.ArchivePage(t.ctx, t.id(), m, from, after, t.opt.PageSize)
+		}
+		return t.st.RetentionPage(t.ctx, t.id(), class, m, from, after, t.opt.PageSize)
+	}
+	var after map[string]string
+	startMonth := ""
+	resumed := t.resume != nil && t.resume.Job == job && t.resume.Class == class
+	if resumed {
+		startMonth, after = t.resume.Month, t.resume.After
+	}
+	for _, m := range store.Months(from, t.now) {
+		month := m.Format("2006-01")
+		if month < startMonth {
+			continue
+		}
+		if month > startMonth {
+			after = nil
+		}
+		for {
+			entries, next, err := page(m, after)
+			if err != nil {
+				return err
+			}
+			for _, e := range entries {
+				if err := t.budget(); err != nil {
+					t.cursor = &store.SweepCursor{Job: job, Class: class, Month: month, After: after}
+					return err
+				}
+				if err := fn(e); err != nil {
+					t.cursor = &store.SweepCursor{Job: job, Class: class, Month: month, After: after}
+					return err
+				}
+				after = e.IndexKey()
+			}
+			if next == nil {
+				break
+			}
+			after = next
+		}
+	}
+	t.cursor = nil
+	if resumed {
+		t.resume = nil
+	}
+	return nil
+}
+
+// shorten brings the items of class c into line with target: every item whose
+// basis lies in the window the old period keeps alive.
+func (t *tenantRun) shorten(c retention.Class, old time.Duration, target retention.Periods) error {
+	n := t.counts(t.id(), c)
+	return t.walk(jobClass, c, t.now.Add(-old), func(e store.Entry) error {
+		n.Read++
+		// A held conversation (no expiresAt) belongs to a held subject: none of
+		// its items are swept.
+		if e.Entity == "conversation" && !e.Held() {
+			if err := t.conversation(e, target); err != nil {
+				return err
+			}
+		}
+		return t.apply(n, e, c, target)
+	})
+}
+
+// apply re-stamps or deletes one indexed item.
+func (t *tenantRun) apply(n *Counts, e store.Entry, c retention.Class, target retention.Periods) error {
+	if e.Held() || e.Basis.IsZero() {
+		return nil
+	}
+	exp := retention.Restamp(target, c, e.Basis, e.ExpiresAt)
+	if exp == e.ExpiresAt {
+		return nil
+	}
+	t.sum.Writes++
+	if retention.Archived(c) || exp > t.now.Unix() {
+		ok, err := t.st.SetExpiry(t.ctx, t.st.DataTable(), e.PK, e.SK, exp, e.GSI2SK)
+		if ok {
+			n.Restamped++
+		}
+		return err
+	}
+	ok, err := t.st.DeleteExpiring(t.ctx, e.PK, e.SK, e.GSI2SK)
+	if ok {
+		n.Deleted++
+	}
+	return err
+}
+
+// conversation re-stamps the messages of a conversation (Query on its
+// partition) and its pointer under the contact.
+func (t *tenantRun) conversation(meta store.Entry, target retention.Periods) error {
+	items, err := t.st.PartitionEntries(t.ctx, t.st.DataTable(), meta.PK, "")
+	if err != nil {
+		return err
+	}
+	n := t.counts(t.id(), retention.Communication)
+	for _, e := range items {
+		switch {
+		case e.Entity == "message":
+			n.Read++
+			if err := t.restamp(n, t.st.DataTable(), e.PK, e.SK, retention.Restamp(target, retention.Communication, e.Basis, e.ExpiresAt), e); err != nil {
+				return err
+			}
+		case e.Entity == "conversation":
+			created, err := time.Parse(time.RFC3339Nano, e.CreatedAt())
+			contact := e.ContactID()
+			if err != nil || contact == "" {
+				continue
+			}
+			conv := meta.PK[len(store.ConversationPK(t.id(), "")):]
+			exp := retention.ExpiresAt(target, retention.Communication, created)
+			t.sum.Writes++
+			ok, err := t.st.SetExpiry(t.ctx, t.st.DataTable(), store.ContactPK(t.id(), contact), store.PointerSK(conv), exp, "")
+			if ok {
+				n.Restamped++
+			}
+			if err != nil {
+				return err
+			}
+			// A conversation now past its time is no longer the contact's open
+			// one: the visitor's next message opens a new conversation.
+			if retention.Restamp(target, retention.Communication, meta.Basis, meta.ExpiresAt) <= t.now.Unix() {
+				t.sum.Writes++
+				if err := t.st.ForgetOpenConversation(t.ctx, t.id(), contact, conv); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// restamp shortens one item found by partition to exp (no-op when unchanged).
+func (t *tenantRun) restamp(n *Counts, table, pk, sk string, exp int64, e store.Entry) error {
+	if e.Held() || e.Basis.IsZero() || exp >= e.ExpiresAt {
+		return nil
+	}
+	t.sum.Writes++
+	ok, err := t.st.SetExpiry(t.ctx, table, pk, sk, exp, "")
+	if ok {
+		n.Restamped++
+	}
+	return err
+}
+
+// markers shortens the dedupe markers (technical) of conversations active in the
+// old technical window: a marker is never older than its conversation's last
+// activity, so the communication index over that window reaches all of them.
+func (t *tenantRun) markers(old time.Duration, target retention.Periods) error {
+	n := t.counts(t.id(), retention.Technical)
+	return t.walk(jobMarkers, retention.Communication, t.now.Add(-old), func(conv store.Entry) error {
+		items, err := t.st.PartitionEntries(t.ctx, t.st.DataTable(), conv.PK, "CMID#")
+		if err != nil {
+			return err
+		}
+		for _, e := range items {
+			n.Read++
+			exp := retention.Restamp(target, retention.Technical, e.Basis, e.ExpiresAt)
+			if e.Held() || e.Basis.IsZero() || exp >= e.ExpiresAt {
+				continue
+			}
+			t.sum.Writes++
+			var ok bool
+			if exp > t.now.Unix() {
+				ok, err = t.st.SetExpiry(t.ctx, t.st.DataTable(), e.PK, e.SK, exp, "")
+				if ok {
+					n.Restamped++
+				}
+			} else {
+				ok, err = t.st.DeleteExpiring(t.ctx, e.PK, e.SK, "")
+				if ok {
+					n.Deleted++
+				}
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// purgePersonal deletes every personal item of a closed account whose grace
+// period ended (items on legal hold stay).
+func (t *tenantRun) purgePersonal() error {
+	n := t.counts(t.id(), retention.Personal)
+	from := t.rec.Tenant.CreatedAt
+	if from.IsZero() {
+		from = t.now.AddDate(-10, 0, 0)
+	}
+	return t.walk(jobPurge, retention.Personal, from, func(e store.Entry) error {
+		n.Read++
+		if e.Held() {
+			return nil
+		}
+		t.sum.Writes++
+		ok, err := t.st.DeleteExpiring(t.ctx, e.PK, e.SK, "")
+		if ok {
+			n.Deleted++
+		}
+		return err
+	})
+}
+
+// shortenArchive brings archived items into line with a shorter archive period:
+// every item that left the hot table within the old archive window is
+// re-stamped to the new archive expiry, or deleted once past it.
+func (t *tenantRun) shortenArchive(old time.Duration, target retention.Periods) error {
+	n := t.counts(t.id(), archiveLabel)
+	table := t.st.ArchiveTable()
+	return t.walk(jobArchive, archiveLabel, t.now.Add(-old), func(e store.Entry) error {
+		n.Read++
+		if e.Held() || e.Basis.IsZero() {
+			return nil
+		}
+		exp := retention.ArchiveExpiresAt(target, e.Basis)
+		if exp >= e.ExpiresAt {
+			return nil
+		}
+		t.sum.Writes++
+		if exp > t.now.Unix() {
+			ok, err := t.st.SetExpiry(t.ctx, table, e.PK, e.SK, exp, e.GSI2SK)
+			if ok {
+				n.Restamped++
+			}
+			return err
+		}
+		ok, err := t.st.DeleteExpiringIn(t.ctx, table, e.PK, e.SK, e.GSI2SK)
+		if ok {
+			n.Deleted++
+		}
+		return err
+	})
+}
