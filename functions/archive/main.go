@@ -17,14 +17,7 @@ import (
 )
 
 func main() {
-	cfg, err := awsclients.Config(context.Background())
-	if err != nil {
-		awsclients.Fatal(err)
-	}
-	st, err := awsclients.Store(cfg, os.Getenv)
-	if err != nil {
-		awsclients.Fatal(err)
-	}
+	_, st := awsclients.MustStore(context.Background(), os.Getenv)
 	// Erased subjects are recognised by the hash of their contact id, keyed with
 	// SUBJECT_HASH_SECRET (awsclients.Store gives it to the store).
 	if _, err := awsclients.Env(os.Getenv, "SUBJECT_HASH_SECRET"); err != nil {

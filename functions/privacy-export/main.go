@@ -18,14 +18,7 @@ import (
 )
 
 func main() {
-	cfg, err := awsclients.Config(context.Background())
-	if err != nil {
-		awsclients.Fatal(err)
-	}
-	st, err := awsclients.Store(cfg, os.Getenv)
-	if err != nil {
-		awsclients.Fatal(err)
-	}
+	cfg, st := awsclients.MustStore(context.Background(), os.Getenv)
 	env, err := awsclients.Env(os.Getenv, "EXPORT_BUCKET")
 	if err != nil {
 		awsclients.Fatal(err)

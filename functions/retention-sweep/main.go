@@ -17,14 +17,7 @@ import (
 )
 
 func main() {
-	cfg, err := awsclients.Config(context.Background())
-	if err != nil {
-		awsclients.Fatal(err)
-	}
-	st, err := awsclients.Store(cfg, os.Getenv)
-	if err != nil {
-		awsclients.Fatal(err)
-	}
+	_, st := awsclients.MustStore(context.Background(), os.Getenv)
 	log := logging.FromEnv("retention-sweep")
 	lambda.Start(func(ctx context.Context) (*sweep.Summary, error) {
 		opt := sweep.Options{}

@@ -16,14 +16,7 @@ import (
 )
 
 func main() {
-	cfg, err := awsclients.Config(context.Background())
-	if err != nil {
-		awsclients.Fatal(err)
-	}
-	st, err := awsclients.Store(cfg, os.Getenv)
-	if err != nil {
-		awsclients.Fatal(err)
-	}
+	cfg, st := awsclients.MustStore(context.Background(), os.Getenv)
 	log := logging.FromEnv("webhook-slack")
 	sc, err := slackbridge.ConfigFromEnv(os.Getenv)
 	if err != nil { // Slack is optional: answer 503 rather than fail the stack

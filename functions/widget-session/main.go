@@ -15,14 +15,7 @@ import (
 )
 
 func main() {
-	cfg, err := awsclients.Config(context.Background())
-	if err != nil {
-		awsclients.Fatal(err)
-	}
-	st, err := awsclients.Store(cfg, os.Getenv)
-	if err != nil {
-		awsclients.Fatal(err)
-	}
+	_, st := awsclients.MustStore(context.Background(), os.Getenv)
 	env, err := awsclients.Env(os.Getenv, "VISITOR_TOKEN_SECRET", "WEBSOCKET_URL")
 	if err != nil {
 		awsclients.Fatal(err)

@@ -16,14 +16,7 @@ import (
 )
 
 func main() {
-	cfg, err := awsclients.Config(context.Background())
-	if err != nil {
-		awsclients.Fatal(err)
-	}
-	st, err := awsclients.Store(cfg, os.Getenv)
-	if err != nil {
-		awsclients.Fatal(err)
-	}
+	_, st := awsclients.MustStore(context.Background(), os.Getenv)
 	tokens, err := visitortoken.New(os.Getenv("VISITOR_TOKEN_SECRET"))
 	if err != nil {
 		awsclients.Fatal(err)

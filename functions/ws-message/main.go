@@ -20,14 +20,7 @@ import (
 )
 
 func main() {
-	cfg, err := awsclients.Config(context.Background())
-	if err != nil {
-		awsclients.Fatal(err)
-	}
-	st, err := awsclients.Store(cfg, os.Getenv)
-	if err != nil {
-		awsclients.Fatal(err)
-	}
+	cfg, st := awsclients.MustStore(context.Background(), os.Getenv)
 	maxChars, _ := strconv.Atoi(os.Getenv("MAX_MESSAGE_CHARS"))
 	pushers := map[string]*pusher.Pusher{}
 	pusherFor := func(rc events.APIGatewayWebsocketProxyRequestContext) *pusher.Pusher {

@@ -62,3 +62,17 @@ func Fatal(err error) {
 	fmt.Fprintf(os.Stderr, `{"level":"ERROR","msg":"start-up failed","error":%q}`+"\n", err.Error())
 	os.Exit(1)
 }
+
+// MustStore loads the AWS configuration and builds the store, or logs why not and
+// exits: the start of every function that uses the tables.
+func MustStore(ctx context.Context, getenv func(string) string) (aws.Config, *store.Store) {
+	cfg, err := Config(ctx)
+	if err != nil {
+		Fatal(err)
+	}
+	st, err := Store(cfg, getenv)
+	if err != nil {
+		Fatal(err)
+	}
+	return cfg, st
+}
