@@ -7,21 +7,49 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/livesupportbot/backend/shared/store"
 )
 
-// Config loads the default AWS configuration.
+// Config builds the AWS configuration of a Lambda function from the environment
+// the Lambda runtime sets: AWS_REGION and the execution role's credentials
+// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). It reads no
+// shared config files and links none of the SSO, STS or instance-metadata
+// providers that config.LoadDefaultConfig brings, which keeps each bootstrap small
+// and its cold start short. The SDK's configured-endpoint variables are honoured:
+// AWS_ENDPOINT_URL for every service, AWS_ENDPOINT_URL_<SERVICE> for one.
 func Config(ctx context.Context) (aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load aws config: %w", err)
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		region = os.Getenv("AWS_DEFAULT_REGION")
+	}
+	key, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	if region == "" || key == "" || secret == "" {
+		return aws.Config{}, fmt.Errorf("load aws config: AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set")
+	}
+	cfg := aws.Config{
+		Region:        region,
+		Credentials:   aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, os.Getenv("AWS_SESSION_TOKEN"))),
+		ConfigSources: []any{envEndpoints{}},
+	}
+	if ep := os.Getenv("AWS_ENDPOINT_URL"); ep != "" {
+		cfg.BaseEndpoint = aws.String(ep)
 	}
 	return cfg, nil
+}
+
+// envEndpoints resolves AWS_ENDPOINT_URL_<SERVICE> (the SDK id upper-cased, spaces
+// as underscores), as the SDK's shared configuration does.
+type envEndpoints struct{}
+
+func (envEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	v := os.Getenv("AWS_ENDPOINT_URL_" + strings.ToUpper(strings.ReplaceAll(sdkID, " ", "_")))
+	return v, v != "", nil
 }
 
 // Env returns the values of the named variables, or an error naming every
