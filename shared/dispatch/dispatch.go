@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -29,6 +30,10 @@ type DelivererFunc func(ctx context.Context, m *chat.Message) error
 
 // Deliver calls f.
 func (f DelivererFunc) Deliver(ctx context.Context, m *chat.Message) error { return f(ctx, m) }
+
+// TouchStep is how much newer a message must be than a conversation's recorded
+// activity to move it (inbox order and retention are kept to the minute).
+const TouchStep = time.Minute
 
 // Handler handles stream batches.
 type Handler struct {
@@ -71,7 +76,7 @@ func (h *Handler) record(ctx context.Context, rec events.DynamoDBEventRecord) er
 		}
 	}
 	if t, err := h.Tenants.Tenant(ctx, m.TenantID); err == nil {
-		if err := h.Store.TouchConversation(ctx, m.TenantID, m.ConversationID, m.CreatedAt, t.Periods()); err != nil {
+		if err := h.Store.TouchConversation(ctx, m.TenantID, m.ConversationID, m.CreatedAt, t.Periods(), TouchStep); err != nil {
 			errs = append(errs, err)
 		}
 	} else if err != chat.ErrNotFound {

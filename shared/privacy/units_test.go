@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/testaws"
 )
 
 // unitCounter is a store.Client that passes every call to a real client and
@@ -47,51 +48,7 @@ func (c *unitCounter) Snapshot() (rcu, wcu float64, calls int) {
 	return c.RCU, c.WCU, c.Calls
 }
 
-func attrSize(v types.AttributeValue) int {
-	switch t := v.(type) {
-	case *types.AttributeValueMemberS:
-		return len(t.Value)
-	case *types.AttributeValueMemberN:
-		return len(t.Value)/2 + 1
-	case *types.AttributeValueMemberB:
-		return len(t.Value)
-	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
-		return 1
-	case *types.AttributeValueMemberSS:
-		n := 0
-		for _, s := range t.Value {
-			n += len(s)
-		}
-		return n
-	case *types.AttributeValueMemberNS:
-		n := 0
-		for _, s := range t.Value {
-			n += len(s)/2 + 1
-		}
-		return n
-	case *types.AttributeValueMemberL:
-		n := 3
-		for _, e := range t.Value {
-			n += 1 + attrSize(e)
-		}
-		return n
-	case *types.AttributeValueMemberM:
-		n := 3
-		for k, e := range t.Value {
-			n += 1 + len(k) + attrSize(e)
-		}
-		return n
-	}
-	return 1
-}
-
-func itemSize(m map[string]types.AttributeValue) int {
-	n := 0
-	for k, v := range m {
-		n += len(k) + attrSize(v)
-	}
-	return n
-}
+func itemSize(m map[string]types.AttributeValue) int { return testaws.ItemSize(m) }
 
 func gsiCount(m map[string]types.AttributeValue) int {
 	n := 0

@@ -47,9 +47,12 @@ func (s *Store) Conversation(ctx context.Context, tenantID, convID string) (*cha
 
 // TouchConversation records activity at time at: it moves the conversation's
 // lastActivityAt, its inbox position and its expiresAt forward (never back). A
-// conversation on legal hold (no expiresAt) gets no expiresAt. One write in the
-// common case.
-func (s *Store) TouchConversation(ctx context.Context, tenantID, convID string, at time.Time, p retention.Periods) error {
+// conversation on legal hold (no expiresAt) gets no expiresAt. With a step, only
+// activity at least that much newer than the recorded one is written: moving the
+// inbox and retention index keys costs several index writes, so a busy
+// conversation pays them once a step, and a skipped touch costs one failed
+// conditional write.
+func (s *Store) TouchConversation(ctx context.Context, tenantID, convID string, at time.Time, p retention.Periods, step time.Duration) error {
 	pk := ConversationPK(tenantID, convID)
 	vals := map[string]types.AttributeValue{
 		":at":   &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)},
@@ -57,11 +60,12 @@ func (s *Store) TouchConversation(ctx context.Context, tenantID, convID string, 
 		":g2pk": &types.AttributeValueMemberS{Value: RetentionKey(tenantID, string(retention.Communication), at)},
 		":g2sk": &types.AttributeValueMemberS{Value: RetentionSort(at, pk)},
 		":exp":  &types.AttributeValueMemberN{Value: itoa(retention.ExpiresAt(p, retention.Communication, at))},
+		":old":  &types.AttributeValueMemberS{Value: TimeKey(at.Add(-step)) + "#" + convID},
 	}
 	// Attribute names of the embedded chat.Conversation are its Go field names;
 	// GSI1SK starts with the fixed-width time, so it orders activity.
 	set := "SET LastActivityAt = :at, GSI1SK = :g1, GSI2PK = :g2pk, GSI2SK = :g2sk"
-	cond := "attribute_exists(PK) AND GSI1SK < :g1"
+	cond := "attribute_exists(PK) AND GSI1SK < :g1 AND GSI1SK <= :old"
 	for _, held := range []bool{false, true} {
 		in := &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(pk, SKMeta), ExpressionAttributeValues: vals}
 		if held {
@@ -69,6 +73,7 @@ func (s *Store) TouchConversation(ctx context.Context, tenantID, convID string, 
 			in.UpdateExpression, in.ConditionExpression = aws.String(set), aws.String(cond+" AND attribute_not_exists(expiresAt)")
 		} else {
 			in.UpdateExpression, in.ConditionExpression = aws.String(set+", expiresAt = :exp"), aws.String(cond+" AND attribute_exists(expiresAt)")
+			in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 		}
 		_, err := s.db.UpdateItem(ctx, in)
 		if err == nil {
@@ -76,6 +81,13 @@ func (s *Store) TouchConversation(ctx context.Context, tenantID, convID string, 
 		}
 		if !isConditionFailed(err) {
 			return wrap("touch conversation", err)
+		}
+		// Only a held conversation (one without expiresAt) is worth the second try.
+		var cf *types.ConditionalCheckFailedException
+		if asCondition(err, &cf) && cf.Item != nil {
+			if _, hasExp := cf.Item["expiresAt"]; hasExp {
+				return nil
+			}
 		}
 	}
 	return nil // gone, or newer activity already recorded

@@ -3,6 +3,7 @@ package testaws
 import (
 	"context"
 	"math"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,8 +15,9 @@ import (
 // Meter counts DynamoDB requests and the read and write units they cost,
 // computed from item sizes as DynamoDB bills them (writes: 1 unit per KiB, twice
 // in a transaction; reads: 1 unit per 4 KiB strongly consistent, half of that
-// eventually consistent; a Query sums the sizes of the items it returns). Scan is
-// counted too, so a test can prove there was none.
+// eventually consistent; a Query sums the sizes of the items it returns; a write
+// that puts or moves an item in a global secondary index pays for the index
+// entries too). Scan is counted too, so a test can prove there was none.
 type Meter struct {
 	mu    sync.Mutex
 	Calls map[string]int
@@ -82,9 +84,19 @@ func (m *Meter) count(in, out any, err error) {
 	case *dynamodb.PutItemInput:
 		m.Calls["PutItem"]++
 		write(v.Item, 1)
+		m.Write += float64(indexEntries(v.Item))
 	case *dynamodb.UpdateItemInput:
 		m.Calls["UpdateItem"]++
 		m.Write++
+		if err == nil {
+			// Moving an index key deletes the old index entry and puts the new one.
+			expr := aws.ToString(v.UpdateExpression)
+			for _, g := range []string{"GSI1", "GSI2"} {
+				if strings.Contains(expr, g+"PK") || strings.Contains(expr, g+"SK") {
+					m.Write += 2
+				}
+			}
+		}
 	case *dynamodb.DeleteItemInput:
 		m.Calls["DeleteItem"]++
 		m.Write++
@@ -123,6 +135,17 @@ func (m *Meter) count(in, out any, err error) {
 	default:
 		m.Calls["other"]++
 	}
+}
+
+// indexEntries counts the global secondary indexes an item is written to.
+func indexEntries(item map[string]types.AttributeValue) int {
+	n := 0
+	for _, k := range []string{"GSI1PK", "GSI2PK"} {
+		if _, ok := item[k]; ok {
+			n++
+		}
+	}
+	return n
 }
 
 // ItemSize is an item's size as DynamoDB counts it: attribute names plus values.
