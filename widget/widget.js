@@ -185,6 +185,21 @@
     return true;
   }
 
+  // Usage data (privacy policy, section 2): the page's path, referrer and time on
+  // page, sent once when the visitor leaves or hides the page.
+  var pageStart = Date.now(), pageReported = false;
+  function reportPageView() {
+    if (pageReported) { return; }
+    pageReported = send({
+      action: 'pageView', path: location.pathname, referrer: document.referrer || '',
+      timeOnPageMs: Date.now() - pageStart
+    });
+  }
+  window.addEventListener('pagehide', reportPageView);
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState === 'hidden') { reportPageView(); }
+  });
+
   function newId() {
     var a = new Uint8Array(12);
     (window.crypto || window.msCrypto).getRandomValues(a);
