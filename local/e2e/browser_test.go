@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/chromedp/chromedp"
 
 	"github.com/livesupportbot/backend/local/stack"
+	"github.com/livesupportbot/backend/shared/store"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -189,6 +191,27 @@ func TestBrowser_VisitorAndAgentChatThroughWidgetAndConsole(t *testing.T) {
 		t.Errorf("visitor before reload %q, after %q: want the same visitor", before, after)
 	}
 	shot(demo, "e2e-demo-reloaded.png")
+
+	// Leaving the page (the reload) reported a page view: usage data with the path,
+	// the time on the page and the network, not the address, of the visitor.
+	tenantID := strings.Split(strings.TrimPrefix(link, "demo.html?key=wk_"), "_")[0]
+	st := store.New(dynamodb.NewFromConfig(s.AWS), s.Tables["DataTable"], s.Tables["ArchiveTable"])
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		views, err := st.PageViews(context.Background(), tenantID, after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(views) > 0 {
+			v := views[0]
+			if v.Path != "/demo.html" || v.TimeOnPageMs <= 0 || v.IPNetwork != "127.0.0.0/24" {
+				t.Errorf("page view %+v, want /demo.html with a time on page from 127.0.0.0/24", v)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no page view was recorded when the visitor left the page")
+		}
+	}
 
 	// The agent closes the conversation; it leaves the open list.
 	if err := chromedp.Do(console,
