@@ -54,6 +54,10 @@ var routeCases = map[string]routeCase{
 	"DELETE /v1/integrations/slack":       {path: fixed("/v1/integrations/slack")},
 	"PUT /v1/contacts/{id}/legal-hold":    {path: func(f fixture) string { return "/v1/contacts/" + f.ContactID + "/legal-hold" }, byID: true},
 	"DELETE /v1/contacts/{id}/legal-hold": {path: func(f fixture) string { return "/v1/contacts/" + f.ContactID + "/legal-hold" }, byID: true},
+	// The operator is no tenant: its tenant-wide hold names any tenant. Here it
+	// names one that does not exist; TestTenantLegalHold_* holds a real one.
+	"PUT /v1/tenants/{id}/legal-hold":    {path: fixed("/v1/tenants/t0000000000000000000000000/legal-hold"), byID: true},
+	"DELETE /v1/tenants/{id}/legal-hold": {path: fixed("/v1/tenants/t0000000000000000000000000/legal-hold"), byID: true},
 }
 
 func fixed(p string) func(fixture) string { return func(fixture) string { return p } }

@@ -13,13 +13,62 @@ import (
 const (
 	ActContactHold = "contact.legalHold.set"
 	ActContactLift = "contact.legalHold.lift"
+	ActTenantHold  = "tenant.legalHold.set"
+	ActTenantLift  = "tenant.legalHold.lift"
 )
 
 func (a *API) legalHoldRoutes() []Route {
 	return []Route{
 		{Method: http.MethodPut, Pattern: "/v1/contacts/{id}/legal-hold", Role: RoleOwner, Handle: a.holdContact},
 		{Method: http.MethodDelete, Pattern: "/v1/contacts/{id}/legal-hold", Role: RoleOwner, Handle: a.liftContactHold},
+		{Method: http.MethodPut, Pattern: "/v1/tenants/{id}/legal-hold", Role: RoleOperator, Handle: a.holdTenant},
+		{Method: http.MethodDelete, Pattern: "/v1/tenants/{id}/legal-hold", Role: RoleOperator, Handle: a.liftTenantHold},
 	}
+}
+
+// tenantHoldAnswer is the answer of the tenant-wide legal hold routes.
+type tenantHoldAnswer struct {
+	TenantID  string `json:"tenantId"`
+	LegalHold bool   `json:"legalHold"`
+	Items     int    `json:"items"`
+	Changed   int    `json:"changed"`
+}
+
+func (a *API) holdTenant(ctx context.Context, r *Request) (*Response, error) {
+	return a.setTenantHold(ctx, r, true)
+}
+
+func (a *API) liftTenantHold(ctx context.Context, r *Request) (*Response, error) {
+	return a.setTenantHold(ctx, r, false)
+}
+
+// setTenantHold puts a whole tenant on legal hold for the platform operator, or
+// lifts it: the profile and every contact's items lose their expiresAt (and new
+// items are written without one), or get it back. Repeating either finishes an
+// interrupted run.
+func (a *API) setTenantHold(ctx context.Context, r *Request, hold bool) (*Response, error) {
+	if err := onlyQuery(r); err != nil {
+		return nil, err
+	}
+	tid := r.Param("id")
+	if !ids.Valid(ids.Tenant, tid) {
+		return nil, chat.ErrNotFound
+	}
+	if _, err := a.store.Tenant(ctx, tid); err != nil {
+		return nil, err
+	}
+	act, op := ActTenantHold, legalhold.HoldTenant
+	if !hold {
+		act, op = ActTenantLift, legalhold.LiftTenant
+	}
+	res, err := op(ctx, a.store, tid)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.audit(ctx, r, tid, act, map[string]string{"tenantId": tid, "changed": itoa(res.Changed)}); err != nil {
+		return nil, err
+	}
+	return JSON(http.StatusOK, tenantHoldAnswer{TenantID: tid, LegalHold: hold, Items: res.Items, Changed: res.Changed}), nil
 }
 
 // legalHoldAnswer is the answer of both legal hold routes.

@@ -72,6 +72,39 @@ func TestLegalHoldRoutes_HoldAndLiftTheContactsItems(t *testing.T) {
 	wantProblem(t, "unknown contact", e.call(http.MethodPut, "/v1/contacts/c0000000000000000000000000/legal-hold", f.OwnerKey, ""), http.StatusNotFound)
 }
 
+func TestTenantLegalHold_OperatorHoldsAndLiftsAWholeTenant(t *testing.T) {
+	e := newEnv(t)
+	f := e.newFixture("Tenantwide")
+	before := subjectExpiries(t, e, f)
+	path := "/v1/tenants/" + f.ID + "/legal-hold"
+	wantProblem(t, "owner may not hold a tenant", e.call(http.MethodPut, path, f.OwnerKey, ""), http.StatusForbidden)
+
+	res := e.call(http.MethodPut, path, platformToken, "")
+	wantStatus(t, "hold tenant", res, http.StatusOK)
+	if b := res.json(t); b["legalHold"] != true || b["changed"].(float64) < float64(len(before)) {
+		t.Fatalf("hold answer %s, want at least the contact's %d items changed", res.Body, len(before))
+	}
+	for k, exp := range subjectExpiries(t, e, f) {
+		if exp != 0 {
+			t.Errorf("%s keeps expiresAt under a tenant-wide hold", k)
+		}
+	}
+	if tn, err := e.store.Tenant(context.Background(), f.ID); err != nil || !tn.LegalHold {
+		t.Fatalf("tenant not on hold: %+v %v", tn, err)
+	}
+
+	wantStatus(t, "lift tenant", e.call(http.MethodDelete, path, platformToken, ""), http.StatusOK)
+	after := subjectExpiries(t, e, f)
+	for k, exp := range before {
+		if after[k] == 0 || (exp != 0 && after[k] != exp) {
+			t.Errorf("%s: expiresAt %d after lift, %d before the hold", k, after[k], exp)
+		}
+	}
+	if !contains(e.call(http.MethodGet, "/v1/audit-events", f.OwnerKey, "").Body, adminapi.ActTenantHold) {
+		t.Error("no audit event of the tenant hold")
+	}
+}
+
 func TestConversationRoutes_ArchivedConversationStaysReadableUntilTheArchivePeriodEnds(t *testing.T) {
 	now := time.Now().UTC()
 	e := newEnv(t, func(d *adminapi.Deps) { d.Now = func() time.Time { return now } })

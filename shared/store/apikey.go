@@ -58,9 +58,8 @@ func (s *Store) PutAPIKey(ctx context.Context, k *APIKey) error {
 	if err != nil {
 		return wrap("marshal api key", err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(PK)")})
-	if isConditionFailed(err) {
+	created, err := s.putNew(ctx, item)
+	if err == nil && !created {
 		return chat.Errorf(chat.EConflict, "api key exists")
 	}
 	return wrap("put api key", err)

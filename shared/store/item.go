@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -68,3 +69,23 @@ func (s *Store) nowValue() types.AttributeValue {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// putNew writes an item that must not exist yet. When the condition fails
+// because the item already holds exactly what we write (our own write succeeded
+// and the SDK retried it after a lost answer), it is a success; otherwise it
+// reports created false.
+func (s *Store) putNew(ctx context.Context, item map[string]types.AttributeValue) (bool, error) {
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.data, Item: item,
+		ConditionExpression:                 aws.String("attribute_not_exists(PK)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return true, nil
+	}
+	var cf *types.ConditionalCheckFailedException
+	if asCondition(err, &cf) {
+		return cf.Item != nil && reflect.DeepEqual(cf.Item, item), nil
+	}
+	return false, err
+}

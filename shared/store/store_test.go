@@ -110,3 +110,26 @@ func TestOpenConversation_RacingFirstMessagesOpenOne(t *testing.T) {
 		}
 	}
 }
+
+func TestPutTenant_RetriedCreateIsNoConflictButATakenIDIs(t *testing.T) {
+	st := testaws.NewTables(t).Store()
+	ctx := context.Background()
+	id := ids.New(ids.Tenant)
+	tn := &chat.Tenant{ID: id, Name: "A", WidgetKey: "wk_" + id + "_x", Status: "active", CreatedAt: time.Now().UTC()}
+	if err := st.PutTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	// The same write again, as an SDK retry after a lost answer sends it.
+	if err := st.PutTenant(ctx, tn); err != nil {
+		t.Fatalf("retried create: %v", err)
+	}
+	other := *tn
+	other.Name, other.WidgetKey = "B", "wk_"+id+"_y"
+	if err := st.PutTenant(ctx, &other); chat.ErrorCode(err) != chat.EConflict {
+		t.Fatalf("taken id: %v, want conflict", err)
+	}
+	got, _ := st.Tenant(ctx, id)
+	if got.Name != "A" {
+		t.Fatalf("tenant overwritten: %+v", got)
+	}
+}

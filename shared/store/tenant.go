@@ -6,9 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/livesupportbot/backend/shared/chat"
 )
@@ -28,12 +26,8 @@ func (s *Store) PutTenant(ctx context.Context, t *chat.Tenant) error {
 	if err != nil {
 		return wrap("marshal tenant", err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           &s.data,
-		Item:                item,
-		ConditionExpression: aws.String("attribute_not_exists(PK)"),
-	})
-	if isConditionFailed(err) {
+	created, err := s.putNew(ctx, item)
+	if err == nil && !created {
 		return chat.Errorf(chat.EConflict, "tenant exists")
 	}
 	return wrap("put tenant "+t.ID, err)
