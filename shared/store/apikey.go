@@ -82,29 +82,17 @@ func (s *Store) APIKey(ctx context.Context, tenantID, keyID string) (*APIKey, er
 
 // APIKeys lists one page of a tenant's keys, oldest first.
 func (s *Store) APIKeys(ctx context.Context, tenantID string, limit int, start map[string]types.AttributeValue) ([]APIKey, map[string]types.AttributeValue, error) {
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:              &s.data,
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :k)"),
-		FilterExpression:       aws.String(LiveFilter),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: TenantPK(tenantID)},
-			":k":  &types.AttributeValueMemberS{Value: prefAPIKey}, ":now": s.nowValue(),
-		},
-		Limit: aws.Int32(int32(limit)), ExclusiveStartKey: start,
-	})
+	var items []apiKeyItem
+	next, err := s.queryPage(ctx, TenantPK(tenantID), prefAPIKey, false, limit, start, &items)
 	if err != nil {
 		return nil, nil, wrap("query api keys", err)
-	}
-	var items []apiKeyItem
-	if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
-		return nil, nil, wrap("unmarshal api keys", err)
 	}
 	out := make([]APIKey, len(items))
 	for i, it := range items {
 		out[i] = it.APIKey
 		out[i].TenantID = tenantID
 	}
-	return out, res.LastEvaluatedKey, nil
+	return out, next, nil
 }
 
 // RevokeAPIKey marks a live, unrevoked key revoked at at; its record then

@@ -4,11 +4,10 @@ import (
 	"context"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
@@ -52,34 +51,24 @@ func (s *Store) PutAuditEvent(ctx context.Context, e *AuditEvent, p retention.Pe
 	if err != nil {
 		return wrap("marshal audit event", err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(PK)")})
+	created, err := s.putNew(ctx, item)
+	if err == nil && !created {
+		return chat.Errorf(chat.EConflict, "audit event exists")
+	}
 	return wrap("put audit event", err)
 }
 
 // AuditEvents lists one page of a tenant's audit events, newest first.
 func (s *Store) AuditEvents(ctx context.Context, tenantID string, limit int, start map[string]types.AttributeValue) ([]AuditEvent, map[string]types.AttributeValue, error) {
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:              &s.data,
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :e)"),
-		FilterExpression:       aws.String(LiveFilter),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: AuditPK(tenantID)},
-			":e":  &types.AttributeValueMemberS{Value: prefAudit}, ":now": s.nowValue(),
-		},
-		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)), ExclusiveStartKey: start,
-	})
+	var items []auditItem
+	next, err := s.queryPage(ctx, AuditPK(tenantID), prefAudit, true, limit, start, &items)
 	if err != nil {
 		return nil, nil, wrap("query audit events", err)
-	}
-	var items []auditItem
-	if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
-		return nil, nil, wrap("unmarshal audit events", err)
 	}
 	out := make([]AuditEvent, len(items))
 	for i, it := range items {
 		out[i] = it.AuditEvent
 		out[i].TenantID = tenantID
 	}
-	return out, res.LastEvaluatedKey, nil
+	return out, next, nil
 }

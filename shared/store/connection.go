@@ -3,10 +3,8 @@ package store
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/retention"
@@ -42,31 +40,14 @@ func (s *Store) DeleteConnection(ctx context.Context, tenantID, contactID, conne
 
 // Connections lists the live connections of a contact, by Query on its partition.
 func (s *Store) Connections(ctx context.Context, tenantID, contactID string) ([]chat.Connection, error) {
-	var out []chat.Connection
-	in := &dynamodb.QueryInput{
-		TableName:              &s.data,
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :c)"),
-		FilterExpression:       aws.String(LiveFilter),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk":  &types.AttributeValueMemberS{Value: ContactPK(tenantID, contactID)},
-			":c":   &types.AttributeValueMemberS{Value: prefConn},
-			":now": s.nowValue(),
-		},
+	var items []connectionItem
+	if err := s.queryLive(ctx, ContactPK(tenantID, contactID), prefConn, &items); err != nil {
+		return nil, wrap("query connections", err)
 	}
-	p := dynamodb.NewQueryPaginator(s.db, in)
-	for p.HasMorePages() {
-		res, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, wrap("query connections", err)
-		}
-		var items []connectionItem
-		if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
-			return nil, wrap("unmarshal connections", err)
-		}
-		for _, it := range items {
-			it.Connection.TenantID = tenantID
-			out = append(out, it.Connection)
-		}
+	out := make([]chat.Connection, len(items))
+	for i, it := range items {
+		out[i] = it.Connection
+		out[i].TenantID = tenantID
 	}
 	return out, nil
 }

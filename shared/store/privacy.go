@@ -142,10 +142,8 @@ func (s *Store) PutPrivacyRequest(ctx context.Context, r *PrivacyRequest) error 
 	if err != nil {
 		return wrap("marshal privacy request", err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &s.data, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)"),
-	})
-	if isConditionFailed(err) {
+	created, err := s.putNew(ctx, item)
+	if err == nil && !created {
 		return chat.Errorf(chat.EConflict, "privacy request exists")
 	}
 	return wrap("put privacy request", err)
@@ -174,28 +172,14 @@ func (s *Store) PrivacyRequests(ctx context.Context, tenantID, after string, lim
 	if limit <= 0 || limit > 100 {
 		limit = 50
 	}
-	in := &dynamodb.QueryInput{
-		TableName:              &s.data,
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :req)"),
-		FilterExpression:       aws.String(LiveFilter),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk":  &types.AttributeValueMemberS{Value: PrivacyPK(tenantID)},
-			":req": &types.AttributeValueMemberS{Value: prefReq},
-			":now": s.nowValue(),
-		},
-		ScanIndexForward: aws.Bool(false),
-		Limit:            aws.Int32(int32(limit)),
-	}
+	var start map[string]types.AttributeValue
 	if after != "" {
-		in.ExclusiveStartKey = key(PrivacyPK(tenantID), prefReq+after)
-	}
-	res, err := s.db.Query(ctx, in)
-	if err != nil {
-		return nil, "", wrap("query privacy requests", err)
+		start = key(PrivacyPK(tenantID), prefReq+after)
 	}
 	var items []privacyRequestItem
-	if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
-		return nil, "", wrap("unmarshal privacy requests", err)
+	last, err := s.queryPage(ctx, PrivacyPK(tenantID), prefReq, true, limit, start, &items)
+	if err != nil {
+		return nil, "", wrap("query privacy requests", err)
 	}
 	now := s.Now()
 	out := make([]*PrivacyRequest, len(items))
@@ -205,7 +189,7 @@ func (s *Store) PrivacyRequests(ctx context.Context, tenantID, after string, lim
 		out[i] = &r
 	}
 	next := ""
-	if sk, ok := res.LastEvaluatedKey["SK"].(*types.AttributeValueMemberS); ok {
+	if sk, ok := last["SK"].(*types.AttributeValueMemberS); ok {
 		next = strings.TrimPrefix(sk.Value, prefReq)
 	}
 	return out, next, nil

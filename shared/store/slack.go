@@ -562,36 +562,6 @@ func (s *Store) queryKeys(ctx context.Context, pk, prefix string) ([]map[string]
 	return out, err
 }
 
-// queryEach calls fn for every item of a partition whose SK starts with prefix,
-// hiding expired items when live is set.
-func (s *Store) queryEach(ctx context.Context, pk, prefix string, live bool, fn func(map[string]types.AttributeValue) error) error {
-	in := &dynamodb.QueryInput{
-		TableName:              &s.data,
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: pk},
-			":p":  &types.AttributeValueMemberS{Value: prefix},
-		},
-	}
-	if live {
-		in.FilterExpression = aws.String(LiveFilter)
-		in.ExpressionAttributeValues[":now"] = s.nowValue()
-	}
-	p := dynamodb.NewQueryPaginator(s.db, in)
-	for p.HasMorePages() {
-		res, err := p.NextPage(ctx)
-		if err != nil {
-			return err
-		}
-		for _, it := range res.Items {
-			if err := fn(it); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // batchWrite writes requests 25 at a time, resending unprocessed ones.
 func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
 	for len(reqs) > 0 {
@@ -622,35 +592,19 @@ func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error
 var errUnprocessed = errors.New("batch write left unprocessed items")
 
 // LastPagePath returns the path of the contact's latest live page view (the
-// widget's usage data, SK "PV#<time>#<id>" in the contact's partition), or "".
-// It reads one item: a Query backwards with Limit 1.
+// widget's usage data in the contact's partition), or "". It reads one item: a
+// Query backwards with Limit 1 (an expired latest view gives "").
 func (s *Store) LastPagePath(ctx context.Context, tenantID, contactID string) (string, error) {
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:              &s.data,
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :pv)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: ContactPK(tenantID, contactID)},
-			":pv": &types.AttributeValueMemberS{Value: "PV#"},
-		},
-		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(1),
-	})
-	if err != nil {
-		return "", wrap("query last page view", err)
-	}
-	if len(res.Items) == 0 {
-		return "", nil
-	}
-	var it struct {
-		Base
+	var items []struct {
 		Path string `dynamodbav:"path"`
 	}
-	if err := attributevalue.UnmarshalMap(res.Items[0], &it); err != nil {
-		return "", wrap("unmarshal page view", err)
+	if _, err := s.queryPage(ctx, ContactPK(tenantID, contactID), prefPageView, true, 1, nil, &items); err != nil {
+		return "", wrap("query last page view", err)
 	}
-	if !it.Live(s.Now()) {
+	if len(items) == 0 {
 		return "", nil
 	}
-	return it.Path, nil
+	return items[0].Path, nil
 }
 
 // ClaimSlackState records that an OAuth state (by its nonce) was used, once: a

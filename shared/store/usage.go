@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
@@ -143,25 +142,4 @@ func (s *Store) Devices(ctx context.Context, tenantID, contactID string) ([]Devi
 		out[i] = it.Device
 	}
 	return out, nil
-}
-
-// queryLive reads every live item of partition pk whose sort key starts with
-// prefix into out (a pointer to a slice).
-func (s *Store) queryLive(ctx context.Context, pk, prefix string, out any) error {
-	var all []map[string]types.AttributeValue
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: &s.data, KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
-		FilterExpression: aws.String(LiveFilter),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: pk}, ":p": &types.AttributeValueMemberS{Value: prefix}, ":now": s.nowValue(),
-		},
-	})
-	for p.HasMorePages() {
-		res, err := p.NextPage(ctx)
-		if err != nil {
-			return err
-		}
-		all = append(all, res.Items...)
-	}
-	return attributevalue.UnmarshalListOfMaps(all, out)
 }
