@@ -14,11 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/dispatch"
-	"github.com/livesupportbot/backend/shared/pusher/pushertest"
 	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/streamevent"
 	"github.com/livesupportbot/backend/shared/testaws"
+	"github.com/livesupportbot/backend/shared/wstest"
 )
 
 // TestReply_ReachesVisitorConnectionThroughDispatch follows an agent reply from
@@ -53,11 +52,9 @@ func TestReply_ReachesVisitorConnectionThroughDispatch(t *testing.T) {
 	if len(ev.Records) != 1 {
 		t.Fatalf("%d message inserts on the stream, want 1", len(ev.Records))
 	}
-	mgmt := pushertest.New(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := &dispatch.Handler{Store: e.store, Tenants: store.NewTenantCache(e.store, time.Minute), Log: log,
-		Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: e.store, Pusher: mgmt.Pusher(), Log: log}}}
-	out, err := h.Handle(ctx, ev)
+	w := wstest.New(t, testaws.Config(t), e.store, e.tt.StreamArn, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	mgmt := w.Mgmt
+	out, err := w.Dispatch.Handle(ctx, ev)
 	if err != nil || len(out.BatchItemFailures) != 0 {
 		t.Fatalf("dispatch: %v %v", out, err)
 	}

@@ -31,7 +31,7 @@ func TestFullLoop_VisitorThreadAgentReplyReachesVisitor(t *testing.T) {
 	ten := h.tenant(t)
 	h.install(t, ten.ID)
 	vid := ids.New(ids.Contact)
-	auth := h.visitor(t, ten.ID, vid, "conn-A")
+	auth := h.Connect(t, ten.ID, vid, "conn-A")
 	h.frame(t, "ws-identify.json", auth, "conn-A", map[string]any{"action": "identify", "name": "Ada <Visitor>", "email": "ada@example.com"})
 	h.pageView(t, ten.ID, vid, "/", time.Now().Add(-2*time.Minute))
 	h.pageView(t, ten.ID, vid, "/pricing", time.Now().Add(-time.Minute))
@@ -39,7 +39,7 @@ func TestFullLoop_VisitorThreadAgentReplyReachesVisitor(t *testing.T) {
 	if n := len(h.slack.Calls("chat.postMessage")); n != 0 {
 		t.Fatalf("the request that received the message posted to Slack %d times; delivery belongs to dispatch", n)
 	}
-	if res := h.pump(t); len(res.BatchItemFailures) != 0 {
+	if res := h.Pump(t); len(res.BatchItemFailures) != 0 {
 		t.Fatalf("dispatch failures: %+v", res.BatchItemFailures)
 	}
 	live := h.slack.Live()
@@ -65,7 +65,7 @@ func TestFullLoop_VisitorThreadAgentReplyReachesVisitor(t *testing.T) {
 	}
 
 	h.frame(t, "ws-send-message.json", auth, "conn-A", map[string]any{"action": "sendMessage", "clientMessageId": "cm-2", "text": "Anyone?"})
-	h.pump(t)
+	h.Pump(t)
 	live = h.slack.Live()
 	if len(live) != 3 || live[2].ThreadTS != header.TS {
 		t.Fatalf("second visitor message not in the same thread: %+v", live)
@@ -80,17 +80,17 @@ func TestFullLoop_VisitorThreadAgentReplyReachesVisitor(t *testing.T) {
 	if len(agent) != 1 || agent[0].Author.Name != "Alice" || agent[0].Text != "Hi Ada <3 & welcome" || agent[0].Channel != chat.ChannelWidget {
 		t.Fatalf("agent messages %+v, want one from Alice with the unescaped text on the widget channel", agent)
 	}
-	if res := h.pump(t); len(res.BatchItemFailures) != 0 {
+	if res := h.Pump(t); len(res.BatchItemFailures) != 0 {
 		t.Fatalf("dispatch failures: %+v", res.BatchItemFailures)
 	}
 	var got []map[string]any
-	for _, f := range h.frames(t, "conn-A") {
+	for _, f := range h.Frames(t, "conn-A") {
 		if f["type"] == "message" {
 			got = append(got, f)
 		}
 	}
 	if len(got) != 1 {
-		t.Fatalf("visitor connection got %d message frames, want the agent reply: %v", len(got), h.frames(t, "conn-A"))
+		t.Fatalf("visitor connection got %d message frames, want the agent reply: %v", len(got), h.Frames(t, "conn-A"))
 	}
 	m := got[0]["message"].(map[string]any)
 	author := m["author"].(map[string]any)
@@ -137,17 +137,17 @@ func TestDeliver_RateLimitedIsRetriedWithoutLossOrDuplication(t *testing.T) {
 
 	// A 429 on a thread reply, through dispatch: the record is reported failed and
 	// the redelivered record completes it.
-	h.pump(t) // drain the stream of m1 (already delivered: nothing is posted again)
+	h.Pump(t) // drain the stream of m1 (already delivered: nothing is posted again)
 	if n := len(h.slack.Live()); n != 2 {
 		t.Fatalf("redelivery of a delivered message posted again: %d messages", n)
 	}
 	m2 := h.storeVisitorMessage(t, ten.ID, vid, "second")
-	recs, err := h.stream.Read(ctx)
+	recs, err := h.Stream.Read(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.slack.RateLimit("chat.postMessage", 1)
-	res, err := h.dispatch.Handle(ctx, events.DynamoDBEvent{Records: recs})
+	res, err := h.Dispatch.Handle(ctx, events.DynamoDBEvent{Records: recs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestDeliver_RateLimitedIsRetriedWithoutLossOrDuplication(t *testing.T) {
 		}
 	}
 	for range 2 { // the event source mapping retries; a second redelivery must not duplicate
-		res, err = h.dispatch.Handle(ctx, events.DynamoDBEvent{Records: retry})
+		res, err = h.Dispatch.Handle(ctx, events.DynamoDBEvent{Records: retry})
 		if err != nil || len(res.BatchItemFailures) != 0 {
 			t.Fatalf("retry: %+v %v", res.BatchItemFailures, err)
 		}

@@ -1,13 +1,11 @@
 package slackbridge_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,65 +13,34 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/dispatch"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/logging"
-	"github.com/livesupportbot/backend/shared/pusher"
-	"github.com/livesupportbot/backend/shared/pusher/pushertest"
 	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/slackbridge"
 	"github.com/livesupportbot/backend/shared/slackbridge/slackfake"
 	"github.com/livesupportbot/backend/shared/store"
-	"github.com/livesupportbot/backend/shared/streamevent"
 	"github.com/livesupportbot/backend/shared/testaws"
-	"github.com/livesupportbot/backend/shared/visitortoken"
-	"github.com/livesupportbot/backend/shared/wsconn"
-	"github.com/livesupportbot/backend/shared/wsmessage"
+	"github.com/livesupportbot/backend/shared/wstest"
 )
 
 const (
 	signingSecret = "8f742231b10e8888abcd99yyyzzz85a5"
 	redirectURL   = "https://api.example.test/dev/webhooks/slack/oauth"
 	consoleURL    = "https://console.example.test/"
-	tokenSecret   = "0123456789abcdef0123456789abcdef-test"
 )
-
-// syncBuffer is a log sink the tests read back.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // harness wires the bridge to moto (DynamoDB, Streams, KMS), the fake Slack and a
 // fake management API, next to the real widget handlers and dispatch.
 type harness struct {
-	tt       *testaws.Tables
-	st       *store.Store
-	key      *testaws.KMSKey
-	slack    *slackfake.Server
-	bridge   *slackbridge.Bridge
-	logs     *syncBuffer
-	mgmt     *pushertest.Server
-	tokens   *visitortoken.Signer
-	conn     *wsconn.Handler
-	msg      *wsmessage.Handler
-	dispatch *dispatch.Handler
-	stream   *streamevent.Reader
+	tt     *testaws.Tables
+	st     *store.Store
+	key    *testaws.KMSKey
+	slack  *slackfake.Server
+	bridge *slackbridge.Bridge
+	logs   *wstest.Logs
+	*wstest.Widget
 }
 
 func newHarness(tb testing.TB) *harness { return newMeteredHarness(tb, nil) }
@@ -86,7 +53,7 @@ func newMeteredHarness(tb testing.TB, m *testaws.Meter) *harness {
 	cfg := testaws.Config(tb)
 	st := tt.Store()
 	if m != nil {
-		st = store.New(m.Client(cfg), tt.Data, tt.Archive)
+		st = store.New(m.Client(cfg), tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
 	}
 	key := testaws.NewKMSKey(tb)
 	fake := slackfake.New(tb)
@@ -95,27 +62,14 @@ func newMeteredHarness(tb testing.TB, m *testaws.Meter) *harness {
 		Email: "alice@acme.test", Image192: "https://avatars.example.test/alice.png"})
 	fake.AddUser(slackfake.User{ID: "UAGENT02", Name: "bob", RealName: "Bob Builder", Email: "bob@acme.test"})
 	fake.AddUser(slackfake.User{ID: "UGONE001", Name: "gone", Deleted: true})
-	logs := &syncBuffer{}
+	logs := &wstest.Logs{}
 	log := logging.New(logs, "test")
 	b := slackbridge.New(slackbridge.Config{
 		ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, SigningSecret: signingSecret,
 		KMSKeyID: key.KeyID, RedirectURL: redirectURL, ConsoleURL: consoleURL, APIURL: fake.APIURL(),
 	}, st, key.Client, log)
-	tokens, err := visitortoken.New(tokenSecret)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	mgmt := pushertest.New(tb)
-	p := mgmt.Pusher()
-	return &harness{
-		tt: tt, st: st, key: key, slack: fake, bridge: b, logs: logs, mgmt: mgmt, tokens: tokens,
-		conn: &wsconn.Handler{Store: st, Tokens: tokens, Log: log},
-		msg: &wsmessage.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
-			Pusher: func(events.APIGatewayWebsocketProxyRequestContext) *pusher.Pusher { return p }},
-		dispatch: &dispatch.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
-			Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: p, Log: log}, b}},
-		stream: &streamevent.Reader{Client: dynamodbstreams.NewFromConfig(cfg), StreamArn: tt.StreamArn},
-	}
+	return &harness{tt: tt, st: st, key: key, slack: fake, bridge: b, logs: logs,
+		Widget: wstest.New(tb, cfg, st, tt.StreamArn, log, b)}
 }
 
 func (h *harness) tenant(tb testing.TB) *chat.Tenant {
@@ -158,58 +112,11 @@ func (h *harness) install(tb testing.TB, tenantID string) {
 	}
 }
 
-// visitor connects a widget visitor and returns its authorizer context.
-func (h *harness) visitor(tb testing.TB, tenantID, visitorID, connID string) map[string]any {
-	tb.Helper()
-	var areq events.APIGatewayCustomAuthorizerRequestTypeRequest
-	testaws.LoadEvent(tb, "ws-authorize.json", &areq)
-	areq.QueryStringParameters["token"] = h.tokens.Issue(tenantID, visitorID, time.Hour)
-	res, err := h.conn.Authorize(context.Background(), areq)
-	if err != nil {
-		tb.Fatalf("authorize: %v", err)
-	}
-	auth := map[string]any{"principalId": res.PrincipalID}
-	for k, v := range res.Context {
-		auth[k] = v
-	}
-	var creq events.APIGatewayWebsocketProxyRequest
-	testaws.LoadEvent(tb, "ws-connect.json", &creq)
-	creq.RequestContext.ConnectionID, creq.RequestContext.Authorizer = connID, auth
-	out, err := h.conn.Route(context.Background(), creq)
-	if err != nil || out.StatusCode != 200 {
-		tb.Fatalf("$connect: %d %v", out.StatusCode, err)
-	}
-	return auth
-}
-
-// frame sends a widget frame as API Gateway invokes ws-message.
+// frame sends a widget frame, body encoded as JSON, as API Gateway invokes ws-message.
 func (h *harness) frame(tb testing.TB, event string, auth map[string]any, connID string, body any) {
 	tb.Helper()
-	var req events.APIGatewayWebsocketProxyRequest
-	testaws.LoadEvent(tb, event, &req)
-	req.RequestContext.ConnectionID, req.RequestContext.Authorizer = connID, auth
-	if body != nil {
-		b, _ := json.Marshal(body)
-		req.Body = string(b)
-	}
-	out, err := h.msg.Handle(context.Background(), req)
-	if err != nil || out.StatusCode != 200 {
-		tb.Fatalf("frame: %d %v", out.StatusCode, err)
-	}
-}
-
-// pump hands every new stream record to dispatch, as the event source mapping does.
-func (h *harness) pump(tb testing.TB) events.DynamoDBEventResponse {
-	tb.Helper()
-	recs, err := h.stream.Read(context.Background())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	res, err := h.dispatch.Handle(context.Background(), events.DynamoDBEvent{Records: recs})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return res
+	b, _ := json.Marshal(body)
+	h.Frame(tb, event, auth, connID, string(b))
 }
 
 // storeVisitorMessage stores a visitor message as ws-message does and returns it.
@@ -290,20 +197,6 @@ func (h *harness) agentMessages(tb testing.TB, tenantID, convID string) []*chat.
 		if m.Author.Kind == chat.AuthorAgent {
 			out = append(out, m)
 		}
-	}
-	return out
-}
-
-// frames decodes the frames a connection received.
-func (h *harness) frames(tb testing.TB, connID string) []map[string]any {
-	tb.Helper()
-	var out []map[string]any
-	for _, f := range h.mgmt.Frames(connID) {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(f), &m); err != nil {
-			tb.Fatalf("frame %q: %v", f, err)
-		}
-		out = append(out, m)
 	}
 	return out
 }

@@ -41,7 +41,7 @@ func TestPrivacyErase_DeletesOurSlackPostsAboutTheSubject(t *testing.T) {
 	st := h.st.WithSubjectKey([]byte("test subject hash key, 32 bytes!"))
 	bucket := testaws.NewBucket(t)
 	eraser := &privacy.Eraser{Store: st, S3: bucket.S3, Bucket: bucket.Name,
-		Connections: h.mgmt.Pusher(), Hooks: []privacy.EraseHook{h.bridge}}
+		Connections: h.Mgmt.Pusher(), Hooks: []privacy.EraseHook{h.bridge}}
 	inproc := &privacy.InProcess{Handlers: map[string]func(context.Context, privacy.Event) error{"erase-fn": eraser.Handle}}
 	svc := &privacy.Service{Store: st, Invoker: inproc, ExportFunction: "export-fn", EraseFunction: "erase-fn"}
 	r, err := svc.Create(ctx, ten, privacy.Actor{KeyID: "k-test", Role: "owner"}, privacy.CreateInput{

@@ -14,14 +14,14 @@ func BenchmarkSendMessage(b *testing.B) {
 	h := newHarness(b)
 	tn := h.tenant(b)
 	v := ids.New(ids.Contact)
-	a := h.connect(b, tn.ID, v, "connA")
-	h.connect(b, tn.ID, v, "connB")
-	h.frame(b, "ws-send-message.json", a, "connA", `{"action":"sendMessage","clientMessageId":"warm","text":"warm up"}`)
-	h.pump(b)
+	a := h.Connect(b, tn.ID, v, "connA")
+	h.Connect(b, tn.ID, v, "connB")
+	h.Frame(b, "ws-send-message.json", a, "connA", `{"action":"sendMessage","clientMessageId":"warm","text":"warm up"}`)
+	h.Pump(b)
 	h.meter.Reset()
 	b.ResetTimer()
 	for i := range b.N {
-		h.frame(b, "ws-send-message.json", a, "connA",
+		h.Frame(b, "ws-send-message.json", a, "connA",
 			fmt.Sprintf(`{"action":"sendMessage","clientMessageId":"b%d","text":"How do I change my delivery address?"}`, i))
 	}
 	b.StopTimer()
@@ -31,12 +31,12 @@ func BenchmarkSendMessage(b *testing.B) {
 	b.ReportMetric(write/n, "WCU/send")
 	b.ReportMetric(float64(sum(calls))/n, "requests/send")
 	h.meter.Reset()
-	h.pump(b)
+	h.Pump(b)
 	calls, read, write = h.meter.Snapshot()
 	b.ReportMetric(read/n, "RCU/deliver")
 	b.ReportMetric(write/n, "WCU/deliver")
 	b.ReportMetric(float64(sum(calls))/n, "requests/deliver")
-	if got := len(h.mgmt.Frames("connB")); got != b.N+1 {
+	if got := len(h.Mgmt.Frames("connB")); got != b.N+1 {
 		b.Fatalf("connB got %d frames, want %d", got, b.N+1)
 	}
 }

@@ -15,19 +15,19 @@ func TestTwoConnections_AckedOnSenderDeliveredOnOther(t *testing.T) {
 	h := newHarness(t)
 	tn := h.tenant(t)
 	v := ids.New(ids.Contact)
-	a := h.connect(t, tn.ID, v, "connA")
-	h.connect(t, tn.ID, v, "connB")
+	a := h.Connect(t, tn.ID, v, "connA")
+	h.Connect(t, tn.ID, v, "connB")
 
-	h.frame(t, "ws-send-message.json", a, "connA", `{"action":"sendMessage","clientMessageId":"cm-1","text":"Hello there"}`)
-	got := h.frames(t, "connA")
+	h.Frame(t, "ws-send-message.json", a, "connA", `{"action":"sendMessage","clientMessageId":"cm-1","text":"Hello there"}`)
+	got := h.Frames(t, "connA")
 	if len(got) != 1 || got[0]["type"] != "ack" || got[0]["clientMessageId"] != "cm-1" {
 		t.Fatalf("sender got %v, want one ack for cm-1", got)
 	}
 	ack := got[0]["message"].(map[string]any)
-	if res := h.pump(t); len(res.BatchItemFailures) != 0 {
+	if res := h.Pump(t); len(res.BatchItemFailures) != 0 {
 		t.Fatalf("dispatch failures: %v", res.BatchItemFailures)
 	}
-	other := h.frames(t, "connB")
+	other := h.Frames(t, "connB")
 	if len(other) != 1 || other[0]["type"] != "message" {
 		t.Fatalf("other connection got %v, want one message frame", other)
 	}
@@ -35,7 +35,7 @@ func TestTwoConnections_AckedOnSenderDeliveredOnOther(t *testing.T) {
 	if m["id"] != ack["id"] || m["text"] != "Hello there" || m["author"].(map[string]any)["kind"] != "visitor" {
 		t.Fatalf("delivered %v, want the acked message %v", m, ack)
 	}
-	if n := len(h.frames(t, "connA")); n != 1 {
+	if n := len(h.Frames(t, "connA")); n != 1 {
 		t.Fatalf("sender got %d frames, want only its ack (no echo)", n)
 	}
 }
@@ -44,11 +44,11 @@ func TestSendMessage_DuplicateClientIDStoresOnce(t *testing.T) {
 	h := newHarness(t)
 	tn := h.tenant(t)
 	v := ids.New(ids.Contact)
-	a := h.connect(t, tn.ID, v, "connA")
+	a := h.Connect(t, tn.ID, v, "connA")
 	for range 3 {
-		h.frame(t, "ws-send-message.json", a, "connA", `{"action":"sendMessage","clientMessageId":"same","text":"once"}`)
+		h.Frame(t, "ws-send-message.json", a, "connA", `{"action":"sendMessage","clientMessageId":"same","text":"once"}`)
 	}
-	acks := h.frames(t, "connA")
+	acks := h.Frames(t, "connA")
 	if len(acks) != 3 {
 		t.Fatalf("got %d acks, want 3", len(acks))
 	}
@@ -85,9 +85,9 @@ func TestBadFrames_ErrorFrameAndNothingStored(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			v := ids.New(ids.Contact)
-			a := h.connect(t, tn.ID, v, "conn-"+v)
-			h.frame(t, c.event, a, "conn-"+v, c.body)
-			got := h.frames(t, "conn-"+v)
+			a := h.Connect(t, tn.ID, v, "conn-"+v)
+			h.Frame(t, c.event, a, "conn-"+v, c.body)
+			got := h.Frames(t, "conn-"+v)
 			if len(got) != 1 || got[0]["type"] != "error" || got[0]["code"] != c.code {
 				t.Fatalf("got %v, want one error frame %q", got, c.code)
 			}
@@ -95,8 +95,8 @@ func TestBadFrames_ErrorFrameAndNothingStored(t *testing.T) {
 				t.Fatalf("stored %d messages, want none", len(msgs))
 			}
 			// The connection stays usable: a ping still answers.
-			h.frame(t, "ws-ping.json", a, "conn-"+v, "")
-			if got := h.frames(t, "conn-"+v); got[len(got)-1]["type"] != "pong" {
+			h.Frame(t, "ws-ping.json", a, "conn-"+v, "")
+			if got := h.Frames(t, "conn-"+v); got[len(got)-1]["type"] != "pong" {
 				t.Fatalf("after error got %v, want pong", got[len(got)-1])
 			}
 		})
@@ -107,13 +107,13 @@ func TestHistoryAndIdentify(t *testing.T) {
 	h := newHarness(t)
 	tn := h.tenant(t)
 	v := ids.New(ids.Contact)
-	a := h.connect(t, tn.ID, v, "c1")
-	h.frame(t, "ws-identify.json", a, "c1", "")
+	a := h.Connect(t, tn.ID, v, "c1")
+	h.Frame(t, "ws-identify.json", a, "c1", "")
 	for i := range 3 {
-		h.frame(t, "ws-send-message.json", a, "c1", fmt.Sprintf(`{"action":"sendMessage","clientMessageId":"m%d","text":"n%d"}`, i, i))
+		h.Frame(t, "ws-send-message.json", a, "c1", fmt.Sprintf(`{"action":"sendMessage","clientMessageId":"m%d","text":"n%d"}`, i, i))
 	}
-	h.frame(t, "ws-history.json", a, "c1", "")
-	got := h.frames(t, "c1")
+	h.Frame(t, "ws-history.json", a, "c1", "")
+	got := h.Frames(t, "c1")
 	if got[0]["type"] != "identified" || got[0]["name"] != "Ada Visitor" {
 		t.Fatalf("identify answered %v", got[0])
 	}
@@ -135,21 +135,21 @@ func TestVisitorOfTenantA_CannotReachTenantB(t *testing.T) {
 	ta, tb := h.tenant(t), h.tenant(t)
 	v := ids.New(ids.Contact)
 	// The same visitor id has a conversation at B.
-	b := h.connect(t, tb.ID, v, "connB")
-	h.frame(t, "ws-send-message.json", b, "connB", `{"action":"sendMessage","clientMessageId":"b1","text":"secret of B"}`)
+	b := h.Connect(t, tb.ID, v, "connB")
+	h.Frame(t, "ws-send-message.json", b, "connB", `{"action":"sendMessage","clientMessageId":"b1","text":"secret of B"}`)
 
-	a := h.connect(t, ta.ID, v, "connA")
-	h.frame(t, "ws-history.json", a, "connA", "")
-	got := h.frames(t, "connA")
+	a := h.Connect(t, ta.ID, v, "connA")
+	h.Frame(t, "ws-history.json", a, "connA", "")
+	got := h.Frames(t, "connA")
 	if len(got) != 1 || len(got[0]["messages"].([]any)) != 0 {
 		t.Fatalf("tenant A visitor read %v, want an empty history", got)
 	}
-	h.frame(t, "ws-send-message.json", a, "connA", `{"action":"sendMessage","clientMessageId":"b1","text":"from A"}`)
+	h.Frame(t, "ws-send-message.json", a, "connA", `{"action":"sendMessage","clientMessageId":"b1","text":"from A"}`)
 	if msgs := h.history(t, tb.ID, v); len(msgs) != 1 || msgs[0].Text != "secret of B" {
 		t.Fatalf("B's conversation changed: %v", msgs)
 	}
-	h.pump(t)
-	if n := len(h.frames(t, "connB")); n != 1 {
+	h.Pump(t)
+	if n := len(h.Frames(t, "connB")); n != 1 {
 		t.Fatalf("B's connection got %d frames, want only its own ack", n)
 	}
 }
@@ -158,13 +158,13 @@ func TestLogs_CarryNoTextTokensOrEmails(t *testing.T) {
 	h := newHarness(t)
 	tn := h.tenant(t)
 	v := ids.New(ids.Contact)
-	a := h.connect(t, tn.ID, v, "c1")
-	h.frame(t, "ws-identify.json", a, "c1", `{"action":"identify","name":"Ada Visitor","email":"ada@example.com"}`)
-	h.frame(t, "ws-send-message.json", a, "c1", `{"action":"sendMessage","clientMessageId":"x","text":"my card is 4111"}`)
-	h.frame(t, "ws-send-message.json", a, "c1", `{"action":"sendMessage","clientMessageId":"y","text":"`+strings.Repeat("z", 5000)+`"}`)
-	h.frame(t, "ws-default.json", a, "c1", `{"text":"my card is 4111"`)
-	h.mgmt.Gone("c1")
-	h.frame(t, "ws-send-message.json", a, "c1", `{"action":"sendMessage","clientMessageId":"w","text":"my card is 4111"}`)
+	a := h.Connect(t, tn.ID, v, "c1")
+	h.Frame(t, "ws-identify.json", a, "c1", `{"action":"identify","name":"Ada Visitor","email":"ada@example.com"}`)
+	h.Frame(t, "ws-send-message.json", a, "c1", `{"action":"sendMessage","clientMessageId":"x","text":"my card is 4111"}`)
+	h.Frame(t, "ws-send-message.json", a, "c1", `{"action":"sendMessage","clientMessageId":"y","text":"`+strings.Repeat("z", 5000)+`"}`)
+	h.Frame(t, "ws-default.json", a, "c1", `{"text":"my card is 4111"`)
+	h.Mgmt.Gone("c1")
+	h.Frame(t, "ws-send-message.json", a, "c1", `{"action":"sendMessage","clientMessageId":"w","text":"my card is 4111"}`)
 	logs := h.logs.String()
 	for _, leak := range []string{"4111", "ada@example.com", "Ada Visitor", "zzzz", secret} {
 		if strings.Contains(logs, leak) {
@@ -178,16 +178,16 @@ func TestErasedVisitor_RefusedNotRecreated(t *testing.T) {
 	tn := h.tenant(t)
 	ctx := context.Background()
 	v := ids.New(ids.Contact)
-	a := h.connect(t, tn.ID, v, "c1")
+	a := h.Connect(t, tn.ID, v, "c1")
 	if err := h.st.Suppress(ctx, tn.ID, store.SuppressContact, v, "r1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.st.Suppress(ctx, tn.ID, store.SuppressEmail, "erased@example.com", "r2"); err != nil {
 		t.Fatal(err)
 	}
-	h.frame(t, "ws-send-message.json", a, "c1", `{"action":"sendMessage","clientMessageId":"x","text":"I am back"}`)
-	h.frame(t, "ws-identify.json", a, "c1", `{"action":"identify","name":"E","email":"Erased@example.com"}`)
-	got := h.frames(t, "c1")
+	h.Frame(t, "ws-send-message.json", a, "c1", `{"action":"sendMessage","clientMessageId":"x","text":"I am back"}`)
+	h.Frame(t, "ws-identify.json", a, "c1", `{"action":"identify","name":"E","email":"Erased@example.com"}`)
+	got := h.Frames(t, "c1")
 	if len(got) != 2 || got[0]["code"] != "unauthorized" || got[1]["type"] != "error" {
 		t.Fatalf("erased visitor got %v, want two error frames", got)
 	}
@@ -196,9 +196,9 @@ func TestErasedVisitor_RefusedNotRecreated(t *testing.T) {
 	}
 	// A new visitor may not take the erased email either.
 	w := ids.New(ids.Contact)
-	b := h.connect(t, tn.ID, w, "c2")
-	h.frame(t, "ws-identify.json", b, "c2", `{"action":"identify","name":"E","email":"erased@example.com"}`)
-	if got := h.frames(t, "c2"); len(got) != 1 || got[0]["type"] != "error" {
+	b := h.Connect(t, tn.ID, w, "c2")
+	h.Frame(t, "ws-identify.json", b, "c2", `{"action":"identify","name":"E","email":"erased@example.com"}`)
+	if got := h.Frames(t, "c2"); len(got) != 1 || got[0]["type"] != "error" {
 		t.Fatalf("erased email accepted: %v", got)
 	}
 }

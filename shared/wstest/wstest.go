@@ -1,0 +1,164 @@
+// Package wstest drives a widget visitor through the real handlers in tests: the
+// authorizer and $connect (ws-connect), frames (ws-message), and dispatch fed
+// from the Data table's real stream, with a fake API Gateway management API,
+// wired as the deployed stack wires them.
+package wstest
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/dispatch"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/pusher"
+	"github.com/livesupportbot/backend/shared/pusher/pushertest"
+	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/streamevent"
+	"github.com/livesupportbot/backend/shared/testaws"
+	"github.com/livesupportbot/backend/shared/visitortoken"
+	"github.com/livesupportbot/backend/shared/wsconn"
+	"github.com/livesupportbot/backend/shared/wsmessage"
+)
+
+// TokenSecret signs the visitor tokens of tests.
+const TokenSecret = "0123456789abcdef0123456789abcdef-test"
+
+// Widget is the visitor side of the stack.
+type Widget struct {
+	Tokens   *visitortoken.Signer
+	Mgmt     *pushertest.Server
+	Conn     *wsconn.Handler
+	Msg      *wsmessage.Handler
+	Dispatch *dispatch.Handler
+	Stream   *streamevent.Reader
+}
+
+// New wires the handlers to st, whose Data stream is streamArn, logging to log.
+// Dispatch delivers to the widget connections, then to each of more.
+func New(tb testing.TB, cfg aws.Config, st *store.Store, streamArn string, log *slog.Logger, more ...dispatch.Deliverer) *Widget {
+	tb.Helper()
+	tokens, err := visitortoken.New(TokenSecret)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mgmt := pushertest.New(tb)
+	p := mgmt.Pusher()
+	return &Widget{
+		Tokens: tokens, Mgmt: mgmt,
+		Conn: &wsconn.Handler{Store: st, Tokens: tokens, Log: log},
+		Msg: &wsmessage.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
+			Pusher: func(events.APIGatewayWebsocketProxyRequestContext) *pusher.Pusher { return p }},
+		Dispatch: &dispatch.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
+			Deliverers: append([]dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: p, Log: log}}, more...)},
+		Stream: &streamevent.Reader{Client: dynamodbstreams.NewFromConfig(cfg), StreamArn: streamArn},
+	}
+}
+
+// Tenant creates an active tenant with the given allowed origins.
+func Tenant(tb testing.TB, st *store.Store, name string, origins ...string) *chat.Tenant {
+	tb.Helper()
+	id := ids.New(ids.Tenant)
+	t := &chat.Tenant{ID: id, Name: name, WidgetKey: "wk_" + id + "_" + ids.Secret(16), AllowedOrigins: origins,
+		Status: "active", CreatedAt: time.Now().UTC()}
+	if err := st.PutTenant(context.Background(), t); err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
+
+// Connect runs the authorizer and $connect for a new connection of the visitor
+// and returns the authorizer context API Gateway passes on to its frames.
+func (w *Widget) Connect(tb testing.TB, tenantID, visitorID, connID string) map[string]any {
+	tb.Helper()
+	var areq events.APIGatewayCustomAuthorizerRequestTypeRequest
+	testaws.LoadEvent(tb, "ws-authorize.json", &areq)
+	areq.QueryStringParameters["token"] = w.Tokens.Issue(tenantID, visitorID, time.Hour)
+	res, err := w.Conn.Authorize(context.Background(), areq)
+	if err != nil {
+		tb.Fatalf("authorize: %v", err)
+	}
+	auth := map[string]any{"principalId": res.PrincipalID}
+	for k, v := range res.Context {
+		auth[k] = v
+	}
+	var creq events.APIGatewayWebsocketProxyRequest
+	testaws.LoadEvent(tb, "ws-connect.json", &creq)
+	creq.RequestContext.ConnectionID, creq.RequestContext.Authorizer = connID, auth
+	out, err := w.Conn.Route(context.Background(), creq)
+	if err != nil || out.StatusCode != 200 {
+		tb.Fatalf("$connect: %d %v", out.StatusCode, err)
+	}
+	return auth
+}
+
+// Frame sends a frame on a connection as API Gateway invokes ws-message: the
+// sample event of events/<event>, with body unless it is empty.
+func (w *Widget) Frame(tb testing.TB, event string, auth map[string]any, connID, body string) {
+	tb.Helper()
+	var req events.APIGatewayWebsocketProxyRequest
+	testaws.LoadEvent(tb, event, &req)
+	req.RequestContext.ConnectionID, req.RequestContext.Authorizer = connID, auth
+	if body != "" {
+		req.Body = body
+	}
+	out, err := w.Msg.Handle(context.Background(), req)
+	if err != nil || out.StatusCode != 200 {
+		tb.Fatalf("frame: %d %v", out.StatusCode, err)
+	}
+}
+
+// Pump hands every new stream record to dispatch, as the event source mapping does.
+func (w *Widget) Pump(tb testing.TB) events.DynamoDBEventResponse {
+	tb.Helper()
+	recs, err := w.Stream.Read(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	res, err := w.Dispatch.Handle(context.Background(), events.DynamoDBEvent{Records: recs})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return res
+}
+
+// Frames decodes the frames a connection received.
+func (w *Widget) Frames(tb testing.TB, connID string) []map[string]any {
+	tb.Helper()
+	var out []map[string]any
+	for _, f := range w.Mgmt.Frames(connID) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(f), &m); err != nil {
+			tb.Fatalf("frame %q: %v", f, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// Logs is a log sink that tests read back, safe for concurrent writers.
+type Logs struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *Logs) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *Logs) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
