@@ -202,3 +202,20 @@ func TestErasedVisitor_RefusedNotRecreated(t *testing.T) {
 		t.Fatalf("erased email accepted: %v", got)
 	}
 }
+
+func TestTyping_ShownOnTheVisitorsOtherConnections(t *testing.T) {
+	h := newHarness(t)
+	tn := h.tenant(t)
+	v := ids.New(ids.Contact)
+	a := h.Connect(t, tn.ID, v, "tabA")
+	h.Connect(t, tn.ID, v, "tabB")
+	h.Connect(t, tn.ID, ids.New(ids.Contact), "someoneElse")
+	h.Frame(t, "ws-typing.json", a, "tabA", `{"action":"typing","state":"start"}`)
+	got := h.Frames(t, "tabB")
+	if len(got) != 1 || got[0]["type"] != "typing" || got[0]["state"] != "start" || got[0]["author"].(map[string]any)["kind"] != "visitor" {
+		t.Fatalf("other tab got %v, want one typing start frame", got)
+	}
+	if n := len(h.Frames(t, "tabA")) + len(h.Frames(t, "someoneElse")); n != 0 {
+		t.Fatalf("sender or another visitor got %d frames, want none", n)
+	}
+}
