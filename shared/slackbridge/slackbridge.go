@@ -91,6 +91,7 @@ type Bridge struct {
 	kms     KMS
 	log     *slog.Logger
 	now     func() time.Time
+	tenants *store.TenantCache // retention periods, read once a warm minute
 	mu      sync.Mutex
 	clients map[string]cachedClient
 }
@@ -121,13 +122,15 @@ func New(cfg Config, st *store.Store, k KMS, log *slog.Logger) *Bridge {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Bridge{cfg: cfg, st: st, kms: k, log: log, now: time.Now, clients: map[string]cachedClient{}}
+	return &Bridge{cfg: cfg, st: st, kms: k, log: log, now: time.Now, tenants: store.NewTenantCache(st, time.Minute),
+		clients: map[string]cachedClient{}}
 }
 
 // WithClock returns a copy of b that reads the time from now (for tests). The
 // copy shares nothing mutable with b.
 func (b *Bridge) WithClock(now func() time.Time) *Bridge {
-	return &Bridge{cfg: b.cfg, st: b.st, kms: b.kms, log: b.log, now: now, clients: map[string]cachedClient{}}
+	return &Bridge{cfg: b.cfg, st: b.st, kms: b.kms, log: b.log, now: now, tenants: store.NewTenantCache(b.st, time.Minute),
+		clients: map[string]cachedClient{}}
 }
 
 // api returns a Web API client with a token.
@@ -202,7 +205,7 @@ func (b *Bridge) forget(tenantID string) {
 
 // periods returns a tenant's retention periods (the defaults if it is gone).
 func (b *Bridge) periods(ctx context.Context, tenantID string) (retention.Periods, error) {
-	t, err := b.st.Tenant(ctx, tenantID)
+	t, err := b.tenants.Tenant(ctx, tenantID)
 	if err == chat.ErrNotFound {
 		return retention.Defaults, nil
 	}

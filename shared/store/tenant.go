@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -68,6 +69,7 @@ func (s *Store) TenantByWidgetKey(ctx context.Context, widgetKey string) (*chat.
 type TenantCache struct {
 	store *Store
 	ttl   time.Duration
+	mu    sync.Mutex
 	m     map[string]cachedTenant
 }
 
@@ -81,17 +83,22 @@ func NewTenantCache(s *Store, ttl time.Duration) *TenantCache {
 	return &TenantCache{store: s, ttl: ttl, m: map[string]cachedTenant{}}
 }
 
-// Tenant returns the tenant, from the cache when fresh. Not safe for concurrent use
-// (a Lambda handles one event at a time).
+// Tenant returns the tenant, from the cache when fresh. It is safe for
+// concurrent use.
 func (c *TenantCache) Tenant(ctx context.Context, id string) (*chat.Tenant, error) {
 	now := c.store.Now()
-	if e, ok := c.m[id]; ok && now.Before(e.exp) {
+	c.mu.Lock()
+	e, ok := c.m[id]
+	c.mu.Unlock()
+	if ok && now.Before(e.exp) {
 		return e.t, nil
 	}
 	t, err := c.store.Tenant(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
 	c.m[id] = cachedTenant{t: t, exp: now.Add(c.ttl)}
+	c.mu.Unlock()
 	return t, nil
 }
