@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,5 +132,44 @@ func TestPutTenant_RetriedCreateIsNoConflictButATakenIDIs(t *testing.T) {
 	got, _ := st.Tenant(ctx, id)
 	if got.Name != "A" {
 		t.Fatalf("tenant overwritten: %+v", got)
+	}
+}
+
+func TestHistory_PagesBackwardsWithoutGapsOrRepeats(t *testing.T) {
+	st := testaws.NewTables(t).Store()
+	ctx := context.Background()
+	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
+	_, cvID, err := st.OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, _, err := st.PutMessage(ctx, &chat.Message{TenantID: tid, ConversationID: cvID, ContactID: vid,
+			Author: chat.Author{Kind: chat.AuthorVisitor}, Text: string(rune('a' + i)), Channel: chat.ChannelWidget}, retention.Defaults); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	cursor := ""
+	for page := 0; ; page++ {
+		msgs, next, err := st.History(ctx, tid, cvID, cursor, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var texts []string
+		for _, m := range msgs {
+			texts = append(texts, m.Text)
+		}
+		got = append(texts, got...) // each page is older than the last
+		if next == "" || page > 5 {
+			break
+		}
+		cursor = next
+	}
+	if strings.Join(got, "") != "abcde" {
+		t.Fatalf("paged history %v, want a..e once each, oldest first", got)
+	}
+	if _, _, err := st.History(ctx, tid, cvID, "bm90LWEtbWVzc2FnZQ", 2); chat.ErrorCode(err) != chat.EInvalid {
+		t.Fatalf("foreign cursor: %v, want invalid", err)
 	}
 }
