@@ -18,22 +18,23 @@ import (
 )
 
 func main() {
-	cfg, st := awsclients.MustStore(context.Background(), os.Getenv)
-	env, err := awsclients.Env(os.Getenv, "PLATFORM_TOKEN")
+	cfg, getenv, st := awsclients.MustStart(context.Background(), os.Getenv,
+		"PLATFORM_TOKEN", "SUBJECT_HASH_SECRET", "SLACK_APP_SECRETS")
+	env, err := awsclients.Env(getenv, "PLATFORM_TOKEN")
 	if err != nil {
 		awsclients.Fatal(err)
 	}
 	if len(env["PLATFORM_TOKEN"]) < 32 {
 		awsclients.Fatal(fmt.Errorf("PLATFORM_TOKEN must be at least 32 characters"))
 	}
-	maxChars, _ := strconv.Atoi(os.Getenv("MAX_MESSAGE_CHARS")) // 0: the package default
-	priv, err := privacy.NewService(cfg, st, os.Getenv)
+	maxChars, _ := strconv.Atoi(getenv("MAX_MESSAGE_CHARS")) // 0: the package default
+	priv, err := privacy.NewService(cfg, st, getenv)
 	if err != nil {
 		awsclients.Fatal(err)
 	}
 	log := logging.FromEnv("admin-api")
 	var slack adminapi.SlackIntegrations // nil: Slack is not configured
-	if sc, err := slackbridge.ConfigFromEnv(os.Getenv, "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_REDIRECT_URL"); err == nil {
+	if sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"); err == nil {
 		slack = adminapi.SlackBridge(slackbridge.New(sc, st, nil, log)) // the admin routes never use KMS
 	}
 	api := adminapi.New(adminapi.Deps{Store: st, PlatformToken: env["PLATFORM_TOKEN"],

@@ -17,11 +17,8 @@ import (
 )
 
 func main() {
-	_, st := awsclients.MustStore(context.Background(), os.Getenv)
 	// Erased subjects are recognised by the hash of their contact id, keyed with
-	// SUBJECT_HASH_SECRET (awsclients.Store gives it to the store).
-	if _, err := awsclients.Env(os.Getenv, "SUBJECT_HASH_SECRET"); err != nil {
-		awsclients.Fatal(err)
-	}
+	// SUBJECT_HASH_SECRET (MustStart gives it to the store).
+	_, _, st := awsclients.MustStart(context.Background(), os.Getenv, "SUBJECT_HASH_SECRET")
 	lambda.Start(archive.New(st, st, logging.FromEnv("archive")).Handle)
 }

@@ -19,26 +19,19 @@ import (
 )
 
 func main() {
-	cfg, err := awsclients.Config(context.Background())
-	if err != nil {
-		awsclients.Fatal(err)
-	}
-	env, err := awsclients.Env(os.Getenv, "EXPORT_BUCKET", "WS_MANAGEMENT_ENDPOINT", "SUBJECT_HASH_SECRET")
-	if err != nil {
-		awsclients.Fatal(err)
-	}
-	st, err := awsclients.Store(cfg, os.Getenv)
+	cfg, getenv, st := awsclients.MustStart(context.Background(), os.Getenv, "SUBJECT_HASH_SECRET")
+	env, err := awsclients.Env(getenv, "EXPORT_BUCKET", "WS_MANAGEMENT_ENDPOINT")
 	if err != nil {
 		awsclients.Fatal(err)
 	}
 	log := logging.FromEnv("privacy-erase")
 	// Channel adapters add their erase hooks here.
 	var hooks []privacy.EraseHook
-	if sc, err := slackbridge.ConfigFromEnv(os.Getenv, "SLACK_KMS_KEY_ID"); err == nil {
+	if sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_KMS_KEY_ID"); err == nil {
 		hooks = append(hooks, slackbridge.New(sc, st, kms.NewFromConfig(cfg), log))
 	}
 	e := &privacy.Eraser{
-		Store: st, S3: privacy.NewS3Client(cfg, os.Getenv), Bucket: env["EXPORT_BUCKET"],
+		Store: st, S3: privacy.NewS3Client(cfg, getenv), Bucket: env["EXPORT_BUCKET"],
 		Connections: pusher.New(pusher.NewClient(cfg, env["WS_MANAGEMENT_ENDPOINT"])),
 		Hooks:       hooks,
 		Log:         log,

@@ -16,9 +16,9 @@ import (
 )
 
 func main() {
-	cfg, st := awsclients.MustStore(context.Background(), os.Getenv)
+	cfg, getenv, st := awsclients.MustStart(context.Background(), os.Getenv, "SLACK_APP_SECRETS")
 	log := logging.FromEnv("webhook-slack")
-	sc, err := slackbridge.ConfigFromEnv(os.Getenv)
+	sc, err := slackbridge.ConfigFromEnv(getenv)
 	if err != nil { // Slack is optional: answer 503 rather than fail the stack
 		log.Error("slack is not configured; every request gets 503", "error", err.Error())
 		lambda.Start(slackbridge.NotConfigured)

@@ -15,8 +15,8 @@ import (
 )
 
 func main() {
-	_, st := awsclients.MustStore(context.Background(), os.Getenv)
-	env, err := awsclients.Env(os.Getenv, "VISITOR_TOKEN_SECRET", "WEBSOCKET_URL")
+	_, getenv, st := awsclients.MustStart(context.Background(), os.Getenv, "VISITOR_TOKEN_SECRET", "SUBJECT_HASH_SECRET")
+	env, err := awsclients.Env(getenv, "VISITOR_TOKEN_SECRET", "WEBSOCKET_URL")
 	if err != nil {
 		awsclients.Fatal(err)
 	}

@@ -16,8 +16,8 @@ import (
 )
 
 func main() {
-	_, st := awsclients.MustStore(context.Background(), os.Getenv)
-	tokens, err := visitortoken.New(os.Getenv("VISITOR_TOKEN_SECRET"))
+	_, getenv, st := awsclients.MustStart(context.Background(), os.Getenv, "VISITOR_TOKEN_SECRET")
+	tokens, err := visitortoken.New(getenv("VISITOR_TOKEN_SECRET"))
 	if err != nil {
 		awsclients.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 )
 
 func main() {
-	cfg, st := awsclients.MustStore(context.Background(), os.Getenv)
+	cfg, _, st := awsclients.MustStart(context.Background(), os.Getenv, "SUBJECT_HASH_SECRET")
 	maxChars, _ := strconv.Atoi(os.Getenv("MAX_MESSAGE_CHARS"))
 	pushers := map[string]*pusher.Pusher{}
 	pusherFor := func(rc events.APIGatewayWebsocketProxyRequestContext) *pusher.Pusher {

@@ -10,6 +10,8 @@ import (
 	"github.com/livesupportbot/backend/shared/testaws"
 )
 
+const visitorKeyARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:VisitorTokenKeySecret-local-AbCdEf"
+
 func TestResolver_GivesFunctionsTheTemplatesEnvironmentPointedAtLocalServices(t *testing.T) {
 	root := testaws.RepoRoot(t)
 	tpl, err := cfntemplate.Load(filepath.Join(root, "template.yaml"))
@@ -21,8 +23,9 @@ func TestResolver_GivesFunctionsTheTemplatesEnvironmentPointedAtLocalServices(t 
 		t.Fatal(err)
 	}
 	r := &resolver{
-		params: parameters(tpl, nil, map[string]string{"VisitorTokenSecret": "s3cret"}, slog.New(slog.DiscardHandler)),
+		params: parameters(tpl, nil, map[string]string{"PublicApiUrl": "http://127.0.0.1:8080/dev"}, slog.New(slog.DiscardHandler)),
 		res: &resources{tables: map[string]string{"DataTable": "DataTable", "ArchiveTable": "ArchiveTable"},
+			secrets:    map[string]string{"VisitorTokenKeySecret": visitorKeyARN, "SubjectHashKeySecret": "arn:s", "PlatformTokenSecret": "arn:p", "SlackAppSecret": "arn:sl"},
 			tableArns:  map[string]string{"DataTable": "arn:aws:dynamodb:us-east-1:123456789012:table/DataTable"},
 			streamArns: map[string]string{"DataTable": "arn:aws:dynamodb:us-east-1:123456789012:table/DataTable/stream/x"}},
 		tpl: tpl, httpBase: "http://127.0.0.1:8080", wsHost: "127.0.0.1:8081",
@@ -43,7 +46,8 @@ func TestResolver_GivesFunctionsTheTemplatesEnvironmentPointedAtLocalServices(t 
 	tests := []struct{ fn, name, want string }{
 		{"WidgetSessionFunction", "DATA_TABLE", "DataTable"},
 		{"WidgetSessionFunction", "ARCHIVE_TABLE", "ArchiveTable"},
-		{"WidgetSessionFunction", "VISITOR_TOKEN_SECRET", "s3cret"},
+		{"WidgetSessionFunction", "VISITOR_TOKEN_SECRET_ARN", visitorKeyARN},
+		{"AdminApiFunction", "PUBLIC_API_URL", "http://127.0.0.1:8080/dev"},
 		{"WidgetSessionFunction", "WEBSOCKET_URL", "ws://127.0.0.1:8081/dev"},
 		{"DispatchFunction", "WS_MANAGEMENT_ENDPOINT", "http://127.0.0.1:8081/dev"},
 		{"WsMessageFunction", "MAX_MESSAGE_CHARS", "4000"},

@@ -2,6 +2,8 @@ package stack
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/livesupportbot/backend/local/lambdarunner"
 	"github.com/livesupportbot/backend/local/schedules"
@@ -100,6 +103,7 @@ type resources struct {
 	buckets    map[string]string
 	keys       map[string]string // id -> key id
 	keyArns    map[string]string
+	secrets    map[string]string // id -> ARN
 }
 
 func createResources(ctx context.Context, cfg aws.Config, tpl *cfntemplate.Template) (*resources, error) {
@@ -141,6 +145,40 @@ func createResources(ctx context.Context, cfg aws.Config, tpl *cfntemplate.Templ
 		}
 	}
 	return r, nil
+}
+
+// createSecrets creates the template's Secrets Manager secrets in moto: the
+// value given for the logical id in values, else the template's SecretString,
+// else (GenerateSecretString) a random one.
+func createSecrets(ctx context.Context, cfg aws.Config, r *resolver, values map[string]string) error {
+	ids := r.tpl.OfType("AWS::SecretsManager::Secret")
+	if len(ids) == 0 {
+		return nil
+	}
+	r.res.secrets = map[string]string{}
+	c := secretsmanager.NewFromConfig(cfg)
+	for _, id := range ids {
+		v := values[id]
+		// A plain or !Sub string (the YAML decoder drops the tag; a Sub of a
+		// string without ${} is that string).
+		if raw, ok := r.tpl.Resources[id].Properties["SecretString"].(string); ok && v == "" {
+			var err error
+			if v, err = r.value(cfntemplate.Value{Fn: "Sub", Arg: raw}); err != nil {
+				return fmt.Errorf("secret %s: %w", id, err)
+			}
+		}
+		if v == "" {
+			b := make([]byte, 32)
+			rand.Read(b)
+			v = hex.EncodeToString(b)
+		}
+		out, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id + "-local"), SecretString: aws.String(v)})
+		if err != nil {
+			return fmt.Errorf("create secret %s: %w", id, err)
+		}
+		r.res.secrets[id] = aws.ToString(out.ARN)
+	}
+	return nil
 }
 
 // resolver evaluates the template's intrinsics to local values.
@@ -197,6 +235,11 @@ func (r *resolver) ref(name string) (string, bool) {
 			return r.res.keys[id], true
 		case "Arn":
 			return r.res.keyArns[id], true
+		}
+	case "AWS::SecretsManager::Secret":
+		if attr == "" || attr == "Id" {
+			v, ok := r.res.secrets[id]
+			return v, ok
 		}
 	case "AWS::Serverless::Function":
 		switch attr {

@@ -174,8 +174,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	s.VisitorTokenSecret = hex.EncodeToString(secret)
-	params := parameters(tpl, o.ParamEnv, map[string]string{
-		"VisitorTokenSecret": s.VisitorTokenSecret, "PlatformToken": o.PlatformToken}, o.Log)
+	params := parameters(tpl, o.ParamEnv, nil, o.Log)
 
 	wsAPIs, err := tpl.WebSocketAPIs()
 	if err != nil {
@@ -207,6 +206,15 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		}
 	}
 	s.APIURL = s.HTTPURL + "/" + httpStage
+	if _, ok := tpl.Parameters["PublicApiUrl"]; ok && (o.ParamEnv == nil || o.ParamEnv("PARAM_PublicApiUrl") == "") {
+		params["PublicApiUrl"] = s.APIURL // the gateway's own URL (http, with the stage)
+	}
+	// The stack's secrets, in moto's Secrets Manager: the platform token and the
+	// visitor-token key are this run's; the rest as the template makes them.
+	if err := createSecrets(ctx, s.AWS, r, map[string]string{
+		"PlatformTokenSecret": o.PlatformToken, "VisitorTokenKeySecret": s.VisitorTokenSecret}); err != nil {
+		return s, err
+	}
 	s.WSURL = "ws://" + wsHost + "/" + wsStage
 	mgmt := "http://" + wsHost + "/" + wsStage
 

@@ -83,7 +83,10 @@ type Request struct {
 	Header    http.Header
 	Body      []byte
 	RequestID string
-	route     *Route
+	// APIContext is API Gateway's context of the request: the domain and stage
+	// it came through, from which links back to the API are built (apiurl).
+	APIContext events.APIGatewayV2HTTPRequestContext
+	route      *Route
 }
 
 // Param returns a path parameter.
@@ -181,7 +184,7 @@ func (a *API) Routes() []Route { return append([]Route(nil), a.routes...) }
 // Handler serves one HTTP API (payload 2.0) request.
 func (a *API) Handler(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	start := time.Now()
-	req := &Request{Header: headers(ev.Headers), RequestID: requestID(ctx, ev)}
+	req := &Request{Header: headers(ev.Headers), RequestID: requestID(ctx, ev), APIContext: ev.RequestContext}
 	res, err := a.serveSafely(ctx, ev, req)
 	if err != nil {
 		res = a.problemResponse(ctx, req, err)

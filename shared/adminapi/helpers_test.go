@@ -79,7 +79,7 @@ func (e *env) call(method, path, key, body string) response {
 	ev := events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: "$default", RawPath: p, RawQueryString: q,
 		Headers: map[string]string{"content-type": "application/json"}, Body: body,
-		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: fmt.Sprintf("req-%d", e.seq()), Stage: "$default",
+		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: fmt.Sprintf("req-%d", e.seq()), Stage: "$default", DomainName: "api.example.test",
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: p}},
 	}
 	if key != "" {

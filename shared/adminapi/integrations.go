@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/slackbridge"
 )
@@ -19,7 +21,7 @@ const (
 // (slackbridge.Bridge): the install link, a description of the installation
 // without its secret, and uninstalling.
 type SlackIntegrations interface {
-	InstallURL(tenantID string) string
+	InstallURL(tenantID string, rc events.APIGatewayV2HTTPRequestContext) string
 	Describe(ctx context.Context, tenantID string) (*IntegrationView, error)
 	Uninstall(ctx context.Context, tenantID string) error
 }
@@ -74,7 +76,7 @@ func (a *API) installSlack(ctx context.Context, r *Request) (*Response, error) {
 	if a.slack == nil {
 		return nil, errSlackNotConfigured
 	}
-	u := a.slack.InstallURL(r.Principal.TenantID)
+	u := a.slack.InstallURL(r.Principal.TenantID, r.APIContext)
 	if err := a.audit(ctx, r, r.Principal.TenantID, ActIntegrationInstall, map[string]string{"channel": "slack"}); err != nil {
 		return nil, err
 	}
@@ -104,7 +106,9 @@ func SlackBridge(b *slackbridge.Bridge) SlackIntegrations { return slackAdapter{
 
 type slackAdapter struct{ b *slackbridge.Bridge }
 
-func (s slackAdapter) InstallURL(tenantID string) string { return s.b.InstallURL(tenantID) }
+func (s slackAdapter) InstallURL(tenantID string, rc events.APIGatewayV2HTTPRequestContext) string {
+	return s.b.InstallURL(tenantID, rc)
+}
 
 func (s slackAdapter) Uninstall(ctx context.Context, tenantID string) error {
 	return s.b.Uninstall(ctx, tenantID)

@@ -12,7 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/livesupportbot/backend/shared/secrets"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -92,15 +94,32 @@ func Fatal(err error) {
 }
 
 // MustStore loads the AWS configuration and builds the store, or logs why not and
-// exits: the start of every function that uses the tables.
+// exits: the start of every function that uses the tables and no secret.
 func MustStore(ctx context.Context, getenv func(string) string) (aws.Config, *store.Store) {
+	cfg, _, st := MustStart(ctx, getenv)
+	return cfg, st
+}
+
+// MustStart is the start of a function: it loads the AWS configuration, then
+// the named secrets from Secrets Manager in one call (secrets.Load: the
+// environment holds only <NAME>_ARN), then the store, or logs why not and exits.
+// The getenv it returns answers the secrets first, then the environment; the
+// store takes SUBJECT_HASH_SECRET from it.
+func MustStart(ctx context.Context, getenv func(string) string, secretNames ...string) (aws.Config, func(string) string, *store.Store) {
 	cfg, err := Config(ctx)
 	if err != nil {
 		Fatal(err)
+	}
+	if len(secretNames) > 0 {
+		vals, err := secrets.Load(ctx, secretsmanager.NewFromConfig(cfg), getenv, secretNames...)
+		if err != nil {
+			Fatal(err)
+		}
+		getenv = secrets.Getenv(vals, getenv)
 	}
 	st, err := Store(cfg, getenv)
 	if err != nil {
 		Fatal(err)
 	}
-	return cfg, st
+	return cfg, getenv, st
 }

@@ -27,8 +27,11 @@ import (
 
 const (
 	signingSecret = "8f742231b10e8888abcd99yyyzzz85a5"
-	redirectURL   = "https://api.example.test/dev/webhooks/slack/oauth"
-	consoleURL    = "https://console.example.test/"
+	// redirectURL is the callback on the API of the sample events' domain and
+	// stage (events/webhook-slack-oauth.json): the bridge derives it from the
+	// request, with no configured public URL.
+	redirectURL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/dev/webhooks/slack/oauth"
+	consoleURL  = "https://console.example.test/"
 )
 
 // harness wires the bridge to moto (DynamoDB, Streams, KMS), the fake Slack and a
@@ -66,7 +69,7 @@ func newMeteredHarness(tb testing.TB, m *testaws.Meter) *harness {
 	log := logging.New(logs, "test")
 	b := slackbridge.New(slackbridge.Config{
 		ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, SigningSecret: signingSecret,
-		KMSKeyID: key.KeyID, RedirectURL: redirectURL, ConsoleURL: consoleURL, APIURL: fake.APIURL(),
+		KMSKeyID: key.KeyID, ConsoleURL: consoleURL, APIURL: fake.APIURL(),
 	}, st, key.Client, log)
 	return &harness{tt: tt, st: st, key: key, slack: fake, bridge: b, logs: logs,
 		Widget: wstest.New(tb, cfg, st, tt.StreamArn, log, b)}
@@ -91,6 +94,10 @@ func oauthRequest(tb testing.TB, q map[string]string) events.APIGatewayV2HTTPReq
 	return req
 }
 
+// apiCtx is the request context of the admin's install request: the API the
+// sample events came through.
+var apiCtx = events.APIGatewayV2HTTPRequestContext{DomainName: "abcdef1234.execute-api.us-east-1.amazonaws.com", Stage: "dev"}
+
 // stateOf takes the state out of an install URL.
 func stateOf(tb testing.TB, installURL string) string {
 	tb.Helper()
@@ -106,7 +113,7 @@ func (h *harness) install(tb testing.TB, tenantID string) {
 	tb.Helper()
 	h.slack.ResetCode("code-" + tenantID)
 	res, err := h.bridge.Handle(context.Background(), oauthRequest(tb, map[string]string{
-		"code": "code-" + tenantID, "state": stateOf(tb, h.bridge.InstallURL(tenantID))}))
+		"code": "code-" + tenantID, "state": stateOf(tb, h.bridge.InstallURL(tenantID, apiCtx))}))
 	if err != nil || res.StatusCode != 302 {
 		tb.Fatalf("oauth callback: %d %s %v", res.StatusCode, res.Body, err)
 	}

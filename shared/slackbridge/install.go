@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/slack-go/slack"
 
+	"github.com/livesupportbot/backend/shared/apiurl"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/store"
@@ -71,12 +72,23 @@ func (b *Bridge) verifyState(state string) (tenantID, nonce string, exp time.Tim
 	return parts[0], parts[2], time.Unix(unix, 0), nil
 }
 
-// InstallURL returns Slack's authorize URL for installing the app for a tenant.
-func (b *Bridge) InstallURL(tenantID string) string {
+// OAuthPath is the path of the OAuth callback under the HTTP API's base URL.
+const OAuthPath = "/webhooks/slack/oauth"
+
+// RedirectURL is the OAuth callback of the API whose request context is rc:
+// the configured public URL, else the one the request came through.
+func (b *Bridge) RedirectURL(rc events.APIGatewayV2HTTPRequestContext) string {
+	return apiurl.Base(b.cfg.PublicURL, rc) + OAuthPath
+}
+
+// InstallURL returns Slack's authorize URL for installing the app for a
+// tenant, with the OAuth callback of the API the admin's request came through
+// (rc), which is the API that serves the callback.
+func (b *Bridge) InstallURL(tenantID string, rc events.APIGatewayV2HTTPRequestContext) string {
 	q := url.Values{
 		"client_id":    {b.cfg.ClientID},
 		"scope":        {strings.Join(Scopes, ",")},
-		"redirect_uri": {b.cfg.RedirectURL},
+		"redirect_uri": {b.RedirectURL(rc)},
 		"state":        {b.signState(tenantID)},
 	}
 	return b.cfg.AuthorizeURL + "?" + q.Encode()
@@ -116,7 +128,7 @@ func (b *Bridge) HandleOAuth(ctx context.Context, req events.APIGatewayV2HTTPReq
 	}
 	log := b.log.With("tenantId", tenantID)
 	res, err := slack.GetOAuthV2ResponseContext(ctx, b.cfg.HTTPClient, b.cfg.ClientID, b.cfg.ClientSecret, q["code"],
-		b.cfg.RedirectURL, slack.OAuthOptionAPIURL(b.cfg.APIURL))
+		b.RedirectURL(req.RequestContext), slack.OAuthOptionAPIURL(b.cfg.APIURL))
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
 		log.WarnContext(ctx, "slack refused the oauth code", "slackError", se.Err)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -16,13 +18,14 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/slackbridge"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
 func TestInstallURL_NamesAppScopesRedirectAndSignedState(t *testing.T) {
 	h := newHarness(t)
-	u, err := url.Parse(h.bridge.InstallURL("t123"))
+	u, err := url.Parse(h.bridge.InstallURL("t123", apiCtx))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,8 +45,47 @@ func TestInstallURL_NamesAppScopesRedirectAndSignedState(t *testing.T) {
 	if q.Get("state") == "" || strings.Contains(q.Get("state"), h.slack.ClientSecret) {
 		t.Errorf("state %q", q.Get("state"))
 	}
-	if a, b := h.bridge.InstallURL("t123"), h.bridge.InstallURL("t123"); a == b {
+	if a, b := h.bridge.InstallURL("t123", apiCtx), h.bridge.InstallURL("t123", apiCtx); a == b {
 		t.Error("two install links share a state")
+	}
+}
+
+// TestOAuth_RedirectFollowsTheAPIsDomain: the callback URL is the one of the API
+// the request came through, so it is right behind a custom domain too, and a
+// configured public URL (a custom domain mapped under a path) wins. The fake
+// Slack refuses a code exchange whose redirect_uri differs from the install's.
+func TestOAuth_RedirectFollowsTheAPIsDomain(t *testing.T) {
+	custom := events.APIGatewayV2HTTPRequestContext{DomainName: "chat.example.com", Stage: "dev"}
+	for _, tc := range []struct {
+		name, publicURL string
+		rc              events.APIGatewayV2HTTPRequestContext
+		want            string
+	}{
+		{"execute-api domain", "", apiCtx, redirectURL},
+		{"custom domain", "", custom, "https://chat.example.com/webhooks/slack/oauth"},
+		{"configured public URL", "https://chat.example.com/support/", custom, "https://chat.example.com/support/webhooks/slack/oauth"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			b := slackbridge.New(slackbridge.Config{ClientID: h.slack.ClientID, ClientSecret: h.slack.ClientSecret,
+				SigningSecret: signingSecret, KMSKeyID: h.key.KeyID, PublicURL: tc.publicURL, APIURL: h.slack.APIURL()}, h.st, h.key.Client, logging.New(h.logs, "test"))
+			ten := h.tenant(t)
+			u, err := url.Parse(b.InstallURL(ten.ID, tc.rc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := u.Query().Get("redirect_uri"); got != tc.want {
+				t.Fatalf("redirect_uri %q, want %q", got, tc.want)
+			}
+			h.slack.RedirectURI = tc.want
+			h.slack.ResetCode("code-" + ten.ID)
+			req := oauthRequest(t, map[string]string{"code": "code-" + ten.ID, "state": u.Query().Get("state")})
+			req.RequestContext.DomainName, req.RequestContext.Stage = tc.rc.DomainName, tc.rc.Stage
+			res, err := b.Handle(context.Background(), req)
+			if err != nil || res.StatusCode != http.StatusOK { // no console URL: a page, not a redirect
+				t.Fatalf("callback: %d %s %v", res.StatusCode, res.Body, err)
+			}
+		})
 	}
 }
 
@@ -166,9 +208,9 @@ func TestInstall_StoresTokenOnlyEncryptedForItsTenant(t *testing.T) {
 func TestOAuthCallback_BadRequestsChangeNothing(t *testing.T) {
 	h := newHarness(t)
 	ten := h.tenant(t)
-	good := stateOf(t, h.bridge.InstallURL(ten.ID))
-	expired := stateOf(t, h.bridge.WithClock(func() time.Time { return time.Now().Add(-slackbridge.StateTTL - time.Minute) }).InstallURL(ten.ID))
-	gone := stateOf(t, h.bridge.InstallURL(ids.New(ids.Tenant)))
+	good := stateOf(t, h.bridge.InstallURL(ten.ID, apiCtx))
+	expired := stateOf(t, h.bridge.WithClock(func() time.Time { return time.Now().Add(-slackbridge.StateTTL - time.Minute) }).InstallURL(ten.ID, apiCtx))
+	gone := stateOf(t, h.bridge.InstallURL(ids.New(ids.Tenant), apiCtx))
 	tampered := []byte(good)
 	tampered[3] ^= 1
 	_, sig, _ := strings.Cut(good, ".")
@@ -187,7 +229,7 @@ func TestOAuthCallback_BadRequestsChangeNothing(t *testing.T) {
 		{"unknown tenant", map[string]string{"code": h.slack.Code, "state": gone}, 400, false},
 		{"missing code", map[string]string{"state": good}, 400, false},
 		{"user cancelled", map[string]string{"error": "access_denied", "state": good}, 400, false},
-		{"code refused by Slack", map[string]string{"code": "not-the-code", "state": stateOf(t, h.bridge.InstallURL(ten.ID))}, 400, true},
+		{"code refused by Slack", map[string]string{"code": "not-the-code", "state": stateOf(t, h.bridge.InstallURL(ten.ID, apiCtx))}, 400, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -232,7 +274,7 @@ func TestInstall_WorkspaceOfAnotherTenantIsConflict(t *testing.T) {
 	}
 	h.slack.ResetCode("code-b")
 	res, err := h.bridge.Handle(context.Background(), oauthRequest(t, map[string]string{
-		"code": "code-b", "state": stateOf(t, h.bridge.InstallURL(b.ID))}))
+		"code": "code-b", "state": stateOf(t, h.bridge.InstallURL(b.ID, apiCtx))}))
 	if err != nil || res.StatusCode != 409 {
 		t.Fatalf("second tenant: %d %s %v, want 409", res.StatusCode, res.Body, err)
 	}

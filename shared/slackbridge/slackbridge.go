@@ -47,8 +47,11 @@ type Config struct {
 	ClientSecret  string
 	SigningSecret string
 	KMSKeyID      string
-	// RedirectURL is the OAuth callback, .../webhooks/slack/oauth.
-	RedirectURL string
+	// PublicURL, when set, is the HTTP API's public base URL (PUBLIC_API_URL):
+	// the OAuth callback is PublicURL + OAuthPath. When empty, the base is taken
+	// from each request (apiurl.Base), which is right on the API's own domain and
+	// on a custom domain mapped without a path.
+	PublicURL string
 	// ConsoleURL, when set, is where the thread header links a conversation
 	// (ConsoleURL?conversation=<id>) and where the OAuth callback sends the admin.
 	ConsoleURL string
@@ -59,18 +62,19 @@ type Config struct {
 	HTTPClient   *http.Client
 }
 
-// ConfigFromEnv reads SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET,
-// SLACK_KMS_KEY_ID and SLACK_REDIRECT_URL (required), CONSOLE_URL and
-// SLACK_API_URL (optional). Only the settings a function needs are required:
-// pass the names it needs in required (all five when nil).
+// ConfigFromEnv reads SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET
+// and SLACK_KMS_KEY_ID (required), PUBLIC_API_URL, CONSOLE_URL and SLACK_API_URL
+// (optional). Only the settings a function needs are required: pass the names
+// it needs in required (all four when nil). The secrets come from Secrets
+// Manager (secrets.Getenv), not from the function's environment.
 func ConfigFromEnv(getenv func(string) string, required ...string) (Config, error) {
 	c := Config{
 		ClientID: getenv("SLACK_CLIENT_ID"), ClientSecret: getenv("SLACK_CLIENT_SECRET"),
 		SigningSecret: getenv("SLACK_SIGNING_SECRET"), KMSKeyID: getenv("SLACK_KMS_KEY_ID"),
-		RedirectURL: getenv("SLACK_REDIRECT_URL"), ConsoleURL: getenv("CONSOLE_URL"), APIURL: getenv("SLACK_API_URL"),
+		PublicURL: getenv("PUBLIC_API_URL"), ConsoleURL: getenv("CONSOLE_URL"), APIURL: getenv("SLACK_API_URL"),
 	}
 	if required == nil {
-		required = []string{"SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET", "SLACK_KMS_KEY_ID", "SLACK_REDIRECT_URL"}
+		required = []string{"SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET", "SLACK_KMS_KEY_ID"}
 	}
 	var missing []string
 	for _, n := range required {
