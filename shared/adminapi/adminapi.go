@@ -1,5 +1,6 @@
-// Package adminapi is the admin HTTP API of LiveSupportBot (DESIGN.md, "Admin
-// API"), served by the admin-api function behind the HTTP API (payload 2.0).
+// Package adminapi is the admin HTTP API of LiveSupportBot (openapi.yaml;
+// docs/CONTRACT.md, "Admin API"), served by the admin-api function behind the
+// HTTP API (payload 2.0).
 //
 // The core is small: a Route names a method, a path pattern, the least role that
 // may call it and a handler; routes.go lists the whole API; Handler matches the

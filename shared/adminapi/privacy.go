@@ -14,8 +14,8 @@ import (
 // audits receipt, reads and every processing step itself).
 const ActPrivacyList = "privacy.request.list"
 
-// privacyRoutes are the privacy request routes (DESIGN.md, "Privacy rights"):
-// owners only, as they hand out or destroy a person's data.
+// privacyRoutes are the privacy request routes (docs/CONTRACT.md, "Privacy
+// rights"): owners only, as they hand out or destroy a person's data.
 func (a *API) privacyRoutes() []Route {
 	return []Route{
 		{Method: http.MethodPost, Pattern: "/v1/privacy-requests", Role: RoleOwner, Handle: a.createPrivacyRequest},

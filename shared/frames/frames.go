@@ -1,6 +1,7 @@
 // Package frames defines the JSON frames of the widget's WebSocket protocol
-// (DESIGN.md, "Widget over WebSocket") that the server sends, and maps errors to
-// error frames in one place.
+// (docs/CONTRACT.md, "Widget over WebSocket") that the server sends, and maps
+// errors to error frames in one place. The identified frame is defined next to
+// its handler, in package wsmessage.
 package frames
 
 import (

@@ -1,6 +1,6 @@
 // Package privacy carries out the privacy rights of the policy (sections 5, 10
-// and 11; DESIGN.md, "Privacy rights") as tracked requests: a request is received
-// through the admin API (Service), then processed asynchronously by the
+// and 11; docs/CONTRACT.md, "Privacy rights") as tracked requests: a request is
+// received through the admin API (Service), then processed asynchronously by the
 // privacy-export function (Exporter: every item about the subject, in both tables,
 // as one JSON document in S3 behind an expiring link) or the privacy-erase function
 // (Eraser: every item of the subject deleted, live connections closed, export files

@@ -51,8 +51,8 @@ type Periods struct {
 	Held bool `json:"-" dynamodbav:"-"`
 }
 
-// Defaults are the platform's default periods (DESIGN.md, "Data classes and
-// retention"). Personal data lives while the account is active; as every item
+// Defaults are the platform's default periods (docs/CONTRACT.md, "Data classes
+// and retention"). Personal data lives while the account is active; as every item
 // needs an expiresAt, a contact expires after PersonalDays without activity,
 // which outlives the contact's archived conversations.
 var Defaults = Periods{

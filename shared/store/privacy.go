@@ -16,8 +16,8 @@ import (
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
-// Privacy requests (DESIGN.md, "Privacy rights"): an export or an erasure of one
-// subject, with a lifecycle and a due date.
+// Privacy requests (docs/CONTRACT.md, "Privacy rights"): an export or an erasure
+// of one subject, with a lifecycle and a due date.
 //
 //	item              PK                  SK
 //	privacy request   T#t#PRIVACY         REQ#<requestId>

@@ -19,7 +19,7 @@ import (
 
 // Suppression entries remember, by a salted hash only, the identities of erased
 // subjects, so that the same email, visitor (contact) id or channel identity is
-// not silently re-created after an erasure (DESIGN.md, "Privacy rights").
+// not silently re-created after an erasure (docs/CONTRACT.md, "Privacy rights").
 //
 //	item         PK                  SK
 //	suppression  T#t#SUPPRESS        <kind>#<hmac-sha256 hex>
