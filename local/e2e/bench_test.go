@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/livesupportbot/backend/local/lambdarunner"
+	"github.com/livesupportbot/backend/local/stack"
+	"github.com/livesupportbot/backend/shared/cfntemplate"
 	"github.com/livesupportbot/backend/shared/testaws"
 )
 
@@ -45,6 +48,14 @@ func BenchmarkColdStart(b *testing.B) {
 	sdkSpec := specs["WsConnectFunction"]
 	sdkSpec.Name, sdkSpec.Bootstrap = "hello-world+sdk", helloSDK
 	specs["hello-world+sdk"] = sdkSpec
+	// COLDSTART_BASE=<git revision>: each function also as built at that
+	// revision, side by side in the same shuffled rounds, with the secrets it
+	// read from its environment then (before Secrets Manager).
+	if rev := os.Getenv("COLDSTART_BASE"); rev != "" {
+		for id, spec := range baseSpecs(b, s, rev, dir) {
+			specs[id] = spec
+		}
+	}
 	ids := make([]string, 0, len(specs))
 	for id := range specs {
 		ids = append(ids, id)
@@ -85,6 +96,33 @@ func BenchmarkColdStart(b *testing.B) {
 		lines = append(lines, fmt.Sprintf("%-24s init %7.2f ms  (%.2fx hello-world)", id, m/1e6, m/helloMedian))
 	}
 	writeFigures(b, "coldstart.txt", lines)
+}
+
+// baseSpecs builds every function of the stack at revision rev (a git worktree)
+// and returns specs "<id>@<rev>" with the function's environment plus the
+// plain secret variables that revision's functions read.
+func baseSpecs(b *testing.B, s *stack.Stack, rev, dir string) map[string]lambdarunner.Spec {
+	root := testaws.RepoRoot(b)
+	wt := filepath.Join(dir, "base")
+	if out, err := exec.Command("git", "-C", root, "worktree", "add", "--detach", wt, rev).CombinedOutput(); err != nil {
+		b.Fatalf("git worktree add %s: %v\n%s", rev, err, out)
+	}
+	b.Cleanup(func() { exec.Command("git", "-C", root, "worktree", "remove", "--force", wt).Run() })
+	legacy := []string{"VISITOR_TOKEN_SECRET=" + s.VisitorTokenSecret, "PLATFORM_TOKEN=" + token,
+		"SUBJECT_HASH_SECRET=" + strings.Repeat("k", 64), "SLACK_CLIENT_SECRET=", "SLACK_SIGNING_SECRET="}
+	out := map[string]lambdarunner.Spec{}
+	for id, p := range s.Functions {
+		spec := p.Spec()
+		bin := filepath.Join(dir, "base-bin", id, "bootstrap")
+		pkg := "./" + cfntemplate.Function{ID: id}.Dir()
+		if err := lambdarunner.BuildBootstrap(context.Background(), wt, pkg, bin); err != nil {
+			b.Fatal(err)
+		}
+		spec.Name, spec.Bootstrap = id+"@"+rev, bin
+		spec.Env = append(append([]string(nil), spec.Env...), legacy...)
+		out[spec.Name] = spec
+	}
+	return out
 }
 
 func isFunctionError(err error) bool {
