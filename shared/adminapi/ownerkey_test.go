@@ -172,4 +172,3 @@ func TestAPIKeys_TwoOwnersRevokeTheLastTwoAtOnce(t *testing.T) {
 		})
 	}
 }
-

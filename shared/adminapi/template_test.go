@@ -113,3 +113,19 @@ func TestTemplate_PolicyIsExactlyWhatTheAPIUses(t *testing.T) {
 		t.Errorf("the API scanned %d times", calls["Scan"])
 	}
 }
+
+// TestTemplate_KeyMintingRoutesAreThrottled: the operator routes that mint
+// credentials have their own low throttle on the HTTP API.
+func TestTemplate_KeyMintingRoutesAreThrottled(t *testing.T) {
+	api, ok := testaws.Template(t).Resources["HttpApi"]
+	if !ok {
+		t.Fatal("template.yaml has no HttpApi")
+	}
+	settings, _ := api.Properties["RouteSettings"].(map[string]any)
+	for _, route := range []string{"POST /v1/tenants", "POST /v1/tenants/{id}/api-keys"} {
+		s, _ := settings[route].(map[string]any)
+		if fmt.Sprint(s["ThrottlingBurstLimit"]) != "5" || fmt.Sprint(s["ThrottlingRateLimit"]) != "1" {
+			t.Errorf("%s: route settings %v, want burst 5 and rate 1", route, s)
+		}
+	}
+}
