@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/livesupportbot/backend/shared/adminapi"
 	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/testaws"
 )
 
 // createKey makes a key through the API and returns its secret and id.
@@ -170,5 +173,40 @@ func TestAPIKeys_TwoOwnersRevokeTheLastTwoAtOnce(t *testing.T) {
 				t.Fatalf("%d live owner keys, want 1", n)
 			}
 		})
+	}
+}
+
+// TestAPIKeys_RevokeCost pins what a revoke costs in DynamoDB, beside the
+// authentication's two reads and the audit event: an agent key one
+// conditional update, as before the last-owner rule; an owner key that update
+// (its condition fails on the role), a strongly consistent Query of the keys
+// until a witness, and the two-item transaction; a refused one changes nothing
+// (its failed update is still billed one write unit).
+func TestAPIKeys_RevokeCost(t *testing.T) {
+	m := testaws.NewMeter()
+	e := newMeteredEnv(t, m)
+	f := e.newFixture("Cost")
+	_, second := e.createKey(f.OwnerKey, "second owner", "owner")
+	for _, tc := range []struct {
+		name, id string
+		status   int
+		calls    string
+	}{
+		{"agent key", f.AgentKeyID, http.StatusNoContent, "GetItem=2 PutItem=1 UpdateItem=1"},
+		{"owner key", second, http.StatusNoContent, "GetItem=2 PutItem=1 Query=1 TransactWriteItems=1 UpdateItem=1"},
+		{"last owner key", f.OwnerKeyID, http.StatusConflict, "GetItem=2 Query=1 UpdateItem=1"},
+	} {
+		m.Reset()
+		wantStatus(t, tc.name, e.call(http.MethodDelete, "/v1/api-keys/"+tc.id, f.OwnerKey, ""), tc.status)
+		calls, read, write := m.Snapshot()
+		var names []string
+		for k, v := range calls {
+			names = append(names, fmt.Sprintf("%s=%d", k, v))
+		}
+		sort.Strings(names)
+		t.Logf("%-15s %-70s read %.1f write %.1f", tc.name, strings.Join(names, " "), read, write)
+		if got := strings.Join(names, " "); got != tc.calls {
+			t.Errorf("%s: calls %s, want %s", tc.name, got, tc.calls)
+		}
 	}
 }
