@@ -17,6 +17,7 @@ const (
 	ActTenantUpdate       = "tenant.update"
 	ActAPIKeyCreate       = "apiKey.create"
 	ActAPIKeyRevoke       = "apiKey.revoke"
+	ActAPIKeyIssue        = "apiKey.issue" // the operator issued an owner key
 	ActConversationRead   = "conversation.read"
 	ActMessagesRead       = "conversation.messages.read"
 	ActConversationClose  = "conversation.close"
@@ -41,6 +42,12 @@ func (a *API) audit(ctx context.Context, r *Request, tenantID, action string, ta
 	if r.Principal.Tenant != nil {
 		p = r.Principal.Tenant.Periods()
 	}
+	return a.auditWith(ctx, r, p, tenantID, action, targets)
+}
+
+// auditWith is audit under the periods p of the tenant acted on, for callers
+// (the operator) that are no tenant.
+func (a *API) auditWith(ctx context.Context, r *Request, p retention.Periods, tenantID, action string, targets map[string]string) error {
 	return a.store.PutAuditEvent(ctx, &store.AuditEvent{
 		ID: ids.New(ids.Event), TenantID: tenantID, At: a.now().UTC(),
 		ActorKey: r.Principal.KeyID, ActorRole: string(r.Principal.Role),

@@ -2,6 +2,7 @@ package adminapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -23,6 +24,21 @@ func TestSampleEvents(t *testing.T) {
 	if err != nil || res.StatusCode != http.StatusCreated {
 		t.Fatalf("create tenant sample: %d %s %v", res.StatusCode, res.Body, err)
 	}
+	var created struct{ Tenant struct{ ID string } }
+	json.Unmarshal([]byte(res.Body), &created)
+	// The operator's owner key for that tenant.
+	var issue events.APIGatewayV2HTTPRequest
+	testaws.LoadEvent(t, "admin-api-issue-owner-key.json", &issue)
+	issue.RawPath = strings.ReplaceAll(issue.RawPath, "t0000000000000000000000000", created.Tenant.ID)
+	issue.RequestContext.HTTP.Path = issue.RawPath
+	issue.PathParameters["id"] = created.Tenant.ID
+	res, err = e.api.Handler(context.Background(), issue)
+	if err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("issue owner key sample: %d %s %v", res.StatusCode, res.Body, err)
+	}
+	var issued struct{ Key string }
+	json.Unmarshal([]byte(res.Body), &issued)
+	wantStatus(t, "the issued key", e.call(http.MethodGet, "/v1/tenant", issued.Key, ""), http.StatusOK)
 	e.api = adminapi.New(adminapi.Deps{Store: e.store, PlatformToken: platformToken})
 	f := e.newFixture("Samples")
 	for _, tc := range []struct {

@@ -58,6 +58,8 @@ var routeCases = map[string]routeCase{
 	// names one that does not exist; TestTenantLegalHold_* holds a real one.
 	"PUT /v1/tenants/{id}/legal-hold":    {path: fixed("/v1/tenants/t0000000000000000000000000/legal-hold"), byID: true},
 	"DELETE /v1/tenants/{id}/legal-hold": {path: fixed("/v1/tenants/t0000000000000000000000000/legal-hold"), byID: true},
+	// Likewise the operator's owner key for a tenant; TestOperator_* issue real ones.
+	"POST /v1/tenants/{id}/api-keys": {path: fixed("/v1/tenants/t0000000000000000000000000/api-keys"), body: `{"name":"recovery"}`, byID: true},
 }
 
 func fixed(p string) func(fixture) string { return func(fixture) string { return p } }

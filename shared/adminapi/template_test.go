@@ -61,8 +61,9 @@ func TestTemplate_RoutesMatchTheAPI(t *testing.T) {
 }
 
 // TestTemplate_PolicyIsExactlyWhatTheAPIUses drives every route through a
-// metered client and compares the DynamoDB calls made with the policy: every
-// call is allowed, and every allowed action is used.
+// metered client and compares the IAM actions its DynamoDB calls need (a
+// transaction needs those of its items) with the policy: every one is allowed,
+// and every allowed action is used.
 func TestTemplate_PolicyIsExactlyWhatTheAPIUses(t *testing.T) {
 	m := testaws.NewMeter()
 	e := newMeteredEnv(t, m)
@@ -79,6 +80,9 @@ func TestTemplate_PolicyIsExactlyWhatTheAPIUses(t *testing.T) {
 		}
 	}
 	e.call(http.MethodGet, "/v1/contacts?email="+f.Email, f.OwnerKey, "")
+	// Revoking an owner key checks another owner key in a transaction.
+	_, ownerID := e.createKey(f.OwnerKey, "second owner", "owner")
+	wantStatus(t, "revoke an owner key", e.call(http.MethodDelete, "/v1/api-keys/"+ownerID, f.OwnerKey, ""), http.StatusNoContent)
 	calls, _, _ := m.Snapshot()
 	_, actions := adminFunction(t)
 	table := map[string]bool{}
@@ -86,7 +90,7 @@ func TestTemplate_PolicyIsExactlyWhatTheAPIUses(t *testing.T) {
 		table[strings.TrimPrefix(a, "dynamodb:")] = true
 	}
 	used := map[string]bool{}
-	for name := range calls {
+	for name := range m.Actions() {
 		used[name] = true
 		if !table[name] {
 			t.Errorf("the API calls %s, which the policy does not allow", name)
@@ -107,5 +111,21 @@ func TestTemplate_PolicyIsExactlyWhatTheAPIUses(t *testing.T) {
 	}
 	if calls["Scan"] != 0 {
 		t.Errorf("the API scanned %d times", calls["Scan"])
+	}
+}
+
+// TestTemplate_KeyMintingRoutesAreThrottled: the operator routes that mint
+// credentials have their own low throttle on the HTTP API.
+func TestTemplate_KeyMintingRoutesAreThrottled(t *testing.T) {
+	api, ok := testaws.Template(t).Resources["HttpApi"]
+	if !ok {
+		t.Fatal("template.yaml has no HttpApi")
+	}
+	settings, _ := api.Properties["RouteSettings"].(map[string]any)
+	for _, route := range []string{"POST /v1/tenants", "POST /v1/tenants/{id}/api-keys"} {
+		s, _ := settings[route].(map[string]any)
+		if fmt.Sprint(s["ThrottlingBurstLimit"]) != "5" || fmt.Sprint(s["ThrottlingRateLimit"]) != "1" {
+			t.Errorf("%s: route settings %v, want burst 5 and rate 1", route, s)
+		}
 	}
 }

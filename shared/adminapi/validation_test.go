@@ -48,6 +48,7 @@ func TestValidation_BadBodiesAre400AndWriteNothing(t *testing.T) {
 		"POST /v1/tenants":                     {`{"name":5,"allowedOrigins":"https://a.example"}`, "allowedOrigins,name"},
 		"PATCH /v1/tenant":                     {`{"name":true,"retention":{"communicationDays":"30","bogus":1}}`, "name,retention.bogus,retention.communicationDays"},
 		"POST /v1/api-keys":                    {`{"name":[],"role":1}`, "name,role"},
+		"POST /v1/tenants/{id}/api-keys":       {`{"name":5}`, "name"},
 		"PATCH /v1/conversations/{id}":         {`{"status":1}`, "status"},
 		"POST /v1/conversations/{id}/messages": {`{"text":{},"agentName":2}`, "agentName,text"},
 		"PATCH /v1/contacts/{id}":              {`{"marketingOptOut":"yes","phone":12}`, "marketingOptOut,phone"},

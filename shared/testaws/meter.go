@@ -23,16 +23,33 @@ type Meter struct {
 	Calls map[string]int
 	Read  float64
 	Write float64
+	// actions counts the IAM actions the calls need: a call's own, except for
+	// a transaction, which needs those of its items (there is no
+	// dynamodb:TransactWriteItems action; a ConditionCheck needs
+	// dynamodb:ConditionCheckItem).
+	actions map[string]int
 }
 
 // NewMeter returns an empty meter.
-func NewMeter() *Meter { return &Meter{Calls: map[string]int{}} }
+func NewMeter() *Meter { return &Meter{Calls: map[string]int{}, actions: map[string]int{}} }
 
 // Reset zeroes the meter.
 func (m *Meter) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.Calls, m.Read, m.Write = map[string]int{}, 0, 0
+	m.Calls, m.Read, m.Write, m.actions = map[string]int{}, 0, 0, map[string]int{}
+}
+
+// Actions returns the IAM actions (without the "dynamodb:" prefix) the calls
+// so far needed, with how often.
+func (m *Meter) Actions() map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := map[string]int{}
+	for k, v := range m.actions {
+		a[k] = v
+	}
+	return a
 }
 
 // Snapshot returns the counts so far.
@@ -63,6 +80,11 @@ func (m *Meter) Client(cfg aws.Config) *dynamodb.Client {
 func (m *Meter) count(in, out any, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// call counts a call that needs the IAM action of its own name.
+	call := func(name string) {
+		m.Calls[name]++
+		m.actions[name]++
+	}
 	write := func(item map[string]types.AttributeValue, factor float64) {
 		m.Write += factor * math.Max(1, math.Ceil(float64(ItemSize(item))/1024))
 	}
@@ -75,18 +97,18 @@ func (m *Meter) count(in, out any, err error) {
 	}
 	switch v := in.(type) {
 	case *dynamodb.GetItemInput:
-		m.Calls["GetItem"]++
+		call("GetItem")
 		size := 0
 		if o, ok := out.(*dynamodb.GetItemOutput); ok && o != nil {
 			size = ItemSize(o.Item)
 		}
 		read(size, v.ConsistentRead)
 	case *dynamodb.PutItemInput:
-		m.Calls["PutItem"]++
+		call("PutItem")
 		write(v.Item, 1)
 		m.Write += float64(indexEntries(v.Item))
 	case *dynamodb.UpdateItemInput:
-		m.Calls["UpdateItem"]++
+		call("UpdateItem")
 		m.Write++
 		if err == nil {
 			// Moving an index key deletes the old index entry and puts the new one.
@@ -98,10 +120,10 @@ func (m *Meter) count(in, out any, err error) {
 			}
 		}
 	case *dynamodb.DeleteItemInput:
-		m.Calls["DeleteItem"]++
+		call("DeleteItem")
 		m.Write++
 	case *dynamodb.QueryInput:
-		m.Calls["Query"]++
+		call("Query")
 		size := 0
 		if o, ok := out.(*dynamodb.QueryOutput); ok && o != nil {
 			for _, it := range o.Items {
@@ -115,12 +137,21 @@ func (m *Meter) count(in, out any, err error) {
 			switch {
 			case t.Put != nil:
 				write(t.Put.Item, 2)
+				m.actions["PutItem"]++
 			default:
 				m.Write += 2
+				switch {
+				case t.Update != nil:
+					m.actions["UpdateItem"]++
+				case t.Delete != nil:
+					m.actions["DeleteItem"]++
+				case t.ConditionCheck != nil:
+					m.actions["ConditionCheckItem"]++
+				}
 			}
 		}
 	case *dynamodb.BatchWriteItemInput:
-		m.Calls["BatchWriteItem"]++
+		call("BatchWriteItem")
 		for _, reqs := range v.RequestItems {
 			for _, r := range reqs {
 				if r.PutRequest != nil {
@@ -131,9 +162,9 @@ func (m *Meter) count(in, out any, err error) {
 			}
 		}
 	case *dynamodb.ScanInput:
-		m.Calls["Scan"]++
+		call("Scan")
 	default:
-		m.Calls["other"]++
+		call("other")
 	}
 }
 

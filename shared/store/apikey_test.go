@@ -1,0 +1,174 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/retention"
+	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/testaws"
+)
+
+// putKey stores a key of the tenant created at createdAt (a key created long
+// enough ago is past its expiresAt) and returns its id. Ids sort by the
+// millisecond they are made in, so keys put one after the other list in order.
+func putKey(t *testing.T, st *store.Store, tenantID, role string, createdAt time.Time) string {
+	t.Helper()
+	time.Sleep(2 * time.Millisecond)
+	k := &store.APIKey{ID: ids.New(ids.APIKey), TenantID: tenantID, Name: role + " key", Role: role,
+		Prefix: "lsb_" + tenantID, Hash: "h", CreatedBy: "test", CreatedAt: createdAt}
+	if err := st.PutAPIKey(context.Background(), k); err != nil {
+		t.Fatal(err)
+	}
+	return k.ID
+}
+
+// liveOwnerKeys counts the tenant's owner keys that would authenticate now.
+func liveOwnerKeys(t *testing.T, st *store.Store, tenantID string) int {
+	t.Helper()
+	keys, _, err := st.APIKeys(context.Background(), tenantID, 100, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, k := range keys {
+		if k.Role == "owner" && k.RevokedAt == nil {
+			n++
+		}
+	}
+	return n
+}
+
+func revoke(st *store.Store, tenantID, keyID string) error {
+	return st.RevokeAPIKey(context.Background(), tenantID, keyID, st.Now(), retention.Defaults)
+}
+
+// TestRevokeAPIKey_LastActiveOwnerKeyIsRefused: the last owner key that works
+// cannot be revoked (a conflict, and it still works); agent keys, revoked owner
+// keys and expired owner keys do not count as another owner key. Keys are
+// written as before this rule existed (no counter anywhere), as for tenants
+// created before it.
+func TestRevokeAPIKey_LastActiveOwnerKeyIsRefused(t *testing.T) {
+	st := testaws.NewTables(t).Store()
+	now := st.Now()
+	tid := ids.New(ids.Tenant)
+	owner := putKey(t, st, tid, "owner", now)
+	agent := putKey(t, st, tid, "agent", now)
+	putKey(t, st, tid, "owner", now.AddDate(-4, 0, 0)) // expired: past the personal period
+	revoked := putKey(t, st, tid, "owner", now)
+	if err := revoke(st, tid, revoked); err != nil {
+		t.Fatalf("revoke an owner key while another works: %v", err)
+	}
+
+	err := revoke(st, tid, owner)
+	if chat.ErrorCode(err) != chat.EConflict {
+		t.Fatalf("revoke the last active owner key: %v, want a conflict", err)
+	}
+	if k, err := st.APIKey(context.Background(), tid, owner); err != nil || k.RevokedAt != nil {
+		t.Fatalf("the refused key after the refusal: %+v %v, want it unrevoked", k, err)
+	}
+	// Agent keys are not owners, and revoking them never needs another key.
+	if err := revoke(st, tid, agent); err != nil {
+		t.Fatalf("revoke the agent key: %v", err)
+	}
+	// With a second owner key the first one goes; then the second is the last.
+	second := putKey(t, st, tid, "owner", now)
+	if err := revoke(st, tid, owner); err != nil {
+		t.Fatalf("revoke with a second owner key: %v", err)
+	}
+	if err := revoke(st, tid, second); chat.ErrorCode(err) != chat.EConflict {
+		t.Fatalf("revoke the now last owner key: %v, want a conflict", err)
+	}
+	// Missing, revoked and foreign keys stay not found.
+	for _, id := range []string{ids.New(ids.APIKey), owner} {
+		if err := revoke(st, tid, id); err != chat.ErrNotFound {
+			t.Errorf("revoke %s: %v, want not found", id, err)
+		}
+	}
+	if err := revoke(st, ids.New(ids.Tenant), second); err != chat.ErrNotFound {
+		t.Errorf("revoke through another tenant: %v, want not found", err)
+	}
+	if n := liveOwnerKeys(t, st, tid); n != 1 {
+		t.Fatalf("%d live owner keys, want 1", n)
+	}
+}
+
+// hookDB runs before once, just before the first transaction it forwards: a
+// deterministic way to let another caller act between a revoke's read and its
+// write (moto's backends are not thread-safe, so the test does not race real
+// goroutines against it).
+type hookDB struct {
+	store.Client
+	before func()
+	txs    int
+}
+
+func (h *hookDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if f := h.before; f != nil {
+		h.before = nil
+		f()
+	}
+	h.txs++
+	return h.Client.TransactWriteItems(ctx, in, opts...)
+}
+
+// TestRevokeAPIKey_TwoOwnersAtOnce plays two owners revoking each other's key
+// at the same moment, as two Lambda instances would: the first has read the
+// keys (the other key works) when the second revokes; the condition in
+// DynamoDB, not what either read, decides. With two owner keys exactly one
+// revoke is refused; with a third owner key both succeed (A's witness, the
+// oldest other owner key, is the one B revoked: A reads again and finds the
+// third).
+func TestRevokeAPIKey_TwoOwnersAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		otherKeys  int
+		wantLive   int
+		wantRefuse bool
+		wantTxs    int // A's transactions
+	}{
+		{"last two owner keys", 0, 1, true, 1},
+		{"a third owner key remains", 1, 1, false, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tt := testaws.NewTables(t)
+			st := tt.Store()
+			now := st.Now()
+			tid := ids.New(ids.Tenant)
+			a, b := putKey(t, st, tid, "owner", now), putKey(t, st, tid, "owner", now)
+			putKey(t, st, tid, "agent", now)
+			for range tc.otherKeys {
+				putKey(t, st, tid, "owner", now)
+			}
+			var errB error
+			ran := false
+			hook := &hookDB{Client: tt.DB}
+			hook.before = func() { ran = true; errB = revoke(st, tid, a) } // owner B revokes A's key
+			errA := revoke(store.New(hook, tt.Data, tt.Archive), tid, b)   // owner A revokes B's key
+			if !ran {
+				errB = revoke(st, tid, a) // the revoke wrote without a transaction: B comes after
+			}
+			t.Logf("A revoking B's key: %v; B revoking A's key: %v", errA, errB)
+			if errB != nil {
+				t.Fatalf("B's revoke, first to write: %v", errB)
+			}
+			if tc.wantRefuse && chat.ErrorCode(errA) != chat.EConflict {
+				t.Fatalf("A's revoke: %v, want a conflict: both revokes succeeded", errA)
+			}
+			if !tc.wantRefuse && errA != nil {
+				t.Fatalf("A's revoke: %v, want success (a third owner key works)", errA)
+			}
+			if n := liveOwnerKeys(t, st, tid); n != tc.wantLive {
+				t.Fatalf("%d live owner keys, want %d", n, tc.wantLive)
+			}
+			if hook.txs != tc.wantTxs {
+				t.Fatalf("A wrote %d transactions, want %d", hook.txs, tc.wantTxs)
+			}
+		})
+	}
+}
