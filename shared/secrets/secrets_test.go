@@ -92,3 +92,27 @@ func TestLoad_NoNamesNoCall(t *testing.T) {
 		t.Fatalf("got %v, %v after %d calls", got, err, c.calls)
 	}
 }
+
+// BenchmarkLoad is the cold-start call: a new client (new connection) and one
+// BatchGetSecretValue for four secrets, against moto.
+func BenchmarkLoad(b *testing.B) {
+	cfg := testaws.Config(b)
+	c := secretsmanager.NewFromConfig(cfg)
+	env := map[string]string{}
+	names := []string{"A", "B", "C", "D"}
+	for _, n := range names {
+		out, err := c.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
+			Name: aws.String(fmt.Sprintf("bench-%s-%d", n, time.Now().UnixNano())), SecretString: aws.String("value-" + n)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		env[n+"_ARN"] = aws.ToString(out.ARN)
+	}
+	b.ResetTimer()
+	for range b.N {
+		fresh := secretsmanager.NewFromConfig(cfg) // as at a cold start: no open connection
+		if _, err := secrets.Load(context.Background(), fresh, func(k string) string { return env[k] }, names...); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
