@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: run test lint build bench deploy tools
 
-## tools: the pinned Python tools (moto server, cfn-lint, SAM CLI) in a venv
+## tools: the pinned Python tools (moto server, cfn-lint, SAM CLI, openapi-spec-validator) in a venv
 tools: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
 	test -x $(VENV)/bin/pip || python3 -m venv $(VENV)
@@ -21,7 +21,7 @@ $(VENV)/.installed: requirements-dev.txt
 run: tools
 	go run ./local/cmd/localstack
 
-## test: unit, store, handler and end-to-end tests against moto, then the template lints.
+## test: unit, store, handler and end-to-end tests against moto, then the lints.
 ## Each test binary starts its own moto server on a free loopback port (and stops
 ## it when it exits) unless AWS_ENDPOINT_URL names one: moto's backends are not
 ## thread-safe, so packages do not share one.
@@ -29,9 +29,10 @@ test: tools
 	go test -race -p 2 -timeout 15m ./...
 	$(MAKE) lint
 
-## lint: go vet, cfn-lint and sam validate
+## lint: go vet, cfn-lint, sam validate and the OpenAPI document
 lint: tools
 	go vet ./...
+	openapi-spec-validator openapi.yaml
 	cfn-lint template.yaml
 	sam validate --lint --template template.yaml
 
