@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -69,7 +70,7 @@ func TestTransformedTemplate_FindsTheCycleOfAnAPIURLInAFunction(t *testing.T) {
 	cycles := Dependencies(transform(t, p)).Cycles()
 	found := false
 	for _, c := range cycles {
-		found = found || (contains(c, "HttpApi") && contains(c, "AdminApiFunction"))
+		found = found || (slices.Contains(c, "HttpApi") && slices.Contains(c, "AdminApiFunction"))
 	}
 	if !found {
 		t.Errorf("cycles %v: want one through HttpApi and AdminApiFunction", cycles)

@@ -2,6 +2,7 @@ package cfntemplate
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -210,7 +211,7 @@ func (g Graph) Cycles() [][]string {
 				break
 			}
 		}
-		if len(scc) > 1 || contains(g.Edges[v], v) {
+		if len(scc) > 1 || slices.Contains(g.Edges[v], v) {
 			sort.Strings(scc)
 			out = append(out, scc)
 		}
@@ -227,13 +228,4 @@ func (g Graph) Cycles() [][]string {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
