@@ -50,14 +50,22 @@ func newHarness(tb testing.TB) *harness { return newMeteredHarness(tb, nil) }
 
 // newMeteredHarness is newHarness with every DynamoDB call of the bridge and the
 // handlers counted by m (when not nil).
-func newMeteredHarness(tb testing.TB, m *testaws.Meter) *harness {
+func newMeteredHarness(tb testing.TB, m *testaws.Meter) *harness { return newHookedHarness(tb, m, nil) }
+
+// newHookedHarness is newMeteredHarness with the store's calls going through
+// hook (when not nil), so a test can fail or pause any of them.
+func newHookedHarness(tb testing.TB, m *testaws.Meter, hook *testaws.HookDB) *harness {
 	tb.Helper()
 	tt := testaws.NewTables(tb)
 	cfg := testaws.Config(tb)
-	st := tt.Store()
+	var db store.Client = tt.DB
 	if m != nil {
-		st = store.New(m.Client(cfg), tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
+		db = m.Client(cfg)
 	}
+	if hook != nil {
+		hook.Client, db = db, hook
+	}
+	st := store.New(db, tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
 	key := testaws.NewKMSKey(tb)
 	fake := slackfake.New(tb)
 	fake.RedirectURI = redirectURL

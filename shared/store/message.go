@@ -2,6 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -55,75 +59,137 @@ type markerItem struct {
 	MessageSK string `dynamodbav:"messageSk"`
 }
 
-// PutMessage stores a message once. m needs TenantID, ConversationID, ContactID,
-// Author, Text and Channel; PutMessage sets ID and CreatedAt. With a
-// ClientMessageID (or a provider's event id) it is idempotent: a dedupe marker is
-// written first, under a condition, and a resend returns the original message with
-// created false. The message itself is written at a key the marker fixes, so a
-// retry after a crash between the two writes completes the first attempt.
+// PutMessage stores a message once and reports whether this call wrote it. m
+// needs TenantID, ConversationID, ContactID, Author, Text and Channel;
+// PutMessage sets ID and CreatedAt.
+//
+// With a ClientMessageID (or a provider's event id) it is idempotent across
+// partial failure. A dedupe marker is written first, under a condition; it
+// names the message's key, which holds the message's time and id. The message
+// is then written at that key, also only if it is not there. A resend (or a
+// second instance racing the first) that finds the marker returns the message
+// at the marker's key; when an attempt stopped between the two writes, the
+// message is not there yet, and the resend writes it with the marker's id and
+// time. However the attempts interleave, one of them writes the message item
+// once (the stream sees one INSERT) and all of them return it.
 func (s *Store) PutMessage(ctx context.Context, m *chat.Message, p retention.Periods) (*chat.Message, bool, error) {
-	m.ID, m.CreatedAt = ids.New(ids.Message), s.Now()
-	pk := ConversationPK(m.TenantID, m.ConversationID)
-	created := true
+	// A key holds the time to the microsecond; the message gets exactly that
+	// time, so that a message rebuilt from its key is the same message.
+	m.ID, m.CreatedAt = ids.New(ids.Message), s.Now().Truncate(time.Microsecond)
 	if m.ClientMessageID != "" {
-		sk := MessageSK(m.CreatedAt, m.ID)
-		marker, err := attributevalue.MarshalMap(markerItem{
-			Base: Base{PK: pk, SK: prefCMID + m.ClientMessageID, DataClass: retention.Technical, Entity: "dedupe",
-				ExpiresAt: retention.ExpiresAt(p, retention.Technical, m.CreatedAt)},
-			MessageSK: sk,
-		})
+		pk := ConversationPK(m.TenantID, m.ConversationID)
+		sk, err := s.claimClientMessageID(ctx, m, p)
 		if err != nil {
-			return nil, false, wrap("marshal marker", err)
+			return nil, false, err
 		}
-		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: &s.data, Item: marker,
-			ConditionExpression:                 aws.String("attribute_not_exists(PK)"),
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		})
-		if err != nil && !isConditionFailed(err) {
-			return nil, false, wrap("put dedupe marker", err)
-		}
-		if err != nil {
-			prev, err := s.original(ctx, pk, m.ClientMessageID, err)
+		if sk != MessageSK(m.CreatedAt, m.ID) {
+			var it MessageItem
+			ok, err := s.getLive(ctx, pk, sk, true, &it)
 			if err != nil {
+				return nil, false, wrap("get original message", err)
+			}
+			if ok {
+				return it.Message(), false, nil
+			}
+			// An earlier attempt wrote the marker but not the message: write it
+			// now, as that attempt would have.
+			if m.CreatedAt, m.ID, err = parseMessageSK(sk); err != nil {
 				return nil, false, err
 			}
-			if prev != nil {
-				return prev, false, nil
+			if retention.Expired(retention.ExpiresAt(p, retention.Communication, m.CreatedAt), s.Now()) {
+				return nil, false, chat.Errorf(chat.EConflict, "this clientMessageId was used for a message that has since expired")
 			}
-			// The marker exists but its message was never written: finish that write.
-			created = false
 		}
 	}
+	return s.putMessageItem(ctx, m, p)
+}
+
+// claimClientMessageID writes the dedupe marker of m's client message id,
+// naming m's key, unless the id already has one; it returns the message key
+// the marker names.
+func (s *Store) claimClientMessageID(ctx context.Context, m *chat.Message, p retention.Periods) (string, error) {
+	pk := ConversationPK(m.TenantID, m.ConversationID)
+	mk := markerItem{
+		Base: Base{PK: pk, SK: prefCMID + m.ClientMessageID, DataClass: retention.Technical, Entity: "dedupe",
+			ExpiresAt: retention.ExpiresAt(p, retention.Technical, m.CreatedAt)},
+		MessageSK: MessageSK(m.CreatedAt, m.ID),
+	}
+	item, err := attributevalue.MarshalMap(mk)
+	if err != nil {
+		return "", wrap("marshal marker", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.data, Item: item,
+		ConditionExpression:                 aws.String("attribute_not_exists(PK)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return mk.MessageSK, nil
+	}
+	if !isConditionFailed(err) {
+		return "", wrap("put dedupe marker", err)
+	}
+	var prev markerItem
+	var cf *types.ConditionalCheckFailedException
+	if asCondition(err, &cf) && cf.Item != nil {
+		err = attributevalue.UnmarshalMap(cf.Item, &prev)
+	} else {
+		_, err = s.getLive(ctx, pk, mk.SK, true, &prev)
+	}
+	if err != nil {
+		return "", wrap("read dedupe marker", err)
+	}
+	if !strings.HasPrefix(prev.MessageSK, prefMsg) {
+		return "", fmt.Errorf("dedupe marker %s names no message", mk.SK)
+	}
+	return prev.MessageSK, nil
+}
+
+// putMessageItem writes the message item unless its key holds one. If it
+// does, that message is returned, with created false, except when it is
+// exactly what this call writes (the SDK retried a write whose answer was
+// lost).
+func (s *Store) putMessageItem(ctx context.Context, m *chat.Message, p retention.Periods) (*chat.Message, bool, error) {
 	item, err := attributevalue.MarshalMap(messageItem(m, p))
 	if err != nil {
 		return nil, false, wrap("marshal message", err)
 	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item}); err != nil {
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.data, Item: item,
+		ConditionExpression:                 aws.String("attribute_not_exists(PK)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return m, true, nil
+	}
+	var cf *types.ConditionalCheckFailedException
+	if !asCondition(err, &cf) {
 		return nil, false, wrap("put message", err)
 	}
-	return m, created, nil
-}
-
-// original returns the message a dedupe marker points to, taking the marker from
-// the failed condition when DynamoDB returned it. When the message is missing it
-// returns nil and sets nothing: the caller then writes it.
-func (s *Store) original(ctx context.Context, pk, clientMessageID string, condErr error) (*chat.Message, error) {
-	var mk markerItem
-	var cf *types.ConditionalCheckFailedException
-	if asCondition(condErr, &cf) && cf.Item != nil {
-		if err := attributevalue.UnmarshalMap(cf.Item, &mk); err != nil {
-			return nil, wrap("unmarshal marker", err)
-		}
-	} else if _, err := s.getLive(ctx, pk, prefCMID+clientMessageID, true, &mk); err != nil {
-		return nil, wrap("get marker", err)
+	if cf.Item != nil && reflect.DeepEqual(cf.Item, item) {
+		return m, true, nil
 	}
 	var it MessageItem
-	ok, err := s.getLive(ctx, pk, mk.MessageSK, true, &it)
-	if err != nil || !ok {
-		return nil, wrap("get original message", err)
+	if cf.Item != nil {
+		err = attributevalue.UnmarshalMap(cf.Item, &it)
+	} else if _, err = s.getLive(ctx, ConversationPK(m.TenantID, m.ConversationID), MessageSK(m.CreatedAt, m.ID), true, &it); err == nil && it.ID == "" {
+		err = errors.New("message vanished")
 	}
-	return it.Message(), nil
+	if err != nil {
+		return nil, false, wrap("read stored message", err)
+	}
+	return it.Message(), false, nil
+}
+
+// parseMessageSK returns the time and id a message key holds.
+func parseMessageSK(sk string) (time.Time, string, error) {
+	rest, _ := strings.CutPrefix(sk, prefMsg)
+	at, id, ok := strings.Cut(rest, "#")
+	t, err := time.Parse(timeKey, at)
+	if !ok || err != nil || id == "" {
+		return time.Time{}, "", fmt.Errorf("malformed message key %q", sk)
+	}
+	return t, id, nil
 }
 
 // History returns up to limit live messages of a conversation older than the
