@@ -134,12 +134,13 @@ func (f *fixture) seed(tenant *chat.Tenant, email string, messages int) person {
 		email: email, phone: "+1555" + suffix, channelID: "U" + suffix, connection: "conn" + suffix + "=",
 		text: "secret-words-" + suffix}
 	per := tenant.Periods()
-	c, cvID, err := f.st.OpenConversation(ctx, tenant.ID, p.contactID, chat.ChannelWidget, per)
+	_, cvID, err := f.st.OpenConversation(ctx, tenant.ID, p.contactID, chat.ChannelWidget, per)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	c.Name, c.Email, c.Phone, c.MarketingOptOut = p.name, p.email, p.phone, true
-	if err := f.st.PutContact(ctx, c, per); err != nil {
+	optOut := true
+	if _, err := f.st.UpdateContactFields(ctx, tenant.ID, p.contactID, store.ContactFields{
+		Name: &p.name, Email: &p.email, Phone: &p.phone, MarketingOptOut: &optOut}); err != nil {
 		f.t.Fatal(err)
 	}
 	for i := range messages {

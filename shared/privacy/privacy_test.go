@@ -343,9 +343,7 @@ func TestErase_LegalHoldBlocks(t *testing.T) {
 		reason string
 	}{
 		{"contact on hold", func(f *fixture, p person) {
-			c, _ := f.st.Contact(context.Background(), f.tenant.ID, p.contactID)
-			c.LegalHold = true
-			if err := f.st.PutContact(context.Background(), c, f.tenant.Periods()); err != nil {
+			if _, err := f.st.SetContactHold(context.Background(), f.tenant.ID, p.contactID, true); err != nil {
 				f.t.Fatal(err)
 			}
 		}, "legal hold on the contact"},

@@ -86,29 +86,42 @@ func TestTouchConversation_MovesActivityAndExpiryForward(t *testing.T) {
 	}
 }
 
+// TestOpenConversation_RacingFirstMessagesOpenOne plays n first messages of a
+// visitor in n Lambda instances that all read the contact before any of them
+// writes: each opener, about to write, waits while the next one runs (moto
+// cannot run transactions concurrently: a failed one restores a copy of the
+// whole table taken before it began). The last writes first; every other
+// opener's condition fails, and it returns that conversation.
 func TestOpenConversation_RacingFirstMessagesOpenOne(t *testing.T) {
-	st := testaws.NewTables(t).Store()
+	tt := testaws.NewTables(t)
 	ctx := context.Background()
 	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
 	const n = 4
-	got := make(chan string, n)
-	start := make(chan struct{})
-	for range n {
-		go func() {
-			<-start
-			_, id, err := st.OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults)
-			if err != nil {
-				t.Error(err)
+	got := make([]string, n)
+	var open func(i int)
+	open = func(i int) {
+		next := i+1 < n
+		hook := &testaws.HookDB{Client: tt.DB, Hook: func(_ context.Context, call string, _ any) error {
+			if call == "TransactWriteItems" && next {
+				next = false
+				open(i + 1)
 			}
-			got <- id
-		}()
-	}
-	close(start)
-	first := <-got
-	for range n - 1 {
-		if id := <-got; id != first {
-			t.Fatalf("racing openers got conversations %s and %s, want one", first, id)
+			return nil
+		}}
+		_, id, err := store.New(hook, tt.Data, tt.Archive).OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults)
+		if err != nil {
+			t.Fatalf("opener %d: %v", i, err)
 		}
+		got[i] = id
+	}
+	open(0)
+	for i := range got {
+		if got[i] != got[n-1] {
+			t.Fatalf("racing openers got conversations %v, want one", got)
+		}
+	}
+	if s := readVisitor(t, tt, tid, vid); len(s.conversations) != 1 || s.contact.OpenConversationID != got[0] {
+		t.Fatalf("open conversations %v, contact names %s", s.conversations, s.contact.OpenConversationID)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -27,68 +28,96 @@ type HookDB struct {
 	// Hook sees the call's context, name ("PutItem", "UpdateItem", ...) and
 	// input; nil lets every call through.
 	Hook func(ctx context.Context, call string, in any) error
+	// Serialize sends one call at a time, so that each request is applied
+	// atomically, as DynamoDB applies it (moto's backends are not thread-safe:
+	// concurrent requests can lose each other's writes). Concurrent callers
+	// still interleave between their calls.
+	Serialize bool
+	mu        sync.Mutex
 }
 
-func (h *HookDB) before(ctx context.Context, call string, in any) error {
-	if h.Hook == nil {
-		return nil
+// before runs the hook and, when calls are serialized, takes the lock that
+// the returned function releases.
+func (h *HookDB) before(ctx context.Context, call string, in any) (func(), error) {
+	if h.Hook != nil {
+		if err := h.Hook(ctx, call, in); err != nil {
+			return nil, err
+		}
 	}
-	return h.Hook(ctx, call, in)
+	if !h.Serialize {
+		return func() {}, nil
+	}
+	h.mu.Lock()
+	return h.mu.Unlock, nil
 }
 
 // GetItem runs the hook, then the call.
 func (h *HookDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	if err := h.before(ctx, "GetItem", in); err != nil {
+	done, err := h.before(ctx, "GetItem", in)
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	return h.Client.GetItem(ctx, in, opts...)
 }
 
 // PutItem runs the hook, then the call.
 func (h *HookDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	if err := h.before(ctx, "PutItem", in); err != nil {
+	done, err := h.before(ctx, "PutItem", in)
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	return h.Client.PutItem(ctx, in, opts...)
 }
 
 // UpdateItem runs the hook, then the call.
 func (h *HookDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	if err := h.before(ctx, "UpdateItem", in); err != nil {
+	done, err := h.before(ctx, "UpdateItem", in)
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	return h.Client.UpdateItem(ctx, in, opts...)
 }
 
 // DeleteItem runs the hook, then the call.
 func (h *HookDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	if err := h.before(ctx, "DeleteItem", in); err != nil {
+	done, err := h.before(ctx, "DeleteItem", in)
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	return h.Client.DeleteItem(ctx, in, opts...)
 }
 
 // Query runs the hook, then the call.
 func (h *HookDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	if err := h.before(ctx, "Query", in); err != nil {
+	done, err := h.before(ctx, "Query", in)
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	return h.Client.Query(ctx, in, opts...)
 }
 
 // TransactWriteItems runs the hook, then the call.
 func (h *HookDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	if err := h.before(ctx, "TransactWriteItems", in); err != nil {
+	done, err := h.before(ctx, "TransactWriteItems", in)
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	return h.Client.TransactWriteItems(ctx, in, opts...)
 }
 
 // BatchWriteItem runs the hook, then the call.
 func (h *HookDB) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
-	if err := h.before(ctx, "BatchWriteItem", in); err != nil {
+	done, err := h.before(ctx, "BatchWriteItem", in)
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	return h.Client.BatchWriteItem(ctx, in, opts...)
 }
 
