@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/livesupportbot/backend/shared/chat"
@@ -160,25 +162,66 @@ type Limiter struct {
 	store *store.Store
 }
 
+// full remembers, for this process (one Lambda instance), the counters that
+// DynamoDB refused and until when their window lasts. A counter only grows
+// within its window, so a window once full stays full: refusing from memory
+// until it ends refuses exactly what DynamoDB would, without the write. Each
+// instance learns it once per window; a flood costs one write per instance
+// and window instead of one per frame.
+var full = &fullWindows{m: map[string]time.Time{}}
+
+type fullWindows struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+// until returns the end of a counter's full window, if it is known and not past.
+func (f *fullWindows) until(key string, now time.Time) (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	end, ok := f.m[key]
+	return end, ok && now.Before(end)
+}
+
+// add remembers a full window; past ones are dropped when the map grows.
+func (f *fullWindows) add(key string, end, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.m) >= 4096 {
+		for k, e := range f.m {
+			if !now.Before(e) {
+				delete(f.m, k)
+			}
+		}
+	}
+	f.m[key] = end
+}
+
 // New returns a limiter over st; it reads the time from st's clock.
 func New(st *store.Store) *Limiter { return &Limiter{store: st} }
 
 // Take counts one request of subject (store.VisitorRateSubject, ...) in a
 // bucket under limit l: nil when it is within the limit, an *Error when it is
 // not (nothing is counted then), another error when the store failed. It costs
-// one conditional UpdateItem of a counter item under 1 KB: 1 WCU, admitted or
-// not.
+// one conditional UpdateItem of a counter item under 1 KB, 1 WCU, admitted or
+// refused, except a refusal in a window this instance already saw full, which
+// costs nothing.
 func (l *Limiter) Take(ctx context.Context, tenantID, subject, bucket string, lim chat.RateLimit) error {
 	w, n := Window(lim)
 	now := l.store.Now()
 	index := now.UnixMilli() / w.Milliseconds()
 	end := time.UnixMilli((index + 1) * w.Milliseconds())
-	ok, err := l.store.TakeRate(ctx, store.RatePK(tenantID, subject), store.RateSK(bucket, w, index), n, end)
-	if err != nil {
-		return fmt.Errorf("rate limit %s: %w", bucket, err)
-	}
-	if ok {
-		return nil
+	pk, sk := store.RatePK(tenantID, subject), store.RateSK(bucket, w, index)
+	key := l.store.DataTable() + "/" + pk + "/" + sk + "/" + strconv.Itoa(n)
+	if _, known := full.until(key, now); !known {
+		ok, err := l.store.TakeRate(ctx, pk, sk, n, end)
+		if err != nil {
+			return fmt.Errorf("rate limit %s: %w", bucket, err)
+		}
+		if ok {
+			return nil
+		}
+		full.add(key, end, now)
 	}
 	wait := end.Sub(now)
 	return &Error{RetryAfter: wait, err: chat.Errorf(chat.ERateLimited,

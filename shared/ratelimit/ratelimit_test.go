@@ -2,16 +2,19 @@ package ratelimit_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/livesupportbot/backend/shared/archive"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/ratelimit"
@@ -131,9 +134,11 @@ func TestTake_BoundOverAnySpan(t *testing.T) {
 	}
 }
 
-// TestTake_CostsOneWriteUnitAndExpires measures a take with testaws.Meter:
-// one UpdateItem, 1 WCU, admitted or not, nothing read; the counter item is
-// under the tenant's keys and expires just after its window.
+// TestTake_CostsOneWriteUnitAndExpires measures takes with testaws.Meter:
+// one UpdateItem, 1 WCU, for each admitted request and for the first refused
+// one of a window; later refusals in that window cost nothing (the instance
+// knows the window is full); nothing is read. The counter item is under the
+// tenant's keys and expires just after its window.
 func TestTake_CostsOneWriteUnitAndExpires(t *testing.T) {
 	tt := testaws.NewTables(t)
 	m := testaws.NewMeter()
@@ -146,10 +151,10 @@ func TestTake_CostsOneWriteUnitAndExpires(t *testing.T) {
 		l.Take(context.Background(), tenant, store.VisitorRateSubject(visitor), ratelimit.SendMessage, lim)
 	}
 	calls, read, write := m.Snapshot()
-	if calls["UpdateItem"] != 20 || len(calls) != 1 || read != 0 || write != 20 {
-		t.Fatalf("20 takes: calls %v, %.1f RCU, %.1f WCU; want 20 UpdateItem, 0 RCU, 20 WCU", calls, read, write)
+	if calls["UpdateItem"] != 11 || len(calls) != 1 || read != 0 || write != 11 {
+		t.Fatalf("20 takes: calls %v, %.1f RCU, %.1f WCU; want 11 UpdateItem (10 admitted, 1 refused), 0 RCU, 11 WCU", calls, read, write)
 	}
-	if a := m.Actions(); len(a) != 1 || a["UpdateItem"] != 20 {
+	if a := m.Actions(); len(a) != 1 || a["UpdateItem"] != 11 {
 		t.Fatalf("IAM actions %v, want only UpdateItem", a)
 	}
 	out, err := dynamodb.NewFromConfig(testaws.Config(t)).Query(context.Background(), &dynamodb.QueryInput{
@@ -200,5 +205,69 @@ func TestValidateAndEffective(t *testing.T) {
 		if _, counted := ratelimit.FrameBucket(a); counted {
 			t.Errorf("%q is counted", a)
 		}
+	}
+}
+
+// TestCounter_ExpiresEvenUnderALegalHold: TTL removes a counter of a held
+// tenant, and the archive function does not put it back (a held tenant's
+// items are restored, but a count is nobody's record; restored, counters
+// would pile up without an expiry).
+func TestCounter_ExpiresEvenUnderALegalHold(t *testing.T) {
+	tt := testaws.NewTables(t)
+	st := tt.Store().WithSubjectKey(testaws.SubjectKey)
+	ctx := context.Background()
+	tn := &chat.Tenant{ID: ids.New(ids.Tenant), Name: "Held", Status: "active", CreatedAt: time.Now().UTC()}
+	tn.WidgetKey = "wk_" + tn.ID + "_" + ids.Secret(16)
+	if err := st.PutTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetTenantHold(ctx, tn.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	visitor := store.VisitorRateSubject(ids.New(ids.Contact))
+	if err := ratelimit.New(st).Take(ctx, tn.ID, visitor, ratelimit.SendMessage, ratelimit.Defaults[ratelimit.SendMessage]); err != nil {
+		t.Fatal(err)
+	}
+	recs := tt.ExpireTTL(t, time.Now().Add(time.Hour))
+	if len(recs) == 0 {
+		t.Fatal("TTL removed nothing")
+	}
+	res, err := archive.New(st, st, slog.New(slog.DiscardHandler)).Handle(ctx, events.DynamoDBEvent{Records: recs})
+	if err != nil || len(res.BatchItemFailures) != 0 {
+		t.Fatalf("archive: %v %+v", err, res)
+	}
+	for _, it := range tt.ScanAll(t, tt.Data) {
+		if pk := it["PK"].(*types.AttributeValueMemberS).Value; strings.HasPrefix(pk, store.RatePK(tn.ID, "")) {
+			t.Fatalf("the counter was put back: %v", it)
+		}
+	}
+}
+
+// TestTake_AFullWindowInMemoryDoesNotOutliveItsLimit: the instance's memory of
+// a full window is of that limit; a raised limit asks DynamoDB again, and the
+// memory ends with the window.
+func TestTake_AFullWindowInMemoryDoesNotOutliveItsLimit(t *testing.T) {
+	tt := testaws.NewTables(t)
+	clk := &clock{t: time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)}
+	l := ratelimit.New(tt.Store().WithClock(clk.now))
+	ctx := context.Background()
+	tenant, subject := ids.New(ids.Tenant), store.VisitorRateSubject(ids.New(ids.Contact))
+	low, raised := chat.RateLimit{Burst: 4, PerMinute: 12}, chat.RateLimit{Burst: 8, PerMinute: 24} // 2 and 4 per 10 s
+	take := func(lim chat.RateLimit) bool {
+		err := l.Take(ctx, tenant, subject, ratelimit.SendMessage, lim)
+		if err != nil && chat.ErrorCode(err) != chat.ERateLimited {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	if !take(low) || !take(low) || take(low) || take(low) {
+		t.Fatal("the low limit does not admit exactly 2")
+	}
+	if !take(raised) || !take(raised) || take(raised) {
+		t.Fatal("the raised limit, same window and counter, does not admit 2 more")
+	}
+	clk.add(10 * time.Second)
+	if !take(low) {
+		t.Fatal("the next window refused from memory")
 	}
 }

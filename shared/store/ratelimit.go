@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,6 +35,12 @@ func NetworkRateSubject(prefix string) string { return "N#" + prefix }
 
 // RatePK is the partition of a subject's rate-limit counters.
 func RatePK(tenantID, subject string) string { return TenantPrefix(tenantID) + "RATE#" + subject }
+
+// isRatePK reports whether pk is a partition of rate-limit counters.
+func isRatePK(pk string) bool {
+	t := TenantOfKey(pk)
+	return t != "" && strings.HasPrefix(pk, TenantPrefix(t)+"RATE#")
+}
 
 // RateSK is the sort key of a bucket's counter for the window of that length
 // and index (the window starts at index x length after the Unix epoch).
