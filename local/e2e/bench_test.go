@@ -138,6 +138,7 @@ func isFunctionError(err error) bool {
 func BenchmarkRoundTrip(b *testing.B) {
 	s := localStack(b)
 	ten := newTenant(b, s)
+	raiseLimits(b, s, ten) // one visitor sends b.N messages and the agent polls every 5 ms
 	v := newVisitor(b, s, ten.WidgetKey)
 	first := v.sendMessage(b, "warm-up")
 	conv := first["conversationId"].(string)
@@ -191,6 +192,7 @@ func BenchmarkThroughput50(b *testing.B) {
 	const conns = 50
 	s := localStack(b)
 	ten := newTenant(b, s)
+	raiseLimits(b, s, ten) // each visitor sends b.N messages as fast as they are acked
 	vs := make([]*visitor, conns)
 	for i := range vs {
 		vs[i] = newVisitor(b, s, ten.WidgetKey)
@@ -314,9 +316,9 @@ func waitFrame(v *visitor, timeout time.Duration, match func(map[string]any) boo
 }
 
 // writeFigures keeps a benchmark's figures as an artifact.
-func writeFigures(b *testing.B, name string, lines []string) {
-	b.Helper()
+func writeFigures(tb testing.TB, name string, lines []string) {
+	tb.Helper()
 	text := strings.Join(lines, "\n") + "\n"
-	b.Log("\n" + text)
-	os.WriteFile(filepath.Join(artifacts(b), "bench-"+name), []byte(text), 0o644)
+	tb.Log("\n" + text)
+	os.WriteFile(filepath.Join(artifacts(tb), "bench-"+name), []byte(text), 0o644)
 }

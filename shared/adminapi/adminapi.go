@@ -227,6 +227,9 @@ func (a *API) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, req 
 		return nil, err
 	}
 	req.Principal = p
+	if err := a.limitKey(ctx, p); err != nil {
+		return nil, err
+	}
 	if !route.Role.allows(p.Role) {
 		return nil, chat.Errorf(chat.EForbidden, "this key's role (%s) may not call %s %s", p.Role, route.Method, route.Pattern)
 	}

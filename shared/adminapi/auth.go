@@ -10,6 +10,7 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/ratelimit"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -96,4 +97,18 @@ func (a *API) authenticate(ctx context.Context, header string) (Principal, error
 func equalSecret(a, b string) bool {
 	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
 	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
+}
+
+// limitKey counts a request against its key's limit (the tenant's apiKey
+// setting, or the platform default; the operator token's counter is under the
+// platform pseudo-tenant). Only authenticated requests are counted, so no one
+// can spend another's budget with a guessed key id; unauthenticated traffic is
+// bounded by the HTTP API's stage throttle.
+func (a *API) limitKey(ctx context.Context, p Principal) error {
+	tenantID := p.TenantID
+	if tenantID == "" {
+		tenantID = store.PlatformID
+	}
+	return ratelimit.New(a.store).Take(ctx, tenantID, store.KeyRateSubject(p.KeyID), ratelimit.APIKey,
+		ratelimit.Effective(p.Tenant, ratelimit.APIKey))
 }

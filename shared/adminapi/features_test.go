@@ -402,6 +402,10 @@ func TestWrites_CarryClassExpiryAndTenantKeys(t *testing.T) {
 		if it.PK == store.SlackRoutePK(slackTeam(f)) && av["tenantId"].(*types.AttributeValueMemberS).Value == f.ID {
 			it.PK = store.TenantPrefix(f.ID)
 		}
+		// And the operator token's rate-limit counter (shared/ratelimit).
+		if it.PK == store.RatePK(store.PlatformID, store.KeyRateSubject("operator")) {
+			it.PK = store.TenantPrefix(f.ID)
+		}
 		if !strings.HasPrefix(it.PK, store.TenantPrefix(f.ID)) || (it.GSI1PK != "" && !strings.HasPrefix(it.GSI1PK, store.TenantPrefix(f.ID))) {
 			t.Errorf("item keys %s / %s", it.PK, it.GSI1PK)
 		}

@@ -181,6 +181,12 @@ func (s *schemas) valid(sch, v any) bool {
 					ok = false
 				}
 			}
+		case "minimum":
+			n, isNum := v.(float64)
+			ok = !isNum || n >= float64(toInt(kw))
+		case "maximum":
+			n, isNum := v.(float64)
+			ok = !isNum || n <= float64(toInt(kw))
 		case "minProperties":
 			ok = !isObj || len(obj) >= toInt(kw)
 		case "oneOf", "anyOf", "allOf":
@@ -375,6 +381,8 @@ func TestOpenAPI_RulesAgreeWithTheHandlers(t *testing.T) {
 	s := newSchemas(t)
 	e := newEnv(t)
 	f := e.newFixture("Rules")
+	// Hundreds of requests a second with the same keys: out of the limiter's way.
+	wantStatus(t, "raise the key limit", e.call("PATCH", "/v1/tenant", f.OwnerKey, `{"rateLimits":{"apiKey":{"burst":10000,"perMinute":60000}}}`), 200)
 	noConv := "/v1/conversations/" + ids.New(ids.Conversation) + "/messages" // validation comes before the lookup: 404 when valid
 	noContact := "/v1/contacts/" + ids.New(ids.Contact)
 
@@ -633,6 +641,34 @@ func TestOpenAPI_RulesAgreeWithTheHandlers(t *testing.T) {
 			},
 		},
 	}
+	// A limit of the tenant's rate limits; each body keeps this test's own key
+	// limit raised, as the whole rateLimits object is replaced.
+	limitBody := func(v string) string {
+		return `{"rateLimits":{"apiKey":{"burst":10000,"perMinute":60000},"sendMessage":` + v + `}}`
+	}
+	rules = append(rules, rule{
+		name:     "rateLimits.sendMessage of PATCH /v1/tenant",
+		schema:   s.body("PATCH", "/v1/tenant"),
+		instance: func(v string) any { return decodeJSON(t, limitBody(v)) },
+		handler:  func(v string) response { return e.call("PATCH", "/v1/tenant", f.OwnerKey, limitBody(v)) },
+		accept:   http.StatusOK,
+		samples: []sample{
+			{`{}`, true, ""},
+			{`{"burst":0,"perMinute":0}`, true, ""},
+			{`{"burst":2}`, true, ""},
+			{`{"burst":10000,"perMinute":60000}`, true, ""},
+			{`{"perMinute":1}`, true, ""},
+			{`{"burst":1}`, false, ""},
+			{`{"burst":-1}`, false, ""},
+			{`{"burst":10001}`, false, ""},
+			{`{"perMinute":-5}`, false, ""},
+			{`{"perMinute":60001}`, false, ""},
+			{`{"burst":2.5}`, false, ""},
+			{`{"burst":"20"}`, false, ""},
+			{`{"rate":20}`, false, ""},
+			{`[]`, false, ""},
+		},
+	})
 	for _, r := range rules {
 		t.Run(r.name, func(t *testing.T) {
 			s := &schemas{t: t, doc: s.doc, res: s.res}

@@ -109,10 +109,10 @@ func TestOpenAPI_DocumentsEveryRoute(t *testing.T) {
 			t.Errorf("documented but not served: %s", name)
 		}
 	}
-	// Each operation documents its auth failures, and operations on an id their 404.
+	// Each operation documents its auth failures and rate limit, and operations on an id their 404.
 	for name, o := range ops {
 		res, _ := o["responses"].(map[string]any)
-		need := []string{"401", "403", "500"}
+		need := []string{"401", "403", "429", "500"}
 		if strings.Contains(name, "{id}") {
 			need = append(need, "404")
 		}

@@ -177,7 +177,8 @@ func TestAPIKeys_TwoOwnersRevokeTheLastTwoAtOnce(t *testing.T) {
 }
 
 // TestAPIKeys_RevokeCost pins what a revoke costs in DynamoDB, beside the
-// authentication's two reads and the audit event: an agent key one
+// authentication's two reads, the key's rate-limit counter (one conditional
+// update) and the audit event: an agent key one
 // conditional update, as before the last-owner rule; an owner key that update
 // (its condition fails on the role), a strongly consistent Query of the keys
 // until a witness, and the two-item transaction; a refused one changes nothing
@@ -192,9 +193,9 @@ func TestAPIKeys_RevokeCost(t *testing.T) {
 		status   int
 		calls    string
 	}{
-		{"agent key", f.AgentKeyID, http.StatusNoContent, "GetItem=2 PutItem=1 UpdateItem=1"},
-		{"owner key", second, http.StatusNoContent, "GetItem=2 PutItem=1 Query=1 TransactWriteItems=1 UpdateItem=1"},
-		{"last owner key", f.OwnerKeyID, http.StatusConflict, "GetItem=2 Query=1 UpdateItem=1"},
+		{"agent key", f.AgentKeyID, http.StatusNoContent, "GetItem=2 PutItem=1 UpdateItem=2"},
+		{"owner key", second, http.StatusNoContent, "GetItem=2 PutItem=1 Query=1 TransactWriteItems=1 UpdateItem=2"},
+		{"last owner key", f.OwnerKeyID, http.StatusConflict, "GetItem=2 Query=1 UpdateItem=2"},
 	} {
 		m.Reset()
 		wantStatus(t, tc.name, e.call(http.MethodDelete, "/v1/api-keys/"+tc.id, f.OwnerKey, ""), tc.status)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ratelimit"
 )
 
 const problemType = "application/problem+json"
@@ -87,6 +88,10 @@ func (a *API) problem(ctx context.Context, req *Request, err error) (Problem, ma
 			"tenantId", req.Principal.TenantID, "error", err.Error())
 	case chat.EUnauthorized:
 		hdr["WWW-Authenticate"] = `Bearer realm="livesupportbot-admin"`
+	case chat.ERateLimited:
+		if s, ok := ratelimit.RetryAfterSeconds(err); ok {
+			hdr["Retry-After"] = itoa(s)
+		}
 	}
 	var ce *chat.Error
 	if errors.As(err, &ce) && len(ce.Fields) > 0 {

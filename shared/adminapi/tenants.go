@@ -12,6 +12,7 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/ratelimit"
 	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
 )
@@ -34,8 +35,12 @@ type TenantView struct {
 	Retention          retention.Periods `json:"retention"`
 	EffectiveRetention retention.Periods `json:"effectiveRetention"`
 	MaximumRetention   retention.Periods `json:"maximumRetention"`
-	Status             string            `json:"status"`
-	CreatedAt          time.Time         `json:"createdAt"`
+	// RateLimits are the tenant's overrides (0: the platform default),
+	// EffectiveRateLimits the limits in force.
+	RateLimits          chat.RateLimits `json:"rateLimits"`
+	EffectiveRateLimits chat.RateLimits `json:"effectiveRateLimits"`
+	Status              string          `json:"status"`
+	CreatedAt           time.Time       `json:"createdAt"`
 }
 
 func tenantView(t *chat.Tenant) TenantView {
@@ -45,6 +50,7 @@ func tenantView(t *chat.Tenant) TenantView {
 	}
 	return TenantView{ID: t.ID, Name: t.Name, WidgetKey: t.WidgetKey, AllowedOrigins: origins,
 		Retention: t.Retention, EffectiveRetention: t.Periods(), MaximumRetention: retention.Maximums,
+		RateLimits: t.RateLimits, EffectiveRateLimits: ratelimit.EffectiveAll(t),
 		Status: t.Status, CreatedAt: t.CreatedAt}
 }
 
@@ -110,6 +116,7 @@ type patchTenantBody struct {
 	Name           *string            `json:"name"`
 	AllowedOrigins *[]string          `json:"allowedOrigins"`
 	Retention      *retention.Periods `json:"retention"`
+	RateLimits     *chat.RateLimits   `json:"rateLimits"`
 }
 
 func (a *API) patchTenant(ctx context.Context, r *Request) (*Response, error) {
@@ -133,17 +140,23 @@ func (a *API) patchTenant(ctx context.Context, r *Request) (*Response, error) {
 		}
 		u.Retention = b.Retention
 	}
+	if b.RateLimits != nil {
+		for f, d := range ratelimit.Validate(*b.RateLimits) {
+			issues["rateLimits."+f] = d
+		}
+		u.RateLimits = b.RateLimits
+	}
 	if len(issues) > 0 {
 		return nil, &chat.Error{Code: chat.EInvalid, Message: "the settings are invalid", Fields: issues}
 	}
-	if u.Name == nil && u.AllowedOrigins == nil && u.Retention == nil {
-		return nil, fieldError("body", "name, allowedOrigins or retention is required")
+	if u.Name == nil && u.AllowedOrigins == nil && u.Retention == nil && u.RateLimits == nil {
+		return nil, fieldError("body", "name, allowedOrigins, retention or rateLimits is required")
 	}
 	t, err := a.store.UpdateTenantSettings(ctx, r.Principal.TenantID, u)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.audit(ctx, r, t.ID, ActTenantUpdate, map[string]string{"tenantId": t.ID, "fields": changed(b.Name != nil, "name", b.AllowedOrigins != nil, "allowedOrigins", b.Retention != nil, "retention")}); err != nil {
+	if err := a.audit(ctx, r, t.ID, ActTenantUpdate, map[string]string{"tenantId": t.ID, "fields": changed(b.Name != nil, "name", b.AllowedOrigins != nil, "allowedOrigins", b.Retention != nil, "retention", b.RateLimits != nil, "rateLimits")}); err != nil {
 		return nil, err
 	}
 	return JSON(http.StatusOK, tenantView(t)), nil

@@ -43,6 +43,29 @@ type Tenant struct {
 	// ReingestAfterErasure says what happens when an erased identity comes back:
 	// "refuse" (the default) or "new_contact" (a new contact, unlinked to the old).
 	ReingestAfterErasure string `json:"reingestAfterErasure,omitempty"`
+
+	// RateLimits are the tenant's overrides of the platform's rate limits
+	// (shared/ratelimit); a zero limit is the platform default.
+	RateLimits RateLimits `json:"rateLimits"`
+}
+
+// RateLimit is a burst and a sustained rate: at most Burst requests in a short
+// run, PerMinute on average. Zero fields mean the platform default.
+type RateLimit struct {
+	Burst     int `json:"burst"`
+	PerMinute int `json:"perMinute"`
+}
+
+// RateLimits are a tenant's limits per kind of request: each visitor's
+// WebSocket frames by action (shared by all of the visitor's connections), and
+// each admin API key's requests.
+type RateLimits struct {
+	SendMessage RateLimit `json:"sendMessage"`
+	Typing      RateLimit `json:"typing"`
+	History     RateLimit `json:"history"`
+	Identify    RateLimit `json:"identify"`
+	PageView    RateLimit `json:"pageView"`
+	APIKey      RateLimit `json:"apiKey"`
 }
 
 // Periods returns the tenant's effective retention periods; on a tenant-wide

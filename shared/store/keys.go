@@ -17,6 +17,7 @@ import (
 //	conversation    T#t#CONV#v                META                    T#t#CONVS#<status> / <lastActivity>#v T#t#RET#communication#<yyyy-mm> / <time>#PK
 //	message         T#t#CONV#v                MSG#<createdAt>#<id>    -                                     -
 //	dedupe marker   T#t#CONV#v                CMID#<clientMessageId>  -                                     -
+//	rate counter    T#t#RATE#<subject>        <bucket>#<window>#<n>   -                                     -  (ratelimit.go)
 const (
 	SKProfile = "PROFILE"
 	SKMeta    = "META"

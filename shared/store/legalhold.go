@@ -54,8 +54,9 @@ func (s *Store) SubjectItems(ctx context.Context, tenantID, contactID string) ([
 
 // Holdable reports whether a legal hold keeps an item: everything about the
 // subject except live-session bookkeeping (WebSocket connection records), which
-// $disconnect deletes and whose short TTL only cleans up missed disconnects.
-func Holdable(pk, sk string) bool { return !strings.HasPrefix(sk, prefConn) }
+// $disconnect deletes and whose short TTL only cleans up missed disconnects,
+// and rate-limit counters (ratelimit.go), which record only a count.
+func Holdable(pk, sk string) bool { return !strings.HasPrefix(sk, prefConn) && !isRatePK(pk) }
 
 // SetContactHold sets or clears the legal hold flag of a live contact (a
 // missing, expired or foreign one is chat.ErrNotFound). Setting it also removes

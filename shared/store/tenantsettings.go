@@ -18,6 +18,7 @@ type TenantSettings struct {
 	Name           *string
 	AllowedOrigins *[]string
 	Retention      *retention.Periods
+	RateLimits     *chat.RateLimits
 }
 
 // UpdateTenantSettings changes a tenant's settings in one conditional update and
@@ -49,6 +50,9 @@ func (s *Store) UpdateTenantSettings(ctx context.Context, tenantID string, u Ten
 	}
 	if u.Retention != nil && err == nil {
 		err = set("Retention", *u.Retention)
+	}
+	if u.RateLimits != nil && err == nil {
+		err = set("RateLimits", *u.RateLimits)
 	}
 	if err != nil {
 		return nil, wrap("marshal tenant settings", err)

@@ -49,6 +49,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if err != nil {
 		return problem(origin, http.StatusBadRequest, err.Error()), nil
 	}
+	if res, limited := h.limit(ctx, origin, body.WidgetKey, req.RequestContext.HTTP.SourceIP); limited {
+		return res, nil
+	}
 	t, err := h.Store.TenantByWidgetKey(ctx, body.WidgetKey)
 	if err == chat.ErrNotFound {
 		return problem(origin, http.StatusUnauthorized, "unknown widget key"), nil

@@ -1,10 +1,14 @@
 package wsmessage_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
+	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/ratelimit"
+	"github.com/livesupportbot/backend/shared/store"
 )
 
 // BenchmarkSendMessage reports the DynamoDB requests and units of one
@@ -13,6 +17,8 @@ import (
 func BenchmarkSendMessage(b *testing.B) {
 	h := newHarness(b)
 	tn := h.tenant(b)
+	// The limit is raised out of the way; its counter (1 WCU) is in the figures.
+	raise(b, h, tn.ID)
 	v := ids.New(ids.Contact)
 	a := h.Connect(b, tn.ID, v, "connA")
 	h.Connect(b, tn.ID, v, "connB")
@@ -47,4 +53,49 @@ func sum(m map[string]int) int {
 		n += v
 	}
 	return n
+}
+
+// raise lifts the tenant's sendMessage limit to the maximum.
+func raise(b *testing.B, h *harness, tenantID string) {
+	b.Helper()
+	max := chat.RateLimit{Burst: ratelimit.MaxBurst, PerMinute: ratelimit.MaxPerMinute}
+	if _, err := h.st.UpdateTenantSettings(context.Background(), tenantID, store.TenantSettings{
+		RateLimits: &chat.RateLimits{SendMessage: max}}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkRateLimitedFrame reports what a sendMessage frame over the limit
+// costs: nothing stored; the first refusal of a window one conditional
+// UpdateItem, later ones in the same window nothing (the instance remembers
+// the window is full). A window of the default limit lasts 20 s, so nearly
+// every frame measured is a remembered one.
+func BenchmarkRateLimitedFrame(b *testing.B) {
+	h := newHarness(b)
+	tn := h.tenant(b)
+	v := ids.New(ids.Contact)
+	a := h.Connect(b, tn.ID, v, "flood")
+	for i := range ratelimit.Defaults[ratelimit.SendMessage].Burst {
+		h.Frame(b, "ws-send-message.json", a, "flood", fmt.Sprintf(`{"action":"sendMessage","clientMessageId":"w%d","text":"use up the burst"}`, i))
+	}
+	h.meter.Reset()
+	b.ResetTimer()
+	for i := range b.N {
+		h.Frame(b, "ws-send-message.json", a, "flood", fmt.Sprintf(`{"action":"sendMessage","clientMessageId":"x%d","text":"spam"}`, i))
+	}
+	b.StopTimer()
+	calls, read, write := h.meter.Snapshot()
+	n := float64(b.N)
+	b.ReportMetric(read/n, "RCU/rejected")
+	b.ReportMetric(write/n, "WCU/rejected")
+	b.ReportMetric(float64(sum(calls))/n, "requests/rejected")
+	limited := 0
+	for _, f := range h.Frames(b, "flood") {
+		if f["code"] == "rate_limited" {
+			limited++
+		}
+	}
+	if limited < b.N {
+		b.Fatalf("%d of %d frames over the limit were rate_limited", limited, b.N)
+	}
 }

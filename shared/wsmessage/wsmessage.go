@@ -101,6 +101,9 @@ func (h *Handler) frame(ctx context.Context, p *pusher.Pusher, id wsconn.Identit
 	if err != nil {
 		return err, f.ClientMessageID
 	}
+	if err := h.limit(ctx, t, id, f.Action); err != nil {
+		return err, f.ClientMessageID
+	}
 	switch f.Action {
 	case "sendMessage":
 		return h.sendMessage(ctx, t, id, req.RequestContext.ConnectionID, f)

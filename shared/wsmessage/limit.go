@@ -1,0 +1,23 @@
+package wsmessage
+
+import (
+	"context"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ratelimit"
+	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/wsconn"
+)
+
+// limit counts a frame against its visitor's budget for the action, before
+// the frame is handled: a frame over the limit is answered rate_limited and
+// stores nothing. The budget is the visitor's, shared by all of its
+// connections, so it bounds each connection too. Uncounted frames (ping,
+// unknown actions) pass free.
+func (h *Handler) limit(ctx context.Context, t *chat.Tenant, id wsconn.Identity, action string) error {
+	bucket, counted := ratelimit.FrameBucket(action)
+	if !counted {
+		return nil
+	}
+	return ratelimit.New(h.Store).Take(ctx, t.ID, store.VisitorRateSubject(id.VisitorID), bucket, ratelimit.Effective(t, bucket))
+}
