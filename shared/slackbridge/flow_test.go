@@ -310,7 +310,8 @@ func TestDeliver_KeepsAnIntegrationInUseFromExpiring(t *testing.T) {
 	past := time.Now().Add(-40 * 24 * time.Hour)
 	old := h.bridge.WithClock(func() time.Time { return past })
 	h.slack.ResetCode("code-old")
-	res, err := old.Handle(ctx, oauthRequest(t, map[string]string{"code": "code-old", "state": stateOf(t, old.InstallURL(ten.ID, apiCtx))}))
+	so := start(t, old, ten.ID, apiCtx)
+	res, err := old.Handle(ctx, so.callback(t, map[string]string{"code": "code-old", "state": so.State}))
 	if err != nil || res.StatusCode != 302 {
 		t.Fatalf("install: %d %s %v", res.StatusCode, res.Body, err)
 	}
