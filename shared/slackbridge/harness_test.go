@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/dispatch"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/retention"
@@ -73,7 +74,7 @@ func newMeteredHarness(tb testing.TB, m *testaws.Meter) *harness {
 		KMSKeyID: key.KeyID, ConsoleURL: consoleURL, APIURL: fake.APIURL(),
 	}, st, key.Client, log)
 	return &harness{tt: tt, st: st, key: key, slack: fake, bridge: b, logs: logs,
-		Widget: wstest.New(tb, cfg, st, tt.StreamArn, log, b)}
+		Widget: wstest.New(tb, cfg, st, tt.StreamArn, log, dispatch.Destination{Name: "slack", Deliverer: b})}
 }
 
 func (h *harness) tenant(tb testing.TB) *chat.Tenant {
