@@ -140,6 +140,17 @@
     }).catch(function (e) { notice(e.message); });
   };
 
+  // Slack's install is bound to this browser: the API's answer sets a cookie the
+  // OAuth callback checks, so the console fetches the link (same site as the
+  // API) and then opens it here (docs/SLACK.md).
+  $('connect-slack').onclick = function () {
+    state.api = $('api-base').value.replace(/\/+$/, '');
+    state.key = $('api-key').value.trim();
+    call('GET', '/v1/integrations/slack/install?redirect=false').then(function (j) {
+      location.assign(j.url);
+    }).catch(function (e) { notice(e.message); });
+  };
+
   $('show-setup').onclick = function () { var s = $('setup'); s.style.display = s.style.display === 'block' ? 'none' : 'block'; };
 
   $('create-tenant').onclick = function () {

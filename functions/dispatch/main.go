@@ -1,6 +1,7 @@
 // Command dispatch delivers each new message of the Data table's stream to where
 // it must go (the visitor's live connections, and the channels that are wired in),
-// reporting failed records as batch item failures.
+// reporting failed records as batch item failures, and, on its schedule, retries
+// the outbound deliveries (Slack) that failed.
 package main
 
 import (
@@ -34,9 +35,10 @@ func main() {
 			&dispatch.Widget{Store: st, Pusher: pusher.New(pusher.NewClient(cfg, env["WS_MANAGEMENT_ENDPOINT"])), Log: log},
 		},
 	}
-	// Slack: mirror visitor and bot messages to the tenant's Slack thread.
+	// Slack: mirror visitor and bot messages to the tenant's Slack thread. It is
+	// outbound: its failures are parked and retried by the scheduled run.
 	if sc, err := slackbridge.ConfigFromEnv(os.Getenv, "SLACK_KMS_KEY_ID"); err == nil {
-		h.Deliverers = append(h.Deliverers, slackbridge.New(sc, st, kms.NewFromConfig(cfg), log))
+		h.Outbound = append(h.Outbound, dispatch.Destination{Name: "slack", Deliverer: slackbridge.New(sc, st, kms.NewFromConfig(cfg), log)})
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(h.Invoke)
 }

@@ -1,6 +1,6 @@
 // Command ws-connect admits WebSocket connections: it is the $connect route's
-// REQUEST authorizer (visitor token check, 401 on a bad one) and records and
-// removes connections on $connect and $disconnect.
+// REQUEST authorizer (visitor token check, 401 on a bad one or an erased
+// visitor's) and records and removes connections on $connect and $disconnect.
 package main
 
 import (
@@ -16,7 +16,7 @@ import (
 )
 
 func main() {
-	_, getenv, st := awsclients.MustStart(context.Background(), os.Getenv, "VISITOR_TOKEN_SECRET")
+	_, getenv, st := awsclients.MustStart(context.Background(), os.Getenv, "VISITOR_TOKEN_SECRET", "SUBJECT_HASH_SECRET")
 	tokens, err := visitortoken.New(getenv("VISITOR_TOKEN_SECRET"))
 	if err != nil {
 		awsclients.Fatal(err)

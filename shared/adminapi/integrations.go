@@ -18,10 +18,11 @@ const (
 )
 
 // SlackIntegrations is what the admin API needs of the Slack bridge
-// (slackbridge.Bridge): the install link, a description of the installation
-// without its secret, and uninstalling.
+// (slackbridge.Bridge): the install link with the Set-Cookie value that binds
+// it to the browser, a description of the installation without its secret, and
+// uninstalling.
 type SlackIntegrations interface {
-	InstallURL(tenantID string, rc events.APIGatewayV2HTTPRequestContext) string
+	InstallURL(tenantID string, rc events.APIGatewayV2HTTPRequestContext) (url, setCookie string)
 	Describe(ctx context.Context, tenantID string) (*IntegrationView, error)
 	Uninstall(ctx context.Context, tenantID string) error
 }
@@ -68,19 +69,35 @@ func (a *API) listIntegrations(ctx context.Context, r *Request) (*Response, erro
 
 // installSlack starts the Slack app's OAuth install for the caller's tenant: a
 // redirect to Slack's authorize page with a signed, expiring state naming the
-// tenant (the body carries the same URL for clients that do not follow it).
+// tenant (the body carries the same URL for clients that do not follow it), and
+// the install cookie: the callback completes the install only in the browser
+// that got this answer. A browser page calls it with the owner key by fetch
+// (same site as the API, so the cookie is kept), with redirect=false to get a
+// 200 whose url it then opens: a script cannot read a redirect's target.
 func (a *API) installSlack(ctx context.Context, r *Request) (*Response, error) {
-	if err := onlyQuery(r); err != nil {
+	if err := onlyQuery(r, "redirect"); err != nil {
 		return nil, err
+	}
+	status := http.StatusFound
+	switch r.Query.Get("redirect") {
+	case "", "true":
+	case "false":
+		status = http.StatusOK
+	default:
+		return nil, fieldError("redirect", "must be true or false")
 	}
 	if a.slack == nil {
 		return nil, errSlackNotConfigured
 	}
-	u := a.slack.InstallURL(r.Principal.TenantID, r.APIContext)
+	u, cookie := a.slack.InstallURL(r.Principal.TenantID, r.APIContext)
 	if err := a.audit(ctx, r, r.Principal.TenantID, ActIntegrationInstall, map[string]string{"channel": "slack"}); err != nil {
 		return nil, err
 	}
-	return &Response{Status: http.StatusFound, Headers: map[string]string{"Location": u}, Body: map[string]string{"url": u}}, nil
+	h := map[string]string{"Set-Cookie": cookie}
+	if status == http.StatusFound {
+		h["Location"] = u
+	}
+	return &Response{Status: status, Headers: h, Body: map[string]string{"url": u}}, nil
 }
 
 // deleteSlack uninstalls Slack: the encrypted token, the workspace route and the
@@ -106,7 +123,7 @@ func SlackBridge(b *slackbridge.Bridge) SlackIntegrations { return slackAdapter{
 
 type slackAdapter struct{ b *slackbridge.Bridge }
 
-func (s slackAdapter) InstallURL(tenantID string, rc events.APIGatewayV2HTTPRequestContext) string {
+func (s slackAdapter) InstallURL(tenantID string, rc events.APIGatewayV2HTTPRequestContext) (string, string) {
 	return s.b.InstallURL(tenantID, rc)
 }
 

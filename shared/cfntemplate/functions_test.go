@@ -40,7 +40,11 @@ func TestLoadFunctions_MergesGlobalsAndKeepsIntrinsics(t *testing.T) {
 	if d.Dir() != "functions/dispatch" {
 		t.Errorf("dir = %q", d.Dir())
 	}
-	if len(d.Events) != 1 || d.Events[0].Type != "DynamoDB" {
+	types := map[string]bool{}
+	for _, ev := range d.Events {
+		types[ev.Type] = true
+	}
+	if len(d.Events) != 2 || !types["DynamoDB"] || !types["Schedule"] { // the stream, and the retry run
 		t.Errorf("events = %+v", d.Events)
 	}
 	if got := byID["WsConnectFunction"].Dir(); got != "functions/ws-connect" {

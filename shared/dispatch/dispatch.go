@@ -1,13 +1,26 @@
 // Package dispatch delivers each new message from the Data table's stream to
 // where it must go: the visitor's live WebSocket connections, a Slack thread, a
-// channel's send API, a bot. Each destination is a Deliverer; a record whose
-// delivery fails is reported as a batch item failure, so only it is retried and
-// one bad record never redelivers the batch.
+// channel's send API, a bot.
+//
+// Destinations do not share retries. The stream's own deliverers (the widget
+// connections, and the conversation's activity) are retried by the stream: a
+// failed record is reported as a batch item failure, and the batch stops there,
+// since Lambda retries it from that record on. Outbound destinations (Slack)
+// run after the stream's deliverers have handled the whole batch, each attempt
+// bounded in time; a delivery they fail is parked (store.ParkDelivery) and
+// retried by the scheduled retry run (Retry), never by the stream. So a failing
+// or slow outbound destination neither re-runs nor holds back the widget, and
+// the widget's retries never re-run Slack. While a tenant has parked deliveries
+// to a destination, its new messages to that destination are parked behind
+// them, which keeps each conversation's order and stops hammering a destination
+// that is down.
 package dispatch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -16,6 +29,7 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/frames"
 	"github.com/livesupportbot/backend/shared/pusher"
+	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -31,42 +45,117 @@ type DelivererFunc func(ctx context.Context, m *chat.Message) error
 // Deliver calls f.
 func (f DelivererFunc) Deliver(ctx context.Context, m *chat.Message) error { return f(ctx, m) }
 
+// Selective is implemented by deliverers that take only some messages (Slack:
+// visitor and bot messages); the others are never tried or parked for them.
+type Selective interface {
+	Wants(m *chat.Message) bool
+}
+
+// Destination is an outbound deliverer with its own retries.
+type Destination struct {
+	// Name keys its parked deliveries ("slack"); it must not contain '#'.
+	Name      string
+	Deliverer Deliverer
+}
+
 // TouchStep is how much newer a message must be than a conversation's recorded
 // activity to move it (inbox order and retention are kept to the minute).
 const TouchStep = time.Minute
 
-// Handler handles stream batches.
+// Time limits of outbound attempts.
+const (
+	// DefaultAttemptTimeout bounds an attempt made from the stream: the next
+	// batch of the shard waits for it.
+	DefaultAttemptTimeout = 5 * time.Second
+	// RetryTimeout bounds an attempt of the retry run (Slack's client gives up
+	// on one call after 10 seconds too).
+	RetryTimeout = 10 * time.Second
+	// GiveUpAfter is how long a parked delivery is retried.
+	GiveUpAfter = 24 * time.Hour
+	// margin is left before the invocation's deadline after an attempt.
+	margin = time.Second
+)
+
+// Handler handles stream batches and retry runs.
 type Handler struct {
-	Store      *store.Store
-	Tenants    *store.TenantCache
+	Store   *store.Store
+	Tenants *store.TenantCache
+	// Deliverers are retried by the stream (the widget connections).
 	Deliverers []Deliverer
-	Log        *slog.Logger
+	// Outbound destinations retry their failures themselves (Slack).
+	Outbound []Destination
+	// AttemptTimeout bounds an outbound attempt from the stream (0:
+	// DefaultAttemptTimeout).
+	AttemptTimeout time.Duration
+	Log            *slog.Logger
 }
 
-// Handle delivers every new message of the batch and reports the records that failed.
+// Invoke handles a raw event: a stream batch, or the retry schedule's event.
+func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		Records    json.RawMessage `json:"Records"`
+		DetailType string          `json:"detail-type"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("decode event: %w", err)
+	}
+	switch {
+	case len(probe.Records) > 0:
+		var ev events.DynamoDBEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("decode stream event: %w", err)
+		}
+		return h.Handle(ctx, ev)
+	case probe.DetailType == "Scheduled Event":
+		return h.Retry(ctx)
+	}
+	return nil, errors.New("dispatch: neither a stream batch nor a scheduled event")
+}
+
+// handled is a message whose stream deliverers succeeded.
+type handled struct {
+	seq     string
+	m       *chat.Message
+	periods retention.Periods
+}
+
+// Handle delivers the new messages of a batch and reports the first record
+// that failed: Lambda retries the batch from there, so the records after it
+// are left for that retry, and the ones before it are never run again.
 func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	var resp events.DynamoDBEventResponse
+	var done []handled
 	for _, rec := range ev.Records {
-		if err := h.record(ctx, rec); err != nil {
+		m, p, err := h.record(ctx, rec)
+		if err != nil {
 			h.Log.ErrorContext(ctx, "delivery failed", "eventId", rec.EventID, "error", err)
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{
-				ItemIdentifier: rec.Change.SequenceNumber})
+			resp.BatchItemFailures = []events.DynamoDBBatchItemFailure{{ItemIdentifier: rec.Change.SequenceNumber}}
+			break
 		}
+		if m != nil {
+			done = append(done, handled{seq: rec.Change.SequenceNumber, m: m, periods: p})
+		}
+	}
+	if seq := h.outbound(ctx, done); seq != "" {
+		// Neither delivered nor parked: retried by the stream from there.
+		resp.BatchItemFailures = []events.DynamoDBBatchItemFailure{{ItemIdentifier: seq}}
 	}
 	return resp, nil
 }
 
-func (h *Handler) record(ctx context.Context, rec events.DynamoDBEventRecord) error {
+// record runs the stream's deliverers for a message record and returns the
+// message and its tenant's periods (nil for any other record).
+func (h *Handler) record(ctx context.Context, rec events.DynamoDBEventRecord) (*chat.Message, retention.Periods, error) {
 	if rec.EventName != string(events.DynamoDBOperationTypeInsert) {
-		return nil
+		return nil, retention.Periods{}, nil
 	}
 	sk, ok := rec.Change.Keys["SK"]
 	if !ok || sk.DataType() != events.DataTypeString || !store.IsMessageKey(sk.String()) {
-		return nil
+		return nil, retention.Periods{}, nil
 	}
 	it, err := store.MessageFromStream(rec.Change.NewImage)
 	if err != nil {
-		return err
+		return nil, retention.Periods{}, err
 	}
 	m := it.Message()
 	var errs []error
@@ -75,14 +164,162 @@ func (h *Handler) record(ctx context.Context, rec events.DynamoDBEventRecord) er
 			errs = append(errs, err)
 		}
 	}
+	p := retention.Defaults
 	if t, err := h.Tenants.Tenant(ctx, m.TenantID); err == nil {
-		if err := h.Store.TouchConversation(ctx, m.TenantID, m.ConversationID, m.CreatedAt, t.Periods(), TouchStep); err != nil {
+		p = t.Periods()
+		if err := h.Store.TouchConversation(ctx, m.TenantID, m.ConversationID, m.CreatedAt, p, TouchStep); err != nil {
 			errs = append(errs, err)
 		}
 	} else if err != chat.ErrNotFound {
 		errs = append(errs, err)
 	}
-	return errors.Join(errs...)
+	return m, p, errors.Join(errs...)
+}
+
+// outbound gives each handled message to the outbound destinations, in order:
+// one bounded attempt, unless the tenant already has deliveries to that
+// destination parked or the invocation is running out of time; what is not
+// delivered is parked. It returns the sequence number of the first message it
+// could neither deliver nor park ("" when there is none).
+func (h *Handler) outbound(ctx context.Context, done []handled) string {
+	limit := h.AttemptTimeout
+	if limit <= 0 {
+		limit = DefaultAttemptTimeout
+	}
+	type key struct{ dest, tenant string }
+	held := map[key]bool{} // the tenant's deliveries to the destination wait for the retry run
+	checked := map[key]bool{}
+	for _, d := range done {
+		m := d.m
+		for _, dest := range h.Outbound {
+			if sel, ok := dest.Deliverer.(Selective); ok && !sel.Wants(m) {
+				continue
+			}
+			k := key{dest.Name, m.TenantID}
+			if !checked[k] {
+				checked[k] = true
+				has, err := h.Store.HasParkedDeliveries(ctx, m.TenantID, dest.Name)
+				if err != nil {
+					h.Log.WarnContext(ctx, "parked deliveries unknown; parking", "destination", dest.Name, "tenantId", m.TenantID, "error", err)
+				}
+				held[k] = has || err != nil
+			}
+			if !held[k] && timeLeft(ctx, limit) {
+				actx, cancel := context.WithTimeout(ctx, limit)
+				err := dest.Deliverer.Deliver(actx, m)
+				cancel()
+				if err == nil {
+					continue
+				}
+				h.Log.WarnContext(ctx, "delivery parked", "destination", dest.Name, "tenantId", m.TenantID, "messageId", m.ID, "error", err)
+				held[k] = true
+			}
+			if err := h.Store.ParkDelivery(ctx, dest.Name, m, d.periods); err != nil {
+				h.Log.ErrorContext(ctx, "delivery neither made nor parked", "destination", dest.Name, "tenantId", m.TenantID, "messageId", m.ID, "error", err)
+				return d.seq
+			}
+		}
+	}
+	return ""
+}
+
+// timeLeft reports whether an attempt of d still fits before ctx's deadline.
+func timeLeft(ctx context.Context, d time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return !ok || time.Until(deadline) > d+margin
+}
+
+// RetrySummary counts what a retry run did.
+type RetrySummary struct {
+	Delivered int  `json:"delivered"`
+	Dropped   int  `json:"dropped"`             // the message is gone, or retried for GiveUpAfter
+	Failed    int  `json:"failed"`              // tried again and failed: still parked
+	Left      int  `json:"left"`                // not tried: behind a failure of the same tenant
+	OutOfTime bool `json:"outOfTime,omitempty"` // stopped before the end: the next run goes on
+}
+
+// Retry is the scheduled retry run: it retries every parked delivery, in
+// tenant, conversation and message order, with one failing attempt at most per
+// tenant and destination (the tenant's later deliveries wait behind it, which
+// keeps each conversation's order). A delivery whose message is gone is
+// dropped; one parked for GiveUpAfter is dropped and logged as an error.
+// Retrying twice is harmless: destinations deliver each message once.
+func (h *Handler) Retry(ctx context.Context) (RetrySummary, error) {
+	var sum RetrySummary
+	for _, dest := range h.Outbound {
+		failed := map[string]bool{}
+		err := h.Store.ParkedDeliveries(ctx, dest.Name, func(pd store.ParkedDelivery) bool {
+			if !timeLeft(ctx, RetryTimeout) {
+				sum.OutOfTime = true
+				return false
+			}
+			if failed[pd.TenantID] {
+				sum.Left++
+				return true
+			}
+			switch h.retryOne(ctx, dest, pd) {
+			case retryDelivered:
+				sum.Delivered++
+			case retryDropped:
+				sum.Dropped++
+			default:
+				sum.Failed++
+				failed[pd.TenantID] = true
+			}
+			return true
+		})
+		if err != nil {
+			return sum, fmt.Errorf("retry %s: %w", dest.Name, err)
+		}
+	}
+	if sum != (RetrySummary{}) {
+		h.Log.InfoContext(ctx, "parked deliveries retried", "delivered", sum.Delivered, "dropped", sum.Dropped,
+			"failed", sum.Failed, "left", sum.Left, "outOfTime", sum.OutOfTime)
+	}
+	return sum, nil
+}
+
+type retryOutcome int
+
+const (
+	retryFailed retryOutcome = iota
+	retryDelivered
+	retryDropped
+)
+
+func (h *Handler) retryOne(ctx context.Context, dest Destination, pd store.ParkedDelivery) retryOutcome {
+	log := h.Log.With("destination", dest.Name, "tenantId", pd.TenantID, "conversationId", pd.ConversationID, "messageSk", pd.MessageSK)
+	drop := func() retryOutcome {
+		if err := h.Store.UnparkDelivery(ctx, pd); err != nil {
+			log.ErrorContext(ctx, "unpark delivery", "error", err)
+			return retryFailed
+		}
+		return retryDropped
+	}
+	if h.Store.Now().Sub(pd.ParkedAt) > GiveUpAfter {
+		log.ErrorContext(ctx, "delivery given up", "parkedAt", pd.ParkedAt)
+		return drop()
+	}
+	m, err := h.Store.ParkedMessage(ctx, pd)
+	if err == chat.ErrNotFound {
+		return drop() // erased or expired: nothing to deliver
+	}
+	if err != nil {
+		log.WarnContext(ctx, "read parked message", "error", err)
+		return retryFailed
+	}
+	actx, cancel := context.WithTimeout(ctx, RetryTimeout)
+	err = dest.Deliverer.Deliver(actx, m)
+	cancel()
+	if err != nil {
+		log.WarnContext(ctx, "parked delivery failed again", "error", err)
+		return retryFailed
+	}
+	if err := h.Store.UnparkDelivery(ctx, pd); err != nil {
+		// Delivered; the next run finds it delivered (destinations deliver once).
+		log.WarnContext(ctx, "unpark delivery", "error", err)
+	}
+	return retryDelivered
 }
 
 // Widget delivers messages to the visitor's live WebSocket connections, except

@@ -14,6 +14,13 @@ import (
 	"github.com/livesupportbot/backend/shared/store"
 )
 
+// Wants reports whether Deliver would take m: visitor and bot messages
+// (dispatch.Selective), so dispatch never parks agent or system messages for
+// Slack.
+func (b *Bridge) Wants(m *chat.Message) bool {
+	return m.Author.Kind == chat.AuthorVisitor || m.Author.Kind == chat.AuthorBot
+}
+
 // Deliver mirrors a visitor or bot message to the tenant's Slack channel (it is
 // a dispatch.Deliverer and runs in dispatch, never in the request that received
 // the message). The first message of a conversation opens a thread (visitor
@@ -21,12 +28,13 @@ import (
 // and system messages are not echoed; tenants without Slack are skipped.
 //
 // A failure, such as a 429 from Slack (*slack.RateLimitedError, with its
-// RetryAfter), is returned so the stream batch reports the record and it is
-// retried. Retries do not duplicate: the thread is recorded under a condition
+// RetryAfter), is returned: dispatch parks the delivery and its retry run
+// tries again (Slack is an outbound destination, never retried by the stream).
+// Retries do not duplicate: the thread is recorded under a condition
 // and reused, and each posted message is recorded per message id before
 // Deliver reports success.
 func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
-	if m.Author.Kind != chat.AuthorVisitor && m.Author.Kind != chat.AuthorBot {
+	if !b.Wants(m) {
 		return nil
 	}
 	in, api, err := b.client(ctx, m.TenantID)

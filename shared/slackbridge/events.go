@@ -190,19 +190,26 @@ func unauthorized() events.APIGatewayV2HTTPResponse {
 var okResponse = jsonResponse(http.StatusOK, map[string]bool{"ok": true})
 
 // HandleEvents is POST /webhooks/slack/events. It verifies the signature first
-// (401, nothing written, when it fails), answers url_verification, and otherwise
-// only deduplicates and stores, so Slack gets its answer within 3 seconds: a
+// (401, nothing written, when it fails; a signed body over 1 MiB is 413),
+// answers url_verification, and otherwise only deduplicates and stores, so
+// Slack gets its answer within 3 seconds: a
 // person's reply in a conversation's thread becomes an agent message (dispatch
 // delivers it to the visitor); app_uninstalled and tokens_revoked remove the
 // integration; everything else is acknowledged and ignored.
 func (b *Bridge) HandleEvents(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	body, err := rawBody(req)
-	if err != nil || len(body) > maxBody {
+	if err != nil {
 		return unauthorized(), nil
 	}
 	if err := b.verify(req, body); err != nil {
 		b.log.WarnContext(ctx, "slack signature rejected", "reason", err.Error())
 		return unauthorized(), nil
+	}
+	if len(body) > maxBody {
+		// Signed but too large: Slack would only send it again.
+		res := problem(http.StatusRequestEntityTooLarge, "Content Too Large", "the body is larger than 1 MiB")
+		res.Headers["X-Slack-No-Retry"] = "1"
+		return res, nil
 	}
 	ev, err := ParseEvent(body)
 	if err != nil {

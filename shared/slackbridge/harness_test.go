@@ -3,6 +3,7 @@ package slackbridge_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/dispatch"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/retention"
@@ -80,7 +82,7 @@ func newHookedHarness(tb testing.TB, m *testaws.Meter, hook *testaws.HookDB) *ha
 		KMSKeyID: key.KeyID, ConsoleURL: consoleURL, APIURL: fake.APIURL(),
 	}, st, key.Client, log)
 	return &harness{tt: tt, st: st, key: key, slack: fake, bridge: b, logs: logs,
-		Widget: wstest.New(tb, cfg, st, tt.StreamArn, log, b)}
+		Widget: wstest.New(tb, cfg, st, tt.StreamArn, log, dispatch.Destination{Name: "slack", Deliverer: b})}
 }
 
 func (h *harness) tenant(tb testing.TB) *chat.Tenant {
@@ -106,22 +108,43 @@ func oauthRequest(tb testing.TB, q map[string]string) events.APIGatewayV2HTTPReq
 // sample events came through.
 var apiCtx = events.APIGatewayV2HTTPRequestContext{DomainName: "abcdef1234.execute-api.us-east-1.amazonaws.com", Stage: "dev"}
 
-// stateOf takes the state out of an install URL.
-func stateOf(tb testing.TB, installURL string) string {
+// started is an install as the admin's browser started it: the authorize URL,
+// its state, and the install cookie the browser keeps (name=value).
+type started struct {
+	URL    *url.URL
+	State  string
+	Cookie string
+}
+
+// start starts an install for a tenant through b, from the API of rc.
+func start(tb testing.TB, b *slackbridge.Bridge, tenantID string, rc events.APIGatewayV2HTTPRequestContext) started {
 	tb.Helper()
-	u, err := url.Parse(installURL)
+	raw, setCookie := b.InstallURL(tenantID, rc)
+	u, err := url.Parse(raw)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return u.Query().Get("state")
+	c, err := http.ParseSetCookie(setCookie)
+	if err != nil {
+		tb.Fatalf("Set-Cookie %q: %v", setCookie, err)
+	}
+	return started{URL: u, State: u.Query().Get("state"), Cookie: c.Name + "=" + c.Value}
+}
+
+// callback is Slack's redirect back to the browser that started s, with q.
+func (s started) callback(tb testing.TB, q map[string]string) events.APIGatewayV2HTTPRequest {
+	tb.Helper()
+	req := oauthRequest(tb, q)
+	req.Cookies = append(req.Cookies, s.Cookie)
+	return req
 }
 
 // install runs the whole OAuth install of the fake workspace for a tenant.
 func (h *harness) install(tb testing.TB, tenantID string) {
 	tb.Helper()
 	h.slack.ResetCode("code-" + tenantID)
-	res, err := h.bridge.Handle(context.Background(), oauthRequest(tb, map[string]string{
-		"code": "code-" + tenantID, "state": stateOf(tb, h.bridge.InstallURL(tenantID, apiCtx))}))
+	s := start(tb, h.bridge, tenantID, apiCtx)
+	res, err := h.bridge.Handle(context.Background(), s.callback(tb, map[string]string{"code": "code-" + tenantID, "state": s.State}))
 	if err != nil || res.StatusCode != 302 {
 		tb.Fatalf("oauth callback: %d %s %v", res.StatusCode, res.Body, err)
 	}

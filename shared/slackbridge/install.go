@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -35,8 +36,9 @@ func (b *Bridge) stateKey() []byte {
 
 // signState returns a state naming the tenant, expiring after StateTTL:
 // base64url("<tenantId>.<expiry unix>.<nonce>") "." base64url(HMAC-SHA256).
-func (b *Bridge) signState(tenantID string) string {
-	payload := tenantID + "." + strconv.FormatInt(b.now().Add(StateTTL).Unix(), 10) + "." + ids.Secret(10)
+// The nonce is the hash of the install cookie's value (installNonce).
+func (b *Bridge) signState(tenantID, nonce string) string {
+	payload := tenantID + "." + strconv.FormatInt(b.now().Add(StateTTL).Unix(), 10) + "." + nonce
 	m := hmac.New(sha256.New, b.stateKey())
 	m.Write([]byte(payload))
 	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
@@ -81,24 +83,89 @@ func (b *Bridge) RedirectURL(rc events.APIGatewayV2HTTPRequestContext) string {
 	return apiurl.Base(b.cfg.PublicURL, rc) + OAuthPath
 }
 
+// InstallCookie is the cookie that binds an install to the browser that
+// started it. It holds a random secret; the state carries its hash, so neither
+// the install link nor Slack ever sees the secret.
+const InstallCookie = "__Secure-lsb-slack-install"
+
 // InstallURL returns Slack's authorize URL for installing the app for a
 // tenant, with the OAuth callback of the API the admin's request came through
-// (rc), which is the API that serves the callback.
-func (b *Bridge) InstallURL(tenantID string, rc events.APIGatewayV2HTTPRequestContext) string {
+// (rc), which is the API that serves the callback, and the Set-Cookie value the
+// answer to that browser must carry: Secure, HttpOnly, SameSite=Lax (Slack's
+// redirect back is a top-level GET, which sends it), scoped to the callback's
+// path and living as long as the state. The callback refuses the state from a
+// browser without that cookie.
+func (b *Bridge) InstallURL(tenantID string, rc events.APIGatewayV2HTTPRequestContext) (authorizeURL, setCookie string) {
+	secret := ids.Secret(20)
 	q := url.Values{
 		"client_id":    {b.cfg.ClientID},
 		"scope":        {strings.Join(Scopes, ",")},
 		"redirect_uri": {b.RedirectURL(rc)},
-		"state":        {b.signState(tenantID)},
+		"state":        {b.signState(tenantID, installNonce(secret))},
 	}
-	return b.cfg.AuthorizeURL + "?" + q.Encode()
+	c := b.installCookie(rc)
+	c.Value, c.MaxAge = secret, int(StateTTL/time.Second)
+	return b.cfg.AuthorizeURL + "?" + q.Encode(), c.String()
+}
+
+// installNonce is the state's nonce for an install cookie's value: its
+// SHA-256, base64url, 22 characters.
+func installNonce(secret string) string {
+	sum := sha256.Sum256([]byte("livesupportbot slack install cookie v1\x00" + secret))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// installCookie is the install cookie of the callback of the API of rc, without
+// a value.
+func (b *Bridge) installCookie(rc events.APIGatewayV2HTTPRequestContext) *http.Cookie {
+	path := OAuthPath
+	if u, err := url.Parse(b.RedirectURL(rc)); err == nil && u.Path != "" {
+		path = u.Path
+	}
+	return &http.Cookie{Name: InstallCookie, Path: path, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+}
+
+// clearInstallCookie is the Set-Cookie value that removes the install cookie.
+func (b *Bridge) clearInstallCookie(rc events.APIGatewayV2HTTPRequestContext) string {
+	c := b.installCookie(rc)
+	c.MaxAge = -1 // Max-Age=0
+	return c.String()
+}
+
+// sameBrowser reports whether the callback request carries the install cookie
+// whose hash the state's nonce is.
+func sameBrowser(req events.APIGatewayV2HTTPRequest, nonce string) bool {
+	lines := append([]string(nil), req.Cookies...) // payload 2.0 moves Cookie here
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, "cookie") {
+			lines = append(lines, v)
+		}
+	}
+	for _, line := range lines {
+		cs, _ := http.ParseCookie(line)
+		for _, c := range cs {
+			if c.Name == InstallCookie && subtle.ConstantTimeCompare([]byte(installNonce(c.Value)), []byte(nonce)) == 1 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // HandleOAuth is the OAuth callback, GET /webhooks/slack/oauth?code&state: it
-// checks the state, exchanges the code (oauth.v2.access), fetches the workspace
-// members once (users.list), encrypts the bot token and stores the integration.
-// A bad request changes nothing.
+// checks the state and that this browser started the install (its cookie),
+// exchanges the code (oauth.v2.access), fetches the workspace members once
+// (users.list), encrypts the bot token and stores the integration. A bad
+// request changes nothing. Every answer clears the install cookie.
 func (b *Bridge) HandleOAuth(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	res, err := b.oauth(ctx, req)
+	res.Cookies = append(res.Cookies, b.clearInstallCookie(req.RequestContext))
+	return res, err
+}
+
+const errOtherBrowser = "this browser did not start this installation (or it was started too long ago); start the installation again in this browser"
+
+func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	q := req.QueryStringParameters
 	if q["error"] != "" {
 		return problem(http.StatusBadRequest, "Slack was not connected", "the installation was cancelled in Slack"), nil
@@ -106,6 +173,10 @@ func (b *Bridge) HandleOAuth(ctx context.Context, req events.APIGatewayV2HTTPReq
 	tenantID, nonce, exp, err := b.verifyState(q["state"])
 	if err != nil {
 		return problem(http.StatusBadRequest, "Bad request", chat.ErrorMessage(err)), nil
+	}
+	if !sameBrowser(req, nonce) {
+		b.log.WarnContext(ctx, "slack install state from another browser", "tenantId", tenantID)
+		return problem(http.StatusBadRequest, "Slack was not connected", errOtherBrowser), nil
 	}
 	if q["code"] == "" {
 		return problem(http.StatusBadRequest, "Bad request", "code is missing"), nil

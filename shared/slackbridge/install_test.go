@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -25,11 +24,8 @@ import (
 
 func TestInstallURL_NamesAppScopesRedirectAndSignedState(t *testing.T) {
 	h := newHarness(t)
-	u, err := url.Parse(h.bridge.InstallURL("t123", apiCtx))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
+	s := start(t, h.bridge, "t123", apiCtx)
+	u, q := s.URL, s.URL.Query()
 	if u.Scheme+"://"+u.Host+u.Path != slackbridge.DefaultAuthorizeURL {
 		t.Errorf("authorize URL %s", u)
 	}
@@ -45,8 +41,8 @@ func TestInstallURL_NamesAppScopesRedirectAndSignedState(t *testing.T) {
 	if q.Get("state") == "" || strings.Contains(q.Get("state"), h.slack.ClientSecret) {
 		t.Errorf("state %q", q.Get("state"))
 	}
-	if a, b := h.bridge.InstallURL("t123", apiCtx), h.bridge.InstallURL("t123", apiCtx); a == b {
-		t.Error("two install links share a state")
+	if a, b := start(t, h.bridge, "t123", apiCtx), start(t, h.bridge, "t123", apiCtx); a.State == b.State || a.Cookie == b.Cookie {
+		t.Error("two install links share a state or a cookie")
 	}
 }
 
@@ -70,16 +66,13 @@ func TestOAuth_RedirectFollowsTheAPIsDomain(t *testing.T) {
 			b := slackbridge.New(slackbridge.Config{ClientID: h.slack.ClientID, ClientSecret: h.slack.ClientSecret,
 				SigningSecret: signingSecret, KMSKeyID: h.key.KeyID, PublicURL: tc.publicURL, APIURL: h.slack.APIURL()}, h.st, h.key.Client, logging.New(h.logs, "test"))
 			ten := h.tenant(t)
-			u, err := url.Parse(b.InstallURL(ten.ID, tc.rc))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := u.Query().Get("redirect_uri"); got != tc.want {
+			s := start(t, b, ten.ID, tc.rc)
+			if got := s.URL.Query().Get("redirect_uri"); got != tc.want {
 				t.Fatalf("redirect_uri %q, want %q", got, tc.want)
 			}
 			h.slack.RedirectURI = tc.want
 			h.slack.ResetCode("code-" + ten.ID)
-			req := oauthRequest(t, map[string]string{"code": "code-" + ten.ID, "state": u.Query().Get("state")})
+			req := s.callback(t, map[string]string{"code": "code-" + ten.ID, "state": s.State})
 			req.RequestContext.DomainName, req.RequestContext.Stage = tc.rc.DomainName, tc.rc.Stage
 			res, err := b.Handle(context.Background(), req)
 			if err != nil || res.StatusCode != http.StatusOK { // no console URL: a page, not a redirect
@@ -208,9 +201,17 @@ func TestInstall_StoresTokenOnlyEncryptedForItsTenant(t *testing.T) {
 func TestOAuthCallback_BadRequestsChangeNothing(t *testing.T) {
 	h := newHarness(t)
 	ten := h.tenant(t)
-	good := stateOf(t, h.bridge.InstallURL(ten.ID, apiCtx))
-	expired := stateOf(t, h.bridge.WithClock(func() time.Time { return time.Now().Add(-slackbridge.StateTTL - time.Minute) }).InstallURL(ten.ID, apiCtx))
-	gone := stateOf(t, h.bridge.InstallURL(ids.New(ids.Tenant), apiCtx))
+	// One browser started every install: it carries all their cookies.
+	goodInstall := start(t, h.bridge, ten.ID, apiCtx)
+	expiredInstall := start(t, h.bridge.WithClock(func() time.Time { return time.Now().Add(-slackbridge.StateTTL - time.Minute) }), ten.ID, apiCtx)
+	goneInstall := start(t, h.bridge, ids.New(ids.Tenant), apiCtx)
+	refusedInstall := start(t, h.bridge, ten.ID, apiCtx)
+	good, expired, gone := goodInstall.State, expiredInstall.State, goneInstall.State
+	browser := func(q map[string]string) events.APIGatewayV2HTTPRequest {
+		req := goodInstall.callback(t, q)
+		req.Cookies = append(req.Cookies, expiredInstall.Cookie, goneInstall.Cookie, refusedInstall.Cookie)
+		return req
+	}
 	tampered := []byte(good)
 	tampered[3] ^= 1
 	_, sig, _ := strings.Cut(good, ".")
@@ -229,12 +230,12 @@ func TestOAuthCallback_BadRequestsChangeNothing(t *testing.T) {
 		{"unknown tenant", map[string]string{"code": h.slack.Code, "state": gone}, 400, false},
 		{"missing code", map[string]string{"state": good}, 400, false},
 		{"user cancelled", map[string]string{"error": "access_denied", "state": good}, 400, false},
-		{"code refused by Slack", map[string]string{"code": "not-the-code", "state": stateOf(t, h.bridge.InstallURL(ten.ID, apiCtx))}, 400, true},
+		{"code refused by Slack", map[string]string{"code": "not-the-code", "state": refusedInstall.State}, 400, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := len(h.slack.Calls("oauth.v2.access"))
-			res, err := h.bridge.Handle(context.Background(), oauthRequest(t, c.q))
+			res, err := h.bridge.Handle(context.Background(), browser(c.q))
 			if err != nil || res.StatusCode != c.status {
 				t.Fatalf("status %d %s %v, want %d", res.StatusCode, res.Body, err, c.status)
 			}
@@ -250,13 +251,13 @@ func TestOAuthCallback_BadRequestsChangeNothing(t *testing.T) {
 		})
 	}
 	// The good state still works afterwards, once.
-	res, err := h.bridge.Handle(context.Background(), oauthRequest(t, map[string]string{"code": h.slack.Code, "state": good}))
+	res, err := h.bridge.Handle(context.Background(), browser(map[string]string{"code": h.slack.Code, "state": good}))
 	if err != nil || res.StatusCode != 302 || res.Headers["Location"] != consoleURL+"?slack=connected" {
 		t.Fatalf("good callback: %d %v %v", res.StatusCode, res.Headers, err)
 	}
 	h.slack.ResetCode("a-fresh-code")
 	exchanges := len(h.slack.Calls("oauth.v2.access"))
-	res, err = h.bridge.Handle(context.Background(), oauthRequest(t, map[string]string{"code": "a-fresh-code", "state": good}))
+	res, err = h.bridge.Handle(context.Background(), browser(map[string]string{"code": "a-fresh-code", "state": good}))
 	if err != nil || res.StatusCode != 400 || len(h.slack.Calls("oauth.v2.access")) != exchanges {
 		t.Fatalf("replayed state: %d %s %v (code exchanged: %v)", res.StatusCode, res.Body, err, len(h.slack.Calls("oauth.v2.access")) != exchanges)
 	}
@@ -273,8 +274,8 @@ func TestInstall_WorkspaceOfAnotherTenantIsConflict(t *testing.T) {
 		t.Errorf("%d members after reinstall, want 2", len(ms))
 	}
 	h.slack.ResetCode("code-b")
-	res, err := h.bridge.Handle(context.Background(), oauthRequest(t, map[string]string{
-		"code": "code-b", "state": stateOf(t, h.bridge.InstallURL(b.ID, apiCtx))}))
+	sb := start(t, h.bridge, b.ID, apiCtx)
+	res, err := h.bridge.Handle(context.Background(), sb.callback(t, map[string]string{"code": "code-b", "state": sb.State}))
 	if err != nil || res.StatusCode != 409 {
 		t.Fatalf("second tenant: %d %s %v, want 409", res.StatusCode, res.Body, err)
 	}

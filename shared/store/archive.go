@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -152,12 +150,12 @@ func (s *Store) history(ctx context.Context, table, tenantID, convID, before str
 		":now": s.nowValue(),
 	}
 	if before != "" {
-		sk, err := base64.RawURLEncoding.DecodeString(before)
-		if err != nil || !strings.HasPrefix(string(sk), prefMsg) {
-			return nil, "", chat.Errorf(chat.EInvalid, "bad cursor")
+		sk, err := historyCursorKey(convID, before)
+		if err != nil {
+			return nil, "", err
 		}
 		cond = "PK = :pk AND SK BETWEEN :msg AND :before"
-		vals[":before"] = &types.AttributeValueMemberS{Value: justBefore(string(sk))}
+		vals[":before"] = &types.AttributeValueMemberS{Value: justBefore(sk)}
 	}
 	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName: &table, KeyConditionExpression: aws.String(cond),
@@ -178,7 +176,7 @@ func (s *Store) history(ctx context.Context, table, tenantID, convID, before str
 	next := ""
 	if res.LastEvaluatedKey != nil {
 		if sk, ok := res.LastEvaluatedKey["SK"].(*types.AttributeValueMemberS); ok {
-			next = base64.RawURLEncoding.EncodeToString([]byte(sk.Value))
+			next = historyCursor(convID, sk.Value)
 		}
 	}
 	return msgs, next, nil

@@ -199,7 +199,8 @@ func (s *Store) History(ctx context.Context, tenantID, convID, before string, li
 }
 
 // justBefore returns a key that sorts after every fixed-width ASCII key smaller
-// than sk and before sk itself.
+// than sk and before sk itself. sk must be a checked message key
+// (historyCursorKey): its last byte is a base32 character, so it never wraps.
 func justBefore(sk string) string {
 	last := sk[len(sk)-1]
 	return sk[:len(sk)-1] + string(rune(last-1)) + "~"

@@ -1,7 +1,8 @@
 // Package wsconn admits WebSocket connections: as the REQUEST authorizer of the
-// $connect route it checks the visitor token (a bad or expired one is refused with
-// 401) and hands tenant and visitor to every later frame of the connection; on
-// $connect and $disconnect it records and removes the connection.
+// $connect route it checks the visitor token (a bad or expired one, or one whose
+// visitor was erased, is refused with 401) and hands tenant and visitor to every
+// later frame of the connection; on $connect and $disconnect it records and
+// removes the connection.
 package wsconn
 
 import (
@@ -71,11 +72,26 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) 
 	return h.Route(ctx, req)
 }
 
-// Authorize checks the token in the query string.
+// Authorize checks the token in the query string, then that its visitor was not
+// erased: a token outlives an erasure, but a visitor id that names erased data
+// is never connected again (one GetItem of the suppression entry). The refusal
+// is the same 401 whatever the tenant's re-ingest setting: the widget then asks
+// for a new session, which refuses the erased visitor or, with "new_contact",
+// issues a new visitor id.
 func (h *Handler) Authorize(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	c, err := h.Tokens.Verify(req.QueryStringParameters["token"])
 	if err != nil {
 		h.Log.InfoContext(ctx, "visitor token refused")
+		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+	}
+	erased, err := h.Store.IsSuppressed(ctx, c.TenantID, store.SuppressContact, c.VisitorID)
+	if err != nil {
+		// Not Unauthorized: API Gateway answers 500 and the widget retries.
+		h.Log.ErrorContext(ctx, "suppression check", "tenantId", c.TenantID, "error", err)
+		return events.APIGatewayCustomAuthorizerResponse{}, fmt.Errorf("check erased visitor: %w", err)
+	}
+	if erased {
+		h.Log.InfoContext(ctx, "erased visitor refused", "tenantId", c.TenantID)
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	}
 	return events.APIGatewayCustomAuthorizerResponse{

@@ -22,7 +22,7 @@ func TestAuthorize_BadTokensRefusedWith401(t *testing.T) {
 	other, _ := visitortoken.New(strings.Repeat("o", 32))
 	past := tokens.WithClock(func() time.Time { return time.Now().Add(-48 * time.Hour) })
 	good := tokens.Issue("t1", "c1", time.Hour)
-	h := &wsconn.Handler{Tokens: tokens, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := &wsconn.Handler{Store: testaws.NewTables(t).Store(), Tokens: tokens, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	cases := map[string]string{
 		"missing":        "",
 		"garbage":        "abc",

@@ -44,8 +44,8 @@ type Widget struct {
 }
 
 // New wires the handlers to st, whose Data stream is streamArn, logging to log.
-// Dispatch delivers to the widget connections, then to each of more.
-func New(tb testing.TB, cfg aws.Config, st *store.Store, streamArn string, log *slog.Logger, more ...dispatch.Deliverer) *Widget {
+// Dispatch delivers to the widget connections, then to each outbound destination.
+func New(tb testing.TB, cfg aws.Config, st *store.Store, streamArn string, log *slog.Logger, outbound ...dispatch.Destination) *Widget {
 	tb.Helper()
 	tokens, err := visitortoken.New(TokenSecret)
 	if err != nil {
@@ -59,7 +59,7 @@ func New(tb testing.TB, cfg aws.Config, st *store.Store, streamArn string, log *
 		Msg: &wsmessage.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
 			Pusher: func(events.APIGatewayWebsocketProxyRequestContext) *pusher.Pusher { return p }},
 		Dispatch: &dispatch.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
-			Deliverers: append([]dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: p, Log: log}}, more...)},
+			Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: p, Log: log}}, Outbound: outbound},
 		Stream: &streamevent.Reader{Client: dynamodbstreams.NewFromConfig(cfg), StreamArn: streamArn},
 	}
 }

@@ -68,6 +68,7 @@ type Server struct {
 	messages  []*Message
 	codeUsed  bool
 	revoked   bool
+	down      bool
 	limited   map[string][]int // method -> Retry-After seconds of the 429s still to answer
 	lose      map[string]int   // method -> answers still to lose after doing the work
 	tsCounter int
@@ -111,6 +112,14 @@ func (s *Server) LoseResponse(method string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lose[method]++
+}
+
+// SetDown starts (true) or ends an outage: meanwhile every call is recorded
+// and answered 503.
+func (s *Server) SetDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
 }
 
 // RevokeToken makes the bot token invalid from now on.
@@ -174,6 +183,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, Call{Method: method, Token: token, Form: form})
+	if s.down {
+		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	if q := s.limited[method]; len(q) > 0 {
 		s.limited[method] = q[1:]
 		w.Header().Set("Retry-After", strconv.Itoa(q[0]))

@@ -1,0 +1,133 @@
+package wsconn_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/testaws"
+	"github.com/livesupportbot/backend/shared/visitortoken"
+	"github.com/livesupportbot/backend/shared/wsconn"
+	"github.com/livesupportbot/backend/shared/wstest"
+)
+
+func authorizeReq(t *testing.T, token string) events.APIGatewayCustomAuthorizerRequestTypeRequest {
+	t.Helper()
+	var req events.APIGatewayCustomAuthorizerRequestTypeRequest
+	testaws.LoadEvent(t, "ws-authorize.json", &req)
+	req.QueryStringParameters["token"] = token
+	return req
+}
+
+// An erased visitor's token is still signed and unexpired, but it names a
+// visitor whose data is gone: the authorizer refuses it (401), whatever the
+// tenant's re-ingest setting, so no connection is recorded under the erased id.
+// The widget then asks for a new session, which refuses the erased visitor or,
+// with "new_contact", gives it a new visitor id (shared/widgetsession). Each
+// authorization costs one GetItem of the suppression entry.
+func TestAuthorize_ErasedVisitorRefused(t *testing.T) {
+	ctx := context.Background()
+	tt := testaws.NewTables(t)
+	m := testaws.NewMeter()
+	st := store.New(m.Client(testaws.Config(t)), tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
+	tokens, _ := visitortoken.New(strings.Repeat("s", 32))
+	h := &wsconn.Handler{Store: st, Tokens: tokens, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	tn := wstest.Tenant(t, st, "Shop")
+	erased, other := ids.New(ids.Contact), ids.New(ids.Contact)
+	if err := st.Suppress(ctx, tn.ID, store.SuppressContact, erased, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, setting := range []string{privacy.ReingestRefuse, privacy.ReingestNewContact} {
+		if _, err := st.SetReingestAfterErasure(ctx, tn.ID, setting); err != nil {
+			t.Fatal(err)
+		}
+		_, err := h.Authorize(ctx, authorizeReq(t, tokens.Issue(tn.ID, erased, time.Hour)))
+		if !errors.Is(err, wsconn.ErrUnauthorized) {
+			t.Fatalf("%s: erased visitor's token: %v, want Unauthorized", setting, err)
+		}
+	}
+	// The same visitor id at another tenant was not erased there.
+	if _, err := h.Authorize(ctx, authorizeReq(t, tokens.Issue(ids.New(ids.Tenant), erased, time.Hour))); err != nil {
+		t.Fatalf("same id at another tenant: %v", err)
+	}
+	m.Reset()
+	res, err := h.Authorize(ctx, authorizeReq(t, tokens.Issue(tn.ID, other, time.Hour)))
+	if err != nil || res.Context["visitorId"] != other {
+		t.Fatalf("a visitor who was not erased: %+v %v", res, err)
+	}
+	calls, read, write := m.Snapshot()
+	t.Logf("one authorization: calls %v, %.1f RCU, %.1f WCU", calls, read, write)
+	if fmt.Sprint(calls) != "map[GetItem:1]" || write != 0 {
+		t.Errorf("one authorization made %v (%.1f WCU), want one GetItem", calls, write)
+	}
+}
+
+// TestTemplate_WsConnectPolicyIsWhatItUses: the DynamoDB actions the function
+// calls (authorize, $connect, $disconnect) are exactly those its role allows, and
+// it names the subject hash secret it now reads.
+func TestTemplate_WsConnectPolicyIsWhatItUses(t *testing.T) {
+	ctx := context.Background()
+	tt := testaws.NewTables(t)
+	m := testaws.NewMeter()
+	st := store.New(m.Client(testaws.Config(t)), tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
+	tokens, _ := visitortoken.New(strings.Repeat("s", 32))
+	h := &wsconn.Handler{Store: st, Tokens: tokens, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
+	res, err := h.Authorize(ctx, authorizeReq(t, tokens.Issue(tid, vid, time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := map[string]any{"principalId": res.PrincipalID}
+	for k, v := range res.Context {
+		auth[k] = v
+	}
+	for _, ev := range []string{"ws-connect.json", "ws-disconnect.json"} {
+		var req events.APIGatewayWebsocketProxyRequest
+		testaws.LoadEvent(t, ev, &req)
+		req.RequestContext.Authorizer = auth
+		if out, err := h.Route(ctx, req); err != nil || out.StatusCode != 200 {
+			t.Fatalf("%s: %d %v", ev, out.StatusCode, err)
+		}
+	}
+	fn, ok := testaws.Template(t).Resources["WsConnectFunction"]
+	if !ok {
+		t.Fatal("template.yaml has no WsConnectFunction")
+	}
+	allowed := map[string][]string{}
+	for _, pol := range fn.Properties["Policies"].([]any) {
+		for _, s := range pol.(map[string]any)["Statement"].([]any) {
+			st := s.(map[string]any)
+			for _, a := range st["Action"].([]any) {
+				allowed[fmt.Sprint(st["Resource"])] = append(allowed[fmt.Sprint(st["Resource"])], fmt.Sprint(a))
+			}
+		}
+	}
+	var table, used []string
+	for _, a := range allowed["DataTable.Arn"] {
+		table = append(table, strings.TrimPrefix(a, "dynamodb:"))
+	}
+	for a := range m.Actions() {
+		used = append(used, a)
+	}
+	sort.Strings(table)
+	sort.Strings(used)
+	if fmt.Sprint(table) != fmt.Sprint(used) {
+		t.Errorf("the role allows %v on the Data table; the function calls %v", table, used)
+	}
+	env, _ := fn.Properties["Environment"].(map[string]any)
+	vars, _ := env["Variables"].(map[string]any)
+	if _, ok := vars["SUBJECT_HASH_SECRET_ARN"]; !ok {
+		t.Errorf("WsConnectFunction's environment %v does not name SUBJECT_HASH_SECRET_ARN", vars)
+	}
+}
