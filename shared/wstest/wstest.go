@@ -59,7 +59,11 @@ func New(tb testing.TB, cfg aws.Config, st *store.Store, streamArn string, log *
 		Msg: &wsmessage.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
 			Pusher: func(events.APIGatewayWebsocketProxyRequestContext) *pusher.Pusher { return p }},
 		Dispatch: &dispatch.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
-			Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: p, Log: log}}, Outbound: outbound},
+			Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: p, Log: log}}, Outbound: outbound,
+			// Tests of the outbound timeout set their own; the default's 5 s can
+			// pass on a loaded 2-core machine under -race, parking a delivery
+			// that a test expects to go through.
+			AttemptTimeout: 30 * time.Second},
 		Stream: &streamevent.Reader{Client: dynamodbstreams.NewFromConfig(cfg), StreamArn: streamArn},
 	}
 }
