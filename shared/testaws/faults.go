@@ -151,18 +151,16 @@ func (f *Faults) record(x *Fault) {
 	f.log = append(f.log, *x)
 }
 
-// Err returns the error the SDK would return for the fault.
+// Err returns the error of the fault as the SDK's retry loop hands it up; the
+// client wraps it in a smithy.OperationError naming the operation.
 func (x Fault) Err() error {
-	var err error
 	switch x.Kind {
 	case "Timeout":
-		err = &smithy.CanceledError{Err: context.DeadlineExceeded}
+		return &smithy.CanceledError{Err: context.DeadlineExceeded}
 	case "ProvisionedThroughputExceededException":
-		err = &types.ProvisionedThroughputExceededException{Message: aws.String("injected: the level of configured provisioned throughput for the table was exceeded")}
-	default:
-		err = &smithy.GenericAPIError{Code: "ThrottlingException", Message: "injected: rate of requests exceeds the allowed throughput", Fault: smithy.FaultServer}
+		return &types.ProvisionedThroughputExceededException{Message: aws.String("injected: the level of configured provisioned throughput for the table was exceeded")}
 	}
-	return &smithy.OperationError{ServiceID: "DynamoDB", OperationName: x.Op, Err: err}
+	return &smithy.GenericAPIError{Code: "ThrottlingException", Message: "injected: rate of requests exceeds the allowed throughput", Fault: smithy.FaultServer}
 }
 
 // Option returns the client option that adds the faults to a DynamoDB client:
