@@ -52,7 +52,7 @@ func invoke(e *privacy.Eraser, r *store.PrivacyRequest, requestID string) int {
 // items are untouched, and the counts the requests report add up to the items
 // deleted (none counted twice or missed).
 func TestEraseFaults_SubjectFullyErasedAfterFaultsAndRequestsCountEachItemOnce(t *testing.T) {
-	for _, seed := range []uint64{0, 3, 27, 38, 51} {
+	for _, seed := range []uint64{0, 2, 25, 27, 31, 40} {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { eraseWithFaults(t, seed) })
 	}
 }
