@@ -8,7 +8,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint build bench deploy tools
+.PHONY: run test fuzz lint build bench deploy tools
 
 ## tools: the pinned Python tools (moto server, cfn-lint, SAM CLI, openapi-spec-validator) in a venv
 tools: $(VENV)/.installed
@@ -27,7 +27,24 @@ run: tools
 ## thread-safe, so packages do not share one.
 test: tools
 	go test -race -p 2 -timeout 15m ./...
+	$(MAKE) fuzz
 	$(MAKE) lint
+
+# Fuzz targets of the parsers of untrusted input, as package:target. Their seed
+# corpora (testdata/fuzz/<target>) run in plain `go test` too.
+FUZZ_TARGETS := \
+	shared/adminapi:FuzzDecodeStrict shared/adminapi:FuzzCursor shared/adminapi:FuzzAdminRequest \
+	shared/frames:FuzzErrorFrame shared/frames:FuzzMessageFrame \
+	shared/visitortoken:FuzzVerify shared/visitortoken:FuzzIssueVerify \
+	shared/wsmessage:FuzzFrame \
+	shared/slackbridge:FuzzParseEvent shared/slackbridge:FuzzSignedEvents
+FUZZTIME ?= 3s
+
+## fuzz: each fuzz target for FUZZTIME (-fuzz takes one target per run), sharing one moto
+fuzz: tools
+	scripts/with-moto.sh bash -euo pipefail -c 'for t in $(FUZZ_TARGETS); do \
+	  go test -run "^$$" -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s -parallel 2 ./$${t%%:*}; \
+	done'
 
 ## lint: go vet, cfn-lint, sam validate and the OpenAPI document
 lint: tools

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -140,8 +139,11 @@ func (e *Eraser) run(ctx context.Context, p *processor, tenant *chat.Tenant, r *
 		}
 	}
 
-	// Conversations first, then the contact partitions that point to them, so a
-	// retry after a crash still finds what is left.
+	// Conversations first (both tables), then the contact partitions that point
+	// to them, the Archive's before the Data's, and in the Data one the profile
+	// (its email index entry finds the subject) and the request pointers (they
+	// find the earlier requests to scrub) last: whatever an attempt leaves, a
+	// retry, or a new request for the same email, still finds.
 	byPartition := func(items []item) []partition {
 		var out []partition
 		for _, it := range items {
@@ -157,28 +159,32 @@ func (e *Eraser) run(ctx context.Context, p *processor, tenant *chat.Tenant, r *
 		p := partition{it.Table, it.pk()}
 		groups[p] = append(groups[p], it)
 	}
-	for _, part := range append(byPartition(h.Conversations), byPartition(h.Contacts)...) {
-		items := groups[part]
-		n := map[string]int{part.Table + "Items": len(items)}
-		for _, it := range items {
-			if it.sk() == store.SKMeta && part.Table == TableData {
-				n["conversations"]++
-			}
-			if strings.HasPrefix(it.sk(), "CONN#") {
-				n["connections"]++
-			}
-			if it.sk() == store.SKProfile && part.Table == TableData {
-				n["contacts"]++
+	parts := byPartition(h.Conversations)
+	for _, table := range []string{TableArchive, TableData} {
+		for _, p := range byPartition(h.Contacts) {
+			if p.Table == table {
+				parts = append(parts, p)
 			}
 		}
-		if err := e.deleteItems(ctx, part.Table, items); err != nil {
-			return step("delete items", err)
+	}
+	for _, part := range parts {
+		var items, keys []item
+		for _, it := range groups[part] {
+			_, pointer := store.PrivacyRequestOfPointer(it.sk())
+			if part.Table == TableData && (it.sk() == store.SKProfile || pointer) {
+				keys = append(keys, it)
+			} else {
+				items = append(items, it)
+			}
 		}
-		if err := st.UpdatePrivacyRequest(ctx, r.TenantID, r.ID, who, store.PrivacyUpdate{Add: n}); err != nil {
-			return step("count", err)
-		}
-		for k, v := range n {
-			added[k] += v
+		for _, chunk := range append(chunks(items), chunks(keys)...) {
+			n, err := e.deleteItems(ctx, r, who, part.Table, chunk)
+			if err != nil {
+				return step("delete items", err)
+			}
+			for k, v := range n {
+				added[k] += v
+			}
 		}
 	}
 
@@ -289,37 +295,45 @@ func (e *Eraser) eraseRequest(ctx context.Context, tenantID, id string, hashes [
 	return n, e.Store.ScrubPrivacyRequest(ctx, tenantID, id, first, end, why)
 }
 
-// deleteItems deletes items of one table in batches of 25, retrying what
-// DynamoDB leaves unprocessed.
-func (e *Eraser) deleteItems(ctx context.Context, table string, items []item) error {
+// maxChunk is the most items deleteItems deletes at once: a transaction holds
+// 100 writes, one of them the request's counts.
+const maxChunk = 99
+
+// chunks splits items into groups deleteItems takes.
+func chunks(items []item) [][]item {
+	var out [][]item
+	for start := 0; start < len(items); start += maxChunk {
+		out = append(out, items[start:min(start+maxChunk, len(items))])
+	}
+	return out
+}
+
+// deleteItems deletes items of one table and adds them to the request's counts
+// in one transaction, only while who holds the request: an attempt that fails
+// either deleted and counted them or did neither, so the counts of a request
+// that needed several attempts are exact, and an attempt that lost its lease
+// deletes nothing more. It returns the counts it added.
+func (e *Eraser) deleteItems(ctx context.Context, r *store.PrivacyRequest, who, table string, items []item) (map[string]int, error) {
 	name := e.Store.DataTable()
 	if table == TableArchive {
 		name = e.Store.ArchiveTable()
 	}
-	for start := 0; start < len(items); start += 25 {
-		end := min(start+25, len(items))
-		reqs := make([]types.WriteRequest, 0, end-start)
-		for _, it := range items[start:end] {
-			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: store.Key(it.pk(), it.sk())}})
+	n := map[string]int{table + "Items": len(items)}
+	deletes := make([]types.TransactWriteItem, 0, len(items))
+	for _, it := range items {
+		if it.sk() == store.SKMeta && table == TableData {
+			n["conversations"]++
 		}
-		pending := map[string][]types.WriteRequest{name: reqs}
-		for try := 0; len(pending) > 0; try++ {
-			if try == 8 {
-				return fmt.Errorf("batch delete: items left unprocessed")
-			}
-			if try > 0 {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(time.Duration(50<<try) * time.Millisecond):
-				}
-			}
-			res, err := e.Store.DB().BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
-			if err != nil {
-				return fmt.Errorf("batch delete: %w", err)
-			}
-			pending = res.UnprocessedItems
+		if strings.HasPrefix(it.sk(), "CONN#") {
+			n["connections"]++
 		}
+		if it.sk() == store.SKProfile && table == TableData {
+			n["contacts"]++
+		}
+		deletes = append(deletes, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(name), Key: store.Key(it.pk(), it.sk())}})
 	}
-	return nil
+	if err := e.Store.UpdatePrivacyRequest(ctx, r.TenantID, r.ID, who, store.PrivacyUpdate{Add: n}, deletes...); err != nil {
+		return nil, fmt.Errorf("delete and count: %w", err)
+	}
+	return n, nil
 }

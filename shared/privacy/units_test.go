@@ -181,6 +181,9 @@ func (c *unitCounter) TransactWriteItems(ctx context.Context, in *dynamodb.Trans
 		case w.Update != nil:
 			k := keyOf(*w.Update.TableName, w.Update.Key)
 			c.write(max(c.sizes[k], 1), c.gsis[k], 2)
+		case w.Delete != nil:
+			k := keyOf(*w.Delete.TableName, w.Delete.Key)
+			c.write(max(c.sizes[k], 1), c.gsis[k], 2)
 		default:
 			c.write(1, 0, 2)
 		}
