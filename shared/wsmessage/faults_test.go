@@ -1,6 +1,7 @@
 package wsmessage_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -8,7 +9,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/ratelimit"
 	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/testaws"
 	"github.com/livesupportbot/backend/shared/wstest"
@@ -71,6 +74,12 @@ func TestIngestFaults_ResentMessagesStoredExactlyOnce(t *testing.T) {
 	st := store.New(faults.Client(cfg), tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
 	w := wstest.New(t, cfg, st, tt.StreamArn, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	tn := wstest.Tenant(t, st, "Shop")
+	// The widget here resends far faster than a person types: lift the
+	// tenant's sendMessage limit (the limiter's own writes still see faults).
+	lift := chat.RateLimit{Burst: ratelimit.MaxBurst, PerMinute: ratelimit.MaxPerMinute}
+	if _, err := st.UpdateTenantSettings(context.Background(), tn.ID, store.TenantSettings{RateLimits: &chat.RateLimits{SendMessage: lift}}); err != nil {
+		t.Fatal(err)
+	}
 	var clients []*widgetClient
 	for i := range visitors {
 		v := ids.New(ids.Contact)
