@@ -77,7 +77,7 @@ func (s *Stack) startMoto(ctx context.Context, out io.Writer) error {
 		}
 		if res, err := http.Get(motoURL + "/moto-api/"); err == nil {
 			res.Body.Close()
-			s.MotoURL, s.stopProxy, err = serialProxy(motoURL, func(op string, d time.Duration) {
+			s.MotoURL, s.stopProxy, s.stall, err = serialProxy(motoURL, func(op string, d time.Duration) {
 				s.log.Warn("slow moto request", "op", op, "duration", d.Round(time.Millisecond))
 			})
 			return err

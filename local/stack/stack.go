@@ -89,6 +89,7 @@ type Stack struct {
 	ws        *gateway.WebSocketAPI
 	moto      *exec.Cmd
 	stopProxy func()
+	stall     *stall
 	ready     chan struct{}
 	closeErr  error
 	once      sync.Once
