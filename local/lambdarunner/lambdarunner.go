@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -137,7 +138,9 @@ func (p *Pool) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	in.busy.Store(true)
 	out, err := in.invoke(ctx, payload, p.spec.Timeout)
+	in.busy.Store(false)
 	var fe *FunctionError
 	if err != nil && !errors.As(err, &fe) {
 		// The instance is in an unknown state (it crashed, or the caller gave
@@ -147,6 +150,27 @@ func (p *Pool) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	p.idle <- in
 	return out, err
+}
+
+// KillBusy kills (SIGKILL) every instance that is serving an invocation, the
+// emulator and the function under it, as a Lambda sandbox that crashed or was
+// reclaimed dies mid-invocation: those invocations fail with an error that is
+// not a *FunctionError, and the pool replaces the instances (a later
+// invocation starts a new one). It returns how many it killed. It is a fault
+// hook for tests.
+func (p *Pool) KillBusy() int {
+	p.mu.Lock()
+	var busy []*instance
+	for _, in := range p.all {
+		if in.busy.Load() {
+			busy = append(busy, in)
+		}
+	}
+	p.mu.Unlock()
+	for _, in := range busy {
+		in.kill()
+	}
+	return len(busy)
 }
 
 func (p *Pool) acquire(ctx context.Context) (*instance, error) {
@@ -257,6 +281,7 @@ type instance struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	mu   sync.Mutex
+	busy atomic.Bool // serving an invocation
 }
 
 var initReport = regexp.MustCompile(`INIT REPORT\(.*durationMs: ([0-9.]+)`)
@@ -422,6 +447,18 @@ func (in *instance) stop() {
 		syscall.Kill(-pgid, syscall.SIGKILL)
 		<-in.done
 	}
+	for _, c := range children {
+		syscall.Kill(-c, syscall.SIGKILL)
+	}
+}
+
+// kill kills the emulator and the function's process groups at once.
+func (in *instance) kill() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	pgid := in.cmd.Process.Pid
+	children := childrenOf(pgid)
+	syscall.Kill(-pgid, syscall.SIGKILL)
 	for _, c := range children {
 		syscall.Kill(-c, syscall.SIGKILL)
 	}

@@ -155,3 +155,80 @@ func zombie(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	return err != nil || bytes.Contains(b, []byte(") Z "))
 }
+
+// TestPool_KillBusyFailsTheInvocationAndTheInstanceIsReplaced kills the
+// instance serving a slow invocation: the invocation fails (not as a function
+// error), the emulator and the function are gone, and the next invocation
+// runs on a new instance, with a cold start of its own.
+func TestPool_KillBusyFailsTheInvocationAndTheInstanceIsReplaced(t *testing.T) {
+	hello, rie := binaries(t)
+	p := NewPool(Spec{Name: "Hello", Bootstrap: hello, RIE: rie, Timeout: 10, MaxInstances: 2})
+	defer p.Stop()
+	ctx := context.Background()
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.KillBusy(); n != 0 {
+		t.Fatalf("KillBusy of an idle pool killed %d", n)
+	}
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := p.Invoke(ctx, []byte(`{"sleepMs":5000}`))
+		done <- result{out, err}
+	}()
+	var old *instance
+	for deadline := time.Now().Add(5 * time.Second); old == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the invocation never started")
+		}
+		p.mu.Lock()
+		for _, in := range p.all {
+			if in.busy.Load() {
+				old = in
+			}
+		}
+		p.mu.Unlock()
+	}
+	time.Sleep(200 * time.Millisecond) // the request reaches the function
+	pid := old.cmd.Process.Pid
+	kids := childrenOf(pid)
+	start := time.Now()
+	if n := p.KillBusy(); n != 1 {
+		t.Fatalf("KillBusy killed %d, want 1", n)
+	}
+	r := <-done
+	var fe *FunctionError
+	if r.err == nil || errors.As(r.err, &fe) {
+		t.Fatalf("the killed invocation returned %s, %v; want an invoke error", r.out, r.err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the killed invocation failed only after %v", d)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for _, k := range append(kids, pid) {
+		for syscall.Kill(k, 0) == nil && !zombie(k) {
+			if time.Now().After(deadline) {
+				t.Fatalf("process %d still runs after KillBusy", k)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	out, err := p.Invoke(ctx, []byte(`{}`))
+	if err != nil || string(out) != `{"hello":"world"}` {
+		t.Fatalf("invoke after the kill = %s, %v", out, err)
+	}
+	p.mu.Lock()
+	for _, in := range p.all {
+		if in == old {
+			t.Error("the killed instance is still in the pool")
+		}
+	}
+	p.mu.Unlock()
+	if d := p.AwaitInits(2, 5*time.Second); len(d) < 2 {
+		t.Errorf("init durations = %v, want a second cold start for the replacement", d)
+	}
+}
