@@ -395,12 +395,14 @@ func (in *instance) invoke(ctx context.Context, payload []byte, timeout int) ([]
 	if err != nil {
 		return nil, fmt.Errorf("invoke: read response: %w", err)
 	}
+	// The emulator answers a timeout with 200 and this text: Lambda's
+	// Sandbox.Timedout error, not a response of the function.
+	if strings.HasPrefix(string(body), "Task timed out") {
+		return nil, &FunctionError{Type: "Sandbox.Timedout", Message: string(body)}
+	}
 	if res.StatusCode != http.StatusOK {
 		if fe := asFunctionError(body); fe != nil {
 			return nil, fe
-		}
-		if strings.HasPrefix(string(body), "Task timed out") {
-			return nil, &FunctionError{Type: "Sandbox.Timedout", Message: string(body)}
 		}
 		return nil, fmt.Errorf("invoke: emulator answered %d: %.200s", res.StatusCode, body)
 	}

@@ -232,3 +232,22 @@ func TestPool_KillBusyFailsTheInvocationAndTheInstanceIsReplaced(t *testing.T) {
 		t.Errorf("init durations = %v, want a second cold start for the replacement", d)
 	}
 }
+
+// TestPool_TimeoutIsAFunctionError runs a function past its timeout: the
+// emulator answers 200 with "Task timed out after ...", which is Lambda's
+// Sandbox.Timedout error, not the function's response; the next invocation
+// runs as usual.
+func TestPool_TimeoutIsAFunctionError(t *testing.T) {
+	hello, rie := binaries(t)
+	p := NewPool(Spec{Name: "Hello", Bootstrap: hello, RIE: rie, Timeout: 1})
+	defer p.Stop()
+	ctx := context.Background()
+	out, err := p.Invoke(ctx, []byte(`{"sleepMs":3000}`))
+	var fe *FunctionError
+	if !errors.As(err, &fe) || fe.Type != "Sandbox.Timedout" {
+		t.Fatalf("invoke past the timeout = %q, %v; want a Sandbox.Timedout function error", out, err)
+	}
+	if out, err := p.Invoke(ctx, []byte(`{}`)); err != nil || string(out) != `{"hello":"world"}` {
+		t.Fatalf("invoke after the timeout = %s, %v", out, err)
+	}
+}
