@@ -27,7 +27,8 @@ var (
 	stackOnce sync.Once
 	shared    *stack.Stack
 	stackErr  error
-	token     string
+	tokenOnce sync.Once
+	token     string // the platform token of every stack of the test binary
 )
 
 // artifacts returns the folder for test artifacts (git-ignored).
@@ -44,46 +45,66 @@ func artifacts(tb testing.TB) string {
 // template built and run under the emulator, on free ports.
 func localStack(tb testing.TB) *stack.Stack {
 	tb.Helper()
+	stackOnce.Do(func() { shared, stackErr = startStack(tb, "e2e") })
+	if stackErr != nil {
+		tb.Fatal(stackErr)
+	}
+	return shared
+}
+
+// ownStack starts a stack of the test's own, closed when the test ends: for
+// tests that stall or kill parts of it, so the shared one stays undisturbed.
+func ownStack(tb testing.TB, name string) *stack.Stack {
+	tb.Helper()
+	s, err := startStack(tb, name)
+	if s != nil {
+		tb.Cleanup(func() { s.Close() })
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// startStack starts a stack whose functions and moto log to
+// artifacts/<name>-functions.log and <name>-moto.log.
+func startStack(tb testing.TB, name string) (*stack.Stack, error) {
+	tb.Helper()
 	if _, err := stack.MotoBinary(); err != nil {
 		if os.Getenv("CI") != "" {
 			tb.Fatal(err)
 		}
 		tb.Skipf("the local stack needs moto: %v", err)
 	}
-	stackOnce.Do(func() {
+	tokenOnce.Do(func() {
 		b := make([]byte, 24)
 		rand.Read(b)
 		token = hex.EncodeToString(b)
-		logs, err := os.Create(filepath.Join(artifacts(tb), "e2e-functions.log"))
-		if err != nil {
-			stackErr = err
-			return
-		}
-		moto, err := os.Create(filepath.Join(artifacts(tb), "e2e-moto.log"))
-		if err != nil {
-			stackErr = err
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		shared, stackErr = stack.Start(ctx, stack.Options{
-			RepoRoot: testaws.RepoRoot(tb), HTTPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0",
-			PlatformToken: token, MaxInstances: 4, Out: logs, MotoLog: moto,
-			Log: slog.New(slog.NewTextHandler(logs, nil)),
-		})
-		if stackErr != nil {
-			return
-		}
-		select {
-		case <-shared.Ready():
-		case <-ctx.Done():
-			stackErr = fmt.Errorf("the stack's functions did not all answer")
-		}
 	})
-	if stackErr != nil {
-		tb.Fatal(stackErr)
+	logs, err := os.Create(filepath.Join(artifacts(tb), name+"-functions.log"))
+	if err != nil {
+		return nil, err
 	}
-	return shared
+	moto, err := os.Create(filepath.Join(artifacts(tb), name+"-moto.log"))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s, err := stack.Start(ctx, stack.Options{
+		RepoRoot: testaws.RepoRoot(tb), HTTPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0",
+		PlatformToken: token, MaxInstances: 4, Out: logs, MotoLog: moto,
+		Log: slog.New(slog.NewTextHandler(logs, nil)),
+	})
+	if err != nil {
+		return s, err
+	}
+	select {
+	case <-s.Ready():
+		return s, nil
+	case <-ctx.Done():
+		return s, fmt.Errorf("the stack's functions did not all answer")
+	}
 }
 
 func TestMain(m *testing.M) {

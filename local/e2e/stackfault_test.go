@@ -131,6 +131,13 @@ func (w *resendingWidget) read() {
 	}
 }
 
+// conversation returns the conversation the acks named.
+func (w *resendingWidget) conversation() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.conv
+}
+
 // unacked returns how many sent or queued messages have no ack yet.
 func (w *resendingWidget) unacked() int {
 	w.mu.Lock()
@@ -241,7 +248,9 @@ func halfWritten(tb testing.TB, s *stack.Stack, ten tenant, conv string) int {
 // must be stored exactly once, and every ack of a message name the same
 // stored message.
 func TestStackFault_StalledMotoAndKilledInstancesLoseAndDuplicateNothing(t *testing.T) {
-	s := localStack(t)
+	// A stack of its own: the stall and the kills must not disturb the
+	// shared stack's other tests.
+	s := ownStack(t, "stackfault")
 	pool := s.Functions["WsMessageFunction"]
 	if pool == nil {
 		t.Fatal("the stack runs no WsMessageFunction")
@@ -269,7 +278,7 @@ func TestStackFault_StalledMotoAndKilledInstancesLoseAndDuplicateNothing(t *test
 	report := func(what string) {
 		n := 0
 		for _, w := range ws {
-			n += halfWritten(t, s, ten, w.conv)
+			n += halfWritten(t, s, ten, w.conversation())
 		}
 		t.Logf("%s: %d ingests half-written at that moment (a marker, no message yet)", what, n)
 	}
@@ -316,7 +325,7 @@ func TestStackFault_StalledMotoAndKilledInstancesLoseAndDuplicateNothing(t *test
 		if w.writeErr != nil {
 			t.Errorf("widget write: %v", w.writeErr)
 		}
-		got := storedMessages(t, s, ten, w.conv)
+		got := storedMessages(t, s, ten, w.conv) // under w.mu
 		frames += w.frames
 		internal += w.internal
 		errFrames = append(errFrames, w.errFrames...)
