@@ -138,16 +138,39 @@ func describe(ctx context.Context, c Client, arn string) ([]types.Shard, error) 
 	}
 }
 
+// refreshEvery is how often an idle poller takes a fresh iterator after the
+// last record it read. moto rolls a failed TransactWriteItems back by putting
+// back a copy of the whole table, stream shard included, so an iterator taken
+// before it reads a shard that nothing writes to any more; a fresh one reads
+// the table's current shard.
+const refreshEvery = time.Second
+
 func (m *Mapping) pollShard(ctx context.Context, c Client, shard string, pos types.ShardIteratorType) {
-	it, err := c.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{
-		StreamArn: aws.String(m.StreamArn), ShardId: aws.String(shard), ShardIteratorType: pos})
+	// lastSeq is the sequence number of the last record read ("" before any).
+	// LATEST is played as "after the last record there is now", found by
+	// reading the shard from its start, so a fresh iterator can always say
+	// where to go on from.
+	lastSeq, latest := "", pos == types.ShardIteratorTypeLatest
+	iterator := func() (*string, error) {
+		in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(m.StreamArn), ShardId: aws.String(shard),
+			ShardIteratorType: types.ShardIteratorTypeTrimHorizon}
+		if lastSeq != "" {
+			in.ShardIteratorType, in.SequenceNumber = types.ShardIteratorTypeAfterSequenceNumber, aws.String(lastSeq)
+		}
+		it, err := c.GetShardIterator(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return it.ShardIterator, nil
+	}
+	iter, err := iterator()
 	if err != nil {
 		if ctx.Err() == nil {
 			m.Log.Error("shard iterator failed", "mapping", m.Name, "shard", shard, "error", err)
 		}
 		return
 	}
-	iter := it.ShardIterator
+	refreshed := time.Now()
 	for iter != nil && ctx.Err() == nil {
 		res, err := c.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)})
 		if err != nil {
@@ -156,11 +179,21 @@ func (m *Mapping) pollShard(ctx context.Context, c Client, shard string, pos typ
 			}
 			m.Log.Error("get records failed", "mapping", m.Name, "shard", shard, "error", err)
 			sleep(ctx, time.Second)
+			if iter, err = iterator(); err != nil && ctx.Err() == nil {
+				m.Log.Error("shard iterator failed", "mapping", m.Name, "shard", shard, "error", err)
+				return
+			}
 			continue
 		}
 		iter = res.NextShardIterator
 		var batch []map[string]any
 		for _, r := range res.Records {
+			if r.Dynamodb != nil && r.Dynamodb.SequenceNumber != nil {
+				lastSeq = *r.Dynamodb.SequenceNumber
+			}
+			if latest {
+				continue // there before the mapping started
+			}
 			rec := m.record(r)
 			if !m.matches(rec) {
 				continue
@@ -172,8 +205,20 @@ func (m *Mapping) pollShard(ctx context.Context, c Client, shard string, pos typ
 			m.deliver(ctx, batch[:n], 0)
 			batch = batch[n:]
 		}
-		if len(res.Records) == 0 {
-			sleep(ctx, m.PollInterval)
+		if len(res.Records) > 0 {
+			continue
+		}
+		latest = false
+		sleep(ctx, m.PollInterval)
+		if time.Since(refreshed) >= refreshEvery {
+			fresh, err := iterator()
+			if err != nil {
+				if ctx.Err() == nil {
+					m.Log.Warn("shard iterator refresh failed", "mapping", m.Name, "shard", shard, "error", err)
+				}
+				continue
+			}
+			iter, refreshed = fresh, time.Now()
 		}
 	}
 }

@@ -280,3 +280,31 @@ func contains(l []string, s string) bool {
 	}
 	return false
 }
+
+// TestMapping_KeepsReadingAfterAFailedTransaction: moto rolls a failed
+// TransactWriteItems back by putting back a copy of the whole table, stream
+// shard included, so an iterator taken before it reads a shard nobody writes
+// to any more. The mapping must still deliver every record written after it.
+func TestMapping_KeepsReadingAfterAFailedTransaction(t *testing.T) {
+	e := newEnv(t)
+	f := &fn{}
+	e.run(t, &Mapping{Function: f, BatchSize: 100, Filters: templateFilter(t), ReportBatchItemFailures: true})
+	e.put(t, "MSG#01", nil)
+	waitFor(t, "the first message", func() bool { return len(flat(f.sks())) == 1 })
+	key := func(sk string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: "T#t1#CONV#C1"}, "SK": &types.AttributeValueMemberS{Value: sk}}
+	}
+	_, err := e.db.TransactWriteItems(context.Background(), &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(e.tables.Data), Item: key("MSG#01"), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+	}})
+	var tc *types.TransactionCanceledException
+	if !errors.As(err, &tc) {
+		t.Fatalf("transaction: %v, want it cancelled", err)
+	}
+	e.put(t, "MSG#02", nil)
+	e.put(t, "MSG#03", nil)
+	waitFor(t, "the messages after the failed transaction", func() bool { return len(flat(f.sks())) == 3 })
+	if got := strings.Join(flat(f.sks()), ","); got != "MSG#01,MSG#02,MSG#03" {
+		t.Fatalf("delivered %s", got)
+	}
+}
