@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -157,28 +156,7 @@ func flood(tb testing.TB, s *stack.Stack, frames int) floodResult {
 	}
 	// A's conversation holds exactly the acked messages: nothing of a
 	// rate-limited frame was stored.
-	stored := map[string]bool{}
-	cursor := ""
-	for {
-		var page struct {
-			Items []struct{ Text string } `json:"items"`
-			Next  *string                 `json:"next"`
-		}
-		path := "/v1/conversations/" + url.PathEscape(conv) + "/messages?limit=100"
-		if cursor != "" {
-			path += "&cursor=" + url.QueryEscape(cursor)
-		}
-		if st := call(tb, s, "GET", path, a.APIKey, nil, &page); st != http.StatusOK {
-			tb.Fatalf("list A's messages: %d", st)
-		}
-		for _, m := range page.Items {
-			stored[m.Text] = true
-		}
-		if page.Next == nil {
-			break
-		}
-		cursor = *page.Next
-	}
+	stored := storedMessages(tb, s, a.APIKey, conv)
 	if len(stored) != len(acked) {
 		tb.Fatalf("A's conversation holds %d messages, %d were acked", len(stored), len(acked))
 	}

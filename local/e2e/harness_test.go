@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -156,4 +157,32 @@ func call(tb testing.TB, s *stack.Stack, method, path, key string, body, out any
 		}
 	}
 	return res.StatusCode
+}
+
+// storedMessages lists a conversation's messages through the admin API: the
+// ids stored under each text.
+func storedMessages(tb testing.TB, s *stack.Stack, apiKey, conv string) map[string][]string {
+	tb.Helper()
+	out := map[string][]string{}
+	cursor := ""
+	for {
+		var page struct {
+			Items []struct{ ID, Text string } `json:"items"`
+			Next  *string                     `json:"next"`
+		}
+		path := "/v1/conversations/" + url.PathEscape(conv) + "/messages?limit=100"
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		if st := call(tb, s, "GET", path, apiKey, nil, &page); st != http.StatusOK {
+			tb.Fatalf("list messages of %s: %d", conv, st)
+		}
+		for _, m := range page.Items {
+			out[m.Text] = append(out[m.Text], m.ID)
+		}
+		if page.Next == nil {
+			return out
+		}
+		cursor = *page.Next
+	}
 }

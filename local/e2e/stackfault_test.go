@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -166,34 +164,6 @@ func awaitAcks(ws []*resendingWidget, d time.Duration) bool {
 	return false
 }
 
-// storedMessages lists a conversation's messages through the admin API: the
-// ids stored under each text.
-func storedMessages(tb testing.TB, s *stack.Stack, ten tenant, conv string) map[string][]string {
-	tb.Helper()
-	out := map[string][]string{}
-	cursor := ""
-	for {
-		var page struct {
-			Items []struct{ ID, Text string } `json:"items"`
-			Next  *string                     `json:"next"`
-		}
-		path := "/v1/conversations/" + url.PathEscape(conv) + "/messages?limit=100"
-		if cursor != "" {
-			path += "&cursor=" + url.QueryEscape(cursor)
-		}
-		if st := call(tb, s, "GET", path, ten.APIKey, nil, &page); st != http.StatusOK {
-			tb.Fatalf("list messages of %s: %d", conv, st)
-		}
-		for _, m := range page.Items {
-			out[m.Text] = append(out[m.Text], m.ID)
-		}
-		if page.Next == nil {
-			return out
-		}
-		cursor = *page.Next
-	}
-}
-
 // halfWritten counts, straight from the table, the dedupe markers of a
 // conversation that name no stored message: ingests that stopped between
 // their two writes.
@@ -325,7 +295,7 @@ func TestStackFault_StalledMotoAndKilledInstancesLoseAndDuplicateNothing(t *test
 		if w.writeErr != nil {
 			t.Errorf("widget write: %v", w.writeErr)
 		}
-		got := storedMessages(t, s, ten, w.conv) // under w.mu
+		got := storedMessages(t, s, ten.APIKey, w.conv) // under w.mu
 		frames += w.frames
 		internal += w.internal
 		errFrames = append(errFrames, w.errFrames...)
