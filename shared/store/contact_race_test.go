@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
@@ -28,7 +27,6 @@ type visitorState struct {
 
 func readVisitor(t *testing.T, tt *testaws.Tables, tenantID, contactID string) visitorState {
 	t.Helper()
-	ctx := context.Background()
 	var s visitorState
 	s.item = rawItem(t, tt, tt.Data, store.ContactPK(tenantID, contactID), store.SKProfile)
 	if s.item == nil {
@@ -37,18 +35,7 @@ func readVisitor(t *testing.T, tt *testaws.Tables, tenantID, contactID string) v
 	if err := attributevalue.UnmarshalMap(s.item, &s.contact); err != nil {
 		t.Fatal(err)
 	}
-	res, err := tt.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(tt.Data), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :c)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: store.ContactPK(tenantID, contactID)},
-			":c":  &types.AttributeValueMemberS{Value: "CONV#"},
-		},
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range res.Items {
+	for _, p := range rawPrefix(t, tt, store.ContactPK(tenantID, contactID), "CONV#") {
 		id := str(p, "conversationId")
 		meta := rawItem(t, tt, tt.Data, store.ConversationPK(tenantID, id), store.SKMeta)
 		if str(meta, "Status") == chat.StatusOpen {

@@ -24,11 +24,18 @@ import (
 // stored (no live filter, consistent), so a test sees every copy.
 func messageItems(t *testing.T, tt *testaws.Tables, tenantID, convID string) []map[string]types.AttributeValue {
 	t.Helper()
+	return rawPrefix(t, tt, store.ConversationPK(tenantID, convID), "MSG#")
+}
+
+// rawPrefix returns the Data items of partition pk whose sort key starts with
+// prefix, as stored (no live filter, consistent).
+func rawPrefix(t *testing.T, tt *testaws.Tables, pk, prefix string) []map[string]types.AttributeValue {
+	t.Helper()
 	res, err := tt.DB.Query(context.Background(), &dynamodb.QueryInput{
-		TableName: aws.String(tt.Data), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :m)"),
+		TableName: aws.String(tt.Data), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: store.ConversationPK(tenantID, convID)},
-			":m":  &types.AttributeValueMemberS{Value: "MSG#"},
+			":pk": &types.AttributeValueMemberS{Value: pk},
+			":p":  &types.AttributeValueMemberS{Value: prefix},
 		},
 		ConsistentRead: aws.Bool(true),
 	})
