@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -361,3 +362,30 @@ func (t *Template) StageOf(apiID string) (Value, bool) {
 // Decode decodes raw properties (an Event's, say) into out, matching field
 // names without regard to case.
 func Decode(in, out any) error { return remarshal(in, out) }
+
+// Allowed returns the actions of service (the IAM prefix: "dynamodb") that a
+// function's inline policy statements allow on resource, written as the
+// template writes it ("DataTable.Arn", "${DataTable.Arn}/index/GSI1"): without
+// the prefix, sorted, each once.
+func (t *Template) Allowed(fnID, resource, service string) []string {
+	var out []string
+	pols, _ := t.Resources[fnID].Properties["Policies"].([]any)
+	for _, pol := range pols {
+		pm, _ := pol.(map[string]any)
+		stmts, _ := pm["Statement"].([]any)
+		for _, s := range stmts {
+			st, _ := s.(map[string]any)
+			if fmt.Sprint(st["Resource"]) != resource {
+				continue
+			}
+			acts, _ := st["Action"].([]any)
+			for _, a := range acts {
+				if name, ok := strings.CutPrefix(fmt.Sprint(a), service+":"); ok {
+					out = append(out, name)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

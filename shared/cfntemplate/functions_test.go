@@ -1,6 +1,7 @@
 package cfntemplate
 
 import (
+	"fmt"
 	"os"
 	"testing"
 )
@@ -114,5 +115,24 @@ func TestWebSocketAPIs_RoutesAndAuthorizer(t *testing.T) {
 	h, err := tpl.HTTPAPIs()
 	if err != nil || len(h) != 1 || h[0].Cors == nil || h[0].Cors.MaxAge != 600 || h[0].Stage.Arg != "Stage" {
 		t.Errorf("http apis = %+v, %v", h, err)
+	}
+}
+
+func TestAllowed_ActionsOfOneServiceOnOneResource(t *testing.T) {
+	tpl, err := Load(repoTemplate(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(tpl.Allowed("WsConnectFunction", "DataTable.Arn", "dynamodb")); got != "[DeleteItem GetItem PutItem]" {
+		t.Errorf("ws-connect on the Data table: %s", got)
+	}
+	if got := fmt.Sprint(tpl.Allowed("AdminApiFunction", "${DataTable.Arn}/index/GSI1", "dynamodb")); got != "[Query]" {
+		t.Errorf("admin-api on GSI1: %s", got)
+	}
+	if got := tpl.Allowed("WsConnectFunction", "DataTable.Arn", "kms"); len(got) != 0 {
+		t.Errorf("ws-connect kms actions on the Data table: %v", got)
+	}
+	if got := tpl.Allowed("NoSuchFunction", "DataTable.Arn", "dynamodb"); len(got) != 0 {
+		t.Errorf("a missing function allows %v", got)
 	}
 }

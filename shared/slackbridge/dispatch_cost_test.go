@@ -3,9 +3,7 @@ package slackbridge_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -60,29 +58,17 @@ func TestTemplate_DispatchPolicyIsWhatItUses(t *testing.T) {
 	if !ok {
 		t.Fatal("template.yaml has no DispatchFunction")
 	}
-	allowed := map[string][]string{}
-	for _, pol := range fn.Properties["Policies"].([]any) {
-		for _, s := range pol.(map[string]any)["Statement"].([]any) {
-			st := s.(map[string]any)
-			for _, a := range st["Action"].([]any) {
-				if strings.HasPrefix(fmt.Sprint(a), "dynamodb:") {
-					res := fmt.Sprint(st["Resource"])
-					allowed[res] = append(allowed[res], strings.TrimPrefix(fmt.Sprint(a), "dynamodb:"))
-				}
-			}
-		}
-	}
+	tpl := testaws.Template(t)
 	var used []string
 	for a := range m.Actions() {
 		used = append(used, a)
 	}
-	table := slices.Compact(slices.Sorted(slices.Values(allowed["DataTable.Arn"])))
 	sort.Strings(used)
-	if fmt.Sprint(table) != fmt.Sprint(used) {
+	if table := tpl.Allowed("DispatchFunction", "DataTable.Arn", "dynamodb"); fmt.Sprint(table) != fmt.Sprint(used) {
 		t.Errorf("the role allows %v on the Data table; dispatch calls %v", table, used)
 	}
-	if fmt.Sprint(allowed["${DataTable.Arn}/index/GSI1"]) != "[Query]" {
-		t.Errorf("GSI1 statement allows %v, want Query", allowed["${DataTable.Arn}/index/GSI1"])
+	if gsi := tpl.Allowed("DispatchFunction", "${DataTable.Arn}/index/GSI1", "dynamodb"); fmt.Sprint(gsi) != "[Query]" {
+		t.Errorf("GSI1 statement allows %v, want Query", gsi)
 	}
 	evs, _ := fn.Properties["Events"].(map[string]any)
 	sched, _ := evs["RetryParked"].(map[string]any)

@@ -2,6 +2,7 @@ package wsmessage_test
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"testing"
 
@@ -43,22 +44,10 @@ func TestTemplate_PolicyAllowsEveryCall(t *testing.T) {
 	if limited == 0 {
 		t.Fatal("no frame was over the limit")
 	}
-	allowed := map[string]bool{}
-	fn := testaws.Template(t).Resources["WsMessageFunction"]
-	for _, pol := range fn.Properties["Policies"].([]any) {
-		for _, s := range pol.(map[string]any)["Statement"].([]any) {
-			st := s.(map[string]any)
-			if fmt.Sprint(st["Resource"]) != "DataTable.Arn" {
-				continue
-			}
-			for _, a := range st["Action"].([]any) {
-				allowed[fmt.Sprint(a)] = true
-			}
-		}
-	}
+	allowed := testaws.Template(t).Allowed("WsMessageFunction", "DataTable.Arn", "dynamodb")
 	var missing []string
 	for a := range h.meter.Actions() {
-		if !allowed["dynamodb:"+a] {
+		if !slices.Contains(allowed, a) {
 			missing = append(missing, a)
 		}
 	}
