@@ -97,21 +97,15 @@ func Load(ctx context.Context, c Client, getenv func(string) string, names ...st
 	return out, nil
 }
 
-// nameOf finds the variable a returned secret belongs to. The answer names the
-// secret by its full ARN; a request may have named it by a partial ARN or name.
+// nameOf finds the variable a returned secret belongs to: the configuration
+// names secrets by ARN (a CloudFormation Ref of a secret is its ARN), or by
+// name.
 func nameOf(byARN map[string]string, arn, name string) (string, bool) {
 	if n, ok := byARN[arn]; ok {
 		return n, true
 	}
-	if n, ok := byARN[name]; ok {
-		return n, true
-	}
-	for id, n := range byARN {
-		if strings.HasPrefix(arn, id) {
-			return n, true
-		}
-	}
-	return "", false
+	n, ok := byARN[name]
+	return n, ok
 }
 
 // object decodes s as a JSON object of strings.
