@@ -46,9 +46,11 @@ fuzz: tools
 	  go test -run "^$$" -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s -parallel 2 ./$${t%%:*}; \
 	done'
 
-## lint: go vet, cfn-lint, sam validate and the OpenAPI document
+## lint: go.mod tidy, go vet, staticcheck, cfn-lint, sam validate and the OpenAPI document
 lint: tools
+	go mod tidy -diff
 	go vet ./...
+	go tool staticcheck ./...
 	openapi-spec-validator openapi.yaml
 	cfn-lint template.yaml
 	sam validate --lint --template template.yaml

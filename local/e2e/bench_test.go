@@ -18,8 +18,8 @@ import (
 
 	"github.com/livesupportbot/backend/local/lambdarunner"
 	"github.com/livesupportbot/backend/local/stack"
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/cfntemplate"
-	"github.com/livesupportbot/backend/shared/testaws"
 )
 
 // BenchmarkColdStart starts each function's real bootstrap under the emulator

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/livesupportbot/backend/local/stack"
-	"github.com/livesupportbot/backend/shared/testaws"
+	"github.com/livesupportbot/backend/local/testaws"
 )
 
 var (

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/livesupportbot/backend/shared/testaws"
+	"github.com/livesupportbot/backend/local/testaws"
 )
 
 // hello builds the hello-world bootstrap and the emulator once per test binary.

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/cfntemplate"
-	"github.com/livesupportbot/backend/shared/testaws"
 )
 
 const visitorKeyARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:VisitorTokenKeySecret-local-AbCdEf"

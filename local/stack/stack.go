@@ -91,7 +91,6 @@ type Stack struct {
 	stopProxy func()
 	stall     *stall
 	ready     chan struct{}
-	closeErr  error
 	once      sync.Once
 }
 

@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/local/ttl"
-	"github.com/livesupportbot/backend/shared/testaws"
 )
 
 // fn records every batch and answers with answer(batch, call).

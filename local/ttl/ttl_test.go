@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/livesupportbot/backend/shared/testaws"
+	"github.com/livesupportbot/backend/local/testaws"
 )
 
 func TestSweep_DeletesOnlyItemsPastTheirTTL(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/livesupportbot/backend/shared/testaws"
+	"github.com/livesupportbot/backend/local/testaws"
 )
 
 // BenchmarkListConversations lists one page of 25 from a tenant with 1,000 open

@@ -13,11 +13,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
+	"github.com/livesupportbot/backend/local/streamevent"
+	"github.com/livesupportbot/backend/local/testaws"
+	"github.com/livesupportbot/backend/local/wstest"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/store"
-	"github.com/livesupportbot/backend/shared/streamevent"
-	"github.com/livesupportbot/backend/shared/testaws"
-	"github.com/livesupportbot/backend/shared/wstest"
 )
 
 // TestReply_ReachesVisitorConnectionThroughDispatch follows an agent reply from

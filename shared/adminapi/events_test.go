@@ -9,8 +9,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/adminapi"
-	"github.com/livesupportbot/backend/shared/testaws"
 )
 
 // TestSampleEvents runs the handler on the events/admin-api-*.json samples that

@@ -9,11 +9,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/livesupportbot/backend/local/slackfake"
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/adminapi"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/slackbridge"
-	"github.com/livesupportbot/backend/shared/slackbridge/slackfake"
-	"github.com/livesupportbot/backend/shared/testaws"
 )
 
 // The install answer sets the cookie that binds the install to this browser:

@@ -11,7 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/livesupportbot/backend/shared/testaws"
+	"github.com/livesupportbot/backend/local/testaws"
 )
 
 func loadOpenAPI(t *testing.T) map[string]any {

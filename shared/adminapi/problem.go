@@ -71,7 +71,7 @@ func (a *API) problem(ctx context.Context, req *Request, err error) (Problem, ma
 	var me *methodError
 	if errors.As(err, &me) {
 		hdr["Allow"] = strings.Join(me.allowed, ", ")
-		return Problem{Type: ProblemTypeBase + codeMethod, Title: http.StatusText(405), Status: 405,
+		return Problem{Type: ProblemTypeBase + codeMethod, Title: http.StatusText(http.StatusMethodNotAllowed), Status: http.StatusMethodNotAllowed,
 			Detail: "this path does not serve that method", Code: codeMethod, RequestID: req.RequestID}, hdr
 	}
 	code := chat.ErrorCode(err)

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/livesupportbot/backend/shared/testaws"
+	"github.com/livesupportbot/backend/local/testaws"
 )
 
 // adminFunction returns the AdminApiFunction's HttpApi routes and its policy's

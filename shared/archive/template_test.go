@@ -7,8 +7,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/livesupportbot/backend/local/streams"
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/archive"
-	"github.com/livesupportbot/backend/shared/testaws"
 )
 
 // TestTemplateFilter_PassesOnlyTTLRemovals checks the event source mapping's

@@ -14,13 +14,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
+	"github.com/livesupportbot/backend/local/pushertest"
+	"github.com/livesupportbot/backend/local/streamevent"
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/dispatch"
 	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/pusher/pushertest"
 	"github.com/livesupportbot/backend/shared/store"
-	"github.com/livesupportbot/backend/shared/streamevent"
-	"github.com/livesupportbot/backend/shared/testaws"
 )
 
 // TestDispatchFaults_EveryMessageReachesEveryLiveTab delivers the stream's new

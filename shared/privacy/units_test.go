@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/store"
-	"github.com/livesupportbot/backend/shared/testaws"
 )
 
 // unitCounter is a store.Client that passes every call to a real client and

@@ -3,6 +3,7 @@ package ratelimit_test
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,12 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/archive"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/ratelimit"
 	"github.com/livesupportbot/backend/shared/store"
-	"github.com/livesupportbot/backend/shared/testaws"
 )
 
 // clock is a settable clock for stores.
@@ -260,10 +261,10 @@ func TestTake_AFullWindowInMemoryDoesNotOutliveItsLimit(t *testing.T) {
 		}
 		return err == nil
 	}
-	if !take(low) || !take(low) || take(low) || take(low) {
-		t.Fatal("the low limit does not admit exactly 2")
+	if got := []bool{take(low), take(low), take(low), take(low)}; !slices.Equal(got, []bool{true, true, false, false}) {
+		t.Fatalf("the low limit admits %v, want exactly 2", got)
 	}
-	if !take(raised) || !take(raised) || take(raised) {
+	if got := []bool{take(raised), take(raised), take(raised)}; !slices.Equal(got, []bool{true, true, false}) {
 		t.Fatal("the raised limit, same window and counter, does not admit 2 more")
 	}
 	clk.add(10 * time.Second)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/livesupportbot/backend/shared/testaws"
+	"github.com/livesupportbot/backend/local/testaws"
 )
 
 // TestTemplate_EveryFunctionHasReservedConcurrency: each function reserves

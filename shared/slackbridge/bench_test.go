@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/testaws"
 )
 
 // report adds the DynamoDB requests and units per operation to a benchmark.

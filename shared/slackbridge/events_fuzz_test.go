@@ -10,9 +10,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/slackbridge"
-	"github.com/livesupportbot/backend/shared/testaws"
 )
 
 // FuzzSignedEvents posts arbitrary Events API bodies, correctly signed, to the

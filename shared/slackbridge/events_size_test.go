@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/livesupportbot/backend/shared/slackbridge/slackfake"
+	"github.com/livesupportbot/backend/local/slackfake"
 )
 
 // A body over 1 MiB that Slack signed is too large (413, no retry), not

@@ -4,11 +4,11 @@ import (
 	"context"
 	"testing"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/store"
-	"github.com/livesupportbot/backend/shared/testaws"
 )
 
 // TestPrivacyErase_DeletesOurSlackPostsAboutTheSubject runs a real erase request

@@ -8,12 +8,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/livesupportbot/backend/shared/testaws"
+	"github.com/livesupportbot/backend/local/testaws"
 )
 
 // scanAllowed are the only places that may scan a table: the local stack's
 // emulation of DynamoDB's own TTL process, and the test helpers.
-var scanAllowed = []string{"local/ttl/", "shared/testaws/"}
+var scanAllowed = []string{"local/ttl/", "local/testaws/"}
 
 var scanCall = regexp.MustCompile(`\.Scan\(\s*(ctx|context\.)|ScanInput|NewScanPaginator`)
 

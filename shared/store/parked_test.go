@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
-	"github.com/livesupportbot/backend/shared/testaws"
 )
 
 // Parked deliveries: parking twice keeps the first; the tenant's partition

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/sweep"
-	"github.com/livesupportbot/backend/shared/testaws"
 )
 
 // TestSweepFaults_ReRunsAfterFaultsLeaveExactlyTheShortenedItems shortens a

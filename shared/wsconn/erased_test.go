@@ -13,13 +13,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/livesupportbot/backend/local/testaws"
+	"github.com/livesupportbot/backend/local/wstest"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/store"
-	"github.com/livesupportbot/backend/shared/testaws"
 	"github.com/livesupportbot/backend/shared/visitortoken"
 	"github.com/livesupportbot/backend/shared/wsconn"
-	"github.com/livesupportbot/backend/shared/wstest"
 )
 
 func authorizeReq(t *testing.T, token string) events.APIGatewayCustomAuthorizerRequestTypeRequest {

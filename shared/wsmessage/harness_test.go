@@ -5,10 +5,10 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/livesupportbot/backend/local/testaws"
+	"github.com/livesupportbot/backend/local/wstest"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/store"
-	"github.com/livesupportbot/backend/shared/testaws"
-	"github.com/livesupportbot/backend/shared/wstest"
 )
 
 const secret = wstest.TokenSecret

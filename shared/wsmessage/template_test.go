@@ -6,8 +6,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/testaws"
 	"github.com/livesupportbot/backend/shared/usage"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/livesupportbot/backend/shared/slackbridge/slackfake"
+	"github.com/livesupportbot/backend/local/slackfake"
 )
 
 // TestFake_SpeaksTheWebAPIToSlackGo drives the fake with the real slack-go
