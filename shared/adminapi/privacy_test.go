@@ -3,6 +3,7 @@ package adminapi_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/suppression"
 )
 
 func TestPrivacyRequests_CreateProcessAndRead(t *testing.T) {
@@ -170,21 +172,21 @@ func TestPrivacySettingsAndLift_ChooseWhatErasedIdentitiesGet(t *testing.T) {
 	if errs := inproc.Wait(); len(errs) != 0 {
 		t.Fatal(errs)
 	}
-	admit := func(id privacy.Identity) (privacy.Admission, error) {
+	admit := func(id suppression.Identity) (suppression.Admission, error) {
 		tn, err := e.store.Tenant(ctx, a.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return privacy.Admit(ctx, e.store, tn, id)
+		return suppression.Admit(ctx, e.store, tn, id)
 	}
-	if _, err := admit(privacy.Identity{ContactID: contact}); err != privacy.ErrErased {
+	if _, err := admit(suppression.Identity{ContactID: contact}); !errors.Is(err, suppression.ErrErased) {
 		t.Errorf("erased visitor id: %v, want refused", err)
 	}
 	wantStatus(t, "choose new contacts", e.call(http.MethodPatch, "/v1/privacy-settings", a.OwnerKey, `{"reingestAfterErasure":"new_contact"}`), 200)
 	if s := setting(); s != "new_contact" {
 		t.Errorf("setting %q after the change", s)
 	}
-	if adm, err := admit(privacy.Identity{ContactID: contact, Email: "zed@example.com"}); err != nil || !adm.Fresh || adm.ContactID == contact {
+	if adm, err := admit(suppression.Identity{ContactID: contact, Email: "zed@example.com"}); err != nil || !adm.Fresh || adm.ContactID == contact {
 		t.Errorf("new_contact: %+v %v", adm, err)
 	}
 	// Lifting the suppression of the email lets it through as it is; the visitor
@@ -192,7 +194,7 @@ func TestPrivacySettingsAndLift_ChooseWhatErasedIdentitiesGet(t *testing.T) {
 	wantStatus(t, "lift", e.call(http.MethodPost, "/v1/suppressions/lift", a.OwnerKey, `{"email":"zed@example.com"}`), http.StatusNoContent)
 	wantProblem(t, "lift again", e.call(http.MethodPost, "/v1/suppressions/lift", a.OwnerKey, `{"email":"zed@example.com"}`), 404)
 	fresh := ids.New(ids.Contact)
-	if adm, err := admit(privacy.Identity{ContactID: fresh, Email: "zed@example.com"}); err != nil || adm.Fresh || adm.ContactID != fresh {
+	if adm, err := admit(suppression.Identity{ContactID: fresh, Email: "zed@example.com"}); err != nil || adm.Fresh || adm.ContactID != fresh {
 		t.Errorf("lifted email: %+v %v", adm, err)
 	}
 	if ok, _ := e.store.IsSuppressed(ctx, a.ID, "CONTACT", contact); !ok {

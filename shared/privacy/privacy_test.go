@@ -19,6 +19,7 @@ import (
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/suppression"
 )
 
 func TestErase_LeavesNoResidueOfTheSubject(t *testing.T) {
@@ -388,7 +389,7 @@ func TestAdmit_ReingestAfterErasure(t *testing.T) {
 	for _, tc := range []struct {
 		setting string
 		refused bool
-	}{{"", true}, {privacy.ReingestRefuse, true}, {privacy.ReingestNewContact, false}} {
+	}{{"", true}, {suppression.ReingestRefuse, true}, {suppression.ReingestNewContact, false}} {
 		t.Run("setting="+tc.setting, func(t *testing.T) {
 			f := newFixture(t)
 			ctx := context.Background()
@@ -398,12 +399,12 @@ func TestAdmit_ReingestAfterErasure(t *testing.T) {
 			if err := f.eraser.Handle(ctx, ev(r)); err != nil {
 				t.Fatal(err)
 			}
-			for _, id := range []privacy.Identity{
+			for _, id := range []suppression.Identity{
 				{ContactID: alice.contactID},
 				{ContactID: ids.New(ids.Contact), Email: strings.ToUpper(alice.email)},
 				{ContactID: ids.New(ids.Contact), Channel: "slack", ExternalID: alice.channelID},
 			} {
-				adm, err := privacy.Admit(ctx, f.st, f.tenant, id)
+				adm, err := suppression.Admit(ctx, f.st, f.tenant, id)
 				if tc.refused {
 					if chat.ErrorCode(err) != chat.EForbidden {
 						t.Errorf("admit %+v: %v, want refused", id, err)
@@ -428,7 +429,7 @@ func TestAdmit_ReingestAfterErasure(t *testing.T) {
 			}
 			// A never-erased identity is admitted as it is.
 			fresh := ids.New(ids.Contact)
-			adm, err := privacy.Admit(ctx, f.st, f.tenant, privacy.Identity{ContactID: fresh, Email: "new@example.com"})
+			adm, err := suppression.Admit(ctx, f.st, f.tenant, suppression.Identity{ContactID: fresh, Email: "new@example.com"})
 			if err != nil || adm.Fresh || adm.ContactID != fresh {
 				t.Errorf("unrelated identity: %+v %v", adm, err)
 			}

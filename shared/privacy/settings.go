@@ -7,6 +7,7 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/suppression"
 )
 
 // Settings are a tenant's privacy settings.
@@ -19,14 +20,14 @@ type Settings struct {
 func SettingsOf(t *chat.Tenant) Settings {
 	s := Settings{ReingestAfterErasure: t.ReingestAfterErasure}
 	if s.ReingestAfterErasure == "" {
-		s.ReingestAfterErasure = ReingestRefuse
+		s.ReingestAfterErasure = suppression.ReingestRefuse
 	}
 	return s
 }
 
 // UpdateSettings changes the tenant's privacy settings and audits the change.
 func (s *Service) UpdateSettings(ctx context.Context, tenant *chat.Tenant, actor Actor, in Settings) (Settings, error) {
-	if in.ReingestAfterErasure != ReingestRefuse && in.ReingestAfterErasure != ReingestNewContact {
+	if in.ReingestAfterErasure != suppression.ReingestRefuse && in.ReingestAfterErasure != suppression.ReingestNewContact {
 		return Settings{}, &chat.Error{Code: chat.EInvalid, Message: "invalid privacy settings",
 			Fields: map[string]string{"reingestAfterErasure": `must be "refuse" or "new_contact"`}}
 	}
@@ -68,7 +69,7 @@ func (s *Service) Lift(ctx context.Context, tenant *chat.Tenant, actor Actor, in
 	}
 	if in.Channel != "" || in.ExternalID != "" {
 		given++
-		kind, value = store.SuppressChannel, store.ChannelIdentity(in.Channel, in.ExternalID)
+		kind, value = store.SuppressChannel, chat.ChannelIdentity(in.Channel, in.ExternalID)
 		if in.Channel == "" || in.ExternalID == "" {
 			fields["channel"] = "give channel and externalId together"
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -171,7 +172,7 @@ func gather(ctx context.Context, st *store.Store, tenantID string, contactIDs []
 type identities struct {
 	Emails   []string
 	Contacts []string
-	Channels []string // store.ChannelIdentity values
+	Channels []string // chat.ChannelIdentity values
 }
 
 // channelIdentity reads a channel identity off an item of a contact partition: an
@@ -179,11 +180,11 @@ type identities struct {
 // items), or one whose sort key is IDENT#<channel>#<externalId>.
 func channelIdentity(it item) (string, bool) {
 	if ch, ext := it.str("channel"), it.str("externalId"); ch != "" && ext != "" {
-		return store.ChannelIdentity(ch, ext), true
+		return chat.ChannelIdentity(ch, ext), true
 	}
 	if rest, ok := strings.CutPrefix(it.sk(), "IDENT#"); ok {
 		if ch, ext, ok := strings.Cut(rest, "#"); ok && ch != "" && ext != "" {
-			return store.ChannelIdentity(ch, ext), true
+			return chat.ChannelIdentity(ch, ext), true
 		}
 	}
 	return "", false

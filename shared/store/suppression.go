@@ -23,10 +23,12 @@ import (
 //
 //	item         PK                  SK
 //	suppression  T#t#SUPPRESS        <kind>#<hmac-sha256 hex>
+//
+// The kinds are chat's (chat.SuppressEmail...), repeated here for the store's callers.
 const (
-	SuppressEmail   = "EMAIL"
-	SuppressContact = "CONTACT"
-	SuppressChannel = "CHANNEL"
+	SuppressEmail   = chat.SuppressEmail
+	SuppressContact = chat.SuppressContact
+	SuppressChannel = chat.SuppressChannel
 )
 
 // ErrNoSubjectKey is returned by the suppression methods of a store that was not
@@ -35,9 +37,6 @@ var ErrNoSubjectKey = errors.New("subject hash key not configured")
 
 // SuppressPK is the partition of a tenant's suppression entries.
 func SuppressPK(tenantID string) string { return TenantPrefix(tenantID) + "SUPPRESS" }
-
-// ChannelIdentity is the suppression value of a channel user: "<channel>:<id>".
-func ChannelIdentity(channel, externalID string) string { return channel + ":" + externalID }
 
 // WithSubjectKey returns a copy of s that hashes subject identifiers with key
 // (HMAC-SHA256). The key comes from the SUBJECT_HASH_SECRET environment variable.

@@ -15,8 +15,8 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/suppression"
 	"github.com/livesupportbot/backend/shared/visitortoken"
 )
 
@@ -75,7 +75,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	} else {
 		// A known visitor whose data was erased is refused, or comes back as a new
 		// contact, as the tenant chose; never as the old one.
-		adm, err := privacy.Admit(ctx, h.Store, t, privacy.Identity{ContactID: visitorID})
+		adm, err := suppression.Admit(ctx, h.Store, t, suppression.Identity{ContactID: visitorID})
 		if chat.ErrorCode(err) == chat.EForbidden {
 			return problem(origin, http.StatusForbidden, chat.ErrorMessage(err)), nil
 		}

@@ -16,8 +16,8 @@ import (
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/local/wstest"
 	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/suppression"
 	"github.com/livesupportbot/backend/shared/visitortoken"
 	"github.com/livesupportbot/backend/shared/wsconn"
 )
@@ -48,7 +48,7 @@ func TestAuthorize_ErasedVisitorRefused(t *testing.T) {
 	if err := st.Suppress(ctx, tn.ID, store.SuppressContact, erased, "r1"); err != nil {
 		t.Fatal(err)
 	}
-	for _, setting := range []string{privacy.ReingestRefuse, privacy.ReingestNewContact} {
+	for _, setting := range []string{suppression.ReingestRefuse, suppression.ReingestNewContact} {
 		if _, err := st.SetReingestAfterErasure(ctx, tn.ID, setting); err != nil {
 			t.Fatal(err)
 		}

@@ -17,9 +17,9 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/frames"
-	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/pusher"
 	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/suppression"
 	"github.com/livesupportbot/backend/shared/wsconn"
 )
 
@@ -157,7 +157,7 @@ func (h *Handler) sendMessage(ctx context.Context, t *chat.Tenant, id wsconn.Ide
 		convID = c.OpenConversationID
 	}
 	if convID == "" {
-		if err := h.admit(ctx, t, privacy.Identity{ContactID: id.VisitorID}); err != nil {
+		if err := h.admit(ctx, t, suppression.Identity{ContactID: id.VisitorID}); err != nil {
 			return err, f.ClientMessageID
 		}
 		if c, convID, err = h.Store.OpenConversation(ctx, id.TenantID, id.VisitorID, chat.ChannelWidget, p); err != nil {
@@ -229,7 +229,7 @@ func (h *Handler) identify(ctx context.Context, t *chat.Tenant, id wsconn.Identi
 	if len(fields) > 0 {
 		return &chat.Error{Code: chat.EInvalid, Message: "invalid " + strings.Join(keys(fields), ", "), Fields: fields}
 	}
-	if err := h.admit(ctx, t, privacy.Identity{ContactID: id.VisitorID, Email: email}); err != nil {
+	if err := h.admit(ctx, t, suppression.Identity{ContactID: id.VisitorID, Email: email}); err != nil {
 		return err
 	}
 	c, err := h.Store.Identify(ctx, id.TenantID, id.VisitorID, name, email, t.Periods())
@@ -252,8 +252,8 @@ func keys(m map[string]string) []string {
 // admit passes an identity through the erasure gate: an erased visitor id or
 // email is refused, unless the tenant lets it come back as a new contact, which
 // a visitor id that is not itself erased already is.
-func (h *Handler) admit(ctx context.Context, t *chat.Tenant, id privacy.Identity) error {
-	adm, err := privacy.Admit(ctx, h.Store, t, id)
+func (h *Handler) admit(ctx context.Context, t *chat.Tenant, id suppression.Identity) error {
+	adm, err := suppression.Admit(ctx, h.Store, t, id)
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,15 @@
-package privacy
+// Package suppression is the erasure gate of the ingest paths: before a widget
+// session, an identify or a channel webhook stores an identity, Admit checks it
+// against the tenant's suppression entries (left by erasures) and refuses it, or
+// lets it come back as a new, unlinked contact. It is small on purpose: the ingest
+// functions link it, and nothing of the privacy processors.
+package suppression
 
 import (
 	"context"
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 // Re-ingest settings of a tenant (chat.Tenant.ReingestAfterErasure).
@@ -16,6 +20,12 @@ const (
 
 // ValidReingest reports whether v is a re-ingest setting ("" means refuse).
 func ValidReingest(v string) bool { return v == "" || v == ReingestRefuse || v == ReingestNewContact }
+
+// Checker answers whether an identity (kind, value) of a tenant was erased
+// (store.Store).
+type Checker interface {
+	IsSuppressed(ctx context.Context, tenantID, kind, value string) (bool, error)
+}
 
 // Identity is what an ingest path is about to store for a person: a contact
 // (visitor) id, an email, a channel identity. Empty fields are not checked.
@@ -41,15 +51,15 @@ var ErrErased = &chat.Error{Code: chat.EForbidden, Message: "this identity was e
 // ingest path (widget session or identify, channel webhook) stores it. An identity
 // that was never erased is admitted as it is. An erased one is refused with
 // ErrErased, or, when the tenant chose "new_contact", admitted under a new contact
-// id: the old data is gone and is never linked or restored. One GetItem per
+// id: the old data is gone and is never linked or restored. One check per
 // identifier given.
-func Admit(ctx context.Context, st *store.Store, tenant *chat.Tenant, id Identity) (Admission, error) {
+func Admit(ctx context.Context, st Checker, tenant *chat.Tenant, id Identity) (Admission, error) {
 	checks := []struct{ kind, value string }{
-		{store.SuppressContact, id.ContactID},
-		{store.SuppressEmail, id.Email},
+		{chat.SuppressContact, id.ContactID},
+		{chat.SuppressEmail, id.Email},
 	}
 	if id.Channel != "" && id.ExternalID != "" {
-		checks = append(checks, struct{ kind, value string }{store.SuppressChannel, store.ChannelIdentity(id.Channel, id.ExternalID)})
+		checks = append(checks, struct{ kind, value string }{chat.SuppressChannel, chat.ChannelIdentity(id.Channel, id.ExternalID)})
 	}
 	erased, contactErased := false, false
 	for _, c := range checks {
@@ -58,7 +68,7 @@ func Admit(ctx context.Context, st *store.Store, tenant *chat.Tenant, id Identit
 			return Admission{}, err
 		}
 		erased = erased || ok
-		contactErased = contactErased || (ok && c.kind == store.SuppressContact)
+		contactErased = contactErased || (ok && c.kind == chat.SuppressContact)
 	}
 	if !erased {
 		return Admission{ContactID: id.ContactID}, nil
