@@ -13,7 +13,7 @@ import (
 	"github.com/livesupportbot/backend/shared/adminapi"
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
-	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/privacy/submit"
 	"github.com/livesupportbot/backend/shared/slackbridge"
 )
 
@@ -28,7 +28,7 @@ func main() {
 		awsclients.Fatal(fmt.Errorf("PLATFORM_TOKEN must be at least 32 characters"))
 	}
 	maxChars, _ := strconv.Atoi(getenv("MAX_MESSAGE_CHARS")) // 0: the package default
-	priv, err := privacy.NewService(cfg, st, getenv)
+	priv, err := submit.NewService(cfg, st, getenv)
 	if err != nil {
 		awsclients.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
-	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/privacy/jobs"
 	"github.com/livesupportbot/backend/shared/pusher"
 	"github.com/livesupportbot/backend/shared/slackbridge"
 )
@@ -26,12 +26,12 @@ func main() {
 	}
 	log := logging.FromEnv("privacy-erase")
 	// Channel adapters add their erase hooks here.
-	var hooks []privacy.EraseHook
+	var hooks []jobs.EraseHook
 	if sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_KMS_KEY_ID"); err == nil {
 		hooks = append(hooks, slackbridge.New(sc, st, kms.NewFromConfig(cfg), log))
 	}
-	e := &privacy.Eraser{
-		Store: st, S3: privacy.NewS3Client(cfg, getenv), Bucket: env["EXPORT_BUCKET"],
+	e := &jobs.Eraser{
+		Store: st, S3: jobs.NewS3Client(cfg, getenv), Bucket: env["EXPORT_BUCKET"],
 		Connections: pusher.New(pusher.NewClient(cfg, env["WS_MANAGEMENT_ENDPOINT"])),
 		Hooks:       hooks,
 		Log:         log,

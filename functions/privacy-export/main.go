@@ -14,7 +14,7 @@ import (
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
-	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/privacy/jobs"
 )
 
 func main() {
@@ -23,12 +23,12 @@ func main() {
 	if err != nil {
 		awsclients.Fatal(err)
 	}
-	ttl := privacy.DefaultLinkTTL
+	ttl := jobs.DefaultLinkTTL
 	if h, err := strconv.Atoi(os.Getenv("EXPORT_LINK_TTL_HOURS")); err == nil && h > 0 && h <= 168 {
 		ttl = time.Duration(h) * time.Hour
 	}
-	s3c := privacy.NewS3Client(cfg, os.Getenv)
-	e := &privacy.Exporter{Store: st, S3: s3c, Presign: privacy.NewPresigner(s3c), Bucket: env["EXPORT_BUCKET"],
+	s3c := jobs.NewS3Client(cfg, os.Getenv)
+	e := &jobs.Exporter{Store: st, S3: s3c, Presign: jobs.NewPresigner(s3c), Bucket: env["EXPORT_BUCKET"],
 		KMSKeyID: os.Getenv("EXPORT_KMS_KEY_ID"), LinkTTL: ttl, Log: logging.FromEnv("privacy-export")}
 	lambda.Start(e.Handle)
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/privacy"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 // Audit actions of privacy requests read through the API (the privacy package
@@ -146,7 +145,7 @@ func (a *API) listPrivacyRequests(ctx context.Context, r *Request) (*Response, e
 		return nil, err
 	}
 	if items == nil {
-		items = []*store.PrivacyRequest{}
+		items = []*chat.PrivacyRequest{}
 	}
-	return JSON(http.StatusOK, List[*store.PrivacyRequest]{Items: items, Next: a.encodeInner(r.Principal.TenantID, scope, next)}), nil
+	return JSON(http.StatusOK, List[*chat.PrivacyRequest]{Items: items, Next: a.encodeInner(r.Principal.TenantID, scope, next)}), nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/privacy/jobs"
 	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/suppression"
 )
@@ -23,8 +24,8 @@ func TestPrivacyRequests_CreateProcessAndRead(t *testing.T) {
 	e := newEnv(t, func(d *adminapi.Deps) {
 		st := d.Store
 		bucket = testaws.NewBucket(t)
-		exp := &privacy.Exporter{Store: st, S3: bucket.S3, Presign: bucket.Presigner(), Bucket: bucket.Name}
-		er := &privacy.Eraser{Store: st, S3: bucket.S3, Bucket: bucket.Name}
+		exp := &jobs.Exporter{Store: st, S3: bucket.S3, Presign: bucket.Presigner(), Bucket: bucket.Name}
+		er := &jobs.Eraser{Store: st, S3: bucket.S3, Bucket: bucket.Name}
 		inproc.Handlers = map[string]func(context.Context, privacy.Event) error{"exp": exp.Handle, "era": er.Handle}
 		d.Privacy = &privacy.Service{Store: st, Invoker: inproc, ExportFunction: "exp", EraseFunction: "era"}
 	})
@@ -80,7 +81,7 @@ func TestPrivacyRequests_CreateProcessAndRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc privacy.Document
+	var doc jobs.Document
 	err = json.NewDecoder(dl.Body).Decode(&doc)
 	dl.Body.Close()
 	if err != nil || len(doc.Contacts) != 1 || !doc.Contacts[0].MarketingOptOut || doc.Contacts[0].Name != "Ann Corrected" {
@@ -148,7 +149,7 @@ func TestPrivacySettingsAndLift_ChooseWhatErasedIdentitiesGet(t *testing.T) {
 	inproc := &privacy.InProcess{}
 	e := newEnv(t, func(d *adminapi.Deps) {
 		bucket := testaws.NewBucket(t)
-		er := &privacy.Eraser{Store: d.Store, S3: bucket.S3, Bucket: bucket.Name}
+		er := &jobs.Eraser{Store: d.Store, S3: bucket.S3, Bucket: bucket.Name}
 		inproc.Handlers = map[string]func(context.Context, privacy.Event) error{"era": er.Handle}
 		d.Privacy = &privacy.Service{Store: d.Store, Invoker: inproc, ExportFunction: "exp", EraseFunction: "era"}
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/privacy/jobs"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -117,10 +118,10 @@ func BenchmarkSubject(b *testing.B) {
 	if err := st.PutTenant(context.Background(), tenant); err != nil {
 		b.Fatal(err)
 	}
-	exporter := &privacy.Exporter{Store: st, S3: bucket.S3, Presign: bucket.Presigner(), Bucket: bucket.Name}
-	eraser := &privacy.Eraser{Store: st, S3: bucket.S3, Bucket: bucket.Name}
+	exporter := &jobs.Exporter{Store: st, S3: bucket.S3, Presign: bucket.Presigner(), Bucket: bucket.Name}
+	eraser := &jobs.Eraser{Store: st, S3: bucket.S3, Bucket: bucket.Name}
 	for _, n := range []int{10, 1000} {
-		for _, typ := range []string{store.PrivacyExport, store.PrivacyErase} {
+		for _, typ := range []string{chat.PrivacyExport, chat.PrivacyErase} {
 			b.Run(fmt.Sprintf("%s/items=%d", typ, n), func(b *testing.B) {
 				var rcu, wcu float64
 				var calls int
@@ -129,16 +130,16 @@ func BenchmarkSubject(b *testing.B) {
 					contact := ids.New(ids.Contact)
 					batchPut(b, tt.DB, tt.Data, subjectItems(tenant.ID, contact, n))
 					now := time.Now().UTC()
-					r := &store.PrivacyRequest{ID: ids.New(ids.Request), TenantID: tenant.ID, Type: typ,
-						Reason: store.ReasonSubjectRequest, Subject: &store.PrivacySubject{ContactID: contact},
-						Status: store.PrivacyReceived, ReceivedAt: now, DueAt: now.Add(store.PrivacyDue)}
+					r := &chat.PrivacyRequest{ID: ids.New(ids.Request), TenantID: tenant.ID, Type: typ,
+						Reason: chat.ReasonSubjectRequest, Subject: &chat.PrivacySubject{ContactID: contact},
+						Status: chat.PrivacyReceived, ReceivedAt: now, DueAt: now.Add(chat.PrivacyDue)}
 					if err := st.PutPrivacyRequest(context.Background(), r); err != nil {
 						b.Fatal(err)
 					}
 					counter.Reset()
 					b.StartTimer()
 					h := exporter.Handle
-					if typ == store.PrivacyErase {
+					if typ == chat.PrivacyErase {
 						h = eraser.Handle
 					}
 					if err := h(context.Background(), privacy.Event{TenantID: tenant.ID, RequestID: r.ID}); err != nil {
@@ -148,13 +149,13 @@ func BenchmarkSubject(b *testing.B) {
 					r2, u, c := counter.Snapshot()
 					rcu, wcu, calls = rcu+r2, wcu+u, calls+c
 					got, err := st.PrivacyRequest(context.Background(), tenant.ID, r.ID)
-					if err != nil || got.Status != store.PrivacyCompleted {
+					if err != nil || got.Status != chat.PrivacyCompleted {
 						b.Fatalf("request %v %v", got, err)
 					}
-					if typ == store.PrivacyErase && got.Counts["dataItems"] != n+1 { // + the request pointer
+					if typ == chat.PrivacyErase && got.Counts["dataItems"] != n+1 { // + the request pointer
 						b.Fatalf("erased %v, want %d data items", got.Counts, n+1)
 					}
-					if typ == store.PrivacyExport && got.Counts["items"] != n+1 {
+					if typ == chat.PrivacyExport && got.Counts["items"] != n+1 {
 						b.Fatalf("exported %v, want %d items", got.Counts, n+1)
 					}
 					b.StartTimer()

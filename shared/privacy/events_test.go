@@ -8,21 +8,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/privacy"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 // TestHandle_SampleEvents runs both functions on the sample events that
 // `sam local invoke -e events/privacy-*.json` uses.
 func TestHandle_SampleEvents(t *testing.T) {
 	for _, tc := range []struct{ file, typ string }{
-		{"privacy-export.json", store.PrivacyExport},
-		{"privacy-erase.json", store.PrivacyErase},
+		{"privacy-export.json", chat.PrivacyExport},
+		{"privacy-erase.json", chat.PrivacyErase},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			f := newFixture(t)
@@ -44,48 +40,29 @@ func TestHandle_SampleEvents(t *testing.T) {
 			}
 			f.tenant = tn
 			p := f.seed(tn, "sample@example.com", 2)
-			r := f.request(tc.typ, store.ReasonSubjectRequest, store.PrivacySubject{ContactID: p.contactID})
+			r := f.request(tc.typ, chat.ReasonSubjectRequest, chat.PrivacySubject{ContactID: p.contactID})
 			r.ID = ev.RequestID
 			if err := f.st.PutPrivacyRequest(ctx, r); err != nil {
 				t.Fatal(err)
 			}
 			h := f.exporter.Handle
-			if tc.typ == store.PrivacyErase {
+			if tc.typ == chat.PrivacyErase {
 				h = f.eraser.Handle
 			}
 			if err := h(ctx, ev); err != nil {
 				t.Fatal(err)
 			}
-			if got := f.get(ev.RequestID); got.Status != store.PrivacyCompleted {
+			if got := f.get(ev.RequestID); got.Status != chat.PrivacyCompleted {
 				t.Errorf("status %s %v", got.Status, got.Errors)
 			}
 			// The wrong function for the request fails, and changes nothing.
 			other := f.eraser.Handle
-			if tc.typ == store.PrivacyErase {
+			if tc.typ == chat.PrivacyErase {
 				other = f.exporter.Handle
 			}
 			if err := other(ctx, privacy.Event{TenantID: ev.TenantID, RequestID: "r-missing"}); err == nil {
 				t.Error("a missing request was processed")
 			}
 		})
-	}
-}
-
-type fakeLambda struct{ in *lambda.InvokeInput }
-
-func (f *fakeLambda) Invoke(ctx context.Context, in *lambda.InvokeInput, _ ...func(*lambda.Options)) (*lambda.InvokeOutput, error) {
-	f.in = in
-	return &lambda.InvokeOutput{StatusCode: 202}, nil
-}
-
-func TestLambdaInvoker_QueuesAnEventWithIDsOnly(t *testing.T) {
-	fl := &fakeLambda{}
-	payload, _ := json.Marshal(privacy.Event{TenantID: "t1", RequestID: "r1"})
-	if err := (privacy.LambdaInvoker{Client: fl}).InvokeAsync(context.Background(), "erase-fn", payload); err != nil {
-		t.Fatal(err)
-	}
-	if fl.in.InvocationType != lambdatypes.InvocationTypeEvent || *fl.in.FunctionName != "erase-fn" ||
-		string(fl.in.Payload) != `{"tenantId":"t1","requestId":"r1"}` {
-		t.Errorf("invoke %s %s %s", fl.in.InvocationType, *fl.in.FunctionName, fl.in.Payload)
 	}
 }

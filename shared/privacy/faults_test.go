@@ -11,8 +11,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/livesupportbot/backend/local/testaws"
+	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/privacy/jobs"
 	"github.com/livesupportbot/backend/shared/pusher"
 	"github.com/livesupportbot/backend/shared/store"
 )
@@ -34,7 +35,7 @@ func (p person) owns(it stored) bool {
 // invoke plays Lambda's asynchronous invocation of privacy-erase: the first
 // try and up to two retries, all under the same request id, until one
 // succeeds. It returns how many tries ran.
-func invoke(e *privacy.Eraser, r *store.PrivacyRequest, requestID string) int {
+func invoke(e *jobs.Eraser, r *chat.PrivacyRequest, requestID string) int {
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: requestID})
 	for try := 1; ; try++ {
 		if err := e.Handle(ctx, ev(r)); err == nil || try == 3 {
@@ -75,10 +76,10 @@ func eraseWithFaults(t *testing.T, seed uint64) {
 	var later time.Duration // how far the function's clock is ahead of now
 	st := store.New(faults.Client(testaws.Config(t)), f.tt.Data, f.tt.Archive).WithSubjectKey([]byte("test subject hash key, 32 bytes!")).
 		WithClock(func() time.Time { return time.Now().Add(later) })
-	eraser := &privacy.Eraser{Store: st, S3: f.bucket.S3, Bucket: f.bucket.Name,
-		Connections: pusher.New(f.mgmt), Hooks: []privacy.EraseHook{f.hook}}
-	subject := store.PrivacySubject{Email: alice.email}
-	first := f.request(store.PrivacyErase, store.ReasonSubjectRequest, subject)
+	eraser := &jobs.Eraser{Store: st, S3: f.bucket.S3, Bucket: f.bucket.Name,
+		Connections: pusher.New(f.mgmt), Hooks: []jobs.EraseHook{f.hook}}
+	subject := chat.PrivacySubject{Email: alice.email}
+	first := f.request(chat.PrivacyErase, chat.ReasonSubjectRequest, subject)
 	faults.Set(testaws.FaultSpec{Rate: 0.1, After: 0.5, Timeout: 0.3})
 	tries := invoke(eraser, first, "lambda-1")
 	faults.Off()
@@ -87,7 +88,7 @@ func eraseWithFaults(t *testing.T, seed uint64) {
 	t.Logf("first request after %d tries with faults: %s %q, attempts %d, errors %v, counts %v", tries, r.Status, r.StatusReason, r.Attempts, r.Errors, r.Counts)
 	// What the tables hold of her now decides what the recovery can find.
 	pointers := 0 // request pointers (PRIVREQ#) written into her partition
-	resolved := r.Resolved && slices.Contains(r.ContactIDs, alice.contactID) || r.Status == store.PrivacyCompleted
+	resolved := r.Resolved && slices.Contains(r.ContactIDs, alice.contactID) || r.Status == chat.PrivacyCompleted
 	if resolved {
 		pointers++
 	}
@@ -95,29 +96,29 @@ func eraseWithFaults(t *testing.T, seed uint64) {
 	findable := err == nil // a request (or its retry) that resolves now finds her by email
 	reqs := []string{first.ID}
 	switch r.Status {
-	case store.PrivacyCompleted:
-	case store.PrivacyReceived, store.PrivacyProcessing:
+	case chat.PrivacyCompleted:
+	case chat.PrivacyReceived, chat.PrivacyProcessing:
 		// Lambda gave up while the request could not even be marked failed:
 		// the event is in PrivacyFailureQueue, and redriving it is a new
 		// invocation of the same event, once the last try's lease ran out.
 		t.Logf("the request was left %s after Lambda's last try; redriving its event", r.Status)
-		later = privacy.DefaultLease + time.Minute
+		later = jobs.DefaultLease + time.Minute
 		if !resolved && findable {
 			pointers++
 		}
 		invoke(eraser, first, "lambda-redrive")
-	case store.PrivacyFailed:
+	case chat.PrivacyFailed:
 		// The owner files the request again.
 		if findable {
 			pointers++ // the new request finds her by email and points to itself from her partition
 		}
-		again := f.request(store.PrivacyErase, store.ReasonSubjectRequest, subject)
+		again := f.request(chat.PrivacyErase, chat.ReasonSubjectRequest, subject)
 		invoke(eraser, again, "lambda-2")
 		reqs = append(reqs, again.ID)
 	default:
 		t.Fatalf("first request: %s %q", r.Status, r.StatusReason)
 	}
-	if last := f.get(reqs[len(reqs)-1]); last.Status != store.PrivacyCompleted {
+	if last := f.get(reqs[len(reqs)-1]); last.Status != chat.PrivacyCompleted {
 		t.Fatalf("the request after the faults: %s %q", last.Status, last.StatusReason)
 	}
 

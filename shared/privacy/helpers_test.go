@@ -19,6 +19,7 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/privacy/jobs"
 	"github.com/livesupportbot/backend/shared/pusher"
 	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
@@ -73,8 +74,8 @@ type fixture struct {
 	tenant   *chat.Tenant
 	hook     *fakeHook
 	mgmt     *fakeManagement
-	exporter *privacy.Exporter
-	eraser   *privacy.Eraser
+	exporter *jobs.Exporter
+	eraser   *jobs.Eraser
 	inproc   *privacy.InProcess
 	svc      *privacy.Service
 }
@@ -85,9 +86,9 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, tt: tt, st: tt.Store().WithSubjectKey([]byte("test subject hash key, 32 bytes!")),
 		bucket: testaws.NewBucket(t), hook: &fakeHook{}, mgmt: &fakeManagement{}}
 	f.tenant = f.newTenant()
-	f.exporter = &privacy.Exporter{Store: f.st, S3: f.bucket.S3, Presign: f.bucket.Presigner(), Bucket: f.bucket.Name}
-	f.eraser = &privacy.Eraser{Store: f.st, S3: f.bucket.S3, Bucket: f.bucket.Name,
-		Connections: pusher.New(f.mgmt), Hooks: []privacy.EraseHook{f.hook}}
+	f.exporter = &jobs.Exporter{Store: f.st, S3: f.bucket.S3, Presign: f.bucket.Presigner(), Bucket: f.bucket.Name}
+	f.eraser = &jobs.Eraser{Store: f.st, S3: f.bucket.S3, Bucket: f.bucket.Name,
+		Connections: pusher.New(f.mgmt), Hooks: []jobs.EraseHook{f.hook}}
 	f.inproc = &privacy.InProcess{Handlers: map[string]func(context.Context, privacy.Event) error{
 		"export-fn": f.exporter.Handle, "erase-fn": f.eraser.Handle}}
 	f.svc = &privacy.Service{Store: f.st, Invoker: f.inproc, ExportFunction: "export-fn", EraseFunction: "erase-fn"}
@@ -208,7 +209,7 @@ type stored struct {
 func (f *fixture) scanAll() []stored {
 	f.t.Helper()
 	var out []stored
-	for name, table := range map[string]string{privacy.TableData: f.tt.Data, privacy.TableArchive: f.tt.Archive} {
+	for name, table := range map[string]string{jobs.TableData: f.tt.Data, jobs.TableArchive: f.tt.Archive} {
 		p := dynamodb.NewScanPaginator(f.tt.DB, &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
 		for p.HasMorePages() {
 			res, err := p.NextPage(context.Background())
@@ -236,18 +237,18 @@ func str(v types.AttributeValue) string {
 }
 
 // request creates a request straight in the store (no invocation).
-func (f *fixture) request(typ, reason string, subject store.PrivacySubject) *store.PrivacyRequest {
+func (f *fixture) request(typ, reason string, subject chat.PrivacySubject) *chat.PrivacyRequest {
 	f.t.Helper()
 	now := f.st.Now()
-	r := &store.PrivacyRequest{ID: ids.New(ids.Request), TenantID: f.tenant.ID, Type: typ, Reason: reason,
-		Subject: &subject, Status: store.PrivacyReceived, ReceivedAt: now, DueAt: now.Add(store.PrivacyDue)}
+	r := &chat.PrivacyRequest{ID: ids.New(ids.Request), TenantID: f.tenant.ID, Type: typ, Reason: reason,
+		Subject: &subject, Status: chat.PrivacyReceived, ReceivedAt: now, DueAt: now.Add(chat.PrivacyDue)}
 	if err := f.st.PutPrivacyRequest(context.Background(), r); err != nil {
 		f.t.Fatal(err)
 	}
 	return r
 }
 
-func (f *fixture) get(id string) *store.PrivacyRequest {
+func (f *fixture) get(id string) *chat.PrivacyRequest {
 	f.t.Helper()
 	r, err := f.st.PrivacyRequest(context.Background(), f.tenant.ID, id)
 	if err != nil {
@@ -256,7 +257,7 @@ func (f *fixture) get(id string) *store.PrivacyRequest {
 	return r
 }
 
-func ev(r *store.PrivacyRequest) privacy.Event {
+func ev(r *chat.PrivacyRequest) privacy.Event {
 	return privacy.Event{TenantID: r.TenantID, RequestID: r.ID}
 }
 

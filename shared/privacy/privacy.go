@@ -1,12 +1,11 @@
 // Package privacy carries out the privacy rights of the policy (sections 5, 10
-// and 11; docs/CONTRACT.md, "Privacy rights") as tracked requests: a request is
-// received through the admin API (Service), then processed asynchronously by the
-// privacy-export function (Exporter: every item about the subject, in both tables,
-// as one JSON document in S3 behind an expiring link) or the privacy-erase function
-// (Eraser: every item of the subject deleted, live connections closed, export files
-// and channel copies removed, a tombstone and suppression entries left). Every step
-// writes an audit event with ids only. Gate lets the ingest paths refuse, or
-// re-create unlinked, an identity that was erased.
+// and 11; docs/CONTRACT.md, "Privacy rights") as tracked requests. This package
+// is the side the admin API uses: Service receives, reads and lists requests
+// and changes the tenant's privacy settings, and starts the processing function
+// of each new request through an Invoker. The processing itself (export and
+// erasure) is package privacy/jobs; the AWS wiring of the service is package
+// privacy/submit; the erasure gate of the ingest paths is package suppression.
+// Every step writes an audit event with ids only.
 package privacy
 
 import (
@@ -18,12 +17,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -40,9 +36,32 @@ type Invoker interface {
 	InvokeAsync(ctx context.Context, function string, payload []byte) error
 }
 
+// LinkSigner signs a download link of an object, valid for ttl (an S3 presigned GET).
+type LinkSigner interface {
+	SignGet(ctx context.Context, bucket, key string, ttl time.Duration) (string, error)
+}
+
+// Auditor writes audit events (store.Store).
+type Auditor interface {
+	Now() time.Time
+	PutAuditEvent(ctx context.Context, e *store.AuditEvent, p retention.Periods) error
+}
+
+// ServiceStore is what Service needs of the store (store.Store).
+type ServiceStore interface {
+	Auditor
+	Contact(ctx context.Context, tenantID, contactID string) (*chat.Contact, error)
+	PutPrivacyRequest(ctx context.Context, r *chat.PrivacyRequest) error
+	UpdatePrivacyRequest(ctx context.Context, tenantID, id, owner string, u chat.PrivacyUpdate) error
+	PrivacyRequest(ctx context.Context, tenantID, id string) (*chat.PrivacyRequest, error)
+	PrivacyRequests(ctx context.Context, tenantID, after string, limit int) ([]*chat.PrivacyRequest, string, error)
+	SetReingestAfterErasure(ctx context.Context, tenantID, value string) (*chat.Tenant, error)
+	LiftSuppression(ctx context.Context, tenantID, kind, value string) (bool, error)
+}
+
 // Service receives and reads privacy requests; the admin API routes call it.
 type Service struct {
-	Store   *store.Store
+	Store   ServiceStore
 	Invoker Invoker
 	// ExportFunction and EraseFunction name the functions Invoker starts.
 	ExportFunction string
@@ -51,30 +70,15 @@ type Service struct {
 	// link of a finished export (until the file's own expiry): a link signed by a
 	// function's temporary role credentials stops working when they expire, which
 	// is sooner than the 7 days the link is meant to live.
-	Presign Presigner
+	Presign LinkSigner
 	Bucket  string
-}
-
-// NewService builds the service of the admin function from the environment:
-// PRIVACY_EXPORT_FUNCTION and PRIVACY_ERASE_FUNCTION name the functions it
-// invokes (InvocationType Event); EXPORT_BUCKET, when set, enables fresh links.
-func NewService(cfg aws.Config, st *store.Store, getenv func(string) string) (*Service, error) {
-	exp, era := getenv("PRIVACY_EXPORT_FUNCTION"), getenv("PRIVACY_ERASE_FUNCTION")
-	if exp == "" || era == "" {
-		return nil, fmt.Errorf("missing environment: PRIVACY_EXPORT_FUNCTION and PRIVACY_ERASE_FUNCTION")
-	}
-	s := &Service{Store: st, Invoker: LambdaInvoker{Client: lambda.NewFromConfig(cfg)}, ExportFunction: exp, EraseFunction: era}
-	if b := getenv("EXPORT_BUCKET"); b != "" {
-		s.Presign, s.Bucket = NewPresigner(NewS3Client(cfg, getenv)), b
-	}
-	return s, nil
 }
 
 // CreateInput is the body of POST /v1/privacy-requests.
 type CreateInput struct {
-	Type    string               `json:"type"`
-	Subject store.PrivacySubject `json:"subject"`
-	Reason  string               `json:"reason"`
+	Type    string              `json:"type"`
+	Subject chat.PrivacySubject `json:"subject"`
+	Reason  string              `json:"reason"`
 }
 
 // Actor names who acts, for the audit trail: an API key id and its role, or a
@@ -86,13 +90,16 @@ type Actor struct {
 	APIRequestID string
 }
 
+// System is the actor of a processing function.
+func System(function string) Actor { return Actor{KeyID: function, Role: "system"} }
+
 func (in *CreateInput) validate() *chat.Error {
 	fields := map[string]string{}
-	if in.Type != store.PrivacyExport && in.Type != store.PrivacyErase {
+	if in.Type != chat.PrivacyExport && in.Type != chat.PrivacyErase {
 		fields["type"] = `must be "export" or "erase"`
 	}
-	if !slices.Contains(store.Reasons, in.Reason) {
-		fields["reason"] = "must be one of " + strings.Join(store.Reasons, ", ")
+	if !slices.Contains(chat.Reasons, in.Reason) {
+		fields["reason"] = "must be one of " + strings.Join(chat.Reasons, ", ")
 	}
 	s := &in.Subject
 	s.ContactID, s.Email = strings.TrimSpace(s.ContactID), strings.TrimSpace(s.Email)
@@ -118,7 +125,7 @@ func (in *CreateInput) validate() *chat.Error {
 // live contact of the tenant (a foreign, missing or erased one is not found). If
 // the function cannot be started the request is marked failed and the error
 // returned.
-func (s *Service) Create(ctx context.Context, tenant *chat.Tenant, actor Actor, in CreateInput) (*store.PrivacyRequest, error) {
+func (s *Service) Create(ctx context.Context, tenant *chat.Tenant, actor Actor, in CreateInput) (*chat.PrivacyRequest, error) {
 	if e := in.validate(); e != nil {
 		return nil, e
 	}
@@ -129,34 +136,33 @@ func (s *Service) Create(ctx context.Context, tenant *chat.Tenant, actor Actor, 
 	}
 	now := s.Store.Now()
 	subject := in.Subject
-	r := &store.PrivacyRequest{
+	r := &chat.PrivacyRequest{
 		ID: ids.New(ids.Request), TenantID: tenant.ID, Type: in.Type, Reason: in.Reason, Subject: &subject,
-		Status: store.PrivacyReceived, RequestedBy: actor.KeyID, ReceivedAt: now, DueAt: now.Add(store.PrivacyDue),
+		Status: chat.PrivacyReceived, RequestedBy: actor.KeyID, ReceivedAt: now, DueAt: now.Add(chat.PrivacyDue),
 		Counts: map[string]int{},
 	}
 	if err := s.Store.PutPrivacyRequest(ctx, r); err != nil {
 		return nil, err
 	}
-	if err := audit(ctx, s.Store, tenant, actor, "privacy."+r.Type+".receive", r.ID, nil); err != nil {
+	if err := Audit(ctx, s.Store, tenant, actor, "privacy."+r.Type+".receive", r.ID, nil); err != nil {
 		return nil, err
 	}
 	fn := s.ExportFunction
-	if r.Type == store.PrivacyErase {
+	if r.Type == chat.PrivacyErase {
 		fn = s.EraseFunction
 	}
 	payload, _ := json.Marshal(Event{TenantID: tenant.ID, RequestID: r.ID})
 	if err := s.Invoker.InvokeAsync(ctx, fn, payload); err != nil {
-		ferr := s.Store.UpdatePrivacyRequest(ctx, tenant.ID, r.ID, "", store.PrivacyUpdate{
-			Set: map[string]any{"status": store.PrivacyFailed, "statusReason": "could not start processing",
-				"errors": []string{"could not start processing"}},
-		})
+		const why = "could not start processing"
+		ferr := s.Store.UpdatePrivacyRequest(ctx, tenant.ID, r.ID, "", chat.PrivacyUpdate{
+			Status: chat.PrivacyFailed, StatusReason: why, Errors: []string{why}})
 		return nil, fmt.Errorf("invoke %s: %w", fn, errorsJoin(err, ferr))
 	}
 	return r, nil
 }
 
 // Get reads a request of the tenant; a foreign or missing one is not found.
-func (s *Service) Get(ctx context.Context, tenant *chat.Tenant, actor Actor, id string) (*store.PrivacyRequest, error) {
+func (s *Service) Get(ctx context.Context, tenant *chat.Tenant, actor Actor, id string) (*chat.PrivacyRequest, error) {
 	if !ids.Valid(ids.Request, id) {
 		return nil, chat.ErrNotFound
 	}
@@ -164,7 +170,7 @@ func (s *Service) Get(ctx context.Context, tenant *chat.Tenant, actor Actor, id 
 	if err != nil {
 		return nil, err
 	}
-	if err := audit(ctx, s.Store, tenant, actor, "privacy.request.read", r.ID, nil); err != nil {
+	if err := Audit(ctx, s.Store, tenant, actor, "privacy.request.read", r.ID, nil); err != nil {
 		return nil, err
 	}
 	if err := s.freshLink(ctx, r); err != nil {
@@ -175,7 +181,7 @@ func (s *Service) Get(ctx context.Context, tenant *chat.Tenant, actor Actor, id 
 
 // freshLink replaces the stored download link of a finished export by one signed
 // now, valid until the stored link's expiry.
-func (s *Service) freshLink(ctx context.Context, r *store.PrivacyRequest) error {
+func (s *Service) freshLink(ctx context.Context, r *chat.PrivacyRequest) error {
 	if s.Presign == nil || r.ExportKey == "" || r.DownloadExpiresAt == nil {
 		return nil
 	}
@@ -184,18 +190,17 @@ func (s *Service) freshLink(ctx context.Context, r *store.PrivacyRequest) error 
 		r.DownloadURL, r.DownloadExpiresAt = "", nil // the file is expiring: ask for a new export
 		return nil
 	}
-	link, err := s.Presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(r.ExportKey)},
-		s3.WithPresignExpires(left))
+	link, err := s.Presign.SignGet(ctx, s.Bucket, r.ExportKey, left)
 	if err != nil {
 		return fmt.Errorf("presign export link: %w", err)
 	}
-	r.DownloadURL = link.URL
+	r.DownloadURL = link
 	return nil
 }
 
 // List returns one page of the tenant's requests, newest first, each with its
 // overdue flag, and the id to continue after ("" at the end).
-func (s *Service) List(ctx context.Context, tenant *chat.Tenant, after string, limit int) ([]*store.PrivacyRequest, string, error) {
+func (s *Service) List(ctx context.Context, tenant *chat.Tenant, after string, limit int) ([]*chat.PrivacyRequest, string, error) {
 	if after != "" && !ids.Valid(ids.Request, after) {
 		return nil, "", chat.Errorf(chat.EInvalid, "bad cursor")
 	}
@@ -209,9 +214,9 @@ func errorsJoin(a, b error) error {
 	return fmt.Errorf("%w (and marking it failed: %v)", a, b)
 }
 
-// audit writes one audit event of a privacy request: ids, action and counts
+// Audit writes one audit event of a privacy request: ids, action and counts
 // only, never an identifier of the subject.
-func audit(ctx context.Context, st *store.Store, tenant *chat.Tenant, actor Actor, action, requestID string, counts map[string]int) error {
+func Audit(ctx context.Context, st Auditor, tenant *chat.Tenant, actor Actor, action, requestID string, counts map[string]int) error {
 	targets := map[string]string{}
 	if requestID != "" {
 		targets["privacyRequest"] = requestID
@@ -228,9 +233,3 @@ func audit(ctx context.Context, st *store.Store, tenant *chat.Tenant, actor Acto
 	}
 	return nil
 }
-
-// system is the actor of the processing functions.
-func system(function string) Actor { return Actor{KeyID: function, Role: "system"} }
-
-// timePtr returns a pointer to t.
-func timePtr(t time.Time) *time.Time { return &t }

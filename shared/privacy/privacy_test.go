@@ -18,6 +18,7 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/privacy/jobs"
 	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/suppression"
 )
@@ -31,7 +32,7 @@ func TestErase_LeavesNoResidueOfTheSubject(t *testing.T) {
 	aliceElsewhere := f.seed(other, alice.email, 2) // same person at another tenant
 
 	// An earlier export leaves a file in the bucket and a request naming her.
-	exp := f.request(store.PrivacyExport, store.ReasonSubjectRequest, store.PrivacySubject{Email: alice.email})
+	exp := f.request(chat.PrivacyExport, chat.ReasonSubjectRequest, chat.PrivacySubject{Email: alice.email})
 	if err := f.exporter.Handle(ctx, ev(exp)); err != nil {
 		t.Fatal(err)
 	}
@@ -40,13 +41,13 @@ func TestErase_LeavesNoResidueOfTheSubject(t *testing.T) {
 	}
 	before := len(f.scanAll())
 
-	er := f.request(store.PrivacyErase, store.ReasonSubjectRequest, store.PrivacySubject{ContactID: alice.contactID})
+	er := f.request(chat.PrivacyErase, chat.ReasonSubjectRequest, chat.PrivacySubject{ContactID: alice.contactID})
 	if err := f.eraser.Handle(ctx, ev(er)); err != nil {
 		t.Fatal(err)
 	}
 
 	got := f.get(er.ID)
-	if got.Status != store.PrivacyCompleted || !got.SubjectErased || got.Subject != nil {
+	if got.Status != chat.PrivacyCompleted || !got.SubjectErased || got.Subject != nil {
 		t.Fatalf("request after erasure: status %s erased %v subject %+v", got.Status, got.SubjectErased, got.Subject)
 	}
 	// Everything about her, in both tables, is gone; what remains holds none of
@@ -130,16 +131,16 @@ func TestExport_HasEverythingAboutTheSubjectAndNothingElse(t *testing.T) {
 	other := f.newTenant()
 	elsewhere := f.seed(other, alice.email, 2)
 
-	for _, subject := range []store.PrivacySubject{{ContactID: alice.contactID}, {Email: strings.ToUpper(alice.email)}} {
-		r := f.request(store.PrivacyExport, store.ReasonSubjectRequest, subject)
+	for _, subject := range []chat.PrivacySubject{{ContactID: alice.contactID}, {Email: strings.ToUpper(alice.email)}} {
+		r := f.request(chat.PrivacyExport, chat.ReasonSubjectRequest, subject)
 		if err := f.exporter.Handle(ctx, ev(r)); err != nil {
 			t.Fatal(err)
 		}
 		got := f.get(r.ID)
-		if got.Status != store.PrivacyCompleted || got.DownloadURL == "" {
+		if got.Status != chat.PrivacyCompleted || got.DownloadURL == "" {
 			t.Fatalf("export %+v: status %s url %q errors %v", subject, got.Status, got.DownloadURL, got.Errors)
 		}
-		if d := got.DownloadExpiresAt.Sub(*got.CompletedAt); d != privacy.DefaultLinkTTL {
+		if d := got.DownloadExpiresAt.Sub(*got.CompletedAt); d != jobs.DefaultLinkTTL {
 			t.Errorf("link lives %v, want 7 days", d)
 		}
 		// The link works, and serves the document.
@@ -152,14 +153,14 @@ func TestExport_HasEverythingAboutTheSubjectAndNothingElse(t *testing.T) {
 		if res.StatusCode != 200 {
 			t.Fatalf("download: %d %s", res.StatusCode, body)
 		}
-		var doc privacy.Document
+		var doc jobs.Document
 		if err := json.Unmarshal(body, &doc); err != nil {
 			t.Fatal(err)
 		}
-		if doc.SchemaVersion != privacy.SchemaVersion || doc.RequestID != r.ID {
+		if doc.SchemaVersion != jobs.SchemaVersion || doc.RequestID != r.ID {
 			t.Errorf("document header %d %s", doc.SchemaVersion, doc.RequestID)
 		}
-		head, err := f.bucket.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(f.bucket.Name), Key: aws.String(privacy.ExportKey(f.tenant.ID, r.ID))})
+		head, err := f.bucket.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(f.bucket.Name), Key: aws.String(jobs.ExportKey(f.tenant.ID, r.ID))})
 		if err != nil || head.ServerSideEncryption == "" {
 			t.Errorf("export file encryption %v: %v", head, err)
 		}
@@ -218,18 +219,18 @@ func TestProcess_TwiceOrConcurrentlyGivesOneResult(t *testing.T) {
 		typ        string
 		concurrent bool
 	}{
-		{"export twice", store.PrivacyExport, false},
-		{"export at once", store.PrivacyExport, true},
-		{"erase twice", store.PrivacyErase, false},
-		{"erase at once", store.PrivacyErase, true},
+		{"export twice", chat.PrivacyExport, false},
+		{"export at once", chat.PrivacyExport, true},
+		{"erase twice", chat.PrivacyErase, false},
+		{"erase at once", chat.PrivacyErase, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			ctx := context.Background()
 			alice := f.seed(f.tenant, "a."+strings.ToLower(ids.Secret(4))+"@example.com", 6)
-			r := f.request(tc.typ, store.ReasonSubjectRequest, store.PrivacySubject{ContactID: alice.contactID})
+			r := f.request(tc.typ, chat.ReasonSubjectRequest, chat.PrivacySubject{ContactID: alice.contactID})
 			handle := f.exporter.Handle
-			if tc.typ == store.PrivacyErase {
+			if tc.typ == chat.PrivacyErase {
 				handle = f.eraser.Handle
 			}
 			var wg sync.WaitGroup
@@ -249,7 +250,7 @@ func TestProcess_TwiceOrConcurrentlyGivesOneResult(t *testing.T) {
 				}
 			}
 			got := f.get(r.ID)
-			if got.Status != store.PrivacyCompleted || got.Attempts < 1 {
+			if got.Status != chat.PrivacyCompleted || got.Attempts < 1 {
 				t.Fatalf("status %s attempts %d errors %v", got.Status, got.Attempts, got.Errors)
 			}
 			events, _, err := f.st.AuditEvents(ctx, f.tenant.ID, 100, nil)
@@ -265,7 +266,7 @@ func TestProcess_TwiceOrConcurrentlyGivesOneResult(t *testing.T) {
 			if completes != 1 {
 				t.Errorf("%d completion events, want 1", completes)
 			}
-			if tc.typ == store.PrivacyExport {
+			if tc.typ == chat.PrivacyExport {
 				if n := len(f.bucket.Objects(t)); n != 1 {
 					t.Errorf("%d export files, want 1", n)
 				}
@@ -295,12 +296,12 @@ func TestErase_RetryAfterAFailedStepCompletesWithFullCounts(t *testing.T) {
 	ctx := context.Background()
 	alice := f.seed(f.tenant, "a."+strings.ToLower(ids.Secret(4))+"@example.com", 6)
 	f.hook.fail = 1
-	r := f.request(store.PrivacyErase, store.ReasonSubjectRequest, store.PrivacySubject{Email: alice.email})
+	r := f.request(chat.PrivacyErase, chat.ReasonSubjectRequest, chat.PrivacySubject{Email: alice.email})
 	if err := f.eraser.Handle(ctx, ev(r)); err == nil {
 		t.Fatal("first attempt succeeded with a failing hook")
 	}
 	mid := f.get(r.ID)
-	if mid.Status != store.PrivacyProcessing || len(mid.Errors) != 1 || !strings.Contains(mid.Errors[0], "channel erase hook") {
+	if mid.Status != chat.PrivacyProcessing || len(mid.Errors) != 1 || !strings.Contains(mid.Errors[0], "channel erase hook") {
 		t.Fatalf("after failed attempt: %s %v", mid.Status, mid.Errors)
 	}
 	for _, e := range mid.Errors {
@@ -312,7 +313,7 @@ func TestErase_RetryAfterAFailedStepCompletesWithFullCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := f.get(r.ID)
-	if got.Status != store.PrivacyCompleted || got.Counts["dataItems"] != 19 || got.Counts["archiveItems"] != 4 || got.Attempts != 2 {
+	if got.Status != chat.PrivacyCompleted || got.Counts["dataItems"] != 19 || got.Counts["archiveItems"] != 4 || got.Attempts != 2 {
 		t.Errorf("after retry: %s counts %v attempts %d", got.Status, got.Counts, got.Attempts)
 	}
 }
@@ -322,14 +323,14 @@ func TestErase_FailsAfterTheLastAttempt(t *testing.T) {
 	ctx := context.Background()
 	alice := f.seed(f.tenant, "a."+strings.ToLower(ids.Secret(4))+"@example.com", 1)
 	f.hook.fail = 10
-	r := f.request(store.PrivacyErase, store.ReasonSubjectRequest, store.PrivacySubject{ContactID: alice.contactID})
-	for range privacy.DefaultMaxAttempts {
+	r := f.request(chat.PrivacyErase, chat.ReasonSubjectRequest, chat.PrivacySubject{ContactID: alice.contactID})
+	for range jobs.DefaultMaxAttempts {
 		if err := f.eraser.Handle(ctx, ev(r)); err == nil {
 			t.Fatal("attempt succeeded with a failing hook")
 		}
 	}
 	got := f.get(r.ID)
-	if got.Status != store.PrivacyFailed || len(got.Errors) != privacy.DefaultMaxAttempts || got.StatusReason == "" {
+	if got.Status != chat.PrivacyFailed || len(got.Errors) != jobs.DefaultMaxAttempts || got.StatusReason == "" {
 		t.Errorf("status %s reason %q errors %v", got.Status, got.StatusReason, got.Errors)
 	}
 	if err := f.eraser.Handle(ctx, ev(r)); err != nil {
@@ -360,12 +361,12 @@ func TestErase_LegalHoldBlocks(t *testing.T) {
 			alice := f.seed(f.tenant, "a."+strings.ToLower(ids.Secret(4))+"@example.com", 2)
 			tc.hold(f, alice)
 			before := len(f.scanAll())
-			r := f.request(store.PrivacyErase, store.ReasonChildUnder13, store.PrivacySubject{ContactID: alice.contactID})
+			r := f.request(chat.PrivacyErase, chat.ReasonChildUnder13, chat.PrivacySubject{ContactID: alice.contactID})
 			if err := f.eraser.Handle(ctx, ev(r)); err != nil {
 				t.Fatal(err)
 			}
 			got := f.get(r.ID)
-			if got.Status != store.PrivacyBlocked || got.StatusReason != tc.reason {
+			if got.Status != chat.PrivacyBlocked || got.StatusReason != tc.reason {
 				t.Errorf("status %s reason %q, want blocked %q", got.Status, got.StatusReason, tc.reason)
 			}
 			if _, err := f.st.Contact(ctx, f.tenant.ID, alice.contactID); err != nil {
@@ -395,7 +396,7 @@ func TestAdmit_ReingestAfterErasure(t *testing.T) {
 			ctx := context.Background()
 			f.tenant.ReingestAfterErasure = tc.setting
 			alice := f.seed(f.tenant, "a."+strings.ToLower(ids.Secret(4))+"@example.com", 3)
-			r := f.request(store.PrivacyErase, store.ReasonSubjectRequest, store.PrivacySubject{ContactID: alice.contactID})
+			r := f.request(chat.PrivacyErase, chat.ReasonSubjectRequest, chat.PrivacySubject{ContactID: alice.contactID})
 			if err := f.eraser.Handle(ctx, ev(r)); err != nil {
 				t.Fatal(err)
 			}
@@ -443,12 +444,12 @@ func TestService_CreateValidatesAndProcessesAtOnce(t *testing.T) {
 	alice := f.seed(f.tenant, "a."+strings.ToLower(ids.Secret(4))+"@example.com", 2)
 	actor := privacy.Actor{KeyID: "k1", Role: "owner"}
 	bad := []privacy.CreateInput{
-		{Type: "delete", Reason: store.ReasonSubjectRequest, Subject: store.PrivacySubject{ContactID: alice.contactID}},
-		{Type: "erase", Reason: "because", Subject: store.PrivacySubject{ContactID: alice.contactID}},
-		{Type: "erase", Reason: store.ReasonLegal},
-		{Type: "erase", Reason: store.ReasonLegal, Subject: store.PrivacySubject{ContactID: alice.contactID, Email: alice.email}},
-		{Type: "export", Reason: store.ReasonLegal, Subject: store.PrivacySubject{Email: "not an email"}},
-		{Type: "export", Reason: store.ReasonLegal, Subject: store.PrivacySubject{ContactID: "c#x"}},
+		{Type: "delete", Reason: chat.ReasonSubjectRequest, Subject: chat.PrivacySubject{ContactID: alice.contactID}},
+		{Type: "erase", Reason: "because", Subject: chat.PrivacySubject{ContactID: alice.contactID}},
+		{Type: "erase", Reason: chat.ReasonLegal},
+		{Type: "erase", Reason: chat.ReasonLegal, Subject: chat.PrivacySubject{ContactID: alice.contactID, Email: alice.email}},
+		{Type: "export", Reason: chat.ReasonLegal, Subject: chat.PrivacySubject{Email: "not an email"}},
+		{Type: "export", Reason: chat.ReasonLegal, Subject: chat.PrivacySubject{ContactID: "c#x"}},
 	}
 	for _, in := range bad {
 		if _, err := f.svc.Create(ctx, f.tenant, actor, in); chat.ErrorCode(err) != chat.EInvalid {
@@ -456,8 +457,8 @@ func TestService_CreateValidatesAndProcessesAtOnce(t *testing.T) {
 		}
 	}
 	other := f.newTenant()
-	if _, err := f.svc.Create(ctx, other, actor, privacy.CreateInput{Type: "erase", Reason: store.ReasonLegal,
-		Subject: store.PrivacySubject{ContactID: alice.contactID}}); err != chat.ErrNotFound {
+	if _, err := f.svc.Create(ctx, other, actor, privacy.CreateInput{Type: "erase", Reason: chat.ReasonLegal,
+		Subject: chat.PrivacySubject{ContactID: alice.contactID}}); err != chat.ErrNotFound {
 		t.Errorf("foreign contact: %v, want not found", err)
 	}
 	if list, _, _ := f.st.PrivacyRequests(ctx, f.tenant.ID, "", 10); len(list) != 0 {
@@ -465,19 +466,19 @@ func TestService_CreateValidatesAndProcessesAtOnce(t *testing.T) {
 	}
 
 	// A child's data is erased at once: the request is processed as it is created.
-	r, err := f.svc.Create(ctx, f.tenant, actor, privacy.CreateInput{Type: "erase", Reason: store.ReasonChildUnder13,
-		Subject: store.PrivacySubject{ContactID: alice.contactID}})
+	r, err := f.svc.Create(ctx, f.tenant, actor, privacy.CreateInput{Type: "erase", Reason: chat.ReasonChildUnder13,
+		Subject: chat.PrivacySubject{ContactID: alice.contactID}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status != store.PrivacyReceived || r.DueAt.Sub(r.ReceivedAt) != 30*24*time.Hour {
+	if r.Status != chat.PrivacyReceived || r.DueAt.Sub(r.ReceivedAt) != 30*24*time.Hour {
 		t.Errorf("created %s due %v", r.Status, r.DueAt.Sub(r.ReceivedAt))
 	}
 	if errs := f.inproc.Wait(); len(errs) != 0 {
 		t.Fatal(errs)
 	}
 	got, err := f.svc.Get(ctx, f.tenant, actor, r.ID)
-	if err != nil || got.Status != store.PrivacyCompleted {
+	if err != nil || got.Status != chat.PrivacyCompleted {
 		t.Fatalf("child erasure: %+v %v", got, err)
 	}
 	if _, err := f.svc.Get(ctx, other, actor, r.ID); err != chat.ErrNotFound {
@@ -505,12 +506,12 @@ func TestService_CreateMarksFailedWhenTheFunctionCannotStart(t *testing.T) {
 	f.svc.EraseFunction = "missing-fn"
 	alice := f.seed(f.tenant, "a."+strings.ToLower(ids.Secret(4))+"@example.com", 1)
 	_, err := f.svc.Create(context.Background(), f.tenant, privacy.Actor{KeyID: "k"}, privacy.CreateInput{
-		Type: "erase", Reason: store.ReasonSubjectRequest, Subject: store.PrivacySubject{ContactID: alice.contactID}})
+		Type: "erase", Reason: chat.ReasonSubjectRequest, Subject: chat.PrivacySubject{ContactID: alice.contactID}})
 	if err == nil || chat.ErrorCode(err) != chat.EInternal {
 		t.Fatalf("create: %v, want an internal error", err)
 	}
 	list, _, _ := f.st.PrivacyRequests(context.Background(), f.tenant.ID, "", 10)
-	if len(list) != 1 || list[0].Status != store.PrivacyFailed {
+	if len(list) != 1 || list[0].Status != chat.PrivacyFailed {
 		t.Fatalf("requests %+v", list)
 	}
 }
@@ -519,8 +520,8 @@ func TestList_FlagsOverdueRequests(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	alice := f.seed(f.tenant, "a."+strings.ToLower(ids.Secret(4))+"@example.com", 1)
-	open := f.request(store.PrivacyExport, store.ReasonSubjectRequest, store.PrivacySubject{ContactID: alice.contactID})
-	done := f.request(store.PrivacyExport, store.ReasonSubjectRequest, store.PrivacySubject{ContactID: alice.contactID})
+	open := f.request(chat.PrivacyExport, chat.ReasonSubjectRequest, chat.PrivacySubject{ContactID: alice.contactID})
+	done := f.request(chat.PrivacyExport, chat.ReasonSubjectRequest, chat.PrivacySubject{ContactID: alice.contactID})
 	if err := f.exporter.Handle(ctx, ev(done)); err != nil {
 		t.Fatal(err)
 	}
@@ -549,7 +550,7 @@ func TestErase_ByEmailCoversEveryContactWithIt(t *testing.T) {
 	ctx := context.Background()
 	email := "twice." + strings.ToLower(ids.Secret(4)) + "@example.com"
 	first, second := f.seed(f.tenant, email, 2), f.seed(f.tenant, strings.ToUpper(email), 2)
-	r := f.request(store.PrivacyErase, store.ReasonSubjectRequest, store.PrivacySubject{Email: email})
+	r := f.request(chat.PrivacyErase, chat.ReasonSubjectRequest, chat.PrivacySubject{Email: email})
 	if err := f.eraser.Handle(ctx, ev(r)); err != nil {
 		t.Fatal(err)
 	}
@@ -573,7 +574,7 @@ func TestErase_ByEmailCoversEveryContactWithIt(t *testing.T) {
 // after) its file is written: the export in flight must not leave its file or a
 // link behind.
 type racingStore struct {
-	privacy.ObjectStore
+	jobs.ObjectStore
 	erase  func()
 	before bool
 }
@@ -595,8 +596,8 @@ func TestExport_ErasedWhileRunningLeavesNothing(t *testing.T) {
 			f := newFixture(t)
 			ctx := context.Background()
 			alice := f.seed(f.tenant, "a."+strings.ToLower(ids.Secret(4))+"@example.com", 2)
-			exp := f.request(store.PrivacyExport, store.ReasonSubjectRequest, store.PrivacySubject{ContactID: alice.contactID})
-			er := f.request(store.PrivacyErase, store.ReasonSubjectRequest, store.PrivacySubject{ContactID: alice.contactID})
+			exp := f.request(chat.PrivacyExport, chat.ReasonSubjectRequest, chat.PrivacySubject{ContactID: alice.contactID})
+			er := f.request(chat.PrivacyErase, chat.ReasonSubjectRequest, chat.PrivacySubject{ContactID: alice.contactID})
 			f.exporter.S3 = &racingStore{ObjectStore: f.bucket.S3, before: before, erase: func() {
 				if err := f.eraser.Handle(ctx, ev(er)); err != nil {
 					t.Errorf("erase: %v", err)
@@ -609,10 +610,10 @@ func TestExport_ErasedWhileRunningLeavesNothing(t *testing.T) {
 				t.Errorf("bucket keeps %d objects after the erasure", len(objs))
 			}
 			got := f.get(exp.ID)
-			if got.Status != store.PrivacyFailed || got.DownloadURL != "" || got.Subject != nil || !got.SubjectErased {
+			if got.Status != chat.PrivacyFailed || got.DownloadURL != "" || got.Subject != nil || !got.SubjectErased {
 				t.Errorf("export request after the erasure: %s %q %+v", got.Status, got.DownloadURL, got.Subject)
 			}
-			if e := f.get(er.ID); e.Status != store.PrivacyCompleted {
+			if e := f.get(er.ID); e.Status != chat.PrivacyCompleted {
 				t.Errorf("erasure %s %v", e.Status, e.Errors)
 			}
 		})

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/suppression"
 )
 
@@ -35,7 +34,7 @@ func (s *Service) UpdateSettings(ctx context.Context, tenant *chat.Tenant, actor
 	if err != nil {
 		return Settings{}, err
 	}
-	if err := audit(ctx, s.Store, t, actor, "privacy.settings.update", "", nil); err != nil {
+	if err := Audit(ctx, s.Store, t, actor, "privacy.settings.update", "", nil); err != nil {
 		return Settings{}, err
 	}
 	return SettingsOf(t), nil
@@ -58,18 +57,18 @@ func (s *Service) Lift(ctx context.Context, tenant *chat.Tenant, actor Actor, in
 	given := 0
 	if in.Email = strings.TrimSpace(in.Email); in.Email != "" {
 		given++
-		kind, value = store.SuppressEmail, in.Email
+		kind, value = chat.SuppressEmail, in.Email
 		if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email {
 			fields["email"] = "not an email address"
 		}
 	}
 	if in.ContactID = strings.TrimSpace(in.ContactID); in.ContactID != "" {
 		given++
-		kind, value = store.SuppressContact, in.ContactID
+		kind, value = chat.SuppressContact, in.ContactID
 	}
 	if in.Channel != "" || in.ExternalID != "" {
 		given++
-		kind, value = store.SuppressChannel, chat.ChannelIdentity(in.Channel, in.ExternalID)
+		kind, value = chat.SuppressChannel, chat.ChannelIdentity(in.Channel, in.ExternalID)
 		if in.Channel == "" || in.ExternalID == "" {
 			fields["channel"] = "give channel and externalId together"
 		}
@@ -87,5 +86,5 @@ func (s *Service) Lift(ctx context.Context, tenant *chat.Tenant, actor Actor, in
 	if !ok {
 		return chat.ErrNotFound
 	}
-	return audit(ctx, s.Store, tenant, actor, "privacy.suppression.lift", "", map[string]int{"kind." + strings.ToLower(kind): 1})
+	return Audit(ctx, s.Store, tenant, actor, "privacy.suppression.lift", "", map[string]int{"kind." + strings.ToLower(kind): 1})
 }

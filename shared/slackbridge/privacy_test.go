@@ -8,11 +8,11 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/privacy"
-	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/privacy/jobs"
 )
 
 // TestPrivacyErase_DeletesOurSlackPostsAboutTheSubject runs a real erase request
-// through privacy.Service and privacy.Eraser with the bridge as its Slack erase
+// through privacy.Service and jobs.Eraser with the bridge as its Slack erase
 // hook (as privacy-erase is wired): the thread header and the posts about the
 // subject are deleted in Slack, those of another visitor stay.
 func TestPrivacyErase_DeletesOurSlackPostsAboutTheSubject(t *testing.T) {
@@ -40,12 +40,12 @@ func TestPrivacyErase_DeletesOurSlackPostsAboutTheSubject(t *testing.T) {
 	}
 	st := h.st.WithSubjectKey([]byte("test subject hash key, 32 bytes!"))
 	bucket := testaws.NewBucket(t)
-	eraser := &privacy.Eraser{Store: st, S3: bucket.S3, Bucket: bucket.Name,
-		Connections: h.Mgmt.Pusher(), Hooks: []privacy.EraseHook{h.bridge}}
+	eraser := &jobs.Eraser{Store: st, S3: bucket.S3, Bucket: bucket.Name,
+		Connections: h.Mgmt.Pusher(), Hooks: []jobs.EraseHook{h.bridge}}
 	inproc := &privacy.InProcess{Handlers: map[string]func(context.Context, privacy.Event) error{"erase-fn": eraser.Handle}}
 	svc := &privacy.Service{Store: st, Invoker: inproc, ExportFunction: "export-fn", EraseFunction: "erase-fn"}
 	r, err := svc.Create(ctx, ten, privacy.Actor{KeyID: "k-test", Role: "owner"}, privacy.CreateInput{
-		Type: store.PrivacyErase, Subject: store.PrivacySubject{Email: "erin@example.com"}, Reason: "subject_request"})
+		Type: chat.PrivacyErase, Subject: chat.PrivacySubject{Email: "erin@example.com"}, Reason: "subject_request"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestPrivacyErase_DeletesOurSlackPostsAboutTheSubject(t *testing.T) {
 		t.Fatalf("erase: %v", errs)
 	}
 	done, err := st.PrivacyRequest(ctx, ten.ID, r.ID)
-	if err != nil || done.Status != store.PrivacyCompleted {
+	if err != nil || done.Status != chat.PrivacyCompleted {
 		t.Fatalf("request %+v %v, want completed", done, err)
 	}
 	deleted, kept := 0, 0

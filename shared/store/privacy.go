@@ -29,94 +29,70 @@ const (
 	prefTomb    = "TOMB#"
 )
 
-// Types of privacy request.
-const (
-	PrivacyExport = "export"
-	PrivacyErase  = "erase"
-)
-
-// Reasons of a privacy request.
-const (
-	ReasonSubjectRequest = "subject_request" // the person asked (policy, section 11)
-	ReasonChildUnder13   = "child_under_13"  // policy, section 10: erased at once
-	ReasonLegal          = "legal"           // a legal or regulatory demand
-	ReasonTenantRequest  = "tenant_request"  // the tenant's own decision
-)
-
-// Reasons lists the valid reasons.
-var Reasons = []string{ReasonSubjectRequest, ReasonChildUnder13, ReasonLegal, ReasonTenantRequest}
-
-// Statuses of a privacy request: received -> processing -> completed | failed |
-// blocked (legal hold).
-const (
-	PrivacyReceived   = "received"
-	PrivacyProcessing = "processing"
-	PrivacyCompleted  = "completed"
-	PrivacyFailed     = "failed"
-	PrivacyBlocked    = "blocked"
-)
-
-// PrivacyDue is the time a request must be answered in, from receipt.
-const PrivacyDue = 30 * 24 * time.Hour
-
-// PrivacySubject names the person of a request: a contact id or an email.
-type PrivacySubject struct {
-	ContactID string `dynamodbav:"contactId,omitempty" json:"contactId,omitempty"`
-	Email     string `dynamodbav:"email,omitempty" json:"email,omitempty"`
+// privacyRecord is the stored form of a chat.PrivacyRequest.
+type privacyRecord struct {
+	ID                string              `dynamodbav:"id"`
+	TenantID          string              `dynamodbav:"tenantId"`
+	Type              string              `dynamodbav:"type"`
+	Reason            string              `dynamodbav:"reason"`
+	Subject           *privacySubjectItem `dynamodbav:"subject,omitempty"`
+	SubjectErased     bool                `dynamodbav:"subjectErased,omitempty"`
+	ContactIDs        []string            `dynamodbav:"contactIds,omitempty"`
+	SubjectHashes     []string            `dynamodbav:"subjectHashes,omitempty"`
+	SubjectHash       string              `dynamodbav:"subjectHash,omitempty"`
+	Resolved          bool                `dynamodbav:"resolved,omitempty"`
+	Status            string              `dynamodbav:"status"`
+	StatusReason      string              `dynamodbav:"statusReason,omitempty"`
+	RequestedBy       string              `dynamodbav:"requestedBy,omitempty"`
+	ReceivedAt        time.Time           `dynamodbav:"receivedAt"`
+	DueAt             time.Time           `dynamodbav:"dueAt"`
+	StartedAt         *time.Time          `dynamodbav:"startedAt,omitempty"`
+	CompletedAt       *time.Time          `dynamodbav:"completedAt,omitempty"`
+	Attempts          int                 `dynamodbav:"attempts"`
+	Counts            map[string]int      `dynamodbav:"counts"`
+	Errors            []string            `dynamodbav:"errors,omitempty"`
+	ExportKey         string              `dynamodbav:"exportKey,omitempty"`
+	DownloadURL       string              `dynamodbav:"downloadUrl,omitempty"`
+	DownloadExpiresAt *time.Time          `dynamodbav:"downloadExpiresAt,omitempty"`
+	LeaseOwner        string              `dynamodbav:"leaseOwner,omitempty"`
+	LeaseUntil        int64               `dynamodbav:"leaseUntil,omitempty"`
 }
 
-// PrivacyRequest is one export or erasure request.
-type PrivacyRequest struct {
-	ID       string          `dynamodbav:"id" json:"id"`
-	TenantID string          `dynamodbav:"tenantId" json:"-"`
-	Type     string          `dynamodbav:"type" json:"type"`
-	Reason   string          `dynamodbav:"reason" json:"reason"`
-	Subject  *PrivacySubject `dynamodbav:"subject,omitempty" json:"subject,omitempty"`
-	// SubjectErased is set once the subject was erased: the request then keeps no
-	// identifier of the subject at all.
-	SubjectErased bool `dynamodbav:"subjectErased,omitempty" json:"subjectErased,omitempty"`
-	// ContactIDs are the contacts the subject resolved to, fixed by the first
-	// processing attempt (so a retry after a partial erasure still finds them).
-	ContactIDs []string `dynamodbav:"contactIds,omitempty" json:"-"`
-	// SubjectHashes are the salted hashes (<kind>#<hash>) of the identifiers an
-	// erasure suppresses, kept from its first attempt for the tombstone.
-	SubjectHashes []string       `dynamodbav:"subjectHashes,omitempty" json:"-"`
-	SubjectHash   string         `dynamodbav:"subjectHash,omitempty" json:"-"`
-	Resolved      bool           `dynamodbav:"resolved,omitempty" json:"-"`
-	Status        string         `dynamodbav:"status" json:"status"`
-	StatusReason  string         `dynamodbav:"statusReason,omitempty" json:"statusReason,omitempty"`
-	RequestedBy   string         `dynamodbav:"requestedBy,omitempty" json:"requestedBy,omitempty"`
-	ReceivedAt    time.Time      `dynamodbav:"receivedAt" json:"receivedAt"`
-	DueAt         time.Time      `dynamodbav:"dueAt" json:"dueAt"`
-	StartedAt     *time.Time     `dynamodbav:"startedAt,omitempty" json:"startedAt,omitempty"`
-	CompletedAt   *time.Time     `dynamodbav:"completedAt,omitempty" json:"completedAt,omitempty"`
-	Attempts      int            `dynamodbav:"attempts" json:"attempts"`
-	Counts        map[string]int `dynamodbav:"counts" json:"counts"`
-	Errors        []string       `dynamodbav:"errors,omitempty" json:"errors,omitempty"`
-	// ExportKey is the S3 key of a finished export's file.
-	ExportKey         string     `dynamodbav:"exportKey,omitempty" json:"-"`
-	DownloadURL       string     `dynamodbav:"downloadUrl,omitempty" json:"downloadUrl,omitempty"`
-	DownloadExpiresAt *time.Time `dynamodbav:"downloadExpiresAt,omitempty" json:"downloadExpiresAt,omitempty"`
-	LeaseOwner        string     `dynamodbav:"leaseOwner,omitempty" json:"-"`
-	LeaseUntil        int64      `dynamodbav:"leaseUntil,omitempty" json:"-"`
-	// Overdue is computed on read: not finished and past dueAt.
-	Overdue bool `dynamodbav:"-" json:"overdue"`
+type privacySubjectItem struct {
+	ContactID string `dynamodbav:"contactId,omitempty"`
+	Email     string `dynamodbav:"email,omitempty"`
 }
 
-// Terminal reports whether the request reached a final status.
-func (r *PrivacyRequest) Terminal() bool {
-	return r.Status == PrivacyCompleted || r.Status == PrivacyFailed || r.Status == PrivacyBlocked
+func privacyRecordOf(r *chat.PrivacyRequest) privacyRecord {
+	var subject *privacySubjectItem
+	if r.Subject != nil {
+		subject = &privacySubjectItem{ContactID: r.Subject.ContactID, Email: r.Subject.Email}
+	}
+	return privacyRecord{ID: r.ID, TenantID: r.TenantID, Type: r.Type, Reason: r.Reason, Subject: subject,
+		SubjectErased: r.SubjectErased, ContactIDs: r.ContactIDs, SubjectHashes: r.SubjectHashes, SubjectHash: r.SubjectHash,
+		Resolved: r.Resolved, Status: r.Status, StatusReason: r.StatusReason, RequestedBy: r.RequestedBy,
+		ReceivedAt: r.ReceivedAt, DueAt: r.DueAt, StartedAt: r.StartedAt, CompletedAt: r.CompletedAt,
+		Attempts: r.Attempts, Counts: r.Counts, Errors: r.Errors, ExportKey: r.ExportKey, DownloadURL: r.DownloadURL,
+		DownloadExpiresAt: r.DownloadExpiresAt, LeaseOwner: r.LeaseOwner, LeaseUntil: r.LeaseUntil}
 }
 
-// IsOverdue reports whether the request is still unanswered after its due date.
-// A blocked request is answered (with the legal reason), so never overdue.
-func (r *PrivacyRequest) IsOverdue(now time.Time) bool {
-	return (r.Status == PrivacyReceived || r.Status == PrivacyProcessing || r.Status == PrivacyFailed) && now.After(r.DueAt)
+// request returns the request of a record read in the tenant's partition.
+func (it privacyRecord) request(tenantID string) *chat.PrivacyRequest {
+	var subject *chat.PrivacySubject
+	if it.Subject != nil {
+		subject = &chat.PrivacySubject{ContactID: it.Subject.ContactID, Email: it.Subject.Email}
+	}
+	return &chat.PrivacyRequest{ID: it.ID, TenantID: tenantID, Type: it.Type, Reason: it.Reason, Subject: subject,
+		SubjectErased: it.SubjectErased, ContactIDs: it.ContactIDs, SubjectHashes: it.SubjectHashes, SubjectHash: it.SubjectHash,
+		Resolved: it.Resolved, Status: it.Status, StatusReason: it.StatusReason, RequestedBy: it.RequestedBy,
+		ReceivedAt: it.ReceivedAt, DueAt: it.DueAt, StartedAt: it.StartedAt, CompletedAt: it.CompletedAt,
+		Attempts: it.Attempts, Counts: it.Counts, Errors: it.Errors, ExportKey: it.ExportKey, DownloadURL: it.DownloadURL,
+		DownloadExpiresAt: it.DownloadExpiresAt, LeaseOwner: it.LeaseOwner, LeaseUntil: it.LeaseUntil}
 }
 
 type privacyRequestItem struct {
 	Base
-	PrivacyRequest
+	privacyRecord
 }
 
 // PrivacyPK is the partition of a tenant's privacy requests and tombstones.
@@ -130,14 +106,14 @@ func complianceExpiresAt(at time.Time) int64 {
 }
 
 // PutPrivacyRequest records a new request; the id must be new.
-func (s *Store) PutPrivacyRequest(ctx context.Context, r *PrivacyRequest) error {
+func (s *Store) PutPrivacyRequest(ctx context.Context, r *chat.PrivacyRequest) error {
 	if r.Counts == nil {
 		r.Counts = map[string]int{}
 	}
 	item, err := attributevalue.MarshalMap(privacyRequestItem{
 		Base: Base{PK: PrivacyPK(r.TenantID), SK: prefReq + r.ID, DataClass: retention.Personal,
 			Entity: "privacyRequest", ExpiresAt: complianceExpiresAt(r.ReceivedAt)},
-		PrivacyRequest: *r,
+		privacyRecord: privacyRecordOf(r),
 	})
 	if err != nil {
 		return wrap("marshal privacy request", err)
@@ -151,7 +127,7 @@ func (s *Store) PutPrivacyRequest(ctx context.Context, r *PrivacyRequest) error 
 
 // PrivacyRequest reads a request (strongly consistent); missing or foreign is
 // chat.ErrNotFound.
-func (s *Store) PrivacyRequest(ctx context.Context, tenantID, id string) (*PrivacyRequest, error) {
+func (s *Store) PrivacyRequest(ctx context.Context, tenantID, id string) (*chat.PrivacyRequest, error) {
 	var it privacyRequestItem
 	ok, err := s.getLive(ctx, PrivacyPK(tenantID), prefReq+id, true, &it)
 	if err != nil {
@@ -160,15 +136,15 @@ func (s *Store) PrivacyRequest(ctx context.Context, tenantID, id string) (*Priva
 	if !ok {
 		return nil, chat.ErrNotFound
 	}
-	r := it.PrivacyRequest
-	r.TenantID, r.Overdue = tenantID, r.IsOverdue(s.Now())
-	return &r, nil
+	r := it.request(tenantID)
+	r.Overdue = r.IsOverdue(s.Now())
+	return r, nil
 }
 
 // PrivacyRequests lists a tenant's requests, newest first, up to limit, starting
 // after the request id after ("" for the first page). It returns the id to pass
 // for the next page, or "" at the end.
-func (s *Store) PrivacyRequests(ctx context.Context, tenantID, after string, limit int) ([]*PrivacyRequest, string, error) {
+func (s *Store) PrivacyRequests(ctx context.Context, tenantID, after string, limit int) ([]*chat.PrivacyRequest, string, error) {
 	if limit <= 0 || limit > 100 {
 		limit = 50
 	}
@@ -182,11 +158,11 @@ func (s *Store) PrivacyRequests(ctx context.Context, tenantID, after string, lim
 		return nil, "", wrap("query privacy requests", err)
 	}
 	now := s.Now()
-	out := make([]*PrivacyRequest, len(items))
+	out := make([]*chat.PrivacyRequest, len(items))
 	for i := range items {
-		r := items[i].PrivacyRequest
-		r.TenantID, r.Overdue = tenantID, r.IsOverdue(now)
-		out[i] = &r
+		r := items[i].request(tenantID)
+		r.Overdue = r.IsOverdue(now)
+		out[i] = r
 	}
 	next := ""
 	if sk, ok := last["SK"].(*types.AttributeValueMemberS); ok {
@@ -203,7 +179,7 @@ var ErrPrivacyBusy = fmt.Errorf("privacy request is being processed elsewhere")
 // a lease held by owner until now+lease, and counts the attempt. A request another
 // owner holds is ErrPrivacyBusy; a finished one is returned as it is, with no
 // error, so the caller sees Terminal() and stops: processing twice gives one result.
-func (s *Store) ClaimPrivacyRequest(ctx context.Context, tenantID, id, owner string, lease time.Duration) (*PrivacyRequest, error) {
+func (s *Store) ClaimPrivacyRequest(ctx context.Context, tenantID, id, owner string, lease time.Duration) (*chat.PrivacyRequest, error) {
 	now := s.Now()
 	startedAt, _ := attributevalue.Marshal(now)
 	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -214,8 +190,8 @@ func (s *Store) ClaimPrivacyRequest(ctx context.Context, tenantID, id, owner str
 			"(attribute_not_exists(leaseUntil) OR leaseUntil < :nowUnix OR leaseOwner = :o)"),
 		ExpressionAttributeNames: map[string]string{"#st": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":proc":    &types.AttributeValueMemberS{Value: PrivacyProcessing},
-			":recv":    &types.AttributeValueMemberS{Value: PrivacyReceived},
+			":proc":    &types.AttributeValueMemberS{Value: chat.PrivacyProcessing},
+			":recv":    &types.AttributeValueMemberS{Value: chat.PrivacyReceived},
 			":o":       &types.AttributeValueMemberS{Value: owner},
 			":lu":      &types.AttributeValueMemberN{Value: itoa(now.Add(lease).Unix())},
 			":nowUnix": &types.AttributeValueMemberN{Value: itoa(now.Unix())},
@@ -242,35 +218,59 @@ func (s *Store) ClaimPrivacyRequest(ctx context.Context, tenantID, id, owner str
 	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
 		return nil, wrap("unmarshal privacy request", err)
 	}
-	r := it.PrivacyRequest
-	r.TenantID = tenantID
-	return &r, nil
+	return it.request(tenantID), nil
 }
 
-// PrivacyUpdate is a change of a request: attributes to set and to remove.
-type PrivacyUpdate struct {
-	Set    map[string]any
-	Remove []string
-	// Add adds to counters of the counts map.
-	Add map[string]int
+// privacyChange spells u as the attributes to set and to remove.
+func privacyChange(u chat.PrivacyUpdate) (set map[string]any, remove []string) {
+	set = map[string]any{}
+	put := func(name string, v any, ok bool) {
+		if ok {
+			set[name] = v
+		}
+	}
+	put("status", u.Status, u.Status != "")
+	put("statusReason", u.StatusReason, u.StatusReason != "")
+	if u.CompletedAt != nil {
+		set["completedAt"] = *u.CompletedAt
+	}
+	put("errors", u.Errors, u.Errors != nil)
+	put("counts", u.Counts, u.Counts != nil)
+	put("subjectHashes", u.SubjectHashes, u.SubjectHashes != nil)
+	put("contactIds", u.ContactIDs, u.ContactIDs != nil)
+	put("resolved", true, u.Resolved)
+	put("subjectErased", true, u.SubjectErased)
+	put("exportKey", u.ExportKey, u.ExportKey != "")
+	put("downloadUrl", u.DownloadURL, u.DownloadURL != "")
+	if u.DownloadExpiresAt != nil {
+		set["downloadExpiresAt"] = *u.DownloadExpiresAt
+	}
+	if u.DropSubject {
+		remove = append(remove, "subject", "contactIds")
+	}
+	if u.Release {
+		remove = append(remove, "leaseOwner", "leaseUntil")
+	}
+	return set, remove
 }
 
 // privacyUpdate builds the conditional update of a request held by owner (or, for
 // owner "", of any request not yet finished).
-func (s *Store) privacyUpdate(tenantID, id, owner string, u PrivacyUpdate) (*types.Update, error) {
+func (s *Store) privacyUpdate(tenantID, id, owner string, u chat.PrivacyUpdate) (*types.Update, error) {
+	set, remove := privacyChange(u)
 	names := map[string]string{"#st": "status"}
 	vals := map[string]types.AttributeValue{
-		":done": &types.AttributeValueMemberS{Value: PrivacyCompleted},
-		":blk":  &types.AttributeValueMemberS{Value: PrivacyBlocked},
+		":done": &types.AttributeValueMemberS{Value: chat.PrivacyCompleted},
+		":blk":  &types.AttributeValueMemberS{Value: chat.PrivacyBlocked},
 	}
 	var sets []string
-	keys := make([]string, 0, len(u.Set))
-	for k := range u.Set {
+	keys := make([]string, 0, len(set))
+	for k := range set {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for i, k := range keys {
-		av, err := attributevalue.Marshal(u.Set[k])
+		av, err := attributevalue.Marshal(set[k])
 		if err != nil {
 			return nil, fmt.Errorf("marshal %s: %w", k, err)
 		}
@@ -291,7 +291,7 @@ func (s *Store) privacyUpdate(tenantID, id, owner string, u PrivacyUpdate) (*typ
 		expr = "SET " + strings.Join(sets, ", ")
 	}
 	var rems []string
-	for i, k := range u.Remove {
+	for i, k := range remove {
 		n := fmt.Sprintf("#r%d", i)
 		names[n] = k
 		rems = append(rems, n)
@@ -316,9 +316,15 @@ func (s *Store) privacyUpdate(tenantID, id, owner string, u PrivacyUpdate) (*typ
 var ErrPrivacyLeaseLost = fmt.Errorf("privacy request lease lost")
 
 // UpdatePrivacyRequest applies u to a request that owner holds (any unfinished
-// request when owner is ""), together with the extra writes, in one transaction
-// when there are any.
-func (s *Store) UpdatePrivacyRequest(ctx context.Context, tenantID, id, owner string, u PrivacyUpdate, extra ...types.TransactWriteItem) error {
+// request when owner is "").
+func (s *Store) UpdatePrivacyRequest(ctx context.Context, tenantID, id, owner string, u chat.PrivacyUpdate) error {
+	return s.updatePrivacyRequest(ctx, tenantID, id, owner, u)
+}
+
+// updatePrivacyRequest applies u to a request that owner holds, together with
+// the extra writes, in one transaction when there are any. A lost lease (or a
+// finished request) is ErrPrivacyLeaseLost.
+func (s *Store) updatePrivacyRequest(ctx context.Context, tenantID, id, owner string, u chat.PrivacyUpdate, extra ...types.TransactWriteItem) error {
 	up, err := s.privacyUpdate(tenantID, id, owner, u)
 	if err != nil {
 		return wrap("privacy update", err)
@@ -354,8 +360,8 @@ func (s *Store) ScrubPrivacyRequest(ctx context.Context, tenantID, id, subjectHa
 	const scrub = "SET subjectErased = :t, subjectHash = :h"
 	const drop = " REMOVE subject, contactIds, downloadUrl, downloadExpiresAt, exportKey"
 	open := map[string]types.AttributeValue{
-		":recv": &types.AttributeValueMemberS{Value: PrivacyReceived},
-		":proc": &types.AttributeValueMemberS{Value: PrivacyProcessing},
+		":recv": &types.AttributeValueMemberS{Value: chat.PrivacyReceived},
+		":proc": &types.AttributeValueMemberS{Value: chat.PrivacyProcessing},
 		":end":  &types.AttributeValueMemberS{Value: endStatus},
 		":why":  &types.AttributeValueMemberS{Value: endReason},
 		":now":  now,
@@ -383,10 +389,10 @@ func (s *Store) ScrubPrivacyRequest(ctx context.Context, tenantID, id, subjectHa
 	return wrap("scrub privacy request", err)
 }
 
-// PrivacyPointer returns the write of the item, in the subject's contact
-// partition, that names one of the subject's requests. It is found (and erased)
-// with everything else about the subject.
-func (s *Store) PrivacyPointer(tenantID, contactID, requestID string) (types.TransactWriteItem, error) {
+// PutPrivacyPointer writes the item, in the subject's contact partition, that
+// names one of the subject's requests. It is found (and erased) with everything
+// else about the subject. Writing it again is no error.
+func (s *Store) PutPrivacyPointer(ctx context.Context, tenantID, contactID, requestID string) error {
 	item, err := attributevalue.MarshalMap(struct {
 		Base
 		RequestID string `dynamodbav:"requestId"`
@@ -396,49 +402,42 @@ func (s *Store) PrivacyPointer(tenantID, contactID, requestID string) (types.Tra
 		RequestID: requestID,
 	})
 	if err != nil {
-		return types.TransactWriteItem{}, wrap("marshal privacy pointer", err)
+		return wrap("marshal privacy pointer", err)
 	}
-	return types.TransactWriteItem{Put: &types.Put{TableName: &s.data, Item: item}}, nil
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item})
+	return wrap("put request pointer", err)
 }
 
-// PrivacyRequestOfPointer returns the request id a contact-partition sort key
-// names, if it is a privacy request pointer.
-func PrivacyRequestOfPointer(sk string) (string, bool) { return strings.CutPrefix(sk, prefPrivReq) }
-
-// Tombstone is what remains of an erased subject: the request, the salted hashes
-// of the subject's identifiers, counts and times. Nothing else.
-type Tombstone struct {
-	RequestID     string         `dynamodbav:"requestId" json:"requestId"`
-	SubjectHashes []string       `dynamodbav:"subjectHashes" json:"subjectHashes"`
-	Counts        map[string]int `dynamodbav:"counts" json:"counts"`
-	ReceivedAt    time.Time      `dynamodbav:"receivedAt" json:"receivedAt"`
-	CompletedAt   time.Time      `dynamodbav:"completedAt" json:"completedAt"`
+// tombstoneItem is the stored form of a chat.Tombstone.
+type tombstoneItem struct {
+	Base
+	RequestID     string         `dynamodbav:"requestId"`
+	SubjectHashes []string       `dynamodbav:"subjectHashes"`
+	Counts        map[string]int `dynamodbav:"counts"`
+	ReceivedAt    time.Time      `dynamodbav:"receivedAt"`
+	CompletedAt   time.Time      `dynamodbav:"completedAt"`
 }
 
-// TombstonePut returns the write of a tombstone, for the transaction that
-// completes an erasure.
-func (s *Store) TombstonePut(tenantID string, t Tombstone) (types.TransactWriteItem, error) {
-	item, err := attributevalue.MarshalMap(struct {
-		Base
-		Tombstone
-	}{
+// CompleteErasure ends an erasure that owner holds: it applies u to the request
+// and writes the tombstone t, in one transaction. A lost lease is
+// ErrPrivacyLeaseLost, and then nothing is written.
+func (s *Store) CompleteErasure(ctx context.Context, tenantID, id, owner string, u chat.PrivacyUpdate, t chat.Tombstone) error {
+	item, err := attributevalue.MarshalMap(tombstoneItem{
 		Base: Base{PK: PrivacyPK(tenantID), SK: prefTomb + t.RequestID, DataClass: retention.Personal,
 			Entity: "tombstone", ExpiresAt: complianceExpiresAt(t.CompletedAt)},
-		Tombstone: t,
+		RequestID: t.RequestID, SubjectHashes: t.SubjectHashes, Counts: t.Counts,
+		ReceivedAt: t.ReceivedAt, CompletedAt: t.CompletedAt,
 	})
 	if err != nil {
-		return types.TransactWriteItem{}, wrap("marshal tombstone", err)
+		return wrap("marshal tombstone", err)
 	}
-	return types.TransactWriteItem{Put: &types.Put{TableName: &s.data, Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(PK)")}}, nil
+	return s.updatePrivacyRequest(ctx, tenantID, id, owner, u, types.TransactWriteItem{Put: &types.Put{
+		TableName: &s.data, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
 }
 
 // Tombstone reads the tombstone an erasure request left.
-func (s *Store) Tombstone(ctx context.Context, tenantID, requestID string) (*Tombstone, error) {
-	var it struct {
-		Base
-		Tombstone
-	}
+func (s *Store) Tombstone(ctx context.Context, tenantID, requestID string) (*chat.Tombstone, error) {
+	var it tombstoneItem
 	ok, err := s.getLive(ctx, PrivacyPK(tenantID), prefTomb+requestID, true, &it)
 	if err != nil {
 		return nil, wrap("get tombstone", err)
@@ -446,5 +445,6 @@ func (s *Store) Tombstone(ctx context.Context, tenantID, requestID string) (*Tom
 	if !ok {
 		return nil, chat.ErrNotFound
 	}
-	return &it.Tombstone, nil
+	return &chat.Tombstone{RequestID: it.RequestID, SubjectHashes: it.SubjectHashes, Counts: it.Counts,
+		ReceivedAt: it.ReceivedAt, CompletedAt: it.CompletedAt}, nil
 }

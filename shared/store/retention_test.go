@@ -183,7 +183,7 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 	if err := keyed.Suppress(ctx, f.tenantID, store.SuppressContact, ids.New(ids.Contact), "r1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutPrivacyRequest(ctx, &store.PrivacyRequest{ID: ids.New(ids.Request), TenantID: f.tenantID, Type: "export",
+	if err := st.PutPrivacyRequest(ctx, &chat.PrivacyRequest{ID: ids.New(ids.Request), TenantID: f.tenantID, Type: "export",
 		Reason: "test", Status: "received", ReceivedAt: now, DueAt: now.Add(30 * day)}); err != nil {
 		t.Fatal(err)
 	}

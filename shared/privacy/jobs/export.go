@@ -1,22 +1,22 @@
-package privacy
+package jobs
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
 )
@@ -44,9 +44,15 @@ func ExportKey(tenantID, requestID string) string {
 	return "exports/" + tenantID + "/" + requestID + ".json"
 }
 
+// Table names of a part: where an item was found.
+const (
+	TableData    = store.TableData
+	TableArchive = store.TableArchive
+)
+
 // Exporter is the privacy-export function: it builds the subject's export file.
 type Exporter struct {
-	Store   *store.Store
+	Store   Store
 	S3      ObjectStore
 	Presign Presigner
 	Bucket  string
@@ -120,26 +126,22 @@ type PartRetention struct {
 // Handle processes one export request event. Processing twice, or by two
 // attempts at once, gives one file and one result: the request is claimed under a
 // lease, a finished one is left alone, and the file's key is the request's.
-func (e *Exporter) Handle(ctx context.Context, ev Event) error {
+func (e *Exporter) Handle(ctx context.Context, ev privacy.Event) error {
 	p := &processor{st: e.Store, function: "privacy-export", lease: e.Lease, maxAttempts: e.MaxAttempts, log: e.Log}
-	p.defaults()
-	who := owner(ctx)
-	r, tenant, err := p.claim(ctx, ev, store.PrivacyExport, who)
-	if err != nil || r == nil {
-		return err
-	}
-	return p.finish(ctx, tenant, r, who, e.run(ctx, p, tenant, r, who))
+	return p.handle(ctx, ev, chat.PrivacyExport, func(ctx context.Context, tenant *chat.Tenant, r *chat.PrivacyRequest, who string) error {
+		return e.run(ctx, p, tenant, r, who)
+	})
 }
 
-func (e *Exporter) run(ctx context.Context, p *processor, tenant *chat.Tenant, r *store.PrivacyRequest, who string) error {
-	if err := step("audit", audit(ctx, e.Store, tenant, system(p.function), "privacy.export.start", r.ID, nil)); err != nil {
+func (e *Exporter) run(ctx context.Context, p *processor, tenant *chat.Tenant, r *chat.PrivacyRequest, who string) error {
+	if err := step("audit", privacy.Audit(ctx, e.Store, tenant, privacy.System(p.function), "privacy.export.start", r.ID, nil)); err != nil {
 		return err
 	}
 	contacts, err := p.resolveOnce(ctx, r, who)
 	if err != nil {
 		return step("resolve subject", err)
 	}
-	h, err := gather(ctx, e.Store, r.TenantID, contacts, true)
+	h, err := e.Store.SubjectHoldings(ctx, r.TenantID, contacts, true)
 	if err != nil {
 		return step("gather", err)
 	}
@@ -176,12 +178,12 @@ func (e *Exporter) run(ctx context.Context, p *processor, tenant *chat.Tenant, r
 	for _, pt := range doc.Parts {
 		counts[pt.Table+"Items"]++
 	}
-	err = e.Store.UpdatePrivacyRequest(ctx, r.TenantID, r.ID, who, store.PrivacyUpdate{
-		Set: map[string]any{"status": store.PrivacyCompleted, "completedAt": now, "counts": counts,
-			"exportKey": key, "downloadUrl": link.URL, "downloadExpiresAt": now.Add(ttl)},
-		Remove: []string{"leaseOwner", "leaseUntil"},
+	expires := now.Add(ttl)
+	err = e.Store.UpdatePrivacyRequest(ctx, r.TenantID, r.ID, who, chat.PrivacyUpdate{
+		Status: chat.PrivacyCompleted, CompletedAt: &now, Counts: counts,
+		ExportKey: key, DownloadURL: link.URL, DownloadExpiresAt: &expires, Release: true,
 	})
-	if err == store.ErrPrivacyLeaseLost {
+	if errors.Is(err, store.ErrPrivacyLeaseLost) {
 		// Another attempt finished the request with the same file, or an erasure
 		// of the subject ended it while this attempt ran: then the file just
 		// written must not outlive the erasure.
@@ -199,14 +201,14 @@ func (e *Exporter) run(ctx context.Context, p *processor, tenant *chat.Tenant, r
 	if err != nil {
 		return step("complete", err)
 	}
-	if err := audit(ctx, e.Store, tenant, system(p.function), "privacy.export.complete", r.ID, counts); err != nil {
+	if err := privacy.Audit(ctx, e.Store, tenant, privacy.System(p.function), "privacy.export.complete", r.ID, counts); err != nil {
 		p.log.ErrorContext(ctx, "audit failed", "privacyRequest", r.ID, "error", err.Error())
 	}
 	return nil
 }
 
 // buildDocument turns the holdings into the export document.
-func buildDocument(now time.Time, tenant *chat.Tenant, r *store.PrivacyRequest, h *holdings) (*Document, error) {
+func buildDocument(now time.Time, tenant *chat.Tenant, r *chat.PrivacyRequest, h *store.Holdings) (*Document, error) {
 	periods := tenant.Periods()
 	doc := &Document{SchemaVersion: SchemaVersion, GeneratedAt: now, RequestID: r.ID, TenantID: r.TenantID,
 		Contacts: []ContactSummary{}, Parts: []Part{}, RetentionPolicy: map[retention.Class]ClassRetention{}}
@@ -221,33 +223,20 @@ func buildDocument(now time.Time, tenant *chat.Tenant, r *store.PrivacyRequest, 
 		}
 		doc.RetentionPolicy[c] = cr
 	}
-	for _, it := range h.all() {
-		if it.sk() == store.SKProfile && it.Table == TableData {
-			var c chat.Contact
-			if err := unmarshalItem(it, &c); err != nil {
-				return nil, fmt.Errorf("decode contact: %w", err)
-			}
-			doc.Contacts = append(doc.Contacts, ContactSummary{ContactID: strings.TrimPrefix(it.pk(), store.ContactPK(r.TenantID, "")),
-				Name: c.Name, Email: c.Email, Phone: c.Phone, MarketingOptOut: c.MarketingOptOut, LegalHold: c.LegalHold,
-				CreatedAt: c.CreatedAt, LastSeenAt: c.LastSeenAt})
-		}
-		pt := Part{Table: it.Table, Entity: it.str("entity"), DataClass: retention.Class(it.str("dataClass")), Data: map[string]any{}}
-		pt.Key.PK, pt.Key.SK = it.pk(), it.sk()
-		if n, ok := it.Attrs["expiresAt"].(*types.AttributeValueMemberN); ok {
-			var sec int64
-			fmt.Sscan(n.Value, &sec)
-			pt.Retention.ExpiresAt = timePtr(time.Unix(sec, 0).UTC())
-		} else {
-			pt.Retention.LegalHold = true
-		}
-		pt.Retention.Policy = policyText(pt.DataClass, it.Table, periods)
-		for k, v := range it.Attrs {
-			switch k {
-			case "PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "dataClass", "expiresAt", "entity":
-				continue
-			}
-			pt.Data[k] = plain(v)
-		}
+	profiles, err := h.Profiles(r.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range profiles {
+		doc.Contacts = append(doc.Contacts, ContactSummary{ContactID: c.ID, Name: c.Name, Email: c.Email, Phone: c.Phone,
+			MarketingOptOut: c.MarketingOptOut, LegalHold: c.LegalHold, CreatedAt: c.CreatedAt, LastSeenAt: c.LastSeenAt})
+	}
+	for _, row := range h.ExportRows() {
+		pt := Part{Table: row.Table, Entity: row.Entity, DataClass: retention.Class(row.DataClass), Data: row.Data}
+		pt.Key.PK, pt.Key.SK = row.PK, row.SK
+		pt.Retention.ExpiresAt = row.ExpiresAt
+		pt.Retention.LegalHold = row.ExpiresAt == nil
+		pt.Retention.Policy = policyText(pt.DataClass, row.Table, periods)
 		doc.Parts = append(doc.Parts, pt)
 	}
 	sort.Slice(doc.Parts, func(i, j int) bool {
@@ -272,43 +261,4 @@ func policyText(c retention.Class, table string, p retention.Periods) string {
 		return fmt.Sprintf("%s data, kept %d days after last activity, then archived for %d days", c, days, p.ArchiveDays)
 	}
 	return fmt.Sprintf("%s data, kept %d days after last activity, not archived", c, days)
-}
-
-// plain converts an attribute value to plain JSON values.
-func plain(v types.AttributeValue) any {
-	switch t := v.(type) {
-	case *types.AttributeValueMemberS:
-		return t.Value
-	case *types.AttributeValueMemberN:
-		return json.Number(t.Value)
-	case *types.AttributeValueMemberBOOL:
-		return t.Value
-	case *types.AttributeValueMemberNULL:
-		return nil
-	case *types.AttributeValueMemberB:
-		return t.Value
-	case *types.AttributeValueMemberSS:
-		return t.Value
-	case *types.AttributeValueMemberNS:
-		out := make([]json.Number, len(t.Value))
-		for i, n := range t.Value {
-			out[i] = json.Number(n)
-		}
-		return out
-	case *types.AttributeValueMemberBS:
-		return t.Value
-	case *types.AttributeValueMemberL:
-		out := make([]any, len(t.Value))
-		for i, e := range t.Value {
-			out[i] = plain(e)
-		}
-		return out
-	case *types.AttributeValueMemberM:
-		out := make(map[string]any, len(t.Value))
-		for k, e := range t.Value {
-			out[k] = plain(e)
-		}
-		return out
-	}
-	return nil
 }

@@ -1,4 +1,10 @@
-package privacy
+// Package jobs processes privacy requests asynchronously: the privacy-export
+// function (Exporter: every item about the subject, in both tables, as one JSON
+// document in S3 behind an expiring link) and the privacy-erase function
+// (Eraser: every item of the subject deleted, live connections closed, export
+// files and channel copies removed, a tombstone and suppression entries left).
+// Every step writes an audit event with ids only.
+package jobs
 
 import (
 	"context"
@@ -8,10 +14,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -24,6 +30,19 @@ const (
 	// Lambda's first try and its two asynchronous retries.
 	DefaultMaxAttempts = 3
 )
+
+// Store is what both processors need of the store (store.Store): claiming and
+// updating requests, resolving the subject and gathering what is held about it.
+type Store interface {
+	privacy.Auditor
+	Tenant(ctx context.Context, tenantID string) (*chat.Tenant, error)
+	ClaimPrivacyRequest(ctx context.Context, tenantID, id, owner string, lease time.Duration) (*chat.PrivacyRequest, error)
+	UpdatePrivacyRequest(ctx context.Context, tenantID, id, owner string, u chat.PrivacyUpdate) error
+	PrivacyRequest(ctx context.Context, tenantID, id string) (*chat.PrivacyRequest, error)
+	ResolveSubject(ctx context.Context, tenantID string, subject *chat.PrivacySubject) ([]string, error)
+	PutPrivacyPointer(ctx context.Context, tenantID, contactID, requestID string) error
+	SubjectHoldings(ctx context.Context, tenantID string, contactIDs []string, live bool) (*store.Holdings, error)
+}
 
 // stepError is a failed step of processing. Its step name is what the request
 // and the audit trail show; the cause goes to the log only.
@@ -45,7 +64,7 @@ func step(name string, err error) error {
 // processor holds what the export and erase functions share: claiming a request
 // under a lease, resolving its subject once, and recording failures.
 type processor struct {
-	st          *store.Store
+	st          Store
 	function    string
 	lease       time.Duration
 	maxAttempts int
@@ -64,6 +83,19 @@ func (p *processor) defaults() {
 	}
 }
 
+// handle claims the request of ev for this attempt and runs it; a lost lease
+// ends the attempt quietly, any other error is recorded as a failure.
+func (p *processor) handle(ctx context.Context, ev privacy.Event, typ string,
+	run func(ctx context.Context, tenant *chat.Tenant, r *chat.PrivacyRequest, who string) error) error {
+	p.defaults()
+	who := owner(ctx)
+	r, tenant, err := p.claim(ctx, ev, typ, who)
+	if err != nil || r == nil {
+		return err
+	}
+	return p.finish(ctx, tenant, r, who, run(ctx, tenant, r, who))
+}
+
 // owner names this attempt: the Lambda request id, or a fresh id.
 func owner(ctx context.Context) string {
 	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
@@ -75,7 +107,7 @@ func owner(ctx context.Context) string {
 // claim takes the request of the event for this attempt. It returns nil (and no
 // error) when there is nothing to do: the request is finished, of the wrong type,
 // or held by another live attempt.
-func (p *processor) claim(ctx context.Context, ev Event, typ, who string) (*store.PrivacyRequest, *chat.Tenant, error) {
+func (p *processor) claim(ctx context.Context, ev privacy.Event, typ, who string) (*chat.PrivacyRequest, *chat.Tenant, error) {
 	if ev.TenantID == "" || ev.RequestID == "" {
 		return nil, nil, fmt.Errorf("event without tenantId or requestId")
 	}
@@ -105,30 +137,26 @@ func (p *processor) claim(ctx context.Context, ev Event, typ, who string) (*stor
 // a pointer to the request in each contact's partition, and returns them. Later
 // attempts use the stored ids, so a retry after a partial erasure (the contact
 // profile, and with it the email index entry, already gone) still finds the rest.
-func (p *processor) resolveOnce(ctx context.Context, r *store.PrivacyRequest, who string) ([]string, error) {
+func (p *processor) resolveOnce(ctx context.Context, r *chat.PrivacyRequest, who string) ([]string, error) {
 	if r.Resolved {
 		return r.ContactIDs, nil
 	}
-	contacts, err := resolve(ctx, p.st, r.TenantID, r.Subject)
+	contacts, err := p.st.ResolveSubject(ctx, r.TenantID, r.Subject)
 	if err != nil {
 		return nil, err
 	}
 	// The pointers are written first (a put is idempotent); if the update of the
 	// request fails, the next attempt resolves and writes them again.
 	for _, c := range contacts {
-		w, err := p.st.PrivacyPointer(r.TenantID, c, r.ID)
-		if err != nil {
+		if err := p.st.PutPrivacyPointer(ctx, r.TenantID, c, r.ID); err != nil {
 			return nil, err
 		}
-		if _, err := p.st.DB().PutItem(ctx, &dynamodb.PutItemInput{TableName: w.Put.TableName, Item: w.Put.Item}); err != nil {
-			return nil, fmt.Errorf("put request pointer: %w", err)
-		}
 	}
-	set := map[string]any{"resolved": true}
+	u := chat.PrivacyUpdate{Resolved: true}
 	if len(contacts) > 0 {
-		set["contactIds"] = contacts
+		u.ContactIDs = contacts
 	}
-	if err := p.st.UpdatePrivacyRequest(ctx, r.TenantID, r.ID, who, store.PrivacyUpdate{Set: set}); err != nil {
+	if err := p.st.UpdatePrivacyRequest(ctx, r.TenantID, r.ID, who, u); err != nil {
 		return nil, err
 	}
 	r.ContactIDs, r.Resolved = contacts, true
@@ -137,7 +165,7 @@ func (p *processor) resolveOnce(ctx context.Context, r *store.PrivacyRequest, wh
 
 // finish ends an attempt: a lost lease means another attempt took the request
 // over (it finishes it), so this one stops quietly; any other error is a failure.
-func (p *processor) finish(ctx context.Context, tenant *chat.Tenant, r *store.PrivacyRequest, who string, err error) error {
+func (p *processor) finish(ctx context.Context, tenant *chat.Tenant, r *chat.PrivacyRequest, who string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -152,7 +180,7 @@ func (p *processor) finish(ctx context.Context, tenant *chat.Tenant, r *store.Pr
 // errors and the lease is given up, so Lambda's retry can take the request at
 // once; after the last attempt the request is failed. It returns err, so Lambda
 // retries (and finally sends the event to the on-failure destination).
-func (p *processor) fail(ctx context.Context, tenant *chat.Tenant, r *store.PrivacyRequest, who string, err error) error {
+func (p *processor) fail(ctx context.Context, tenant *chat.Tenant, r *chat.PrivacyRequest, who string, err error) error {
 	name := "internal"
 	var se *stepError
 	if errors.As(err, &se) {
@@ -161,17 +189,17 @@ func (p *processor) fail(ctx context.Context, tenant *chat.Tenant, r *store.Priv
 	p.log.ErrorContext(ctx, "privacy request attempt failed", "tenantId", r.TenantID, "privacyRequest", r.ID,
 		"attempt", r.Attempts, "step", name, "error", err.Error())
 	msg := fmt.Sprintf("attempt %d: %s failed", r.Attempts, name)
-	u := store.PrivacyUpdate{Set: map[string]any{"errors": append(r.Errors, msg)}, Remove: []string{"leaseOwner", "leaseUntil"}}
+	u := chat.PrivacyUpdate{Errors: append(r.Errors, msg), Release: true}
 	action := "privacy." + r.Type + ".attempt_failed"
 	if r.Attempts >= p.maxAttempts {
-		u.Set["status"], u.Set["statusReason"] = store.PrivacyFailed, name+" failed"
-		u.Set["completedAt"] = p.st.Now()
+		now := p.st.Now()
+		u.Status, u.StatusReason, u.CompletedAt = chat.PrivacyFailed, name+" failed", &now
 		action = "privacy." + r.Type + ".fail"
 	}
 	if uerr := p.st.UpdatePrivacyRequest(ctx, r.TenantID, r.ID, who, u); uerr != nil && !errors.Is(uerr, store.ErrPrivacyLeaseLost) {
 		p.log.ErrorContext(ctx, "recording the failure failed", "privacyRequest", r.ID, "error", uerr.Error())
 	}
-	if aerr := audit(ctx, p.st, tenant, system(p.function), action, r.ID, nil); aerr != nil {
+	if aerr := privacy.Audit(ctx, p.st, tenant, privacy.System(p.function), action, r.ID, nil); aerr != nil {
 		p.log.ErrorContext(ctx, "audit failed", "privacyRequest", r.ID, "error", aerr.Error())
 	}
 	return err

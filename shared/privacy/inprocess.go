@@ -5,35 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
-
-// LambdaClient is the call of the Lambda API the invoker uses.
-type LambdaClient interface {
-	Invoke(ctx context.Context, in *lambda.InvokeInput, opts ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
-}
-
-// LambdaInvoker starts functions through the Lambda API with InvocationType
-// Event: Lambda queues the event, retries it and sends what keeps failing to the
-// function's on-failure destination.
-type LambdaInvoker struct{ Client LambdaClient }
-
-// InvokeAsync queues payload for the function.
-func (l LambdaInvoker) InvokeAsync(ctx context.Context, function string, payload []byte) error {
-	out, err := l.Client.Invoke(ctx, &lambda.InvokeInput{
-		FunctionName: aws.String(function), InvocationType: lambdatypes.InvocationTypeEvent, Payload: payload,
-	})
-	if err != nil {
-		return fmt.Errorf("invoke %s: %w", function, err)
-	}
-	if out.StatusCode != 202 {
-		return fmt.Errorf("invoke %s: status %d", function, out.StatusCode)
-	}
-	return nil
-}
 
 // InProcess runs the handlers in this process, each in its own goroutine, as
 // Lambda would run the functions: for tests and the local stack. Wait waits for

@@ -1,4 +1,4 @@
-package privacy
+package jobs
 
 import (
 	"github.com/aws/aws-sdk-go-v2/aws"
