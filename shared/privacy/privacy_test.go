@@ -619,3 +619,37 @@ func TestExport_ErasedWhileRunningLeavesNothing(t *testing.T) {
 		})
 	}
 }
+
+// linkSigner is a fake privacy.LinkSigner that records what it signs.
+type linkSigner struct{ bucket, key string }
+
+func (l *linkSigner) SignGet(_ context.Context, bucket, key string, ttl time.Duration) (string, error) {
+	l.bucket, l.key = bucket, key
+	return "https://signed.example/" + key + "?ttl=" + ttl.Round(time.Hour).String(), nil
+}
+
+func TestService_GetSignsAFreshLinkUntilTheFileExpires(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	alice := f.seed(f.tenant, "fresh."+strings.ToLower(ids.Secret(4))+"@example.com", 1)
+	r := f.request(chat.PrivacyExport, chat.ReasonSubjectRequest, chat.PrivacySubject{ContactID: alice.contactID})
+	if err := f.exporter.Handle(ctx, ev(r)); err != nil {
+		t.Fatal(err)
+	}
+	signer := &linkSigner{}
+	f.svc.Presign, f.svc.Bucket = signer, "exports"
+	got, err := f.svc.Get(ctx, f.tenant, privacy.Actor{KeyID: "k"}, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := jobs.ExportKey(f.tenant.ID, r.ID)
+	if signer.bucket != "exports" || signer.key != key || got.DownloadURL != "https://signed.example/"+key+"?ttl=168h0m0s" {
+		t.Errorf("fresh link %q (signed %s/%s)", got.DownloadURL, signer.bucket, signer.key)
+	}
+	// A request without a finished export gets no link.
+	signer.key = ""
+	er := f.request(chat.PrivacyErase, chat.ReasonSubjectRequest, chat.PrivacySubject{ContactID: alice.contactID})
+	if got, err := f.svc.Get(ctx, f.tenant, privacy.Actor{KeyID: "k"}, er.ID); err != nil || got.DownloadURL != "" || signer.key != "" {
+		t.Errorf("request without export: link %q, signed %q, %v", got.DownloadURL, signer.key, err)
+	}
+}

@@ -3,8 +3,10 @@ package submit_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
@@ -28,5 +30,22 @@ func TestLambdaInvoker_QueuesAnEventWithIDsOnly(t *testing.T) {
 	if fl.in.InvocationType != lambdatypes.InvocationTypeEvent || *fl.in.FunctionName != "erase-fn" ||
 		string(fl.in.Payload) != `{"tenantId":"t1","requestId":"r1"}` {
 		t.Errorf("invoke %s %s %s", fl.in.InvocationType, *fl.in.FunctionName, fl.in.Payload)
+	}
+}
+
+func TestNewService_ReadsTheFunctionsAndTheBucket(t *testing.T) {
+	env := map[string]string{"PRIVACY_EXPORT_FUNCTION": "exp"}
+	getenv := func(k string) string { return env[k] }
+	if _, err := submit.NewService(aws.Config{}, nil, getenv); err == nil || !strings.Contains(err.Error(), "PRIVACY_ERASE_FUNCTION") {
+		t.Fatalf("missing erase function: %v", err)
+	}
+	env["PRIVACY_ERASE_FUNCTION"] = "era"
+	s, err := submit.NewService(aws.Config{Region: "eu-west-1"}, nil, getenv)
+	if err != nil || s.ExportFunction != "exp" || s.EraseFunction != "era" || s.Presign != nil {
+		t.Fatalf("without bucket: %+v, %v", s, err)
+	}
+	env["EXPORT_BUCKET"] = "b"
+	if s, err = submit.NewService(aws.Config{Region: "eu-west-1"}, nil, getenv); err != nil || s.Presign == nil || s.Bucket != "b" {
+		t.Fatalf("with bucket: %+v, %v", s, err)
 	}
 }
