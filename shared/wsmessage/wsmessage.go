@@ -23,9 +23,6 @@ import (
 	"github.com/livesupportbot/backend/shared/wsconn"
 )
 
-// DefaultMaxChars is the longest message text accepted unless configured.
-const DefaultMaxChars = 4000
-
 // maxFrame is the largest frame read at all (API Gateway allows 128 KiB).
 const maxFrame = 64 << 10
 
@@ -131,18 +128,17 @@ func (h *Handler) sendMessage(ctx context.Context, t *chat.Tenant, id wsconn.Ide
 	if f.ClientMessageID == "" || len(f.ClientMessageID) > 128 || strings.ContainsAny(f.ClientMessageID, "#\x00") {
 		return chat.Errorf(chat.EInvalid, "clientMessageId is required (at most 128 characters)"), ""
 	}
-	if f.Text == nil || strings.TrimSpace(*f.Text) == "" {
+	text := ""
+	if f.Text != nil {
+		text = *f.Text
+	}
+	switch chat.TextProblem(text, h.MaxChars) {
+	case chat.TextEmpty:
 		return chat.Errorf(chat.EInvalid, "text is required"), f.ClientMessageID
-	}
-	if !utf8.ValidString(*f.Text) {
+	case chat.TextNotUTF8:
 		return chat.Errorf(chat.EInvalid, "text must be UTF-8"), f.ClientMessageID
-	}
-	max := h.MaxChars
-	if max <= 0 {
-		max = DefaultMaxChars
-	}
-	if n := utf8.RuneCountInString(*f.Text); n > max {
-		return chat.Errorf(chat.ETooLarge, "text is longer than %d characters", max), f.ClientMessageID
+	case chat.TextTooLong:
+		return chat.Errorf(chat.ETooLarge, "text is longer than %d characters", chat.TextLimit(h.MaxChars)), f.ClientMessageID
 	}
 	p := t.Periods()
 	// The hot path is one read: the contact names its open conversation. Only a
@@ -166,7 +162,7 @@ func (h *Handler) sendMessage(ctx context.Context, t *chat.Tenant, id wsconn.Ide
 	}
 	m, _, err := h.Store.PutMessage(ctx, &chat.Message{
 		TenantID: id.TenantID, ConversationID: convID, ContactID: id.VisitorID,
-		Author: chat.Author{Kind: chat.AuthorVisitor, Name: c.DisplayName()}, Text: *f.Text,
+		Author: chat.Author{Kind: chat.AuthorVisitor, Name: c.DisplayName()}, Text: text,
 		Channel: chat.ChannelWidget, ClientMessageID: f.ClientMessageID, OriginConnectionID: connID,
 	}, p)
 	if err != nil {
