@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
 )
@@ -26,39 +27,46 @@ const (
 	prefDevice   = "DEV#"
 )
 
-// PageView is one page a visitor looked at: usage data, kept for the usage
-// period and never archived. It holds no query string, and the address only as
-// its /24 or /48 network.
-type PageView struct {
-	ID           string    `dynamodbav:"id" json:"id"`
-	TenantID     string    `dynamodbav:"tenantId" json:"-"`
-	ContactID    string    `dynamodbav:"contactId" json:"contactId"`
-	Path         string    `dynamodbav:"path" json:"path"`
-	Referrer     string    `dynamodbav:"referrer,omitempty" json:"referrer,omitempty"`
-	Browser      string    `dynamodbav:"browser,omitempty" json:"browser,omitempty"`
-	IPNetwork    string    `dynamodbav:"ipNetwork,omitempty" json:"ipNetwork,omitempty"`
-	TimeOnPageMs int64     `dynamodbav:"timeOnPageMs" json:"timeOnPageMs"`
-	At           time.Time `dynamodbav:"at" json:"at"`
-}
+// PageView and Device are the domain's (package chat); kept here under their
+// old names until every reference is renamed.
+type (
+	PageView = chat.PageView
+	Device   = chat.Device
+)
 
+// pageViewItem is a stored page view. The attribute names are the stored
+// layout: never change them.
 type pageViewItem struct {
 	Base
-	PageView
+	ID           string    `dynamodbav:"id"`
+	TenantID     string    `dynamodbav:"tenantId"`
+	ContactID    string    `dynamodbav:"contactId"`
+	Path         string    `dynamodbav:"path"`
+	Referrer     string    `dynamodbav:"referrer,omitempty"`
+	Browser      string    `dynamodbav:"browser,omitempty"`
+	IPNetwork    string    `dynamodbav:"ipNetwork,omitempty"`
+	TimeOnPageMs int64     `dynamodbav:"timeOnPageMs"`
+	At           time.Time `dynamodbav:"at"`
 }
 
-// Device is a device and operating system a visitor used: technical data, kept
-// for the technical period after it was last seen and never archived.
-type Device struct {
-	TenantID   string    `dynamodbav:"tenantId" json:"-"`
-	ContactID  string    `dynamodbav:"contactId" json:"contactId"`
-	Device     string    `dynamodbav:"device" json:"device"`
-	OS         string    `dynamodbav:"os" json:"os"`
-	LastSeenAt time.Time `dynamodbav:"lastSeenAt" json:"lastSeenAt"`
+func (it pageViewItem) pageView() chat.PageView {
+	return chat.PageView{ID: it.ID, TenantID: it.TenantID, ContactID: it.ContactID, Path: it.Path, Referrer: it.Referrer,
+		Browser: it.Browser, IPNetwork: it.IPNetwork, TimeOnPageMs: it.TimeOnPageMs, At: it.At}
 }
 
+// deviceItem is a stored device and OS pair (stored layout: never change the
+// attribute names).
 type deviceItem struct {
 	Base
-	Device
+	TenantID   string    `dynamodbav:"tenantId"`
+	ContactID  string    `dynamodbav:"contactId"`
+	Device     string    `dynamodbav:"device"`
+	OS         string    `dynamodbav:"os"`
+	LastSeenAt time.Time `dynamodbav:"lastSeenAt"`
+}
+
+func (it deviceItem) device() chat.Device {
+	return chat.Device{TenantID: it.TenantID, ContactID: it.ContactID, Device: it.Device, OS: it.OS, LastSeenAt: it.LastSeenAt}
 }
 
 // PageViewSK is the sort key of a page view.
@@ -78,7 +86,8 @@ func (s *Store) PutPageView(ctx context.Context, v *PageView, p retention.Period
 		Base: Base{PK: pk, SK: PageViewSK(v.At, v.ID), DataClass: retention.Usage, Entity: "pageView",
 			GSI2PK: RetentionKey(v.TenantID, string(retention.Usage), v.At), GSI2SK: RetentionSort(v.At, pk),
 			ExpiresAt: retention.ExpiresAt(p, retention.Usage, v.At)},
-		PageView: *v,
+		ID: v.ID, TenantID: v.TenantID, ContactID: v.ContactID, Path: v.Path, Referrer: v.Referrer,
+		Browser: v.Browser, IPNetwork: v.IPNetwork, TimeOnPageMs: v.TimeOnPageMs, At: v.At,
 	})
 	if err != nil {
 		return wrap("marshal page view", err)
@@ -102,7 +111,8 @@ func (s *Store) TouchDevice(ctx context.Context, d *Device, p retention.Periods)
 		if held {
 			b.ExpiresAt = 0
 		}
-		item, err := attributevalue.MarshalMap(deviceItem{Base: b, Device: *d})
+		item, err := attributevalue.MarshalMap(deviceItem{Base: b, TenantID: d.TenantID, ContactID: d.ContactID,
+			Device: d.Device, OS: d.OS, LastSeenAt: d.LastSeenAt})
 		if err != nil {
 			return wrap("marshal device", err)
 		}
@@ -126,7 +136,7 @@ func (s *Store) PageViews(ctx context.Context, tenantID, contactID string) ([]Pa
 	}
 	out := make([]PageView, len(items))
 	for i, it := range items {
-		out[i] = it.PageView
+		out[i] = it.pageView()
 	}
 	return out, nil
 }
@@ -139,7 +149,7 @@ func (s *Store) Devices(ctx context.Context, tenantID, contactID string) ([]Devi
 	}
 	out := make([]Device, len(items))
 	for i, it := range items {
-		out[i] = it.Device
+		out[i] = it.device()
 	}
 	return out, nil
 }
