@@ -27,13 +27,6 @@ const (
 	prefDevice   = "DEV#"
 )
 
-// PageView and Device are the domain's (package chat); kept here under their
-// old names until every reference is renamed.
-type (
-	PageView = chat.PageView
-	Device   = chat.Device
-)
-
 // pageViewItem is a stored page view. The attribute names are the stored
 // layout: never change them.
 type pageViewItem struct {
@@ -79,7 +72,7 @@ func DeviceSK(device, os string) string {
 }
 
 // PutPageView stores a page view at the store's time; it sets ID and At.
-func (s *Store) PutPageView(ctx context.Context, v *PageView, p retention.Periods) error {
+func (s *Store) PutPageView(ctx context.Context, v *chat.PageView, p retention.Periods) error {
 	v.ID, v.At = ids.New(ids.Event), s.Now()
 	pk := ContactPK(v.TenantID, v.ContactID)
 	item, err := attributevalue.MarshalMap(pageViewItem{
@@ -100,7 +93,7 @@ func (s *Store) PutPageView(ctx context.Context, v *PageView, p retention.Period
 // pair, rewritten on each use, so its lastSeenAt, retention index position and
 // expiresAt move forward. A held subject's device (an existing item with no
 // expiresAt) is rewritten without one. One PutItem in the common case.
-func (s *Store) TouchDevice(ctx context.Context, d *Device, p retention.Periods) error {
+func (s *Store) TouchDevice(ctx context.Context, d *chat.Device, p retention.Periods) error {
 	now := s.Now()
 	pk := ContactPK(d.TenantID, d.ContactID)
 	d.LastSeenAt = now
@@ -129,12 +122,12 @@ func (s *Store) TouchDevice(ctx context.Context, d *Device, p retention.Periods)
 }
 
 // PageViews lists a contact's live page views, oldest first.
-func (s *Store) PageViews(ctx context.Context, tenantID, contactID string) ([]PageView, error) {
+func (s *Store) PageViews(ctx context.Context, tenantID, contactID string) ([]chat.PageView, error) {
 	var items []pageViewItem
 	if err := s.queryLive(ctx, ContactPK(tenantID, contactID), prefPageView, &items); err != nil {
 		return nil, wrap("query page views", err)
 	}
-	out := make([]PageView, len(items))
+	out := make([]chat.PageView, len(items))
 	for i, it := range items {
 		out[i] = it.pageView()
 	}
@@ -142,12 +135,12 @@ func (s *Store) PageViews(ctx context.Context, tenantID, contactID string) ([]Pa
 }
 
 // Devices lists a contact's live devices.
-func (s *Store) Devices(ctx context.Context, tenantID, contactID string) ([]Device, error) {
+func (s *Store) Devices(ctx context.Context, tenantID, contactID string) ([]chat.Device, error) {
 	var items []deviceItem
 	if err := s.queryLive(ctx, ContactPK(tenantID, contactID), prefDevice, &items); err != nil {
 		return nil, wrap("query devices", err)
 	}
-	out := make([]Device, len(items))
+	out := make([]chat.Device, len(items))
 	for i, it := range items {
 		out[i] = it.device()
 	}
