@@ -4,11 +4,9 @@ package main
 
 import (
 	"context"
-	"os"
+	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
@@ -19,13 +17,39 @@ import (
 	"github.com/livesupportbot/backend/shared/wsmessage"
 )
 
-func main() {
-	cfg, _, st := awsclients.MustStart(context.Background(), os.Getenv, "SUBJECT_HASH_SECRET")
-	maxChars, _ := strconv.Atoi(os.Getenv("MAX_MESSAGE_CHARS"))
-	tenants := store.NewTenantCache(st, 30*time.Second)
-	h := wsmessage.New(wsmessage.Deps{Store: st, Tenants: tenants, Limiter: ratelimit.New(st),
-		Pusher:   pusher.NewEndpoints(cfg, os.Getenv("WS_MANAGEMENT_ENDPOINT")).For,
+func main() { awsclients.Main(run) }
+
+// serve hands the handler to the Lambda runtime (a test takes it instead).
+var serve = awsclients.Serve
+
+// run builds the handler at cold start and serves it.
+func run(ctx context.Context, getenv func(string) string) error {
+	maxChars, err := maxMessageChars(getenv("MAX_MESSAGE_CHARS"))
+	if err != nil {
+		return err
+	}
+	rt, err := awsclients.Start(ctx, getenv, "SUBJECT_HASH_SECRET")
+	if err != nil {
+		return err
+	}
+	tenants := store.NewTenantCache(rt.Store, 30*time.Second)
+	h := wsmessage.New(wsmessage.Deps{Store: rt.Store, Tenants: tenants, Limiter: ratelimit.New(rt.Store),
+		// WS_MANAGEMENT_ENDPOINT, when set, replaces the request's own API.
+		Pusher:   pusher.NewEndpoints(rt.Config, getenv("WS_MANAGEMENT_ENDPOINT")).For,
 		MaxChars: maxChars, Log: logging.FromEnv("ws-message"),
-		PageView: usage.Hook(st, tenants)}) // pageView frames: usage and technical data
-	lambda.Start(h.Handle)
+		PageView: usage.Hook(rt.Store, tenants)}) // pageView frames: usage and technical data
+	return serve(h.Handle)
+}
+
+// maxMessageChars reads MAX_MESSAGE_CHARS: unset is the default limit
+// (chat.DefaultMaxTextChars); anything but a positive number is an error.
+func maxMessageChars(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("MAX_MESSAGE_CHARS must be a positive number of characters, not %q", v)
+	}
+	return n, nil
 }
