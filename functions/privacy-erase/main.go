@@ -6,9 +6,7 @@ package main
 
 import (
 	"context"
-	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
@@ -18,23 +16,28 @@ import (
 	"github.com/livesupportbot/backend/shared/slackbridge"
 )
 
-func main() {
-	cfg, getenv, st := awsclients.MustStart(context.Background(), os.Getenv, "SUBJECT_HASH_SECRET")
+func main() { awsclients.Main(run) }
+
+// serve hands the handler to the Lambda runtime (a test takes it instead).
+var serve = awsclients.Serve
+
+// run builds the handler at cold start and serves it.
+func run(ctx context.Context, getenv func(string) string) error {
 	env, err := awsclients.Env(getenv, "EXPORT_BUCKET", "WS_MANAGEMENT_ENDPOINT")
 	if err != nil {
-		awsclients.Fatal(err)
+		return err
+	}
+	rt, err := awsclients.Start(ctx, getenv, "SUBJECT_HASH_SECRET")
+	if err != nil {
+		return err
 	}
 	log := logging.FromEnv("privacy-erase")
 	// Channel adapters add their erase hooks here.
 	var hooks []jobs.EraseHook
 	if sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_KMS_KEY_ID"); err == nil {
-		hooks = append(hooks, slackbridge.New(sc, st, kms.NewFromConfig(cfg), log))
+		hooks = append(hooks, slackbridge.New(sc, rt.Store, kms.NewFromConfig(rt.Config), log))
 	}
-	e := &jobs.Eraser{
-		Store: st, S3: jobs.NewS3Client(cfg, getenv), Bucket: env["EXPORT_BUCKET"],
-		Connections: pusher.New(pusher.NewClient(cfg, env["WS_MANAGEMENT_ENDPOINT"])),
-		Hooks:       hooks,
-		Log:         log,
-	}
-	lambda.Start(e.Handle)
+	e := &jobs.Eraser{Store: rt.Store, S3: jobs.NewS3Client(rt.Config, getenv), Bucket: env["EXPORT_BUCKET"],
+		Connections: pusher.New(pusher.NewClient(rt.Config, env["WS_MANAGEMENT_ENDPOINT"])), Hooks: hooks, Log: log}
+	return serve(e.Handle)
 }

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livesupportbot/backend/local/pushertest"
+	"github.com/livesupportbot/backend/local/testaws"
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/privacy"
+)
+
+func TestRun_ErasesTheSubjectOfItsSampleEvent(t *testing.T) {
+	ctx := context.Background()
+	tt := testaws.NewTables(t)
+	bucket := testaws.NewBucket(t)
+	mgmt := pushertest.New(t)
+	getenv := testaws.FunctionEnv(t, tt, map[string]string{"SUBJECT_HASH_SECRET": "subject-key"},
+		map[string]string{"EXPORT_BUCKET": bucket.Name, "WS_MANAGEMENT_ENDPOINT": mgmt.URL + "/dev"})
+	var h func(context.Context, privacy.Event) error
+	serve = func(handler any) error {
+		h = handler.(func(context.Context, privacy.Event) error)
+		return nil
+	}
+	if err := run(ctx, getenv); err != nil || h == nil {
+		t.Fatalf("run: %v", err)
+	}
+
+	// The sample event's tenant and request, about a contact with a live connection.
+	var ev privacy.Event
+	testaws.LoadEvent(t, "privacy-erase.json", &ev)
+	st := tt.Store()
+	tn := &chat.Tenant{ID: ev.TenantID, Name: "Sample", Status: "active", CreatedAt: time.Now().UTC()}
+	if err := st.PutTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	contact, conn := ids.New(ids.Contact), "conn-"+ids.Secret(6)
+	if _, _, err := st.OpenConversation(ctx, tn.ID, contact, chat.ChannelWidget, tn.Periods()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutConnection(ctx, &chat.Connection{ID: conn, TenantID: tn.ID, ContactID: contact, ConnectedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	now := st.Now()
+	if err := st.PutPrivacyRequest(ctx, &chat.PrivacyRequest{ID: ev.RequestID, TenantID: tn.ID, Type: chat.PrivacyErase,
+		Reason: chat.ReasonSubjectRequest, Subject: &chat.PrivacySubject{ContactID: contact}, Status: chat.PrivacyReceived,
+		ReceivedAt: now, DueAt: now.Add(chat.PrivacyDue)}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := h(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	r, err := st.PrivacyRequest(ctx, tn.ID, ev.RequestID)
+	if err != nil || r.Status != chat.PrivacyCompleted || r.Counts["contacts"] != 1 || r.Counts["connections"] != 1 {
+		t.Fatalf("request %+v, %v", r, err)
+	}
+	if _, err := st.Contact(ctx, tn.ID, contact); !errors.Is(err, chat.ErrNotFound) {
+		t.Errorf("contact after erasure: %v", err)
+	}
+	if !mgmt.Closed(conn) {
+		t.Error("the live connection was not closed")
+	}
+	// The suppression entry is hashed with the secret the function fetched.
+	erased, err := st.WithSubjectKey([]byte("subject-key")).IsSuppressed(ctx, tn.ID, chat.SuppressContact, contact)
+	if err != nil || !erased {
+		t.Errorf("contact suppressed: %v, %v", erased, err)
+	}
+}
+
+func TestRun_MissingSettingsAreStartUpErrors(t *testing.T) {
+	tt := testaws.NewTables(t)
+	serve = func(any) error { t.Fatal("served with a bad configuration"); return nil }
+	full := map[string]string{"EXPORT_BUCKET": "b", "WS_MANAGEMENT_ENDPOINT": "http://127.0.0.1:1/dev"}
+	for _, name := range []string{"EXPORT_BUCKET", "WS_MANAGEMENT_ENDPOINT", "DATA_TABLE"} {
+		extra := map[string]string{}
+		for k, v := range full {
+			extra[k] = v
+		}
+		extra[name] = ""
+		getenv := testaws.FunctionEnv(t, tt, map[string]string{"SUBJECT_HASH_SECRET": "k"}, extra)
+		if err := run(context.Background(), getenv); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("without %s: run = %v", name, err)
+		}
+	}
+	getenv := testaws.FunctionEnv(t, tt, nil, full) // no SUBJECT_HASH_SECRET_ARN
+	if err := run(context.Background(), getenv); err == nil || !strings.Contains(err.Error(), "SUBJECT_HASH_SECRET_ARN") {
+		t.Errorf("without the secret's ARN: run = %v", err)
+	}
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livesupportbot/backend/local/testaws"
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/privacy/jobs"
+)
+
+func TestRun_ExportsTheSubjectOfItsSampleEvent(t *testing.T) {
+	ctx := context.Background()
+	tt := testaws.NewTables(t)
+	bucket := testaws.NewBucket(t)
+	getenv := testaws.FunctionEnv(t, tt, nil, map[string]string{"EXPORT_BUCKET": bucket.Name, "EXPORT_LINK_TTL_HOURS": "24"})
+	var h func(context.Context, privacy.Event) error
+	serve = func(handler any) error {
+		h = handler.(func(context.Context, privacy.Event) error)
+		return nil
+	}
+	if err := run(ctx, getenv); err != nil || h == nil {
+		t.Fatalf("run: %v", err)
+	}
+
+	var ev privacy.Event
+	testaws.LoadEvent(t, "privacy-export.json", &ev)
+	st := tt.Store()
+	tn := &chat.Tenant{ID: ev.TenantID, Name: "Sample", Status: "active", CreatedAt: time.Now().UTC()}
+	if err := st.PutTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	contact := ids.New(ids.Contact)
+	if _, _, err := st.OpenConversation(ctx, tn.ID, contact, chat.ChannelWidget, tn.Periods()); err != nil {
+		t.Fatal(err)
+	}
+	now := st.Now()
+	if err := st.PutPrivacyRequest(ctx, &chat.PrivacyRequest{ID: ev.RequestID, TenantID: tn.ID, Type: chat.PrivacyExport,
+		Reason: chat.ReasonSubjectRequest, Subject: &chat.PrivacySubject{ContactID: contact}, Status: chat.PrivacyReceived,
+		ReceivedAt: now, DueAt: now.Add(chat.PrivacyDue)}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := h(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	r, err := st.PrivacyRequest(ctx, tn.ID, ev.RequestID)
+	if err != nil || r.Status != chat.PrivacyCompleted || r.DownloadURL == "" {
+		t.Fatalf("request %+v, %v", r, err)
+	}
+	if d := r.DownloadExpiresAt.Sub(*r.CompletedAt); d != 24*time.Hour {
+		t.Errorf("link lives %v, want EXPORT_LINK_TTL_HOURS (24h)", d)
+	}
+	res, err := http.Get(r.DownloadURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	var doc jobs.Document
+	if res.StatusCode != http.StatusOK || json.Unmarshal(body, &doc) != nil || len(doc.Contacts) != 1 || doc.Contacts[0].ContactID != contact {
+		t.Fatalf("download: %d %s", res.StatusCode, body)
+	}
+}
+
+func TestRun_BadOrMissingSettingsAreStartUpErrors(t *testing.T) {
+	tt := testaws.NewTables(t)
+	serve = func(any) error { t.Fatal("served with a bad configuration"); return nil }
+	for _, tc := range []struct {
+		extra map[string]string
+		want  string
+	}{
+		{map[string]string{}, "EXPORT_BUCKET"},
+		{map[string]string{"EXPORT_BUCKET": "b", "EXPORT_LINK_TTL_HOURS": "200"}, "EXPORT_LINK_TTL_HOURS"},
+		{map[string]string{"EXPORT_BUCKET": "b", "EXPORT_LINK_TTL_HOURS": "a week"}, "EXPORT_LINK_TTL_HOURS"},
+		{map[string]string{"EXPORT_BUCKET": "b", "ARCHIVE_TABLE": ""}, "ARCHIVE_TABLE"},
+	} {
+		getenv := testaws.FunctionEnv(t, tt, nil, tc.extra)
+		if err := run(context.Background(), getenv); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: run = %v, want an error naming %s", tc.extra, err, tc.want)
+		}
+	}
+}
