@@ -13,6 +13,7 @@ import (
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/privacy/jobs"
 	"github.com/livesupportbot/backend/shared/pusher"
+	"github.com/livesupportbot/backend/shared/s3link"
 	"github.com/livesupportbot/backend/shared/slackbridge"
 )
 
@@ -37,7 +38,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_KMS_KEY_ID"); err == nil {
 		hooks = append(hooks, slackbridge.New(sc, rt.Store, kms.NewFromConfig(rt.Config), log))
 	}
-	e := &jobs.Eraser{Store: rt.Store, S3: jobs.NewS3Client(rt.Config, getenv), Bucket: env["EXPORT_BUCKET"],
+	e := &jobs.Eraser{Store: rt.Store, S3: jobs.SignedDeleter{Signer: s3link.New(rt.Config, getenv)}, Bucket: env["EXPORT_BUCKET"],
 		Connections: pusher.New(pusher.NewClient(rt.Config, env["WS_MANAGEMENT_ENDPOINT"])), Hooks: hooks, Log: log}
 	return serve(e.Handle)
 }

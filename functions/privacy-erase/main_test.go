@@ -7,11 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/livesupportbot/backend/local/pushertest"
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/privacy/jobs"
 )
 
 func TestRun_ErasesTheSubjectOfItsSampleEvent(t *testing.T) {
@@ -46,6 +50,21 @@ func TestRun_ErasesTheSubjectOfItsSampleEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := st.Now()
+	// An earlier export about the contact: its file goes with the erasure.
+	export := ids.New(ids.Request)
+	if err := st.PutPrivacyRequest(ctx, &chat.PrivacyRequest{ID: export, TenantID: tn.ID, Type: chat.PrivacyExport,
+		Reason: chat.ReasonSubjectRequest, Subject: &chat.PrivacySubject{ContactID: contact}, Status: chat.PrivacyCompleted,
+		ReceivedAt: now, DueAt: now.Add(chat.PrivacyDue)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutPrivacyPointer(ctx, tn.ID, contact, export); err != nil {
+		t.Fatal(err)
+	}
+	file := jobs.ExportKey(tn.ID, export)
+	if _, err := bucket.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket.Name), Key: aws.String(file),
+		Body: strings.NewReader("{}")}); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.PutPrivacyRequest(ctx, &chat.PrivacyRequest{ID: ev.RequestID, TenantID: tn.ID, Type: chat.PrivacyErase,
 		Reason: chat.ReasonSubjectRequest, Subject: &chat.PrivacySubject{ContactID: contact}, Status: chat.PrivacyReceived,
 		ReceivedAt: now, DueAt: now.Add(chat.PrivacyDue)}); err != nil {
@@ -61,6 +80,9 @@ func TestRun_ErasesTheSubjectOfItsSampleEvent(t *testing.T) {
 	}
 	if _, err := st.Contact(ctx, tn.ID, contact); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("contact after erasure: %v", err)
+	}
+	if files := bucket.Objects(t); len(files) != 0 {
+		t.Errorf("export files left: %v", files)
 	}
 	if !mgmt.Closed(conn) {
 		t.Error("the live connection was not closed")

@@ -32,6 +32,27 @@ type ConnectionCloser interface {
 	Close(ctx context.Context, connectionID string) error
 }
 
+// ObjectDeleter deletes export files (an S3 client, or SignedDeleter).
+type ObjectDeleter interface {
+	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, opts ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+}
+
+// SignedDeleter deletes export files through signed links (s3link.Signer), so
+// the erase function links no S3 client.
+type SignedDeleter struct {
+	Signer interface {
+		Delete(ctx context.Context, bucket, key string) error
+	}
+}
+
+// DeleteObject deletes the object in.Key of in.Bucket.
+func (d SignedDeleter) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, _ ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
+	if err := d.Signer.Delete(ctx, aws.ToString(in.Bucket), aws.ToString(in.Key)); err != nil {
+		return nil, err
+	}
+	return &s3.DeleteObjectOutput{}, nil
+}
+
 // EraseStore is what the Eraser needs of the store (store.Store).
 type EraseStore interface {
 	Store
@@ -47,7 +68,7 @@ type EraseStore interface {
 // only the tombstone and the suppression entries.
 type Eraser struct {
 	Store       EraseStore
-	S3          ObjectStore
+	S3          ObjectDeleter
 	Bucket      string
 	Connections ConnectionCloser
 	Hooks       []EraseHook

@@ -13,6 +13,7 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/s3link"
 )
 
 // NewService builds the service of the admin function from the environment:
@@ -25,7 +26,7 @@ func NewService(cfg aws.Config, st privacy.ServiceStore, getenv func(string) str
 	}
 	s := &privacy.Service{Store: st, Invoker: LambdaInvoker{Client: lambda.NewFromConfig(cfg)}, ExportFunction: exp, EraseFunction: era}
 	if b := getenv("EXPORT_BUCKET"); b != "" {
-		s.Presign, s.Bucket = NewLinkSigner(cfg, getenv), b
+		s.Presign, s.Bucket = s3link.New(cfg, getenv), b
 	}
 	return s, nil
 }

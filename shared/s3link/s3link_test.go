@@ -1,10 +1,12 @@
-package submit
+package s3link
 
 import (
 	"bytes"
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,9 +26,10 @@ func (f fixedTime) PresignHTTP(ctx context.Context, creds aws.Credentials, r *ht
 	return v4.NewSigner().PresignHTTP(ctx, creds, r, payloadHash, service, region, f.at, opts...)
 }
 
-// TestLinkSigner_SignsWhatTheS3PresignerSigns holds the link signer to the S3
-// client's presigned GetObject link, byte for byte, at the same signing time.
-func TestLinkSigner_SignsWhatTheS3PresignerSigns(t *testing.T) {
+// TestSigner_SignsWhatTheS3PresignerSigns holds the signer to the S3 client's
+// presigned GetObject and DeleteObject links, byte for byte, at the same
+// signing time.
+func TestSigner_SignsWhatTheS3PresignerSigns(t *testing.T) {
 	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 	for _, tc := range []struct {
 		name   string
@@ -49,7 +52,7 @@ func TestLinkSigner_SignsWhatTheS3PresignerSigns(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			const bucket, key, ttl = "exports-bucket", "exports/t_1/r_2.json", 6 * 24 * time.Hour
-			l := NewLinkSigner(tc.cfg, func(k string) string { return tc.env[k] })
+			l := New(tc.cfg, func(k string) string { return tc.env[k] })
 			l.now = func() time.Time { return at }
 			got, err := l.SignGet(ctx, bucket, key, ttl)
 			if err != nil {
@@ -68,13 +71,25 @@ func TestLinkSigner_SignsWhatTheS3PresignerSigns(t *testing.T) {
 			if got != want.URL {
 				t.Errorf("link\n got %s\nwant %s", got, want.URL)
 			}
+			got, err = l.link(ctx, http.MethodDelete, "DeleteObject", bucket, key, deleteTTL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err = p.PresignDeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)},
+				s3.WithPresignExpires(deleteTTL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want.URL || want.Method != http.MethodDelete {
+				t.Errorf("delete link\n got %s\nwant %s %s", got, want.Method, want.URL)
+			}
 		})
 	}
 }
 
-// TestLinkSigner_LinkReadsTheObject downloads an object through a signed link
-// from a local S3.
-func TestLinkSigner_LinkReadsTheObject(t *testing.T) {
+// TestSigner_ReadsAndDeletesInALocalS3 downloads an object through a signed
+// link, then deletes it, from a local S3.
+func TestSigner_ReadsAndDeletesInALocalS3(t *testing.T) {
 	ctx := context.Background()
 	b := testaws.NewBucket(t)
 	body := []byte(`{"schemaVersion":1}`)
@@ -83,7 +98,7 @@ func TestLinkSigner_LinkReadsTheObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := testaws.Config(t)
-	l := NewLinkSigner(cfg, func(k string) string {
+	l := New(cfg, func(k string) string {
 		if k == "S3_FORCE_PATH_STYLE" {
 			return "true"
 		}
@@ -101,5 +116,54 @@ func TestLinkSigner_LinkReadsTheObject(t *testing.T) {
 	got, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusOK || !bytes.Equal(got, body) {
 		t.Errorf("GET link: %d %s", res.StatusCode, got)
+	}
+	for range 2 { // a missing object is no error
+		if err := l.Delete(ctx, b.Name, "exports/t/r.json"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := b.Objects(t); len(got) != 0 {
+		t.Errorf("objects after delete: %v", got)
+	}
+	if err := l.Delete(ctx, "no-such-bucket-"+b.Name, "k"); err == nil {
+		t.Error("deleting from a missing bucket succeeded")
+	}
+}
+
+func TestSigner_DeleteRetriesOnlyWhatIsWorthIt(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		answers  []int
+		wantErr  bool
+		attempts int
+	}{
+		{"5xx then done", []int{500, 503, 204}, false, 3},
+		{"throttled three times", []int{429, 429, 429, 204}, true, 3},
+		{"refused", []int{403, 204}, true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method != http.MethodDelete || r.URL.Path != "/b/exports/k.json" || r.URL.Query().Get("X-Amz-Signature") == "" {
+					t.Errorf("request %s %s", r.Method, r.URL)
+				}
+				w.WriteHeader(tc.answers[n])
+				if tc.answers[n] >= 400 {
+					io.WriteString(w, "<Error><Code>Nope</Code></Error>")
+				}
+				n++
+			}))
+			defer srv.Close()
+			s := New(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+				Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")},
+				func(k string) string { return map[string]string{"S3_FORCE_PATH_STYLE": "true"}[k] })
+			err := s.Delete(context.Background(), "b", "exports/k.json")
+			if (err != nil) != tc.wantErr || n != tc.attempts {
+				t.Errorf("err %v after %d attempts", err, n)
+			}
+			if err != nil && !strings.Contains(err.Error(), "Nope") {
+				t.Errorf("error %v does not name the S3 error code", err)
+			}
+		})
 	}
 }
