@@ -55,14 +55,14 @@ func (a *API) listAPIKeys(ctx context.Context, r *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, lek, err := a.store.APIKeys(ctx, r.Principal.TenantID, limit, start)
+	keys, next, err := a.store.APIKeys(ctx, r.Principal.TenantID, limit, start)
 	if err != nil {
-		return nil, err
+		return nil, listError(err)
 	}
 	if keys == nil {
 		keys = []store.APIKey{}
 	}
-	return JSON(http.StatusOK, List[store.APIKey]{Items: keys, Next: a.encodeCursor(r.Principal.TenantID, scope, lek)}), nil
+	return JSON(http.StatusOK, List[store.APIKey]{Items: keys, Next: a.encodeCursor(r.Principal.TenantID, scope, next)}), nil
 }
 
 func (a *API) revokeAPIKey(ctx context.Context, r *Request) (*Response, error) {

@@ -64,14 +64,14 @@ func (a *API) listAuditEvents(ctx context.Context, r *Request) (*Response, error
 	if err != nil {
 		return nil, err
 	}
-	evs, lek, err := a.store.AuditEvents(ctx, r.Principal.TenantID, limit, start)
+	evs, next, err := a.store.AuditEvents(ctx, r.Principal.TenantID, limit, start)
 	if err != nil {
-		return nil, err
+		return nil, listError(err)
 	}
 	if evs == nil {
 		evs = []store.AuditEvent{}
 	}
-	return JSON(http.StatusOK, List[store.AuditEvent]{Items: evs, Next: a.encodeCursor(r.Principal.TenantID, scope, lek)}), nil
+	return JSON(http.StatusOK, List[store.AuditEvent]{Items: evs, Next: a.encodeCursor(r.Principal.TenantID, scope, next)}), nil
 }
 
 // onlyQuery rejects query parameters a route does not know.

@@ -34,9 +34,9 @@ func (a *API) findContacts(ctx context.Context, r *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	cs, lek, err := a.store.ContactsByEmail(ctx, r.Principal.TenantID, email, limit, start)
+	cs, next, err := a.store.ContactsByEmail(ctx, r.Principal.TenantID, email, limit, start)
 	if err != nil {
-		return nil, err
+		return nil, listError(err)
 	}
 	targets := map[string]string{"matches": itoa(len(cs))}
 	for i, c := range cs {
@@ -48,7 +48,7 @@ func (a *API) findContacts(ctx context.Context, r *Request) (*Response, error) {
 	if cs == nil {
 		cs = []chat.Contact{}
 	}
-	return JSON(http.StatusOK, List[chat.Contact]{Items: cs, Next: a.encodeCursor(r.Principal.TenantID, scope, lek)}), nil
+	return JSON(http.StatusOK, List[chat.Contact]{Items: cs, Next: a.encodeCursor(r.Principal.TenantID, scope, next)}), nil
 }
 
 func (a *API) getContact(ctx context.Context, r *Request) (*Response, error) {

@@ -63,7 +63,7 @@ func TestReply_ResendAfterHalfWriteStoresOne(t *testing.T) {
 	if len(keys) != 1 || keys[0] != want {
 		t.Fatalf("stored replies %v, want exactly the marker's %s", keys, want)
 	}
-	evs, _, err := e.store.AuditEvents(context.Background(), f.ID, 100, nil)
+	evs, _, err := e.store.AuditEvents(context.Background(), f.ID, 100, "")
 	if err != nil {
 		t.Fatal(err)
 	}

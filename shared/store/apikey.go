@@ -81,12 +81,23 @@ func (s *Store) APIKey(ctx context.Context, tenantID, keyID string) (*APIKey, er
 	return &it.APIKey, nil
 }
 
-// APIKeys lists one page of a tenant's keys, oldest first.
-func (s *Store) APIKeys(ctx context.Context, tenantID string, limit int, start map[string]types.AttributeValue) ([]APIKey, map[string]types.AttributeValue, error) {
-	var items []apiKeyItem
-	next, err := s.queryPage(ctx, TenantPK(tenantID), prefAPIKey, false, limit, start, &items)
+// APIKeys lists one page of a tenant's keys, oldest first, from cursor (""
+// for the first page), and returns the cursor of the next page ("" at the
+// end). A cursor that is not of this list is ErrBadPageCursor.
+func (s *Store) APIKeys(ctx context.Context, tenantID string, limit int, cursor string) ([]APIKey, string, error) {
+	l := apiKeyPages(tenantID)
+	start, err := l.startKey(cursor)
 	if err != nil {
-		return nil, nil, wrap("query api keys", err)
+		return nil, "", err
+	}
+	var items []apiKeyItem
+	lek, err := s.queryPage(ctx, TenantPK(tenantID), prefAPIKey, false, limit, start, &items)
+	if err != nil {
+		return nil, "", wrap("query api keys", err)
+	}
+	next, err := l.cursor(lek)
+	if err != nil {
+		return nil, "", wrap("api keys", err)
 	}
 	out := make([]APIKey, len(items))
 	for i, it := range items {

@@ -31,7 +31,7 @@ func putKey(t *testing.T, st *store.Store, tenantID, role string, createdAt time
 // liveOwnerKeys counts the tenant's owner keys that would authenticate now.
 func liveOwnerKeys(t *testing.T, st *store.Store, tenantID string) int {
 	t.Helper()
-	keys, _, err := st.APIKeys(context.Background(), tenantID, 100, nil)
+	keys, _, err := st.APIKeys(context.Background(), tenantID, 100, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/retention"
@@ -58,12 +57,23 @@ func (s *Store) PutAuditEvent(ctx context.Context, e *AuditEvent, p retention.Pe
 	return wrap("put audit event", err)
 }
 
-// AuditEvents lists one page of a tenant's audit events, newest first.
-func (s *Store) AuditEvents(ctx context.Context, tenantID string, limit int, start map[string]types.AttributeValue) ([]AuditEvent, map[string]types.AttributeValue, error) {
-	var items []auditItem
-	next, err := s.queryPage(ctx, AuditPK(tenantID), prefAudit, true, limit, start, &items)
+// AuditEvents lists one page of a tenant's audit events, newest first, from
+// cursor ("" for the first page), and returns the cursor of the next page (""
+// at the end). A cursor that is not of this list is ErrBadPageCursor.
+func (s *Store) AuditEvents(ctx context.Context, tenantID string, limit int, cursor string) ([]AuditEvent, string, error) {
+	l := auditPages(tenantID)
+	start, err := l.startKey(cursor)
 	if err != nil {
-		return nil, nil, wrap("query audit events", err)
+		return nil, "", err
+	}
+	var items []auditItem
+	lek, err := s.queryPage(ctx, AuditPK(tenantID), prefAudit, true, limit, start, &items)
+	if err != nil {
+		return nil, "", wrap("query audit events", err)
+	}
+	next, err := l.cursor(lek)
+	if err != nil {
+		return nil, "", wrap("audit events", err)
 	}
 	out := make([]AuditEvent, len(items))
 	for i, it := range items {

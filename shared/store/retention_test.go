@@ -268,11 +268,11 @@ func TestReads_HideExpiredItemsBeforeTTLDeletesThem(t *testing.T) {
 		{"PageViews", func() (bool, error) { v, err := st.PageViews(ctx, f.tenantID, f.contact); return len(v) > 0, err }},
 		{"Devices", func() (bool, error) { v, err := st.Devices(ctx, f.tenantID, f.contact); return len(v) > 0, err }},
 		{"ConversationsByStatus", func() (bool, error) {
-			cs, _, err := st.ConversationsByStatus(ctx, f.tenantID, chat.StatusOpen, 10, nil)
+			cs, _, err := st.ConversationsByStatus(ctx, f.tenantID, chat.StatusOpen, 10, "")
 			return len(cs) > 0, err
 		}},
 		{"ContactsByEmail", func() (bool, error) {
-			cs, _, err := st.ContactsByEmail(ctx, f.tenantID, "ann@example.com", 10, nil)
+			cs, _, err := st.ContactsByEmail(ctx, f.tenantID, "ann@example.com", 10, "")
 			return len(cs) > 0, err
 		}},
 		{"ArchivedConversation", func() (bool, error) {
