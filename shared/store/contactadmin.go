@@ -52,19 +52,13 @@ func (s *Store) ContactsByEmail(ctx context.Context, tenantID, email string, lim
 	return out, next, nil
 }
 
-// ContactFields are the fields of a contact the tenant may correct; nil leaves a
-// field as it is, an empty string clears it.
-type ContactFields struct {
-	Name            *string
-	Email           *string
-	Phone           *string
-	MarketingOptOut *bool
-}
+// ContactFields are the fields of a contact the tenant may correct (chat.ContactFields).
+type ContactFields = chat.ContactFields // removed by the rename commit that follows
 
 // UpdateContactFields changes a live contact's fields in one conditional update,
 // keeping its GSI1 email key in step with its email (removed with the email), and
 // returns the contact after it. Missing, expired or foreign is chat.ErrNotFound.
-func (s *Store) UpdateContactFields(ctx context.Context, tenantID, contactID string, f ContactFields) (*chat.Contact, error) {
+func (s *Store) UpdateContactFields(ctx context.Context, tenantID, contactID string, f chat.ContactFields) (*chat.Contact, error) {
 	names := map[string]string{}
 	vals := map[string]types.AttributeValue{":now": s.nowValue()}
 	var sets, removes []string
