@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
@@ -141,5 +145,47 @@ func TestAdminLists_PageWithOpaqueCursors(t *testing.T) {
 	}
 	if _, _, err := st.ContactsByEmail(ctx, tA, "bob@example.com", 1, cursors["contacts"]); !errors.Is(err, store.ErrBadPageCursor) {
 		t.Errorf("ann's cursor on bob's search: %v", err)
+	}
+}
+
+// API keys and audit events are stored under the attribute names they always
+// had, whatever their domain types look like.
+func TestAdminRecords_StoredAttributeNames(t *testing.T) {
+	tt := testaws.NewTables(t)
+	st := tt.Store()
+	ctx := context.Background()
+	tid := ids.New(ids.Tenant)
+	now := st.Now()
+	revoked := now
+	if err := st.PutAPIKey(ctx, &chat.APIKey{ID: ids.New(ids.APIKey), TenantID: tid, Name: "n", Role: "agent",
+		Prefix: "p", Hash: "h", CreatedBy: "c", CreatedAt: now, RevokedAt: &revoked}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutAuditEvent(ctx, &chat.AuditEvent{ID: ids.New(ids.Event), TenantID: tid, At: now, ActorKey: "k",
+		ActorRole: "owner", Action: "a", Targets: map[string]string{"x": "y"}, RequestID: "r"}, retention.Defaults); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"apiKey":     "PK SK dataClass entity expiresAt createdAt createdBy hash id name prefix revokedAt role tenantId",
+		"auditEvent": "PK SK dataClass entity expiresAt action actorKeyId actorRole at id requestId targets tenantId",
+	}
+	got := map[string]string{}
+	for _, item := range tt.ScanAll(t, tt.Data) {
+		var names []string
+		for n := range item {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		e, _ := item["entity"].(*types.AttributeValueMemberS)
+		if e != nil {
+			got[e.Value] = strings.Join(names, " ")
+		}
+	}
+	for entity, names := range want {
+		w := strings.Fields(names)
+		sort.Strings(w)
+		if got[entity] != strings.Join(w, " ") {
+			t.Errorf("%s stored as %q, want %q", entity, got[entity], strings.Join(w, " "))
+		}
 	}
 }
