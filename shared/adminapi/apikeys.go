@@ -6,7 +6,6 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 func (a *API) apiKeyRoutes() []Route {
@@ -60,9 +59,9 @@ func (a *API) listAPIKeys(ctx context.Context, r *Request) (*Response, error) {
 		return nil, listError(err)
 	}
 	if keys == nil {
-		keys = []store.APIKey{}
+		keys = []chat.APIKey{}
 	}
-	return JSON(http.StatusOK, List[store.APIKey]{Items: keys, Next: a.encodeCursor(r.Principal.TenantID, scope, next)}), nil
+	return JSON(http.StatusOK, List[chat.APIKey]{Items: keys, Next: a.encodeCursor(r.Principal.TenantID, scope, next)}), nil
 }
 
 func (a *API) revokeAPIKey(ctx context.Context, r *Request) (*Response, error) {

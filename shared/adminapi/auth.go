@@ -27,10 +27,10 @@ func hashKey(key string) string {
 
 // mintKey makes a new key for a tenant and returns the secret key (shown once)
 // and its stored record.
-func mintKey(tenantID, name string, role Role, createdBy string, now time.Time) (string, *store.APIKey) {
+func mintKey(tenantID, name string, role Role, createdBy string, now time.Time) (string, *chat.APIKey) {
 	id := ids.New(ids.APIKey)
 	secret := keyScheme + "_" + tenantID + "_" + id + "_" + ids.Secret(32)
-	return secret, &store.APIKey{
+	return secret, &chat.APIKey{
 		ID: id, TenantID: tenantID, Name: name, Role: string(role),
 		Prefix: keyScheme + "_" + tenantID + "_" + id, Hash: hashKey(secret),
 		CreatedBy: createdBy, CreatedAt: now.UTC(),

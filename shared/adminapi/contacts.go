@@ -9,7 +9,6 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 func (a *API) contactRoutes() []Route {
@@ -82,7 +81,7 @@ func (a *API) patchContact(ctx context.Context, r *Request) (*Response, error) {
 		return nil, err
 	}
 	issues := map[string]string{}
-	f := store.ContactFields{MarketingOptOut: b.MarketingOptOut}
+	f := chat.ContactFields{MarketingOptOut: b.MarketingOptOut}
 	if b.Name != nil {
 		n := checkName(*b.Name, issues, "name", false)
 		f.Name = &n

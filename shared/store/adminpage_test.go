@@ -65,7 +65,7 @@ func seedAdminLists(t *testing.T, st *store.Store, tenantID string) {
 	ctx := context.Background()
 	for i := range 3 {
 		putKey(t, st, tenantID, "agent", st.Now())
-		if err := st.PutAuditEvent(ctx, &store.AuditEvent{ID: ids.New(ids.Event), TenantID: tenantID,
+		if err := st.PutAuditEvent(ctx, &chat.AuditEvent{ID: ids.New(ids.Event), TenantID: tenantID,
 			At: st.Now().Add(time.Duration(i) * time.Second), Action: "test"}, retention.Defaults); err != nil {
 			t.Fatal(err)
 		}

@@ -22,9 +22,6 @@ import (
 // Query of that partition.
 const prefAPIKey = "APIKEY#"
 
-// APIKey is a tenant's admin API key (chat.APIKey).
-type APIKey = chat.APIKey // removed by the rename commit that follows
-
 // apiKeyRecord is an API key as stored: never the key itself, only the
 // SHA-256 hash of it.
 type apiKeyRecord struct {

@@ -21,9 +21,6 @@ const prefAudit = "EVT#"
 // AuditPK is the partition of a tenant's audit events.
 func AuditPK(tenantID string) string { return TenantPrefix(tenantID) + "AUDIT" }
 
-// AuditEvent is one entry of a tenant's audit trail (chat.AuditEvent).
-type AuditEvent = chat.AuditEvent // removed by the rename commit that follows
-
 // auditRecord is an audit event as stored.
 type auditRecord struct {
 	ID        string            `dynamodbav:"id"`

@@ -52,9 +52,6 @@ func (s *Store) ContactsByEmail(ctx context.Context, tenantID, email string, lim
 	return out, next, nil
 }
 
-// ContactFields are the fields of a contact the tenant may correct (chat.ContactFields).
-type ContactFields = chat.ContactFields // removed by the rename commit that follows
-
 // UpdateContactFields changes a live contact's fields in one conditional update,
 // keeping its GSI1 email key in step with its email (removed with the email), and
 // returns the contact after it. Missing, expired or foreign is chat.ErrNotFound.

@@ -172,10 +172,10 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The admin API's entities.
-	if err := st.PutAPIKey(ctx, &store.APIKey{ID: ids.New(ids.APIKey), TenantID: f.tenantID, Name: "k", Role: "owner", CreatedAt: now}); err != nil {
+	if err := st.PutAPIKey(ctx, &chat.APIKey{ID: ids.New(ids.APIKey), TenantID: f.tenantID, Name: "k", Role: "owner", CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutAuditEvent(ctx, &store.AuditEvent{ID: ids.New(ids.Event), TenantID: f.tenantID, At: now, Action: "x"}, f.tenant.Periods()); err != nil {
+	if err := st.PutAuditEvent(ctx, &chat.AuditEvent{ID: ids.New(ids.Event), TenantID: f.tenantID, At: now, Action: "x"}, f.tenant.Periods()); err != nil {
 		t.Fatal(err)
 	}
 	// The privacy and Slack engineers' entities.

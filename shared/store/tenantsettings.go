@@ -11,9 +11,6 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 )
 
-// TenantSettings are the fields of a tenant its owner may change (chat.TenantSettings).
-type TenantSettings = chat.TenantSettings // removed by the rename commit that follows
-
 // UpdateTenantSettings changes a tenant's settings in one conditional update and
 // returns the tenant as stored after it; a missing tenant is chat.ErrNotFound.
 func (s *Store) UpdateTenantSettings(ctx context.Context, tenantID string, u chat.TenantSettings) (*chat.Tenant, error) {
