@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/livesupportbot/backend/shared/apierror"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/store"
@@ -354,7 +355,7 @@ func encode(res *Response) events.APIGatewayV2HTTPResponse {
 		if err != nil {
 			out.StatusCode = http.StatusInternalServerError
 			b = []byte(`{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"internal error"}`)
-			out.Headers["Content-Type"] = problemType
+			out.Headers["Content-Type"] = apierror.ContentType
 		}
 		if _, ok := out.Headers["Content-Type"]; !ok {
 			out.Headers["Content-Type"] = "application/json"
