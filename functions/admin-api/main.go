@@ -12,8 +12,10 @@ import (
 
 	"github.com/livesupportbot/backend/shared/adminapi"
 	"github.com/livesupportbot/backend/shared/awsclients"
+	"github.com/livesupportbot/backend/shared/legalhold"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/ratelimit"
 	"github.com/livesupportbot/backend/shared/slackbridge"
 )
 
@@ -37,7 +39,7 @@ func main() {
 	if sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"); err == nil {
 		slack = adminapi.SlackBridge(slackbridge.New(sc, st, nil, log)) // the admin routes never use KMS
 	}
-	api := adminapi.New(adminapi.Deps{Store: st, PlatformToken: env["PLATFORM_TOKEN"],
-		Logger: log, MaxMessageChars: maxChars, Privacy: priv, Slack: slack})
-	lambda.Start(api.Handler)
+	api := adminapi.New(adminapi.Deps{Store: st, Limiter: ratelimit.New(st), Holds: legalhold.Over(st),
+		PlatformToken: env["PLATFORM_TOKEN"], Logger: log, MaxMessageChars: maxChars, Privacy: priv, Slack: slack})
+	lambda.Start(api.Handle)
 }

@@ -52,7 +52,7 @@ var errUnauthorized = chat.Errorf(chat.EUnauthorized, "a valid API key is requir
 // authenticate resolves an Authorization header to a principal. A missing,
 // malformed, unknown, wrong, revoked or expired key, and a key of a closed or
 // missing tenant, are all the same 401.
-func (a *API) authenticate(ctx context.Context, header string) (Principal, error) {
+func (a *API) authenticate(ctx context.Context, platformToken, header string) (Principal, error) {
 	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return Principal{}, errUnauthorized
@@ -61,7 +61,7 @@ func (a *API) authenticate(ctx context.Context, header string) (Principal, error
 	if token == "" {
 		return Principal{}, errUnauthorized
 	}
-	if a.platformToken != "" && equalSecret(token, a.platformToken) {
+	if platformToken != "" && equalSecret(token, platformToken) {
 		return Principal{KeyID: "operator", Role: RoleOperator}, nil
 	}
 	tenantID, keyID, ok := parseKey(token)
@@ -109,6 +109,6 @@ func (a *API) limitKey(ctx context.Context, p Principal) error {
 	if tenantID == "" {
 		tenantID = store.PlatformID
 	}
-	return ratelimit.New(a.store).Take(ctx, tenantID, store.KeyRateSubject(p.KeyID), ratelimit.APIKey,
+	return a.limiter.Take(ctx, tenantID, store.KeyRateSubject(p.KeyID), ratelimit.APIKey,
 		ratelimit.Effective(p.Tenant, ratelimit.APIKey))
 }

@@ -28,8 +28,9 @@ type cursorBody struct {
 
 var errCursor = fieldError("cursor", "not a cursor of this list")
 
-func (a *API) aead() cipher.AEAD {
-	k := sha256.Sum256(append([]byte("cursor-seal:"), a.cursorKey...))
+// cursorAEAD is the sealing of cursors under secret.
+func cursorAEAD(secret []byte) cipher.AEAD {
+	k := sha256.Sum256(append([]byte("cursor-seal:"), secret...))
 	block, err := aes.NewCipher(k[:])
 	if err != nil {
 		panic(err) // a 32-byte key is always valid
@@ -39,6 +40,17 @@ func (a *API) aead() cipher.AEAD {
 		panic(err)
 	}
 	return g
+}
+
+// aead is the sealing of cursors; the request resolved the keys before any
+// route runs (serve).
+func (a *API) aead() cipher.AEAD {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.keys == nil {
+		panic("adminapi: cursor keys used before the platform token was read")
+	}
+	return a.keys.cursor
 }
 
 // encodeCursor mints a cursor around a cursor of the store (nil for "": no next

@@ -2,6 +2,7 @@ package adminapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -57,7 +58,7 @@ func (a *API) listIntegrations(ctx context.Context, r *Request) (*Response, erro
 	items := []IntegrationView{}
 	if a.slack != nil {
 		in, err := a.slack.Describe(ctx, r.Principal.TenantID)
-		if err != nil && err != chat.ErrNotFound {
+		if err != nil && !errors.Is(err, chat.ErrNotFound) {
 			return nil, err
 		}
 		if in != nil {

@@ -2,6 +2,7 @@ package adminapi_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -44,7 +45,7 @@ func TestIntegrations_SlackInstallEndToEnd(t *testing.T) {
 	key := testaws.NewKMSKey(t)
 	cfg := slackbridge.Config{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, KMSKeyID: key.KeyID, APIURL: fake.APIURL()}
 	e := newEnv(t, func(d *adminapi.Deps) {
-		d.Slack = adminapi.SlackBridge(slackbridge.New(cfg, d.Store, nil, nil))
+		d.Slack = adminapi.SlackBridge(slackbridge.New(cfg, storeOf(d), nil, nil))
 	})
 	webhook := slackbridge.New(cfg, e.store, key.Client, nil)
 	callback := func(installURL string, cookies []string) events.APIGatewayV2HTTPResponse {
@@ -103,7 +104,7 @@ func TestIntegrations_SlackInstallEndToEnd(t *testing.T) {
 			if err := webhook.Uninstall(context.Background(), f.ID); err != nil { // the workspace is free for the next case
 				t.Fatal(err)
 			}
-			if _, err := e.store.SlackIntegration(context.Background(), f.ID); err != chat.ErrNotFound {
+			if _, err := e.store.SlackIntegration(context.Background(), f.ID); !errors.Is(err, chat.ErrNotFound) {
 				t.Fatal(err)
 			}
 		})

@@ -2,6 +2,7 @@ package adminapi_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -84,10 +85,10 @@ func TestIntegrations_DeleteSlackRemovesIntegrationRouteAndProfiles(t *testing.T
 	before := e.snapshot(b)
 	wantStatus(t, "delete", e.call(http.MethodDelete, "/v1/integrations/slack", a.OwnerKey, ""), http.StatusNoContent)
 	ctx := context.Background()
-	if _, err := e.store.SlackIntegration(ctx, a.ID); err != chat.ErrNotFound {
+	if _, err := e.store.SlackIntegration(ctx, a.ID); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("integration left: %v", err)
 	}
-	if _, err := e.store.SlackTenantOfTeam(ctx, slackTeam(a)); err != chat.ErrNotFound {
+	if _, err := e.store.SlackTenantOfTeam(ctx, slackTeam(a)); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("route left: %v", err)
 	}
 	if ms, err := e.store.SlackMembers(ctx, a.ID); err != nil || len(ms) != 0 {

@@ -77,7 +77,7 @@ func actor(r *Request) privacy.Actor {
 	return privacy.Actor{KeyID: r.Principal.KeyID, Role: string(r.Principal.Role), APIRequestID: r.RequestID}
 }
 
-func (a *API) privacyService() (*privacy.Service, error) {
+func (a *API) privacyService() (PrivacyRequests, error) {
 	if a.privacy == nil {
 		return nil, chat.Errorf(chat.EInternal, "privacy requests are not configured")
 	}
