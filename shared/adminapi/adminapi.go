@@ -189,7 +189,7 @@ func New(d Deps) *API {
 		a.maxBody = DefaultMaxBodyBytes
 	}
 	if a.maxMessageChars <= 0 {
-		a.maxMessageChars = 4000
+		a.maxMessageChars = chat.DefaultMaxTextChars
 	}
 	if a.secrets == nil {
 		a.keys = a.deriveKeys(d.PlatformToken)
