@@ -88,6 +88,16 @@ func rawItem(t *testing.T, tt *testaws.Tables, table, pk, sk string) map[string]
 	return res.Item
 }
 
+// removed is a stored item as the stream shows it when TTL removes it.
+func removed(t *testing.T, item map[string]types.AttributeValue) *store.RemovedItem {
+	t.Helper()
+	r, err := store.RemovedFromStream(testaws.StreamImage(item))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func expiresAt(item map[string]types.AttributeValue) int64 {
 	n, ok := item["expiresAt"].(*types.AttributeValueMemberN)
 	if !ok {
@@ -168,7 +178,7 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 		t.Fatalf("acquire sweep: %v %v", s, err)
 	}
 	msg := rawItem(t, tt, tt.Data, f.convPK, store.MessageSK(f.msg.CreatedAt, f.msg.ID))
-	if _, err := st.ArchiveItem(ctx, msg, store.ArchiveExpiry(retention.Defaults, expiresAt(msg))); err != nil {
+	if _, err := st.ArchiveItem(ctx, removed(t, msg), store.ArchiveExpiry(retention.Defaults, expiresAt(msg))); err != nil {
 		t.Fatal(err)
 	}
 	// The admin API's entities.
@@ -239,7 +249,7 @@ func TestReads_HideExpiredItemsBeforeTTLDeletesThem(t *testing.T) {
 	msg := rawItem(t, tt, tt.Data, f.convPK, store.MessageSK(f.msg.CreatedAt, f.msg.ID))
 	meta := rawItem(t, tt, tt.Data, f.convPK, store.SKMeta)
 	for _, it := range []map[string]types.AttributeValue{msg, meta} {
-		if _, err := st.ArchiveItem(ctx, it, store.ArchiveExpiry(f.tenant.Periods(), expiresAt(it))); err != nil {
+		if _, err := st.ArchiveItem(ctx, removed(t, it), store.ArchiveExpiry(f.tenant.Periods(), expiresAt(it))); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -37,18 +37,10 @@ func tenantBase(t *chat.Tenant, now time.Time) Base {
 	}
 }
 
-// TenantRecord is a tenant profile as the retention machinery sees it: the
-// tenant, its stamped expiresAt, and whether it is past it.
-type TenantRecord struct {
-	Tenant    chat.Tenant
-	ExpiresAt int64
-	Expired   bool
-}
-
 // TenantRecord reads a tenant profile even when it is past its expiresAt (a
 // closed account at the end of its grace period still needs its personal data
 // purged). A missing one is chat.ErrNotFound.
-func (s *Store) TenantRecord(ctx context.Context, tenantID string) (*TenantRecord, error) {
+func (s *Store) TenantRecord(ctx context.Context, tenantID string) (*chat.TenantRecord, error) {
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
 		ConsistentRead: aws.Bool(true)})
 	if err != nil {
@@ -61,7 +53,7 @@ func (s *Store) TenantRecord(ctx context.Context, tenantID string) (*TenantRecor
 	if err := attributevalue.UnmarshalMap(res.Item, &it); err != nil {
 		return nil, wrap("unmarshal tenant", err)
 	}
-	return &TenantRecord{Tenant: it.Tenant, ExpiresAt: it.ExpiresAt, Expired: !it.Live(s.Now())}, nil
+	return &chat.TenantRecord{Tenant: it.Tenant, ExpiresAt: it.ExpiresAt, Expired: !it.Live(s.Now())}, nil
 }
 
 // TenantIDs lists the tenants of the tenants index, a page at a time: it returns
