@@ -2,6 +2,7 @@ package legalhold_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"sort"
@@ -176,7 +177,7 @@ func TestLegalHold_RoundTrip(t *testing.T) {
 	if withExp != len(keys) {
 		t.Fatalf("after lift %d of %d items have expiresAt", withExp, len(keys))
 	}
-	if _, err := w.st.Contact(ctx, w.ten.ID, held); err != chat.ErrNotFound {
+	if _, err := w.st.Contact(ctx, w.ten.ID, held); !errors.Is(err, chat.ErrNotFound) {
 		t.Fatalf("contact after lift: %v, want hidden as expired", err)
 	}
 	w.expire(t)
@@ -218,7 +219,7 @@ func TestLegalHold_LiftRestoresTheNormalExpiry(t *testing.T) {
 
 func TestLegalHold_UnknownContactIsNotFound(t *testing.T) {
 	w := newWorld(t)
-	if _, err := legalhold.HoldContact(context.Background(), w.st, w.ten.ID, ids.New(ids.Contact)); err != chat.ErrNotFound {
+	if _, err := legalhold.HoldContact(context.Background(), w.st, w.ten.ID, ids.New(ids.Contact)); !errors.Is(err, chat.ErrNotFound) {
 		t.Fatalf("hold of a missing contact: %v, want not found", err)
 	}
 	if n := len(w.tt.ScanAll(t, w.tt.Data)); n != 1 {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -156,7 +157,7 @@ func TestExpiresAt_EachClassUnderDefaultsAndTenantOverride(t *testing.T) {
 			if got, want := expiresAt(rawItem(t, tt, tt.Data, store.TenantPK(f.tenantID), store.SKProfile)), now.Add(time.Duration(tc.want.ClosedGraceDays)*day+retention.PurgeWindow).Unix(); got != want {
 				t.Errorf("closed tenant expiresAt %d, want %d", got, want)
 			}
-			if _, err := st.TenantByWidgetKey(context.Background(), f.tenant.WidgetKey); err != chat.ErrNotFound {
+			if _, err := st.TenantByWidgetKey(context.Background(), f.tenant.WidgetKey); !errors.Is(err, chat.ErrNotFound) {
 				t.Errorf("closed tenant's widget key: %v, want not found", err)
 			}
 		})
@@ -261,7 +262,7 @@ func TestReads_HideExpiredItemsBeforeTTLDeletesThem(t *testing.T) {
 		live func() (bool, error) // reports whether the read sees the item
 	}
 	found := func(err error) (bool, error) {
-		if err == chat.ErrNotFound {
+		if errors.Is(err, chat.ErrNotFound) {
 			return false, nil
 		}
 		return err == nil, err

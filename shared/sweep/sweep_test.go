@@ -3,6 +3,7 @@ package sweep_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strconv"
@@ -467,7 +468,7 @@ func TestSweep_AConversationPastItsNewTimeIsNoLongerOpen(t *testing.T) {
 	if _, err := w.sweeper(sweep.Options{}).Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.st.Conversation(ctx, ten.ID, before); err != chat.ErrNotFound {
+	if _, err := w.st.Conversation(ctx, ten.ID, before); !errors.Is(err, chat.ErrNotFound) {
 		t.Fatalf("conversation past its new time: %v, want hidden", err)
 	}
 	_, after, err := w.st.OpenConversation(ctx, ten.ID, c, chat.ChannelWidget, retention.Merge(p))
