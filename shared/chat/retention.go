@@ -39,12 +39,11 @@ func (st *SweepState) AppliedOrMax() retention.Periods {
 	return st.Applied
 }
 
-// SweepCursor is a checkpoint inside a job: the job, the class and month
-// ("2006-01") of the retention index the job walks, and the opaque position
-// (a store cursor, "" at the month's start) after which to continue.
+// SweepCursor is a checkpoint inside a job: the job, the class whose
+// retention index the job walks, and the opaque position in it (a store
+// cursor, "" for the start) after which to continue.
 type SweepCursor struct {
 	Job   string          `json:"job"`
 	Class retention.Class `json:"class"`
-	Month string          `json:"month"`
 	After string          `json:"after,omitempty"`
 }

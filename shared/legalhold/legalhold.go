@@ -24,7 +24,7 @@ type Store interface {
 	SetContactHold(ctx context.Context, tenantID, contactID string, hold bool) (bool, error)
 	SetTenantHold(ctx context.Context, tenantID string, hold bool) error
 	SubjectItems(ctx context.Context, tenantID, contactID string) ([]store.Entry, error)
-	RetentionPage(ctx context.Context, tenantID string, class retention.Class, month, from time.Time, after string, limit int) ([]store.Entry, string, error)
+	RetentionPage(ctx context.Context, tenantID string, class retention.Class, from, to time.Time, after string, limit int) ([]store.Entry, string, error)
 	HoldItem(ctx context.Context, ref store.ItemRef) (bool, error)
 	ReleaseItem(ctx context.Context, ref store.ItemRef, exp int64) (bool, error)
 	RestoredExpiry(p retention.Periods, e store.Entry, createdOf map[string]time.Time) int64
@@ -159,29 +159,26 @@ func eachContact(ctx context.Context, st Store, tenantID string, fn func(string,
 		from = st.Now().AddDate(-10, 0, 0)
 	}
 	total := &Result{}
-	for _, m := range store.Months(from, st.Now()) {
-		after := ""
-		for {
-			entries, next, err := st.RetentionPage(ctx, tenantID, retention.Personal, m, from, after, 100)
+	to, after := st.Now(), ""
+	for {
+		entries, next, err := st.RetentionPage(ctx, tenantID, retention.Personal, from, to, after, 100)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if e.Entity != "contact" {
+				continue
+			}
+			r, err := fn(e.ContactID, p)
 			if err != nil {
 				return nil, err
 			}
-			for _, e := range entries {
-				if e.Entity != "contact" {
-					continue
-				}
-				r, err := fn(e.ContactID, p)
-				if err != nil {
-					return nil, err
-				}
-				total.Items += r.Items
-				total.Changed += r.Changed
-			}
-			if next == "" {
-				break
-			}
-			after = next
+			total.Items += r.Items
+			total.Changed += r.Changed
 		}
+		if next == "" {
+			return total, nil
+		}
+		after = next
 	}
-	return total, nil
 }

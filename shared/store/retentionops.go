@@ -79,30 +79,40 @@ func firstOf(m map[string]string, keys ...string) string {
 }
 
 // Cursor is the retention index position of an entry read from the index, as
-// an opaque cursor: a page read after it starts with the next entry.
+// an opaque cursor: a walk resumed from it continues with the next entry.
 func (e Entry) Cursor() string {
-	return encodeCursor(map[string]string{"PK": e.Ref.pk, "SK": e.Ref.sk, "GSI2PK": e.Ref.gsi2pk, "GSI2SK": e.Ref.gsi2sk})
+	month := e.Ref.gsi2pk[strings.LastIndex(e.Ref.gsi2pk, "#")+1:]
+	return encodeCursor(indexPos{Month: month,
+		After: map[string]string{"PK": e.Ref.pk, "SK": e.Ref.sk, "GSI2PK": e.Ref.gsi2pk, "GSI2SK": e.Ref.gsi2sk}})
+}
+
+// indexPos is a position in a tenant's retention index: the month partition
+// ("2006-01") and the index key after which to continue (nil: the month's
+// start). Cursors are its opaque encoding.
+type indexPos struct {
+	Month string            `json:"m"`
+	After map[string]string `json:"k,omitempty"`
 }
 
 // encodeCursor turns an index position into an opaque cursor ("" for none).
-func encodeCursor(key map[string]string) string {
-	if key == nil {
+func encodeCursor(p indexPos) string {
+	if p.Month == "" && p.After == nil {
 		return ""
 	}
-	b, _ := json.Marshal(key) // a map of strings always marshals
+	b, _ := json.Marshal(p) // strings only: always marshals
 	return string(b)
 }
 
-// decodeCursor is the index position of an opaque cursor (nil for "").
-func decodeCursor(c string) (map[string]string, error) {
+// decodeCursor is the index position of an opaque cursor (zero for "").
+func decodeCursor(c string) (indexPos, error) {
+	var p indexPos
 	if c == "" {
-		return nil, nil
+		return p, nil
 	}
-	var key map[string]string
-	if err := json.Unmarshal([]byte(c), &key); err != nil {
-		return nil, fmt.Errorf("bad retention cursor: %w", err)
+	if err := json.Unmarshal([]byte(c), &p); err != nil {
+		return p, fmt.Errorf("bad retention cursor: %w", err)
 	}
-	return key, nil
+	return p, nil
 }
 
 // PointerRef is the reference of a conversation's pointer under its contact.
@@ -110,37 +120,63 @@ func (s *Store) PointerRef(tenantID, contactID, convID string) ItemRef {
 	return ItemRef{table: s.data, pk: ContactPK(tenantID, contactID), sk: prefConv + convID}
 }
 
-// Months lists the first instants of the months from the month of from to the
-// month of to, inclusive: the retention index partitions covering [from, to].
-func Months(from, to time.Time) []time.Time {
-	from, to = from.UTC(), to.UTC()
-	var out []time.Time
-	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC); !m.After(to); m = m.AddDate(0, 1, 0) {
-		out = append(out, m)
-	}
-	return out
-}
+const monthKey = "2006-01"
 
-// RetentionPage reads up to limit entries of the tenant's class in the retention
-// index partition of month, with basis at or after from, in time order, starting
-// after the cursor after ("" at the start). It returns the cursor of the next
-// page, or "" at the partition's end. Only the index is read: its cost follows
-// the entries returned, not the table.
-func (s *Store) RetentionPage(ctx context.Context, tenantID string, class retention.Class, month, from time.Time, after string, limit int) ([]Entry, string, error) {
-	return s.retentionPage(ctx, s.data, RetentionKey(tenantID, string(class), month), from, after, limit)
+// RetentionPage reads the next entries of the tenant's class from the retention
+// index, whose partitions are by month of each item's basis: those with basis
+// in [from, the end of to's month], in time order, starting after the cursor
+// after ("" at from). It returns up to limit entries (at least one unless the
+// walk is over) and the cursor of the next page, "" at the end. Only the index
+// is read: its cost follows the entries returned, not the table.
+func (s *Store) RetentionPage(ctx context.Context, tenantID string, class retention.Class, from, to time.Time, after string, limit int) ([]Entry, string, error) {
+	return s.retentionWalk(ctx, s.data, tenantID, string(class), from, to, after, limit)
 }
 
 // ArchivePage is RetentionPage over the Archive table's retention index, whose
 // partitions are by the month the items left the hot table.
-func (s *Store) ArchivePage(ctx context.Context, tenantID string, month, from time.Time, after string, limit int) ([]Entry, string, error) {
-	return s.retentionPage(ctx, s.archive, RetentionKey(tenantID, ArchiveClass, month), from, after, limit)
+func (s *Store) ArchivePage(ctx context.Context, tenantID string, from, to time.Time, after string, limit int) ([]Entry, string, error) {
+	return s.retentionWalk(ctx, s.archive, tenantID, ArchiveClass, from, to, after, limit)
 }
 
-func (s *Store) retentionPage(ctx context.Context, table, gsi2pk string, from time.Time, after string, limit int) ([]Entry, string, error) {
-	start, err := decodeCursor(after)
+// retentionWalk reads the month partitions of label in table from the cursor's
+// month (never before from's) through to's, one Query at a time, skipping
+// empty partitions.
+func (s *Store) retentionWalk(ctx context.Context, table, tenantID, label string, from, to time.Time, after string, limit int) ([]Entry, string, error) {
+	pos, err := decodeCursor(after)
 	if err != nil {
 		return nil, "", err
 	}
+	if first := from.UTC().Format(monthKey); pos.Month < first {
+		pos = indexPos{Month: first}
+	}
+	for {
+		m, err := time.Parse(monthKey, pos.Month)
+		if err != nil {
+			return nil, "", fmt.Errorf("bad retention cursor month: %w", err)
+		}
+		if m.After(to) {
+			return nil, "", nil
+		}
+		entries, next, err := s.retentionPage(ctx, table, RetentionKey(tenantID, label, m), from, pos.After, limit)
+		if err != nil {
+			return nil, "", err
+		}
+		if next != nil {
+			return entries, encodeCursor(indexPos{Month: pos.Month, After: next}), nil
+		}
+		m = m.AddDate(0, 1, 0)
+		pos = indexPos{Month: m.Format(monthKey)}
+		if len(entries) > 0 {
+			if m.After(to) {
+				return entries, "", nil
+			}
+			return entries, encodeCursor(pos), nil
+		}
+	}
+}
+
+// retentionPage reads one page of one retention index partition.
+func (s *Store) retentionPage(ctx context.Context, table, gsi2pk string, from time.Time, after map[string]string, limit int) ([]Entry, map[string]string, error) {
 	in := &dynamodb.QueryInput{
 		TableName: aws.String(table), IndexName: aws.String("GSI2"),
 		KeyConditionExpression: aws.String("GSI2PK = :pk AND GSI2SK >= :from"),
@@ -150,12 +186,12 @@ func (s *Store) retentionPage(ctx context.Context, table, gsi2pk string, from ti
 		},
 		Limit: aws.Int32(int32(limit)),
 	}
-	if start != nil {
-		in.ExclusiveStartKey = stringKey(start)
+	if after != nil {
+		in.ExclusiveStartKey = stringKey(after)
 	}
 	res, err := s.db.Query(ctx, in)
 	if err != nil {
-		return nil, "", wrap("query retention index", err)
+		return nil, nil, wrap("query retention index", err)
 	}
 	out := make([]Entry, 0, len(res.Items))
 	for _, it := range res.Items {
@@ -170,7 +206,7 @@ func (s *Store) retentionPage(ctx context.Context, table, gsi2pk string, from ti
 			}
 		}
 	}
-	return out, encodeCursor(next), nil
+	return out, next, nil
 }
 
 // PartitionEntries reads every item in the partition of the referenced item

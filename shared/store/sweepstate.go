@@ -27,7 +27,7 @@ type sweepState struct {
 }
 
 // sweepCursor is the stored shape of a chat.SweepCursor: the opaque position
-// is kept as the retention index key it encodes.
+// is kept as the retention index month and key it encodes.
 type sweepCursor struct {
 	Job   string            `dynamodbav:"job"`
 	Class retention.Class   `dynamodbav:"class"`
@@ -44,7 +44,7 @@ func (r *sweepState) domain() *chat.SweepState {
 	st := &chat.SweepState{TenantID: r.TenantID, Applied: r.Applied, Purged: r.Purged, HoldApplied: r.HoldApplied,
 		LeaseOwner: r.LeaseOwner, LeaseUntil: r.LeaseUntil}
 	if c := r.Cursor; c != nil {
-		st.Cursor = &chat.SweepCursor{Job: c.Job, Class: c.Class, Month: c.Month, After: encodeCursor(c.After)}
+		st.Cursor = &chat.SweepCursor{Job: c.Job, Class: c.Class, After: encodeCursor(indexPos{Month: c.Month, After: c.After})}
 	}
 	return st
 }
@@ -53,11 +53,11 @@ func sweepStateOf(st *chat.SweepState) (sweepState, error) {
 	r := sweepState{TenantID: st.TenantID, Applied: st.Applied, Purged: st.Purged, HoldApplied: st.HoldApplied,
 		LeaseOwner: st.LeaseOwner, LeaseUntil: st.LeaseUntil}
 	if c := st.Cursor; c != nil {
-		after, err := decodeCursor(c.After)
+		pos, err := decodeCursor(c.After)
 		if err != nil {
 			return r, err
 		}
-		r.Cursor = &sweepCursor{Job: c.Job, Class: c.Class, Month: c.Month, After: after}
+		r.Cursor = &sweepCursor{Job: c.Job, Class: c.Class, Month: pos.Month, After: pos.After}
 	}
 	return r, nil
 }

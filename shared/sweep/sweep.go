@@ -85,8 +85,8 @@ type Store interface {
 	AcquireSweep(ctx context.Context, tenantID, owner string, until time.Time) (*chat.SweepState, error)
 	SaveSweep(ctx context.Context, st *chat.SweepState) (bool, error)
 
-	RetentionPage(ctx context.Context, tenantID string, class retention.Class, month, from time.Time, after string, limit int) ([]store.Entry, string, error)
-	ArchivePage(ctx context.Context, tenantID string, month, from time.Time, after string, limit int) ([]store.Entry, string, error)
+	RetentionPage(ctx context.Context, tenantID string, class retention.Class, from, to time.Time, after string, limit int) ([]store.Entry, string, error)
+	ArchivePage(ctx context.Context, tenantID string, from, to time.Time, after string, limit int) ([]store.Entry, string, error)
 	PartitionEntries(ctx context.Context, of store.ItemRef) ([]store.Entry, error)
 	DedupeMarkers(ctx context.Context, of store.ItemRef) ([]store.Entry, error)
 	PointerRef(tenantID, contactID, convID string) store.ItemRef

@@ -103,52 +103,42 @@ func withPeriod(p, q retention.Periods, c retention.Class) retention.Periods {
 	return p
 }
 
-// walk reads the tenant's retention index partitions of class over [from, now]
-// in time order, resuming at the checkpoint of job when there is one, and calls
-// fn for each entry. Before each entry it checks the budget; when spent, it
-// records a checkpoint after the last entry done and returns errBudget.
+// walk reads the tenant's retention index of class over [from, now] in time
+// order, resuming at the checkpoint of job when there is one, and calls fn for
+// each entry. Before each entry it checks the budget; when spent, it records a
+// checkpoint after the last entry done and returns errBudget.
 func (t *tenantRun) walk(job string, class retention.Class, from time.Time, fn func(store.Entry) error) error {
-	page := func(m time.Time, after string) ([]store.Entry, string, error) {
+	page := func(after string) ([]store.Entry, string, error) {
 		if class == archiveLabel {
-			return t.st.ArchivePage(t.ctx, t.id(), m, from, after, t.opt.PageSize)
+			return t.st.ArchivePage(t.ctx, t.id(), from, t.now, after, t.opt.PageSize)
 		}
-		return t.st.RetentionPage(t.ctx, t.id(), class, m, from, after, t.opt.PageSize)
+		return t.st.RetentionPage(t.ctx, t.id(), class, from, t.now, after, t.opt.PageSize)
 	}
 	after := ""
-	startMonth := ""
 	resumed := t.resume != nil && t.resume.Job == job && t.resume.Class == class
 	if resumed {
-		startMonth, after = t.resume.Month, t.resume.After
+		after = t.resume.After
 	}
-	for _, m := range store.Months(from, t.now) {
-		month := m.Format("2006-01")
-		if month < startMonth {
-			continue
+	for {
+		entries, next, err := page(after)
+		if err != nil {
+			return err
 		}
-		if month > startMonth {
-			after = ""
-		}
-		for {
-			entries, next, err := page(m, after)
-			if err != nil {
+		for _, e := range entries {
+			if err := t.budget(); err != nil {
+				t.cursor = &chat.SweepCursor{Job: job, Class: class, After: after}
 				return err
 			}
-			for _, e := range entries {
-				if err := t.budget(); err != nil {
-					t.cursor = &chat.SweepCursor{Job: job, Class: class, Month: month, After: after}
-					return err
-				}
-				if err := fn(e); err != nil {
-					t.cursor = &chat.SweepCursor{Job: job, Class: class, Month: month, After: after}
-					return err
-				}
-				after = e.Cursor()
+			if err := fn(e); err != nil {
+				t.cursor = &chat.SweepCursor{Job: job, Class: class, After: after}
+				return err
 			}
-			if next == "" {
-				break
-			}
-			after = next
+			after = e.Cursor()
 		}
+		if next == "" {
+			break
+		}
+		after = next
 	}
 	t.cursor = nil
 	if resumed {
