@@ -17,10 +17,10 @@ import (
 // Tenant ids come from shared/ids and never contain '_', so it cannot collide.
 const PlatformID = "_platform"
 
-// TenantsKey is the GSI2 partition that lists every tenant profile (the tenants
+// tenantsKey is the GSI2 partition that lists every tenant profile (the tenants
 // index): retention-sweep reads it with a Query to visit each tenant once a day,
 // at a cost that grows with the number of tenants, never with their items.
-func TenantsKey() string { return TenantPrefix(PlatformID) + "TENANTS" }
+func tenantsKey() string { return TenantPrefix(PlatformID) + "TENANTS" }
 
 // SKSweep is the sort key of a tenant's retention-sweep state, next to its profile.
 const SKSweep = "SWEEP"
@@ -32,7 +32,7 @@ const SKSweep = "SWEEP"
 func tenantBase(t *chat.Tenant, now time.Time) Base {
 	return Base{
 		PK: TenantPK(t.ID), SK: SKProfile, DataClass: retention.Personal, Entity: "tenant",
-		GSI2PK: TenantsKey(), GSI2SK: t.ID,
+		GSI2PK: tenantsKey(), GSI2SK: t.ID,
 		ExpiresAt: retention.TenantExpiresAt(t.Periods(), t.ClosedAt, now),
 	}
 }
@@ -59,7 +59,7 @@ func (s *Store) TenantRecord(ctx context.Context, tenantID string) (*chat.Tenant
 // TenantIDs lists the tenants of the tenants index, a page at a time: it returns
 // up to limit ids after the id start ("" for the first page) and whether more follow.
 func (s *Store) TenantIDs(ctx context.Context, start string, limit int) ([]string, bool, error) {
-	vals := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: TenantsKey()}}
+	vals := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: tenantsKey()}}
 	cond := "GSI2PK = :pk"
 	if start != "" {
 		cond += " AND GSI2SK > :start"
