@@ -58,10 +58,10 @@ func (w *world) visit(t *testing.T, contact string) string {
 		Author: chat.Author{Kind: chat.AuthorVisitor}, Text: "hello", Channel: chat.ChannelWidget, ClientMessageID: ids.New("x")}, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.st.PutPageView(ctx, &store.PageView{TenantID: w.ten.ID, ContactID: contact, Path: "/"}, p); err != nil {
+	if err := w.st.PutPageView(ctx, &chat.PageView{TenantID: w.ten.ID, ContactID: contact, Path: "/"}, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.st.TouchDevice(ctx, &store.Device{TenantID: w.ten.ID, ContactID: contact, Device: "mobile", OS: "iOS"}, p); err != nil {
+	if err := w.st.TouchDevice(ctx, &chat.Device{TenantID: w.ten.ID, ContactID: contact, Device: "mobile", OS: "iOS"}, p); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.st.PutConnection(ctx, &chat.Connection{ID: ids.New("n"), TenantID: w.ten.ID, ContactID: contact, ConnectedAt: w.now}); err != nil {

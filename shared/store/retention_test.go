@@ -32,8 +32,8 @@ type fixture struct {
 	contact, conv  string
 	msg            *chat.Message
 	connID         string
-	pageView       *store.PageView
-	device         *store.Device
+	pageView       *chat.PageView
+	device         *chat.Device
 	deviceSK       string
 	tenantID       string
 	convPK, contPK string
@@ -66,11 +66,11 @@ func writeAll(t *testing.T, st *store.Store, p retention.Periods) *fixture {
 	if err := st.PutConnection(ctx, &chat.Connection{ID: f.connID, TenantID: f.tenantID, ContactID: f.contact, ConnectedAt: st.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	f.pageView = &store.PageView{TenantID: f.tenantID, ContactID: f.contact, Path: "/pricing", TimeOnPageMs: 1200}
+	f.pageView = &chat.PageView{TenantID: f.tenantID, ContactID: f.contact, Path: "/pricing", TimeOnPageMs: 1200}
 	if err := st.PutPageView(ctx, f.pageView, eff); err != nil {
 		t.Fatal(err)
 	}
-	f.device = &store.Device{TenantID: f.tenantID, ContactID: f.contact, Device: "mobile", OS: "iOS"}
+	f.device = &chat.Device{TenantID: f.tenantID, ContactID: f.contact, Device: "mobile", OS: "iOS"}
 	if err := st.TouchDevice(ctx, f.device, eff); err != nil {
 		t.Fatal(err)
 	}

@@ -82,11 +82,11 @@ func (w *world) visitor(t *testing.T, ten *chat.Tenant, at time.Time) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pv := &store.PageView{TenantID: ten.ID, ContactID: c, Path: "/"}
+	pv := &chat.PageView{TenantID: ten.ID, ContactID: c, Path: "/"}
 	if err := w.st.PutPageView(ctx, pv, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.st.TouchDevice(ctx, &store.Device{TenantID: ten.ID, ContactID: c, Device: "desktop", OS: "Linux"}, p); err != nil {
+	if err := w.st.TouchDevice(ctx, &chat.Device{TenantID: ten.ID, ContactID: c, Device: "desktop", OS: "Linux"}, p); err != nil {
 		t.Fatal(err)
 	}
 	cpk, vpk := store.ContactPK(ten.ID, c), store.ConversationPK(ten.ID, conv)
