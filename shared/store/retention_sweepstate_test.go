@@ -26,7 +26,7 @@ func TestSweepState_CheckpointKeepsItsStoredShapeAndResumes(t *testing.T) {
 	tenantID := ids.New(ids.Tenant)
 	for range 3 {
 		now = now.Add(time.Minute)
-		if err := st.PutPageView(ctx, &store.PageView{TenantID: tenantID, ContactID: ids.New(ids.Contact), Path: "/"}, retention.Defaults); err != nil {
+		if err := st.PutPageView(ctx, &chat.PageView{TenantID: tenantID, ContactID: ids.New(ids.Contact), Path: "/"}, retention.Defaults); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -98,7 +98,7 @@ func TestRetentionPage_WalksTheMonthsInOrder(t *testing.T) {
 		time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), // February is empty
 	} {
 		now = d
-		if err := st.PutPageView(ctx, &store.PageView{TenantID: tenantID, ContactID: ids.New(ids.Contact), Path: "/"}, retention.Defaults); err != nil {
+		if err := st.PutPageView(ctx, &chat.PageView{TenantID: tenantID, ContactID: ids.New(ids.Contact), Path: "/"}, retention.Defaults); err != nil {
 			t.Fatal(err)
 		}
 		at = append(at, d)
