@@ -1,17 +1,13 @@
 package legalhold
 
-import (
-	"context"
-
-	"github.com/livesupportbot/backend/shared/store"
-)
+import "context"
 
 // Holds is this package's operations over one store, for callers that take
 // them as an interface (the admin API).
-type Holds struct{ st *store.Store }
+type Holds struct{ st Store }
 
 // Over returns the holds over st.
-func Over(st *store.Store) Holds { return Holds{st: st} }
+func Over(st Store) Holds { return Holds{st: st} }
 
 // HoldContact is HoldContact over the store.
 func (h Holds) HoldContact(ctx context.Context, tenantID, contactID string) (*Result, error) {
