@@ -222,8 +222,8 @@ func (w Window) Check(lastInbound, now time.Time) (tag string, err error) {
 // Scopes of a rate limit: what one budget is shared by.
 const (
 	ScopeApp     = "app"     // every send of the app, all tenants
-	ScopeAccount = "account" // one provider account (a Slack workspace, a page)
-	ScopeThread  = "thread"  // one conversation or channel on the provider
+	ScopeAccount = "account" // one provider account, or the one place our integration posts to (a tenant's Slack channel)
+	ScopeContact = "contact" // one contact's chat (Telegram: about 1 a second per chat)
 )
 
 // RateLimit is how fast a channel accepts sends: PerSecond sustained, Burst

@@ -14,6 +14,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/livesupportbot/backend/shared/channel"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/store"
 )
@@ -167,22 +168,6 @@ func rawBody(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
 	return []byte(req.Body), nil
 }
 
-// verify checks Slack's v0 signature over the raw body and the 5-minute window.
-func (b *Bridge) verify(req events.APIGatewayV2HTTPRequest, body []byte) error {
-	h := http.Header{}
-	for k, v := range req.Headers {
-		h.Set(k, v) // API Gateway lowercases names; Set canonicalises them
-	}
-	sv, err := slack.NewSecretsVerifier(h, b.cfg.SigningSecret)
-	if err != nil {
-		return err
-	}
-	if _, err := sv.Write(body); err != nil {
-		return err
-	}
-	return sv.Ensure()
-}
-
 func unauthorized() events.APIGatewayV2HTTPResponse {
 	return problem(http.StatusUnauthorized, "Unauthorized", "missing, invalid or expired Slack signature")
 }
@@ -201,7 +186,9 @@ func (b *Bridge) HandleEvents(ctx context.Context, req events.APIGatewayV2HTTPRe
 	if err != nil {
 		return unauthorized(), nil
 	}
-	if err := b.verify(req, body); err != nil {
+	in := Inbound{}
+	if err := in.Verify(channel.Request{Method: req.RequestContext.HTTP.Method, Headers: req.Headers,
+		Query: req.QueryStringParameters, Body: body}, b.cfg.SigningSecret); err != nil {
 		b.log.WarnContext(ctx, "slack signature rejected", "reason", err.Error())
 		return unauthorized(), nil
 	}
@@ -211,12 +198,16 @@ func (b *Bridge) HandleEvents(ctx context.Context, req events.APIGatewayV2HTTPRe
 		res.Headers["X-Slack-No-Retry"] = "1"
 		return res, nil
 	}
-	ev, err := ParseEvent(body)
+	evs, err := in.Parse(body)
 	if err != nil {
 		res := problem(http.StatusBadRequest, "Bad request", "not an Events API request")
 		res.Headers["X-Slack-No-Retry"] = "1"
 		return res, nil
 	}
+	if len(evs) == 0 {
+		return okResponse, nil
+	}
+	ev := evs[0].Native.(*Event)
 	switch ev.Kind {
 	case KindURLVerification:
 		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Body: ev.Challenge,
@@ -281,7 +272,7 @@ func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
 	msg, created, err := b.st.PutMessage(ctx, &chat.Message{
 		TenantID: tenantID, ConversationID: th.ConversationID, ContactID: th.ContactID,
 		Author: chat.Author{Kind: chat.AuthorAgent, Name: name}, Text: fromMrkdwn(ev.Text),
-		Channel: th.Channel, ClientMessageID: "slack:" + ev.EventID,
+		Channel: th.Channel, ClientMessageID: ChannelName + ":" + ev.EventID,
 	}, p)
 	if err != nil {
 		return err
