@@ -46,7 +46,7 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 	}
 	if rec, err := b.st.SlackPost(ctx, m.TenantID, m.ConversationID, m.ID); err == nil && rec.TS != "" {
 		return nil // posted by an earlier attempt
-	} else if err != nil && err != chat.ErrNotFound {
+	} else if err != nil && !errors.Is(err, chat.ErrNotFound) {
 		return fmt.Errorf("slack deliver %s: %w", m.ID, err)
 	}
 	p, err := b.periods(ctx, m.TenantID)
@@ -59,7 +59,7 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 		}
 	}
 	th, err := b.st.SlackThread(ctx, m.TenantID, m.ConversationID)
-	if err != nil && err != chat.ErrNotFound {
+	if err != nil && !errors.Is(err, chat.ErrNotFound) {
 		return fmt.Errorf("slack deliver %s: %w", m.ID, err)
 	}
 	if th == nil || th.TeamID != in.TeamID || th.ChannelID != in.ChannelID {

@@ -168,8 +168,10 @@ func rawBody(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
 	return []byte(req.Body), nil
 }
 
+var errBadSignature = chat.Errorf(chat.EUnauthorized, "missing, invalid or expired Slack signature")
+
 func unauthorized() events.APIGatewayV2HTTPResponse {
-	return problem(http.StatusUnauthorized, "Unauthorized", "missing, invalid or expired Slack signature")
+	return problem(errBadSignature, "Unauthorized")
 }
 
 var okResponse = jsonResponse(http.StatusOK, map[string]bool{"ok": true})
@@ -194,13 +196,13 @@ func (b *Bridge) HandleEvents(ctx context.Context, req events.APIGatewayV2HTTPRe
 	}
 	if len(body) > maxBody {
 		// Signed but too large: Slack would only send it again.
-		res := problem(http.StatusRequestEntityTooLarge, "Content Too Large", "the body is larger than 1 MiB")
+		res := problemStatus(http.StatusRequestEntityTooLarge, "Content Too Large", "the body is larger than 1 MiB")
 		res.Headers["X-Slack-No-Retry"] = "1"
 		return res, nil
 	}
 	evs, err := in.Parse(body)
 	if err != nil {
-		res := problem(http.StatusBadRequest, "Bad request", "not an Events API request")
+		res := problem(chat.Errorf(chat.EInvalid, "not an Events API request"), "Bad request")
 		res.Headers["X-Slack-No-Retry"] = "1"
 		return res, nil
 	}
@@ -236,14 +238,14 @@ func (b *Bridge) HandleEvents(ctx context.Context, req events.APIGatewayV2HTTPRe
 // Dispatch delivers the message and moves the conversation's activity forward.
 func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
 	tenantID, err := b.st.SlackTenantOfTeam(ctx, ev.TeamID)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
 	in, err := b.st.SlackIntegration(ctx, tenantID)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -253,7 +255,7 @@ func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
 		return nil
 	}
 	th, err := b.st.SlackThreadByTS(ctx, tenantID, ev.TeamID, ev.Channel, ev.ThreadTS)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -262,7 +264,7 @@ func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
 	name := "Agent"
 	if m, err := b.st.SlackMember(ctx, tenantID, ev.TeamID, ev.User); err == nil {
 		name = m.AgentName()
-	} else if err != chat.ErrNotFound {
+	} else if !errors.Is(err, chat.ErrNotFound) {
 		return err
 	}
 	p, err := b.periods(ctx, tenantID)
@@ -287,7 +289,7 @@ func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
 // deactivated member's profile is removed.
 func (b *Bridge) storeMember(ctx context.Context, ev *Event) error {
 	tenantID, err := b.st.SlackTenantOfTeam(ctx, ev.TeamID)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -307,7 +309,7 @@ func (b *Bridge) storeMember(ctx context.Context, ev *Event) error {
 // was uninstalled or our bot's token was revoked.
 func (b *Bridge) handleRevocation(ctx context.Context, ev *Event) error {
 	tenantID, err := b.st.SlackTenantOfTeam(ctx, ev.TeamID)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -315,7 +317,7 @@ func (b *Bridge) handleRevocation(ctx context.Context, ev *Event) error {
 	}
 	if ev.Kind == KindTokensRevoked {
 		in, err := b.st.SlackIntegration(ctx, tenantID)
-		if err == chat.ErrNotFound {
+		if errors.Is(err, chat.ErrNotFound) {
 			return nil
 		}
 		if err != nil {

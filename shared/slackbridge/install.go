@@ -163,27 +163,27 @@ func (b *Bridge) HandleOAuth(ctx context.Context, req events.APIGatewayV2HTTPReq
 	return res, err
 }
 
-const errOtherBrowser = "this browser did not start this installation (or it was started too long ago); start the installation again in this browser"
+var errOtherBrowser = chat.Errorf(chat.EInvalid, "this browser did not start this installation (or it was started too long ago); start the installation again in this browser")
 
 func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	q := req.QueryStringParameters
 	if q["error"] != "" {
-		return problem(http.StatusBadRequest, "Slack was not connected", "the installation was cancelled in Slack"), nil
+		return problem(chat.Errorf(chat.EInvalid, "the installation was cancelled in Slack"), "Slack was not connected"), nil
 	}
 	tenantID, nonce, exp, err := b.verifyState(q["state"])
 	if err != nil {
-		return problem(http.StatusBadRequest, "Bad request", chat.ErrorMessage(err)), nil
+		return problem(err, "Bad request"), nil
 	}
 	if !sameBrowser(req, nonce) {
 		b.log.WarnContext(ctx, "slack install state from another browser", "tenantId", tenantID)
-		return problem(http.StatusBadRequest, "Slack was not connected", errOtherBrowser), nil
+		return problem(errOtherBrowser, "Slack was not connected"), nil
 	}
 	if q["code"] == "" {
-		return problem(http.StatusBadRequest, "Bad request", "code is missing"), nil
+		return problem(chat.Errorf(chat.EInvalid, "code is missing"), "Bad request"), nil
 	}
 	tenant, err := b.st.Tenant(ctx, tenantID)
-	if err == chat.ErrNotFound || (err == nil && tenant.Status == "closed") {
-		return problem(http.StatusBadRequest, "Bad request", errBadState.Message), nil
+	if errors.Is(err, chat.ErrNotFound) || (err == nil && tenant.Status == "closed") {
+		return problem(errBadState, "Bad request"), nil
 	}
 	if err != nil {
 		return b.internal(ctx, "read tenant", err), nil
@@ -195,7 +195,7 @@ func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 		return b.internal(ctx, "claim state", err), nil
 	}
 	if !fresh {
-		return problem(http.StatusBadRequest, "Bad request", "this install link was already used; start the installation again"), nil
+		return problem(chat.Errorf(chat.EInvalid, "this install link was already used; start the installation again"), "Bad request"), nil
 	}
 	log := b.log.With("tenantId", tenantID)
 	res, err := slack.GetOAuthV2ResponseContext(ctx, b.cfg.HTTPClient, b.cfg.ClientID, b.cfg.ClientSecret, q["code"],
@@ -203,13 +203,13 @@ func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
 		log.WarnContext(ctx, "slack refused the oauth code", "slackError", se.Err)
-		return problem(http.StatusBadRequest, "Slack was not connected", "Slack refused the authorization code; start the installation again"), nil
+		return problem(chat.Errorf(chat.EInvalid, "Slack refused the authorization code; start the installation again"), "Slack was not connected"), nil
 	}
 	if err != nil {
 		return b.internal(ctx, "oauth.v2.access", err), nil
 	}
 	if res.AccessToken == "" || res.Team.ID == "" || res.BotUserID == "" || res.IncomingWebhook.ChannelID == "" {
-		return problem(http.StatusBadRequest, "Slack was not connected", "the installation granted no bot or no channel; pick a channel when installing"), nil
+		return problem(chat.Errorf(chat.EInvalid, "the installation granted no bot or no channel; pick a channel when installing"), "Slack was not connected"), nil
 	}
 	members, err := b.fetchMembers(ctx, res.AccessToken, res.Team.ID)
 	if err != nil {
@@ -226,8 +226,8 @@ func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 		InstalledAt: b.now().UTC(), TokenEncrypted: blob,
 	}
 	err = b.st.PutSlackIntegration(ctx, in, members, tenant.Periods())
-	if err == store.ErrSlackTeamTaken {
-		return problem(http.StatusConflict, "Slack was not connected", store.ErrSlackTeamTaken.Message), nil
+	if errors.Is(err, store.ErrSlackTeamTaken) {
+		return problem(err, "Slack was not connected"), nil
 	}
 	if err != nil {
 		return b.internal(ctx, "store integration", err), nil

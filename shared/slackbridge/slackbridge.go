@@ -176,7 +176,7 @@ var errNotInstalled = errors.New("slack is not installed")
 // A tenant without Slack is errNotInstalled.
 func (b *Bridge) client(ctx context.Context, tenantID string) (*store.SlackIntegration, *slack.Client, error) {
 	in, err := b.st.SlackIntegration(ctx, tenantID)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return nil, nil, errNotInstalled
 	}
 	if err != nil {
@@ -210,7 +210,7 @@ func (b *Bridge) forget(tenantID string) {
 // periods returns a tenant's retention periods (the defaults if it is gone).
 func (b *Bridge) periods(ctx context.Context, tenantID string) (retention.Periods, error) {
 	t, err := b.tenants.Tenant(ctx, tenantID)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return retention.Defaults, nil
 	}
 	if err != nil {
