@@ -378,7 +378,7 @@ func (s *Store) PutSlackThread(ctx context.Context, th *chat.SlackThread, at tim
 	exp := retention.ExpiresAt(p, retention.Communication, at)
 	cpk := ConversationPK(th.TenantID, th.ConversationID)
 	main, err := attributevalue.MarshalMap(slackThreadItem{
-		Base:        Base{PK: cpk, SK: skSlackThread, DataClass: retention.Communication, Entity: "slackThread", ExpiresAt: exp},
+		Base:              Base{PK: cpk, SK: skSlackThread, DataClass: retention.Communication, Entity: "slackThread", ExpiresAt: exp},
 		slackThreadRecord: slackThreadRecord(*th),
 	})
 	if err != nil {
