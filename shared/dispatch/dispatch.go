@@ -248,7 +248,7 @@ func (h *Handler) Retry(ctx context.Context) (RetrySummary, error) {
 	var sum RetrySummary
 	for _, dest := range h.Outbound {
 		failed := map[string]bool{}
-		err := h.Store.ParkedDeliveries(ctx, dest.Name, func(pd store.ParkedDelivery) bool {
+		err := h.Store.ParkedDeliveries(ctx, dest.Name, func(pd chat.ParkedDelivery) bool {
 			if !timeLeft(ctx, RetryTimeout) {
 				sum.OutOfTime = true
 				return false
@@ -287,7 +287,7 @@ const (
 	retryDropped
 )
 
-func (h *Handler) retryOne(ctx context.Context, dest Destination, pd store.ParkedDelivery) retryOutcome {
+func (h *Handler) retryOne(ctx context.Context, dest Destination, pd chat.ParkedDelivery) retryOutcome {
 	log := h.Log.With("destination", dest.Name, "tenantId", pd.TenantID, "conversationId", pd.ConversationID, "messageSk", pd.MessageSK)
 	drop := func() retryOutcome {
 		if err := h.Store.UnparkDelivery(ctx, pd); err != nil {

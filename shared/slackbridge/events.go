@@ -16,7 +16,6 @@ import (
 
 	"github.com/livesupportbot/backend/shared/channel"
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 // Kinds of parsed Events API requests.
@@ -48,7 +47,7 @@ type Event struct {
 	RevokedBots []string
 	// Member is the profile of a team_join or user_change event; MemberGone says
 	// the member was deactivated or is a bot (its profile is not kept).
-	Member     *store.SlackMember
+	Member     *chat.SlackMember
 	MemberGone bool
 }
 
@@ -120,14 +119,14 @@ func ParseEvent(body []byte) (ev *Event, err error) {
 			if in.User != nil && in.User.ID != "" {
 				u := in.User
 				ev.Kind, ev.MemberGone = KindMember, u.Deleted || u.IsBot
-				ev.Member = &store.SlackMember{TeamID: ev.TeamID, UserID: u.ID, Name: u.Name,
+				ev.Member = &chat.SlackMember{TeamID: ev.TeamID, UserID: u.ID, Name: u.Name,
 					RealName: firstNonEmpty(u.Profile.RealName, u.RealName), DisplayName: u.Profile.DisplayName,
 					Email: u.Profile.Email, ImageURL: firstNonEmpty(u.Profile.Image192, u.Profile.Image72)}
 			}
 		case *slackevents.UserChangeEvent:
 			if u := in.User; u.ID != "" {
 				ev.Kind, ev.MemberGone = KindMember, u.Deleted || u.IsBot
-				ev.Member = &store.SlackMember{TeamID: ev.TeamID, UserID: u.ID, Name: u.Name,
+				ev.Member = &chat.SlackMember{TeamID: ev.TeamID, UserID: u.ID, Name: u.Name,
 					RealName: firstNonEmpty(u.Profile.RealName, u.RealName), DisplayName: u.Profile.DisplayName,
 					Email: emailOf(outer.Event.User), ImageURL: firstNonEmpty(u.Profile.Image192, u.Profile.Image72)}
 			}

@@ -219,7 +219,7 @@ func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	if err != nil {
 		return b.internal(ctx, "encrypt token", err), nil
 	}
-	in := &store.SlackIntegration{
+	in := &chat.SlackIntegration{
 		TenantID: tenantID, TeamID: res.Team.ID, TeamName: res.Team.Name,
 		ChannelID: res.IncomingWebhook.ChannelID, ChannelName: res.IncomingWebhook.Channel,
 		BotUserID: res.BotUserID, AppID: res.AppID, InstalledBy: res.AuthedUser.ID,
@@ -244,18 +244,18 @@ func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 }
 
 // fetchMembers lists the human members of the workspace (users.list).
-func (b *Bridge) fetchMembers(ctx context.Context, token, teamID string) ([]store.SlackMember, error) {
+func (b *Bridge) fetchMembers(ctx context.Context, token, teamID string) ([]chat.SlackMember, error) {
 	users, err := b.api(token).GetUsersContext(ctx, slack.GetUsersOptionLimit(200))
 	if err != nil {
 		return nil, fmt.Errorf("list slack users: %w", err)
 	}
-	var out []store.SlackMember
+	var out []chat.SlackMember
 	for _, u := range users {
 		if u.Deleted || u.IsBot || u.ID == "USLACKBOT" || u.ID == "" {
 			continue
 		}
 		// Keyed by the installed workspace: that is the team_id of its events.
-		out = append(out, store.SlackMember{TeamID: teamID, UserID: u.ID, Name: u.Name,
+		out = append(out, chat.SlackMember{TeamID: teamID, UserID: u.ID, Name: u.Name,
 			RealName: firstNonEmpty(u.Profile.RealName, u.RealName), DisplayName: u.Profile.DisplayName,
 			Email: u.Profile.Email, ImageURL: firstNonEmpty(u.Profile.Image192, u.Profile.Image72)})
 	}

@@ -174,7 +174,7 @@ var errNotInstalled = errors.New("slack is not installed")
 
 // client returns the tenant's integration and a Web API client with its token.
 // A tenant without Slack is errNotInstalled.
-func (b *Bridge) client(ctx context.Context, tenantID string) (*store.SlackIntegration, *slack.Client, error) {
+func (b *Bridge) client(ctx context.Context, tenantID string) (*chat.SlackIntegration, *slack.Client, error) {
 	in, err := b.st.SlackIntegration(ctx, tenantID)
 	if errors.Is(err, chat.ErrNotFound) {
 		return nil, nil, errNotInstalled

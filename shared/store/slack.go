@@ -609,13 +609,3 @@ func (s *Store) ClaimSlackState(ctx context.Context, tenantID, nonce string, sta
 	}
 	return err == nil, wrap("put slack state", err)
 }
-
-// Aliases kept only until references move to chat (the next commit removes them).
-type (
-	SlackIntegration       = chat.SlackIntegration
-	SlackMember            = chat.SlackMember
-	SlackThread            = chat.SlackThread
-	SlackPost              = chat.SlackPost
-	SlackConversationItems = chat.SlackConversationItems
-	ParkedDelivery         = chat.ParkedDelivery
-)
