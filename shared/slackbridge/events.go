@@ -187,9 +187,17 @@ func (b *Bridge) HandleEvents(ctx context.Context, req events.APIGatewayV2HTTPRe
 	if err != nil {
 		return unauthorized(), nil
 	}
+	secret, err := b.secret("SLACK_SIGNING_SECRET", b.cfg.SigningSecret)
+	if errors.Is(err, errNotConfigured) {
+		b.log.WarnContext(ctx, "slack is not configured; answering 503", "error", err.Error())
+		return NotConfigured(ctx, req)
+	}
+	if err != nil {
+		return b.internal(ctx, "read signing secret", err), nil // Slack retries
+	}
 	in := Inbound{}
 	if err := in.Verify(channel.Request{Method: req.RequestContext.HTTP.Method, Headers: req.Headers,
-		Query: req.QueryStringParameters, Body: body}, b.cfg.SigningSecret); err != nil {
+		Query: req.QueryStringParameters, Body: body}, secret); err != nil {
 		b.log.WarnContext(ctx, "slack signature rejected", "reason", err.Error())
 		return unauthorized(), nil
 	}

@@ -28,8 +28,8 @@ const StateTTL = 10 * time.Minute
 
 // stateKey derives the key that signs OAuth states from the client secret, so
 // no further secret is needed and the key is never the secret itself.
-func (b *Bridge) stateKey() []byte {
-	h := hmac.New(sha256.New, []byte(b.cfg.ClientSecret))
+func stateKey(clientSecret string) []byte {
+	h := hmac.New(sha256.New, []byte(clientSecret))
 	h.Write([]byte("livesupportbot slack oauth state v1"))
 	return h.Sum(nil)
 }
@@ -37,9 +37,9 @@ func (b *Bridge) stateKey() []byte {
 // signState returns a state naming the tenant, expiring after StateTTL:
 // base64url("<tenantId>.<expiry unix>.<nonce>") "." base64url(HMAC-SHA256).
 // The nonce is the hash of the install cookie's value (installNonce).
-func (b *Bridge) signState(tenantID, nonce string) string {
+func (b *Bridge) signState(tenantID, nonce, clientSecret string) string {
 	payload := tenantID + "." + strconv.FormatInt(b.now().Add(StateTTL).Unix(), 10) + "." + nonce
-	m := hmac.New(sha256.New, b.stateKey())
+	m := hmac.New(sha256.New, stateKey(clientSecret))
 	m.Write([]byte(payload))
 	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
@@ -48,7 +48,7 @@ var errBadState = chat.Errorf(chat.EInvalid, "the install link is invalid or has
 
 // verifyState checks a state's signature and expiry and returns its tenant,
 // nonce and expiry.
-func (b *Bridge) verifyState(state string) (tenantID, nonce string, exp time.Time, err error) {
+func (b *Bridge) verifyState(state, clientSecret string) (tenantID, nonce string, exp time.Time, err error) {
 	p, s, ok := strings.Cut(state, ".")
 	if !ok {
 		return "", "", time.Time{}, errBadState
@@ -58,7 +58,7 @@ func (b *Bridge) verifyState(state string) (tenantID, nonce string, exp time.Tim
 	if err1 != nil || err2 != nil {
 		return "", "", time.Time{}, errBadState
 	}
-	m := hmac.New(sha256.New, b.stateKey())
+	m := hmac.New(sha256.New, stateKey(clientSecret))
 	m.Write(payload)
 	if !hmac.Equal(sig, m.Sum(nil)) {
 		return "", "", time.Time{}, errBadState
@@ -96,16 +96,30 @@ const InstallCookie = "__Secure-lsb-slack-install"
 // path and living as long as the state. The callback refuses the state from a
 // browser without that cookie.
 func (b *Bridge) InstallURL(tenantID string, rc events.APIGatewayV2HTTPRequestContext) (authorizeURL, setCookie string) {
+	authorizeURL, setCookie, err := b.InstallLink(tenantID, rc)
+	if err != nil {
+		b.log.Error("slack install link", "tenantId", tenantID, "error", err.Error())
+	}
+	return authorizeURL, setCookie
+}
+
+// InstallLink is InstallURL with the error of reading the client secret
+// (Config.Secrets); with it, both strings are empty.
+func (b *Bridge) InstallLink(tenantID string, rc events.APIGatewayV2HTTPRequestContext) (authorizeURL, setCookie string, err error) {
+	clientSecret, err := b.secret("SLACK_CLIENT_SECRET", b.cfg.ClientSecret)
+	if err != nil {
+		return "", "", err
+	}
 	secret := ids.Secret(20)
 	q := url.Values{
 		"client_id":    {b.cfg.ClientID},
 		"scope":        {strings.Join(Scopes, ",")},
 		"redirect_uri": {b.RedirectURL(rc)},
-		"state":        {b.signState(tenantID, installNonce(secret))},
+		"state":        {b.signState(tenantID, installNonce(secret), clientSecret)},
 	}
 	c := b.installCookie(rc)
 	c.Value, c.MaxAge = secret, int(StateTTL/time.Second)
-	return b.cfg.AuthorizeURL + "?" + q.Encode(), c.String()
+	return b.cfg.AuthorizeURL + "?" + q.Encode(), c.String(), nil
 }
 
 // installNonce is the state's nonce for an install cookie's value: its
@@ -170,7 +184,15 @@ func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	if q["error"] != "" {
 		return problem(chat.Errorf(chat.EInvalid, "the installation was cancelled in Slack"), "Slack was not connected"), nil
 	}
-	tenantID, nonce, exp, err := b.verifyState(q["state"])
+	clientSecret, err := b.secret("SLACK_CLIENT_SECRET", b.cfg.ClientSecret)
+	if errors.Is(err, errNotConfigured) {
+		b.log.WarnContext(ctx, "slack is not configured; answering 503", "error", err.Error())
+		return NotConfigured(ctx, req)
+	}
+	if err != nil {
+		return b.internal(ctx, "read client secret", err), nil
+	}
+	tenantID, nonce, exp, err := b.verifyState(q["state"], clientSecret)
 	if err != nil {
 		return problem(err, "Bad request"), nil
 	}
@@ -198,7 +220,7 @@ func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 		return problem(chat.Errorf(chat.EInvalid, "this install link was already used; start the installation again"), "Bad request"), nil
 	}
 	log := b.log.With("tenantId", tenantID)
-	res, err := slack.GetOAuthV2ResponseContext(ctx, b.cfg.HTTPClient, b.cfg.ClientID, b.cfg.ClientSecret, q["code"],
+	res, err := slack.GetOAuthV2ResponseContext(ctx, b.cfg.HTTPClient, b.cfg.ClientID, clientSecret, q["code"],
 		b.RedirectURL(req.RequestContext), slack.OAuthOptionAPIURL(b.cfg.APIURL))
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
@@ -215,7 +237,7 @@ func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	if err != nil {
 		return b.internal(ctx, "users.list", err), nil
 	}
-	blob, err := b.encryptToken(ctx, tenantID, res.AccessToken)
+	blob, err := b.cipher.Encrypt(ctx, tenantID, res.AccessToken)
 	if err != nil {
 		return b.internal(ctx, "encrypt token", err), nil
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/slackbridge"
+	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -64,7 +65,7 @@ func TestOAuth_RedirectFollowsTheAPIsDomain(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
 			b := slackbridge.New(slackbridge.Config{ClientID: h.slack.ClientID, ClientSecret: h.slack.ClientSecret,
-				SigningSecret: signingSecret, KMSKeyID: h.key.KeyID, PublicURL: tc.publicURL, APIURL: h.slack.APIURL()}, h.st, h.key.Client, logging.New(h.logs, "test"))
+				SigningSecret: signingSecret, KMSKeyID: h.key.KeyID, PublicURL: tc.publicURL, APIURL: h.slack.APIURL()}, h.st, slackkms.New(h.key.Client, h.key.KeyID), logging.New(h.logs, "test"))
 			ten := h.tenant(t)
 			s := start(t, b, ten.ID, tc.rc)
 			if got := s.URL.Query().Get("redirect_uri"); got != tc.want {
