@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -246,7 +247,7 @@ func TestOAuthCallback_BadRequestsChangeNothing(t *testing.T) {
 			if exchanged := len(h.slack.Calls("oauth.v2.access")) > before; exchanged != c.exchanges {
 				t.Errorf("code exchanged=%v, want %v", exchanged, c.exchanges)
 			}
-			if _, err := h.st.SlackIntegration(context.Background(), ten.ID); err != chat.ErrNotFound {
+			if _, err := h.st.SlackIntegration(context.Background(), ten.ID); !errors.Is(err, chat.ErrNotFound) {
 				t.Errorf("integration written: %v", err)
 			}
 		})
@@ -283,7 +284,7 @@ func TestInstall_WorkspaceOfAnotherTenantIsConflict(t *testing.T) {
 	if tid, err := h.st.SlackTenantOfTeam(context.Background(), h.slack.TeamID); err != nil || tid != a.ID {
 		t.Errorf("workspace routes to %q (%v), want %s", tid, err, a.ID)
 	}
-	if _, err := h.st.SlackIntegration(context.Background(), b.ID); err != chat.ErrNotFound {
+	if _, err := h.st.SlackIntegration(context.Background(), b.ID); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("second tenant got an integration: %v", err)
 	}
 	// After the first tenant uninstalls, the second may connect the workspace.

@@ -136,7 +136,7 @@ var ErrSlackTeamTaken = chat.Errorf(chat.EConflict, "this Slack workspace is con
 // profiles). A workspace connected to another tenant is ErrSlackTeamTaken.
 func (s *Store) PutSlackIntegration(ctx context.Context, in *chat.SlackIntegration, members []chat.SlackMember, p retention.Periods) error {
 	prev, err := s.SlackIntegration(ctx, in.TenantID)
-	if err != nil && err != chat.ErrNotFound {
+	if err != nil && !errors.Is(err, chat.ErrNotFound) {
 		return err
 	}
 	exp := retention.ExpiresAt(p, retention.Personal, in.InstalledAt)
@@ -284,7 +284,7 @@ func (s *Store) SlackTenantOfTeam(ctx context.Context, teamID string) (string, e
 // then the token, then the profiles.
 func (s *Store) DeleteSlackIntegration(ctx context.Context, tenantID string) error {
 	in, err := s.SlackIntegration(ctx, tenantID)
-	if err != nil && err != chat.ErrNotFound {
+	if err != nil && !errors.Is(err, chat.ErrNotFound) {
 		return err
 	}
 	if in != nil {
