@@ -81,7 +81,7 @@ func ConfigFromEnv(getenv func(string) string, required ...string) (Config, erro
 	}, nil
 }
 
-// secret is the app's secret name (SLACK_CLIENT_SECRET or
+// secret returns the app's secret of name (SLACK_CLIENT_SECRET or
 // SLACK_SIGNING_SECRET): from Config.Secrets when set, else static.
 func (b *Bridge) secret(name, static string) (string, error) {
 	if b.cfg.Secrets == nil {
