@@ -82,9 +82,9 @@ type Store interface {
 	TouchConversation(ctx context.Context, tenantID, convID string, at time.Time, p retention.Periods, step time.Duration) error
 	HasParkedDeliveries(ctx context.Context, tenantID, destination string) (bool, error)
 	ParkDelivery(ctx context.Context, destination string, m *chat.Message, p retention.Periods) error
-	ParkedDeliveries(ctx context.Context, destination string, fn func(store.ParkedDelivery) bool) error
-	UnparkDelivery(ctx context.Context, d store.ParkedDelivery) error
-	ParkedMessage(ctx context.Context, d store.ParkedDelivery) (*chat.Message, error)
+	ParkedDeliveries(ctx context.Context, destination string, fn func(chat.ParkedDelivery) bool) error
+	UnparkDelivery(ctx context.Context, d chat.ParkedDelivery) error
+	ParkedMessage(ctx context.Context, d chat.ParkedDelivery) (*chat.Message, error)
 	Now() time.Time
 }
 
