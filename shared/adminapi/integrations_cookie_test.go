@@ -15,6 +15,7 @@ import (
 	"github.com/livesupportbot/backend/shared/adminapi"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/slackbridge"
+	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
 )
 
 // The install answer sets the cookie that binds the install to this browser:
@@ -47,7 +48,7 @@ func TestIntegrations_SlackInstallEndToEnd(t *testing.T) {
 	e := newEnv(t, func(d *adminapi.Deps) {
 		d.Slack = adminapi.SlackBridge(slackbridge.New(cfg, storeOf(d), nil, nil))
 	})
-	webhook := slackbridge.New(cfg, e.store, key.Client, nil)
+	webhook := slackbridge.New(cfg, e.store, slackkms.New(key.Client, key.KeyID), nil)
 	callback := func(installURL string, cookies []string) events.APIGatewayV2HTTPResponse {
 		t.Helper()
 		u, err := url.Parse(installURL)

@@ -30,10 +30,10 @@ func slackTeam(f fixture) string { return "T" + strings.ToUpper(f.ID) }
 // as the OAuth callback stores it.
 func (e *env) seedSlack(f fixture) {
 	e.t.Helper()
-	in := &store.SlackIntegration{TenantID: f.ID, TeamID: slackTeam(f), TeamName: "Workspace", ChannelID: "C0SUPPORT",
+	in := &chat.SlackIntegration{TenantID: f.ID, TeamID: slackTeam(f), TeamName: "Workspace", ChannelID: "C0SUPPORT",
 		BotUserID: "UBOT0001", InstalledAt: time.Now().UTC(), TokenEncrypted: []byte("kms-ciphertext")}
 	if err := e.store.PutSlackIntegration(context.Background(), in,
-		[]store.SlackMember{{TeamID: slackTeam(f), UserID: "UAGENT01", Name: "alice", Email: "alice@example.com"}}, retention.Defaults); err != nil {
+		[]chat.SlackMember{{TeamID: slackTeam(f), UserID: "UAGENT01", Name: "alice", Email: "alice@example.com"}}, retention.Defaults); err != nil {
 		e.t.Fatal(err)
 	}
 }
