@@ -15,6 +15,7 @@ import (
 	"github.com/livesupportbot/backend/shared/pusher"
 	"github.com/livesupportbot/backend/shared/s3link"
 	"github.com/livesupportbot/backend/shared/slackbridge"
+	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
 )
 
 func main() { awsclients.Main(run) }
@@ -36,7 +37,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	// Channel adapters add their erase hooks here.
 	var hooks []jobs.EraseHook
 	if sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_KMS_KEY_ID"); err == nil {
-		hooks = append(hooks, slackbridge.New(sc, rt.Store, kms.NewFromConfig(rt.Config), log))
+		hooks = append(hooks, slackbridge.New(sc, rt.Store, slackkms.New(kms.NewFromConfig(rt.Config), sc.KMSKeyID), log))
 	}
 	e := &jobs.Eraser{Store: rt.Store, S3: jobs.SignedDeleter{Signer: s3link.New(rt.Config, getenv)}, Bucket: env["EXPORT_BUCKET"],
 		Connections: pusher.New(pusher.NewClient(rt.Config, env["WS_MANAGEMENT_ENDPOINT"])), Hooks: hooks, Log: log}

@@ -20,7 +20,6 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 // Event is the payload the processing functions are invoked with. It holds ids
@@ -44,7 +43,7 @@ type LinkSigner interface {
 // Auditor writes audit events (store.Store).
 type Auditor interface {
 	Now() time.Time
-	PutAuditEvent(ctx context.Context, e *store.AuditEvent, p retention.Periods) error
+	PutAuditEvent(ctx context.Context, e *chat.AuditEvent, p retention.Periods) error
 }
 
 // ServiceStore is what Service needs of the store (store.Store).
@@ -224,7 +223,7 @@ func Audit(ctx context.Context, st Auditor, tenant *chat.Tenant, actor Actor, ac
 	for k, v := range counts {
 		targets["count."+k] = fmt.Sprint(v)
 	}
-	ev := &store.AuditEvent{
+	ev := &chat.AuditEvent{
 		ID: ids.New(ids.Event), TenantID: tenant.ID, At: st.Now(),
 		ActorKey: actor.KeyID, ActorRole: actor.Role, Action: action, Targets: targets, RequestID: actor.APIRequestID,
 	}

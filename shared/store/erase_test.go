@@ -27,7 +27,7 @@ func TestErasure_GatherAndDeleteUnderTheLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.UpdateContactFields(ctx, tid, cid, store.ContactFields{Email: &email}); err != nil {
+	if _, err := st.UpdateContactFields(ctx, tid, cid, chat.ContactFields{Email: &email}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.PutConnection(ctx, &chat.Connection{ID: "conn1=", TenantID: tid, ContactID: cid, ConnectedAt: time.Now().UTC()}); err != nil {

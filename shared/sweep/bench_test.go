@@ -92,13 +92,13 @@ func benchSweep(b *testing.B, unaffected int) {
 	}
 	seed.flush()
 	var logs bytes.Buffer
-	sw := sweep.New(st, slog.New(slog.NewJSONHandler(&logs, nil)), sweep.Options{})
+	sw := sweep.New(sweep.Deps{Store: st, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 	// The first sweep records the periods every tenant's items are in line with.
 	if _, err := sw.Run(ctx); err != nil {
 		b.Fatal(err)
 	}
 	p := retention.Periods{PersonalDays: 30, CommunicationDays: 20, UsageDays: 10}
-	if _, err := st.UpdateTenantSettings(ctx, a.ID, store.TenantSettings{Retention: &p}); err != nil {
+	if _, err := st.UpdateTenantSettings(ctx, a.ID, chat.TenantSettings{Retention: &p}); err != nil {
 		b.Fatal(err)
 	}
 	meter.Reset()
