@@ -85,10 +85,10 @@ func TestErase_LeavesNoResidueOfTheSubject(t *testing.T) {
 		}
 	}
 	// Reads of the erased subject answer not found.
-	if _, err := f.st.Contact(ctx, f.tenant.ID, alice.contactID); err != chat.ErrNotFound {
+	if _, err := f.st.Contact(ctx, f.tenant.ID, alice.contactID); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("contact read after erasure: %v, want not found", err)
 	}
-	if _, err := f.st.Conversation(ctx, f.tenant.ID, alice.convs[1]); err != chat.ErrNotFound {
+	if _, err := f.st.Conversation(ctx, f.tenant.ID, alice.convs[1]); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("conversation read after erasure: %v, want not found", err)
 	}
 	// The earlier export request is scrubbed too.
@@ -410,7 +410,7 @@ func TestAdmit_ReingestAfterErasure(t *testing.T) {
 					if chat.ErrorCode(err) != chat.EForbidden {
 						t.Errorf("admit %+v: %v, want refused", id, err)
 					}
-					if _, err := f.st.Contact(ctx, f.tenant.ID, alice.contactID); err != chat.ErrNotFound {
+					if _, err := f.st.Contact(ctx, f.tenant.ID, alice.contactID); !errors.Is(err, chat.ErrNotFound) {
 						t.Errorf("erased contact re-created: %v", err)
 					}
 					continue
@@ -458,7 +458,7 @@ func TestService_CreateValidatesAndProcessesAtOnce(t *testing.T) {
 	}
 	other := f.newTenant()
 	if _, err := f.svc.Create(ctx, other, actor, privacy.CreateInput{Type: "erase", Reason: chat.ReasonLegal,
-		Subject: chat.PrivacySubject{ContactID: alice.contactID}}); err != chat.ErrNotFound {
+		Subject: chat.PrivacySubject{ContactID: alice.contactID}}); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("foreign contact: %v, want not found", err)
 	}
 	if list, _, _ := f.st.PrivacyRequests(ctx, f.tenant.ID, "", 10); len(list) != 0 {
@@ -481,7 +481,7 @@ func TestService_CreateValidatesAndProcessesAtOnce(t *testing.T) {
 	if err != nil || got.Status != chat.PrivacyCompleted {
 		t.Fatalf("child erasure: %+v %v", got, err)
 	}
-	if _, err := f.svc.Get(ctx, other, actor, r.ID); err != chat.ErrNotFound {
+	if _, err := f.svc.Get(ctx, other, actor, r.ID); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("foreign tenant reads request: %v", err)
 	}
 	// Every step is audited, with ids only.
@@ -555,7 +555,7 @@ func TestErase_ByEmailCoversEveryContactWithIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []person{first, second} {
-		if _, err := f.st.Contact(ctx, f.tenant.ID, p.contactID); err != chat.ErrNotFound {
+		if _, err := f.st.Contact(ctx, f.tenant.ID, p.contactID); !errors.Is(err, chat.ErrNotFound) {
 			t.Errorf("contact %s: %v, want erased", p.contactID, err)
 		}
 		if ok, err := f.st.IsSuppressed(ctx, f.tenant.ID, store.SuppressContact, p.contactID); !ok || err != nil {
