@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -133,8 +134,8 @@ func (s *Signer) link(ctx context.Context, method, op, bucket, key string, ttl t
 }
 
 // objectURL is the address of an object: virtual-hosted
-// (https://<bucket>.s3.<region>.amazonaws.com/<key>) or path-style
-// (<endpoint>/<bucket>/<key>).
+// (https://<bucket>.s3.<region>.amazonaws.com/<key>, or <bucket>.<endpoint host>)
+// or path-style (<endpoint>/<bucket>/<key>).
 func (s *Signer) objectURL(bucket, key string) (*url.URL, error) {
 	base := "https://s3." + s.region + ".amazonaws.com"
 	if s.endpoint != "" {
@@ -144,7 +145,9 @@ func (s *Signer) objectURL(bucket, key string) (*url.URL, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.pathStyle {
+	// Path-style when asked, and, as the S3 client's endpoint rules do, on an
+	// endpoint that is an IP address (a local S3 on 127.0.0.1).
+	if s.pathStyle || net.ParseIP(u.Hostname()) != nil {
 		u.Path += "/" + bucket + "/" + key
 	} else {
 		u.Host = bucket + "." + u.Host
