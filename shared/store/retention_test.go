@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -88,6 +89,16 @@ func rawItem(t *testing.T, tt *testaws.Tables, table, pk, sk string) map[string]
 	return res.Item
 }
 
+// removed is a stored item as the stream shows it when TTL removes it.
+func removed(t *testing.T, item map[string]types.AttributeValue) *store.RemovedItem {
+	t.Helper()
+	r, err := store.RemovedFromStream(testaws.StreamImage(item))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func expiresAt(item map[string]types.AttributeValue) int64 {
 	n, ok := item["expiresAt"].(*types.AttributeValueMemberN)
 	if !ok {
@@ -146,7 +157,7 @@ func TestExpiresAt_EachClassUnderDefaultsAndTenantOverride(t *testing.T) {
 			if got, want := expiresAt(rawItem(t, tt, tt.Data, store.TenantPK(f.tenantID), store.SKProfile)), now.Add(time.Duration(tc.want.ClosedGraceDays)*day+retention.PurgeWindow).Unix(); got != want {
 				t.Errorf("closed tenant expiresAt %d, want %d", got, want)
 			}
-			if _, err := st.TenantByWidgetKey(context.Background(), f.tenant.WidgetKey); err != chat.ErrNotFound {
+			if _, err := st.TenantByWidgetKey(context.Background(), f.tenant.WidgetKey); !errors.Is(err, chat.ErrNotFound) {
 				t.Errorf("closed tenant's widget key: %v, want not found", err)
 			}
 		})
@@ -168,7 +179,7 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 		t.Fatalf("acquire sweep: %v %v", s, err)
 	}
 	msg := rawItem(t, tt, tt.Data, f.convPK, store.MessageSK(f.msg.CreatedAt, f.msg.ID))
-	if _, err := st.ArchiveItem(ctx, msg, store.ArchiveExpiry(retention.Defaults, expiresAt(msg))); err != nil {
+	if _, err := st.ArchiveItem(ctx, removed(t, msg), store.ArchiveExpiry(retention.Defaults, expiresAt(msg))); err != nil {
 		t.Fatal(err)
 	}
 	// The admin API's entities.
@@ -239,7 +250,7 @@ func TestReads_HideExpiredItemsBeforeTTLDeletesThem(t *testing.T) {
 	msg := rawItem(t, tt, tt.Data, f.convPK, store.MessageSK(f.msg.CreatedAt, f.msg.ID))
 	meta := rawItem(t, tt, tt.Data, f.convPK, store.SKMeta)
 	for _, it := range []map[string]types.AttributeValue{msg, meta} {
-		if _, err := st.ArchiveItem(ctx, it, store.ArchiveExpiry(f.tenant.Periods(), expiresAt(it))); err != nil {
+		if _, err := st.ArchiveItem(ctx, removed(t, it), store.ArchiveExpiry(f.tenant.Periods(), expiresAt(it))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -251,7 +262,7 @@ func TestReads_HideExpiredItemsBeforeTTLDeletesThem(t *testing.T) {
 		live func() (bool, error) // reports whether the read sees the item
 	}
 	found := func(err error) (bool, error) {
-		if err == chat.ErrNotFound {
+		if errors.Is(err, chat.ErrNotFound) {
 			return false, nil
 		}
 		return err == nil, err
