@@ -15,6 +15,7 @@ import (
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/pusher"
 	"github.com/livesupportbot/backend/shared/slackbridge"
+	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -41,7 +42,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	// tenant's Slack thread. It is outbound: its failures are parked and retried
 	// by the scheduled run.
 	if sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_KMS_KEY_ID"); err == nil {
-		h.Outbound = append(h.Outbound, dispatch.Destination{Name: "slack", Deliverer: slackbridge.New(sc, rt.Store, kms.NewFromConfig(rt.Config), log)})
+		h.Outbound = append(h.Outbound, dispatch.Destination{Name: "slack", Deliverer: slackbridge.New(sc, rt.Store, slackkms.New(kms.NewFromConfig(rt.Config), sc.KMSKeyID), log)})
 	}
 	return serve(h.Handle)
 }
