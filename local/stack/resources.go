@@ -9,143 +9,23 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/livesupportbot/backend/local/lambdarunner"
+	"github.com/livesupportbot/backend/local/moto"
 	"github.com/livesupportbot/backend/local/schedules"
 	"github.com/livesupportbot/backend/local/streams"
 	"github.com/livesupportbot/backend/local/ttl"
 	"github.com/livesupportbot/backend/shared/cfntemplate"
 )
 
-const (
-	region  = "us-east-1"
-	account = "123456789012"
-)
-
-// MotoBinary finds moto_server: on PATH (make puts its venv there), then in
-// /opt/lsb-venv/bin.
-func MotoBinary() (string, error) {
-	if p, err := exec.LookPath("moto_server"); err == nil {
-		return p, nil
-	}
-	if p := "/opt/lsb-venv/bin/moto_server"; fileExists(p) {
-		return p, nil
-	}
-	return "", errors.New("moto_server not found: run `make tools` (or pip install -r requirements-dev.txt)")
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir()
-}
-
-func (s *Stack) startMoto(ctx context.Context, out io.Writer) error {
-	bin, err := MotoBinary()
-	if err != nil {
-		return err
-	}
-	l, err := freePort()
-	if err != nil {
-		return err
-	}
-	motoURL := fmt.Sprintf("http://127.0.0.1:%d", l)
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(l))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start moto: %w", err)
-	}
-	s.moto = cmd
-	s.log.Info("starting moto", "url", motoURL)
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if res, err := http.Get(motoURL + "/moto-api/"); err == nil {
-			res.Body.Close()
-			s.MotoURL, s.stopProxy, s.stall, err = serialProxy(motoURL, func(op string, d time.Duration) {
-				s.log.Warn("slow moto request", "op", op, "duration", d.Round(time.Millisecond))
-			})
-			return err
-		}
-	}
-	return fmt.Errorf("moto did not start on %s", motoURL)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// resources are what the stack created in moto.
-type resources struct {
-	tables     map[string]string // id -> name
-	tableArns  map[string]string
-	streamArns map[string]string
-	buckets    map[string]string
-	keys       map[string]string // id -> key id
-	keyArns    map[string]string
-	secrets    map[string]string // id -> ARN
-}
-
-func createResources(ctx context.Context, cfg aws.Config, tpl *cfntemplate.Template) (*resources, error) {
-	r := &resources{tables: map[string]string{}, tableArns: map[string]string{}, streamArns: map[string]string{},
-		buckets: map[string]string{}, keys: map[string]string{}, keyArns: map[string]string{}}
-	db := dynamodb.NewFromConfig(cfg)
-	for _, id := range tpl.OfType("AWS::DynamoDB::Table") {
-		name := id
-		if n, ok := tpl.Resources[id].Properties["TableName"].(string); ok && n != "" && !strings.Contains(n, "$") {
-			name = n
-		}
-		d, err := tpl.CreateTable(ctx, db, id, name)
-		if err != nil {
-			return nil, err
-		}
-		r.tables[id], r.tableArns[id], r.streamArns[id] = name, aws.ToString(d.TableArn), aws.ToString(d.LatestStreamArn)
-	}
-	if ids := tpl.OfType("AWS::S3::Bucket"); len(ids) > 0 {
-		c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-		for _, id := range ids {
-			name := strings.ToLower(id) + "-local"
-			if n, ok := tpl.Resources[id].Properties["BucketName"].(string); ok && n != "" && !strings.Contains(n, "$") {
-				name = n
-			}
-			if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
-				return nil, fmt.Errorf("create bucket %s: %w", name, err)
-			}
-			r.buckets[id] = name
-		}
-	}
-	if ids := tpl.OfType("AWS::KMS::Key"); len(ids) > 0 {
-		c := kms.NewFromConfig(cfg)
-		for _, id := range ids {
-			out, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String(id + " (local)")})
-			if err != nil {
-				return nil, fmt.Errorf("create key %s: %w", id, err)
-			}
-			r.keys[id], r.keyArns[id] = aws.ToString(out.KeyMetadata.KeyId), aws.ToString(out.KeyMetadata.Arn)
-		}
-	}
-	return r, nil
-}
+const account = "123456789012"
 
 // createSecrets creates the template's Secrets Manager secrets in moto: the
 // value given for the logical id in values, else the template's SecretString,
@@ -155,7 +35,7 @@ func createSecrets(ctx context.Context, cfg aws.Config, r *resolver, values map[
 	if len(ids) == 0 {
 		return nil
 	}
-	r.res.secrets = map[string]string{}
+	r.secrets = map[string]string{}
 	c := secretsmanager.NewFromConfig(cfg)
 	for _, id := range ids {
 		v := values[id]
@@ -176,7 +56,7 @@ func createSecrets(ctx context.Context, cfg aws.Config, r *resolver, values map[
 		if err != nil {
 			return fmt.Errorf("create secret %s: %w", id, err)
 		}
-		r.res.secrets[id] = aws.ToString(out.ARN)
+		r.secrets[id] = aws.ToString(out.ARN)
 	}
 	return nil
 }
@@ -184,7 +64,8 @@ func createSecrets(ctx context.Context, cfg aws.Config, r *resolver, values map[
 // resolver evaluates the template's intrinsics to local values.
 type resolver struct {
 	params   map[string]string
-	res      *resources
+	res      *moto.Resources
+	secrets  map[string]string // id -> ARN
 	tpl      *cfntemplate.Template
 	httpBase string            // http://127.0.0.1:8080
 	wsHost   string            // 127.0.0.1:8081
@@ -194,7 +75,7 @@ type resolver struct {
 func (r *resolver) ref(name string) (string, bool) {
 	switch name {
 	case "AWS::Region":
-		return region, true
+		return moto.Region, true
 	case "AWS::AccountId":
 		return account, true
 	case "AWS::URLSuffix":
@@ -216,29 +97,29 @@ func (r *resolver) ref(name string) (string, bool) {
 	case "AWS::DynamoDB::Table":
 		switch attr {
 		case "":
-			return r.res.tables[id], true
+			return r.res.Tables[id].Name, true
 		case "Arn":
-			return r.res.tableArns[id], true
+			return r.res.Tables[id].Arn, true
 		case "StreamArn":
-			return r.res.streamArns[id], true
+			return r.res.Tables[id].StreamArn, true
 		}
 	case "AWS::S3::Bucket":
 		switch attr {
 		case "":
-			return r.res.buckets[id], true
+			return r.res.Buckets[id], true
 		case "Arn":
-			return "arn:aws:s3:::" + r.res.buckets[id], true
+			return "arn:aws:s3:::" + r.res.Buckets[id], true
 		}
 	case "AWS::KMS::Key":
 		switch attr {
 		case "", "KeyId":
-			return r.res.keys[id], true
+			return r.res.Keys[id].ID, true
 		case "Arn":
-			return r.res.keyArns[id], true
+			return r.res.Keys[id].Arn, true
 		}
 	case "AWS::SecretsManager::Secret":
 		if attr == "" || attr == "Id" {
-			v, ok := r.res.secrets[id]
+			v, ok := r.secrets[id]
 			return v, ok
 		}
 	case "AWS::Serverless::Function":
@@ -246,14 +127,14 @@ func (r *resolver) ref(name string) (string, bool) {
 		case "":
 			return id, true
 		case "Arn":
-			return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, account, id), true
+			return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", moto.Region, account, id), true
 		}
 	}
 	if attr == "" {
 		return id, true
 	}
 	if attr == "Arn" {
-		return fmt.Sprintf("arn:aws:local:%s:%s:%s", region, account, id), true
+		return fmt.Sprintf("arn:aws:local:%s:%s:%s", moto.Region, account, id), true
 	}
 	return "", false
 }

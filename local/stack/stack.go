@@ -16,22 +16,19 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/livesupportbot/backend/local/gateway"
 	"github.com/livesupportbot/backend/local/lambdarunner"
+	"github.com/livesupportbot/backend/local/moto"
 	"github.com/livesupportbot/backend/local/ttl"
 	"github.com/livesupportbot/backend/shared/cfntemplate"
 )
@@ -82,22 +79,66 @@ type Stack struct {
 	AWS                aws.Config
 	Tables             map[string]string // logical id -> local name
 
-	log       *slog.Logger
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	servers   []*http.Server
-	ws        *gateway.WebSocketAPI
-	moto      *exec.Cmd
-	stopProxy func()
-	stall     *stall
-	ready     chan struct{}
-	once      sync.Once
+	log      *slog.Logger
+	ws       *gateway.WebSocketAPI
+	stall    *stall
+	ready    chan struct{}
+	cleanups []func() // what each step started, undone backwards by Close
+	once     sync.Once
 }
 
-// Start starts the stack; Close stops it. On error everything started is stopped.
-func Start(ctx context.Context, o Options) (s *Stack, err error) {
+// onClose registers how to stop what a step started.
+func (s *Stack) onClose(f func()) { s.cleanups = append(s.cleanups, f) }
+
+// starter carries what one step of Start hands to the next.
+type starter struct {
+	o                  Options
+	s                  *Stack
+	tpl                *cfntemplate.Template
+	fns                []cfntemplate.Function
+	httpL, wsL         net.Listener
+	wsHost             string
+	res                *moto.Resources
+	r                  *resolver
+	wsAPIs             []cfntemplate.WebSocketAPI
+	httpAPIs           []cfntemplate.HTTPAPI
+	wsStage, httpStage string
+	work, rie          string
+}
+
+// Start starts the stack; Close stops it. It runs the steps below in order;
+// each registers how to stop what it started, and an error stops everything
+// started before it.
+func Start(ctx context.Context, o Options) (*Stack, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	st := &starter{o: o, s: &Stack{Functions: map[string]*lambdarunner.Pool{}, Tables: map[string]string{}, log: o.Log, ready: make(chan struct{})}}
+	for _, step := range []func(context.Context) error{
+		st.readTemplate,
+		st.listen, // ports first: a port in use is the likeliest failure, and the clearest
+		st.startMoto,
+		st.createResources,
+		st.resolveTemplate,
+		st.createSecrets,
+		st.buildFunctions,
+		st.startFunctions,
+		st.serveGateway,
+		st.startEventSources,
+		st.watchReadiness,
+	} {
+		if err := step(ctx); err != nil {
+			st.s.Close()
+			return nil, err
+		}
+	}
+	return st.s, nil
+}
+
+func (o Options) withDefaults() (Options, error) {
 	if o.RepoRoot == "" || o.PlatformToken == "" {
-		return nil, errors.New("stack: RepoRoot and PlatformToken are required")
+		return o, errors.New("stack: RepoRoot and PlatformToken are required")
 	}
 	if o.HTTPAddr == "" {
 		o.HTTPAddr = "127.0.0.1:8080"
@@ -117,124 +158,141 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	s = &Stack{Functions: map[string]*lambdarunner.Pool{}, Tables: map[string]string{}, log: o.Log, cancel: cancel, ready: make(chan struct{})}
-	defer func() {
-		if err != nil {
-			s.Close()
-			s = nil
-		}
-	}()
+	return o, nil
+}
 
-	tplPath := filepath.Join(o.RepoRoot, "template.yaml")
-	tpl, err := cfntemplate.Load(tplPath)
-	if err != nil {
-		return s, err
+func (st *starter) readTemplate(context.Context) error {
+	path := filepath.Join(st.o.RepoRoot, "template.yaml")
+	var err error
+	if st.tpl, err = cfntemplate.Load(path); err != nil {
+		return err
 	}
-	fns, err := cfntemplate.LoadFunctions(tplPath)
-	if err != nil {
-		return s, err
-	}
+	st.fns, err = cfntemplate.LoadFunctions(path)
+	return err
+}
 
-	// Ports first: a port in use is the likeliest failure, and the clearest.
-	httpL, err := gateway.Listen("HTTP_PORT", o.HTTPAddr)
-	if err != nil {
-		return s, err
+// listen takes the HTTP and WebSocket ports.
+func (st *starter) listen(context.Context) error {
+	var err error
+	if st.httpL, err = gateway.Listen("HTTP_PORT", st.o.HTTPAddr); err != nil {
+		return err
 	}
-	wsL, err := gateway.Listen("WS_PORT", o.WSAddr)
-	if err != nil {
-		httpL.Close()
-		return s, err
+	st.s.onClose(func() { st.httpL.Close() })
+	if st.wsL, err = gateway.Listen("WS_PORT", st.o.WSAddr); err != nil {
+		return err
 	}
-	s.HTTPURL = "http://" + httpL.Addr().String()
-	wsHost := wsL.Addr().String()
+	st.s.onClose(func() { st.wsL.Close() })
+	st.s.HTTPURL = "http://" + st.httpL.Addr().String()
+	st.wsHost = st.wsL.Addr().String()
+	return nil
+}
 
-	if err := s.startMoto(ctx, o.MotoLog); err != nil {
-		httpL.Close()
-		wsL.Close()
-		return s, err
-	}
-	s.AWS, err = config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
-		config.WithBaseEndpoint(s.MotoURL))
+// startMoto starts moto behind the proxy that serves it one request at a time.
+func (st *starter) startMoto(ctx context.Context) error {
+	srv, err := moto.Start(ctx, st.o.MotoLog)
 	if err != nil {
-		return s, fmt.Errorf("aws config: %w", err)
+		return err
 	}
-
-	res, err := createResources(ctx, s.AWS, tpl)
+	st.s.onClose(func() { srv.Close() })
+	st.o.Log.Info("started moto", "url", srv.URL, "pid", srv.Pid())
+	url, stop, stall, err := serialProxy(srv.URL, func(op string, d time.Duration) {
+		st.o.Log.Warn("slow moto request", "op", op, "duration", d.Round(time.Millisecond))
+	})
 	if err != nil {
-		httpL.Close()
-		wsL.Close()
-		return s, err
+		return err
 	}
-	for id, name := range res.tables {
-		s.Tables[id] = name
-	}
+	st.s.onClose(stop)
+	st.s.MotoURL, st.s.stall = url, stall
+	st.s.AWS, err = moto.Config(ctx, st.s.MotoURL)
+	return err
+}
 
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	s.VisitorTokenSecret = hex.EncodeToString(secret)
+// createResources creates the template's tables, buckets and keys in moto.
+func (st *starter) createResources(ctx context.Context) error {
+	var err error
+	if st.res, err = moto.CreateResources(ctx, st.s.AWS, st.tpl); err != nil {
+		return err
+	}
+	for id, t := range st.res.Tables {
+		st.s.Tables[id] = t.Name
+	}
+	return nil
+}
+
+// resolveTemplate gives parameters, APIs and stages their local values.
+func (st *starter) resolveTemplate(context.Context) error {
+	o, tpl, s := st.o, st.tpl, st.s
 	params := parameters(tpl, o.ParamEnv, nil, o.Log)
-
-	wsAPIs, err := tpl.WebSocketAPIs()
-	if err != nil {
-		return s, err
+	var err error
+	if st.wsAPIs, err = tpl.WebSocketAPIs(); err != nil {
+		return err
 	}
-	httpAPIs, err := tpl.HTTPAPIs()
-	if err != nil {
-		return s, err
+	if st.httpAPIs, err = tpl.HTTPAPIs(); err != nil {
+		return err
 	}
-	r := &resolver{params: params, res: res, tpl: tpl,
-		httpBase: s.HTTPURL, wsHost: wsHost, apis: map[string]string{}}
-	for _, a := range httpAPIs {
+	r := &resolver{params: params, res: st.res, tpl: tpl, httpBase: s.HTTPURL, wsHost: st.wsHost, apis: map[string]string{}}
+	for _, a := range st.httpAPIs {
 		r.apis[a.ID] = "http"
 	}
-	for _, a := range wsAPIs {
+	for _, a := range st.wsAPIs {
 		r.apis[a.ID] = "ws"
 	}
-	wsStage, httpStage := "dev", "dev"
-	if len(wsAPIs) > 0 {
-		if v, ok := tpl.StageOf(wsAPIs[0].ID); ok {
-			if wsStage, err = v.Resolve(r.ref); err != nil {
-				return s, err
+	st.wsStage, st.httpStage = "dev", "dev"
+	if len(st.wsAPIs) > 0 {
+		if v, ok := tpl.StageOf(st.wsAPIs[0].ID); ok {
+			if st.wsStage, err = v.Resolve(r.ref); err != nil {
+				return err
 			}
 		}
 	}
-	if len(httpAPIs) > 0 {
-		if httpStage, err = httpAPIs[0].Stage.Resolve(r.ref); err != nil {
-			return s, err
+	if len(st.httpAPIs) > 0 {
+		if st.httpStage, err = st.httpAPIs[0].Stage.Resolve(r.ref); err != nil {
+			return err
 		}
 	}
-	s.APIURL = s.HTTPURL + "/" + httpStage
+	s.APIURL = s.HTTPURL + "/" + st.httpStage
+	s.WSURL = "ws://" + st.wsHost + "/" + st.wsStage
 	if _, ok := tpl.Parameters["PublicApiUrl"]; ok && (o.ParamEnv == nil || o.ParamEnv("PARAM_PublicApiUrl") == "") {
 		params["PublicApiUrl"] = s.APIURL // the gateway's own URL (http, with the stage)
 	}
-	// The stack's secrets, in moto's Secrets Manager: the platform token and the
-	// visitor-token key are this run's; the rest as the template makes them.
-	if err := createSecrets(ctx, s.AWS, r, map[string]string{
-		"PlatformTokenSecret": o.PlatformToken, "VisitorTokenKeySecret": s.VisitorTokenSecret}); err != nil {
-		return s, err
-	}
-	s.WSURL = "ws://" + wsHost + "/" + wsStage
-	mgmt := "http://" + wsHost + "/" + wsStage
+	st.r = r
+	return nil
+}
 
-	// Build the emulator and every function.
-	work := o.WorkDir
-	if work == "" {
-		if work, err = os.MkdirTemp("", "localstack"); err != nil {
-			return s, err
+// createSecrets creates the stack's secrets in moto's Secrets Manager: the
+// platform token and the visitor-token key are this run's; the rest as the
+// template makes them.
+func (st *starter) createSecrets(ctx context.Context) error {
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	st.s.VisitorTokenSecret = hex.EncodeToString(secret)
+	return createSecrets(ctx, st.s.AWS, st.r, map[string]string{
+		"PlatformTokenSecret": st.o.PlatformToken, "VisitorTokenKeySecret": st.s.VisitorTokenSecret})
+}
+
+// buildFunctions builds the emulator and every selected function with a
+// source folder, each with its environment from the template.
+func (st *starter) buildFunctions(ctx context.Context) error {
+	o, s := st.o, st.s
+	st.work = o.WorkDir
+	if st.work == "" {
+		var err error
+		if st.work, err = os.MkdirTemp("", "localstack"); err != nil {
+			return err
 		}
+		s.onClose(func() { os.RemoveAll(st.work) })
 	}
-	rie := filepath.Join(work, "aws-lambda-rie")
+	st.rie = filepath.Join(st.work, "aws-lambda-rie")
 	o.Log.Info("building the Lambda emulator")
-	if err := lambdarunner.BuildRIE(ctx, o.RepoRoot, rie); err != nil {
-		return s, err
+	if err := lambdarunner.BuildRIE(ctx, o.RepoRoot, st.rie); err != nil {
+		return err
 	}
 	selected := map[string]bool{}
 	for _, id := range o.Functions {
 		selected[id] = true
 	}
-	for _, f := range fns {
+	mgmt := "http://" + st.wsHost + "/" + st.wsStage
+	for _, f := range st.fns {
 		if len(selected) > 0 && !selected[f.ID] {
 			continue
 		}
@@ -243,46 +301,63 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			o.Log.Warn("function has no source yet, not started", "function", f.ID, "folder", f.Dir())
 			continue
 		}
-		env, err := r.env(f)
+		env, err := st.r.env(f)
 		if err != nil {
-			return s, fmt.Errorf("function %s: %w", f.ID, err)
+			return fmt.Errorf("function %s: %w", f.ID, err)
 		}
 		env = append(env,
 			"AWS_ENDPOINT_URL="+s.MotoURL,
 			"AWS_ENDPOINT_URL_LAMBDA="+s.HTTPURL,
 			"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-			"AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1",
+			"AWS_REGION="+moto.Region, "AWS_DEFAULT_REGION="+moto.Region,
 			"WS_MANAGEMENT_ENDPOINT="+mgmt,
 			"AWS_LAMBDA_LOG_FORMAT=JSON",
 		)
 		for k, v := range o.Env {
 			env = append(env, k+"="+v)
 		}
-		bin := filepath.Join(work, f.ID, "bootstrap")
+		bin := filepath.Join(st.work, f.ID, "bootstrap")
 		o.Log.Info("building function", "function", f.ID)
 		if err := lambdarunner.BuildBootstrap(ctx, o.RepoRoot, "./"+f.Dir(), bin); err != nil {
-			return s, err
+			return err
 		}
-		s.Functions[f.ID] = lambdarunner.NewPool(lambdarunner.Spec{Name: f.ID, Bootstrap: bin, RIE: rie, Env: env,
+		s.Functions[f.ID] = lambdarunner.NewPool(lambdarunner.Spec{Name: f.ID, Bootstrap: bin, RIE: st.rie, Env: env,
 			Timeout: f.Timeout, MemorySize: f.MemorySize, MaxInstances: o.MaxInstances, Log: o.Out, Verbose: o.Verbose})
 	}
-	for id, p := range s.Functions {
+	return nil
+}
+
+// startFunctions starts one instance of every function.
+func (st *starter) startFunctions(ctx context.Context) error {
+	st.s.onClose(func() {
+		var wg sync.WaitGroup
+		for _, p := range st.s.Functions {
+			wg.Add(1)
+			go func() { defer wg.Done(); p.Stop() }()
+		}
+		wg.Wait()
+	})
+	for id, p := range st.s.Functions {
 		if err := p.Start(ctx); err != nil {
-			return s, fmt.Errorf("start %s: %w", id, err)
+			return fmt.Errorf("start %s: %w", id, err)
 		}
 	}
+	return nil
+}
 
-	// The gateway.
+// serveGateway serves the WebSocket API on the WS port, and the HTTP API,
+// health, the Lambda Invoke API and the widget's pages on the HTTP port.
+func (st *starter) serveGateway(context.Context) error {
+	o, s := st.o, st.s
 	invoker := func(id string) gateway.Invoker {
 		if p, ok := s.Functions[id]; ok {
 			return p
 		}
 		return missingFunction(id)
 	}
-	httpMux := http.NewServeMux()
 	wsMux := http.NewServeMux()
-	if len(wsAPIs) > 0 {
-		a := wsAPIs[0]
+	if len(st.wsAPIs) > 0 {
+		a := st.wsAPIs[0]
 		routes := map[string]gateway.WSRoute{}
 		for key, rt := range a.Routes {
 			wr := gateway.WSRoute{Function: invoker(rt.Function), IdentitySource: rt.IdentitySource}
@@ -291,15 +366,16 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			}
 			routes[key] = wr
 		}
-		s.ws, err = gateway.NewWebSocketAPI(gateway.WSConfig{APIID: strings.ToLower(a.ID), Stage: wsStage,
+		ws, err := gateway.NewWebSocketAPI(gateway.WSConfig{APIID: strings.ToLower(a.ID), Stage: st.wsStage,
 			RouteSelection: a.RouteSelectionExpression, Routes: routes, Log: o.Log.With("api", a.ID)})
 		if err != nil {
-			return s, err
+			return err
 		}
-		wsMux.Handle("/", s.ws)
+		s.ws = ws
+		wsMux.Handle("/", ws)
 	}
 	var httpRoutes []gateway.HTTPRoute
-	for _, f := range fns {
+	for _, f := range st.fns {
 		for _, ev := range f.Events {
 			if ev.Type != "HttpApi" {
 				continue
@@ -307,40 +383,67 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			var p struct{ Path, Method string }
 			cfntemplate.Decode(ev.Properties, &p)
 			if p.Path == "" || p.Method == "" {
-				return s, fmt.Errorf("function %s event %s: an HttpApi event needs Path and Method", f.ID, ev.Name)
+				return fmt.Errorf("function %s event %s: an HttpApi event needs Path and Method", f.ID, ev.Name)
 			}
 			httpRoutes = append(httpRoutes, gateway.HTTPRoute{Method: strings.ToUpper(p.Method), Path: p.Path, Function: invoker(f.ID)})
 		}
 	}
 	var cors *gateway.Cors
-	if len(httpAPIs) > 0 && httpAPIs[0].Cors != nil {
-		c := gateway.Cors(*httpAPIs[0].Cors)
+	if len(st.httpAPIs) > 0 && st.httpAPIs[0].Cors != nil {
+		c := gateway.Cors(*st.httpAPIs[0].Cors)
 		cors = &c
 	}
-	httpAPI := gateway.NewHTTPAPI(gateway.HTTPConfig{APIID: "httpapi", Stage: httpStage, Routes: httpRoutes, Cors: cors, Log: o.Log.With("api", "HttpApi")})
-	httpMux.Handle("/"+httpStage+"/", httpAPI)
+	httpMux := http.NewServeMux()
+	httpAPI := gateway.NewHTTPAPI(gateway.HTTPConfig{APIID: "httpapi", Stage: st.httpStage, Routes: httpRoutes, Cors: cors, Log: o.Log.With("api", "HttpApi")})
+	httpMux.Handle("/"+st.httpStage+"/", httpAPI)
 	httpMux.HandleFunc("GET /healthz", s.healthz)
 	httpMux.Handle("POST /2015-03-31/functions/{name}/invocations", lambdaAPI{s: s})
 	httpMux.Handle("/", http.FileServer(http.Dir(filepath.Join(o.RepoRoot, "widget"))))
+
+	var servers []*http.Server
+	var wg sync.WaitGroup
+	s.onClose(func() {
+		if s.ws != nil {
+			s.ws.Close()
+		}
+		for _, hs := range servers {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			hs.Shutdown(ctx)
+			cancel()
+		}
+		wg.Wait()
+	})
 	for _, srv := range []struct {
 		l net.Listener
 		h http.Handler
-	}{{httpL, httpMux}, {wsL, wsMux}} {
+	}{{st.httpL, httpMux}, {st.wsL, wsMux}} {
 		hs := &http.Server{Handler: srv.h, ReadHeaderTimeout: 10 * time.Second}
-		s.servers = append(s.servers, hs)
-		s.wg.Add(1)
+		servers = append(servers, hs)
+		wg.Add(1)
 		go func() {
-			defer s.wg.Done()
+			defer wg.Done()
 			if err := hs.Serve(srv.l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				o.Log.Error("server stopped", "error", err)
 			}
 		}()
 	}
+	return nil
+}
 
-	// Event sources.
+// startEventSources runs the functions' stream mappings and schedules, and
+// the TTL process.
+func (st *starter) startEventSources(context.Context) error {
+	o, s := st.o, st.s
+	runCtx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	s.onClose(func() { cancel(); wg.Wait() })
+	run := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(runCtx) }()
+	}
 	streamsClient := dynamodbstreams.NewFromConfig(s.AWS)
 	ledger := ttl.NewLedger()
-	for _, f := range fns {
+	for _, f := range st.fns {
 		p, ok := s.Functions[f.ID]
 		if !ok {
 			continue
@@ -348,25 +451,21 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		for _, ev := range f.Events {
 			switch ev.Type {
 			case "DynamoDB":
-				m, err := mapping(f.ID, ev, p, r, ledger, o.Log)
+				m, err := mapping(f.ID, ev, p, st.r, ledger, o.Log)
 				if err != nil {
-					return s, err
+					return err
 				}
-				if m == nil {
-					continue
+				if m != nil {
+					run(func(ctx context.Context) { m.Run(ctx, streamsClient) })
 				}
-				s.wg.Add(1)
-				go func() { defer s.wg.Done(); m.Run(runCtx, streamsClient) }()
 			case "Schedule", "ScheduleV2":
 				sc, err := schedule(f.ID, ev, p, o.Log)
 				if err != nil {
-					return s, err
+					return err
 				}
-				if sc == nil {
-					continue
+				if sc != nil {
+					run(sc.Run)
 				}
-				s.wg.Add(1)
-				go func() { defer s.wg.Done(); sc.Run(runCtx) }()
 			case "HttpApi":
 			default:
 				o.Log.Warn("event source not played locally", "function", f.ID, "event", ev.Name, "type", ev.Type)
@@ -374,27 +473,27 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		}
 	}
 	var ttlTables []ttl.Table
-	for id, name := range res.tables {
-		if attr := tpl.TTLAttribute(id); attr != "" {
-			in, _ := tpl.TableInput(id, name)
-			var keys []string
-			for _, k := range in.KeySchema {
-				keys = append(keys, aws.ToString(k.AttributeName))
-			}
-			ttlTables = append(ttlTables, ttl.Table{Name: name, Attribute: attr, KeyNames: keys})
+	for _, t := range st.res.Tables {
+		if t.TTLAttribute != "" {
+			ttlTables = append(ttlTables, ttl.Table{Name: t.Name, Attribute: t.TTLAttribute, KeyNames: t.KeyNames})
 		}
 	}
 	if len(ttlTables) > 0 {
 		proc := &ttl.Process{DB: dynamodb.NewFromConfig(s.AWS), Tables: ttlTables, Ledger: ledger, Log: o.Log.With("process", "ttl")}
-		s.wg.Add(1)
-		go func() { defer s.wg.Done(); proc.Run(runCtx, o.TTLInterval) }()
+		run(func(ctx context.Context) { proc.Run(ctx, o.TTLInterval) })
 	}
+	return nil
+}
 
-	// Ready once every function answered an invocation (this is also each
-	// function's cold start).
-	s.wg.Add(1)
+// watchReadiness closes Ready once every function answered an invocation
+// (this is also each function's cold start).
+func (st *starter) watchReadiness(context.Context) error {
+	s := st.s
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	s.onClose(func() { cancel(); <-done })
 	go func() {
-		defer s.wg.Done()
+		defer close(done)
 		var wg sync.WaitGroup
 		for id, p := range s.Functions {
 			wg.Add(1)
@@ -406,7 +505,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 					if err == nil || errors.As(err, &fe) {
 						return
 					}
-					o.Log.Warn("function not answering yet", "function", id, "error", err)
+					st.o.Log.Warn("function not answering yet", "function", id, "error", err)
 					time.Sleep(500 * time.Millisecond)
 				}
 			}()
@@ -416,7 +515,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			close(s.ready)
 		}
 	}()
-	return s, nil
+	return nil
 }
 
 // WebSocket returns the gateway's WebSocket API (nil without one).
@@ -483,40 +582,13 @@ func (s *Stack) FunctionIDs() []string {
 	return ids
 }
 
-// Close stops the servers, every function and moto.
+// Close stops everything the stack started, last started first: event
+// sources, the gateway (every connection gets its $disconnect), the
+// functions, the proxy and moto.
 func (s *Stack) Close() error {
 	s.once.Do(func() {
-		if s.cancel != nil {
-			s.cancel()
-		}
-		if s.ws != nil {
-			s.ws.Close()
-		}
-		for _, hs := range s.servers {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			hs.Shutdown(ctx)
-			cancel()
-		}
-		s.wg.Wait()
-		var wg sync.WaitGroup
-		for _, p := range s.Functions {
-			wg.Add(1)
-			go func() { defer wg.Done(); p.Stop() }()
-		}
-		wg.Wait()
-		if s.stopProxy != nil {
-			s.stopProxy()
-		}
-		if s.moto != nil && s.moto.Process != nil {
-			syscall.Kill(-s.moto.Process.Pid, syscall.SIGTERM)
-			done := make(chan struct{})
-			go func() { s.moto.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(3 * time.Second):
-				syscall.Kill(-s.moto.Process.Pid, syscall.SIGKILL)
-				<-done
-			}
+		for i := len(s.cleanups) - 1; i >= 0; i-- {
+			s.cleanups[i]()
 		}
 	})
 	return nil
