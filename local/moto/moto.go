@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 
@@ -43,8 +44,9 @@ func fileExists(p string) bool {
 
 // Server is a running moto_server.
 type Server struct {
-	URL string // http://127.0.0.1:<port>
-	cmd *exec.Cmd
+	URL  string // http://127.0.0.1:<port>
+	cmd  *exec.Cmd
+	once sync.Once
 }
 
 // startTimeout bounds how long moto may take to answer after it starts.
@@ -95,16 +97,18 @@ func (s *Server) Pid() int { return s.cmd.Process.Pid }
 
 // Close stops moto's process group: SIGTERM, then SIGKILL after 3 seconds.
 func (s *Server) Close() error {
-	pgid := -s.cmd.Process.Pid
-	syscall.Kill(pgid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(3 * time.Second):
-		syscall.Kill(pgid, syscall.SIGKILL)
-		<-done
-	}
+	s.once.Do(func() {
+		pgid := -s.cmd.Process.Pid
+		syscall.Kill(pgid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { s.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			syscall.Kill(pgid, syscall.SIGKILL)
+			<-done
+		}
+	})
 	return nil
 }
 
