@@ -1,13 +1,19 @@
-// Package awsclients loads the AWS configuration of a function once, at cold
-// start, and reads the settings every function needs from the environment.
+// Package awsclients is the start of every function: its main is
+// awsclients.Main(run), and run reads its configuration only through the getenv
+// it is given (Env for required variables), builds its AWS clients with Start
+// and serves its handler with Serve.
 // Endpoints of local services come from the SDK's own AWS_ENDPOINT_URL variables.
 package awsclients
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
+
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -25,21 +31,21 @@ import (
 // providers that config.LoadDefaultConfig brings, which keeps each bootstrap small
 // and its cold start short. The SDK's configured-endpoint variables are honoured:
 // AWS_ENDPOINT_URL for every service, AWS_ENDPOINT_URL_<SERVICE> for one.
-func Config(ctx context.Context) (aws.Config, error) {
-	region := os.Getenv("AWS_REGION")
+func Config(getenv func(string) string) (aws.Config, error) {
+	region := getenv("AWS_REGION")
 	if region == "" {
-		region = os.Getenv("AWS_DEFAULT_REGION")
+		region = getenv("AWS_DEFAULT_REGION")
 	}
-	key, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	key, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
 	if region == "" || key == "" || secret == "" {
 		return aws.Config{}, fmt.Errorf("load aws config: AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set")
 	}
 	cfg := aws.Config{
 		Region:        region,
-		Credentials:   aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, os.Getenv("AWS_SESSION_TOKEN"))),
-		ConfigSources: []any{envEndpoints{}},
+		Credentials:   aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, getenv("AWS_SESSION_TOKEN"))),
+		ConfigSources: []any{envEndpoints{getenv}},
 	}
-	if ep := os.Getenv("AWS_ENDPOINT_URL"); ep != "" {
+	if ep := getenv("AWS_ENDPOINT_URL"); ep != "" {
 		cfg.BaseEndpoint = aws.String(ep)
 	}
 	return cfg, nil
@@ -47,10 +53,10 @@ func Config(ctx context.Context) (aws.Config, error) {
 
 // envEndpoints resolves AWS_ENDPOINT_URL_<SERVICE> (the SDK id upper-cased, spaces
 // as underscores), as the SDK's shared configuration does.
-type envEndpoints struct{}
+type envEndpoints struct{ getenv func(string) string }
 
-func (envEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
-	v := os.Getenv("AWS_ENDPOINT_URL_" + strings.ToUpper(strings.ReplaceAll(sdkID, " ", "_")))
+func (e envEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	v := e.getenv("AWS_ENDPOINT_URL_" + strings.ToUpper(strings.ReplaceAll(sdkID, " ", "_")))
 	return v, v != "", nil
 }
 
@@ -72,41 +78,82 @@ func Env(getenv func(string) string, names ...string) (map[string]string, error)
 	return out, nil
 }
 
-// Store builds the store from DATA_TABLE and ARCHIVE_TABLE, with the subject hash
-// key of SUBJECT_HASH_SECRET when it is set.
-func Store(cfg aws.Config, getenv func(string) string) (*store.Store, error) {
+// Runtime is what a function's run gets at cold start: the AWS configuration,
+// the store over the tables, and the function's secrets, which are still on
+// their way (Secrets.Get waits for them the first time).
+type Runtime struct {
+	Config  aws.Config
+	Store   *store.Store
+	Secrets *secrets.Pending
+}
+
+// Start loads the AWS configuration, starts fetching the named secrets in the
+// background (secrets.Fetch: one BatchGetSecretValue; the environment holds
+// only <NAME>_ARN) and builds the store from DATA_TABLE and ARCHIVE_TABLE. When
+// SUBJECT_HASH_SECRET is among the secrets, the store hashes erased subjects'
+// identifiers with it. Start makes no network call itself, so a cold start does
+// not wait for one.
+func Start(ctx context.Context, getenv func(string) string, secretNames ...string) (*Runtime, error) {
+	cfg, err := Config(getenv)
+	if err != nil {
+		return nil, err
+	}
 	env, err := Env(getenv, "DATA_TABLE", "ARCHIVE_TABLE")
 	if err != nil {
 		return nil, err
 	}
-	st := store.New(dynamodb.NewFromConfig(cfg), env["DATA_TABLE"], env["ARCHIVE_TABLE"])
-	if k := getenv("SUBJECT_HASH_SECRET"); k != "" {
-		st = st.WithSubjectKey([]byte(k)) // hashes erased subjects' identifiers (suppression)
+	var missing []string
+	for _, n := range secretNames {
+		if getenv(n+"_ARN") == "" {
+			missing = append(missing, n+"_ARN")
+		}
 	}
-	return st, nil
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("missing environment: %v", missing)
+	}
+	rt := &Runtime{Config: cfg, Secrets: secrets.Fetch(ctx, secretsmanager.NewFromConfig(cfg), getenv, secretNames...)}
+	rt.Store = store.New(dynamodb.NewFromConfig(cfg), env["DATA_TABLE"], env["ARCHIVE_TABLE"])
+	if slices.Contains(secretNames, "SUBJECT_HASH_SECRET") {
+		rt.Store = rt.Store.WithSubjectKeyFrom(func() ([]byte, error) {
+			k, err := rt.Secrets.Get("SUBJECT_HASH_SECRET")
+			return []byte(k), err
+		})
+	}
+	return rt, nil
 }
 
-// Fatal logs a start-up error as one line and exits: a missing setting is a clear
-// message, not a panic inside a request.
+// Main runs a function's run with the process environment and exits with one
+// logged line if it fails: a missing setting is a clear message, not a panic
+// inside a request.
+func Main(run func(ctx context.Context, getenv func(string) string) error) {
+	if err := run(context.Background(), os.Getenv); err != nil {
+		Fatal(err)
+	}
+}
+
+// Serve hands the handler to the Lambda runtime; it returns only if the runtime
+// cannot start. Mains keep it in a variable so their tests can take the handler.
+func Serve(handler any) error {
+	lambda.Start(handler)
+	return errors.New("lambda runtime stopped")
+}
+
+// Fatal logs a start-up error as one line and exits.
 func Fatal(err error) {
 	fmt.Fprintf(os.Stderr, `{"level":"ERROR","msg":"start-up failed","error":%q}`+"\n", err.Error())
 	os.Exit(1)
 }
 
-// MustStore loads the AWS configuration and builds the store, or logs why not and
-// exits: the start of every function that uses the tables and no secret.
+// MustStore and MustStart are the start of the mains not yet moved to
+// Start/Main (they read the secrets synchronously).
 func MustStore(ctx context.Context, getenv func(string) string) (aws.Config, *store.Store) {
 	cfg, _, st := MustStart(ctx, getenv)
 	return cfg, st
 }
 
-// MustStart is the start of a function: it loads the AWS configuration, then
-// the named secrets from Secrets Manager in one call (secrets.Load: the
-// environment holds only <NAME>_ARN), then the store, or logs why not and exits.
-// The getenv it returns answers the secrets first, then the environment; the
-// store takes SUBJECT_HASH_SECRET from it.
+// MustStart loads the configuration, the named secrets (synchronously) and the store, or exits.
 func MustStart(ctx context.Context, getenv func(string) string, secretNames ...string) (aws.Config, func(string) string, *store.Store) {
-	cfg, err := Config(ctx)
+	cfg, err := Config(getenv)
 	if err != nil {
 		Fatal(err)
 	}
@@ -117,9 +164,13 @@ func MustStart(ctx context.Context, getenv func(string) string, secretNames ...s
 		}
 		getenv = secrets.Getenv(vals, getenv)
 	}
-	st, err := Store(cfg, getenv)
+	env, err := Env(getenv, "DATA_TABLE", "ARCHIVE_TABLE")
 	if err != nil {
 		Fatal(err)
+	}
+	st := store.New(dynamodb.NewFromConfig(cfg), env["DATA_TABLE"], env["ARCHIVE_TABLE"])
+	if k := getenv("SUBJECT_HASH_SECRET"); k != "" {
+		st = st.WithSubjectKey([]byte(k))
 	}
 	return cfg, getenv, st
 }

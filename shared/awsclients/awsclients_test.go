@@ -3,6 +3,7 @@ package awsclients_test
 import (
 	"context"
 	"net/http"
+	"os"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
@@ -34,7 +35,7 @@ func TestConfig_EndpointsAndCredentialsFromEnv(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_ENDPOINT_URL", all.URL)
 	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", lam.URL)
-	cfg, err := awsclients.Config(context.Background())
+	cfg, err := awsclients.Config(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func TestConfig_EndpointsAndCredentialsFromEnv(t *testing.T) {
 		t.Fatalf("general endpoint got %d, lambda endpoint %d; want 1 and 1", general.Load(), lambdaHits.Load())
 	}
 	t.Setenv("AWS_ACCESS_KEY_ID", "")
-	if _, err := awsclients.Config(context.Background()); err == nil {
+	if _, err := awsclients.Config(os.Getenv); err == nil {
 		t.Fatal("missing credentials accepted")
 	}
 }

@@ -1,5 +1,7 @@
-// Package secrets reads a function's secrets from AWS Secrets Manager once, at
-// cold start, in one BatchGetSecretValue call. The function's configuration
+// Package secrets reads a function's secrets from AWS Secrets Manager once per
+// instance, in one BatchGetSecretValue call that Fetch starts in the background
+// at cold start, so the call overlaps the runtime's start instead of adding to
+// it; the first Get waits for it. The function's configuration
 // holds only the secrets' ARNs (variable <NAME>_ARN); the values live for the
 // life of the instance in memory and never in the environment, so anyone who can
 // read the function's configuration sees no secret.
@@ -11,6 +13,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -128,4 +131,49 @@ func Getenv(vals map[string]string, fallback func(string) string) func(string) s
 		}
 		return fallback(name)
 	}
+}
+
+// Pending is the secrets of one function instance, fetched in the background.
+type Pending struct {
+	load func() (map[string]string, error)
+	done chan struct{}
+
+	mu   sync.Mutex
+	vals map[string]string
+	err  error
+}
+
+// Fetch starts loading the secrets of names (as Load) in the background and
+// returns at once. With no names there is nothing to fetch and Get finds nothing.
+func Fetch(ctx context.Context, c Client, getenv func(string) string, names ...string) *Pending {
+	p := &Pending{load: func() (map[string]string, error) { return Load(ctx, c, getenv, names...) }, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		vals, err := p.load()
+		p.mu.Lock()
+		p.vals, p.err = vals, err
+		p.mu.Unlock()
+	}()
+	return p
+}
+
+// Get returns the secret of name, waiting for the background fetch the first
+// time. A failed fetch (Secrets Manager unreachable at cold start) is tried
+// again by the next Get rather than failing the instance for ever. An error
+// names the secret, never a value.
+func (p *Pending) Get(name string) (string, error) {
+	<-p.done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		p.vals, p.err = p.load()
+		if p.err != nil {
+			return "", p.err
+		}
+	}
+	v, ok := p.vals[name]
+	if !ok {
+		return "", fmt.Errorf("secret %s: not among the function's secrets", name)
+	}
+	return v, nil
 }

@@ -116,3 +116,55 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+// flaky fails its first n calls, as Secrets Manager unreachable at cold start.
+type flaky struct {
+	counting
+	fail int
+}
+
+func (c *flaky) BatchGetSecretValue(ctx context.Context, in *secretsmanager.BatchGetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error) {
+	if c.fail > 0 {
+		c.fail--
+		c.calls++
+		return nil, fmt.Errorf("connection refused")
+	}
+	return c.counting.BatchGetSecretValue(ctx, in, opts...)
+}
+
+func TestFetch_InTheBackgroundOnceAndAgainAfterAFailure(t *testing.T) {
+	sm := secretsmanager.NewFromConfig(testaws.Config(t))
+	env := map[string]string{"A_ARN": newSecret(t, sm, "value-a"), "SLACK_ARN": newSecret(t, sm, `{"S1":"one"}`)}
+	getenv := func(k string) string { return env[k] }
+
+	c := &flaky{counting: counting{Client: sm}}
+	p := secrets.Fetch(context.Background(), c, getenv, "A", "SLACK")
+	for range 3 {
+		if v, err := p.Get("A"); err != nil || v != "value-a" {
+			t.Fatalf("Get(A) = %q, %v", v, err)
+		}
+	}
+	if v, err := p.Get("S1"); err != nil || v != "one" {
+		t.Fatalf("Get(S1) = %q, %v", v, err)
+	}
+	if c.calls != 1 {
+		t.Errorf("%d calls for four Gets, want 1", c.calls)
+	}
+	if _, err := p.Get("NOT_A_SECRET"); err == nil || !strings.Contains(err.Error(), "NOT_A_SECRET") {
+		t.Errorf("unknown name: %v", err)
+	}
+
+	c = &flaky{counting: counting{Client: sm}, fail: 1}
+	p = secrets.Fetch(context.Background(), c, getenv, "A")
+	if v, err := p.Get("A"); err != nil || v != "value-a" {
+		t.Fatalf("after a failed background fetch, Get(A) = %q, %v; want a second try", v, err)
+	}
+	if c.calls != 2 {
+		t.Errorf("%d calls, want 2 (the failed one and the retry)", c.calls)
+	}
+	c = &flaky{counting: counting{Client: sm}, fail: 2}
+	p = secrets.Fetch(context.Background(), c, getenv, "A")
+	if _, err := p.Get("A"); err == nil || strings.Contains(err.Error(), "value-a") {
+		t.Fatalf("two failures: %v, want an error that shows no value", err)
+	}
+}

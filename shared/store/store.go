@@ -34,8 +34,9 @@ type Store struct {
 	data    string
 	archive string
 	now     func() time.Time
-	// subjectKey salts the hashes of erased subjects' identifiers (suppression.go).
-	subjectKey []byte
+	// subjectKey gives the key that salts the hashes of erased subjects'
+	// identifiers (suppression.go); nil when none was configured.
+	subjectKey func() ([]byte, error)
 }
 
 // New returns a Store over the two tables.

@@ -42,8 +42,15 @@ func ChannelIdentity(channel, externalID string) string { return channel + ":" +
 // WithSubjectKey returns a copy of s that hashes subject identifiers with key
 // (HMAC-SHA256). The key comes from the SUBJECT_HASH_SECRET environment variable.
 func (s *Store) WithSubjectKey(key []byte) *Store {
+	key = append([]byte(nil), key...)
+	return s.WithSubjectKeyFrom(func() ([]byte, error) { return key, nil })
+}
+
+// WithSubjectKeyFrom returns a copy of s that asks key for the subject hash key
+// each time it hashes (a function's secrets arrive after its cold start).
+func (s *Store) WithSubjectKeyFrom(key func() ([]byte, error)) *Store {
 	c := *s
-	c.subjectKey = append([]byte(nil), key...)
+	c.subjectKey = key
 	return &c
 }
 
@@ -51,10 +58,17 @@ func (s *Store) WithSubjectKey(key []byte) *Store {
 // over tenant, kind and the normalized value, hex encoded. The same identity
 // always gives the same hash within a tenant, and nothing else can be read from it.
 func (s *Store) SubjectHash(tenantID, kind, value string) (string, error) {
-	if len(s.subjectKey) == 0 {
+	if s.subjectKey == nil {
 		return "", ErrNoSubjectKey
 	}
-	m := hmac.New(sha256.New, s.subjectKey)
+	key, err := s.subjectKey()
+	if err != nil {
+		return "", err
+	}
+	if len(key) == 0 {
+		return "", ErrNoSubjectKey
+	}
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(tenantID + "\x00" + kind + "\x00" + normalizeIdentity(kind, value)))
 	return hex.EncodeToString(m.Sum(nil)), nil
 }
