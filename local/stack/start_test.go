@@ -1,7 +1,6 @@
 package stack
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -11,30 +10,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/livesupportbot/backend/local/moto"
 	"github.com/livesupportbot/backend/local/testaws"
 )
-
-// logBuffer collects the stack's log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // freeAddr returns a loopback address free at the time of the call.
 func freeAddr(t *testing.T) string {
@@ -97,21 +77,26 @@ func TestStart_AFailedBuildStopsMotoAndFreesThePorts(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "template.yaml"), tpl, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var logs logBuffer
+	logs, err := os.Create(filepath.Join(t.TempDir(), "stack.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
 	httpAddr, wsAddr := freeAddr(t), freeAddr(t)
 	_, err = Start(context.Background(), Options{RepoRoot: root, PlatformToken: "token", HTTPAddr: httpAddr, WSAddr: wsAddr,
-		WorkDir: t.TempDir(), Log: slog.New(slog.NewTextHandler(&logs, nil))})
+		WorkDir: t.TempDir(), Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err == nil || !strings.Contains(err.Error(), "build emulator") {
 		t.Fatalf("err = %v, want the emulator's build to fail", err)
 	}
-	m := regexp.MustCompile(`msg="started moto" url=(\S+) pid=(\d+)`).FindStringSubmatch(logs.String())
+	log, _ := os.ReadFile(logs.Name())
+	m := regexp.MustCompile(`msg="started moto" url=(\S+) pid=(\d+)`).FindSubmatch(log)
 	if m == nil {
-		t.Fatalf("moto never started; log:\n%s", logs.String())
+		t.Fatalf("moto never started; log:\n%s", log)
 	}
-	if _, err := os.Stat("/proc/" + m[2]); err == nil {
+	if _, err := os.Stat("/proc/" + string(m[2])); err == nil {
 		t.Errorf("moto (pid %s) still runs", m[2])
 	}
-	if res, err := http.Get(m[1] + "/moto-api/"); err == nil {
+	if res, err := http.Get(string(m[1]) + "/moto-api/"); err == nil {
 		res.Body.Close()
 		t.Errorf("moto still answers on %s", m[1])
 	}
