@@ -6,19 +6,30 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/livesupportbot/backend/shared/archive"
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
 )
 
-func main() {
+func main() { awsclients.Main(run) }
+
+// serve hands the handler to the Lambda runtime; tests capture it instead.
+var serve = awsclients.Serve
+
+// run builds the handler at cold start and serves it.
+func run(ctx context.Context, getenv func(string) string) error {
 	// Erased subjects are recognised by the hash of their contact id, keyed with
-	// SUBJECT_HASH_SECRET (MustStart gives it to the store).
-	_, _, st := awsclients.MustStart(context.Background(), os.Getenv, "SUBJECT_HASH_SECRET")
-	lambda.Start(archive.New(st, st, logging.FromEnv("archive")).Handle)
+	// SUBJECT_HASH_SECRET: the store takes it from the secrets when it first
+	// checks one.
+	rt, err := awsclients.Start(ctx, getenv, "SUBJECT_HASH_SECRET")
+	if err != nil {
+		return err
+	}
+	log := logging.New(os.Stdout, cmp.Or(getenv("AWS_LAMBDA_FUNCTION_NAME"), "archive"))
+	h := archive.New(archive.Deps{Store: rt.Store, Suppressions: rt.Store, Log: log})
+	return serve(h.Handle)
 }

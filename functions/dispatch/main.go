@@ -27,18 +27,18 @@ func main() {
 		awsclients.Fatal(err)
 	}
 	log := logging.FromEnv("dispatch")
-	h := &dispatch.Handler{
+	h := dispatch.New(dispatch.Deps{
 		Store:   st,
 		Tenants: store.NewTenantCache(st, 30*time.Second),
 		Log:     log,
 		Deliverers: []dispatch.Deliverer{
 			&dispatch.Widget{Store: st, Pusher: pusher.New(pusher.NewClient(cfg, env["WS_MANAGEMENT_ENDPOINT"])), Log: log},
 		},
-	}
+	})
 	// Slack: mirror visitor and bot messages to the tenant's Slack thread. It is
 	// outbound: its failures are parked and retried by the scheduled run.
 	if sc, err := slackbridge.ConfigFromEnv(os.Getenv, "SLACK_KMS_KEY_ID"); err == nil {
 		h.Outbound = append(h.Outbound, dispatch.Destination{Name: "slack", Deliverer: slackbridge.New(sc, st, kms.NewFromConfig(cfg), log)})
 	}
-	lambda.Start(h.Invoke)
+	lambda.Start(h.Handle)
 }

@@ -5,25 +5,27 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/sweep"
 )
 
-func main() {
-	_, st := awsclients.MustStore(context.Background(), os.Getenv)
-	log := logging.FromEnv("retention-sweep")
-	lambda.Start(func(ctx context.Context) (*sweep.Summary, error) {
-		opt := sweep.Options{}
-		if lc, ok := lambdacontext.FromContext(ctx); ok {
-			opt.Owner = lc.AwsRequestID
-		}
-		return sweep.New(st, log, opt).Run(ctx)
-	})
+func main() { awsclients.Main(run) }
+
+// serve hands the handler to the Lambda runtime; tests capture it instead.
+var serve = awsclients.Serve
+
+// run builds the handler at cold start and serves it.
+func run(ctx context.Context, getenv func(string) string) error {
+	rt, err := awsclients.Start(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	log := logging.New(os.Stdout, cmp.Or(getenv("AWS_LAMBDA_FUNCTION_NAME"), "retention-sweep"))
+	h := sweep.New(sweep.Deps{Store: rt.Store, Log: log})
+	return serve(h.Handle)
 }

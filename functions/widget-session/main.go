@@ -10,6 +10,7 @@ import (
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
+	"github.com/livesupportbot/backend/shared/ratelimit"
 	"github.com/livesupportbot/backend/shared/visitortoken"
 	"github.com/livesupportbot/backend/shared/widgetsession"
 )
@@ -24,6 +25,6 @@ func main() {
 	if err != nil {
 		awsclients.Fatal(err)
 	}
-	h := &widgetsession.Handler{Store: st, Tokens: tokens, WebSocketURL: env["WEBSOCKET_URL"], Log: logging.FromEnv("widget-session")}
+	h := widgetsession.New(widgetsession.Deps{Store: st, Limiter: ratelimit.New(st), Tokens: tokens, WebSocketURL: env["WEBSOCKET_URL"], Log: logging.FromEnv("widget-session")})
 	lambda.Start(h.Handle)
 }

@@ -21,6 +21,6 @@ func main() {
 	if err != nil {
 		awsclients.Fatal(err)
 	}
-	h := &wsconn.Handler{Store: st, Tokens: tokens, Log: logging.FromEnv("ws-connect")}
-	lambda.Start(h.Invoke)
+	h := wsconn.New(wsconn.Deps{Store: st, Tokens: tokens, Log: logging.FromEnv("ws-connect")})
+	lambda.Start(h.Handle)
 }

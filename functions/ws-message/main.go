@@ -4,39 +4,52 @@ package main
 
 import (
 	"context"
-	"os"
+	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/pusher"
+	"github.com/livesupportbot/backend/shared/ratelimit"
 	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/usage"
 	"github.com/livesupportbot/backend/shared/wsmessage"
 )
 
-func main() {
-	cfg, _, st := awsclients.MustStart(context.Background(), os.Getenv, "SUBJECT_HASH_SECRET")
-	maxChars, _ := strconv.Atoi(os.Getenv("MAX_MESSAGE_CHARS"))
-	pushers := map[string]*pusher.Pusher{}
-	pusherFor := func(rc events.APIGatewayWebsocketProxyRequestContext) *pusher.Pusher {
-		ep := os.Getenv("WS_MANAGEMENT_ENDPOINT")
-		if ep == "" {
-			ep = "https://" + rc.DomainName + "/" + rc.Stage
-		}
-		if p, ok := pushers[ep]; ok {
-			return p
-		}
-		p := pusher.New(pusher.NewClient(cfg, ep))
-		pushers[ep] = p
-		return p
+func main() { awsclients.Main(run) }
+
+// serve hands the handler to the Lambda runtime (a test takes it instead).
+var serve = awsclients.Serve
+
+// run builds the handler at cold start and serves it.
+func run(ctx context.Context, getenv func(string) string) error {
+	maxChars, err := maxMessageChars(getenv("MAX_MESSAGE_CHARS"))
+	if err != nil {
+		return err
 	}
-	h := &wsmessage.Handler{Store: st, Tenants: store.NewTenantCache(st, 30*time.Second), Pusher: pusherFor,
-		MaxChars: maxChars, Log: logging.FromEnv("ws-message")}
-	h.PageView = usage.Hook(st, h.Tenants) // pageView frames: usage and technical data
-	lambda.Start(h.Handle)
+	rt, err := awsclients.Start(ctx, getenv, "SUBJECT_HASH_SECRET")
+	if err != nil {
+		return err
+	}
+	tenants := store.NewTenantCache(rt.Store, 30*time.Second)
+	h := wsmessage.New(wsmessage.Deps{Store: rt.Store, Tenants: tenants, Limiter: ratelimit.New(rt.Store),
+		// WS_MANAGEMENT_ENDPOINT, when set, replaces the request's own API.
+		Pusher:   pusher.NewEndpoints(rt.Config, getenv("WS_MANAGEMENT_ENDPOINT")).For,
+		MaxChars: maxChars, Log: logging.FromEnv("ws-message"),
+		PageView: usage.Hook(rt.Store, tenants)}) // pageView frames: usage and technical data
+	return serve(h.Handle)
+}
+
+// maxMessageChars reads MAX_MESSAGE_CHARS: unset is the default limit
+// (chat.DefaultMaxTextChars); anything but a positive number is an error.
+func maxMessageChars(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("MAX_MESSAGE_CHARS must be a positive number of characters, not %q", v)
+	}
+	return n, nil
 }

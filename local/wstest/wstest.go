@@ -24,6 +24,7 @@ import (
 	"github.com/livesupportbot/backend/shared/dispatch"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/pusher"
+	"github.com/livesupportbot/backend/shared/ratelimit"
 	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/visitortoken"
 	"github.com/livesupportbot/backend/shared/wsconn"
@@ -55,15 +56,15 @@ func New(tb testing.TB, cfg aws.Config, st *store.Store, streamArn string, log *
 	p := mgmt.Pusher()
 	return &Widget{
 		Tokens: tokens, Mgmt: mgmt,
-		Conn: &wsconn.Handler{Store: st, Tokens: tokens, Log: log},
-		Msg: &wsmessage.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
-			Pusher: func(events.APIGatewayWebsocketProxyRequestContext) *pusher.Pusher { return p }},
-		Dispatch: &dispatch.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
+		Conn: wsconn.New(wsconn.Deps{Store: st, Tokens: tokens, Log: log}),
+		Msg: wsmessage.New(wsmessage.Deps{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Limiter: ratelimit.New(st), Log: log,
+			Pusher: func(string, string) *pusher.Pusher { return p }}),
+		Dispatch: dispatch.New(dispatch.Deps{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
 			Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: p, Log: log}}, Outbound: outbound,
 			// Tests of the outbound timeout set their own; the default's 5 s can
 			// pass on a loaded 2-core machine under -race, parking a delivery
 			// that a test expects to go through.
-			AttemptTimeout: 30 * time.Second},
+			AttemptTimeout: 30 * time.Second}),
 		Stream: &streamevent.Reader{Client: dynamodbstreams.NewFromConfig(cfg), StreamArn: streamArn},
 	}
 }
@@ -128,7 +129,7 @@ func (w *Widget) Pump(tb testing.TB) events.DynamoDBEventResponse {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	res, err := w.Dispatch.Handle(context.Background(), events.DynamoDBEvent{Records: recs})
+	res, err := w.Dispatch.Batch(context.Background(), events.DynamoDBEvent{Records: recs})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -168,7 +168,7 @@ func New(d Deps) *API {
 		a.maxBody = DefaultMaxBodyBytes
 	}
 	if a.maxMessageChars <= 0 {
-		a.maxMessageChars = 4000
+		a.maxMessageChars = chat.DefaultMaxTextChars
 	}
 	if len(a.cursorKey) == 0 {
 		m := hmac.New(sha256.New, []byte(d.PlatformToken))

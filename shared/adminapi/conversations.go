@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
@@ -146,12 +145,12 @@ func (a *API) replyToConversation(ctx context.Context, r *Request) (*Response, e
 	}
 	issues := map[string]string{}
 	text := strings.TrimSpace(b.Text)
-	switch {
-	case text == "":
+	switch chat.TextProblem(text, a.maxMessageChars) {
+	case chat.TextEmpty:
 		issues["text"] = "is required"
-	case utf8.RuneCountInString(text) > a.maxMessageChars:
+	case chat.TextTooLong:
 		issues["text"] = "must be at most " + itoa(a.maxMessageChars) + " characters"
-	case !utf8.ValidString(text):
+	case chat.TextNotUTF8:
 		issues["text"] = "must be valid UTF-8"
 	}
 	agent := checkName(b.AgentName, issues, "agentName", false)

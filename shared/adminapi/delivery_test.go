@@ -54,7 +54,7 @@ func TestReply_ReachesVisitorConnectionThroughDispatch(t *testing.T) {
 	}
 	w := wstest.New(t, testaws.Config(t), e.store, e.tt.StreamArn, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	mgmt := w.Mgmt
-	out, err := w.Dispatch.Handle(ctx, ev)
+	out, err := w.Dispatch.Batch(ctx, ev)
 	if err != nil || len(out.BatchItemFailures) != 0 {
 		t.Fatalf("dispatch: %v %v", out, err)
 	}

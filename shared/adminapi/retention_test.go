@@ -25,7 +25,7 @@ func subjectExpiries(t *testing.T, e *env, f fixture) map[string]int64 {
 	}
 	out := map[string]int64{}
 	for _, it := range items {
-		out[it.Table+"|"+it.PK+"|"+it.SK] = it.ExpiresAt
+		out[it.Ref.String()] = it.ExpiresAt
 	}
 	return out
 }
@@ -125,7 +125,7 @@ func TestConversationRoutes_ArchivedConversationStaysReadableUntilTheArchivePeri
 	if len(convRecs) < 2 {
 		t.Fatalf("TTL removed %d items of the conversation, want meta and message", len(convRecs))
 	}
-	if res, err := archive.New(st, st, slog.New(slog.NewJSONHandler(io.Discard, nil))).Handle(ctx,
+	if res, err := archive.New(archive.Deps{Store: st, Suppressions: st, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}).Handle(ctx,
 		events.DynamoDBEvent{Records: recs}); err != nil || len(res.BatchItemFailures) > 0 {
 		t.Fatalf("archive: %v %+v", err, res)
 	}

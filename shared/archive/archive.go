@@ -8,14 +8,11 @@ package archive
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/retention"
@@ -38,15 +35,23 @@ var _ Suppressions = (*store.Store)(nil)
 
 // Store is what the archive needs of the store.
 type Store interface {
-	TenantRecord(ctx context.Context, tenantID string) (*store.TenantRecord, error)
+	TenantRecord(ctx context.Context, tenantID string) (*chat.TenantRecord, error)
 	Contact(ctx context.Context, tenantID, contactID string) (*chat.Contact, error)
-	ArchiveItem(ctx context.Context, item map[string]types.AttributeValue, expiresAt int64) (bool, error)
-	RestoreHeld(ctx context.Context, item map[string]types.AttributeValue) error
+	ArchiveItem(ctx context.Context, item *store.RemovedItem, expiresAt int64) (bool, error)
+	RestoreHeld(ctx context.Context, item *store.RemovedItem) error
 	ConversationContact(ctx context.Context, tenantID, convID string) (string, error)
 	ForgetOpenConversation(ctx context.Context, tenantID, contactID, convID string) error
 }
 
 var _ Store = (*store.Store)(nil)
+
+// Deps are what the archive handler is built from; production passes the
+// store for both Store and Suppressions.
+type Deps struct {
+	Store        Store
+	Suppressions Suppressions
+	Log          *slog.Logger
+}
 
 // Handler archives TTL removals.
 type Handler struct {
@@ -56,8 +61,8 @@ type Handler struct {
 }
 
 // New returns a Handler.
-func New(st Store, supp Suppressions, log *slog.Logger) *Handler {
-	return &Handler{store: st, supp: supp, log: log}
+func New(d Deps) *Handler {
+	return &Handler{store: d.Store, supp: d.Suppressions, log: d.Log}
 }
 
 // Outcome says what became of one stream record.
@@ -84,7 +89,7 @@ func IsTTLRemoval(r events.DynamoDBEventRecord) bool {
 func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	var resp events.DynamoDBEventResponse
 	counts := map[Outcome]int{}
-	b := &batch{h: h, tenants: map[string]*store.TenantRecord{}, held: map[string]bool{}}
+	b := &batch{h: h, tenants: map[string]*chat.TenantRecord{}, held: map[string]bool{}}
 	for _, r := range ev.Records {
 		out, err := b.record(ctx, r)
 		if err != nil {
@@ -103,7 +108,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 // batch caches tenants and holds within one batch.
 type batch struct {
 	h       *Handler
-	tenants map[string]*store.TenantRecord
+	tenants map[string]*chat.TenantRecord
 	held    map[string]bool
 }
 
@@ -111,21 +116,19 @@ func (b *batch) record(ctx context.Context, r events.DynamoDBEventRecord) (Outco
 	if !IsTTLRemoval(r) {
 		return Skipped, nil
 	}
-	item, err := store.FromStreamImage(r.Change.OldImage)
+	item, err := store.RemovedFromStream(r.Change.OldImage)
 	if err != nil {
 		return "", fmt.Errorf("decode old image: %w", err)
 	}
-	pk := str(item["PK"])
-	tenantID := store.TenantOfKey(pk)
-	if tenantID == "" || tenantID == store.PlatformID {
+	tenantID := item.TenantID
+	if tenantID == "" {
 		return Skipped, nil
 	}
-	class := retention.Class(str(item["dataClass"]))
 	tenant, err := b.tenant(ctx, tenantID)
 	if err != nil {
 		return "", err
 	}
-	contactID, err := b.subject(ctx, tenantID, item)
+	contactID, err := b.subject(ctx, item)
 	if err != nil {
 		return "", err
 	}
@@ -135,20 +138,19 @@ func (b *batch) record(ctx context.Context, r events.DynamoDBEventRecord) (Outco
 			return "", err
 		}
 	}
-	if held && store.Holdable(pk, str(item["SK"])) {
+	if held && item.Holdable {
 		if err := b.h.store.RestoreHeld(ctx, item); err != nil {
 			return "", err
 		}
 		return Restored, nil
 	}
-	if str(item["entity"]) == "conversation" && contactID != "" {
+	if item.Entity == "conversation" && contactID != "" && item.ConversationID != "" {
 		// An expired conversation is no longer the contact's open one.
-		conv := strings.TrimPrefix(pk, store.ConversationPK(tenantID, ""))
-		if err := b.h.store.ForgetOpenConversation(ctx, tenantID, contactID, conv); err != nil {
+		if err := b.h.store.ForgetOpenConversation(ctx, tenantID, contactID, item.ConversationID); err != nil {
 			return "", err
 		}
 	}
-	if !retention.Archived(class) {
+	if !retention.Archived(item.Class) {
 		return Skipped, nil
 	}
 	if contactID != "" {
@@ -165,7 +167,7 @@ func (b *batch) record(ctx context.Context, r events.DynamoDBEventRecord) (Outco
 		p = tenant.Tenant.Periods()
 		p.Held = false
 	}
-	hot, _ := strconv.ParseInt(num(item["expiresAt"]), 10, 64)
+	hot := item.ExpiresAt
 	if hot == 0 { // TTL only removes items with an expiresAt; be safe anyway
 		hot = r.Change.ApproximateCreationDateTime.Unix()
 	}
@@ -179,12 +181,12 @@ func (b *batch) record(ctx context.Context, r events.DynamoDBEventRecord) (Outco
 	return Archived, nil
 }
 
-func (b *batch) tenant(ctx context.Context, tenantID string) (*store.TenantRecord, error) {
+func (b *batch) tenant(ctx context.Context, tenantID string) (*chat.TenantRecord, error) {
 	if t, ok := b.tenants[tenantID]; ok {
 		return t, nil
 	}
 	t, err := b.h.store.TenantRecord(ctx, tenantID)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		t, err = nil, nil
 	}
 	if err != nil {
@@ -200,7 +202,7 @@ func (b *batch) contactHeld(ctx context.Context, tenantID, contactID string) (bo
 		return h, nil
 	}
 	c, err := b.h.store.Contact(ctx, tenantID, contactID)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		b.held[k] = false
 		return false, nil
 	}
@@ -213,34 +215,9 @@ func (b *batch) contactHeld(ctx context.Context, tenantID, contactID string) (bo
 
 // subject returns the contact an item is about: the contact of its partition, its
 // contactId attribute, or the contact of its conversation.
-func (b *batch) subject(ctx context.Context, tenantID string, item map[string]types.AttributeValue) (string, error) {
-	pk := str(item["PK"])
-	rest := strings.TrimPrefix(pk, store.TenantPrefix(tenantID))
-	if id, ok := strings.CutPrefix(rest, "CONTACT#"); ok {
-		return id, nil
+func (b *batch) subject(ctx context.Context, item *store.RemovedItem) (string, error) {
+	if item.ContactID != "" || item.ConversationID == "" {
+		return item.ContactID, nil
 	}
-	for _, a := range []string{"contactId", "ContactID"} {
-		if v := str(item[a]); v != "" {
-			return v, nil
-		}
-	}
-	if conv, ok := strings.CutPrefix(rest, "CONV#"); ok {
-		return b.h.store.ConversationContact(ctx, tenantID, conv)
-	}
-	return "", nil
-}
-
-func str(v types.AttributeValue) string {
-	var s string
-	if v != nil {
-		_ = attributevalue.Unmarshal(v, &s)
-	}
-	return s
-}
-
-func num(v types.AttributeValue) string {
-	if n, ok := v.(*types.AttributeValueMemberN); ok {
-		return n.Value
-	}
-	return ""
+	return b.h.store.ConversationContact(ctx, item.TenantID, item.ConversationID)
 }

@@ -71,7 +71,7 @@ func (e *env) message(t *testing.T, text string) map[string]types.AttributeValue
 }
 
 func (e *env) handler() *archive.Handler {
-	return archive.New(e.st, e.st, slog.New(slog.NewJSONHandler(e.log, nil)))
+	return archive.New(archive.Deps{Store: e.st, Suppressions: e.st, Log: slog.New(slog.NewJSONHandler(e.log, nil))})
 }
 
 func (e *env) archived(t *testing.T) []map[string]types.AttributeValue {
@@ -168,7 +168,7 @@ func TestHandle_ReportsFailedRecordsAsBatchItemFailures(t *testing.T) {
 	msg := e.message(t, "x")
 	broken := store.New(e.tt.DB, e.tt.Data, "no-such-table").WithClock(func() time.Time { return *e.now }).WithSubjectKey(subjectKey)
 	rec := testaws.RemoveRecord(msg, true, t0)
-	res, err := archive.New(broken, broken, slog.New(slog.NewJSONHandler(e.log, nil))).Handle(context.Background(),
+	res, err := archive.New(archive.Deps{Store: broken, Suppressions: broken, Log: slog.New(slog.NewJSONHandler(e.log, nil))}).Handle(context.Background(),
 		events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{testaws.RemoveRecord(rawItem(t, e, store.TenantPK(e.tenant.ID), store.SKProfile), false, t0), rec}})
 	if err != nil {
 		t.Fatal(err)

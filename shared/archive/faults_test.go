@@ -88,7 +88,7 @@ func TestArchiveFaults_EveryExpiredItemArchivedOnceOrKept(t *testing.T) {
 	faults := testaws.NewFaults(31)
 	st := store.New(faults.Client(testaws.Config(t)), e.tt.Data, e.tt.Archive).
 		WithClock(func() time.Time { return *e.now }).WithSubjectKey(subjectKey)
-	h := archive.New(st, st, slog.New(slog.NewJSONHandler(e.log, nil)))
+	h := archive.New(archive.Deps{Store: st, Suppressions: st, Log: slog.New(slog.NewJSONHandler(e.log, nil))})
 	src := &testaws.EventSource{BatchSize: 10, Handle: h.Handle}
 	faults.Set(testaws.FaultSpec{Rate: 0.25, After: 0.5, Timeout: 0.3})
 	left, err := src.Run(ctx, recs, 8)

@@ -76,10 +76,27 @@ const (
 	margin = time.Second
 )
 
-// Handler handles stream batches and retry runs.
-type Handler struct {
-	Store   *store.Store
-	Tenants *store.TenantCache
+// Store is what dispatch needs of the store (*store.Store): the
+// conversation's activity and the parked outbound deliveries.
+type Store interface {
+	TouchConversation(ctx context.Context, tenantID, convID string, at time.Time, p retention.Periods, step time.Duration) error
+	HasParkedDeliveries(ctx context.Context, tenantID, destination string) (bool, error)
+	ParkDelivery(ctx context.Context, destination string, m *chat.Message, p retention.Periods) error
+	ParkedDeliveries(ctx context.Context, destination string, fn func(store.ParkedDelivery) bool) error
+	UnparkDelivery(ctx context.Context, d store.ParkedDelivery) error
+	ParkedMessage(ctx context.Context, d store.ParkedDelivery) (*chat.Message, error)
+	Now() time.Time
+}
+
+// Tenants gives a message's tenant (store.TenantCache).
+type Tenants interface {
+	Tenant(ctx context.Context, id string) (*chat.Tenant, error)
+}
+
+// Deps is what the handler is built from.
+type Deps struct {
+	Store   Store
+	Tenants Tenants
 	// Deliverers are retried by the stream (the widget connections).
 	Deliverers []Deliverer
 	// Outbound destinations retry their failures themselves (Slack).
@@ -90,8 +107,14 @@ type Handler struct {
 	Log            *slog.Logger
 }
 
-// Invoke handles a raw event: a stream batch, or the retry schedule's event.
-func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
+// Handler handles stream batches and retry runs.
+type Handler struct{ Deps }
+
+// New returns the handler of stream batches and retry runs.
+func New(d Deps) *Handler { return &Handler{Deps: d} }
+
+// Handle handles a raw event: a stream batch, or the retry schedule's event.
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	var probe struct {
 		Records    json.RawMessage `json:"Records"`
 		DetailType string          `json:"detail-type"`
@@ -105,7 +128,7 @@ func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) 
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return nil, fmt.Errorf("decode stream event: %w", err)
 		}
-		return h.Handle(ctx, ev)
+		return h.Batch(ctx, ev)
 	case probe.DetailType == "Scheduled Event":
 		return h.Retry(ctx)
 	}
@@ -119,10 +142,10 @@ type handled struct {
 	periods retention.Periods
 }
 
-// Handle delivers the new messages of a batch and reports the first record
-// that failed: Lambda retries the batch from there, so the records after it
-// are left for that retry, and the ones before it are never run again.
-func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+// Batch delivers the new messages of a stream batch and reports the first
+// record that failed: Lambda retries the batch from there, so the records
+// after it are left for that retry, and the ones before it are never run again.
+func (h *Handler) Batch(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	var resp events.DynamoDBEventResponse
 	var done []handled
 	for _, rec := range ev.Records {
@@ -146,18 +169,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 // record runs the stream's deliverers for a message record and returns the
 // message and its tenant's periods (nil for any other record).
 func (h *Handler) record(ctx context.Context, rec events.DynamoDBEventRecord) (*chat.Message, retention.Periods, error) {
-	if rec.EventName != string(events.DynamoDBOperationTypeInsert) {
-		return nil, retention.Periods{}, nil
-	}
-	sk, ok := rec.Change.Keys["SK"]
-	if !ok || sk.DataType() != events.DataTypeString || !store.IsMessageKey(sk.String()) {
-		return nil, retention.Periods{}, nil
-	}
-	it, err := store.MessageFromStream(rec.Change.NewImage)
-	if err != nil {
+	m, err := store.InsertedMessage(rec)
+	if m == nil || err != nil {
 		return nil, retention.Periods{}, err
 	}
-	m := it.Message()
 	var errs []error
 	for _, d := range h.Deliverers {
 		if err := d.Deliver(ctx, m); err != nil {
@@ -170,7 +185,7 @@ func (h *Handler) record(ctx context.Context, rec events.DynamoDBEventRecord) (*
 		if err := h.Store.TouchConversation(ctx, m.TenantID, m.ConversationID, m.CreatedAt, p, TouchStep); err != nil {
 			errs = append(errs, err)
 		}
-	} else if err != chat.ErrNotFound {
+	} else if !errors.Is(err, chat.ErrNotFound) {
 		errs = append(errs, err)
 	}
 	return m, p, errors.Join(errs...)
@@ -301,7 +316,7 @@ func (h *Handler) retryOne(ctx context.Context, dest Destination, pd store.Parke
 		return drop()
 	}
 	m, err := h.Store.ParkedMessage(ctx, pd)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return drop() // erased or expired: nothing to deliver
 	}
 	if err != nil {
@@ -326,9 +341,15 @@ func (h *Handler) retryOne(ctx context.Context, dest Destination, pd store.Parke
 // the one that sent it (that one got an ack). A gone connection (410) is removed;
 // the others are untouched.
 type Widget struct {
-	Store  *store.Store
+	Store  Connections
 	Pusher *pusher.Pusher
 	Log    *slog.Logger
+}
+
+// Connections is what Widget needs of the store (*store.Store).
+type Connections interface {
+	Connections(ctx context.Context, tenantID, contactID string) ([]chat.Connection, error)
+	DeleteConnection(ctx context.Context, tenantID, contactID, connectionID string) error
 }
 
 // Deliver sends m to every other live connection of the conversation's visitor.

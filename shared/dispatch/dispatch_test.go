@@ -23,8 +23,8 @@ func TestDispatch_GoneConnectionRemovedOthersUntouched(t *testing.T) {
 	st := testaws.NewTables(t).Store()
 	mgmt := pushertest.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := &dispatch.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
-		Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: mgmt.Pusher(), Log: log}}}
+	h := dispatch.New(dispatch.Deps{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
+		Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: mgmt.Pusher(), Log: log}}})
 	tid, vid := "t0000000000000000000000000", "c0000000000000000000000000"
 	for _, id := range []string{"live1", "stale", "live2"} {
 		if err := st.PutConnection(ctx, &chat.Connection{ID: id, TenantID: tid, ContactID: vid, ConnectedAt: time.Now()}); err != nil {
@@ -38,7 +38,7 @@ func TestDispatch_GoneConnectionRemovedOthersUntouched(t *testing.T) {
 	mgmt.Gone("stale")
 	var ev events.DynamoDBEvent
 	testaws.LoadEvent(t, "dispatch.json", &ev)
-	res, err := h.Handle(ctx, ev)
+	res, err := h.Batch(ctx, ev)
 	if err != nil || len(res.BatchItemFailures) != 0 {
 		t.Fatalf("handle: %v %v", res, err)
 	}
@@ -68,14 +68,14 @@ func TestDispatch_BatchStopsAtTheFailedRecord(t *testing.T) {
 	st := testaws.NewTables(t).Store()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var texts []string
-	h := &dispatch.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
+	h := dispatch.New(dispatch.Deps{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
 		Deliverers: []dispatch.Deliverer{dispatch.DelivererFunc(func(_ context.Context, m *chat.Message) error {
 			texts = append(texts, m.Text)
 			if m.Text == "bad" {
 				return chat.Errorf(chat.EInternal, "boom")
 			}
 			return nil
-		})}}
+		})}})
 	var ev events.DynamoDBEvent
 	testaws.LoadEvent(t, "dispatch.json", &ev)
 	good := ev.Records[0]
@@ -89,7 +89,7 @@ func TestDispatch_BatchStopsAtTheFailedRecord(t *testing.T) {
 	notMsg := good
 	notMsg.Change.Keys = map[string]events.DynamoDBAttributeValue{"PK": good.Change.Keys["PK"], "SK": events.NewStringAttribute("META")}
 	ev.Records = []events.DynamoDBEventRecord{notMsg, good, bad, good}
-	res, _ := h.Handle(ctx, ev)
+	res, _ := h.Batch(ctx, ev)
 	if len(res.BatchItemFailures) != 1 || res.BatchItemFailures[0].ItemIdentifier != "200" {
 		t.Fatalf("failures %v, want only sequence 200", res.BatchItemFailures)
 	}

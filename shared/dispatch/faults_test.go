@@ -42,8 +42,8 @@ func TestDispatchFaults_EveryMessageReachesEveryLiveTab(t *testing.T) {
 	st := store.New(faults.Client(cfg), tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
 	mgmt := pushertest.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := &dispatch.Handler{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
-		Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: mgmt.Pusher(), Log: log}}}
+	h := dispatch.New(dispatch.Deps{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
+		Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: mgmt.Pusher(), Log: log}}})
 
 	tn := &chat.Tenant{ID: ids.New(ids.Tenant), Name: "Shop", Status: "active", CreatedAt: clock}
 	if err := setup.PutTenant(ctx, tn); err != nil {
@@ -80,7 +80,7 @@ func TestDispatchFaults_EveryMessageReachesEveryLiveTab(t *testing.T) {
 		t.Fatalf("stream holds %d message inserts, want %d", len(recs), n)
 	}
 
-	src := &testaws.EventSource{BatchSize: 10, Handle: h.Handle}
+	src := &testaws.EventSource{BatchSize: 10, Handle: h.Batch}
 	faults.Set(testaws.FaultSpec{Rate: 0.25, After: 0.5, Timeout: 0.3})
 	left, err := src.Run(ctx, recs, 8)
 	if err != nil {

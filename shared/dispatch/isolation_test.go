@@ -64,7 +64,7 @@ func records(t *testing.T, tenant string, from, to int) []events.DynamoDBEventRe
 func stream(t *testing.T, h *dispatch.Handler, recs []events.DynamoDBEventRecord, tries int) (first []events.DynamoDBBatchItemFailure) {
 	t.Helper()
 	for try := range tries {
-		res, err := h.Handle(context.Background(), events.DynamoDBEvent{Records: recs})
+		res, err := h.Batch(context.Background(), events.DynamoDBEvent{Records: recs})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,8 +133,8 @@ func (f *fixture) put(t *testing.T, recs []events.DynamoDBEventRecord) []events.
 }
 
 func (f *fixture) handler(widget dispatch.Deliverer, sl *slack) *dispatch.Handler {
-	return &dispatch.Handler{Store: f.st, Tenants: store.NewTenantCache(f.st, time.Minute), Log: f.log,
-		Deliverers: []dispatch.Deliverer{widget}, Outbound: []dispatch.Destination{{Name: "slack", Deliverer: sl}}}
+	return dispatch.New(dispatch.Deps{Store: f.st, Tenants: store.NewTenantCache(f.st, time.Minute), Log: f.log,
+		Deliverers: []dispatch.Deliverer{widget}, Outbound: []dispatch.Destination{{Name: "slack", Deliverer: sl}}})
 }
 
 // widget is the real widget deliverer, its calls recorded; fail makes it fail
@@ -390,18 +390,18 @@ func TestInvoke_RoutesStreamBatchesAndTheSchedule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := h.Invoke(context.Background(), raw)
+	out, err := h.Handle(context.Background(), raw)
 	if res, ok := out.(events.DynamoDBEventResponse); err != nil || !ok || len(res.BatchItemFailures) != 0 {
 		t.Fatalf("stream batch: %#v %v", out, err)
 	}
 	sl.set(nil, false)
 	scheduled := `{"version":"0","id":"1","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012",
 		"time":"2026-11-28T10:01:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/x"],"detail":{}}`
-	out, err = h.Invoke(context.Background(), json.RawMessage(scheduled))
+	out, err = h.Handle(context.Background(), json.RawMessage(scheduled))
 	if sum, ok := out.(dispatch.RetrySummary); err != nil || !ok || sum.Delivered != 1 {
 		t.Fatalf("scheduled event: %#v %v", out, err)
 	}
-	if _, err := h.Invoke(context.Background(), json.RawMessage(`{"hello":"world"}`)); err == nil {
+	if _, err := h.Handle(context.Background(), json.RawMessage(`{"hello":"world"}`)); err == nil {
 		t.Error("an unknown event was accepted")
 	}
 }
@@ -417,7 +417,7 @@ func TestDispatch_NoAttemptPastTheDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), dispatch.DefaultAttemptTimeout)
 	defer cancel()
 	raw := f.put(t, records(t, tenantID, 1, 2))
-	if res, err := h.Handle(ctx, events.DynamoDBEvent{Records: raw}); err != nil || len(res.BatchItemFailures) != 0 {
+	if res, err := h.Batch(ctx, events.DynamoDBEvent{Records: raw}); err != nil || len(res.BatchItemFailures) != 0 {
 		t.Fatalf("handle: %+v %v", res.BatchItemFailures, err)
 	}
 	if got := f.order.get(); fmt.Sprint(got) != "[widget:m1 widget:m2]" {

@@ -1,10 +1,11 @@
 // Package frames defines the JSON frames of the widget's WebSocket protocol
 // (docs/CONTRACT.md, "Widget over WebSocket") that the server sends, and maps
-// errors to error frames in one place. The identified frame is defined next to
-// its handler, in package wsmessage.
+// errors to error frames (codes through shared/apierror). The identified frame
+// is defined next to its handler, in package wsmessage.
 package frames
 
 import (
+	"github.com/livesupportbot/backend/shared/apierror"
 	"github.com/livesupportbot/backend/shared/chat"
 )
 
@@ -56,18 +57,10 @@ func NewAck(clientMessageID string, m *chat.Message) Ack {
 // NewMessage returns a message frame.
 func NewMessage(m *chat.Message) Message { return Message{Type: "message", Message: m} }
 
-// NewError maps err to an error frame: an application error keeps its code and
-// message, anything else is "internal" with no detail.
+// NewError maps err to an error frame, its code from the one map of error
+// codes (apierror.FrameCode): an application error keeps its message (even
+// under a code the frames do not know), anything else is "internal" with no
+// detail.
 func NewError(err error, clientMessageID string) Error {
-	code := chat.ErrorCode(err)
-	switch code {
-	case chat.EInvalid, chat.ETooLarge, chat.ERateLimited, chat.EUnauthorized, chat.EInternal:
-	case chat.EForbidden:
-		code = chat.EUnauthorized
-	case chat.ENotFound, chat.EConflict:
-		code = chat.EInvalid
-	default:
-		code = chat.EInternal
-	}
-	return Error{Type: "error", Code: code, Message: chat.ErrorMessage(err), ClientMessageID: clientMessageID}
+	return Error{Type: "error", Code: apierror.FrameCode(err), Message: chat.ErrorMessage(err), ClientMessageID: clientMessageID}
 }

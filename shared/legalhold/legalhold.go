@@ -9,12 +9,28 @@ package legalhold
 
 import (
 	"context"
-	"strings"
 	"time"
 
+	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
 )
+
+// Store is what holds need of the store (*store.Store).
+type Store interface {
+	Now() time.Time
+	TenantRecord(ctx context.Context, tenantID string) (*chat.TenantRecord, error)
+	Contact(ctx context.Context, tenantID, contactID string) (*chat.Contact, error)
+	SetContactHold(ctx context.Context, tenantID, contactID string, hold bool) (bool, error)
+	SetTenantHold(ctx context.Context, tenantID string, hold bool) error
+	SubjectItems(ctx context.Context, tenantID, contactID string) ([]store.Entry, error)
+	RetentionPage(ctx context.Context, tenantID string, class retention.Class, from, to time.Time, after string, limit int) ([]store.Entry, string, error)
+	HoldItem(ctx context.Context, ref store.ItemRef) (bool, error)
+	ReleaseItem(ctx context.Context, ref store.ItemRef, exp int64) (bool, error)
+	RestoredExpiry(p retention.Periods, e store.Entry, createdOf map[string]time.Time) int64
+}
+
+var _ Store = (*store.Store)(nil)
 
 // Result counts the items a hold or lift changed.
 type Result struct {
@@ -24,7 +40,7 @@ type Result struct {
 
 // HoldContact puts a contact on legal hold. A missing, expired or foreign contact
 // is chat.ErrNotFound. Repeating it is harmless.
-func HoldContact(ctx context.Context, st *store.Store, tenantID, contactID string) (*Result, error) {
+func HoldContact(ctx context.Context, st Store, tenantID, contactID string) (*Result, error) {
 	stripped, err := st.SetContactHold(ctx, tenantID, contactID, true)
 	if err != nil {
 		return nil, err
@@ -39,17 +55,17 @@ func HoldContact(ctx context.Context, st *store.Store, tenantID, contactID strin
 	return res, nil
 }
 
-func hold(ctx context.Context, st *store.Store, tenantID, contactID string) (*Result, error) {
+func hold(ctx context.Context, st Store, tenantID, contactID string) (*Result, error) {
 	items, err := st.SubjectItems(ctx, tenantID, contactID)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{Items: len(items)}
 	for _, it := range items {
-		if it.Held() || !store.Holdable(it.PK, it.SK) {
+		if it.Held() || !it.Holdable {
 			continue
 		}
-		ok, err := st.HoldItem(ctx, it.Table, it.PK, it.SK)
+		ok, err := st.HoldItem(ctx, it.Ref)
 		if err != nil {
 			return nil, err
 		}
@@ -62,7 +78,7 @@ func hold(ctx context.Context, st *store.Store, tenantID, contactID string) (*Re
 
 // LiftContact lifts a contact's legal hold. While the whole tenant is on hold
 // the flag is cleared but the items stay held until the tenant's hold is lifted.
-func LiftContact(ctx context.Context, st *store.Store, tenantID, contactID string) (*Result, error) {
+func LiftContact(ctx context.Context, st Store, tenantID, contactID string) (*Result, error) {
 	rec, err := st.TenantRecord(ctx, tenantID)
 	if err != nil {
 		return nil, err
@@ -76,17 +92,15 @@ func LiftContact(ctx context.Context, st *store.Store, tenantID, contactID strin
 	return release(ctx, st, rec.Tenant.Periods(), tenantID, contactID)
 }
 
-func release(ctx context.Context, st *store.Store, p retention.Periods, tenantID, contactID string) (*Result, error) {
+func release(ctx context.Context, st Store, p retention.Periods, tenantID, contactID string) (*Result, error) {
 	items, err := st.SubjectItems(ctx, tenantID, contactID)
 	if err != nil {
 		return nil, err
 	}
 	created := map[string]time.Time{}
 	for _, it := range items {
-		if it.Entity == "conversation" {
-			if t, err := time.Parse(time.RFC3339Nano, it.CreatedAt()); err == nil {
-				created[strings.TrimPrefix(it.PK, store.ConversationPK(tenantID, ""))] = t
-			}
+		if it.Entity == "conversation" && !it.CreatedAt.IsZero() {
+			created[it.ConversationID] = it.CreatedAt
 		}
 	}
 	res := &Result{Items: len(items)}
@@ -94,7 +108,7 @@ func release(ctx context.Context, st *store.Store, p retention.Periods, tenantID
 		if !it.Held() {
 			continue
 		}
-		ok, err := st.ReleaseItem(ctx, it.Table, it.PK, it.SK, st.RestoredExpiry(p, it, created))
+		ok, err := st.ReleaseItem(ctx, it.Ref, st.RestoredExpiry(p, it, created))
 		if err != nil {
 			return nil, err
 		}
@@ -110,7 +124,7 @@ func release(ctx context.Context, st *store.Store, p retention.Periods, tenantID
 // personal data, month by month since the tenant was created) lose their
 // expiresAt, and new items are written without one. It can be repeated to
 // finish an interrupted run.
-func HoldTenant(ctx context.Context, st *store.Store, tenantID string) (*Result, error) {
+func HoldTenant(ctx context.Context, st Store, tenantID string) (*Result, error) {
 	if err := st.SetTenantHold(ctx, tenantID, true); err != nil {
 		return nil, err
 	}
@@ -121,7 +135,7 @@ func HoldTenant(ctx context.Context, st *store.Store, tenantID string) (*Result,
 
 // LiftTenant lifts a tenant-wide legal hold: every contact not on its own hold
 // gets its items' expiresAt back.
-func LiftTenant(ctx context.Context, st *store.Store, tenantID string) (*Result, error) {
+func LiftTenant(ctx context.Context, st Store, tenantID string) (*Result, error) {
 	if err := st.SetTenantHold(ctx, tenantID, false); err != nil {
 		return nil, err
 	}
@@ -134,7 +148,7 @@ func LiftTenant(ctx context.Context, st *store.Store, tenantID string) (*Result,
 	})
 }
 
-func eachContact(ctx context.Context, st *store.Store, tenantID string, fn func(string, retention.Periods) (*Result, error)) (*Result, error) {
+func eachContact(ctx context.Context, st Store, tenantID string, fn func(string, retention.Periods) (*Result, error)) (*Result, error) {
 	rec, err := st.TenantRecord(ctx, tenantID)
 	if err != nil {
 		return nil, err
@@ -145,30 +159,26 @@ func eachContact(ctx context.Context, st *store.Store, tenantID string, fn func(
 		from = st.Now().AddDate(-10, 0, 0)
 	}
 	total := &Result{}
-	for _, m := range store.Months(from, st.Now()) {
-		var after map[string]string
-		for {
-			entries, next, err := st.RetentionPage(ctx, tenantID, retention.Personal, m, from, after, 100)
+	to, after := st.Now(), ""
+	for {
+		entries, next, err := st.RetentionPage(ctx, tenantID, retention.Personal, from, to, after, 100)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if e.Entity != "contact" {
+				continue
+			}
+			r, err := fn(e.ContactID, p)
 			if err != nil {
 				return nil, err
 			}
-			for _, e := range entries {
-				if e.Entity != "contact" {
-					continue
-				}
-				id := strings.TrimPrefix(e.PK, store.ContactPK(tenantID, ""))
-				r, err := fn(id, p)
-				if err != nil {
-					return nil, err
-				}
-				total.Items += r.Items
-				total.Changed += r.Changed
-			}
-			if next == nil {
-				break
-			}
-			after = next
+			total.Items += r.Items
+			total.Changed += r.Changed
 		}
+		if next == "" {
+			return total, nil
+		}
+		after = next
 	}
-	return total, nil
 }

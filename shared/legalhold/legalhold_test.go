@@ -2,9 +2,11 @@ package legalhold_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,10 +58,10 @@ func (w *world) visit(t *testing.T, contact string) string {
 		Author: chat.Author{Kind: chat.AuthorVisitor}, Text: "hello", Channel: chat.ChannelWidget, ClientMessageID: ids.New("x")}, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.st.PutPageView(ctx, &store.PageView{TenantID: w.ten.ID, ContactID: contact, Path: "/"}, p); err != nil {
+	if err := w.st.PutPageView(ctx, &chat.PageView{TenantID: w.ten.ID, ContactID: contact, Path: "/"}, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.st.TouchDevice(ctx, &store.Device{TenantID: w.ten.ID, ContactID: contact, Device: "mobile", OS: "iOS"}, p); err != nil {
+	if err := w.st.TouchDevice(ctx, &chat.Device{TenantID: w.ten.ID, ContactID: contact, Device: "mobile", OS: "iOS"}, p); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.st.PutConnection(ctx, &chat.Connection{ID: ids.New("n"), TenantID: w.ten.ID, ContactID: contact, ConnectedAt: w.now}); err != nil {
@@ -73,7 +75,7 @@ func (w *world) visit(t *testing.T, contact string) string {
 func (w *world) expire(t *testing.T) {
 	t.Helper()
 	recs := w.tt.ExpireTTL(t, w.now)
-	h := archive.New(w.st, w.st, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	h := archive.New(archive.Deps{Store: w.st, Suppressions: w.st, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	res, err := h.Handle(context.Background(), events.DynamoDBEvent{Records: recs})
 	if err != nil || len(res.BatchItemFailures) > 0 {
 		t.Fatalf("archive: %v %+v", err, res)
@@ -92,10 +94,10 @@ func (w *world) subject(t *testing.T, contact string) ([]string, int) {
 	var keys []string
 	withExp := 0
 	for _, it := range items {
-		if !store.Holdable(it.PK, it.SK) {
+		if !it.Holdable {
 			continue // connection records: deleted at $disconnect, never held
 		}
-		keys = append(keys, it.Table+"|"+it.PK+"|"+it.SK)
+		keys = append(keys, it.Ref.String())
 		if !it.Held() {
 			withExp++
 		}
@@ -106,7 +108,7 @@ func (w *world) subject(t *testing.T, contact string) ([]string, int) {
 
 func (w *world) sweep(t *testing.T) {
 	t.Helper()
-	if _, err := sweep.New(w.st, slog.New(slog.NewJSONHandler(io.Discard, nil)), sweep.Options{}).Run(context.Background()); err != nil {
+	if _, err := sweep.New(sweep.Deps{Store: w.st, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -175,7 +177,7 @@ func TestLegalHold_RoundTrip(t *testing.T) {
 	if withExp != len(keys) {
 		t.Fatalf("after lift %d of %d items have expiresAt", withExp, len(keys))
 	}
-	if _, err := w.st.Contact(ctx, w.ten.ID, held); err != chat.ErrNotFound {
+	if _, err := w.st.Contact(ctx, w.ten.ID, held); !errors.Is(err, chat.ErrNotFound) {
 		t.Fatalf("contact after lift: %v, want hidden as expired", err)
 	}
 	w.expire(t)
@@ -217,7 +219,7 @@ func TestLegalHold_LiftRestoresTheNormalExpiry(t *testing.T) {
 
 func TestLegalHold_UnknownContactIsNotFound(t *testing.T) {
 	w := newWorld(t)
-	if _, err := legalhold.HoldContact(context.Background(), w.st, w.ten.ID, ids.New(ids.Contact)); err != chat.ErrNotFound {
+	if _, err := legalhold.HoldContact(context.Background(), w.st, w.ten.ID, ids.New(ids.Contact)); !errors.Is(err, chat.ErrNotFound) {
 		t.Fatalf("hold of a missing contact: %v, want not found", err)
 	}
 	if n := len(w.tt.ScanAll(t, w.tt.Data)); n != 1 {
@@ -232,8 +234,8 @@ func mustConvOf(t *testing.T, w *world, contact, current string) string {
 		t.Fatal(err)
 	}
 	for _, it := range items {
-		if it.Table == w.tt.Archive && it.Entity == "conversationPointer" {
-			return it.SK[len("CONV#"):]
+		if it.Archived && it.Entity == "conversationPointer" {
+			return it.ConversationID
 		}
 	}
 	t.Fatal("no archived conversation pointer")
@@ -275,7 +277,7 @@ func TestLegalHold_TenantWideHoldAndLift(t *testing.T) {
 	}
 	for _, it := range w.tt.ScanAll(t, w.tt.Data) {
 		sk := it["SK"].(*types.AttributeValueMemberS).Value
-		if _, ok := it["expiresAt"]; ok && sk != store.SKSweep && store.Holdable("", sk) {
+		if _, ok := it["expiresAt"]; ok && sk != store.SKSweep && !strings.HasPrefix(sk, "CONN#") { // connections are never held
 			t.Errorf("%v keeps expiresAt under a tenant-wide hold", it["PK"])
 		}
 	}
@@ -292,8 +294,8 @@ func TestLegalHold_TenantWideHoldAndLift(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, it := range items {
-		if !it.Held() && store.Holdable(it.PK, it.SK) {
-			t.Errorf("%s %s written under a tenant-wide hold carries expiresAt", it.PK, it.SK)
+		if !it.Held() && it.Holdable {
+			t.Errorf("%s written under a tenant-wide hold carries expiresAt", it.Ref)
 		}
 	}
 	// Years later nothing is gone.

@@ -43,7 +43,9 @@ var ErrErased = &chat.Error{Code: chat.EForbidden, Message: "this identity was e
 // ErrErased, or, when the tenant chose "new_contact", admitted under a new contact
 // id: the old data is gone and is never linked or restored. One GetItem per
 // identifier given.
-func Admit(ctx context.Context, st *store.Store, tenant *chat.Tenant, id Identity) (Admission, error) {
+func Admit(ctx context.Context, st interface {
+	IsSuppressed(ctx context.Context, tenantID, kind, value string) (bool, error)
+}, tenant *chat.Tenant, id Identity) (Admission, error) {
 	checks := []struct{ kind, value string }{
 		{store.SuppressContact, id.ContactID},
 		{store.SuppressEmail, id.Email},

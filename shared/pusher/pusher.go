@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
@@ -63,4 +64,42 @@ func (p *Pusher) Close(ctx context.Context, connectionID string) error {
 		return fmt.Errorf("delete connection: %w", err)
 	}
 	return nil
+}
+
+// Endpoints keeps one Pusher per management API endpoint for the life of an
+// instance: a fixed endpoint (WS_MANAGEMENT_ENDPOINT) when one is set, else
+// the API each request came through. It is safe for concurrent use.
+type Endpoints struct {
+	newClient func(endpoint string) Client
+	fixed     string
+	mu        sync.Mutex
+	pushers   map[string]*Pusher
+}
+
+// NewEndpoints returns the pushers of cfg's management API clients; fixed,
+// when not empty, is the endpoint of every request.
+func NewEndpoints(cfg aws.Config, fixed string) *Endpoints {
+	return newEndpoints(func(ep string) Client { return NewClient(cfg, ep) }, fixed)
+}
+
+func newEndpoints(newClient func(endpoint string) Client, fixed string) *Endpoints {
+	return &Endpoints{newClient: newClient, fixed: fixed, pushers: map[string]*Pusher{}}
+}
+
+// For returns the pusher of the API a WebSocket request came through (its
+// requestContext domainName and stage): "https://{domainName}/{stage}", or
+// the fixed endpoint.
+func (e *Endpoints) For(domainName, stage string) *Pusher {
+	ep := e.fixed
+	if ep == "" {
+		ep = "https://" + domainName + "/" + stage
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, ok := e.pushers[ep]
+	if !ok {
+		p = New(e.newClient(ep))
+		e.pushers[ep] = p
+	}
+	return p
 }

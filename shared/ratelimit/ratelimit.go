@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"sync"
 	"time"
 
@@ -157,9 +156,24 @@ func RetryAfterSeconds(err error) (int, bool) {
 	return max(int(math.Ceil(e.RetryAfter.Seconds())), 1), true
 }
 
-// Limiter counts requests in the store's Data table.
+// Counters is the storage of the counters (*store.Store).
+type Counters interface {
+	Now() time.Time
+	RateCounter(tenantID, subject, bucket string, window time.Duration, index int64) store.RateCounter
+	TakeRate(ctx context.Context, c store.RateCounter, limit int, windowEnd time.Time) (bool, error)
+}
+
+var _ Counters = (*store.Store)(nil)
+
+// Limiter counts requests in the store.
 type Limiter struct {
-	store *store.Store
+	store Counters
+}
+
+// fullKey names a counter under one limit in the memory of full windows.
+type fullKey struct {
+	counter store.RateCounter
+	limit   int
 }
 
 // full remembers, for this process (one Lambda instance), the counters that
@@ -168,15 +182,15 @@ type Limiter struct {
 // until it ends refuses exactly what DynamoDB would, without the write. Each
 // instance learns it once per window; a flood costs one write per instance
 // and window instead of one per frame.
-var full = &fullWindows{m: map[string]time.Time{}}
+var full = &fullWindows{m: map[fullKey]time.Time{}}
 
 type fullWindows struct {
 	mu sync.Mutex
-	m  map[string]time.Time
+	m  map[fullKey]time.Time
 }
 
 // until returns the end of a counter's full window, if it is known and not past.
-func (f *fullWindows) until(key string, now time.Time) (time.Time, bool) {
+func (f *fullWindows) until(key fullKey, now time.Time) (time.Time, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	end, ok := f.m[key]
@@ -184,7 +198,7 @@ func (f *fullWindows) until(key string, now time.Time) (time.Time, bool) {
 }
 
 // add remembers a full window; past ones are dropped when the map grows.
-func (f *fullWindows) add(key string, end, now time.Time) {
+func (f *fullWindows) add(key fullKey, end, now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.m) >= 4096 {
@@ -198,7 +212,7 @@ func (f *fullWindows) add(key string, end, now time.Time) {
 }
 
 // New returns a limiter over st; it reads the time from st's clock.
-func New(st *store.Store) *Limiter { return &Limiter{store: st} }
+func New(st Counters) *Limiter { return &Limiter{store: st} }
 
 // Take counts one request of subject (store.VisitorRateSubject, ...) in a
 // bucket under limit l: nil when it is within the limit, an *Error when it is
@@ -211,10 +225,10 @@ func (l *Limiter) Take(ctx context.Context, tenantID, subject, bucket string, li
 	now := l.store.Now()
 	index := now.UnixMilli() / w.Milliseconds()
 	end := time.UnixMilli((index + 1) * w.Milliseconds())
-	pk, sk := store.RatePK(tenantID, subject), store.RateSK(bucket, w, index)
-	key := l.store.DataTable() + "/" + pk + "/" + sk + "/" + strconv.Itoa(n)
+	counter := l.store.RateCounter(tenantID, subject, bucket, w, index)
+	key := fullKey{counter: counter, limit: n}
 	if _, known := full.until(key, now); !known {
-		ok, err := l.store.TakeRate(ctx, pk, sk, n, end)
+		ok, err := l.store.TakeRate(ctx, counter, n, end)
 		if err != nil {
 			return fmt.Errorf("rate limit %s: %w", bucket, err)
 		}

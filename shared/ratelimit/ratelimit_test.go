@@ -233,7 +233,7 @@ func TestCounter_ExpiresEvenUnderALegalHold(t *testing.T) {
 	if len(recs) == 0 {
 		t.Fatal("TTL removed nothing")
 	}
-	res, err := archive.New(st, st, slog.New(slog.DiscardHandler)).Handle(ctx, events.DynamoDBEvent{Records: recs})
+	res, err := archive.New(archive.Deps{Store: st, Suppressions: st, Log: slog.New(slog.DiscardHandler)}).Handle(ctx, events.DynamoDBEvent{Records: recs})
 	if err != nil || len(res.BatchItemFailures) != 0 {
 		t.Fatalf("archive: %v %+v", err, res)
 	}

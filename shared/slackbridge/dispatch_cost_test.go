@@ -20,7 +20,7 @@ func (h *harness) pumpOK(tb testing.TB) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	res, err := h.Dispatch.Handle(context.Background(), events.DynamoDBEvent{Records: recs})
+	res, err := h.Dispatch.Batch(context.Background(), events.DynamoDBEvent{Records: recs})
 	if err != nil || len(res.BatchItemFailures) != 0 {
 		tb.Fatalf("dispatch: %+v %v", res.BatchItemFailures, err)
 	}
@@ -130,7 +130,7 @@ func BenchmarkDispatch(b *testing.B) {
 				}
 				c0, r0, w0 := m.Snapshot()
 				b.StartTimer()
-				res, err := h.Dispatch.Handle(context.Background(), events.DynamoDBEvent{Records: recs})
+				res, err := h.Dispatch.Batch(context.Background(), events.DynamoDBEvent{Records: recs})
 				b.StopTimer()
 				if err != nil || len(res.BatchItemFailures) != 0 {
 					b.Fatalf("dispatch: %+v %v", res.BatchItemFailures, err)

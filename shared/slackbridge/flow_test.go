@@ -149,7 +149,7 @@ func TestDeliver_RateLimitedIsRetriedWithoutLossOrDuplication(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.slack.RateLimit("chat.postMessage", 1)
-	res, err := h.Dispatch.Handle(ctx, events.DynamoDBEvent{Records: recs})
+	res, err := h.Dispatch.Batch(ctx, events.DynamoDBEvent{Records: recs})
 	if err != nil || len(res.BatchItemFailures) != 0 {
 		t.Fatalf("batch failures %+v %v, want none: Slack's 429 is retried by the retry run", res.BatchItemFailures, err)
 	}
@@ -161,7 +161,7 @@ func TestDeliver_RateLimitedIsRetriedWithoutLossOrDuplication(t *testing.T) {
 			t.Fatalf("retry run: %+v %v", sum, err)
 		}
 	}
-	if res, err := h.Dispatch.Handle(ctx, events.DynamoDBEvent{Records: recs}); err != nil || len(res.BatchItemFailures) != 0 {
+	if res, err := h.Dispatch.Batch(ctx, events.DynamoDBEvent{Records: recs}); err != nil || len(res.BatchItemFailures) != 0 {
 		t.Fatalf("redelivered record: %+v %v", res.BatchItemFailures, err)
 	}
 	live = h.slack.Live()

@@ -34,7 +34,7 @@ func TestDispatch_SlackOutageDoesNotTouchWidgetDelivery(t *testing.T) {
 	all := recs
 	// The event source mapping: retry from the first failed record, as Lambda does.
 	for try := 0; try < 4 && len(recs) > 0; try++ {
-		res, err := h.Dispatch.Handle(ctx, events.DynamoDBEvent{Records: recs})
+		res, err := h.Dispatch.Batch(ctx, events.DynamoDBEvent{Records: recs})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func TestDispatch_SlackOutageDoesNotTouchWidgetDelivery(t *testing.T) {
 	if sum, err := h.Dispatch.Retry(ctx); err != nil || sum.Delivered+sum.Failed+sum.Dropped+sum.Left != 0 {
 		t.Fatalf("second retry run: %+v %v", sum, err)
 	}
-	replayed, err := h.Dispatch.Handle(ctx, events.DynamoDBEvent{Records: all})
+	replayed, err := h.Dispatch.Batch(ctx, events.DynamoDBEvent{Records: all})
 	if err != nil || len(replayed.BatchItemFailures) != 0 {
 		t.Fatalf("replayed batch: %+v %v", replayed.BatchItemFailures, err)
 	}

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -26,11 +28,63 @@ import (
 // data class: archived items keep their class, communication).
 const ArchiveClass = "archive"
 
+// RemovedItem is an item the Data table's stream reported removed: the facts
+// the archive function decides on, read from its keys and attributes, and the
+// item itself (opaque outside store), to archive or put back.
+type RemovedItem struct {
+	// TenantID is the tenant the item belongs to; "" for the platform's own
+	// bookkeeping and for keys of no tenant.
+	TenantID string
+	// ContactID is the contact whose partition held the item, else the
+	// contact it names ("" if none).
+	ContactID string
+	// ConversationID is the conversation whose partition held the item.
+	ConversationID string
+	Class          retention.Class
+	Entity         string
+	// ExpiresAt is the item's expiresAt when it was removed (0 if none).
+	ExpiresAt int64
+	// Holdable is whether a legal hold keeps the item (connections and rate
+	// counters it does not).
+	Holdable bool
+	item     map[string]types.AttributeValue
+}
+
+// RemovedFromStream reads the old image of a stream record's REMOVE.
+func RemovedFromStream(img map[string]events.DynamoDBAttributeValue) (*RemovedItem, error) {
+	item, err := FromStreamImage(img)
+	if err != nil {
+		return nil, err
+	}
+	return removedItem(item), nil
+}
+
+func removedItem(item map[string]types.AttributeValue) *RemovedItem {
+	str := func(name string) string {
+		v, _ := item[name].(*types.AttributeValueMemberS)
+		if v == nil {
+			return ""
+		}
+		return v.Value
+	}
+	pk, sk := str("PK"), str("SK")
+	r := &RemovedItem{Class: retention.Class(str("dataClass")), Entity: str("entity"), Holdable: holdable(pk, sk), item: item}
+	if t := TenantOfKey(pk); t != PlatformID {
+		r.TenantID = t
+	}
+	if n, ok := item["expiresAt"].(*types.AttributeValueMemberN); ok {
+		r.ExpiresAt, _ = parseInt(n.Value)
+	}
+	r.ContactID, r.ConversationID = subjectOf(pk, "", map[string]string{"contactId": str("contactId"), "ContactID": str("ContactID")})
+	return r
+}
+
 // ArchiveItem copies an item the Data table's TTL removed into the Archive table
 // with expiresAt set to expiresAt (0 for an item on legal hold). It writes only
 // if the item is not there yet, so a redelivered stream record archives once; it
 // reports whether it wrote.
-func (s *Store) ArchiveItem(ctx context.Context, item map[string]types.AttributeValue, expiresAt int64) (bool, error) {
+func (s *Store) ArchiveItem(ctx context.Context, removed *RemovedItem, expiresAt int64) (bool, error) {
+	item := removed.item
 	out := make(map[string]types.AttributeValue, len(item)+2)
 	for k, v := range item {
 		switch k {
@@ -71,9 +125,9 @@ func (s *Store) ArchiveItem(ctx context.Context, item map[string]types.Attribute
 // RestoreHeld puts an item that TTL removed back into the Data table without
 // expiresAt, because its subject or tenant is on legal hold: held data is never
 // lost to expiry. It never overwrites a newer item at the same key.
-func (s *Store) RestoreHeld(ctx context.Context, item map[string]types.AttributeValue) error {
-	out := make(map[string]types.AttributeValue, len(item))
-	for k, v := range item {
+func (s *Store) RestoreHeld(ctx context.Context, removed *RemovedItem) error {
+	out := make(map[string]types.AttributeValue, len(removed.item))
+	for k, v := range removed.item {
 		if k != "expiresAt" {
 			out[k] = v
 		}
@@ -112,7 +166,7 @@ func (s *Store) ArchivedConversation(ctx context.Context, tenantID, convID strin
 // archive period ends.
 func (s *Store) ConversationOrArchived(ctx context.Context, tenantID, convID string) (*chat.Conversation, error) {
 	cv, err := s.Conversation(ctx, tenantID, convID)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return s.ArchivedConversation(ctx, tenantID, convID)
 	}
 	return cv, err

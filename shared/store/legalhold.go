@@ -13,50 +13,42 @@ import (
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
-// TableEntry is an entry and the table it is in.
-type TableEntry struct {
-	Table string
-	Entry
-}
-
 // SubjectItems lists every item about a contact in both tables: its partition
 // (profile, connections, conversation pointers, page views, devices) and the
 // partitions of each of its conversations (meta, messages, dedupe markers), in
 // the Data table and in the Archive table. Everything is found by Query.
-func (s *Store) SubjectItems(ctx context.Context, tenantID, contactID string) ([]TableEntry, error) {
-	var out []TableEntry
+func (s *Store) SubjectItems(ctx context.Context, tenantID, contactID string) ([]Entry, error) {
+	var out []Entry
 	convs := map[string]bool{}
 	for _, table := range []string{s.data, s.archive} {
-		es, err := s.PartitionEntries(ctx, table, ContactPK(tenantID, contactID), "")
+		es, err := s.partitionEntries(ctx, table, ContactPK(tenantID, contactID), "")
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range es {
-			out = append(out, TableEntry{table, e})
-			if id, ok := strings.CutPrefix(e.SK, prefConv); ok {
+			out = append(out, e)
+			if id, ok := strings.CutPrefix(e.Ref.sk, prefConv); ok {
 				convs[id] = true
 			}
 		}
 	}
 	for id := range convs {
 		for _, table := range []string{s.data, s.archive} {
-			es, err := s.PartitionEntries(ctx, table, ConversationPK(tenantID, id), "")
+			es, err := s.partitionEntries(ctx, table, ConversationPK(tenantID, id), "")
 			if err != nil {
 				return nil, err
 			}
-			for _, e := range es {
-				out = append(out, TableEntry{table, e})
-			}
+			out = append(out, es...)
 		}
 	}
 	return out, nil
 }
 
-// Holdable reports whether a legal hold keeps an item: everything about the
+// holdable reports whether a legal hold keeps an item: everything about the
 // subject except live-session bookkeeping (WebSocket connection records), which
 // $disconnect deletes and whose short TTL only cleans up missed disconnects,
 // and rate-limit counters (ratelimit.go), which record only a count.
-func Holdable(pk, sk string) bool { return !strings.HasPrefix(sk, prefConn) && !isRatePK(pk) }
+func holdable(pk, sk string) bool { return !strings.HasPrefix(sk, prefConn) && !isRatePK(pk) }
 
 // SetContactHold sets or clears the legal hold flag of a live contact (a
 // missing, expired or foreign one is chat.ErrNotFound). Setting it also removes
@@ -123,22 +115,21 @@ func (s *Store) SetTenantHold(ctx context.Context, tenantID string, hold bool) e
 // its connection time. Archived items get the archive period counted from when
 // they left the hot table. It may lie in the past: the item then expires as
 // normal (hidden at once, removed by TTL, archived if its class is).
-func (s *Store) RestoredExpiry(p retention.Periods, te TableEntry, createdOf map[string]time.Time) int64 {
+func (s *Store) RestoredExpiry(p retention.Periods, e Entry, createdOf map[string]time.Time) int64 {
 	p.Held = false
-	e := te.Entry
-	if te.Table == s.archive {
-		if hot, err := parseInt(e.Attrs["hotExpiresAt"]); err == nil && hot > 0 {
+	if e.Archived {
+		if hot, err := parseInt(e.attrs["hotExpiresAt"]); err == nil && hot > 0 {
 			return ArchiveExpiry(p, hot)
 		}
 		return s.Now().Add(p.ArchivePeriod()).Unix()
 	}
 	switch {
 	case e.Entity == "conversationPointer":
-		if c, ok := createdOf[strings.TrimPrefix(e.SK, prefConv)]; ok {
+		if c, ok := createdOf[e.ConversationID]; ok {
 			return retention.ExpiresAt(p, retention.Communication, c)
 		}
-	case strings.HasPrefix(e.SK, prefConn):
-		if c, err := time.Parse(time.RFC3339Nano, firstOf(e.Attrs, "connectedAt", "ConnectedAt")); err == nil {
+	case strings.HasPrefix(e.Ref.sk, prefConn):
+		if c, err := time.Parse(time.RFC3339Nano, firstOf(e.attrs, "connectedAt", "ConnectedAt")); err == nil {
 			return c.Add(retention.ConnectionTTL).Unix()
 		}
 	case e.Entity == "tenant":

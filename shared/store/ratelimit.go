@@ -42,10 +42,24 @@ func isRatePK(pk string) bool {
 	return t != "" && strings.HasPrefix(pk, TenantPrefix(t)+"RATE#")
 }
 
-// RateSK is the sort key of a bucket's counter for the window of that length
+// rateSK is the sort key of a bucket's counter for the window of that length
 // and index (the window starts at index x length after the Unix epoch).
-func RateSK(bucket string, window time.Duration, index int64) string {
+func rateSK(bucket string, window time.Duration, index int64) string {
 	return bucket + "#" + strconv.FormatInt(window.Milliseconds(), 10) + "#" + strconv.FormatInt(index, 10)
+}
+
+// RateCounter names one fixed-window counter: a subject's count of a bucket in
+// one window. It is opaque outside store and comparable, so it can key a map
+// (the limiter's memory of full windows).
+type RateCounter struct {
+	table, pk, sk string
+}
+
+// RateCounter returns the counter of a tenant's subject in a bucket for the
+// window of that length and index (the window starts at index x length after
+// the Unix epoch).
+func (s *Store) RateCounter(tenantID, subject, bucket string, window time.Duration, index int64) RateCounter {
+	return RateCounter{table: s.data, pk: RatePK(tenantID, subject), sk: rateSK(bucket, window, index)}
 }
 
 // rateSlack keeps a counter a little past its window, so a clock that lags
@@ -57,11 +71,11 @@ const rateSlack = time.Minute
 // instance. It reports whether the request was counted. The item is technical
 // data and carries an expiresAt just past its window, so DynamoDB's TTL
 // removes it (never held: a count is nobody's record).
-func (s *Store) TakeRate(ctx context.Context, pk, sk string, limit int, windowEnd time.Time) (bool, error) {
+func (s *Store) TakeRate(ctx context.Context, c RateCounter, limit int, windowEnd time.Time) (bool, error) {
 	exp := windowEnd.Add(rateSlack + time.Second - 1).Unix()
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                &s.data,
-		Key:                      key(pk, sk),
+		TableName:                &c.table,
+		Key:                      key(c.pk, c.sk),
 		UpdateExpression:         aws.String("ADD #n :one SET expiresAt = :exp, dataClass = :class, entity = :entity"),
 		ConditionExpression:      aws.String("attribute_not_exists(#n) OR #n < :limit"),
 		ExpressionAttributeNames: map[string]string{"#n": "n"},

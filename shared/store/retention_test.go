@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,8 +32,8 @@ type fixture struct {
 	contact, conv  string
 	msg            *chat.Message
 	connID         string
-	pageView       *store.PageView
-	device         *store.Device
+	pageView       *chat.PageView
+	device         *chat.Device
 	deviceSK       string
 	tenantID       string
 	convPK, contPK string
@@ -65,11 +66,11 @@ func writeAll(t *testing.T, st *store.Store, p retention.Periods) *fixture {
 	if err := st.PutConnection(ctx, &chat.Connection{ID: f.connID, TenantID: f.tenantID, ContactID: f.contact, ConnectedAt: st.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	f.pageView = &store.PageView{TenantID: f.tenantID, ContactID: f.contact, Path: "/pricing", TimeOnPageMs: 1200}
+	f.pageView = &chat.PageView{TenantID: f.tenantID, ContactID: f.contact, Path: "/pricing", TimeOnPageMs: 1200}
 	if err := st.PutPageView(ctx, f.pageView, eff); err != nil {
 		t.Fatal(err)
 	}
-	f.device = &store.Device{TenantID: f.tenantID, ContactID: f.contact, Device: "mobile", OS: "iOS"}
+	f.device = &chat.Device{TenantID: f.tenantID, ContactID: f.contact, Device: "mobile", OS: "iOS"}
 	if err := st.TouchDevice(ctx, f.device, eff); err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +87,16 @@ func rawItem(t *testing.T, tt *testaws.Tables, table, pk, sk string) map[string]
 		t.Fatal(err)
 	}
 	return res.Item
+}
+
+// removed is a stored item as the stream shows it when TTL removes it.
+func removed(t *testing.T, item map[string]types.AttributeValue) *store.RemovedItem {
+	t.Helper()
+	r, err := store.RemovedFromStream(testaws.StreamImage(item))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func expiresAt(item map[string]types.AttributeValue) int64 {
@@ -146,7 +157,7 @@ func TestExpiresAt_EachClassUnderDefaultsAndTenantOverride(t *testing.T) {
 			if got, want := expiresAt(rawItem(t, tt, tt.Data, store.TenantPK(f.tenantID), store.SKProfile)), now.Add(time.Duration(tc.want.ClosedGraceDays)*day+retention.PurgeWindow).Unix(); got != want {
 				t.Errorf("closed tenant expiresAt %d, want %d", got, want)
 			}
-			if _, err := st.TenantByWidgetKey(context.Background(), f.tenant.WidgetKey); err != chat.ErrNotFound {
+			if _, err := st.TenantByWidgetKey(context.Background(), f.tenant.WidgetKey); !errors.Is(err, chat.ErrNotFound) {
 				t.Errorf("closed tenant's widget key: %v, want not found", err)
 			}
 		})
@@ -168,7 +179,7 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 		t.Fatalf("acquire sweep: %v %v", s, err)
 	}
 	msg := rawItem(t, tt, tt.Data, f.convPK, store.MessageSK(f.msg.CreatedAt, f.msg.ID))
-	if _, err := st.ArchiveItem(ctx, msg, store.ArchiveExpiry(retention.Defaults, expiresAt(msg))); err != nil {
+	if _, err := st.ArchiveItem(ctx, removed(t, msg), store.ArchiveExpiry(retention.Defaults, expiresAt(msg))); err != nil {
 		t.Fatal(err)
 	}
 	// The admin API's entities.
@@ -239,7 +250,7 @@ func TestReads_HideExpiredItemsBeforeTTLDeletesThem(t *testing.T) {
 	msg := rawItem(t, tt, tt.Data, f.convPK, store.MessageSK(f.msg.CreatedAt, f.msg.ID))
 	meta := rawItem(t, tt, tt.Data, f.convPK, store.SKMeta)
 	for _, it := range []map[string]types.AttributeValue{msg, meta} {
-		if _, err := st.ArchiveItem(ctx, it, store.ArchiveExpiry(f.tenant.Periods(), expiresAt(it))); err != nil {
+		if _, err := st.ArchiveItem(ctx, removed(t, it), store.ArchiveExpiry(f.tenant.Periods(), expiresAt(it))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -251,7 +262,7 @@ func TestReads_HideExpiredItemsBeforeTTLDeletesThem(t *testing.T) {
 		live func() (bool, error) // reports whether the read sees the item
 	}
 	found := func(err error) (bool, error) {
-		if err == chat.ErrNotFound {
+		if errors.Is(err, chat.ErrNotFound) {
 			return false, nil
 		}
 		return err == nil, err

@@ -9,31 +9,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
-// SweepState is retention-sweep's bookkeeping for one tenant, stored next to the
-// tenant profile (PK T#t#TENANT, SK SWEEP): the periods its items are known to
-// be in line with, where an unfinished job stopped, and a lease so two sweeps
-// never work on one tenant at once. It is technical data, renewed on each visit.
-type SweepState struct {
-	TenantID string `dynamodbav:"tenantId"`
-	// Applied are the periods existing items are in line with; zero until the
-	// first sweep, which then assumes the platform maximums.
-	Applied retention.Periods `dynamodbav:"applied"`
-	// Cursor is where an unfinished job stopped; nil when none.
-	Cursor *SweepCursor `dynamodbav:"cursor,omitempty"`
-	// Purged is set once the personal data of a closed account was deleted.
-	Purged bool `dynamodbav:"purged"`
-	// HoldApplied is whether the items are stripped for a tenant-wide legal hold.
-	HoldApplied bool   `dynamodbav:"holdApplied"`
-	LeaseOwner  string `dynamodbav:"leaseOwner,omitempty"`
-	LeaseUntil  int64  `dynamodbav:"leaseUntil"`
+// sweepState is the stored shape of retention-sweep's bookkeeping for one
+// tenant (chat.SweepState), next to the tenant profile (PK T#t#TENANT, SK
+// SWEEP). It is technical data, renewed on each visit.
+type sweepState struct {
+	TenantID    string            `dynamodbav:"tenantId"`
+	Applied     retention.Periods `dynamodbav:"applied"`
+	Cursor      *sweepCursor      `dynamodbav:"cursor,omitempty"`
+	Purged      bool              `dynamodbav:"purged"`
+	HoldApplied bool              `dynamodbav:"holdApplied"`
+	LeaseOwner  string            `dynamodbav:"leaseOwner,omitempty"`
+	LeaseUntil  int64             `dynamodbav:"leaseUntil"`
 }
 
-// SweepCursor is a checkpoint inside a job: the job, the class and month of the
-// retention index partition, and the index position after which to continue.
-type SweepCursor struct {
+// sweepCursor is the stored shape of a chat.SweepCursor: the opaque position
+// is kept as the retention index month and key it encodes.
+type sweepCursor struct {
 	Job   string            `dynamodbav:"job"`
 	Class retention.Class   `dynamodbav:"class"`
 	Month string            `dynamodbav:"month"`
@@ -42,21 +37,34 @@ type SweepCursor struct {
 
 type sweepStateItem struct {
 	Base
-	SweepState
+	sweepState
 }
 
-// AppliedOrMax returns the applied periods, or the platform maximums before the
-// first sweep.
-func (st *SweepState) AppliedOrMax() retention.Periods {
-	if st.Applied == (retention.Periods{}) {
-		return retention.Maximums
+func (r *sweepState) domain() *chat.SweepState {
+	st := &chat.SweepState{TenantID: r.TenantID, Applied: r.Applied, Purged: r.Purged, HoldApplied: r.HoldApplied,
+		LeaseOwner: r.LeaseOwner, LeaseUntil: r.LeaseUntil}
+	if c := r.Cursor; c != nil {
+		st.Cursor = &chat.SweepCursor{Job: c.Job, Class: c.Class, After: encodeCursor(indexPos{Month: c.Month, After: c.After})}
 	}
-	return st.Applied
+	return st
+}
+
+func sweepStateOf(st *chat.SweepState) (sweepState, error) {
+	r := sweepState{TenantID: st.TenantID, Applied: st.Applied, Purged: st.Purged, HoldApplied: st.HoldApplied,
+		LeaseOwner: st.LeaseOwner, LeaseUntil: st.LeaseUntil}
+	if c := st.Cursor; c != nil {
+		pos, err := decodeCursor(c.After)
+		if err != nil {
+			return r, err
+		}
+		r.Cursor = &sweepCursor{Job: c.Job, Class: c.Class, Month: pos.Month, After: pos.After}
+	}
+	return r, nil
 }
 
 // AcquireSweep takes the tenant's sweep lease for owner until until, creating the
 // state on the first visit. It returns nil when another sweep holds the lease.
-func (s *Store) AcquireSweep(ctx context.Context, tenantID, owner string, until time.Time) (*SweepState, error) {
+func (s *Store) AcquireSweep(ctx context.Context, tenantID, owner string, until time.Time) (*chat.SweepState, error) {
 	now := s.Now()
 	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(TenantPK(tenantID), SKSweep),
@@ -83,17 +91,21 @@ func (s *Store) AcquireSweep(ctx context.Context, tenantID, owner string, until 
 	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
 		return nil, wrap("unmarshal sweep state", err)
 	}
-	return &it.SweepState, nil
+	return it.domain(), nil
 }
 
 // SaveSweep writes the state (a checkpoint, or the end of a visit with the lease
 // released when LeaseUntil is 0), only while st.LeaseOwner still holds the lease.
 // It returns false when the lease was lost to another sweep.
-func (s *Store) SaveSweep(ctx context.Context, st *SweepState) (bool, error) {
+func (s *Store) SaveSweep(ctx context.Context, st *chat.SweepState) (bool, error) {
+	rec, err := sweepStateOf(st)
+	if err != nil {
+		return false, err
+	}
 	item, err := attributevalue.MarshalMap(sweepStateItem{
 		Base: Base{PK: TenantPK(st.TenantID), SK: SKSweep, DataClass: retention.Technical, Entity: "sweepState",
 			ExpiresAt: retention.ExpiresAt(retention.Maximums, retention.Technical, s.Now())},
-		SweepState: *st,
+		sweepState: rec,
 	})
 	if err != nil {
 		return false, wrap("marshal sweep state", err)

@@ -17,10 +17,10 @@ import (
 // Tenant ids come from shared/ids and never contain '_', so it cannot collide.
 const PlatformID = "_platform"
 
-// TenantsKey is the GSI2 partition that lists every tenant profile (the tenants
+// tenantsKey is the GSI2 partition that lists every tenant profile (the tenants
 // index): retention-sweep reads it with a Query to visit each tenant once a day,
 // at a cost that grows with the number of tenants, never with their items.
-func TenantsKey() string { return TenantPrefix(PlatformID) + "TENANTS" }
+func tenantsKey() string { return TenantPrefix(PlatformID) + "TENANTS" }
 
 // SKSweep is the sort key of a tenant's retention-sweep state, next to its profile.
 const SKSweep = "SWEEP"
@@ -32,23 +32,15 @@ const SKSweep = "SWEEP"
 func tenantBase(t *chat.Tenant, now time.Time) Base {
 	return Base{
 		PK: TenantPK(t.ID), SK: SKProfile, DataClass: retention.Personal, Entity: "tenant",
-		GSI2PK: TenantsKey(), GSI2SK: t.ID,
+		GSI2PK: tenantsKey(), GSI2SK: t.ID,
 		ExpiresAt: retention.TenantExpiresAt(t.Periods(), t.ClosedAt, now),
 	}
-}
-
-// TenantRecord is a tenant profile as the retention machinery sees it: the
-// tenant, its stamped expiresAt, and whether it is past it.
-type TenantRecord struct {
-	Tenant    chat.Tenant
-	ExpiresAt int64
-	Expired   bool
 }
 
 // TenantRecord reads a tenant profile even when it is past its expiresAt (a
 // closed account at the end of its grace period still needs its personal data
 // purged). A missing one is chat.ErrNotFound.
-func (s *Store) TenantRecord(ctx context.Context, tenantID string) (*TenantRecord, error) {
+func (s *Store) TenantRecord(ctx context.Context, tenantID string) (*chat.TenantRecord, error) {
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
 		ConsistentRead: aws.Bool(true)})
 	if err != nil {
@@ -61,13 +53,13 @@ func (s *Store) TenantRecord(ctx context.Context, tenantID string) (*TenantRecor
 	if err := attributevalue.UnmarshalMap(res.Item, &it); err != nil {
 		return nil, wrap("unmarshal tenant", err)
 	}
-	return &TenantRecord{Tenant: it.Tenant, ExpiresAt: it.ExpiresAt, Expired: !it.Live(s.Now())}, nil
+	return &chat.TenantRecord{Tenant: it.Tenant, ExpiresAt: it.ExpiresAt, Expired: !it.Live(s.Now())}, nil
 }
 
 // TenantIDs lists the tenants of the tenants index, a page at a time: it returns
 // up to limit ids after the id start ("" for the first page) and whether more follow.
 func (s *Store) TenantIDs(ctx context.Context, start string, limit int) ([]string, bool, error) {
-	vals := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: TenantsKey()}}
+	vals := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: tenantsKey()}}
 	cond := "GSI2PK = :pk"
 	if start != "" {
 		cond += " AND GSI2SK > :start"

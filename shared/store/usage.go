@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
 )
@@ -26,39 +27,39 @@ const (
 	prefDevice   = "DEV#"
 )
 
-// PageView is one page a visitor looked at: usage data, kept for the usage
-// period and never archived. It holds no query string, and the address only as
-// its /24 or /48 network.
-type PageView struct {
-	ID           string    `dynamodbav:"id" json:"id"`
-	TenantID     string    `dynamodbav:"tenantId" json:"-"`
-	ContactID    string    `dynamodbav:"contactId" json:"contactId"`
-	Path         string    `dynamodbav:"path" json:"path"`
-	Referrer     string    `dynamodbav:"referrer,omitempty" json:"referrer,omitempty"`
-	Browser      string    `dynamodbav:"browser,omitempty" json:"browser,omitempty"`
-	IPNetwork    string    `dynamodbav:"ipNetwork,omitempty" json:"ipNetwork,omitempty"`
-	TimeOnPageMs int64     `dynamodbav:"timeOnPageMs" json:"timeOnPageMs"`
-	At           time.Time `dynamodbav:"at" json:"at"`
-}
-
+// pageViewItem is a stored page view. The attribute names are the stored
+// layout: never change them.
 type pageViewItem struct {
 	Base
-	PageView
+	ID           string    `dynamodbav:"id"`
+	TenantID     string    `dynamodbav:"tenantId"`
+	ContactID    string    `dynamodbav:"contactId"`
+	Path         string    `dynamodbav:"path"`
+	Referrer     string    `dynamodbav:"referrer,omitempty"`
+	Browser      string    `dynamodbav:"browser,omitempty"`
+	IPNetwork    string    `dynamodbav:"ipNetwork,omitempty"`
+	TimeOnPageMs int64     `dynamodbav:"timeOnPageMs"`
+	At           time.Time `dynamodbav:"at"`
 }
 
-// Device is a device and operating system a visitor used: technical data, kept
-// for the technical period after it was last seen and never archived.
-type Device struct {
-	TenantID   string    `dynamodbav:"tenantId" json:"-"`
-	ContactID  string    `dynamodbav:"contactId" json:"contactId"`
-	Device     string    `dynamodbav:"device" json:"device"`
-	OS         string    `dynamodbav:"os" json:"os"`
-	LastSeenAt time.Time `dynamodbav:"lastSeenAt" json:"lastSeenAt"`
+func (it pageViewItem) pageView() chat.PageView {
+	return chat.PageView{ID: it.ID, TenantID: it.TenantID, ContactID: it.ContactID, Path: it.Path, Referrer: it.Referrer,
+		Browser: it.Browser, IPNetwork: it.IPNetwork, TimeOnPageMs: it.TimeOnPageMs, At: it.At}
 }
 
+// deviceItem is a stored device and OS pair (stored layout: never change the
+// attribute names).
 type deviceItem struct {
 	Base
-	Device
+	TenantID   string    `dynamodbav:"tenantId"`
+	ContactID  string    `dynamodbav:"contactId"`
+	Device     string    `dynamodbav:"device"`
+	OS         string    `dynamodbav:"os"`
+	LastSeenAt time.Time `dynamodbav:"lastSeenAt"`
+}
+
+func (it deviceItem) device() chat.Device {
+	return chat.Device{TenantID: it.TenantID, ContactID: it.ContactID, Device: it.Device, OS: it.OS, LastSeenAt: it.LastSeenAt}
 }
 
 // PageViewSK is the sort key of a page view.
@@ -71,14 +72,15 @@ func DeviceSK(device, os string) string {
 }
 
 // PutPageView stores a page view at the store's time; it sets ID and At.
-func (s *Store) PutPageView(ctx context.Context, v *PageView, p retention.Periods) error {
+func (s *Store) PutPageView(ctx context.Context, v *chat.PageView, p retention.Periods) error {
 	v.ID, v.At = ids.New(ids.Event), s.Now()
 	pk := ContactPK(v.TenantID, v.ContactID)
 	item, err := attributevalue.MarshalMap(pageViewItem{
 		Base: Base{PK: pk, SK: PageViewSK(v.At, v.ID), DataClass: retention.Usage, Entity: "pageView",
 			GSI2PK: RetentionKey(v.TenantID, string(retention.Usage), v.At), GSI2SK: RetentionSort(v.At, pk),
 			ExpiresAt: retention.ExpiresAt(p, retention.Usage, v.At)},
-		PageView: *v,
+		ID: v.ID, TenantID: v.TenantID, ContactID: v.ContactID, Path: v.Path, Referrer: v.Referrer,
+		Browser: v.Browser, IPNetwork: v.IPNetwork, TimeOnPageMs: v.TimeOnPageMs, At: v.At,
 	})
 	if err != nil {
 		return wrap("marshal page view", err)
@@ -91,7 +93,7 @@ func (s *Store) PutPageView(ctx context.Context, v *PageView, p retention.Period
 // pair, rewritten on each use, so its lastSeenAt, retention index position and
 // expiresAt move forward. A held subject's device (an existing item with no
 // expiresAt) is rewritten without one. One PutItem in the common case.
-func (s *Store) TouchDevice(ctx context.Context, d *Device, p retention.Periods) error {
+func (s *Store) TouchDevice(ctx context.Context, d *chat.Device, p retention.Periods) error {
 	now := s.Now()
 	pk := ContactPK(d.TenantID, d.ContactID)
 	d.LastSeenAt = now
@@ -102,7 +104,8 @@ func (s *Store) TouchDevice(ctx context.Context, d *Device, p retention.Periods)
 		if held {
 			b.ExpiresAt = 0
 		}
-		item, err := attributevalue.MarshalMap(deviceItem{Base: b, Device: *d})
+		item, err := attributevalue.MarshalMap(deviceItem{Base: b, TenantID: d.TenantID, ContactID: d.ContactID,
+			Device: d.Device, OS: d.OS, LastSeenAt: d.LastSeenAt})
 		if err != nil {
 			return wrap("marshal device", err)
 		}
@@ -119,27 +122,27 @@ func (s *Store) TouchDevice(ctx context.Context, d *Device, p retention.Periods)
 }
 
 // PageViews lists a contact's live page views, oldest first.
-func (s *Store) PageViews(ctx context.Context, tenantID, contactID string) ([]PageView, error) {
+func (s *Store) PageViews(ctx context.Context, tenantID, contactID string) ([]chat.PageView, error) {
 	var items []pageViewItem
 	if err := s.queryLive(ctx, ContactPK(tenantID, contactID), prefPageView, &items); err != nil {
 		return nil, wrap("query page views", err)
 	}
-	out := make([]PageView, len(items))
+	out := make([]chat.PageView, len(items))
 	for i, it := range items {
-		out[i] = it.PageView
+		out[i] = it.pageView()
 	}
 	return out, nil
 }
 
 // Devices lists a contact's live devices.
-func (s *Store) Devices(ctx context.Context, tenantID, contactID string) ([]Device, error) {
+func (s *Store) Devices(ctx context.Context, tenantID, contactID string) ([]chat.Device, error) {
 	var items []deviceItem
 	if err := s.queryLive(ctx, ContactPK(tenantID, contactID), prefDevice, &items); err != nil {
 		return nil, wrap("query devices", err)
 	}
-	out := make([]Device, len(items))
+	out := make([]chat.Device, len(items))
 	for i, it := range items {
-		out[i] = it.Device
+		out[i] = it.device()
 	}
 	return out, nil
 }

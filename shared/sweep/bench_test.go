@@ -92,7 +92,7 @@ func benchSweep(b *testing.B, unaffected int) {
 	}
 	seed.flush()
 	var logs bytes.Buffer
-	sw := sweep.New(st, slog.New(slog.NewJSONHandler(&logs, nil)), sweep.Options{})
+	sw := sweep.New(sweep.Deps{Store: st, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 	// The first sweep records the periods every tenant's items are in line with.
 	if _, err := sw.Run(ctx); err != nil {
 		b.Fatal(err)

@@ -36,8 +36,8 @@ func TestSweepFaults_ReRunsAfterFaultsLeaveExactlyTheShortenedItems(t *testing.T
 		// Each run is a new invocation; a lease that a failed run kept lapses
 		// after 15 minutes, so the clock moves on between runs (items' new
 		// expiries are whole days from t0, so the moves change no decision).
-		sum, err := sweep.New(st, slog.New(slog.NewJSONHandler(w.log, nil)),
-			sweep.Options{PageSize: 3, Owner: fmt.Sprintf("run-%d", i)}).Run(context.Background())
+		sum, err := sweep.New(sweep.Deps{Store: st, Log: slog.New(slog.NewJSONHandler(w.log, nil)),
+			Options: sweep.Options{PageSize: 3, Owner: fmt.Sprintf("run-%d", i)}}).Run(context.Background())
 		*w.now = w.now.Add(16 * time.Minute)
 		if err != nil {
 			t.Logf("run %d failed: %v", i, err)

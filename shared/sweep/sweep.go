@@ -31,6 +31,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
@@ -71,15 +73,47 @@ type Summary struct {
 // errBudget stops a run when its time or write budget is spent.
 var errBudget = errors.New("sweep budget spent")
 
+// Store is what the sweep needs of the store (*store.Store): the tenants and
+// their sweep state, the retention index and partitions, and the conditional
+// writes that re-stamp or delete an item.
+type Store interface {
+	Now() time.Time
+	TenantIDs(ctx context.Context, start string, limit int) ([]string, bool, error)
+	TenantRecord(ctx context.Context, tenantID string) (*chat.TenantRecord, error)
+	RenewTenant(ctx context.Context, tenantID string) error
+	DeleteClosedTenant(ctx context.Context, tenantID string) (bool, error)
+	AcquireSweep(ctx context.Context, tenantID, owner string, until time.Time) (*chat.SweepState, error)
+	SaveSweep(ctx context.Context, st *chat.SweepState) (bool, error)
+
+	RetentionPage(ctx context.Context, tenantID string, class retention.Class, from, to time.Time, after string, limit int) ([]store.Entry, string, error)
+	ArchivePage(ctx context.Context, tenantID string, from, to time.Time, after string, limit int) ([]store.Entry, string, error)
+	PartitionEntries(ctx context.Context, of store.ItemRef) ([]store.Entry, error)
+	DedupeMarkers(ctx context.Context, of store.ItemRef) ([]store.Entry, error)
+	PointerRef(tenantID, contactID, convID string) store.ItemRef
+	SetExpiry(ctx context.Context, ref store.ItemRef, exp int64) (bool, error)
+	DeleteExpiring(ctx context.Context, ref store.ItemRef) (bool, error)
+	ForgetOpenConversation(ctx context.Context, tenantID, contactID, convID string) error
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Deps are what a Sweeper is built from.
+type Deps struct {
+	Store   Store
+	Log     *slog.Logger
+	Options Options
+}
+
 // Sweeper runs retention sweeps over a store.
 type Sweeper struct {
-	st  *store.Store
+	st  Store
 	log *slog.Logger
 	opt Options
 }
 
 // New returns a Sweeper.
-func New(st *store.Store, log *slog.Logger, opt Options) *Sweeper {
+func New(d Deps) *Sweeper {
+	st, log, opt := d.Store, d.Log, d.Options
 	if opt.StopBefore == 0 {
 		opt.StopBefore = 60 * time.Second
 	}
@@ -98,6 +132,17 @@ type run struct {
 	ctx context.Context
 	now time.Time
 	sum *Summary
+}
+
+// Handle is the Lambda entry point: one run, whose leases are named by the
+// invocation's request id.
+func (s *Sweeper) Handle(ctx context.Context) (*Summary, error) {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		c := *s
+		c.opt.Owner = lc.AwsRequestID
+		return c.Run(ctx)
+	}
+	return s.Run(ctx)
 }
 
 // Run sweeps every tenant once, or until its budget is spent, and logs one
@@ -170,7 +215,7 @@ func (r *run) counts(tenantID string, c retention.Class) *Counts {
 // completion) whatever happened.
 func (r *run) tenant(tenantID string) error {
 	rec, err := r.st.TenantRecord(r.ctx, tenantID)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return nil
 	}
 	if err != nil {

@@ -3,6 +3,7 @@ package sweep_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strconv"
@@ -81,11 +82,11 @@ func (w *world) visitor(t *testing.T, ten *chat.Tenant, at time.Time) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pv := &store.PageView{TenantID: ten.ID, ContactID: c, Path: "/"}
+	pv := &chat.PageView{TenantID: ten.ID, ContactID: c, Path: "/"}
 	if err := w.st.PutPageView(ctx, pv, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.st.TouchDevice(ctx, &store.Device{TenantID: ten.ID, ContactID: c, Device: "desktop", OS: "Linux"}, p); err != nil {
+	if err := w.st.TouchDevice(ctx, &chat.Device{TenantID: ten.ID, ContactID: c, Device: "desktop", OS: "Linux"}, p); err != nil {
 		t.Fatal(err)
 	}
 	cpk, vpk := store.ContactPK(ten.ID, c), store.ConversationPK(ten.ID, conv)
@@ -160,7 +161,7 @@ func diff(t *testing.T, got, want map[string]int64) {
 func isSweepState(k string) bool { return len(k) > 6 && k[len(k)-6:] == "|SWEEP" }
 
 func (w *world) sweeper(opt sweep.Options) *sweep.Sweeper {
-	return sweep.New(w.st, slog.New(slog.NewJSONHandler(w.log, nil)), opt)
+	return sweep.New(sweep.Deps{Store: w.st, Log: slog.New(slog.NewJSONHandler(w.log, nil)), Options: opt})
 }
 
 var shorter = retention.Periods{PersonalDays: 100, CommunicationDays: 30, UsageDays: 10, TechnicalDays: 7}
@@ -391,7 +392,7 @@ func TestSweep_ShorterArchivePeriodRestampsOrDeletesArchivedItems(t *testing.T) 
 	// TTL removes the expired items; the archive function archives communication.
 	st := w.st.WithSubjectKey([]byte("subject-hash-key-for-tests-0123456789"))
 	recs := w.tt.ExpireTTL(t, t0)
-	if res, err := archive.New(st, st, slog.New(slog.NewJSONHandler(io.Discard, nil))).Handle(ctx,
+	if res, err := archive.New(archive.Deps{Store: st, Suppressions: st, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}).Handle(ctx,
 		events.DynamoDBEvent{Records: recs}); err != nil || len(res.BatchItemFailures) > 0 {
 		t.Fatalf("archive: %v %+v", err, res)
 	}
@@ -467,7 +468,7 @@ func TestSweep_AConversationPastItsNewTimeIsNoLongerOpen(t *testing.T) {
 	if _, err := w.sweeper(sweep.Options{}).Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.st.Conversation(ctx, ten.ID, before); err != chat.ErrNotFound {
+	if _, err := w.st.Conversation(ctx, ten.ID, before); !errors.Is(err, chat.ErrNotFound) {
 		t.Fatalf("conversation past its new time: %v, want hidden", err)
 	}
 	_, after, err := w.st.OpenConversation(ctx, ten.ID, c, chat.ChannelWidget, retention.Merge(p))

@@ -3,6 +3,7 @@ package sweep
 import (
 	"time"
 
+	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
 )
@@ -22,10 +23,10 @@ const archiveLabel = retention.Class(store.ArchiveClass)
 // tenantRun is one visit of a tenant.
 type tenantRun struct {
 	*run
-	rec    *store.TenantRecord
-	state  *store.SweepState
-	resume *store.SweepCursor // the checkpoint the visit started from
-	cursor *store.SweepCursor // the checkpoint to save
+	rec    *chat.TenantRecord
+	state  *chat.SweepState
+	resume *chat.SweepCursor // the checkpoint the visit started from
+	cursor *chat.SweepCursor // the checkpoint to save
 }
 
 func (t *tenantRun) id() string { return t.rec.Tenant.ID }
@@ -102,52 +103,42 @@ func withPeriod(p, q retention.Periods, c retention.Class) retention.Periods {
 	return p
 }
 
-// walk reads the tenant's retention index partitions of class over [from, now]
-// in time order, resuming at the checkpoint of job when there is one, and calls
-// fn for each entry. Before each entry it checks the budget; when spent, it
-// records a checkpoint after the last entry done and returns errBudget.
+// walk reads the tenant's retention index of class over [from, now] in time
+// order, resuming at the checkpoint of job when there is one, and calls fn for
+// each entry. Before each entry it checks the budget; when spent, it records a
+// checkpoint after the last entry done and returns errBudget.
 func (t *tenantRun) walk(job string, class retention.Class, from time.Time, fn func(store.Entry) error) error {
-	page := func(m time.Time, after map[string]string) ([]store.Entry, map[string]string, error) {
+	page := func(after string) ([]store.Entry, string, error) {
 		if class == archiveLabel {
-			return t.st.ArchivePage(t.ctx, t.id(), m, from, after, t.opt.PageSize)
+			return t.st.ArchivePage(t.ctx, t.id(), from, t.now, after, t.opt.PageSize)
 		}
-		return t.st.RetentionPage(t.ctx, t.id(), class, m, from, after, t.opt.PageSize)
+		return t.st.RetentionPage(t.ctx, t.id(), class, from, t.now, after, t.opt.PageSize)
 	}
-	var after map[string]string
-	startMonth := ""
+	after := ""
 	resumed := t.resume != nil && t.resume.Job == job && t.resume.Class == class
 	if resumed {
-		startMonth, after = t.resume.Month, t.resume.After
+		after = t.resume.After
 	}
-	for _, m := range store.Months(from, t.now) {
-		month := m.Format("2006-01")
-		if month < startMonth {
-			continue
+	for {
+		entries, next, err := page(after)
+		if err != nil {
+			return err
 		}
-		if month > startMonth {
-			after = nil
-		}
-		for {
-			entries, next, err := page(m, after)
-			if err != nil {
+		for _, e := range entries {
+			if err := t.budget(); err != nil {
+				t.cursor = &chat.SweepCursor{Job: job, Class: class, After: after}
 				return err
 			}
-			for _, e := range entries {
-				if err := t.budget(); err != nil {
-					t.cursor = &store.SweepCursor{Job: job, Class: class, Month: month, After: after}
-					return err
-				}
-				if err := fn(e); err != nil {
-					t.cursor = &store.SweepCursor{Job: job, Class: class, Month: month, After: after}
-					return err
-				}
-				after = e.IndexKey()
+			if err := fn(e); err != nil {
+				t.cursor = &chat.SweepCursor{Job: job, Class: class, After: after}
+				return err
 			}
-			if next == nil {
-				break
-			}
-			after = next
+			after = e.Cursor()
 		}
+		if next == "" {
+			break
+		}
+		after = next
 	}
 	t.cursor = nil
 	if resumed {
@@ -184,13 +175,13 @@ func (t *tenantRun) apply(n *Counts, e store.Entry, c retention.Class, target re
 	}
 	t.sum.Writes++
 	if retention.Archived(c) || exp > t.now.Unix() {
-		ok, err := t.st.SetExpiry(t.ctx, t.st.DataTable(), e.PK, e.SK, exp, e.GSI2SK)
+		ok, err := t.st.SetExpiry(t.ctx, e.Ref, exp)
 		if ok {
 			n.Restamped++
 		}
 		return err
 	}
-	ok, err := t.st.DeleteExpiring(t.ctx, e.PK, e.SK, e.GSI2SK)
+	ok, err := t.st.DeleteExpiring(t.ctx, e.Ref)
 	if ok {
 		n.Deleted++
 	}
@@ -200,7 +191,7 @@ func (t *tenantRun) apply(n *Counts, e store.Entry, c retention.Class, target re
 // conversation re-stamps the messages of a conversation (Query on its
 // partition) and its pointer under the contact.
 func (t *tenantRun) conversation(meta store.Entry, target retention.Periods) error {
-	items, err := t.st.PartitionEntries(t.ctx, t.st.DataTable(), meta.PK, "")
+	items, err := t.st.PartitionEntries(t.ctx, meta.Ref)
 	if err != nil {
 		return err
 	}
@@ -209,19 +200,17 @@ func (t *tenantRun) conversation(meta store.Entry, target retention.Periods) err
 		switch {
 		case e.Entity == "message":
 			n.Read++
-			if err := t.restamp(n, t.st.DataTable(), e.PK, e.SK, retention.Restamp(target, retention.Communication, e.Basis, e.ExpiresAt), e); err != nil {
+			if err := t.restamp(n, retention.Restamp(target, retention.Communication, e.Basis, e.ExpiresAt), e); err != nil {
 				return err
 			}
 		case e.Entity == "conversation":
-			created, err := time.Parse(time.RFC3339Nano, e.CreatedAt())
-			contact := e.ContactID()
-			if err != nil || contact == "" {
+			contact, conv := e.ContactID, meta.ConversationID
+			if e.CreatedAt.IsZero() || contact == "" {
 				continue
 			}
-			conv := meta.PK[len(store.ConversationPK(t.id(), "")):]
-			exp := retention.ExpiresAt(target, retention.Communication, created)
+			exp := retention.ExpiresAt(target, retention.Communication, e.CreatedAt)
 			t.sum.Writes++
-			ok, err := t.st.SetExpiry(t.ctx, t.st.DataTable(), store.ContactPK(t.id(), contact), store.PointerSK(conv), exp, "")
+			ok, err := t.st.SetExpiry(t.ctx, t.st.PointerRef(t.id(), contact, conv), exp)
 			if ok {
 				n.Restamped++
 			}
@@ -242,12 +231,12 @@ func (t *tenantRun) conversation(meta store.Entry, target retention.Periods) err
 }
 
 // restamp shortens one item found by partition to exp (no-op when unchanged).
-func (t *tenantRun) restamp(n *Counts, table, pk, sk string, exp int64, e store.Entry) error {
+func (t *tenantRun) restamp(n *Counts, exp int64, e store.Entry) error {
 	if e.Held() || e.Basis.IsZero() || exp >= e.ExpiresAt {
 		return nil
 	}
 	t.sum.Writes++
-	ok, err := t.st.SetExpiry(t.ctx, table, pk, sk, exp, "")
+	ok, err := t.st.SetExpiry(t.ctx, e.Ref, exp)
 	if ok {
 		n.Restamped++
 	}
@@ -260,7 +249,7 @@ func (t *tenantRun) restamp(n *Counts, table, pk, sk string, exp int64, e store.
 func (t *tenantRun) markers(old time.Duration, target retention.Periods) error {
 	n := t.counts(t.id(), retention.Technical)
 	return t.walk(jobMarkers, retention.Communication, t.now.Add(-old), func(conv store.Entry) error {
-		items, err := t.st.PartitionEntries(t.ctx, t.st.DataTable(), conv.PK, "CMID#")
+		items, err := t.st.DedupeMarkers(t.ctx, conv.Ref)
 		if err != nil {
 			return err
 		}
@@ -273,12 +262,12 @@ func (t *tenantRun) markers(old time.Duration, target retention.Periods) error {
 			t.sum.Writes++
 			var ok bool
 			if exp > t.now.Unix() {
-				ok, err = t.st.SetExpiry(t.ctx, t.st.DataTable(), e.PK, e.SK, exp, "")
+				ok, err = t.st.SetExpiry(t.ctx, e.Ref, exp)
 				if ok {
 					n.Restamped++
 				}
 			} else {
-				ok, err = t.st.DeleteExpiring(t.ctx, e.PK, e.SK, "")
+				ok, err = t.st.DeleteExpiring(t.ctx, e.Ref)
 				if ok {
 					n.Deleted++
 				}
@@ -305,7 +294,8 @@ func (t *tenantRun) purgePersonal() error {
 			return nil
 		}
 		t.sum.Writes++
-		ok, err := t.st.DeleteExpiring(t.ctx, e.PK, e.SK, "")
+		// Whatever its basis: the account is closed and its grace period over.
+		ok, err := t.st.DeleteExpiring(t.ctx, e.Ref.AnyBasis())
 		if ok {
 			n.Deleted++
 		}
@@ -318,7 +308,6 @@ func (t *tenantRun) purgePersonal() error {
 // re-stamped to the new archive expiry, or deleted once past it.
 func (t *tenantRun) shortenArchive(old time.Duration, target retention.Periods) error {
 	n := t.counts(t.id(), archiveLabel)
-	table := t.st.ArchiveTable()
 	return t.walk(jobArchive, archiveLabel, t.now.Add(-old), func(e store.Entry) error {
 		n.Read++
 		if e.Held() || e.Basis.IsZero() {
@@ -330,13 +319,13 @@ func (t *tenantRun) shortenArchive(old time.Duration, target retention.Periods) 
 		}
 		t.sum.Writes++
 		if exp > t.now.Unix() {
-			ok, err := t.st.SetExpiry(t.ctx, table, e.PK, e.SK, exp, e.GSI2SK)
+			ok, err := t.st.SetExpiry(t.ctx, e.Ref, exp)
 			if ok {
 				n.Restamped++
 			}
 			return err
 		}
-		ok, err := t.st.DeleteExpiringIn(t.ctx, table, e.PK, e.SK, e.GSI2SK)
+		ok, err := t.st.DeleteExpiring(t.ctx, e.Ref)
 		if ok {
 			n.Deleted++
 		}

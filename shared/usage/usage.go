@@ -51,8 +51,8 @@ type Client struct {
 
 // Store is what RecordPageView needs of the store.
 type Store interface {
-	PutPageView(ctx context.Context, v *store.PageView, p retention.Periods) error
-	TouchDevice(ctx context.Context, d *store.Device, p retention.Periods) error
+	PutPageView(ctx context.Context, v *chat.PageView, p retention.Periods) error
+	TouchDevice(ctx context.Context, d *chat.Device, p retention.Periods) error
 }
 
 var _ Store = (*store.Store)(nil)
@@ -62,7 +62,7 @@ var _ Store = (*store.Store)(nil)
 // error and stores nothing. Only the path of the page is kept (never its query
 // string or fragment), the referrer without query or fragment, and the address
 // as its network.
-func RecordPageView(ctx context.Context, st Store, tenant *chat.Tenant, contactID string, f PageViewFrame, c Client) (*store.PageView, error) {
+func RecordPageView(ctx context.Context, st Store, tenant *chat.Tenant, contactID string, f PageViewFrame, c Client) (*chat.PageView, error) {
 	path, err := cleanPath(f.Path)
 	if err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func RecordPageView(ctx context.Context, st Store, tenant *chat.Tenant, contactI
 	}
 	ua := ParseUserAgent(c.UserAgent)
 	p := tenant.Periods()
-	v := &store.PageView{TenantID: tenant.ID, ContactID: contactID, Path: path, Referrer: ref,
+	v := &chat.PageView{TenantID: tenant.ID, ContactID: contactID, Path: path, Referrer: ref,
 		Browser: ua.Browser, IPNetwork: logging.TruncateIP(c.SourceIP), TimeOnPageMs: f.TimeOnPageMs}
 	if err := st.PutPageView(ctx, v, p); err != nil {
 		return nil, err
@@ -96,7 +96,7 @@ func RecordDevice(ctx context.Context, st Store, tenant *chat.Tenant, contactID,
 	if ua.OS == "" && ua.Device == "" {
 		return nil
 	}
-	return st.TouchDevice(ctx, &store.Device{TenantID: tenant.ID, ContactID: contactID, Device: ua.Device, OS: ua.OS}, tenant.Periods())
+	return st.TouchDevice(ctx, &chat.Device{TenantID: tenant.ID, ContactID: contactID, Device: ua.Device, OS: ua.OS}, tenant.Periods())
 }
 
 // cleanPath returns the path of a page: a path as given, or the path of an

@@ -2,13 +2,12 @@ package widgetsession
 
 import (
 	"context"
-	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/apierror"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/ratelimit"
@@ -31,7 +30,7 @@ func (h *Handler) limit(ctx context.Context, origin, widgetKey, sourceIP string)
 	if network == "" {
 		network = "unknown"
 	}
-	err := ratelimit.New(h.Store).Take(ctx, parts[1], store.NetworkRateSubject(network), ratelimit.Session, ratelimit.Defaults[ratelimit.Session])
+	err := h.Limiter.Take(ctx, parts[1], store.NetworkRateSubject(network), ratelimit.Session, ratelimit.Defaults[ratelimit.Session])
 	secs, limited := ratelimit.RetryAfterSeconds(err)
 	if err != nil && !limited {
 		h.Log.ErrorContext(ctx, "session rate limit", "tenantId", parts[1], "error", err)
@@ -39,7 +38,7 @@ func (h *Handler) limit(ctx context.Context, origin, widgetKey, sourceIP string)
 	if !limited {
 		return events.APIGatewayV2HTTPResponse{}, false
 	}
-	res := problem(origin, http.StatusTooManyRequests, chat.ErrorMessage(err))
+	res := problem(origin, err, apierror.Message(err))
 	res.Headers["retry-after"] = strconv.Itoa(secs)
 	res.Headers["access-control-expose-headers"] = "retry-after"
 	return res, true

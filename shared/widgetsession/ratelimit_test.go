@@ -34,7 +34,7 @@ var (
 func TestSession_PerNetworkLimit(t *testing.T) {
 	st := testaws.NewTables(t).Store()
 	tokens, _ := visitortoken.New(strings.Repeat("k", 32))
-	h := &widgetsession.Handler{Store: st, Tokens: tokens, WebSocketURL: "wss://ws.example/dev", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := widgetsession.New(widgetsession.Deps{Store: st, Limiter: ratelimit.New(st), Tokens: tokens, WebSocketURL: "wss://ws.example/dev", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx := context.Background()
 	mk := func() *chat.Tenant {
 		id := ids.New(ids.Tenant)

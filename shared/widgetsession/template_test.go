@@ -30,7 +30,7 @@ func TestTemplate_PolicyIsExactlyWhatTheSessionUses(t *testing.T) {
 	m := testaws.NewMeter()
 	st := store.New(m.Client(testaws.Config(t)), tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
 	tokens, _ := visitortoken.New(strings.Repeat("k", 32))
-	h := &widgetsession.Handler{Store: st, Tokens: tokens, WebSocketURL: "wss://ws.example/dev", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := widgetsession.New(widgetsession.Deps{Store: st, Limiter: ratelimit.New(st), Tokens: tokens, WebSocketURL: "wss://ws.example/dev", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	id := ids.New(ids.Tenant)
 	tn := &chat.Tenant{ID: id, WidgetKey: "wk_" + id + "_" + ids.Secret(16), Status: "active", CreatedAt: time.Now()}
 	if err := st.PutTenant(context.Background(), tn); err != nil {

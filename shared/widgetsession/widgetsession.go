@@ -7,29 +7,55 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/livesupportbot/backend/shared/apierror"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/privacy"
-	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/visitortoken"
 )
 
 // maxBody is the largest request body accepted.
 const maxBody = 4 << 10
 
-// Handler issues visitor tokens.
-type Handler struct {
-	Store        *store.Store
+// Refusals of a session request.
+var (
+	errUnknownKey = chat.Errorf(chat.EUnauthorized, "unknown widget key")
+	errOrigin     = chat.Errorf(chat.EForbidden, "origin not allowed for this widget")
+)
+
+// Store is what the handler needs of the store (*store.Store).
+type Store interface {
+	TenantByWidgetKey(ctx context.Context, widgetKey string) (*chat.Tenant, error)
+	// IsSuppressed is the erasure gate's check.
+	IsSuppressed(ctx context.Context, tenantID, kind, value string) (bool, error)
+}
+
+// Limiter counts a request against a budget (ratelimit.Limiter).
+type Limiter interface {
+	Take(ctx context.Context, tenantID, subject, bucket string, lim chat.RateLimit) error
+}
+
+// Deps is what the handler is built from.
+type Deps struct {
+	Store        Store
+	Limiter      Limiter
 	Tokens       *visitortoken.Signer
 	WebSocketURL string
 	Log          *slog.Logger
 }
+
+// Handler issues visitor tokens.
+type Handler struct{ Deps }
+
+// New returns the handler of session requests.
+func New(d Deps) *Handler { return &Handler{Deps: d} }
 
 type request struct {
 	WidgetKey    string `json:"widgetKey"`
@@ -47,22 +73,22 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	origin := header(req.Headers, "origin")
 	body, err := decode(req)
 	if err != nil {
-		return problem(origin, http.StatusBadRequest, err.Error()), nil
+		return problem(origin, err, err.Error()), nil
 	}
 	if res, limited := h.limit(ctx, origin, body.WidgetKey, req.RequestContext.HTTP.SourceIP); limited {
 		return res, nil
 	}
 	t, err := h.Store.TenantByWidgetKey(ctx, body.WidgetKey)
-	if err == chat.ErrNotFound {
-		return problem(origin, http.StatusUnauthorized, "unknown widget key"), nil
+	if errors.Is(err, chat.ErrNotFound) {
+		return problem(origin, errUnknownKey, apierror.Message(errUnknownKey)), nil
 	}
 	if err != nil {
 		h.Log.ErrorContext(ctx, "read tenant", "error", err)
-		return problem(origin, http.StatusInternalServerError, "internal error"), nil
+		return problem(origin, err, apierror.Message(err)), nil
 	}
 	if !t.OriginAllowed(origin) {
 		h.Log.InfoContext(ctx, "origin refused", "tenantId", t.ID)
-		return problem(origin, http.StatusForbidden, "origin not allowed for this widget"), nil
+		return problem(origin, errOrigin, apierror.Message(errOrigin)), nil
 	}
 	visitorID := ""
 	if body.VisitorToken != "" {
@@ -76,12 +102,11 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		// A known visitor whose data was erased is refused, or comes back as a new
 		// contact, as the tenant chose; never as the old one.
 		adm, err := privacy.Admit(ctx, h.Store, t, privacy.Identity{ContactID: visitorID})
-		if chat.ErrorCode(err) == chat.EForbidden {
-			return problem(origin, http.StatusForbidden, chat.ErrorMessage(err)), nil
-		}
 		if err != nil {
-			h.Log.ErrorContext(ctx, "suppression check", "tenantId", t.ID, "error", err)
-			return problem(origin, http.StatusInternalServerError, "internal error"), nil
+			if code, _ := apierror.Status(err); code == chat.EInternal {
+				h.Log.ErrorContext(ctx, "suppression check", "tenantId", t.ID, "error", err)
+			}
+			return problem(origin, err, apierror.Message(err)), nil
 		}
 		visitorID = adm.ContactID
 	}
@@ -127,7 +152,10 @@ func headers(origin, contentType string) map[string]string {
 	return h
 }
 
-func problem(origin string, status int, detail string) events.APIGatewayV2HTTPResponse {
+// problem answers err as a problem document with the given detail, its status
+// from the one map of error codes (apierror.Status).
+func problem(origin string, err error, detail string) events.APIGatewayV2HTTPResponse {
+	_, status := apierror.Status(err)
 	b, _ := json.Marshal(map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail})
 	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: headers(origin, "application/problem+json"), Body: string(b)}
 }

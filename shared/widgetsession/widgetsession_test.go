@@ -14,6 +14,7 @@ import (
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/ratelimit"
 	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/visitortoken"
 	"github.com/livesupportbot/backend/shared/widgetsession"
@@ -22,7 +23,7 @@ import (
 func TestSession(t *testing.T) {
 	st := testaws.NewTables(t).Store()
 	tokens, _ := visitortoken.New(strings.Repeat("k", 32))
-	h := &widgetsession.Handler{Store: st, Tokens: tokens, WebSocketURL: "wss://ws.example/dev", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := widgetsession.New(widgetsession.Deps{Store: st, Limiter: ratelimit.New(st), Tokens: tokens, WebSocketURL: "wss://ws.example/dev", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx := context.Background()
 	mk := func(origins ...string) *chat.Tenant {
 		id := ids.New(ids.Tenant)

@@ -42,7 +42,7 @@ func TestAuthorize_ErasedVisitorRefused(t *testing.T) {
 	m := testaws.NewMeter()
 	st := store.New(m.Client(testaws.Config(t)), tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
 	tokens, _ := visitortoken.New(strings.Repeat("s", 32))
-	h := &wsconn.Handler{Store: st, Tokens: tokens, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := wsconn.New(wsconn.Deps{Store: st, Tokens: tokens, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	tn := wstest.Tenant(t, st, "Shop")
 	erased, other := ids.New(ids.Contact), ids.New(ids.Contact)
 	if err := st.Suppress(ctx, tn.ID, store.SuppressContact, erased, "r1"); err != nil {
@@ -82,7 +82,7 @@ func TestTemplate_WsConnectPolicyIsWhatItUses(t *testing.T) {
 	m := testaws.NewMeter()
 	st := store.New(m.Client(testaws.Config(t)), tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
 	tokens, _ := visitortoken.New(strings.Repeat("s", 32))
-	h := &wsconn.Handler{Store: st, Tokens: tokens, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := wsconn.New(wsconn.Deps{Store: st, Tokens: tokens, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
 	res, err := h.Authorize(ctx, authorizeReq(t, tokens.Issue(tid, vid, time.Hour)))
 	if err != nil {

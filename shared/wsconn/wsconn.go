@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -23,12 +24,26 @@ import (
 // ErrUnauthorized is the authorizer's refusal; API Gateway answers it with 401.
 var ErrUnauthorized = errors.New("Unauthorized")
 
-// Handler serves the authorizer, $connect and $disconnect.
-type Handler struct {
-	Store  *store.Store
+// Store is what the handler needs of the store (*store.Store).
+type Store interface {
+	IsSuppressed(ctx context.Context, tenantID, kind, value string) (bool, error)
+	PutConnection(ctx context.Context, c *chat.Connection) error
+	DeleteConnection(ctx context.Context, tenantID, contactID, connectionID string) error
+	Now() time.Time
+}
+
+// Deps is what the handler is built from.
+type Deps struct {
+	Store  Store
 	Tokens *visitortoken.Signer
 	Log    *slog.Logger
 }
+
+// Handler serves the authorizer, $connect and $disconnect.
+type Handler struct{ Deps }
+
+// New returns the handler of the authorizer, $connect and $disconnect.
+func New(d Deps) *Handler { return &Handler{Deps: d} }
 
 // Identity is what the authorizer passes on: requestContext.authorizer.
 type Identity struct {
@@ -49,9 +64,9 @@ func IdentityOf(rc events.APIGatewayWebsocketProxyRequestContext) (Identity, err
 	return id, nil
 }
 
-// Invoke handles a raw event: an authorizer request (it has a methodArn) or a
+// Handle handles a raw event: an authorizer request (it has a methodArn) or a
 // WebSocket route event.
-func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	var probe struct {
 		MethodArn string `json:"methodArn"`
 	}

@@ -22,7 +22,7 @@ func TestAuthorize_BadTokensRefusedWith401(t *testing.T) {
 	other, _ := visitortoken.New(strings.Repeat("o", 32))
 	past := tokens.WithClock(func() time.Time { return time.Now().Add(-48 * time.Hour) })
 	good := tokens.Issue("t1", "c1", time.Hour)
-	h := &wsconn.Handler{Store: testaws.NewTables(t).Store(), Tokens: tokens, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := wsconn.New(wsconn.Deps{Store: testaws.NewTables(t).Store(), Tokens: tokens, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	cases := map[string]string{
 		"missing":        "",
 		"garbage":        "abc",
@@ -52,7 +52,7 @@ func TestAuthorize_BadTokensRefusedWith401(t *testing.T) {
 
 func TestConnectDisconnect_RecordsAndRemoves(t *testing.T) {
 	st := testaws.NewTables(t).Store()
-	h := &wsconn.Handler{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := wsconn.New(wsconn.Deps{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
 	auth := map[string]any{"principalId": vid, "tenantId": tid, "visitorId": vid}
 	ctx := context.Background()

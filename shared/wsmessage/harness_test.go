@@ -2,6 +2,7 @@ package wsmessage_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 
@@ -40,7 +41,7 @@ func (h *harness) tenant(tb testing.TB, origins ...string) *chat.Tenant {
 func (h *harness) history(tb testing.TB, tenantID, visitorID string) []*chat.Message {
 	tb.Helper()
 	c, err := h.st.Contact(context.Background(), tenantID, visitorID)
-	if err == chat.ErrNotFound || (err == nil && c.OpenConversationID == "") {
+	if errors.Is(err, chat.ErrNotFound) || (err == nil && c.OpenConversationID == "") {
 		return nil
 	}
 	if err != nil {

@@ -19,5 +19,5 @@ func (h *Handler) limit(ctx context.Context, t *chat.Tenant, id wsconn.Identity,
 	if !counted {
 		return nil
 	}
-	return ratelimit.New(h.Store).Take(ctx, t.ID, store.VisitorRateSubject(id.VisitorID), bucket, ratelimit.Effective(t, bucket))
+	return h.Limiter.Take(ctx, t.ID, store.VisitorRateSubject(id.VisitorID), bucket, ratelimit.Effective(t, bucket))
 }

@@ -7,6 +7,7 @@ package wsmessage
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/mail"
@@ -19,26 +20,58 @@ import (
 	"github.com/livesupportbot/backend/shared/frames"
 	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/pusher"
-	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/wsconn"
 )
-
-// DefaultMaxChars is the longest message text accepted unless configured.
-const DefaultMaxChars = 4000
 
 // maxFrame is the largest frame read at all (API Gateway allows 128 KiB).
 const maxFrame = 64 << 10
 
-// Handler handles visitor frames.
-type Handler struct {
-	Store    *store.Store
-	Tenants  *store.TenantCache
-	Pusher   func(rc events.APIGatewayWebsocketProxyRequestContext) *pusher.Pusher
-	MaxChars int
-	Log      *slog.Logger
-	// PageView records a page view frame (usage data); nil ignores them.
-	PageView func(ctx context.Context, tenantID, visitorID string, frame json.RawMessage, rc events.APIGatewayWebsocketProxyRequestContext) error
+// Store is what the frames need of the store (*store.Store).
+type Store interface {
+	Contact(ctx context.Context, tenantID, contactID string) (*chat.Contact, error)
+	OpenConversation(ctx context.Context, tenantID, contactID, channel string, p retention.Periods) (*chat.Contact, string, error)
+	PutMessage(ctx context.Context, m *chat.Message, p retention.Periods) (*chat.Message, bool, error)
+	History(ctx context.Context, tenantID, convID, before string, limit int) ([]*chat.Message, string, error)
+	Identify(ctx context.Context, tenantID, contactID, name, email string, p retention.Periods) (*chat.Contact, error)
+	Connections(ctx context.Context, tenantID, contactID string) ([]chat.Connection, error)
+	// IsSuppressed is the erasure gate's check.
+	IsSuppressed(ctx context.Context, tenantID, kind, value string) (bool, error)
 }
+
+// Tenants gives a frame's tenant (store.TenantCache).
+type Tenants interface {
+	Tenant(ctx context.Context, id string) (*chat.Tenant, error)
+}
+
+// Limiter counts a request against a budget (ratelimit.Limiter).
+type Limiter interface {
+	Take(ctx context.Context, tenantID, subject, bucket string, lim chat.RateLimit) error
+}
+
+// PageViewHook records a page view frame (usage.Hook).
+type PageViewHook func(ctx context.Context, tenantID, visitorID string, frame json.RawMessage, rc events.APIGatewayWebsocketProxyRequestContext) error
+
+// Deps is what the handler is built from.
+type Deps struct {
+	Store   Store
+	Tenants Tenants
+	Limiter Limiter
+	// Pusher gives the pusher of the API a frame came through
+	// (pusher.Endpoints.For).
+	Pusher func(domainName, stage string) *pusher.Pusher
+	// MaxChars limits the text of a message (chat.TextLimit: the default when 0).
+	MaxChars int
+	// PageView records a page view frame (usage data); nil ignores them.
+	PageView PageViewHook
+	Log      *slog.Logger
+}
+
+// Handler handles visitor frames.
+type Handler struct{ Deps }
+
+// New returns the handler of visitor frames.
+func New(d Deps) *Handler { return &Handler{Deps: d} }
 
 type frame struct {
 	Action          string  `json:"action"`
@@ -66,7 +99,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayWebsocketProx
 	if err != nil {
 		return events.APIGatewayProxyResponse{StatusCode: http.StatusUnauthorized}, nil
 	}
-	p := h.Pusher(rc)
+	p := h.Pusher(rc.DomainName, rc.Stage)
 	reply, cmid := h.frame(ctx, p, id, req)
 	if e, ok := reply.(error); ok {
 		if chat.ErrorCode(e) == chat.EInternal {
@@ -75,7 +108,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayWebsocketProx
 		reply = frames.NewError(e, cmid)
 	}
 	if reply != nil {
-		if err := p.Send(ctx, rc.ConnectionID, reply); err != nil && err != pusher.ErrGone {
+		if err := p.Send(ctx, rc.ConnectionID, reply); err != nil && !errors.Is(err, pusher.ErrGone) {
 			h.Log.ErrorContext(ctx, "answer sender", "tenantId", id.TenantID, "error", err)
 			return events.APIGatewayProxyResponse{StatusCode: http.StatusInternalServerError}, nil
 		}
@@ -95,7 +128,7 @@ func (h *Handler) frame(ctx context.Context, p *pusher.Pusher, id wsconn.Identit
 		return chat.Errorf(chat.EInvalid, "frame is not a JSON object"), ""
 	}
 	t, err := h.Tenants.Tenant(ctx, id.TenantID)
-	if err == chat.ErrNotFound || (err == nil && t.Status == "closed") {
+	if errors.Is(err, chat.ErrNotFound) || (err == nil && t.Status == "closed") {
 		return chat.Errorf(chat.EUnauthorized, "widget is no longer available"), f.ClientMessageID
 	}
 	if err != nil {
@@ -131,25 +164,24 @@ func (h *Handler) sendMessage(ctx context.Context, t *chat.Tenant, id wsconn.Ide
 	if f.ClientMessageID == "" || len(f.ClientMessageID) > 128 || strings.ContainsAny(f.ClientMessageID, "#\x00") {
 		return chat.Errorf(chat.EInvalid, "clientMessageId is required (at most 128 characters)"), ""
 	}
-	if f.Text == nil || strings.TrimSpace(*f.Text) == "" {
+	text := ""
+	if f.Text != nil {
+		text = *f.Text
+	}
+	switch chat.TextProblem(text, h.MaxChars) {
+	case chat.TextEmpty:
 		return chat.Errorf(chat.EInvalid, "text is required"), f.ClientMessageID
-	}
-	if !utf8.ValidString(*f.Text) {
+	case chat.TextNotUTF8:
 		return chat.Errorf(chat.EInvalid, "text must be UTF-8"), f.ClientMessageID
-	}
-	max := h.MaxChars
-	if max <= 0 {
-		max = DefaultMaxChars
-	}
-	if n := utf8.RuneCountInString(*f.Text); n > max {
-		return chat.Errorf(chat.ETooLarge, "text is longer than %d characters", max), f.ClientMessageID
+	case chat.TextTooLong:
+		return chat.Errorf(chat.ETooLarge, "text is longer than %d characters", chat.TextLimit(h.MaxChars)), f.ClientMessageID
 	}
 	p := t.Periods()
 	// The hot path is one read: the contact names its open conversation. Only a
 	// message that opens a conversation (and maybe re-creates the contact) passes
 	// the erasure gate first.
 	c, err := h.Store.Contact(ctx, id.TenantID, id.VisitorID)
-	if err != nil && err != chat.ErrNotFound {
+	if err != nil && !errors.Is(err, chat.ErrNotFound) {
 		return err, f.ClientMessageID
 	}
 	convID := ""
@@ -166,7 +198,7 @@ func (h *Handler) sendMessage(ctx context.Context, t *chat.Tenant, id wsconn.Ide
 	}
 	m, _, err := h.Store.PutMessage(ctx, &chat.Message{
 		TenantID: id.TenantID, ConversationID: convID, ContactID: id.VisitorID,
-		Author: chat.Author{Kind: chat.AuthorVisitor, Name: c.DisplayName()}, Text: *f.Text,
+		Author: chat.Author{Kind: chat.AuthorVisitor, Name: c.DisplayName()}, Text: text,
 		Channel: chat.ChannelWidget, ClientMessageID: f.ClientMessageID, OriginConnectionID: connID,
 	}, p)
 	if err != nil {
@@ -187,7 +219,7 @@ func (h *Handler) typing(ctx context.Context, p *pusher.Pusher, id wsconn.Identi
 	frame := frames.Typing{Type: "typing", Author: chat.Author{Kind: chat.AuthorVisitor}, State: f.State}
 	for _, c := range conns {
 		if c.ID != connID {
-			if err := p.Send(ctx, c.ID, frame); err != nil && err != pusher.ErrGone {
+			if err := p.Send(ctx, c.ID, frame); err != nil && !errors.Is(err, pusher.ErrGone) {
 				return err
 			}
 		}
@@ -197,7 +229,7 @@ func (h *Handler) typing(ctx context.Context, p *pusher.Pusher, id wsconn.Identi
 
 func (h *Handler) history(ctx context.Context, id wsconn.Identity, f frame) any {
 	c, err := h.Store.Contact(ctx, id.TenantID, id.VisitorID)
-	if err == chat.ErrNotFound || (err == nil && c.OpenConversationID == "") {
+	if errors.Is(err, chat.ErrNotFound) || (err == nil && c.OpenConversationID == "") {
 		return frames.History{Type: "history", Messages: []*chat.Message{}}
 	}
 	if err != nil {

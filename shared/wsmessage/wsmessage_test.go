@@ -2,6 +2,7 @@ package wsmessage_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -191,7 +192,7 @@ func TestErasedVisitor_RefusedNotRecreated(t *testing.T) {
 	if len(got) != 2 || got[0]["code"] != "unauthorized" || got[1]["type"] != "error" {
 		t.Fatalf("erased visitor got %v, want two error frames", got)
 	}
-	if _, err := h.st.Contact(ctx, tn.ID, v); err != chat.ErrNotFound {
+	if _, err := h.st.Contact(ctx, tn.ID, v); !errors.Is(err, chat.ErrNotFound) {
 		t.Fatalf("erased contact re-created: %v", err)
 	}
 	// A new visitor may not take the erased email either.
