@@ -1,7 +1,8 @@
 // Package testaws gives tests real AWS clients pointed at a local moto server:
-// the endpoint in AWS_ENDPOINT_URL when it is set, or a
-// moto_server this package starts on a free loopback port. Tables are created from
-// template.yaml under names unique to the test, so tests never share state.
+// the endpoint in AWS_ENDPOINT_URL when it is set, or one moto_server per test
+// binary, started by local/moto. Tables are created from template.yaml (by
+// local/moto, as the local stack creates them) under names unique to the
+// test, so tests never share state.
 package testaws
 
 import (
