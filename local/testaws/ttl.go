@@ -15,6 +15,12 @@ import (
 	"github.com/livesupportbot/backend/local/streamevent"
 )
 
+// StreamImage converts an item to a stream record image, as aws-lambda-go
+// decodes it.
+func StreamImage(item map[string]types.AttributeValue) map[string]events.DynamoDBAttributeValue {
+	return streamevent.Image(item)
+}
+
 // RemoveRecord returns the stream record of the removal of item: by DynamoDB's
 // TTL when ttl is set (userIdentity Service / dynamodb.amazonaws.com), else a
 // user's delete (no userIdentity).
