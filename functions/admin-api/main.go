@@ -5,39 +5,75 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
+	"log/slog"
 	"strconv"
-
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/livesupportbot/backend/shared/adminapi"
 	"github.com/livesupportbot/backend/shared/awsclients"
+	"github.com/livesupportbot/backend/shared/legalhold"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/ratelimit"
+	"github.com/livesupportbot/backend/shared/secrets"
 	"github.com/livesupportbot/backend/shared/slackbridge"
 )
 
-func main() {
-	cfg, getenv, st := awsclients.MustStart(context.Background(), os.Getenv,
-		"PLATFORM_TOKEN", "SUBJECT_HASH_SECRET", "SLACK_APP_SECRETS")
-	env, err := awsclients.Env(getenv, "PLATFORM_TOKEN")
+func main() { awsclients.Main(run) }
+
+// serve hands the handler to the Lambda runtime (a test takes it instead).
+var serve = awsclients.Serve
+
+// run builds the handler at cold start and serves it. The platform token and
+// Slack's client secret are read on the first request that needs them, so a
+// cold start waits for no secret.
+func run(ctx context.Context, getenv func(string) string) error {
+	maxChars, err := maxMessageChars(getenv("MAX_MESSAGE_CHARS"))
 	if err != nil {
-		awsclients.Fatal(err)
+		return err
 	}
-	if len(env["PLATFORM_TOKEN"]) < 32 {
-		awsclients.Fatal(fmt.Errorf("PLATFORM_TOKEN must be at least 32 characters"))
-	}
-	maxChars, _ := strconv.Atoi(getenv("MAX_MESSAGE_CHARS")) // 0: the package default
-	priv, err := privacy.NewService(cfg, st, getenv)
+	rt, err := awsclients.Start(ctx, getenv, adminapi.PlatformTokenSecret, "SUBJECT_HASH_SECRET", "SLACK_APP_SECRETS")
 	if err != nil {
-		awsclients.Fatal(err)
+		return err
+	}
+	priv, err := privacy.NewService(rt.Config, rt.Store, getenv)
+	if err != nil {
+		return err
 	}
 	log := logging.FromEnv("admin-api")
-	var slack adminapi.SlackIntegrations // nil: Slack is not configured
-	if sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"); err == nil {
-		slack = adminapi.SlackBridge(slackbridge.New(sc, st, nil, log)) // the admin routes never use KMS
+	h := adminapi.New(adminapi.Deps{Store: rt.Store, Limiter: ratelimit.New(rt.Store), Holds: legalhold.Over(rt.Store),
+		Secrets: rt.Secrets, Logger: log, MaxMessageChars: maxChars, Privacy: priv, SlackFrom: slackFrom(rt, getenv, log)})
+	return serve(h.Handle)
+}
+
+// slackFrom builds the Slack bridge of the admin routes on first use, with the
+// app's client secret; nil when the deployment has no Slack app.
+func slackFrom(rt *awsclients.Runtime, getenv func(string) string, log *slog.Logger) func() (adminapi.SlackIntegrations, error) {
+	if getenv("SLACK_CLIENT_ID") == "" {
+		return nil
 	}
-	api := adminapi.New(adminapi.Deps{Store: st, PlatformToken: env["PLATFORM_TOKEN"],
-		Logger: log, MaxMessageChars: maxChars, Privacy: priv, Slack: slack})
-	lambda.Start(api.Handler)
+	return func() (adminapi.SlackIntegrations, error) {
+		secret, err := rt.Secrets.Get("SLACK_CLIENT_SECRET")
+		if err != nil {
+			return nil, err
+		}
+		env := secrets.Getenv(map[string]string{"SLACK_CLIENT_SECRET": secret}, getenv)
+		sc, err := slackbridge.ConfigFromEnv(env, "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+		if err != nil {
+			return nil, nil // no client secret: Slack is not configured
+		}
+		return adminapi.SlackBridge(slackbridge.New(sc, rt.Store, nil, log)), nil // the admin routes never use KMS
+	}
+}
+
+// maxMessageChars reads MAX_MESSAGE_CHARS: unset is the default limit
+// (chat.DefaultMaxTextChars); anything but a positive number is an error.
+func maxMessageChars(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("MAX_MESSAGE_CHARS must be a positive number of characters, not %q", v)
+	}
+	return n, nil
 }

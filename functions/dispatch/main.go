@@ -17,6 +17,7 @@ import (
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/pusher"
 	"github.com/livesupportbot/backend/shared/slackbridge"
+	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -38,7 +39,7 @@ func main() {
 	// Slack: mirror visitor and bot messages to the tenant's Slack thread. It is
 	// outbound: its failures are parked and retried by the scheduled run.
 	if sc, err := slackbridge.ConfigFromEnv(os.Getenv, "SLACK_KMS_KEY_ID"); err == nil {
-		h.Outbound = append(h.Outbound, dispatch.Destination{Name: "slack", Deliverer: slackbridge.New(sc, st, kms.NewFromConfig(cfg), log)})
+		h.Outbound = append(h.Outbound, dispatch.Destination{Name: "slack", Deliverer: slackbridge.New(sc, st, slackkms.New(kms.NewFromConfig(cfg), sc.KMSKeyID), log)})
 	}
 	lambda.Start(h.Handle)
 }

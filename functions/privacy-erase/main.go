@@ -16,6 +16,7 @@ import (
 	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/pusher"
 	"github.com/livesupportbot/backend/shared/slackbridge"
+	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
 )
 
 func main() {
@@ -28,7 +29,7 @@ func main() {
 	// Channel adapters add their erase hooks here.
 	var hooks []privacy.EraseHook
 	if sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_KMS_KEY_ID"); err == nil {
-		hooks = append(hooks, slackbridge.New(sc, st, kms.NewFromConfig(cfg), log))
+		hooks = append(hooks, slackbridge.New(sc, st, slackkms.New(kms.NewFromConfig(cfg), sc.KMSKeyID), log))
 	}
 	e := &privacy.Eraser{
 		Store: st, S3: privacy.NewS3Client(cfg, getenv), Bucket: env["EXPORT_BUCKET"],

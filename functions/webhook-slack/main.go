@@ -5,24 +5,35 @@ package main
 
 import (
 	"context"
-	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/slackbridge"
+	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
 )
 
-func main() {
-	cfg, getenv, st := awsclients.MustStart(context.Background(), os.Getenv, "SLACK_APP_SECRETS")
+func main() { awsclients.Main(run) }
+
+// serve hands the handler to the Lambda runtime (a test takes it instead).
+var serve = awsclients.Serve
+
+// run builds the handler at cold start and serves it. The app's two secrets
+// (SLACK_APP_SECRETS) are read per request, from the cold start's one
+// background fetch.
+func run(ctx context.Context, getenv func(string) string) error {
+	rt, err := awsclients.Start(ctx, getenv, "SLACK_APP_SECRETS")
+	if err != nil {
+		return err
+	}
 	log := logging.FromEnv("webhook-slack")
-	sc, err := slackbridge.ConfigFromEnv(getenv)
+	sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_CLIENT_ID", "SLACK_KMS_KEY_ID")
 	if err != nil { // Slack is optional: answer 503 rather than fail the stack
 		log.Error("slack is not configured; every request gets 503", "error", err.Error())
-		lambda.Start(slackbridge.NotConfigured)
-		return
+		return serve(slackbridge.NotConfigured)
 	}
-	lambda.Start(slackbridge.New(sc, st, kms.NewFromConfig(cfg), log).Handle)
+	sc.Secrets = rt.Secrets
+	h := slackbridge.New(sc, rt.Store, slackkms.New(kms.NewFromConfig(rt.Config), sc.KMSKeyID), log)
+	return serve(h.Handle)
 }

@@ -3,7 +3,7 @@
 // HTTP API (payload 2.0).
 //
 // The core is small: a Route names a method, a path pattern, the least role that
-// may call it and a handler; routes.go lists the whole API; Handler matches the
+// may call it and a handler; routes.go lists the whole API; Handle matches the
 // route, authenticates the bearer key, checks the role, limits the body and maps
 // every error to one application/problem+json document. Features add their routes
 // in their own file and one line in routes.go.
@@ -11,6 +11,7 @@ package adminapi
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -20,14 +21,14 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/livesupportbot/backend/shared/apierror"
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/privacy"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 // Role is what a caller may do.
@@ -114,14 +115,26 @@ func NoContent() *Response { return &Response{Status: http.StatusNoContent} }
 // DefaultMaxBodyBytes is the largest request body accepted when Deps sets none.
 const DefaultMaxBodyBytes = 32 << 10
 
+// PlatformTokenSecret is the name of the platform operator token among the
+// secrets (Deps.Secrets).
+const PlatformTokenSecret = "PLATFORM_TOKEN"
+
 // Deps are the dependencies of the API.
 type Deps struct {
-	Store *store.Store
-	// Now is the clock (time.Now when nil); the store is given the same clock.
+	// Store is the data store (*store.Store), on the same clock as Now.
+	Store Store
+	// Limiter counts each key's requests (ratelimit.New(store)).
+	Limiter RateLimiter
+	// Holds puts contacts and tenants on legal hold (legalhold.Over(store)).
+	Holds LegalHolds
+	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// PlatformToken is the operator token; it may only create tenants.
+	// PlatformToken is the operator token; it may only create tenants. When
+	// Secrets is set, the token is read from it instead (PlatformTokenSecret),
+	// on the first request that needs it, and checked (CheckPlatformToken).
 	PlatformToken string
-	// CursorSecret signs pagination cursors; derived from PlatformToken when empty.
+	Secrets       Secrets
+	// CursorSecret signs pagination cursors; derived from the platform token when empty.
 	CursorSecret []byte
 	Logger       *slog.Logger
 	// MaxBodyBytes limits request bodies (DefaultMaxBodyBytes when 0).
@@ -129,37 +142,50 @@ type Deps struct {
 	// MaxMessageChars limits the text of an agent reply (4000 when 0).
 	MaxMessageChars int
 	// Privacy receives privacy requests (privacy routes answer 500 when nil).
-	Privacy *privacy.Service
-	// Slack is the Slack bridge (nil: Slack is not configured).
-	Slack SlackIntegrations
+	Privacy PrivacyRequests
+	// Slack is the Slack bridge (nil: Slack is not configured). SlackFrom,
+	// when set instead, builds it on the first request that needs it (a bridge
+	// needs a secret; nil and no error: Slack is not configured; an error is
+	// tried again by the next request).
+	Slack     SlackIntegrations
+	SlackFrom func() (SlackIntegrations, error)
 }
 
 // API serves the admin API.
 type API struct {
-	store           *store.Store
+	store           Store
+	limiter         RateLimiter
+	holds           LegalHolds
 	now             func() time.Time
-	platformToken   string
-	cursorKey       []byte
+	secrets         Secrets
+	cursorSecret    []byte
 	log             *slog.Logger
 	maxBody         int
 	maxMessageChars int
 	slack           SlackIntegrations
+	slackFrom       func() (SlackIntegrations, error)
 	routes          []Route
-	privacy         *privacy.Service
+	privacy         PrivacyRequests
+
+	mu   sync.Mutex
+	keys *keys // the platform token and the keys derived from it, once known
+}
+
+// keys are the platform token and the cursor sealing derived from it.
+type keys struct {
+	platformToken string
+	cursor        cipher.AEAD
 }
 
 // New returns the API over its dependencies.
 func New(d Deps) *API {
 	a := &API{
-		store: d.Store, now: d.Now, platformToken: d.PlatformToken, cursorKey: d.CursorSecret,
-		log: d.Logger, maxBody: d.MaxBodyBytes, maxMessageChars: d.MaxMessageChars,
-		privacy: d.Privacy, slack: d.Slack,
+		store: d.Store, limiter: d.Limiter, holds: d.Holds, now: d.Now, secrets: d.Secrets,
+		cursorSecret: d.CursorSecret, log: d.Logger, maxBody: d.MaxBodyBytes,
+		maxMessageChars: d.MaxMessageChars, privacy: d.Privacy, slack: d.Slack, slackFrom: d.SlackFrom,
 	}
 	if a.now == nil {
 		a.now = time.Now
-	}
-	if a.store != nil {
-		a.store = a.store.WithClock(a.now)
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -170,20 +196,58 @@ func New(d Deps) *API {
 	if a.maxMessageChars <= 0 {
 		a.maxMessageChars = chat.DefaultMaxTextChars
 	}
-	if len(a.cursorKey) == 0 {
-		m := hmac.New(sha256.New, []byte(d.PlatformToken))
-		m.Write([]byte("livesupportbot admin cursor key v1"))
-		a.cursorKey = m.Sum(nil)
+	if a.secrets == nil {
+		a.keys = a.deriveKeys(d.PlatformToken)
 	}
 	a.routes = a.allRoutes()
 	return a
 }
 
+// CheckPlatformToken refuses a platform token shorter than 32 characters.
+func CheckPlatformToken(token string) error {
+	if len(token) < 32 {
+		return fmt.Errorf("%s must be at least 32 characters", PlatformTokenSecret)
+	}
+	return nil
+}
+
+// resolveKeys returns the platform token and the keys derived from it,
+// reading the token from the secrets the first time (an error, and a token
+// CheckPlatformToken refuses, fail the request as internal, logged).
+func (a *API) resolveKeys() (*keys, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.keys != nil {
+		return a.keys, nil
+	}
+	token, err := a.secrets.Get(PlatformTokenSecret)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", PlatformTokenSecret, err)
+	}
+	if err := CheckPlatformToken(token); err != nil {
+		return nil, err
+	}
+	a.keys = a.deriveKeys(token)
+	return a.keys, nil
+}
+
+// deriveKeys seals cursors under CursorSecret, or else a key derived from the
+// platform token.
+func (a *API) deriveKeys(platformToken string) *keys {
+	secret := a.cursorSecret
+	if len(secret) == 0 {
+		m := hmac.New(sha256.New, []byte(platformToken))
+		m.Write([]byte("livesupportbot admin cursor key v1"))
+		secret = m.Sum(nil)
+	}
+	return &keys{platformToken: platformToken, cursor: cursorAEAD(secret)}
+}
+
 // Routes returns the routes the API serves.
 func (a *API) Routes() []Route { return append([]Route(nil), a.routes...) }
 
-// Handler serves one HTTP API (payload 2.0) request.
-func (a *API) Handler(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+// Handle serves one HTTP API (payload 2.0) request.
+func (a *API) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	start := time.Now()
 	req := &Request{Header: headers(ev.Headers), RequestID: requestID(ctx, ev), APIContext: ev.RequestContext}
 	res, err := a.serveSafely(ctx, ev, req)
@@ -222,7 +286,11 @@ func (a *API) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, req 
 		return nil, chat.Errorf(chat.ENotFound, "no such route")
 	}
 	req.route, req.Params = route, params
-	p, err := a.authenticate(ctx, req.Header.Get("Authorization"))
+	k, err := a.resolveKeys()
+	if err != nil {
+		return nil, err
+	}
+	p, err := a.authenticate(ctx, k.platformToken, req.Header.Get("Authorization"))
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +422,7 @@ func encode(res *Response) events.APIGatewayV2HTTPResponse {
 		if err != nil {
 			out.StatusCode = http.StatusInternalServerError
 			b = []byte(`{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"internal error"}`)
-			out.Headers["Content-Type"] = problemType
+			out.Headers["Content-Type"] = apierror.ContentType
 		}
 		if _, ok := out.Headers["Content-Type"]; !ok {
 			out.Headers["Content-Type"] = "application/json"

@@ -6,7 +6,6 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 func (a *API) apiKeyRoutes() []Route {
@@ -55,14 +54,14 @@ func (a *API) listAPIKeys(ctx context.Context, r *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, lek, err := a.store.APIKeys(ctx, r.Principal.TenantID, limit, start)
+	keys, next, err := a.store.APIKeys(ctx, r.Principal.TenantID, limit, start)
 	if err != nil {
-		return nil, err
+		return nil, listError(err)
 	}
 	if keys == nil {
-		keys = []store.APIKey{}
+		keys = []chat.APIKey{}
 	}
-	return JSON(http.StatusOK, List[store.APIKey]{Items: keys, Next: a.encodeCursor(r.Principal.TenantID, scope, lek)}), nil
+	return JSON(http.StatusOK, List[chat.APIKey]{Items: keys, Next: a.encodeCursor(r.Principal.TenantID, scope, next)}), nil
 }
 
 func (a *API) revokeAPIKey(ctx context.Context, r *Request) (*Response, error) {

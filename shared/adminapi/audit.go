@@ -7,7 +7,6 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 // Audit actions. Every read of personal data and every change writes one event.
@@ -48,7 +47,7 @@ func (a *API) audit(ctx context.Context, r *Request, tenantID, action string, ta
 // auditWith is audit under the periods p of the tenant acted on, for callers
 // (the operator) that are no tenant.
 func (a *API) auditWith(ctx context.Context, r *Request, p retention.Periods, tenantID, action string, targets map[string]string) error {
-	return a.store.PutAuditEvent(ctx, &store.AuditEvent{
+	return a.store.PutAuditEvent(ctx, &chat.AuditEvent{
 		ID: ids.New(ids.Event), TenantID: tenantID, At: a.now().UTC(),
 		ActorKey: r.Principal.KeyID, ActorRole: string(r.Principal.Role),
 		Action: action, Targets: targets, RequestID: r.RequestID,
@@ -64,14 +63,14 @@ func (a *API) listAuditEvents(ctx context.Context, r *Request) (*Response, error
 	if err != nil {
 		return nil, err
 	}
-	evs, lek, err := a.store.AuditEvents(ctx, r.Principal.TenantID, limit, start)
+	evs, next, err := a.store.AuditEvents(ctx, r.Principal.TenantID, limit, start)
 	if err != nil {
-		return nil, err
+		return nil, listError(err)
 	}
 	if evs == nil {
-		evs = []store.AuditEvent{}
+		evs = []chat.AuditEvent{}
 	}
-	return JSON(http.StatusOK, List[store.AuditEvent]{Items: evs, Next: a.encodeCursor(r.Principal.TenantID, scope, lek)}), nil
+	return JSON(http.StatusOK, List[chat.AuditEvent]{Items: evs, Next: a.encodeCursor(r.Principal.TenantID, scope, next)}), nil
 }
 
 // onlyQuery rejects query parameters a route does not know.

@@ -27,10 +27,10 @@ func hashKey(key string) string {
 
 // mintKey makes a new key for a tenant and returns the secret key (shown once)
 // and its stored record.
-func mintKey(tenantID, name string, role Role, createdBy string, now time.Time) (string, *store.APIKey) {
+func mintKey(tenantID, name string, role Role, createdBy string, now time.Time) (string, *chat.APIKey) {
 	id := ids.New(ids.APIKey)
 	secret := keyScheme + "_" + tenantID + "_" + id + "_" + ids.Secret(32)
-	return secret, &store.APIKey{
+	return secret, &chat.APIKey{
 		ID: id, TenantID: tenantID, Name: name, Role: string(role),
 		Prefix: keyScheme + "_" + tenantID + "_" + id, Hash: hashKey(secret),
 		CreatedBy: createdBy, CreatedAt: now.UTC(),
@@ -52,7 +52,7 @@ var errUnauthorized = chat.Errorf(chat.EUnauthorized, "a valid API key is requir
 // authenticate resolves an Authorization header to a principal. A missing,
 // malformed, unknown, wrong, revoked or expired key, and a key of a closed or
 // missing tenant, are all the same 401.
-func (a *API) authenticate(ctx context.Context, header string) (Principal, error) {
+func (a *API) authenticate(ctx context.Context, platformToken, header string) (Principal, error) {
 	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return Principal{}, errUnauthorized
@@ -61,7 +61,7 @@ func (a *API) authenticate(ctx context.Context, header string) (Principal, error
 	if token == "" {
 		return Principal{}, errUnauthorized
 	}
-	if a.platformToken != "" && equalSecret(token, a.platformToken) {
+	if platformToken != "" && equalSecret(token, platformToken) {
 		return Principal{KeyID: "operator", Role: RoleOperator}, nil
 	}
 	tenantID, keyID, ok := parseKey(token)
@@ -109,6 +109,6 @@ func (a *API) limitKey(ctx context.Context, p Principal) error {
 	if tenantID == "" {
 		tenantID = store.PlatformID
 	}
-	return ratelimit.New(a.store).Take(ctx, tenantID, store.KeyRateSubject(p.KeyID), ratelimit.APIKey,
+	return a.limiter.Take(ctx, tenantID, store.KeyRateSubject(p.KeyID), ratelimit.APIKey,
 		ratelimit.Effective(p.Tenant, ratelimit.APIKey))
 }

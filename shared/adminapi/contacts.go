@@ -9,7 +9,6 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 func (a *API) contactRoutes() []Route {
@@ -34,9 +33,9 @@ func (a *API) findContacts(ctx context.Context, r *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	cs, lek, err := a.store.ContactsByEmail(ctx, r.Principal.TenantID, email, limit, start)
+	cs, next, err := a.store.ContactsByEmail(ctx, r.Principal.TenantID, email, limit, start)
 	if err != nil {
-		return nil, err
+		return nil, listError(err)
 	}
 	targets := map[string]string{"matches": itoa(len(cs))}
 	for i, c := range cs {
@@ -48,7 +47,7 @@ func (a *API) findContacts(ctx context.Context, r *Request) (*Response, error) {
 	if cs == nil {
 		cs = []chat.Contact{}
 	}
-	return JSON(http.StatusOK, List[chat.Contact]{Items: cs, Next: a.encodeCursor(r.Principal.TenantID, scope, lek)}), nil
+	return JSON(http.StatusOK, List[chat.Contact]{Items: cs, Next: a.encodeCursor(r.Principal.TenantID, scope, next)}), nil
 }
 
 func (a *API) getContact(ctx context.Context, r *Request) (*Response, error) {
@@ -82,7 +81,7 @@ func (a *API) patchContact(ctx context.Context, r *Request) (*Response, error) {
 		return nil, err
 	}
 	issues := map[string]string{}
-	f := store.ContactFields{MarketingOptOut: b.MarketingOptOut}
+	f := chat.ContactFields{MarketingOptOut: b.MarketingOptOut}
 	if b.Name != nil {
 		n := checkName(*b.Name, issues, "name", false)
 		f.Name = &n

@@ -36,14 +36,14 @@ func (a *API) listConversations(ctx context.Context, r *Request) (*Response, err
 	if err != nil {
 		return nil, err
 	}
-	cvs, lek, err := a.store.ConversationsByStatus(ctx, r.Principal.TenantID, status, limit, start)
+	cvs, next, err := a.store.ConversationsByStatus(ctx, r.Principal.TenantID, status, limit, start)
 	if err != nil {
-		return nil, err
+		return nil, listError(err)
 	}
 	if cvs == nil {
 		cvs = []chat.Conversation{}
 	}
-	return JSON(http.StatusOK, List[chat.Conversation]{Items: cvs, Next: a.encodeCursor(r.Principal.TenantID, scope, lek)}), nil
+	return JSON(http.StatusOK, List[chat.Conversation]{Items: cvs, Next: a.encodeCursor(r.Principal.TenantID, scope, next)}), nil
 }
 
 // conversation reads the conversation named by the path: an id that is malformed,
@@ -113,7 +113,7 @@ func (a *API) listMessages(ctx context.Context, r *Request) (*Response, error) {
 		return nil, err
 	}
 	scope := "messages:" + cv.ID
-	before, err := a.decodeInner(r.Principal.TenantID, scope, r.Query.Get("cursor"))
+	before, err := a.decodeCursor(r.Principal.TenantID, scope, r.Query.Get("cursor"))
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func (a *API) listMessages(ctx context.Context, r *Request) (*Response, error) {
 	if msgs == nil {
 		msgs = []*chat.Message{}
 	}
-	return JSON(http.StatusOK, List[*chat.Message]{Items: msgs, Next: a.encodeInner(r.Principal.TenantID, scope, next)}), nil
+	return JSON(http.StatusOK, List[*chat.Message]{Items: msgs, Next: a.encodeCursor(r.Principal.TenantID, scope, next)}), nil
 }
 
 type replyBody struct {

@@ -7,31 +7,30 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strconv"
-	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/store"
 )
 
-// A cursor is opaque to clients: the tenant, the list it pages (scope) and where
-// the next page starts, as JSON sealed with AES-256-GCM (so it can be neither
-// read nor forged: a contact search's key holds an email), base64url. It is
-// accepted only by the same tenant on the same list, and every key in it must
-// start with the tenant's prefix, so a cursor can never read another tenant's
-// data.
+// A cursor is opaque to clients: the tenant, the list it pages (scope) and the
+// store's cursor of where the next page starts, as JSON sealed with
+// AES-256-GCM (so it can be neither read nor forged: a contact search's store
+// cursor is bound to an email), base64url. It is accepted only by the same
+// tenant on the same list; the store then checks its own cursor strictly
+// against the partition the list reads, so a cursor can never read another
+// tenant's data.
 type cursorBody struct {
-	Tenant string            `json:"t"`
-	Scope  string            `json:"s"`
-	Key    map[string]string `json:"k,omitempty"`
-	Inner  string            `json:"i,omitempty"`
+	Tenant string `json:"t"`
+	Scope  string `json:"s"`
+	Inner  string `json:"i,omitempty"`
 }
 
 var errCursor = fieldError("cursor", "not a cursor of this list")
 
-func (a *API) aead() cipher.AEAD {
-	k := sha256.Sum256(append([]byte("cursor-seal:"), a.cursorKey...))
+// cursorAEAD is the sealing of cursors under secret.
+func cursorAEAD(secret []byte) cipher.AEAD {
+	k := sha256.Sum256(append([]byte("cursor-seal:"), secret...))
 	block, err := aes.NewCipher(k[:])
 	if err != nil {
 		panic(err) // a 32-byte key is always valid
@@ -43,32 +42,24 @@ func (a *API) aead() cipher.AEAD {
 	return g
 }
 
-// encodeCursor mints the cursor of the page after lek (nil: no next page).
-func (a *API) encodeCursor(tenantID, scope string, lek map[string]types.AttributeValue) *string {
-	if len(lek) == 0 {
-		return nil
+// aead is the sealing of cursors; the request resolved the keys before any
+// route runs (serve).
+func (a *API) aead() cipher.AEAD {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.keys == nil {
+		panic("adminapi: cursor keys used before the platform token was read")
 	}
-	k := make(map[string]string, len(lek))
-	for name, v := range lek {
-		s, ok := v.(*types.AttributeValueMemberS)
-		if !ok {
-			return nil // every key attribute of the Data table is a string
-		}
-		k[name] = s.Value
-	}
-	return a.mint(cursorBody{Tenant: tenantID, Scope: scope, Key: k})
+	return a.keys.cursor
 }
 
-// encodeInner mints a cursor around a cursor of the store (e.g. History's).
-func (a *API) encodeInner(tenantID, scope, inner string) *string {
+// encodeCursor mints a cursor around a cursor of the store (nil for "": no next
+// page).
+func (a *API) encodeCursor(tenantID, scope, inner string) *string {
 	if inner == "" {
 		return nil
 	}
-	return a.mint(cursorBody{Tenant: tenantID, Scope: scope, Inner: inner})
-}
-
-func (a *API) mint(c cursorBody) *string {
-	b, _ := json.Marshal(c)
+	b, _ := json.Marshal(cursorBody{Tenant: tenantID, Scope: scope, Inner: inner})
 	g := a.aead()
 	nonce := make([]byte, g.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
@@ -78,67 +69,46 @@ func (a *API) mint(c cursorBody) *string {
 	return &s
 }
 
-// decodeCursor checks a cursor against the tenant and scope and returns the key to
-// start from (nil for an empty cursor).
-func (a *API) decodeCursor(tenantID, scope, cursor string) (map[string]types.AttributeValue, error) {
-	if cursor == "" {
-		return nil, nil
-	}
-	c, err := a.open(tenantID, scope, cursor)
-	if err != nil || len(c.Key) == 0 {
-		return nil, errCursor
-	}
-	prefix := store.TenantPrefix(tenantID)
-	out := make(map[string]types.AttributeValue, len(c.Key))
-	for name, v := range c.Key {
-		if (name == "PK" || strings.HasSuffix(name, "PK")) && !strings.HasPrefix(v, prefix) {
-			return nil, errCursor
-		}
-		out[name] = &types.AttributeValueMemberS{Value: v}
-	}
-	if _, ok := out["PK"]; !ok {
-		return nil, errCursor
-	}
-	return out, nil
-}
-
-// decodeInner checks a cursor minted by encodeInner and returns the inner cursor.
-func (a *API) decodeInner(tenantID, scope, cursor string) (string, error) {
+// decodeCursor checks a cursor against the tenant and scope and returns the
+// store's cursor in it ("" for an empty cursor).
+func (a *API) decodeCursor(tenantID, scope, cursor string) (string, error) {
 	if cursor == "" {
 		return "", nil
 	}
-	c, err := a.open(tenantID, scope, cursor)
-	if err != nil || c.Inner == "" {
+	var c cursorBody
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	g := a.aead()
+	if err != nil || len(raw) < g.NonceSize() {
+		return "", errCursor
+	}
+	b, err := g.Open(nil, raw[:g.NonceSize()], raw[g.NonceSize():], nil)
+	if err != nil {
+		return "", errCursor
+	}
+	if err := json.Unmarshal(b, &c); err != nil || c.Tenant != tenantID || c.Scope != scope || c.Inner == "" {
 		return "", errCursor
 	}
 	return c.Inner, nil
 }
 
-func (a *API) open(tenantID, scope, cursor string) (cursorBody, error) {
-	var c cursorBody
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	g := a.aead()
-	if err != nil || len(raw) < g.NonceSize() {
-		return c, errCursor
-	}
-	b, err := g.Open(nil, raw[:g.NonceSize()], raw[g.NonceSize():], nil)
-	if err != nil {
-		return c, errCursor
-	}
-	if err := json.Unmarshal(b, &c); err != nil || c.Tenant != tenantID || c.Scope != scope {
-		return c, errCursor
-	}
-	return c, nil
-}
-
-// page reads the limit and cursor query parameters of a list.
-func (a *API) page(r *Request, scope string) (int, map[string]types.AttributeValue, error) {
+// page reads the limit and cursor query parameters of a list and returns the
+// store's cursor to start from.
+func (a *API) page(r *Request, scope string) (int, string, error) {
 	limit, err := limitParam(r)
 	if err != nil {
-		return 0, nil, err
+		return 0, "", err
 	}
 	start, err := a.decodeCursor(r.Principal.TenantID, scope, r.Query.Get("cursor"))
 	return limit, start, err
+}
+
+// listError is the error of a store's list: a store cursor it refuses is the
+// same invalid cursor as one the API refuses.
+func listError(err error) error {
+	if errors.Is(err, store.ErrBadPageCursor) {
+		return errCursor
+	}
+	return err
 }
 
 // Page limits of every list.

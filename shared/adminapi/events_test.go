@@ -20,7 +20,7 @@ func TestSampleEvents(t *testing.T) {
 	testaws.LoadEvent(t, "admin-api-create-tenant.json", &create)
 	token := strings.TrimPrefix(create.Headers["authorization"], "Bearer ")
 	e := newEnv(t, func(d *adminapi.Deps) { d.PlatformToken = token })
-	res, err := e.api.Handler(context.Background(), create)
+	res, err := e.api.Handle(context.Background(), create)
 	if err != nil || res.StatusCode != http.StatusCreated {
 		t.Fatalf("create tenant sample: %d %s %v", res.StatusCode, res.Body, err)
 	}
@@ -32,14 +32,14 @@ func TestSampleEvents(t *testing.T) {
 	issue.RawPath = strings.ReplaceAll(issue.RawPath, "t0000000000000000000000000", created.Tenant.ID)
 	issue.RequestContext.HTTP.Path = issue.RawPath
 	issue.PathParameters["id"] = created.Tenant.ID
-	res, err = e.api.Handler(context.Background(), issue)
+	res, err = e.api.Handle(context.Background(), issue)
 	if err != nil || res.StatusCode != http.StatusCreated {
 		t.Fatalf("issue owner key sample: %d %s %v", res.StatusCode, res.Body, err)
 	}
 	var issued struct{ Key string }
 	json.Unmarshal([]byte(res.Body), &issued)
 	wantStatus(t, "the issued key", e.call(http.MethodGet, "/v1/tenant", issued.Key, ""), http.StatusOK)
-	e.api = adminapi.New(adminapi.Deps{Store: e.store, PlatformToken: platformToken})
+	e.api = adminapi.New(withStore(e.store, adminapi.Deps{PlatformToken: platformToken}))
 	f := e.newFixture("Samples")
 	for _, tc := range []struct {
 		file   string
@@ -53,7 +53,7 @@ func TestSampleEvents(t *testing.T) {
 		ev.Headers["authorization"] = "Bearer " + f.AgentKey
 		ev.RawPath = strings.ReplaceAll(ev.RawPath, "cv0000000000000000000000000", f.ConvID)
 		ev.RequestContext.HTTP.Path = ev.RawPath
-		res, err := e.api.Handler(context.Background(), ev)
+		res, err := e.api.Handle(context.Background(), ev)
 		if err != nil || res.StatusCode != tc.status {
 			t.Errorf("%s: %d %s %v", tc.file, res.StatusCode, res.Body, err)
 		}

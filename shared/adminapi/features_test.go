@@ -348,7 +348,7 @@ func TestAudit_ReadsAndChangesRecordedWithoutPersonalData(t *testing.T) {
 	res := e.call(http.MethodGet, "/v1/audit-events?limit=100", f.OwnerKey, "")
 	wantStatus(t, "audit", res, http.StatusOK)
 	var l struct {
-		Items []store.AuditEvent
+		Items []chat.AuditEvent
 	}
 	json.Unmarshal([]byte(res.Body), &l)
 	var actions []string

@@ -22,6 +22,8 @@ import (
 	"github.com/livesupportbot/backend/shared/adminapi"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/legalhold"
+	"github.com/livesupportbot/backend/shared/ratelimit"
 	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
 )
@@ -46,15 +48,32 @@ func newEnv(t testing.TB, opts ...func(*adminapi.Deps)) *env {
 	tt := testaws.NewTables(t)
 	e := &env{t: t, tt: tt, logs: &bytes.Buffer{}, now: time.Now().UTC()}
 	e.store = tt.Store().WithSubjectKey(subjectKey)
-	d := adminapi.Deps{Store: e.store, PlatformToken: platformToken,
-		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Privacy: noPrivacyProcessing(e.store),
-		Slack: slackDeps(e.store)}
+	d := e.deps()
 	for _, o := range opts {
 		o(&d)
+	}
+	if d.Now != nil { // the store on the API's clock
+		d = withStore(storeOf(&d).WithClock(d.Now), d)
 	}
 	e.api = adminapi.New(d)
 	return e
 }
+
+// deps are the API's dependencies over e's store, as production wires them.
+func (e *env) deps() adminapi.Deps {
+	return withStore(e.store, adminapi.Deps{PlatformToken: platformToken,
+		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Privacy: noPrivacyProcessing(e.store),
+		Slack: slackDeps(e.store)})
+}
+
+// withStore is d over st: the store, and the limiter and legal holds over it.
+func withStore(st *store.Store, d adminapi.Deps) adminapi.Deps {
+	d.Store, d.Limiter, d.Holds = st, ratelimit.New(st), legalhold.Over(st)
+	return d
+}
+
+// storeOf is the store of d, for options that build on it.
+func storeOf(d *adminapi.Deps) *store.Store { return d.Store.(*store.Store) }
 
 // response is a decoded answer.
 type response struct {
@@ -85,7 +104,7 @@ func (e *env) call(method, path, key, body string) response {
 	if key != "" {
 		ev.Headers["authorization"] = "Bearer " + key
 	}
-	res, err := e.api.Handler(context.Background(), ev)
+	res, err := e.api.Handle(context.Background(), ev)
 	if err != nil {
 		e.t.Fatalf("%s %s: handler error %v", method, path, err)
 	}
@@ -140,7 +159,7 @@ func (e *env) callStage(stage, method, path, key string) response {
 		RequestContext: events.APIGatewayV2HTTPRequestContext{Stage: stage,
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path}},
 	}
-	res, err := e.api.Handler(context.Background(), ev)
+	res, err := e.api.Handle(context.Background(), ev)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -226,8 +245,8 @@ func newAPIWithoutStore() *adminapi.API {
 func newEnvOver(t *testing.T, e *env, table string) *env {
 	b := &env{t: t, tt: e.tt, logs: &bytes.Buffer{}}
 	b.store = store.New(e.tt.DB, table, e.tt.Archive)
-	b.api = adminapi.New(adminapi.Deps{Store: b.store, PlatformToken: platformToken,
-		Logger: slog.New(slog.NewJSONHandler(b.logs, nil))})
+	b.api = adminapi.New(withStore(b.store, adminapi.Deps{PlatformToken: platformToken,
+		Logger: slog.New(slog.NewJSONHandler(b.logs, nil))}))
 	return b
 }
 
@@ -243,7 +262,7 @@ func (e *env) request(method, path, key, body string, hdr map[string]string) res
 	for k, v := range hdr {
 		ev.Headers[k] = v
 	}
-	res, err := e.api.Handler(context.Background(), ev)
+	res, err := e.api.Handle(context.Background(), ev)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -284,8 +303,6 @@ func newMeteredEnv(t testing.TB, m *testaws.Meter) *env {
 	t.Helper()
 	e := newEnv(t)
 	e.store = store.New(m.Client(testaws.Config(t)), e.tt.Data, e.tt.Archive).WithSubjectKey(subjectKey)
-	e.api = adminapi.New(adminapi.Deps{Store: e.store, PlatformToken: platformToken,
-		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Privacy: noPrivacyProcessing(e.store),
-		Slack: slackDeps(e.store)})
+	e.api = adminapi.New(e.deps())
 	return e
 }

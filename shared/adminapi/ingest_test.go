@@ -23,11 +23,9 @@ import (
 // marker names (201), the others find it (200), and one message is stored and
 // audited.
 func TestReply_ResendAfterHalfWriteStoresOne(t *testing.T) {
-	hook := &testaws.HookDB{}
-	e := newEnv(t, func(d *adminapi.Deps) {
-		hook.Client = d.Store.DB()
-		d.Store = store.New(hook, d.Store.DataTable(), d.Store.ArchiveTable()).WithSubjectKey(subjectKey)
-	})
+	e := newEnv(t)
+	hook := &testaws.HookDB{Client: e.tt.DB}
+	e.api = adminapi.New(withStore(store.New(hook, e.tt.Data, e.tt.Archive).WithSubjectKey(subjectKey), e.deps()))
 	f := e.newFixture("Half")
 	hook.Hook = testaws.FailFirstMessagePut()
 	send := func() response {
@@ -63,7 +61,7 @@ func TestReply_ResendAfterHalfWriteStoresOne(t *testing.T) {
 	if len(keys) != 1 || keys[0] != want {
 		t.Fatalf("stored replies %v, want exactly the marker's %s", keys, want)
 	}
-	evs, _, err := e.store.AuditEvents(context.Background(), f.ID, 100, nil)
+	evs, _, err := e.store.AuditEvents(context.Background(), f.ID, 100, "")
 	if err != nil {
 		t.Fatal(err)
 	}

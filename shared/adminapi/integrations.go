@@ -2,6 +2,8 @@ package adminapi
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -49,15 +51,39 @@ func (a *API) integrationRoutes() []Route {
 
 var errSlackNotConfigured = chat.Errorf(chat.ENotFound, "Slack is not configured for this deployment")
 
+// slackBridge is the Slack bridge, built by SlackFrom the first time (nil:
+// Slack is not configured).
+func (a *API) slackBridge() (SlackIntegrations, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.slack != nil || a.slackFrom == nil {
+		return a.slack, nil
+	}
+	s, err := a.slackFrom()
+	if err != nil {
+		return nil, fmt.Errorf("slack bridge: %w", err)
+	}
+	if s != nil {
+		a.slack = s
+	} else {
+		a.slackFrom = nil // not configured, for the life of the instance
+	}
+	return s, nil
+}
+
 // listIntegrations lists the tenant's integrations, without secrets.
 func (a *API) listIntegrations(ctx context.Context, r *Request) (*Response, error) {
 	if err := onlyQuery(r, "limit", "cursor"); err != nil {
 		return nil, err
 	}
 	items := []IntegrationView{}
-	if a.slack != nil {
-		in, err := a.slack.Describe(ctx, r.Principal.TenantID)
-		if err != nil && err != chat.ErrNotFound {
+	slack, err := a.slackBridge()
+	if err != nil {
+		return nil, err
+	}
+	if slack != nil {
+		in, err := slack.Describe(ctx, r.Principal.TenantID)
+		if err != nil && !errors.Is(err, chat.ErrNotFound) {
 			return nil, err
 		}
 		if in != nil {
@@ -86,10 +112,14 @@ func (a *API) installSlack(ctx context.Context, r *Request) (*Response, error) {
 	default:
 		return nil, fieldError("redirect", "must be true or false")
 	}
-	if a.slack == nil {
+	slack, err := a.slackBridge()
+	if err != nil {
+		return nil, err
+	}
+	if slack == nil {
 		return nil, errSlackNotConfigured
 	}
-	u, cookie := a.slack.InstallURL(r.Principal.TenantID, r.APIContext)
+	u, cookie := slack.InstallURL(r.Principal.TenantID, r.APIContext)
 	if err := a.audit(ctx, r, r.Principal.TenantID, ActIntegrationInstall, map[string]string{"channel": "slack"}); err != nil {
 		return nil, err
 	}
@@ -106,10 +136,14 @@ func (a *API) deleteSlack(ctx context.Context, r *Request) (*Response, error) {
 	if err := onlyQuery(r); err != nil {
 		return nil, err
 	}
-	if a.slack == nil {
+	slack, err := a.slackBridge()
+	if err != nil {
+		return nil, err
+	}
+	if slack == nil {
 		return NoContent(), nil
 	}
-	if err := a.slack.Uninstall(ctx, r.Principal.TenantID); err != nil {
+	if err := slack.Uninstall(ctx, r.Principal.TenantID); err != nil {
 		return nil, err
 	}
 	if err := a.audit(ctx, r, r.Principal.TenantID, ActIntegrationDelete, map[string]string{"channel": "slack"}); err != nil {

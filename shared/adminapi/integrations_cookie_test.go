@@ -2,6 +2,7 @@ package adminapi_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/livesupportbot/backend/shared/adminapi"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/slackbridge"
+	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
 )
 
 // The install answer sets the cookie that binds the install to this browser:
@@ -44,9 +46,9 @@ func TestIntegrations_SlackInstallEndToEnd(t *testing.T) {
 	key := testaws.NewKMSKey(t)
 	cfg := slackbridge.Config{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, KMSKeyID: key.KeyID, APIURL: fake.APIURL()}
 	e := newEnv(t, func(d *adminapi.Deps) {
-		d.Slack = adminapi.SlackBridge(slackbridge.New(cfg, d.Store, nil, nil))
+		d.Slack = adminapi.SlackBridge(slackbridge.New(cfg, storeOf(d), nil, nil))
 	})
-	webhook := slackbridge.New(cfg, e.store, key.Client, nil)
+	webhook := slackbridge.New(cfg, e.store, slackkms.New(key.Client, key.KeyID), nil)
 	callback := func(installURL string, cookies []string) events.APIGatewayV2HTTPResponse {
 		t.Helper()
 		u, err := url.Parse(installURL)
@@ -103,7 +105,7 @@ func TestIntegrations_SlackInstallEndToEnd(t *testing.T) {
 			if err := webhook.Uninstall(context.Background(), f.ID); err != nil { // the workspace is free for the next case
 				t.Fatal(err)
 			}
-			if _, err := e.store.SlackIntegration(context.Background(), f.ID); err != chat.ErrNotFound {
+			if _, err := e.store.SlackIntegration(context.Background(), f.ID); !errors.Is(err, chat.ErrNotFound) {
 				t.Fatal(err)
 			}
 		})

@@ -2,6 +2,7 @@ package adminapi_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,10 +30,10 @@ func slackTeam(f fixture) string { return "T" + strings.ToUpper(f.ID) }
 // as the OAuth callback stores it.
 func (e *env) seedSlack(f fixture) {
 	e.t.Helper()
-	in := &store.SlackIntegration{TenantID: f.ID, TeamID: slackTeam(f), TeamName: "Workspace", ChannelID: "C0SUPPORT",
+	in := &chat.SlackIntegration{TenantID: f.ID, TeamID: slackTeam(f), TeamName: "Workspace", ChannelID: "C0SUPPORT",
 		BotUserID: "UBOT0001", InstalledAt: time.Now().UTC(), TokenEncrypted: []byte("kms-ciphertext")}
 	if err := e.store.PutSlackIntegration(context.Background(), in,
-		[]store.SlackMember{{TeamID: slackTeam(f), UserID: "UAGENT01", Name: "alice", Email: "alice@example.com"}}, retention.Defaults); err != nil {
+		[]chat.SlackMember{{TeamID: slackTeam(f), UserID: "UAGENT01", Name: "alice", Email: "alice@example.com"}}, retention.Defaults); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -84,10 +85,10 @@ func TestIntegrations_DeleteSlackRemovesIntegrationRouteAndProfiles(t *testing.T
 	before := e.snapshot(b)
 	wantStatus(t, "delete", e.call(http.MethodDelete, "/v1/integrations/slack", a.OwnerKey, ""), http.StatusNoContent)
 	ctx := context.Background()
-	if _, err := e.store.SlackIntegration(ctx, a.ID); err != chat.ErrNotFound {
+	if _, err := e.store.SlackIntegration(ctx, a.ID); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("integration left: %v", err)
 	}
-	if _, err := e.store.SlackTenantOfTeam(ctx, slackTeam(a)); err != chat.ErrNotFound {
+	if _, err := e.store.SlackTenantOfTeam(ctx, slackTeam(a)); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("route left: %v", err)
 	}
 	if ms, err := e.store.SlackMembers(ctx, a.ID); err != nil || len(ms) != 0 {

@@ -57,11 +57,11 @@ func (a *API) setTenantHold(ctx context.Context, r *Request, hold bool) (*Respon
 	if _, err := a.store.Tenant(ctx, tid); err != nil {
 		return nil, err
 	}
-	act, op := ActTenantHold, legalhold.HoldTenant
+	act, op := ActTenantHold, a.holds.HoldTenant
 	if !hold {
-		act, op = ActTenantLift, legalhold.LiftTenant
+		act, op = ActTenantLift, a.holds.LiftTenant
 	}
-	res, err := op(ctx, a.store, tid)
+	res, err := op(ctx, tid)
 	if err != nil {
 		return nil, err
 	}
@@ -103,10 +103,10 @@ func (a *API) setContactHold(ctx context.Context, r *Request, hold bool) (*Respo
 	var err error
 	act := ActContactHold
 	if hold {
-		res, err = legalhold.HoldContact(ctx, a.store, tid, id)
+		res, err = a.holds.HoldContact(ctx, tid, id)
 	} else {
 		act = ActContactLift
-		res, err = legalhold.LiftContact(ctx, a.store, tid, id)
+		res, err = a.holds.LiftContact(ctx, tid, id)
 	}
 	if err != nil {
 		return nil, err

@@ -94,7 +94,9 @@ func TestAPIKeys_ExpiredOwnerKeyIsNoOwner(t *testing.T) {
 func (e *env) setKeyAttr(tenantID, keyID, attr string, v types.AttributeValue) {
 	e.t.Helper()
 	_, err := e.tt.DB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName: &e.tt.Data, Key: store.Key(store.TenantPK(tenantID), "APIKEY#"+keyID),
+		TableName: &e.tt.Data, Key: map[string]types.AttributeValue{
+			"PK": &types.AttributeValueMemberS{Value: store.TenantPK(tenantID)},
+			"SK": &types.AttributeValueMemberS{Value: "APIKEY#" + keyID}},
 		UpdateExpression:          aws.String("SET #a = :v"),
 		ExpressionAttributeNames:  map[string]string{"#a": attr},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": v},
@@ -153,8 +155,8 @@ func TestAPIKeys_TwoOwnersRevokeTheLastTwoAtOnce(t *testing.T) {
 			hook := &hookDB{Client: e.tt.DB, when: tc.when}
 			other := &env{t: t, tt: e.tt, logs: &bytes.Buffer{}}
 			other.store = store.New(hook, e.tt.Data, e.tt.Archive).WithSubjectKey(subjectKey)
-			other.api = adminapi.New(adminapi.Deps{Store: other.store, PlatformToken: platformToken,
-				Logger: slog.New(slog.NewJSONHandler(other.logs, nil))})
+			other.api = adminapi.New(withStore(other.store, adminapi.Deps{PlatformToken: platformToken,
+				Logger: slog.New(slog.NewJSONHandler(other.logs, nil))}))
 			var resB response
 			ran := false
 			hook.before = func() {

@@ -77,7 +77,7 @@ func actor(r *Request) privacy.Actor {
 	return privacy.Actor{KeyID: r.Principal.KeyID, Role: string(r.Principal.Role), APIRequestID: r.RequestID}
 }
 
-func (a *API) privacyService() (*privacy.Service, error) {
+func (a *API) privacyService() (PrivacyRequests, error) {
 	if a.privacy == nil {
 		return nil, chat.Errorf(chat.EInternal, "privacy requests are not configured")
 	}
@@ -134,7 +134,7 @@ func (a *API) listPrivacyRequests(ctx context.Context, r *Request) (*Response, e
 	if err != nil {
 		return nil, err
 	}
-	after, err := a.decodeInner(r.Principal.TenantID, scope, r.Query.Get("cursor"))
+	after, err := a.decodeCursor(r.Principal.TenantID, scope, r.Query.Get("cursor"))
 	if err != nil {
 		return nil, err
 	}
@@ -148,5 +148,5 @@ func (a *API) listPrivacyRequests(ctx context.Context, r *Request) (*Response, e
 	if items == nil {
 		items = []*store.PrivacyRequest{}
 	}
-	return JSON(http.StatusOK, List[*store.PrivacyRequest]{Items: items, Next: a.encodeInner(r.Principal.TenantID, scope, next)}), nil
+	return JSON(http.StatusOK, List[*store.PrivacyRequest]{Items: items, Next: a.encodeCursor(r.Principal.TenantID, scope, next)}), nil
 }

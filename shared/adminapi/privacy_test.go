@@ -3,6 +3,7 @@ package adminapi_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ func TestPrivacyRequests_CreateProcessAndRead(t *testing.T) {
 	inproc := &privacy.InProcess{}
 	var bucket *testaws.Bucket
 	e := newEnv(t, func(d *adminapi.Deps) {
-		st := d.Store
+		st := storeOf(d)
 		bucket = testaws.NewBucket(t)
 		exp := &privacy.Exporter{Store: st, S3: bucket.S3, Presign: bucket.Presigner(), Bucket: bucket.Name}
 		er := &privacy.Eraser{Store: st, S3: bucket.S3, Bucket: bucket.Name}
@@ -146,9 +147,9 @@ func TestPrivacySettingsAndLift_ChooseWhatErasedIdentitiesGet(t *testing.T) {
 	inproc := &privacy.InProcess{}
 	e := newEnv(t, func(d *adminapi.Deps) {
 		bucket := testaws.NewBucket(t)
-		er := &privacy.Eraser{Store: d.Store, S3: bucket.S3, Bucket: bucket.Name}
+		er := &privacy.Eraser{Store: storeOf(d), S3: bucket.S3, Bucket: bucket.Name}
 		inproc.Handlers = map[string]func(context.Context, privacy.Event) error{"era": er.Handle}
-		d.Privacy = &privacy.Service{Store: d.Store, Invoker: inproc, ExportFunction: "exp", EraseFunction: "era"}
+		d.Privacy = &privacy.Service{Store: storeOf(d), Invoker: inproc, ExportFunction: "exp", EraseFunction: "era"}
 	})
 	ctx := context.Background()
 	a := e.newTenant("A")
@@ -200,7 +201,7 @@ func TestPrivacySettingsAndLift_ChooseWhatErasedIdentitiesGet(t *testing.T) {
 	}
 	wantProblem(t, "two identities", e.call(http.MethodPost, "/v1/suppressions/lift", a.OwnerKey,
 		`{"email":"zed@example.com","contactId":"`+contact+`"}`), 400)
-	if _, err := e.store.Contact(ctx, a.ID, contact); err != chat.ErrNotFound {
+	if _, err := e.store.Contact(ctx, a.ID, contact); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("the erased contact came back: %v", err)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/ratelimit"
 	"github.com/livesupportbot/backend/shared/retention"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 func (a *API) tenantRoutes() []Route {
@@ -56,7 +55,7 @@ func tenantView(t *chat.Tenant) TenantView {
 
 // NewKeyView is a key at its creation: the only time its secret is shown.
 type NewKeyView struct {
-	store.APIKey
+	chat.APIKey
 	Key string `json:"key"`
 }
 
@@ -125,7 +124,7 @@ func (a *API) patchTenant(ctx context.Context, r *Request) (*Response, error) {
 		return nil, err
 	}
 	issues := map[string]string{}
-	var u store.TenantSettings
+	var u chat.TenantSettings
 	if b.Name != nil {
 		n := checkName(*b.Name, issues, "name", true)
 		u.Name = &n

@@ -82,9 +82,9 @@ type Store interface {
 	TouchConversation(ctx context.Context, tenantID, convID string, at time.Time, p retention.Periods, step time.Duration) error
 	HasParkedDeliveries(ctx context.Context, tenantID, destination string) (bool, error)
 	ParkDelivery(ctx context.Context, destination string, m *chat.Message, p retention.Periods) error
-	ParkedDeliveries(ctx context.Context, destination string, fn func(store.ParkedDelivery) bool) error
-	UnparkDelivery(ctx context.Context, d store.ParkedDelivery) error
-	ParkedMessage(ctx context.Context, d store.ParkedDelivery) (*chat.Message, error)
+	ParkedDeliveries(ctx context.Context, destination string, fn func(chat.ParkedDelivery) bool) error
+	UnparkDelivery(ctx context.Context, d chat.ParkedDelivery) error
+	ParkedMessage(ctx context.Context, d chat.ParkedDelivery) (*chat.Message, error)
 	Now() time.Time
 }
 
@@ -263,7 +263,7 @@ func (h *Handler) Retry(ctx context.Context) (RetrySummary, error) {
 	var sum RetrySummary
 	for _, dest := range h.Outbound {
 		failed := map[string]bool{}
-		err := h.Store.ParkedDeliveries(ctx, dest.Name, func(pd store.ParkedDelivery) bool {
+		err := h.Store.ParkedDeliveries(ctx, dest.Name, func(pd chat.ParkedDelivery) bool {
 			if !timeLeft(ctx, RetryTimeout) {
 				sum.OutOfTime = true
 				return false
@@ -302,7 +302,7 @@ const (
 	retryDropped
 )
 
-func (h *Handler) retryOne(ctx context.Context, dest Destination, pd store.ParkedDelivery) retryOutcome {
+func (h *Handler) retryOne(ctx context.Context, dest Destination, pd chat.ParkedDelivery) retryOutcome {
 	log := h.Log.With("destination", dest.Name, "tenantId", pd.TenantID, "conversationId", pd.ConversationID, "messageSk", pd.MessageSK)
 	drop := func() retryOutcome {
 		if err := h.Store.UnparkDelivery(ctx, pd); err != nil {

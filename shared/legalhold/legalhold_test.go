@@ -148,7 +148,7 @@ func TestLegalHold_RoundTrip(t *testing.T) {
 	// Five years on, with shorter periods: sweep, then TTL on both tables.
 	w.now = t0.Add(5 * 365 * day)
 	p := retention.Periods{PersonalDays: 30, CommunicationDays: 10, ArchiveDays: 10, UsageDays: 5, TechnicalDays: 2}
-	if _, err := w.st.UpdateTenantSettings(ctx, w.ten.ID, store.TenantSettings{Retention: &p}); err != nil {
+	if _, err := w.st.UpdateTenantSettings(ctx, w.ten.ID, chat.TenantSettings{Retention: &p}); err != nil {
 		t.Fatal(err)
 	}
 	w.sweep(t)

@@ -139,7 +139,7 @@ func (f *fixture) seed(tenant *chat.Tenant, email string, messages int) person {
 		f.t.Fatal(err)
 	}
 	optOut := true
-	if _, err := f.st.UpdateContactFields(ctx, tenant.ID, p.contactID, store.ContactFields{
+	if _, err := f.st.UpdateContactFields(ctx, tenant.ID, p.contactID, chat.ContactFields{
 		Name: &p.name, Email: &p.email, Phone: &p.phone, MarketingOptOut: &optOut}); err != nil {
 		f.t.Fatal(err)
 	}

@@ -219,7 +219,7 @@ func audit(ctx context.Context, st *store.Store, tenant *chat.Tenant, actor Acto
 	for k, v := range counts {
 		targets["count."+k] = fmt.Sprint(v)
 	}
-	ev := &store.AuditEvent{
+	ev := &chat.AuditEvent{
 		ID: ids.New(ids.Event), TenantID: tenant.ID, At: st.Now(),
 		ActorKey: actor.KeyID, ActorRole: actor.Role, Action: action, Targets: targets, RequestID: actor.APIRequestID,
 	}

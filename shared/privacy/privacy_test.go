@@ -251,7 +251,7 @@ func TestProcess_TwiceOrConcurrentlyGivesOneResult(t *testing.T) {
 			if got.Status != store.PrivacyCompleted || got.Attempts < 1 {
 				t.Fatalf("status %s attempts %d errors %v", got.Status, got.Attempts, got.Errors)
 			}
-			events, _, err := f.st.AuditEvents(ctx, f.tenant.ID, 100, nil)
+			events, _, err := f.st.AuditEvents(ctx, f.tenant.ID, 100, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -483,7 +483,7 @@ func TestService_CreateValidatesAndProcessesAtOnce(t *testing.T) {
 		t.Errorf("foreign tenant reads request: %v", err)
 	}
 	// Every step is audited, with ids only.
-	events, _, _ := f.st.AuditEvents(ctx, f.tenant.ID, 100, nil)
+	events, _, _ := f.st.AuditEvents(ctx, f.tenant.ID, 100, "")
 	var actions []string
 	for _, e := range events {
 		actions = append(actions, e.Action)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/retention"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 // Wants reports whether Deliver would take m: visitor and bot messages
@@ -46,7 +45,7 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 	}
 	if rec, err := b.st.SlackPost(ctx, m.TenantID, m.ConversationID, m.ID); err == nil && rec.TS != "" {
 		return nil // posted by an earlier attempt
-	} else if err != nil && err != chat.ErrNotFound {
+	} else if err != nil && !errors.Is(err, chat.ErrNotFound) {
 		return fmt.Errorf("slack deliver %s: %w", m.ID, err)
 	}
 	p, err := b.periods(ctx, m.TenantID)
@@ -59,7 +58,7 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 		}
 	}
 	th, err := b.st.SlackThread(ctx, m.TenantID, m.ConversationID)
-	if err != nil && err != chat.ErrNotFound {
+	if err != nil && !errors.Is(err, chat.ErrNotFound) {
 		return fmt.Errorf("slack deliver %s: %w", m.ID, err)
 	}
 	if th == nil || th.TeamID != in.TeamID || th.ChannelID != in.ChannelID {
@@ -72,7 +71,7 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 	// post, e.g. its answer was lost) looks for the message in the thread by the
 	// message id it carries in its metadata before posting again.
 	rec, begun, err := b.st.BeginSlackPost(ctx, m.TenantID, m.ConversationID,
-		&store.SlackPost{MessageID: m.ID, ContactID: m.ContactID, ChannelID: th.ChannelID, ThreadTS: th.ThreadTS}, m.CreatedAt, p)
+		&chat.SlackPost{MessageID: m.ID, ContactID: m.ContactID, ChannelID: th.ChannelID, ThreadTS: th.ThreadTS}, m.CreatedAt, p)
 	if err != nil {
 		return fmt.Errorf("slack record post %s: %w", m.ID, err)
 	}
@@ -143,12 +142,12 @@ func wrapErr(op string, err error) error {
 // openThread posts the thread header of a conversation and records the thread.
 // If another attempt recorded one first, its thread is used and our header
 // deleted.
-func (b *Bridge) openThread(ctx context.Context, api *slack.Client, in *store.SlackIntegration, m *chat.Message, p retention.Periods) (*store.SlackThread, error) {
+func (b *Bridge) openThread(ctx context.Context, api *slack.Client, in *chat.SlackIntegration, m *chat.Message, p retention.Periods) (*chat.SlackThread, error) {
 	_, ts, err := api.PostMessageContext(ctx, in.ChannelID, slack.MsgOptionText(b.headerText(ctx, m), false))
 	if err != nil {
 		return nil, err
 	}
-	th := &store.SlackThread{TenantID: m.TenantID, ConversationID: m.ConversationID, ContactID: m.ContactID,
+	th := &chat.SlackThread{TenantID: m.TenantID, ConversationID: m.ConversationID, ContactID: m.ContactID,
 		Channel: m.Channel, TeamID: in.TeamID, ChannelID: in.ChannelID, ThreadTS: ts}
 	won, created, err := b.st.PutSlackThread(ctx, th, m.CreatedAt, p)
 	if err != nil {

@@ -14,8 +14,8 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/livesupportbot/backend/shared/channel"
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 // Kinds of parsed Events API requests.
@@ -47,7 +47,7 @@ type Event struct {
 	RevokedBots []string
 	// Member is the profile of a team_join or user_change event; MemberGone says
 	// the member was deactivated or is a bot (its profile is not kept).
-	Member     *store.SlackMember
+	Member     *chat.SlackMember
 	MemberGone bool
 }
 
@@ -119,14 +119,14 @@ func ParseEvent(body []byte) (ev *Event, err error) {
 			if in.User != nil && in.User.ID != "" {
 				u := in.User
 				ev.Kind, ev.MemberGone = KindMember, u.Deleted || u.IsBot
-				ev.Member = &store.SlackMember{TeamID: ev.TeamID, UserID: u.ID, Name: u.Name,
+				ev.Member = &chat.SlackMember{TeamID: ev.TeamID, UserID: u.ID, Name: u.Name,
 					RealName: firstNonEmpty(u.Profile.RealName, u.RealName), DisplayName: u.Profile.DisplayName,
 					Email: u.Profile.Email, ImageURL: firstNonEmpty(u.Profile.Image192, u.Profile.Image72)}
 			}
 		case *slackevents.UserChangeEvent:
 			if u := in.User; u.ID != "" {
 				ev.Kind, ev.MemberGone = KindMember, u.Deleted || u.IsBot
-				ev.Member = &store.SlackMember{TeamID: ev.TeamID, UserID: u.ID, Name: u.Name,
+				ev.Member = &chat.SlackMember{TeamID: ev.TeamID, UserID: u.ID, Name: u.Name,
 					RealName: firstNonEmpty(u.Profile.RealName, u.RealName), DisplayName: u.Profile.DisplayName,
 					Email: emailOf(outer.Event.User), ImageURL: firstNonEmpty(u.Profile.Image192, u.Profile.Image72)}
 			}
@@ -167,24 +167,10 @@ func rawBody(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
 	return []byte(req.Body), nil
 }
 
-// verify checks Slack's v0 signature over the raw body and the 5-minute window.
-func (b *Bridge) verify(req events.APIGatewayV2HTTPRequest, body []byte) error {
-	h := http.Header{}
-	for k, v := range req.Headers {
-		h.Set(k, v) // API Gateway lowercases names; Set canonicalises them
-	}
-	sv, err := slack.NewSecretsVerifier(h, b.cfg.SigningSecret)
-	if err != nil {
-		return err
-	}
-	if _, err := sv.Write(body); err != nil {
-		return err
-	}
-	return sv.Ensure()
-}
+var errBadSignature = chat.Errorf(chat.EUnauthorized, "missing, invalid or expired Slack signature")
 
 func unauthorized() events.APIGatewayV2HTTPResponse {
-	return problem(http.StatusUnauthorized, "Unauthorized", "missing, invalid or expired Slack signature")
+	return problem(errBadSignature, "Unauthorized")
 }
 
 var okResponse = jsonResponse(http.StatusOK, map[string]bool{"ok": true})
@@ -201,22 +187,36 @@ func (b *Bridge) HandleEvents(ctx context.Context, req events.APIGatewayV2HTTPRe
 	if err != nil {
 		return unauthorized(), nil
 	}
-	if err := b.verify(req, body); err != nil {
+	secret, err := b.secret("SLACK_SIGNING_SECRET", b.cfg.SigningSecret)
+	if errors.Is(err, errNotConfigured) {
+		b.log.WarnContext(ctx, "slack is not configured; answering 503", "error", err.Error())
+		return NotConfigured(ctx, req)
+	}
+	if err != nil {
+		return b.internal(ctx, "read signing secret", err), nil // Slack retries
+	}
+	in := Inbound{}
+	if err := in.Verify(channel.Request{Method: req.RequestContext.HTTP.Method, Headers: req.Headers,
+		Query: req.QueryStringParameters, Body: body}, secret); err != nil {
 		b.log.WarnContext(ctx, "slack signature rejected", "reason", err.Error())
 		return unauthorized(), nil
 	}
 	if len(body) > maxBody {
 		// Signed but too large: Slack would only send it again.
-		res := problem(http.StatusRequestEntityTooLarge, "Content Too Large", "the body is larger than 1 MiB")
+		res := problemStatus(http.StatusRequestEntityTooLarge, "Content Too Large", "the body is larger than 1 MiB")
 		res.Headers["X-Slack-No-Retry"] = "1"
 		return res, nil
 	}
-	ev, err := ParseEvent(body)
+	evs, err := in.Parse(body)
 	if err != nil {
-		res := problem(http.StatusBadRequest, "Bad request", "not an Events API request")
+		res := problem(chat.Errorf(chat.EInvalid, "not an Events API request"), "Bad request")
 		res.Headers["X-Slack-No-Retry"] = "1"
 		return res, nil
 	}
+	if len(evs) == 0 {
+		return okResponse, nil
+	}
+	ev := evs[0].Native.(*Event)
 	switch ev.Kind {
 	case KindURLVerification:
 		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Body: ev.Challenge,
@@ -245,14 +245,14 @@ func (b *Bridge) HandleEvents(ctx context.Context, req events.APIGatewayV2HTTPRe
 // Dispatch delivers the message and moves the conversation's activity forward.
 func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
 	tenantID, err := b.st.SlackTenantOfTeam(ctx, ev.TeamID)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
 	in, err := b.st.SlackIntegration(ctx, tenantID)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -262,7 +262,7 @@ func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
 		return nil
 	}
 	th, err := b.st.SlackThreadByTS(ctx, tenantID, ev.TeamID, ev.Channel, ev.ThreadTS)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -271,7 +271,7 @@ func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
 	name := "Agent"
 	if m, err := b.st.SlackMember(ctx, tenantID, ev.TeamID, ev.User); err == nil {
 		name = m.AgentName()
-	} else if err != chat.ErrNotFound {
+	} else if !errors.Is(err, chat.ErrNotFound) {
 		return err
 	}
 	p, err := b.periods(ctx, tenantID)
@@ -281,7 +281,7 @@ func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
 	msg, created, err := b.st.PutMessage(ctx, &chat.Message{
 		TenantID: tenantID, ConversationID: th.ConversationID, ContactID: th.ContactID,
 		Author: chat.Author{Kind: chat.AuthorAgent, Name: name}, Text: fromMrkdwn(ev.Text),
-		Channel: th.Channel, ClientMessageID: "slack:" + ev.EventID,
+		Channel: th.Channel, ClientMessageID: ChannelName + ":" + ev.EventID,
 	}, p)
 	if err != nil {
 		return err
@@ -296,7 +296,7 @@ func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
 // deactivated member's profile is removed.
 func (b *Bridge) storeMember(ctx context.Context, ev *Event) error {
 	tenantID, err := b.st.SlackTenantOfTeam(ctx, ev.TeamID)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -316,7 +316,7 @@ func (b *Bridge) storeMember(ctx context.Context, ev *Event) error {
 // was uninstalled or our bot's token was revoked.
 func (b *Bridge) handleRevocation(ctx context.Context, ev *Event) error {
 	tenantID, err := b.st.SlackTenantOfTeam(ctx, ev.TeamID)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -324,7 +324,7 @@ func (b *Bridge) handleRevocation(ctx context.Context, ev *Event) error {
 	}
 	if ev.Kind == KindTokensRevoked {
 		in, err := b.st.SlackIntegration(ctx, tenantID)
-		if err == chat.ErrNotFound {
+		if errors.Is(err, chat.ErrNotFound) {
 			return nil
 		}
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -264,13 +265,13 @@ func TestEvents_UninstallAndRevocationRemoveTheIntegration(t *testing.T) {
 				}
 			}
 			_, err := h.st.SlackIntegration(ctx, tid)
-			if removed := err == chat.ErrNotFound; removed != c.removed {
+			if removed := errors.Is(err, chat.ErrNotFound); removed != c.removed {
 				t.Fatalf("integration removed=%v (%v), want %v", removed, err, c.removed)
 			}
 			if !c.removed {
 				return
 			}
-			if _, err := h.st.SlackTenantOfTeam(ctx, h.slack.TeamID); err != chat.ErrNotFound {
+			if _, err := h.st.SlackTenantOfTeam(ctx, h.slack.TeamID); !errors.Is(err, chat.ErrNotFound) {
 				t.Errorf("route survived: %v", err)
 			}
 			if ms, err := h.st.SlackMembers(ctx, tid); err != nil || len(ms) != 0 {
@@ -339,7 +340,7 @@ func TestEvents_MemberEventsKeepProfilesCurrent(t *testing.T) {
 	if err != nil || m.Email != "alice.b@acme.test" {
 		t.Errorf("alice's profile %+v %v, want the changed email", m, err)
 	}
-	if _, err := h.st.SlackMember(ctx, tid, h.slack.TeamID, "UAGENT02"); err != chat.ErrNotFound {
+	if _, err := h.st.SlackMember(ctx, tid, h.slack.TeamID, "UAGENT02"); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("deactivated member's profile kept: %v", err)
 	}
 	// A member event of a workspace no tenant installed stores nothing.
@@ -347,7 +348,7 @@ func TestEvents_MemberEventsKeepProfilesCurrent(t *testing.T) {
 	if res := h.post(t, signedEvent(t, other, time.Now(), nil)); res.StatusCode != 200 {
 		t.Fatal(res.StatusCode)
 	}
-	if _, err := h.st.SlackMember(ctx, tid, "T0THER", "UX"); err != chat.ErrNotFound {
+	if _, err := h.st.SlackMember(ctx, tid, "T0THER", "UX"); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("profile of a foreign workspace stored: %v", err)
 	}
 }

@@ -125,7 +125,7 @@ func TestDeliver_RateLimitedIsRetriedWithoutLossOrDuplication(t *testing.T) {
 	if !errors.As(err, &rl) || rl.RetryAfter != 7*time.Second {
 		t.Fatalf("deliver under 429: %v, want a RateLimitedError with RetryAfter 7s", err)
 	}
-	if _, err := h.st.SlackThread(ctx, ten.ID, m1.ConversationID); err != chat.ErrNotFound {
+	if _, err := h.st.SlackThread(ctx, ten.ID, m1.ConversationID); !errors.Is(err, chat.ErrNotFound) {
 		t.Fatalf("a thread was recorded although its header was refused: %v", err)
 	}
 	if err := h.bridge.Deliver(ctx, m1); err != nil {
@@ -254,7 +254,7 @@ func TestEraseSubject_DeletesOurPostsAboutTheSubjectOnly(t *testing.T) {
 	if err != nil || len(items) != 0 {
 		t.Fatalf("records left after erasure: %+v %v", items, err)
 	}
-	if _, err := h.st.SlackThreadByTS(ctx, ten.ID, th.TeamID, th.ChannelID, th.ThreadTS); err != chat.ErrNotFound {
+	if _, err := h.st.SlackThreadByTS(ctx, ten.ID, th.TeamID, th.ChannelID, th.ThreadTS); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("thread lookup survived erasure: %v", err)
 	}
 	if items, _ := h.st.SlackItemsOfContact(ctx, ten.ID, other); len(items) != 1 || len(items[0].Posts) != 2 {

@@ -24,6 +24,7 @@ import (
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/slackbridge"
+	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -80,7 +81,7 @@ func newHookedHarness(tb testing.TB, m *testaws.Meter, hook *testaws.HookDB) *ha
 	b := slackbridge.New(slackbridge.Config{
 		ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, SigningSecret: signingSecret,
 		KMSKeyID: key.KeyID, ConsoleURL: consoleURL, APIURL: fake.APIURL(),
-	}, st, key.Client, log)
+	}, st, slackkms.New(key.Client, key.KeyID), log)
 	return &harness{tt: tt, st: st, key: key, slack: fake, bridge: b, logs: logs,
 		Widget: wstest.New(tb, cfg, st, tt.StreamArn, log, dispatch.Destination{Name: "slack", Deliverer: b})}
 }

@@ -7,10 +7,22 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/livesupportbot/backend/shared/apierror"
+	"github.com/livesupportbot/backend/shared/chat"
 )
 
-// problem is an RFC 9457 problem response.
-func problem(status int, title, detail string) events.APIGatewayV2HTTPResponse {
+// problem is the RFC 9457 problem response of a domain error: its status from
+// apierror (the one map from error codes), its detail the client-safe message,
+// under the bridge's own title.
+func problem(err error, title string) events.APIGatewayV2HTTPResponse {
+	_, status := apierror.Status(err)
+	return problemStatus(status, title, apierror.Message(err))
+}
+
+// problemStatus is a problem response with an HTTP-level status that no domain
+// error code has (413, 503).
+func problemStatus(status int, title, detail string) events.APIGatewayV2HTTPResponse {
 	body, _ := json.Marshal(map[string]any{"type": "about:blank", "status": status, "title": title, "detail": detail})
 	return events.APIGatewayV2HTTPResponse{StatusCode: status, Body: string(body),
 		Headers: map[string]string{"Content-Type": "application/problem+json", "Cache-Control": "no-store"}}
@@ -19,7 +31,7 @@ func problem(status int, title, detail string) events.APIGatewayV2HTTPResponse {
 // internal logs err in full and answers 500 without any detail.
 func (b *Bridge) internal(ctx context.Context, op string, err error) events.APIGatewayV2HTTPResponse {
 	b.log.ErrorContext(ctx, "request failed", "op", op, "error", err.Error())
-	return problem(http.StatusInternalServerError, "Internal Server Error", "internal error")
+	return problem(err, "Internal Server Error")
 }
 
 func jsonResponse(status int, v any) events.APIGatewayV2HTTPResponse {
@@ -42,14 +54,14 @@ func (b *Bridge) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	case method == http.MethodGet && strings.HasSuffix(path, "/webhooks/slack/oauth"):
 		return b.HandleOAuth(ctx, req)
 	}
-	return problem(http.StatusNotFound, "Not Found", "no such route"), nil
+	return problem(chat.Errorf(chat.ENotFound, "no such route"), "Not Found"), nil
 }
 
 // NotConfigured answers every request 503: the webhook of a deployment whose
 // Slack app settings are missing (the function starts, so a stack without Slack
 // still runs, and says why in its log at cold start).
 func NotConfigured(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	res := problem(http.StatusServiceUnavailable, "Service Unavailable", "Slack is not configured for this deployment")
+	res := problemStatus(http.StatusServiceUnavailable, "Service Unavailable", "Slack is not configured for this deployment")
 	res.Headers["X-Slack-No-Retry"] = "1"
 	return res, nil
 }

@@ -28,8 +28,8 @@ const StateTTL = 10 * time.Minute
 
 // stateKey derives the key that signs OAuth states from the client secret, so
 // no further secret is needed and the key is never the secret itself.
-func (b *Bridge) stateKey() []byte {
-	h := hmac.New(sha256.New, []byte(b.cfg.ClientSecret))
+func stateKey(clientSecret string) []byte {
+	h := hmac.New(sha256.New, []byte(clientSecret))
 	h.Write([]byte("livesupportbot slack oauth state v1"))
 	return h.Sum(nil)
 }
@@ -37,9 +37,9 @@ func (b *Bridge) stateKey() []byte {
 // signState returns a state naming the tenant, expiring after StateTTL:
 // base64url("<tenantId>.<expiry unix>.<nonce>") "." base64url(HMAC-SHA256).
 // The nonce is the hash of the install cookie's value (installNonce).
-func (b *Bridge) signState(tenantID, nonce string) string {
+func (b *Bridge) signState(tenantID, nonce, clientSecret string) string {
 	payload := tenantID + "." + strconv.FormatInt(b.now().Add(StateTTL).Unix(), 10) + "." + nonce
-	m := hmac.New(sha256.New, b.stateKey())
+	m := hmac.New(sha256.New, stateKey(clientSecret))
 	m.Write([]byte(payload))
 	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
@@ -48,7 +48,7 @@ var errBadState = chat.Errorf(chat.EInvalid, "the install link is invalid or has
 
 // verifyState checks a state's signature and expiry and returns its tenant,
 // nonce and expiry.
-func (b *Bridge) verifyState(state string) (tenantID, nonce string, exp time.Time, err error) {
+func (b *Bridge) verifyState(state, clientSecret string) (tenantID, nonce string, exp time.Time, err error) {
 	p, s, ok := strings.Cut(state, ".")
 	if !ok {
 		return "", "", time.Time{}, errBadState
@@ -58,7 +58,7 @@ func (b *Bridge) verifyState(state string) (tenantID, nonce string, exp time.Tim
 	if err1 != nil || err2 != nil {
 		return "", "", time.Time{}, errBadState
 	}
-	m := hmac.New(sha256.New, b.stateKey())
+	m := hmac.New(sha256.New, stateKey(clientSecret))
 	m.Write(payload)
 	if !hmac.Equal(sig, m.Sum(nil)) {
 		return "", "", time.Time{}, errBadState
@@ -96,16 +96,30 @@ const InstallCookie = "__Secure-lsb-slack-install"
 // path and living as long as the state. The callback refuses the state from a
 // browser without that cookie.
 func (b *Bridge) InstallURL(tenantID string, rc events.APIGatewayV2HTTPRequestContext) (authorizeURL, setCookie string) {
+	authorizeURL, setCookie, err := b.InstallLink(tenantID, rc)
+	if err != nil {
+		b.log.Error("slack install link", "tenantId", tenantID, "error", err.Error())
+	}
+	return authorizeURL, setCookie
+}
+
+// InstallLink is InstallURL with the error of reading the client secret
+// (Config.Secrets); with it, both strings are empty.
+func (b *Bridge) InstallLink(tenantID string, rc events.APIGatewayV2HTTPRequestContext) (authorizeURL, setCookie string, err error) {
+	clientSecret, err := b.secret("SLACK_CLIENT_SECRET", b.cfg.ClientSecret)
+	if err != nil {
+		return "", "", err
+	}
 	secret := ids.Secret(20)
 	q := url.Values{
 		"client_id":    {b.cfg.ClientID},
 		"scope":        {strings.Join(Scopes, ",")},
 		"redirect_uri": {b.RedirectURL(rc)},
-		"state":        {b.signState(tenantID, installNonce(secret))},
+		"state":        {b.signState(tenantID, installNonce(secret), clientSecret)},
 	}
 	c := b.installCookie(rc)
 	c.Value, c.MaxAge = secret, int(StateTTL/time.Second)
-	return b.cfg.AuthorizeURL + "?" + q.Encode(), c.String()
+	return b.cfg.AuthorizeURL + "?" + q.Encode(), c.String(), nil
 }
 
 // installNonce is the state's nonce for an install cookie's value: its
@@ -163,27 +177,35 @@ func (b *Bridge) HandleOAuth(ctx context.Context, req events.APIGatewayV2HTTPReq
 	return res, err
 }
 
-const errOtherBrowser = "this browser did not start this installation (or it was started too long ago); start the installation again in this browser"
+var errOtherBrowser = chat.Errorf(chat.EInvalid, "this browser did not start this installation (or it was started too long ago); start the installation again in this browser")
 
 func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	q := req.QueryStringParameters
 	if q["error"] != "" {
-		return problem(http.StatusBadRequest, "Slack was not connected", "the installation was cancelled in Slack"), nil
+		return problem(chat.Errorf(chat.EInvalid, "the installation was cancelled in Slack"), "Slack was not connected"), nil
 	}
-	tenantID, nonce, exp, err := b.verifyState(q["state"])
+	clientSecret, err := b.secret("SLACK_CLIENT_SECRET", b.cfg.ClientSecret)
+	if errors.Is(err, errNotConfigured) {
+		b.log.WarnContext(ctx, "slack is not configured; answering 503", "error", err.Error())
+		return NotConfigured(ctx, req)
+	}
 	if err != nil {
-		return problem(http.StatusBadRequest, "Bad request", chat.ErrorMessage(err)), nil
+		return b.internal(ctx, "read client secret", err), nil
+	}
+	tenantID, nonce, exp, err := b.verifyState(q["state"], clientSecret)
+	if err != nil {
+		return problem(err, "Bad request"), nil
 	}
 	if !sameBrowser(req, nonce) {
 		b.log.WarnContext(ctx, "slack install state from another browser", "tenantId", tenantID)
-		return problem(http.StatusBadRequest, "Slack was not connected", errOtherBrowser), nil
+		return problem(errOtherBrowser, "Slack was not connected"), nil
 	}
 	if q["code"] == "" {
-		return problem(http.StatusBadRequest, "Bad request", "code is missing"), nil
+		return problem(chat.Errorf(chat.EInvalid, "code is missing"), "Bad request"), nil
 	}
 	tenant, err := b.st.Tenant(ctx, tenantID)
-	if err == chat.ErrNotFound || (err == nil && tenant.Status == "closed") {
-		return problem(http.StatusBadRequest, "Bad request", errBadState.Message), nil
+	if errors.Is(err, chat.ErrNotFound) || (err == nil && tenant.Status == "closed") {
+		return problem(errBadState, "Bad request"), nil
 	}
 	if err != nil {
 		return b.internal(ctx, "read tenant", err), nil
@@ -195,39 +217,39 @@ func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 		return b.internal(ctx, "claim state", err), nil
 	}
 	if !fresh {
-		return problem(http.StatusBadRequest, "Bad request", "this install link was already used; start the installation again"), nil
+		return problem(chat.Errorf(chat.EInvalid, "this install link was already used; start the installation again"), "Bad request"), nil
 	}
 	log := b.log.With("tenantId", tenantID)
-	res, err := slack.GetOAuthV2ResponseContext(ctx, b.cfg.HTTPClient, b.cfg.ClientID, b.cfg.ClientSecret, q["code"],
+	res, err := slack.GetOAuthV2ResponseContext(ctx, b.cfg.HTTPClient, b.cfg.ClientID, clientSecret, q["code"],
 		b.RedirectURL(req.RequestContext), slack.OAuthOptionAPIURL(b.cfg.APIURL))
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
 		log.WarnContext(ctx, "slack refused the oauth code", "slackError", se.Err)
-		return problem(http.StatusBadRequest, "Slack was not connected", "Slack refused the authorization code; start the installation again"), nil
+		return problem(chat.Errorf(chat.EInvalid, "Slack refused the authorization code; start the installation again"), "Slack was not connected"), nil
 	}
 	if err != nil {
 		return b.internal(ctx, "oauth.v2.access", err), nil
 	}
 	if res.AccessToken == "" || res.Team.ID == "" || res.BotUserID == "" || res.IncomingWebhook.ChannelID == "" {
-		return problem(http.StatusBadRequest, "Slack was not connected", "the installation granted no bot or no channel; pick a channel when installing"), nil
+		return problem(chat.Errorf(chat.EInvalid, "the installation granted no bot or no channel; pick a channel when installing"), "Slack was not connected"), nil
 	}
 	members, err := b.fetchMembers(ctx, res.AccessToken, res.Team.ID)
 	if err != nil {
 		return b.internal(ctx, "users.list", err), nil
 	}
-	blob, err := b.encryptToken(ctx, tenantID, res.AccessToken)
+	blob, err := b.cipher.Encrypt(ctx, tenantID, res.AccessToken)
 	if err != nil {
 		return b.internal(ctx, "encrypt token", err), nil
 	}
-	in := &store.SlackIntegration{
+	in := &chat.SlackIntegration{
 		TenantID: tenantID, TeamID: res.Team.ID, TeamName: res.Team.Name,
 		ChannelID: res.IncomingWebhook.ChannelID, ChannelName: res.IncomingWebhook.Channel,
 		BotUserID: res.BotUserID, AppID: res.AppID, InstalledBy: res.AuthedUser.ID,
 		InstalledAt: b.now().UTC(), TokenEncrypted: blob,
 	}
 	err = b.st.PutSlackIntegration(ctx, in, members, tenant.Periods())
-	if err == store.ErrSlackTeamTaken {
-		return problem(http.StatusConflict, "Slack was not connected", store.ErrSlackTeamTaken.Message), nil
+	if errors.Is(err, store.ErrSlackTeamTaken) {
+		return problem(err, "Slack was not connected"), nil
 	}
 	if err != nil {
 		return b.internal(ctx, "store integration", err), nil
@@ -244,18 +266,18 @@ func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 }
 
 // fetchMembers lists the human members of the workspace (users.list).
-func (b *Bridge) fetchMembers(ctx context.Context, token, teamID string) ([]store.SlackMember, error) {
+func (b *Bridge) fetchMembers(ctx context.Context, token, teamID string) ([]chat.SlackMember, error) {
 	users, err := b.api(token).GetUsersContext(ctx, slack.GetUsersOptionLimit(200))
 	if err != nil {
 		return nil, fmt.Errorf("list slack users: %w", err)
 	}
-	var out []store.SlackMember
+	var out []chat.SlackMember
 	for _, u := range users {
 		if u.Deleted || u.IsBot || u.ID == "USLACKBOT" || u.ID == "" {
 			continue
 		}
 		// Keyed by the installed workspace: that is the team_id of its events.
-		out = append(out, store.SlackMember{TeamID: teamID, UserID: u.ID, Name: u.Name,
+		out = append(out, chat.SlackMember{TeamID: teamID, UserID: u.ID, Name: u.Name,
 			RealName: firstNonEmpty(u.Profile.RealName, u.RealName), DisplayName: u.Profile.DisplayName,
 			Email: u.Profile.Email, ImageURL: firstNonEmpty(u.Profile.Image192, u.Profile.Image72)})
 	}

@@ -2,6 +2,7 @@ package slackbridge_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func TestOAuth_StateFromAnotherBrowserIsRefused(t *testing.T) {
 	if n := len(h.slack.Calls("oauth.v2.access")); n != 0 {
 		t.Errorf("the code was exchanged %d times", n)
 	}
-	if _, err := h.st.SlackIntegration(context.Background(), ten.ID); err != chat.ErrNotFound {
+	if _, err := h.st.SlackIntegration(context.Background(), ten.ID); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("integration written: %v", err)
 	}
 	// The browser that started it, sending its cookie in a Cookie header.

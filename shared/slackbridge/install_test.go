@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/slackbridge"
+	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -64,7 +66,7 @@ func TestOAuth_RedirectFollowsTheAPIsDomain(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
 			b := slackbridge.New(slackbridge.Config{ClientID: h.slack.ClientID, ClientSecret: h.slack.ClientSecret,
-				SigningSecret: signingSecret, KMSKeyID: h.key.KeyID, PublicURL: tc.publicURL, APIURL: h.slack.APIURL()}, h.st, h.key.Client, logging.New(h.logs, "test"))
+				SigningSecret: signingSecret, KMSKeyID: h.key.KeyID, PublicURL: tc.publicURL, APIURL: h.slack.APIURL()}, h.st, slackkms.New(h.key.Client, h.key.KeyID), logging.New(h.logs, "test"))
 			ten := h.tenant(t)
 			s := start(t, b, ten.ID, tc.rc)
 			if got := s.URL.Query().Get("redirect_uri"); got != tc.want {
@@ -245,7 +247,7 @@ func TestOAuthCallback_BadRequestsChangeNothing(t *testing.T) {
 			if exchanged := len(h.slack.Calls("oauth.v2.access")) > before; exchanged != c.exchanges {
 				t.Errorf("code exchanged=%v, want %v", exchanged, c.exchanges)
 			}
-			if _, err := h.st.SlackIntegration(context.Background(), ten.ID); err != chat.ErrNotFound {
+			if _, err := h.st.SlackIntegration(context.Background(), ten.ID); !errors.Is(err, chat.ErrNotFound) {
 				t.Errorf("integration written: %v", err)
 			}
 		})
@@ -282,7 +284,7 @@ func TestInstall_WorkspaceOfAnotherTenantIsConflict(t *testing.T) {
 	if tid, err := h.st.SlackTenantOfTeam(context.Background(), h.slack.TeamID); err != nil || tid != a.ID {
 		t.Errorf("workspace routes to %q (%v), want %s", tid, err, a.ID)
 	}
-	if _, err := h.st.SlackIntegration(context.Background(), b.ID); err != chat.ErrNotFound {
+	if _, err := h.st.SlackIntegration(context.Background(), b.ID); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("second tenant got an integration: %v", err)
 	}
 	// After the first tenant uninstalls, the second may connect the workspace.

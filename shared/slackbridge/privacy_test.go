@@ -2,6 +2,7 @@ package slackbridge_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/livesupportbot/backend/local/testaws"
@@ -71,7 +72,7 @@ func TestPrivacyErase_DeletesOurSlackPostsAboutTheSubject(t *testing.T) {
 	if deleted != 2 || kept != 2 {
 		t.Errorf("deleted %d kept %d, want 2 and 2", deleted, kept)
 	}
-	if _, err := h.st.SlackThreadByTS(ctx, ten.ID, h.slack.TeamID, h.slack.ChannelID, subjectThread); err != chat.ErrNotFound {
+	if _, err := h.st.SlackThreadByTS(ctx, ten.ID, h.slack.TeamID, h.slack.ChannelID, subjectThread); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("thread lookup of the erased subject survived: %v", err)
 	}
 }

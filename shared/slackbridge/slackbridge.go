@@ -20,10 +20,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/slack-go/slack"
 
+	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
@@ -35,18 +34,18 @@ var Scopes = []string{"chat:write", "channels:history", "groups:history", "users
 // DefaultAuthorizeURL is Slack's OAuth v2 authorize page.
 const DefaultAuthorizeURL = "https://slack.com/oauth/v2/authorize"
 
-// KMS is the subset of the KMS API the bridge uses.
-type KMS interface {
-	Encrypt(ctx context.Context, in *kms.EncryptInput, opts ...func(*kms.Options)) (*kms.EncryptOutput, error)
-	Decrypt(ctx context.Context, in *kms.DecryptInput, opts ...func(*kms.Options)) (*kms.DecryptOutput, error)
-}
-
 // Config holds the settings of the Slack app.
 type Config struct {
-	ClientID      string
+	ClientID string
+	// ClientSecret and SigningSecret are the app's secrets when they are
+	// known up front (tests). A function passes Secrets instead, and the
+	// bridge asks it for SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET on each
+	// request that needs one.
 	ClientSecret  string
 	SigningSecret string
-	KMSKeyID      string
+	Secrets       Secrets
+	// KMSKeyID is the key of the production TokenCipher (slackkms).
+	KMSKeyID string
 	// PublicURL, when set, is the HTTP API's public base URL (PUBLIC_API_URL):
 	// the OAuth callback is PublicURL + OAuthPath. When empty, the base is taken
 	// from each request (apiurl.Base), which is right on the API's own domain and
@@ -63,36 +62,47 @@ type Config struct {
 }
 
 // ConfigFromEnv reads SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET
-// and SLACK_KMS_KEY_ID (required), PUBLIC_API_URL, CONSOLE_URL and SLACK_API_URL
-// (optional). Only the settings a function needs are required: pass the names
-// it needs in required (all four when nil). The secrets come from Secrets
-// Manager (secrets.Getenv), not from the function's environment.
+// and SLACK_KMS_KEY_ID, PUBLIC_API_URL, CONSOLE_URL and SLACK_API_URL. Only the
+// settings a function needs are required (awsclients.Env: the error names
+// every missing one): pass their names in required (all four when nil). A
+// function that reads the secrets per request (Config.Secrets) requires
+// neither secret here.
 func ConfigFromEnv(getenv func(string) string, required ...string) (Config, error) {
-	c := Config{
-		ClientID: getenv("SLACK_CLIENT_ID"), ClientSecret: getenv("SLACK_CLIENT_SECRET"),
-		SigningSecret: getenv("SLACK_SIGNING_SECRET"), KMSKeyID: getenv("SLACK_KMS_KEY_ID"),
-		PublicURL: getenv("PUBLIC_API_URL"), ConsoleURL: getenv("CONSOLE_URL"), APIURL: getenv("SLACK_API_URL"),
-	}
 	if required == nil {
 		required = []string{"SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET", "SLACK_KMS_KEY_ID"}
 	}
-	var missing []string
-	for _, n := range required {
-		if getenv(n) == "" {
-			missing = append(missing, n)
-		}
+	if _, err := awsclients.Env(getenv, required...); err != nil {
+		return Config{}, err
 	}
-	if len(missing) > 0 {
-		return Config{}, fmt.Errorf("missing environment: %v", missing)
-	}
-	return c, nil
+	return Config{
+		ClientID: getenv("SLACK_CLIENT_ID"), ClientSecret: getenv("SLACK_CLIENT_SECRET"),
+		SigningSecret: getenv("SLACK_SIGNING_SECRET"), KMSKeyID: getenv("SLACK_KMS_KEY_ID"),
+		PublicURL: getenv("PUBLIC_API_URL"), ConsoleURL: getenv("CONSOLE_URL"), APIURL: getenv("SLACK_API_URL"),
+	}, nil
 }
+
+// secret returns the app's secret of name (SLACK_CLIENT_SECRET or
+// SLACK_SIGNING_SECRET): from Config.Secrets when set, else static.
+func (b *Bridge) secret(name, static string) (string, error) {
+	if b.cfg.Secrets == nil {
+		return static, nil
+	}
+	v, err := b.cfg.Secrets.Get(name)
+	if err == nil && v == "" {
+		return "", fmt.Errorf("%w: %s is empty", errNotConfigured, name)
+	}
+	return v, err
+}
+
+// errNotConfigured means the deployment has no Slack app secrets: the webhook
+// answers as NotConfigured.
+var errNotConfigured = errors.New("slack is not configured")
 
 // Bridge is the Slack bridge of every tenant.
 type Bridge struct {
 	cfg     Config
-	st      *store.Store
-	kms     KMS
+	st      Store
+	cipher  TokenCipher
 	log     *slog.Logger
 	now     func() time.Time
 	tenants *store.TenantCache // retention periods, read once a warm minute
@@ -109,8 +119,10 @@ type cachedClient struct {
 // clientTTL bounds how long a decrypted token stays in a warm Lambda.
 const clientTTL = 5 * time.Minute
 
-// New returns a bridge over the store and KMS.
-func New(cfg Config, st *store.Store, k KMS, log *slog.Logger) *Bridge {
+// New returns a bridge over the store (a *store.Store) and the token cipher
+// (slackkms over KMS; nil where nothing is installed or posted, as in the
+// admin API).
+func New(cfg Config, st Store, c TokenCipher, log *slog.Logger) *Bridge {
 	if cfg.APIURL == "" {
 		cfg.APIURL = slack.APIURL
 	}
@@ -126,14 +138,14 @@ func New(cfg Config, st *store.Store, k KMS, log *slog.Logger) *Bridge {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Bridge{cfg: cfg, st: st, kms: k, log: log, now: time.Now, tenants: store.NewTenantCache(st, time.Minute),
+	return &Bridge{cfg: cfg, st: st, cipher: c, log: log, now: time.Now, tenants: store.NewTenantCache(st, time.Minute),
 		clients: map[string]cachedClient{}}
 }
 
 // WithClock returns a copy of b that reads the time from now (for tests). The
 // copy shares nothing mutable with b.
 func (b *Bridge) WithClock(now func() time.Time) *Bridge {
-	return &Bridge{cfg: b.cfg, st: b.st, kms: b.kms, log: b.log, now: now, tenants: store.NewTenantCache(b.st, time.Minute),
+	return &Bridge{cfg: b.cfg, st: b.st, cipher: b.cipher, log: b.log, now: now, tenants: store.NewTenantCache(b.st, time.Minute),
 		clients: map[string]cachedClient{}}
 }
 
@@ -142,41 +154,14 @@ func (b *Bridge) api(token string) *slack.Client {
 	return slack.New(token, slack.OptionAPIURL(b.cfg.APIURL), slack.OptionHTTPClient(b.cfg.HTTPClient))
 }
 
-func encryptionContext(tenantID string) map[string]string {
-	return map[string]string{"tenantId": tenantID}
-}
-
-// encryptToken encrypts a bot token under the Slack key, bound to the tenant.
-func (b *Bridge) encryptToken(ctx context.Context, tenantID, token string) ([]byte, error) {
-	out, err := b.kms.Encrypt(ctx, &kms.EncryptInput{
-		KeyId: aws.String(b.cfg.KMSKeyID), Plaintext: []byte(token), EncryptionContext: encryptionContext(tenantID),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("encrypt slack token: %w", err)
-	}
-	return out.CiphertextBlob, nil
-}
-
-// decryptToken decrypts a tenant's bot token; the ciphertext of another tenant
-// does not decrypt.
-func (b *Bridge) decryptToken(ctx context.Context, tenantID string, blob []byte) (string, error) {
-	out, err := b.kms.Decrypt(ctx, &kms.DecryptInput{
-		KeyId: aws.String(b.cfg.KMSKeyID), CiphertextBlob: blob, EncryptionContext: encryptionContext(tenantID),
-	})
-	if err != nil {
-		return "", fmt.Errorf("decrypt slack token: %w", err)
-	}
-	return string(out.Plaintext), nil
-}
-
 // errNotInstalled means the tenant has no Slack integration.
 var errNotInstalled = errors.New("slack is not installed")
 
 // client returns the tenant's integration and a Web API client with its token.
 // A tenant without Slack is errNotInstalled.
-func (b *Bridge) client(ctx context.Context, tenantID string) (*store.SlackIntegration, *slack.Client, error) {
+func (b *Bridge) client(ctx context.Context, tenantID string) (*chat.SlackIntegration, *slack.Client, error) {
 	in, err := b.st.SlackIntegration(ctx, tenantID)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return nil, nil, errNotInstalled
 	}
 	if err != nil {
@@ -190,7 +175,7 @@ func (b *Bridge) client(ctx context.Context, tenantID string) (*store.SlackInteg
 	if ok && c.sum == sum && now.Before(c.exp) {
 		return in, c.api, nil
 	}
-	token, err := b.decryptToken(ctx, tenantID, in.TokenEncrypted)
+	token, err := b.cipher.Decrypt(ctx, tenantID, in.TokenEncrypted)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -210,7 +195,7 @@ func (b *Bridge) forget(tenantID string) {
 // periods returns a tenant's retention periods (the defaults if it is gone).
 func (b *Bridge) periods(ctx context.Context, tenantID string) (retention.Periods, error) {
 	t, err := b.tenants.Tenant(ctx, tenantID)
-	if err == chat.ErrNotFound {
+	if errors.Is(err, chat.ErrNotFound) {
 		return retention.Defaults, nil
 	}
 	if err != nil {

@@ -22,23 +22,29 @@ import (
 // Query of that partition.
 const prefAPIKey = "APIKEY#"
 
-// APIKey is a tenant's admin API key as stored: never the key itself, only the
+// apiKeyRecord is an API key as stored: never the key itself, only the
 // SHA-256 hash of it.
-type APIKey struct {
-	ID        string     `dynamodbav:"id" json:"id"`
-	TenantID  string     `dynamodbav:"tenantId" json:"-"`
-	Name      string     `dynamodbav:"name" json:"name"`
-	Role      string     `dynamodbav:"role" json:"role"`
-	Prefix    string     `dynamodbav:"prefix" json:"prefix"`
-	Hash      string     `dynamodbav:"hash" json:"-"`
-	CreatedBy string     `dynamodbav:"createdBy" json:"createdBy"`
-	CreatedAt time.Time  `dynamodbav:"createdAt" json:"createdAt"`
-	RevokedAt *time.Time `dynamodbav:"revokedAt,omitempty" json:"revokedAt,omitempty"`
+type apiKeyRecord struct {
+	ID        string     `dynamodbav:"id"`
+	TenantID  string     `dynamodbav:"tenantId"`
+	Name      string     `dynamodbav:"name"`
+	Role      string     `dynamodbav:"role"`
+	Prefix    string     `dynamodbav:"prefix"`
+	Hash      string     `dynamodbav:"hash"`
+	CreatedBy string     `dynamodbav:"createdBy"`
+	CreatedAt time.Time  `dynamodbav:"createdAt"`
+	RevokedAt *time.Time `dynamodbav:"revokedAt,omitempty"`
 }
 
 type apiKeyItem struct {
 	Base
-	APIKey
+	apiKeyRecord
+}
+
+// apiKey is the key of the record, of tenant tenantID.
+func (r apiKeyRecord) apiKey(tenantID string) *chat.APIKey {
+	return &chat.APIKey{ID: r.ID, TenantID: tenantID, Name: r.Name, Role: r.Role, Prefix: r.Prefix,
+		Hash: r.Hash, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt}
 }
 
 // APIKeyLifetime is how long a key works: keys are account data of the tenant
@@ -50,11 +56,12 @@ func apiKeyExpiry(createdAt time.Time) int64 {
 }
 
 // PutAPIKey stores a new key; it fails if the id is taken.
-func (s *Store) PutAPIKey(ctx context.Context, k *APIKey) error {
+func (s *Store) PutAPIKey(ctx context.Context, k *chat.APIKey) error {
 	item, err := attributevalue.MarshalMap(apiKeyItem{
 		Base: Base{PK: TenantPK(k.TenantID), SK: prefAPIKey + k.ID, DataClass: retention.Personal,
 			Entity: "apiKey", ExpiresAt: apiKeyExpiry(k.CreatedAt)},
-		APIKey: *k,
+		apiKeyRecord: apiKeyRecord{ID: k.ID, TenantID: k.TenantID, Name: k.Name, Role: k.Role, Prefix: k.Prefix,
+			Hash: k.Hash, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt},
 	})
 	if err != nil {
 		return wrap("marshal api key", err)
@@ -68,7 +75,7 @@ func (s *Store) PutAPIKey(ctx context.Context, k *APIKey) error {
 
 // APIKey reads a key with a strongly consistent read, so a revoke takes effect at
 // once; missing, expired or foreign is chat.ErrNotFound.
-func (s *Store) APIKey(ctx context.Context, tenantID, keyID string) (*APIKey, error) {
+func (s *Store) APIKey(ctx context.Context, tenantID, keyID string) (*chat.APIKey, error) {
 	var it apiKeyItem
 	ok, err := s.getLive(ctx, TenantPK(tenantID), prefAPIKey+keyID, true, &it)
 	if err != nil {
@@ -77,21 +84,30 @@ func (s *Store) APIKey(ctx context.Context, tenantID, keyID string) (*APIKey, er
 	if !ok {
 		return nil, chat.ErrNotFound
 	}
-	it.APIKey.TenantID = tenantID
-	return &it.APIKey, nil
+	return it.apiKey(tenantID), nil
 }
 
-// APIKeys lists one page of a tenant's keys, oldest first.
-func (s *Store) APIKeys(ctx context.Context, tenantID string, limit int, start map[string]types.AttributeValue) ([]APIKey, map[string]types.AttributeValue, error) {
-	var items []apiKeyItem
-	next, err := s.queryPage(ctx, TenantPK(tenantID), prefAPIKey, false, limit, start, &items)
+// APIKeys lists one page of a tenant's keys, oldest first, from cursor (""
+// for the first page), and returns the cursor of the next page ("" at the
+// end). A cursor that is not of this list is ErrBadPageCursor.
+func (s *Store) APIKeys(ctx context.Context, tenantID string, limit int, cursor string) ([]chat.APIKey, string, error) {
+	l := apiKeyPages(tenantID)
+	start, err := l.startKey(cursor)
 	if err != nil {
-		return nil, nil, wrap("query api keys", err)
+		return nil, "", err
 	}
-	out := make([]APIKey, len(items))
+	var items []apiKeyItem
+	lek, err := s.queryPage(ctx, TenantPK(tenantID), prefAPIKey, false, limit, start, &items)
+	if err != nil {
+		return nil, "", wrap("query api keys", err)
+	}
+	next, err := l.cursor(lek)
+	if err != nil {
+		return nil, "", wrap("api keys", err)
+	}
+	out := make([]chat.APIKey, len(items))
 	for i, it := range items {
-		out[i] = it.APIKey
-		out[i].TenantID = tenantID
+		out[i] = *it.apiKey(tenantID)
 	}
 	return out, next, nil
 }

@@ -20,7 +20,7 @@ import (
 func putKey(t *testing.T, st *store.Store, tenantID, role string, createdAt time.Time) string {
 	t.Helper()
 	time.Sleep(2 * time.Millisecond)
-	k := &store.APIKey{ID: ids.New(ids.APIKey), TenantID: tenantID, Name: role + " key", Role: role,
+	k := &chat.APIKey{ID: ids.New(ids.APIKey), TenantID: tenantID, Name: role + " key", Role: role,
 		Prefix: "lsb_" + tenantID, Hash: "h", CreatedBy: "test", CreatedAt: createdAt}
 	if err := st.PutAPIKey(context.Background(), k); err != nil {
 		t.Fatal(err)
@@ -31,7 +31,7 @@ func putKey(t *testing.T, st *store.Store, tenantID, role string, createdAt time
 // liveOwnerKeys counts the tenant's owner keys that would authenticate now.
 func liveOwnerKeys(t *testing.T, st *store.Store, tenantID string) int {
 	t.Helper()
-	keys, _, err := st.APIKeys(context.Background(), tenantID, 100, nil)
+	keys, _, err := st.APIKeys(context.Background(), tenantID, 100, "")
 	if err != nil {
 		t.Fatal(err)
 	}

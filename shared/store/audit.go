@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/retention"
@@ -22,31 +21,32 @@ const prefAudit = "EVT#"
 // AuditPK is the partition of a tenant's audit events.
 func AuditPK(tenantID string) string { return TenantPrefix(tenantID) + "AUDIT" }
 
-// AuditEvent is one entry of a tenant's audit trail.
-type AuditEvent struct {
-	ID        string            `dynamodbav:"id" json:"id"`
-	TenantID  string            `dynamodbav:"tenantId" json:"-"`
-	At        time.Time         `dynamodbav:"at" json:"at"`
-	ActorKey  string            `dynamodbav:"actorKeyId" json:"actorKeyId"`
-	ActorRole string            `dynamodbav:"actorRole" json:"actorRole"`
-	Action    string            `dynamodbav:"action" json:"action"`
-	Targets   map[string]string `dynamodbav:"targets,omitempty" json:"targets,omitempty"`
-	RequestID string            `dynamodbav:"requestId,omitempty" json:"requestId,omitempty"`
+// auditRecord is an audit event as stored.
+type auditRecord struct {
+	ID        string            `dynamodbav:"id"`
+	TenantID  string            `dynamodbav:"tenantId"`
+	At        time.Time         `dynamodbav:"at"`
+	ActorKey  string            `dynamodbav:"actorKeyId"`
+	ActorRole string            `dynamodbav:"actorRole"`
+	Action    string            `dynamodbav:"action"`
+	Targets   map[string]string `dynamodbav:"targets,omitempty"`
+	RequestID string            `dynamodbav:"requestId,omitempty"`
 }
 
 type auditItem struct {
 	Base
-	AuditEvent
+	auditRecord
 }
 
 // PutAuditEvent writes an audit event; it is technical data and expires after
 // the tenant's technical period.
-func (s *Store) PutAuditEvent(ctx context.Context, e *AuditEvent, p retention.Periods) error {
+func (s *Store) PutAuditEvent(ctx context.Context, e *chat.AuditEvent, p retention.Periods) error {
 	item, err := attributevalue.MarshalMap(auditItem{
 		Base: Base{PK: AuditPK(e.TenantID), SK: prefAudit + TimeKey(e.At) + "#" + e.ID,
 			DataClass: retention.Technical, Entity: "auditEvent",
 			ExpiresAt: retention.ExpiresAt(p, retention.Technical, e.At)},
-		AuditEvent: *e,
+		auditRecord: auditRecord{ID: e.ID, TenantID: e.TenantID, At: e.At, ActorKey: e.ActorKey, ActorRole: e.ActorRole,
+			Action: e.Action, Targets: e.Targets, RequestID: e.RequestID},
 	})
 	if err != nil {
 		return wrap("marshal audit event", err)
@@ -58,17 +58,29 @@ func (s *Store) PutAuditEvent(ctx context.Context, e *AuditEvent, p retention.Pe
 	return wrap("put audit event", err)
 }
 
-// AuditEvents lists one page of a tenant's audit events, newest first.
-func (s *Store) AuditEvents(ctx context.Context, tenantID string, limit int, start map[string]types.AttributeValue) ([]AuditEvent, map[string]types.AttributeValue, error) {
-	var items []auditItem
-	next, err := s.queryPage(ctx, AuditPK(tenantID), prefAudit, true, limit, start, &items)
+// AuditEvents lists one page of a tenant's audit events, newest first, from
+// cursor ("" for the first page), and returns the cursor of the next page (""
+// at the end). A cursor that is not of this list is ErrBadPageCursor.
+func (s *Store) AuditEvents(ctx context.Context, tenantID string, limit int, cursor string) ([]chat.AuditEvent, string, error) {
+	l := auditPages(tenantID)
+	start, err := l.startKey(cursor)
 	if err != nil {
-		return nil, nil, wrap("query audit events", err)
+		return nil, "", err
 	}
-	out := make([]AuditEvent, len(items))
+	var items []auditItem
+	lek, err := s.queryPage(ctx, AuditPK(tenantID), prefAudit, true, limit, start, &items)
+	if err != nil {
+		return nil, "", wrap("query audit events", err)
+	}
+	next, err := l.cursor(lek)
+	if err != nil {
+		return nil, "", wrap("audit events", err)
+	}
+	out := make([]chat.AuditEvent, len(items))
 	for i, it := range items {
-		out[i] = it.AuditEvent
-		out[i].TenantID = tenantID
+		r := it.auditRecord
+		out[i] = chat.AuditEvent{ID: r.ID, TenantID: tenantID, At: r.At, ActorKey: r.ActorKey, ActorRole: r.ActorRole,
+			Action: r.Action, Targets: r.Targets, RequestID: r.RequestID}
 	}
 	return out, next, nil
 }

@@ -159,7 +159,7 @@ func TestIdentify_KeepsLegalHoldAndOtherFields(t *testing.T) {
 	ctx := context.Background()
 	tid, cid, conv := newConversation(t, st)
 	phone, optOut := "+15550100", true
-	if _, err := st.UpdateContactFields(ctx, tid, cid, store.ContactFields{Phone: &phone, MarketingOptOut: &optOut}); err != nil {
+	if _, err := st.UpdateContactFields(ctx, tid, cid, chat.ContactFields{Phone: &phone, MarketingOptOut: &optOut}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.SetContactHold(ctx, tid, cid, true); err != nil {
@@ -212,7 +212,7 @@ func TestContactWriters_ExpiredContactStartsAfresh(t *testing.T) {
 			ctx := context.Background()
 			tid, cid, old := newConversation(t, st)
 			phone := "+15550100"
-			if _, err := st.UpdateContactFields(ctx, tid, cid, store.ContactFields{Phone: &phone}); err != nil {
+			if _, err := st.UpdateContactFields(ctx, tid, cid, chat.ContactFields{Phone: &phone}); err != nil {
 				t.Fatal(err)
 			}
 			now = t0.Add(time.Duration(retention.Defaults.PersonalDays+1) * day)

@@ -13,8 +13,15 @@ import (
 )
 
 // ContactsByEmail lists one page of a tenant's live contacts with an email
-// (compared case-insensitively), by Query on GSI1 (T#t#EMAIL#<email>).
-func (s *Store) ContactsByEmail(ctx context.Context, tenantID, email string, limit int, start map[string]types.AttributeValue) ([]chat.Contact, map[string]types.AttributeValue, error) {
+// (compared case-insensitively), by Query on GSI1 (T#t#EMAIL#<email>), from
+// cursor ("" for the first page), and returns the cursor of the next page (""
+// at the end). A cursor that is not of this list is ErrBadPageCursor.
+func (s *Store) ContactsByEmail(ctx context.Context, tenantID, email string, limit int, cursor string) ([]chat.Contact, string, error) {
+	l := contactEmailPages(tenantID, email)
+	start, err := l.startKey(cursor)
+	if err != nil {
+		return nil, "", err
+	}
 	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:              &s.data,
 		IndexName:              aws.String("GSI1"),
@@ -22,38 +29,33 @@ func (s *Store) ContactsByEmail(ctx context.Context, tenantID, email string, lim
 		FilterExpression:       aws.String(LiveFilter),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": &types.AttributeValueMemberS{Value: EmailKey(tenantID, email)},
-			":c":  &types.AttributeValueMemberS{Value: "CONTACT#"}, ":now": s.nowValue(),
+			":c":  &types.AttributeValueMemberS{Value: prefContactIndex}, ":now": s.nowValue(),
 		},
 		Limit: aws.Int32(int32(limit)), ExclusiveStartKey: start,
 	})
 	if err != nil {
-		return nil, nil, wrap("query contacts by email", err)
+		return nil, "", wrap("query contacts by email", err)
 	}
 	var items []contactItem
 	if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
-		return nil, nil, wrap("unmarshal contacts", err)
+		return nil, "", wrap("unmarshal contacts", err)
+	}
+	next, err := l.cursor(res.LastEvaluatedKey)
+	if err != nil {
+		return nil, "", wrap("contacts by email", err)
 	}
 	out := make([]chat.Contact, len(items))
 	for i, it := range items {
 		out[i] = it.Contact
 		out[i].TenantID = tenantID
 	}
-	return out, res.LastEvaluatedKey, nil
-}
-
-// ContactFields are the fields of a contact the tenant may correct; nil leaves a
-// field as it is, an empty string clears it.
-type ContactFields struct {
-	Name            *string
-	Email           *string
-	Phone           *string
-	MarketingOptOut *bool
+	return out, next, nil
 }
 
 // UpdateContactFields changes a live contact's fields in one conditional update,
 // keeping its GSI1 email key in step with its email (removed with the email), and
 // returns the contact after it. Missing, expired or foreign is chat.ErrNotFound.
-func (s *Store) UpdateContactFields(ctx context.Context, tenantID, contactID string, f ContactFields) (*chat.Contact, error) {
+func (s *Store) UpdateContactFields(ctx context.Context, tenantID, contactID string, f chat.ContactFields) (*chat.Contact, error) {
 	names := map[string]string{}
 	vals := map[string]types.AttributeValue{":now": s.nowValue()}
 	var sets, removes []string
@@ -83,7 +85,7 @@ func (s *Store) UpdateContactFields(ctx context.Context, tenantID, contactID str
 			removes = append(removes, "GSI1PK", "GSI1SK")
 		} else {
 			vals[":g1pk"] = &types.AttributeValueMemberS{Value: EmailKey(tenantID, *f.Email)}
-			vals[":g1sk"] = &types.AttributeValueMemberS{Value: "CONTACT#" + contactID}
+			vals[":g1sk"] = &types.AttributeValueMemberS{Value: prefContactIndex + contactID}
 			sets = append(sets, "GSI1PK = :g1pk", "GSI1SK = :g1sk")
 		}
 	}

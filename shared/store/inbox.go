@@ -13,8 +13,15 @@ import (
 
 // ConversationsByStatus lists one page of a tenant's conversations with a
 // status, newest activity first, by Query on GSI1 (T#t#CONVS#<status>). It reads
-// at most limit index items, however many conversations the tenant has.
-func (s *Store) ConversationsByStatus(ctx context.Context, tenantID, status string, limit int, start map[string]types.AttributeValue) ([]chat.Conversation, map[string]types.AttributeValue, error) {
+// at most limit index items, however many conversations the tenant has. It
+// starts from cursor ("" for the first page) and returns the cursor of the next
+// page ("" at the end). A cursor that is not of this list is ErrBadPageCursor.
+func (s *Store) ConversationsByStatus(ctx context.Context, tenantID, status string, limit int, cursor string) ([]chat.Conversation, string, error) {
+	l := conversationStatusPages(tenantID, status)
+	start, err := l.startKey(cursor)
+	if err != nil {
+		return nil, "", err
+	}
 	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:              &s.data,
 		IndexName:              aws.String("GSI1"),
@@ -26,18 +33,22 @@ func (s *Store) ConversationsByStatus(ctx context.Context, tenantID, status stri
 		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)), ExclusiveStartKey: start,
 	})
 	if err != nil {
-		return nil, nil, wrap("query conversations", err)
+		return nil, "", wrap("query conversations", err)
 	}
 	var items []conversationItem
 	if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
-		return nil, nil, wrap("unmarshal conversations", err)
+		return nil, "", wrap("unmarshal conversations", err)
+	}
+	next, err := l.cursor(res.LastEvaluatedKey)
+	if err != nil {
+		return nil, "", wrap("conversations by status", err)
 	}
 	out := make([]chat.Conversation, len(items))
 	for i, it := range items {
 		out[i] = it.Conversation
 		out[i].TenantID = tenantID
 	}
-	return out, res.LastEvaluatedKey, nil
+	return out, next, nil
 }
 
 // SetConversationStatus opens or closes a live conversation and moves it to the

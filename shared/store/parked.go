@@ -24,8 +24,8 @@ import (
 // with one strongly consistent read; the index lists every tenant's, in tenant,
 // conversation and message order, for the retry run.
 
-// ParkedDelivery is one parked delivery.
-type ParkedDelivery struct {
+// parkedRecord is the stored form of a chat.ParkedDelivery.
+type parkedRecord struct {
 	Destination    string    `dynamodbav:"destination"`
 	TenantID       string    `dynamodbav:"tenantId"`
 	ConversationID string    `dynamodbav:"conversationId"`
@@ -35,7 +35,7 @@ type ParkedDelivery struct {
 
 type parkedItem struct {
 	Base
-	ParkedDelivery
+	parkedRecord
 }
 
 // ParkedPK is the partition of a tenant's parked deliveries to a destination.
@@ -58,7 +58,7 @@ func (s *Store) ParkDelivery(ctx context.Context, destination string, m *chat.Me
 	item, err := attributevalue.MarshalMap(parkedItem{
 		Base: Base{PK: ParkedPK(m.TenantID, destination), SK: sk, GSI1PK: ParkedIndexKey(destination), GSI1SK: m.TenantID + "#" + sk,
 			DataClass: retention.Technical, Entity: "parkedDelivery", ExpiresAt: retention.ExpiresAt(p, retention.Technical, now)},
-		ParkedDelivery: ParkedDelivery{Destination: destination, TenantID: m.TenantID, ConversationID: m.ConversationID,
+		parkedRecord: parkedRecord{Destination: destination, TenantID: m.TenantID, ConversationID: m.ConversationID,
 			MessageSK: MessageSK(m.CreatedAt, m.ID), ParkedAt: now.UTC()},
 	})
 	if err != nil {
@@ -90,7 +90,7 @@ func (s *Store) HasParkedDeliveries(ctx context.Context, tenantID, destination s
 // tenant, conversation and message, until fn returns false. The index is
 // eventually consistent: a delivery parked a moment ago may show on the next
 // call, and one removed a moment ago may still show.
-func (s *Store) ParkedDeliveries(ctx context.Context, destination string, fn func(ParkedDelivery) bool) error {
+func (s *Store) ParkedDeliveries(ctx context.Context, destination string, fn func(chat.ParkedDelivery) bool) error {
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: &s.data, IndexName: aws.String("GSI1"), KeyConditionExpression: aws.String("GSI1PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: ParkedIndexKey(destination)}},
@@ -105,7 +105,7 @@ func (s *Store) ParkedDeliveries(ctx context.Context, destination string, fn fun
 			return wrap("unmarshal parked deliveries", err)
 		}
 		for _, it := range items {
-			if !fn(it.ParkedDelivery) {
+			if !fn(chat.ParkedDelivery(it.parkedRecord)) {
 				return nil
 			}
 		}
@@ -114,7 +114,7 @@ func (s *Store) ParkedDeliveries(ctx context.Context, destination string, fn fun
 }
 
 // UnparkDelivery removes a parked delivery (gone already is no error).
-func (s *Store) UnparkDelivery(ctx context.Context, d ParkedDelivery) error {
+func (s *Store) UnparkDelivery(ctx context.Context, d chat.ParkedDelivery) error {
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.data,
 		Key: key(ParkedPK(d.TenantID, d.Destination), d.ConversationID+"#"+d.MessageSK)})
 	return wrap("unpark delivery", err)
@@ -122,7 +122,7 @@ func (s *Store) UnparkDelivery(ctx context.Context, d ParkedDelivery) error {
 
 // ParkedMessage reads the message a parked delivery names; a message that is
 // gone (erased, expired) is chat.ErrNotFound.
-func (s *Store) ParkedMessage(ctx context.Context, d ParkedDelivery) (*chat.Message, error) {
+func (s *Store) ParkedMessage(ctx context.Context, d chat.ParkedDelivery) (*chat.Message, error) {
 	if !validMessageSK(d.MessageSK) {
 		return nil, chat.ErrNotFound
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/retention"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 // Parked deliveries: parking twice keeps the first; the tenant's partition
@@ -53,8 +52,8 @@ func TestParkedDeliveries(t *testing.T) {
 	if has, _ := st.HasParkedDeliveries(ctx, tenantA, "email"); has {
 		t.Fatal("another destination has parked deliveries")
 	}
-	var got []store.ParkedDelivery
-	if err := st.ParkedDeliveries(ctx, "slack", func(d store.ParkedDelivery) bool { got = append(got, d); return true }); err != nil {
+	var got []chat.ParkedDelivery
+	if err := st.ParkedDeliveries(ctx, "slack", func(d chat.ParkedDelivery) bool { got = append(got, d); return true }); err != nil {
 		t.Fatal(err)
 	}
 	var texts []string

@@ -183,10 +183,10 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The admin API's entities.
-	if err := st.PutAPIKey(ctx, &store.APIKey{ID: ids.New(ids.APIKey), TenantID: f.tenantID, Name: "k", Role: "owner", CreatedAt: now}); err != nil {
+	if err := st.PutAPIKey(ctx, &chat.APIKey{ID: ids.New(ids.APIKey), TenantID: f.tenantID, Name: "k", Role: "owner", CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutAuditEvent(ctx, &store.AuditEvent{ID: ids.New(ids.Event), TenantID: f.tenantID, At: now, Action: "x"}, f.tenant.Periods()); err != nil {
+	if err := st.PutAuditEvent(ctx, &chat.AuditEvent{ID: ids.New(ids.Event), TenantID: f.tenantID, At: now, Action: "x"}, f.tenant.Periods()); err != nil {
 		t.Fatal(err)
 	}
 	// The privacy and Slack engineers' entities.
@@ -198,7 +198,7 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 		Reason: "test", Status: "received", ReceivedAt: now, DueAt: now.Add(30 * day)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutSlackMember(ctx, f.tenantID, &store.SlackMember{TeamID: "T1", UserID: "U1", Name: "grace"}, now, f.tenant.Periods()); err != nil {
+	if err := st.PutSlackMember(ctx, f.tenantID, &chat.SlackMember{TeamID: "T1", UserID: "U1", Name: "grace"}, now, f.tenant.Periods()); err != nil {
 		t.Fatal(err)
 	}
 	entities := map[string]bool{}
@@ -279,11 +279,11 @@ func TestReads_HideExpiredItemsBeforeTTLDeletesThem(t *testing.T) {
 		{"PageViews", func() (bool, error) { v, err := st.PageViews(ctx, f.tenantID, f.contact); return len(v) > 0, err }},
 		{"Devices", func() (bool, error) { v, err := st.Devices(ctx, f.tenantID, f.contact); return len(v) > 0, err }},
 		{"ConversationsByStatus", func() (bool, error) {
-			cs, _, err := st.ConversationsByStatus(ctx, f.tenantID, chat.StatusOpen, 10, nil)
+			cs, _, err := st.ConversationsByStatus(ctx, f.tenantID, chat.StatusOpen, 10, "")
 			return len(cs) > 0, err
 		}},
 		{"ContactsByEmail", func() (bool, error) {
-			cs, _, err := st.ContactsByEmail(ctx, f.tenantID, "ann@example.com", 10, nil)
+			cs, _, err := st.ContactsByEmail(ctx, f.tenantID, "ann@example.com", 10, "")
 			return len(cs) > 0, err
 		}},
 		{"ArchivedConversation", func() (bool, error) {

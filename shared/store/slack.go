@@ -56,9 +56,10 @@ func SlackThreadRefPK(tenantID, teamID, channelID, threadTS string) string {
 	return TenantPrefix(tenantID) + "SLACKTHREAD#" + teamID + "#" + channelID + "#" + threadTS
 }
 
-// SlackIntegration is a tenant's installation of the Slack app. The bot token is
-// only ever held encrypted (KMS, encryption context {"tenantId": <id>}).
-type SlackIntegration struct {
+// The stored forms of the Slack domain types (shared/chat/slack.go): the same
+// fields, with the attribute names. A record converts to and from its domain
+// type with a plain conversion.
+type slackIntegrationRecord struct {
 	TenantID       string    `dynamodbav:"tenantId"`
 	TeamID         string    `dynamodbav:"teamId"`
 	TeamName       string    `dynamodbav:"teamName,omitempty"`
@@ -69,13 +70,10 @@ type SlackIntegration struct {
 	InstalledBy    string    `dynamodbav:"installedBy,omitempty"`
 	InstalledAt    time.Time `dynamodbav:"installedAt"`
 	TokenEncrypted []byte    `dynamodbav:"tokenEncrypted"`
-	// ExpiresAt is the item's expiresAt as read (not written from here).
-	ExpiresAt int64 `dynamodbav:"-"`
+	ExpiresAt      int64     `dynamodbav:"-"` // Base's expiresAt, as read
 }
 
-// SlackMember is a Slack workspace member's profile, kept so agent replies carry
-// the agent's name (personal data).
-type SlackMember struct {
+type slackMemberRecord struct {
 	TeamID      string `dynamodbav:"teamId"`
 	UserID      string `dynamodbav:"userId"`
 	Name        string `dynamodbav:"name,omitempty"`
@@ -85,46 +83,32 @@ type SlackMember struct {
 	ImageURL    string `dynamodbav:"imageUrl,omitempty"`
 }
 
-// AgentName is the name an agent reply shows: the display name, the real name,
-// the user name, or "Agent".
-func (m *SlackMember) AgentName() string {
-	for _, n := range []string{m.DisplayName, m.RealName, m.Name} {
-		if n != "" {
-			return n
-		}
-	}
-	return "Agent"
-}
-
-// SlackThread is the Slack thread a conversation is mirrored to.
-type SlackThread struct {
+type slackThreadRecord struct {
 	TenantID       string `dynamodbav:"tenantId"`
 	ConversationID string `dynamodbav:"conversationId"`
 	ContactID      string `dynamodbav:"contactId"`
-	Channel        string `dynamodbav:"channel"` // the conversation's channel (widget, ...)
+	Channel        string `dynamodbav:"channel"`
 	TeamID         string `dynamodbav:"teamId"`
 	ChannelID      string `dynamodbav:"channelId"`
 	ThreadTS       string `dynamodbav:"threadTs"`
 }
 
-// SlackPost records one message our bot posted (or is posting) to Slack, so a
-// retry does not post it again and an erasure can delete it.
-type SlackPost struct {
+type slackPostRecord struct {
 	MessageID string `dynamodbav:"messageId"`
 	ContactID string `dynamodbav:"contactId"`
 	ChannelID string `dynamodbav:"channelId"`
 	ThreadTS  string `dynamodbav:"threadTs,omitempty"`
-	TS        string `dynamodbav:"ts,omitempty"` // empty while the post is in flight
+	TS        string `dynamodbav:"ts,omitempty"`
 }
 
 type slackIntegrationItem struct {
 	Base
-	SlackIntegration
+	slackIntegrationRecord
 }
 
 type slackMemberItem struct {
 	Base
-	SlackMember
+	slackMemberRecord
 }
 
 type slackRouteItem struct {
@@ -135,12 +119,12 @@ type slackRouteItem struct {
 
 type slackThreadItem struct {
 	Base
-	SlackThread
+	slackThreadRecord
 }
 
 type slackPostItem struct {
 	Base
-	SlackPost
+	slackPostRecord
 }
 
 // ErrSlackTeamTaken is returned when a Slack workspace is already connected to
@@ -150,9 +134,9 @@ var ErrSlackTeamTaken = chat.Errorf(chat.EConflict, "this Slack workspace is con
 // PutSlackIntegration stores a tenant's Slack installation and the route of its
 // workspace, replacing an earlier installation of the same tenant (and its member
 // profiles). A workspace connected to another tenant is ErrSlackTeamTaken.
-func (s *Store) PutSlackIntegration(ctx context.Context, in *SlackIntegration, members []SlackMember, p retention.Periods) error {
+func (s *Store) PutSlackIntegration(ctx context.Context, in *chat.SlackIntegration, members []chat.SlackMember, p retention.Periods) error {
 	prev, err := s.SlackIntegration(ctx, in.TenantID)
-	if err != nil && err != chat.ErrNotFound {
+	if err != nil && !errors.Is(err, chat.ErrNotFound) {
 		return err
 	}
 	exp := retention.ExpiresAt(p, retention.Personal, in.InstalledAt)
@@ -161,7 +145,7 @@ func (s *Store) PutSlackIntegration(ctx context.Context, in *SlackIntegration, m
 		Base: Base{PK: pk, SK: skSlackIntegration, DataClass: retention.Personal, Entity: "slackIntegration",
 			GSI2PK: RetentionKey(in.TenantID, string(retention.Personal), in.InstalledAt),
 			GSI2SK: RetentionSort(in.InstalledAt, pk+"#"+skSlackIntegration), ExpiresAt: exp},
-		SlackIntegration: *in,
+		slackIntegrationRecord: slackIntegrationRecord(*in),
 	})
 	if err != nil {
 		return wrap("marshal slack integration", err)
@@ -204,19 +188,19 @@ func (s *Store) PutSlackIntegration(ctx context.Context, in *SlackIntegration, m
 	return wrap("put slack members", s.batchWrite(ctx, reqs))
 }
 
-func slackMemberAttrs(tenantID string, m *SlackMember, at time.Time, p retention.Periods) (map[string]types.AttributeValue, error) {
+func slackMemberAttrs(tenantID string, m *chat.SlackMember, at time.Time, p retention.Periods) (map[string]types.AttributeValue, error) {
 	pk, sk := SlackPK(tenantID), prefSlackMember+m.TeamID+"#"+m.UserID
 	it, err := attributevalue.MarshalMap(slackMemberItem{
 		Base: Base{PK: pk, SK: sk, DataClass: retention.Personal, Entity: "slackMember",
 			GSI2PK: RetentionKey(tenantID, string(retention.Personal), at),
 			GSI2SK: RetentionSort(at, pk+"#"+sk), ExpiresAt: retention.ExpiresAt(p, retention.Personal, at)},
-		SlackMember: *m,
+		slackMemberRecord: slackMemberRecord(*m),
 	})
 	return it, wrap("marshal slack member", err)
 }
 
 // PutSlackMember stores or replaces one member profile, seen at time at.
-func (s *Store) PutSlackMember(ctx context.Context, tenantID string, m *SlackMember, at time.Time, p retention.Periods) error {
+func (s *Store) PutSlackMember(ctx context.Context, tenantID string, m *chat.SlackMember, at time.Time, p retention.Periods) error {
 	it, err := slackMemberAttrs(tenantID, m, at, p)
 	if err != nil {
 		return err
@@ -231,8 +215,8 @@ func (s *Store) DeleteSlackMember(ctx context.Context, tenantID, teamID, userID 
 	return wrap("delete slack member", err)
 }
 
-// SlackIntegration reads a tenant's Slack installation; none is chat.ErrNotFound.
-func (s *Store) SlackIntegration(ctx context.Context, tenantID string) (*SlackIntegration, error) {
+// chat.SlackIntegration reads a tenant's Slack installation; none is chat.ErrNotFound.
+func (s *Store) SlackIntegration(ctx context.Context, tenantID string) (*chat.SlackIntegration, error) {
 	var it slackIntegrationItem
 	ok, err := s.getLive(ctx, SlackPK(tenantID), skSlackIntegration, false, &it)
 	if err != nil {
@@ -241,15 +225,16 @@ func (s *Store) SlackIntegration(ctx context.Context, tenantID string) (*SlackIn
 	if !ok || it.TenantID != tenantID {
 		return nil, chat.ErrNotFound
 	}
-	it.SlackIntegration.ExpiresAt = it.Base.ExpiresAt
-	return &it.SlackIntegration, nil
+	in := chat.SlackIntegration(it.slackIntegrationRecord)
+	in.ExpiresAt = it.Base.ExpiresAt
+	return &in, nil
 }
 
 // TouchSlackIntegration moves the expiresAt of a tenant's installation and of
 // its workspace route to a personal-data period after at, so an integration in
 // use does not expire (personal data lives while the account is active). Only
 // items still present are touched.
-func (s *Store) TouchSlackIntegration(ctx context.Context, in *SlackIntegration, at time.Time, p retention.Periods) error {
+func (s *Store) TouchSlackIntegration(ctx context.Context, in *chat.SlackIntegration, at time.Time, p retention.Periods) error {
 	exp := &types.AttributeValueMemberN{Value: itoa(retention.ExpiresAt(p, retention.Personal, at))}
 	pk := SlackPK(in.TenantID)
 	for _, k := range []struct {
@@ -299,7 +284,7 @@ func (s *Store) SlackTenantOfTeam(ctx context.Context, teamID string) (string, e
 // then the token, then the profiles.
 func (s *Store) DeleteSlackIntegration(ctx context.Context, tenantID string) error {
 	in, err := s.SlackIntegration(ctx, tenantID)
-	if err != nil && err != chat.ErrNotFound {
+	if err != nil && !errors.Is(err, chat.ErrNotFound) {
 		return err
 	}
 	if in != nil {
@@ -328,8 +313,8 @@ func (s *Store) deleteSlackMembers(ctx context.Context, tenantID string) error {
 	return wrap("delete slack members", s.batchWrite(ctx, reqs))
 }
 
-// SlackMember reads a member profile; an unknown member is chat.ErrNotFound.
-func (s *Store) SlackMember(ctx context.Context, tenantID, teamID, userID string) (*SlackMember, error) {
+// chat.SlackMember reads a member profile; an unknown member is chat.ErrNotFound.
+func (s *Store) SlackMember(ctx context.Context, tenantID, teamID, userID string) (*chat.SlackMember, error) {
 	var it slackMemberItem
 	ok, err := s.getLive(ctx, SlackPK(tenantID), prefSlackMember+teamID+"#"+userID, false, &it)
 	if err != nil {
@@ -338,25 +323,26 @@ func (s *Store) SlackMember(ctx context.Context, tenantID, teamID, userID string
 	if !ok {
 		return nil, chat.ErrNotFound
 	}
-	return &it.SlackMember, nil
+	m := chat.SlackMember(it.slackMemberRecord)
+	return &m, nil
 }
 
 // SlackMembers lists the stored member profiles of the tenant.
-func (s *Store) SlackMembers(ctx context.Context, tenantID string) ([]SlackMember, error) {
-	var out []SlackMember
+func (s *Store) SlackMembers(ctx context.Context, tenantID string) ([]chat.SlackMember, error) {
+	var out []chat.SlackMember
 	err := s.queryEach(ctx, SlackPK(tenantID), prefSlackMember, true, func(item map[string]types.AttributeValue) error {
 		var it slackMemberItem
 		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 			return err
 		}
-		out = append(out, it.SlackMember)
+		out = append(out, chat.SlackMember(it.slackMemberRecord))
 		return nil
 	})
 	return out, wrap("query slack members", err)
 }
 
-// SlackThread returns the Slack thread of a conversation; none is chat.ErrNotFound.
-func (s *Store) SlackThread(ctx context.Context, tenantID, convID string) (*SlackThread, error) {
+// chat.SlackThread returns the Slack thread of a conversation; none is chat.ErrNotFound.
+func (s *Store) SlackThread(ctx context.Context, tenantID, convID string) (*chat.SlackThread, error) {
 	var it slackThreadItem
 	ok, err := s.getLive(ctx, ConversationPK(tenantID, convID), skSlackThread, true, &it)
 	if err != nil {
@@ -365,12 +351,13 @@ func (s *Store) SlackThread(ctx context.Context, tenantID, convID string) (*Slac
 	if !ok {
 		return nil, chat.ErrNotFound
 	}
-	return &it.SlackThread, nil
+	th := chat.SlackThread(it.slackThreadRecord)
+	return &th, nil
 }
 
 // SlackThreadByTS resolves a Slack thread (workspace, channel, parent ts) to its
 // conversation; an unknown thread is chat.ErrNotFound.
-func (s *Store) SlackThreadByTS(ctx context.Context, tenantID, teamID, channelID, threadTS string) (*SlackThread, error) {
+func (s *Store) SlackThreadByTS(ctx context.Context, tenantID, teamID, channelID, threadTS string) (*chat.SlackThread, error) {
 	var it slackThreadItem
 	ok, err := s.getLive(ctx, SlackThreadRefPK(tenantID, teamID, channelID, threadTS), skSlackThreadRef, false, &it)
 	if err != nil {
@@ -379,19 +366,20 @@ func (s *Store) SlackThreadByTS(ctx context.Context, tenantID, teamID, channelID
 	if !ok || it.TenantID != tenantID {
 		return nil, chat.ErrNotFound
 	}
-	return &it.SlackThread, nil
+	th := chat.SlackThread(it.slackThreadRecord)
+	return &th, nil
 }
 
 // PutSlackThread records the Slack thread of a conversation and its reverse
 // lookup. It writes only if the conversation has no thread yet, or has one in
 // another workspace or channel (the app was reinstalled elsewhere); otherwise it
 // returns the thread already recorded and false.
-func (s *Store) PutSlackThread(ctx context.Context, th *SlackThread, at time.Time, p retention.Periods) (*SlackThread, bool, error) {
+func (s *Store) PutSlackThread(ctx context.Context, th *chat.SlackThread, at time.Time, p retention.Periods) (*chat.SlackThread, bool, error) {
 	exp := retention.ExpiresAt(p, retention.Communication, at)
 	cpk := ConversationPK(th.TenantID, th.ConversationID)
 	main, err := attributevalue.MarshalMap(slackThreadItem{
-		Base:        Base{PK: cpk, SK: skSlackThread, DataClass: retention.Communication, Entity: "slackThread", ExpiresAt: exp},
-		SlackThread: *th,
+		Base:              Base{PK: cpk, SK: skSlackThread, DataClass: retention.Communication, Entity: "slackThread", ExpiresAt: exp},
+		slackThreadRecord: slackThreadRecord(*th),
 	})
 	if err != nil {
 		return nil, false, wrap("marshal slack thread", err)
@@ -399,7 +387,7 @@ func (s *Store) PutSlackThread(ctx context.Context, th *SlackThread, at time.Tim
 	ref, err := attributevalue.MarshalMap(slackThreadItem{
 		Base: Base{PK: SlackThreadRefPK(th.TenantID, th.TeamID, th.ChannelID, th.ThreadTS), SK: skSlackThreadRef,
 			DataClass: retention.Communication, Entity: "slackThreadRef", ExpiresAt: exp},
-		SlackThread: *th,
+		slackThreadRecord: slackThreadRecord(*th),
 	})
 	if err != nil {
 		return nil, false, wrap("marshal slack thread ref", err)
@@ -426,8 +414,8 @@ func (s *Store) PutSlackThread(ctx context.Context, th *SlackThread, at time.Tim
 	return won, false, nil
 }
 
-// SlackPost reads the record of a posted message; none is chat.ErrNotFound.
-func (s *Store) SlackPost(ctx context.Context, tenantID, convID, messageID string) (*SlackPost, error) {
+// chat.SlackPost reads the record of a posted message; none is chat.ErrNotFound.
+func (s *Store) SlackPost(ctx context.Context, tenantID, convID, messageID string) (*chat.SlackPost, error) {
 	var it slackPostItem
 	ok, err := s.getLive(ctx, ConversationPK(tenantID, convID), prefSlackPost+messageID, true, &it)
 	if err != nil {
@@ -436,19 +424,20 @@ func (s *Store) SlackPost(ctx context.Context, tenantID, convID, messageID strin
 	if !ok {
 		return nil, chat.ErrNotFound
 	}
-	return &it.SlackPost, nil
+	sp := chat.SlackPost(it.slackPostRecord)
+	return &sp, nil
 }
 
 // BeginSlackPost records that a message is about to be posted (no ts yet),
 // once. If a record exists it is returned with false: with a ts the message was
 // posted; without one an earlier attempt may or may not have posted it.
-func (s *Store) BeginSlackPost(ctx context.Context, tenantID, convID string, sp *SlackPost, at time.Time, p retention.Periods) (*SlackPost, bool, error) {
+func (s *Store) BeginSlackPost(ctx context.Context, tenantID, convID string, sp *chat.SlackPost, at time.Time, p retention.Periods) (*chat.SlackPost, bool, error) {
 	rec := *sp
 	rec.TS = ""
 	item, err := attributevalue.MarshalMap(slackPostItem{
 		Base: Base{PK: ConversationPK(tenantID, convID), SK: prefSlackPost + sp.MessageID, DataClass: retention.Communication,
 			Entity: "slackPost", ExpiresAt: retention.ExpiresAt(p, retention.Communication, at)},
-		SlackPost: rec,
+		slackPostRecord: slackPostRecord(rec),
 	})
 	if err != nil {
 		return nil, false, wrap("marshal slack post", err)
@@ -483,17 +472,9 @@ func (s *Store) FinishSlackPost(ctx context.Context, tenantID, convID, messageID
 	return err == nil, wrap("finish slack post", err)
 }
 
-// SlackConversationItems is what the bridge recorded about one conversation: its
-// thread (nil if none) and the posts of our bot.
-type SlackConversationItems struct {
-	ConversationID string
-	Thread         *SlackThread
-	Posts          []SlackPost
-}
-
 // SlackItemsOfContact finds, by Query, everything the bridge recorded about the
 // conversations of a contact, expired or not (for erasure).
-func (s *Store) SlackItemsOfContact(ctx context.Context, tenantID, contactID string) ([]SlackConversationItems, error) {
+func (s *Store) SlackItemsOfContact(ctx context.Context, tenantID, contactID string) ([]chat.SlackConversationItems, error) {
 	var convIDs []string
 	err := s.queryEach(ctx, ContactPK(tenantID, contactID), prefConv, false, func(item map[string]types.AttributeValue) error {
 		var ptr conversationPointer
@@ -506,9 +487,9 @@ func (s *Store) SlackItemsOfContact(ctx context.Context, tenantID, contactID str
 	if err != nil {
 		return nil, wrap("query conversation pointers", err)
 	}
-	var out []SlackConversationItems
+	var out []chat.SlackConversationItems
 	for _, cv := range convIDs {
-		ci := SlackConversationItems{ConversationID: cv}
+		ci := chat.SlackConversationItems{ConversationID: cv}
 		err := s.queryEach(ctx, ConversationPK(tenantID, cv), prefSlack, false, func(item map[string]types.AttributeValue) error {
 			sk, _ := item["SK"].(*types.AttributeValueMemberS)
 			if sk != nil && sk.Value == skSlackThread {
@@ -516,14 +497,15 @@ func (s *Store) SlackItemsOfContact(ctx context.Context, tenantID, contactID str
 				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 					return err
 				}
-				ci.Thread = &it.SlackThread
+				th := chat.SlackThread(it.slackThreadRecord)
+				ci.Thread = &th
 				return nil
 			}
 			var it slackPostItem
 			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 				return err
 			}
-			ci.Posts = append(ci.Posts, it.SlackPost)
+			ci.Posts = append(ci.Posts, chat.SlackPost(it.slackPostRecord))
 			return nil
 		})
 		if err != nil {
@@ -544,7 +526,7 @@ func (s *Store) DeleteSlackPost(ctx context.Context, tenantID, convID, messageID
 }
 
 // DeleteSlackThread removes a conversation's thread record and its reverse lookup.
-func (s *Store) DeleteSlackThread(ctx context.Context, th *SlackThread) error {
+func (s *Store) DeleteSlackThread(ctx context.Context, th *chat.SlackThread) error {
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Delete: &types.Delete{TableName: &s.data, Key: key(ConversationPK(th.TenantID, th.ConversationID), skSlackThread)}},
 		{Delete: &types.Delete{TableName: &s.data, Key: key(SlackThreadRefPK(th.TenantID, th.TeamID, th.ChannelID, th.ThreadTS), skSlackThreadRef)}},

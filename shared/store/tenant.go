@@ -67,7 +67,7 @@ func (s *Store) TenantByWidgetKey(ctx context.Context, widgetKey string) (*chat.
 // TenantCache keeps tenants read in a warm Lambda for a short time, so the hot
 // message path does not read the tenant on every frame.
 type TenantCache struct {
-	store *Store
+	store tenantReader
 	ttl   time.Duration
 	mu    sync.Mutex
 	m     map[string]cachedTenant
@@ -78,8 +78,15 @@ type cachedTenant struct {
 	exp time.Time
 }
 
+// tenantReader is what a TenantCache reads through: a *Store, or a consumer's
+// interface over one.
+type tenantReader interface {
+	Tenant(ctx context.Context, tenantID string) (*chat.Tenant, error)
+	Now() time.Time
+}
+
 // NewTenantCache returns a cache over s.
-func NewTenantCache(s *Store, ttl time.Duration) *TenantCache {
+func NewTenantCache(s tenantReader, ttl time.Duration) *TenantCache {
 	return &TenantCache{store: s, ttl: ttl, m: map[string]cachedTenant{}}
 }
 

@@ -9,21 +9,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/retention"
 )
-
-// TenantSettings are the fields of a tenant its owner may change; nil leaves a
-// field as it is.
-type TenantSettings struct {
-	Name           *string
-	AllowedOrigins *[]string
-	Retention      *retention.Periods
-	RateLimits     *chat.RateLimits
-}
 
 // UpdateTenantSettings changes a tenant's settings in one conditional update and
 // returns the tenant as stored after it; a missing tenant is chat.ErrNotFound.
-func (s *Store) UpdateTenantSettings(ctx context.Context, tenantID string, u TenantSettings) (*chat.Tenant, error) {
+func (s *Store) UpdateTenantSettings(ctx context.Context, tenantID string, u chat.TenantSettings) (*chat.Tenant, error) {
 	names := map[string]string{}
 	vals := map[string]types.AttributeValue{}
 	var sets []string

@@ -98,7 +98,7 @@ func benchSweep(b *testing.B, unaffected int) {
 		b.Fatal(err)
 	}
 	p := retention.Periods{PersonalDays: 30, CommunicationDays: 20, UsageDays: 10}
-	if _, err := st.UpdateTenantSettings(ctx, a.ID, store.TenantSettings{Retention: &p}); err != nil {
+	if _, err := st.UpdateTenantSettings(ctx, a.ID, chat.TenantSettings{Retention: &p}); err != nil {
 		b.Fatal(err)
 	}
 	meter.Reset()

@@ -187,7 +187,7 @@ func fixture(t *testing.T) (*world, *chat.Tenant, *chat.Tenant) {
 func shorten(t *testing.T, w *world, ten *chat.Tenant) {
 	t.Helper()
 	p := shorter
-	if _, err := w.st.UpdateTenantSettings(context.Background(), ten.ID, store.TenantSettings{Retention: &p}); err != nil {
+	if _, err := w.st.UpdateTenantSettings(context.Background(), ten.ID, chat.TenantSettings{Retention: &p}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -415,7 +415,7 @@ func TestSweep_ShorterArchivePeriodRestampsOrDeletesArchivedItems(t *testing.T) 
 		t.Fatal(err)
 	}
 	p := retention.Periods{ArchiveDays: 100}
-	if _, err := w.st.UpdateTenantSettings(ctx, ten.ID, store.TenantSettings{Retention: &p}); err != nil {
+	if _, err := w.st.UpdateTenantSettings(ctx, ten.ID, chat.TenantSettings{Retention: &p}); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := w.sweeper(sweep.Options{}).Run(ctx)
@@ -462,7 +462,7 @@ func TestSweep_AConversationPastItsNewTimeIsNoLongerOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := retention.Periods{CommunicationDays: 30}
-	if _, err := w.st.UpdateTenantSettings(ctx, ten.ID, store.TenantSettings{Retention: &p}); err != nil {
+	if _, err := w.st.UpdateTenantSettings(ctx, ten.ID, chat.TenantSettings{Retention: &p}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.sweeper(sweep.Options{}).Run(ctx); err != nil {

@@ -8,7 +8,6 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/ratelimit"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 // BenchmarkSendMessage reports the DynamoDB requests and units of one
@@ -59,7 +58,7 @@ func sum(m map[string]int) int {
 func raise(b *testing.B, h *harness, tenantID string) {
 	b.Helper()
 	max := chat.RateLimit{Burst: ratelimit.MaxBurst, PerMinute: ratelimit.MaxPerMinute}
-	if _, err := h.st.UpdateTenantSettings(context.Background(), tenantID, store.TenantSettings{
+	if _, err := h.st.UpdateTenantSettings(context.Background(), tenantID, chat.TenantSettings{
 		RateLimits: &chat.RateLimits{SendMessage: max}}); err != nil {
 		b.Fatal(err)
 	}

@@ -77,7 +77,7 @@ func TestIngestFaults_ResentMessagesStoredExactlyOnce(t *testing.T) {
 	// The widget here resends far faster than a person types: lift the
 	// tenant's sendMessage limit (the limiter's own writes still see faults).
 	lift := chat.RateLimit{Burst: ratelimit.MaxBurst, PerMinute: ratelimit.MaxPerMinute}
-	if _, err := st.UpdateTenantSettings(context.Background(), tn.ID, store.TenantSettings{RateLimits: &chat.RateLimits{SendMessage: lift}}); err != nil {
+	if _, err := st.UpdateTenantSettings(context.Background(), tn.ID, chat.TenantSettings{RateLimits: &chat.RateLimits{SendMessage: lift}}); err != nil {
 		t.Fatal(err)
 	}
 	var clients []*widgetClient

@@ -10,7 +10,6 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/ratelimit"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 // The default sendMessage limit (docs/CONTRACT.md, "Rate limits").
@@ -146,7 +145,7 @@ func TestFlood_TenantSettingRaisesTheLimit(t *testing.T) {
 	h := newHarness(t)
 	tn := h.tenant(t)
 	raised := chat.RateLimit{Burst: 200, PerMinute: 600}
-	if _, err := h.st.UpdateTenantSettings(context.Background(), tn.ID, store.TenantSettings{
+	if _, err := h.st.UpdateTenantSettings(context.Background(), tn.ID, chat.TenantSettings{
 		RateLimits: &chat.RateLimits{SendMessage: raised}}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,99 @@
+package adminapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/legalhold"
+	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/retention"
+	"github.com/livesupportbot/backend/shared/store"
+)
+
+// What the admin API needs of the data store, by concern; *store.Store is all
+// of them (Store).
+
+// Tenants reads, creates and changes tenants.
+type Tenants interface {
+	Tenant(ctx context.Context, tenantID string) (*chat.Tenant, error)
+	PutTenant(ctx context.Context, t *chat.Tenant) error
+	UpdateTenantSettings(ctx context.Context, tenantID string, u chat.TenantSettings) (*chat.Tenant, error)
+}
+
+// APIKeys keeps tenants' API keys; lists page with the store's opaque cursors.
+type APIKeys interface {
+	PutAPIKey(ctx context.Context, k *chat.APIKey) error
+	APIKey(ctx context.Context, tenantID, keyID string) (*chat.APIKey, error)
+	APIKeys(ctx context.Context, tenantID string, limit int, cursor string) ([]chat.APIKey, string, error)
+	RevokeAPIKey(ctx context.Context, tenantID, keyID string, at time.Time, p retention.Periods) error
+}
+
+// AuditTrail writes and lists a tenant's audit events.
+type AuditTrail interface {
+	PutAuditEvent(ctx context.Context, e *chat.AuditEvent, p retention.Periods) error
+	AuditEvents(ctx context.Context, tenantID string, limit int, cursor string) ([]chat.AuditEvent, string, error)
+}
+
+// Contacts reads, finds and corrects contacts.
+type Contacts interface {
+	Contact(ctx context.Context, tenantID, contactID string) (*chat.Contact, error)
+	ContactsByEmail(ctx context.Context, tenantID, email string, limit int, cursor string) ([]chat.Contact, string, error)
+	UpdateContactFields(ctx context.Context, tenantID, contactID string, f chat.ContactFields) (*chat.Contact, error)
+}
+
+// Conversations is the inbox: conversations, their history, agent replies.
+type Conversations interface {
+	Conversation(ctx context.Context, tenantID, convID string) (*chat.Conversation, error)
+	ConversationOrArchived(ctx context.Context, tenantID, convID string) (*chat.Conversation, error)
+	ConversationsByStatus(ctx context.Context, tenantID, status string, limit int, cursor string) ([]chat.Conversation, string, error)
+	SetConversationStatus(ctx context.Context, tenantID, convID, status string) (*chat.Conversation, error)
+	HistoryOrArchived(ctx context.Context, tenantID string, cv *chat.Conversation, before string, limit int) ([]*chat.Message, string, error)
+	PutMessage(ctx context.Context, m *chat.Message, p retention.Periods) (*chat.Message, bool, error)
+	TouchConversation(ctx context.Context, tenantID, convID string, at time.Time, p retention.Periods, step time.Duration) error
+}
+
+// Store is everything the admin API reads and writes.
+type Store interface {
+	Tenants
+	APIKeys
+	AuditTrail
+	Contacts
+	Conversations
+}
+
+// RateLimiter counts a request of a subject against a limit
+// (*ratelimit.Limiter): nil within it, a rate_limited error past it.
+type RateLimiter interface {
+	Take(ctx context.Context, tenantID, subject, bucket string, lim chat.RateLimit) error
+}
+
+// LegalHolds puts contacts and tenants on legal hold and lifts it
+// (legalhold.Over(store)).
+type LegalHolds interface {
+	HoldContact(ctx context.Context, tenantID, contactID string) (*legalhold.Result, error)
+	LiftContact(ctx context.Context, tenantID, contactID string) (*legalhold.Result, error)
+	HoldTenant(ctx context.Context, tenantID string) (*legalhold.Result, error)
+	LiftTenant(ctx context.Context, tenantID string) (*legalhold.Result, error)
+}
+
+// PrivacyRequests receives and shows privacy requests (*privacy.Service).
+type PrivacyRequests interface {
+	Create(ctx context.Context, tenant *chat.Tenant, actor privacy.Actor, in privacy.CreateInput) (*store.PrivacyRequest, error)
+	Get(ctx context.Context, tenant *chat.Tenant, actor privacy.Actor, id string) (*store.PrivacyRequest, error)
+	List(ctx context.Context, tenant *chat.Tenant, after string, limit int) ([]*store.PrivacyRequest, string, error)
+	UpdateSettings(ctx context.Context, tenant *chat.Tenant, actor privacy.Actor, in privacy.Settings) (privacy.Settings, error)
+	Lift(ctx context.Context, tenant *chat.Tenant, actor privacy.Actor, in privacy.LiftInput) error
+}
+
+// Secrets gives a secret's value by name (awsclients' runtime secrets): the
+// admin API reads the platform token through it on each request.
+type Secrets interface {
+	Get(name string) (string, error)
+}
+
+var (
+	_ Store           = (*store.Store)(nil)
+	_ LegalHolds      = legalhold.Holds{}
+	_ PrivacyRequests = (*privacy.Service)(nil)
+)
