@@ -6,10 +6,8 @@ package main
 
 import (
 	"context"
-	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
@@ -21,25 +19,30 @@ import (
 	"github.com/livesupportbot/backend/shared/store"
 )
 
-func main() {
-	cfg, st := awsclients.MustStore(context.Background(), os.Getenv)
-	env, err := awsclients.Env(os.Getenv, "WS_MANAGEMENT_ENDPOINT")
+func main() { awsclients.Main(run) }
+
+// serve hands the handler to the Lambda runtime (a test takes it instead).
+var serve = awsclients.Serve
+
+// run builds the handler at cold start and serves it.
+func run(ctx context.Context, getenv func(string) string) error {
+	env, err := awsclients.Env(getenv, "WS_MANAGEMENT_ENDPOINT")
 	if err != nil {
-		awsclients.Fatal(err)
+		return err
+	}
+	rt, err := awsclients.Start(ctx, getenv)
+	if err != nil {
+		return err
 	}
 	log := logging.FromEnv("dispatch")
-	h := dispatch.New(dispatch.Deps{
-		Store:   st,
-		Tenants: store.NewTenantCache(st, 30*time.Second),
-		Log:     log,
-		Deliverers: []dispatch.Deliverer{
-			&dispatch.Widget{Store: st, Pusher: pusher.New(pusher.NewClient(cfg, env["WS_MANAGEMENT_ENDPOINT"])), Log: log},
-		},
-	})
-	// Slack: mirror visitor and bot messages to the tenant's Slack thread. It is
-	// outbound: its failures are parked and retried by the scheduled run.
-	if sc, err := slackbridge.ConfigFromEnv(os.Getenv, "SLACK_KMS_KEY_ID"); err == nil {
-		h.Outbound = append(h.Outbound, dispatch.Destination{Name: "slack", Deliverer: slackbridge.New(sc, st, slackkms.New(kms.NewFromConfig(cfg), sc.KMSKeyID), log)})
+	widget := &dispatch.Widget{Store: rt.Store, Pusher: pusher.New(pusher.NewClient(rt.Config, env["WS_MANAGEMENT_ENDPOINT"])), Log: log}
+	h := dispatch.New(dispatch.Deps{Store: rt.Store, Tenants: store.NewTenantCache(rt.Store, 30*time.Second), Log: log,
+		Deliverers: []dispatch.Deliverer{widget}})
+	// Slack, when its key is configured: mirror visitor and bot messages to the
+	// tenant's Slack thread. It is outbound: its failures are parked and retried
+	// by the scheduled run.
+	if sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_KMS_KEY_ID"); err == nil {
+		h.Outbound = append(h.Outbound, dispatch.Destination{Name: "slack", Deliverer: slackbridge.New(sc, rt.Store, slackkms.New(kms.NewFromConfig(rt.Config), sc.KMSKeyID), log)})
 	}
-	lambda.Start(h.Handle)
+	return serve(h.Handle)
 }

@@ -4,9 +4,6 @@ package main
 
 import (
 	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
@@ -15,16 +12,24 @@ import (
 	"github.com/livesupportbot/backend/shared/widgetsession"
 )
 
-func main() {
-	_, getenv, st := awsclients.MustStart(context.Background(), os.Getenv, "VISITOR_TOKEN_SECRET", "SUBJECT_HASH_SECRET")
-	env, err := awsclients.Env(getenv, "VISITOR_TOKEN_SECRET", "WEBSOCKET_URL")
+func main() { awsclients.Main(run) }
+
+// serve hands the handler to the Lambda runtime (a test takes it instead).
+var serve = awsclients.Serve
+
+// run builds the handler at cold start and serves it.
+func run(ctx context.Context, getenv func(string) string) error {
+	env, err := awsclients.Env(getenv, "WEBSOCKET_URL")
 	if err != nil {
-		awsclients.Fatal(err)
+		return err
 	}
-	tokens, err := visitortoken.New(env["VISITOR_TOKEN_SECRET"])
+	rt, err := awsclients.Start(ctx, getenv, "VISITOR_TOKEN_SECRET", "SUBJECT_HASH_SECRET")
 	if err != nil {
-		awsclients.Fatal(err)
+		return err
 	}
-	h := widgetsession.New(widgetsession.Deps{Store: st, Limiter: ratelimit.New(st), Tokens: tokens, WebSocketURL: env["WEBSOCKET_URL"], Log: logging.FromEnv("widget-session")})
-	lambda.Start(h.Handle)
+	// The token key is read on the first request that needs it.
+	tokens := visitortoken.FromSecret(func() (string, error) { return rt.Secrets.Get("VISITOR_TOKEN_SECRET") })
+	h := widgetsession.New(widgetsession.Deps{Store: rt.Store, Limiter: ratelimit.New(rt.Store), Tokens: tokens,
+		WebSocketURL: env["WEBSOCKET_URL"], Log: logging.FromEnv("widget-session")})
+	return serve(h.Handle)
 }

@@ -5,9 +5,6 @@ package main
 
 import (
 	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
@@ -15,12 +12,19 @@ import (
 	"github.com/livesupportbot/backend/shared/wsconn"
 )
 
-func main() {
-	_, getenv, st := awsclients.MustStart(context.Background(), os.Getenv, "VISITOR_TOKEN_SECRET", "SUBJECT_HASH_SECRET")
-	tokens, err := visitortoken.New(getenv("VISITOR_TOKEN_SECRET"))
+func main() { awsclients.Main(run) }
+
+// serve hands the handler to the Lambda runtime (a test takes it instead).
+var serve = awsclients.Serve
+
+// run builds the handler at cold start and serves it.
+func run(ctx context.Context, getenv func(string) string) error {
+	rt, err := awsclients.Start(ctx, getenv, "VISITOR_TOKEN_SECRET", "SUBJECT_HASH_SECRET")
 	if err != nil {
-		awsclients.Fatal(err)
+		return err
 	}
-	h := wsconn.New(wsconn.Deps{Store: st, Tokens: tokens, Log: logging.FromEnv("ws-connect")})
-	lambda.Start(h.Handle)
+	// The token key is read on the first request that needs it.
+	tokens := visitortoken.FromSecret(func() (string, error) { return rt.Secrets.Get("VISITOR_TOKEN_SECRET") })
+	h := wsconn.New(wsconn.Deps{Store: rt.Store, Tokens: tokens, Log: logging.FromEnv("ws-connect")})
+	return serve(h.Handle)
 }

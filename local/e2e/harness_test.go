@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livesupportbot/backend/local/moto"
 	"github.com/livesupportbot/backend/local/stack"
 	"github.com/livesupportbot/backend/local/testaws"
 )
@@ -71,7 +72,7 @@ func ownStack(tb testing.TB, name string) *stack.Stack {
 // artifacts/<name>-functions.log and <name>-moto.log.
 func startStack(tb testing.TB, name string) (*stack.Stack, error) {
 	tb.Helper()
-	if _, err := stack.MotoBinary(); err != nil {
+	if _, err := moto.Binary(); err != nil {
 		if os.Getenv("CI") != "" {
 			tb.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/livesupportbot/backend/local/moto"
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/cfntemplate"
 )
@@ -24,11 +25,12 @@ func TestResolver_GivesFunctionsTheTemplatesEnvironmentPointedAtLocalServices(t 
 	}
 	r := &resolver{
 		params: parameters(tpl, nil, map[string]string{"PublicApiUrl": "http://127.0.0.1:8080/dev"}, slog.New(slog.DiscardHandler)),
-		res: &resources{tables: map[string]string{"DataTable": "DataTable", "ArchiveTable": "ArchiveTable"},
-			secrets:    map[string]string{"VisitorTokenKeySecret": visitorKeyARN, "SubjectHashKeySecret": "arn:s", "PlatformTokenSecret": "arn:p", "SlackAppSecret": "arn:sl"},
-			tableArns:  map[string]string{"DataTable": "arn:aws:dynamodb:us-east-1:123456789012:table/DataTable"},
-			streamArns: map[string]string{"DataTable": "arn:aws:dynamodb:us-east-1:123456789012:table/DataTable/stream/x"}},
-		tpl: tpl, httpBase: "http://127.0.0.1:8080", wsHost: "127.0.0.1:8081",
+		res: &moto.Resources{Tables: map[string]moto.Table{
+			"DataTable": {Name: "DataTable", Arn: "arn:aws:dynamodb:us-east-1:123456789012:table/DataTable",
+				StreamArn: "arn:aws:dynamodb:us-east-1:123456789012:table/DataTable/stream/x"},
+			"ArchiveTable": {Name: "ArchiveTable"}}},
+		secrets: map[string]string{"VisitorTokenKeySecret": visitorKeyARN, "SubjectHashKeySecret": "arn:s", "PlatformTokenSecret": "arn:p", "SlackAppSecret": "arn:sl"},
+		tpl:     tpl, httpBase: "http://127.0.0.1:8080", wsHost: "127.0.0.1:8081",
 		apis: map[string]string{"HttpApi": "http", "WebSocketApi": "ws"},
 	}
 	env := map[string]map[string]string{}

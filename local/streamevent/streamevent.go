@@ -1,21 +1,83 @@
-// Package streamevent reads DynamoDB stream records with the SDK and turns them
-// into the aws-lambda-go event a stream-triggered function receives, as the
-// Lambda event source mapping does. The local stack and the tests use it to feed
-// functions the records moto's stream really holds.
+// Package streamevent is the one converter from DynamoDB items and stream
+// records to the aws-lambda-go event a stream-triggered function receives, as
+// the Lambda event source mapping delivers it: for the local stack's stream
+// mappings (local/streams), its TTL process (local/ttl) and the tests
+// (local/testaws, Reader). Images, keys and records of both SDK shapes (the
+// DynamoDB API's items, the Streams API's records) go through Value.
 package streamevent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 )
 
-// Record converts one SDK stream record to the Lambda event record shape.
-func Record(r types.Record, streamArn string) events.DynamoDBEventRecord {
+// Value converts an attribute value of the DynamoDB API.
+func Value(v ddb.AttributeValue) events.DynamoDBAttributeValue {
+	switch t := v.(type) {
+	case *ddb.AttributeValueMemberS:
+		return events.NewStringAttribute(t.Value)
+	case *ddb.AttributeValueMemberN:
+		return events.NewNumberAttribute(t.Value)
+	case *ddb.AttributeValueMemberB:
+		return events.NewBinaryAttribute(t.Value)
+	case *ddb.AttributeValueMemberBOOL:
+		return events.NewBooleanAttribute(t.Value)
+	case *ddb.AttributeValueMemberSS:
+		return events.NewStringSetAttribute(t.Value)
+	case *ddb.AttributeValueMemberNS:
+		return events.NewNumberSetAttribute(t.Value)
+	case *ddb.AttributeValueMemberBS:
+		return events.NewBinarySetAttribute(t.Value)
+	case *ddb.AttributeValueMemberL:
+		l := make([]events.DynamoDBAttributeValue, len(t.Value))
+		for i, e := range t.Value {
+			l[i] = Value(e)
+		}
+		return events.NewListAttribute(l)
+	case *ddb.AttributeValueMemberM:
+		return events.NewMapAttribute(Image(t.Value))
+	}
+	return events.NewNullAttribute() // NULL, and nothing else DynamoDB stores
+}
+
+// Image converts an item, or its keys (nil stays nil).
+func Image(item map[string]ddb.AttributeValue) map[string]events.DynamoDBAttributeValue {
+	if item == nil {
+		return nil
+	}
+	out := make(map[string]events.DynamoDBAttributeValue, len(item))
+	for k, v := range item {
+		out[k] = Value(v)
+	}
+	return out
+}
+
+// StreamImage converts an image of the Streams API.
+func StreamImage(m map[string]types.AttributeValue) (map[string]events.DynamoDBAttributeValue, error) {
+	if m == nil {
+		return nil, nil
+	}
+	item, err := attributevalue.FromDynamoDBStreamsMap(m)
+	if err != nil {
+		return nil, err
+	}
+	return Image(item), nil
+}
+
+// Record converts one record of the Streams API to the Lambda event record of
+// the stream streamArn. Lambda gives the creation time in whole seconds, and
+// the region and event version moto may leave out.
+func Record(r types.Record, streamArn string) (events.DynamoDBEventRecord, error) {
 	out := events.DynamoDBEventRecord{
 		EventID:        aws.ToString(r.EventID),
 		EventName:      string(r.EventName),
@@ -24,65 +86,83 @@ func Record(r types.Record, streamArn string) events.DynamoDBEventRecord {
 		AWSRegion:      aws.ToString(r.AwsRegion),
 		EventSourceArn: streamArn,
 	}
+	if out.EventVersion == "" {
+		out.EventVersion = "1.1"
+	}
+	if out.AWSRegion == "" {
+		out.AWSRegion = "us-east-1"
+	}
 	if r.UserIdentity != nil {
 		out.UserIdentity = &events.DynamoDBUserIdentity{Type: aws.ToString(r.UserIdentity.Type), PrincipalID: aws.ToString(r.UserIdentity.PrincipalId)}
 	}
-	if d := r.Dynamodb; d != nil {
-		out.Change = events.DynamoDBStreamRecord{
-			Keys:           Image(d.Keys),
-			NewImage:       Image(d.NewImage),
-			OldImage:       Image(d.OldImage),
-			SequenceNumber: aws.ToString(d.SequenceNumber),
-			SizeBytes:      aws.ToInt64(d.SizeBytes),
-			StreamViewType: string(d.StreamViewType),
-		}
-		if d.ApproximateCreationDateTime != nil {
-			out.Change.ApproximateCreationDateTime = events.SecondsEpochTime{Time: *d.ApproximateCreationDateTime}
-		}
+	d := r.Dynamodb
+	if d == nil {
+		return out, nil
 	}
-	return out
+	c := &out.Change
+	c.SequenceNumber, c.SizeBytes, c.StreamViewType = aws.ToString(d.SequenceNumber), aws.ToInt64(d.SizeBytes), string(d.StreamViewType)
+	if d.ApproximateCreationDateTime != nil {
+		c.ApproximateCreationDateTime = events.SecondsEpochTime{Time: d.ApproximateCreationDateTime.Truncate(time.Second)}
+	}
+	var err error
+	if c.Keys, err = StreamImage(d.Keys); err != nil {
+		return out, fmt.Errorf("record %s keys: %w", out.EventID, err)
+	}
+	if c.NewImage, err = StreamImage(d.NewImage); err != nil {
+		return out, fmt.Errorf("record %s new image: %w", out.EventID, err)
+	}
+	if c.OldImage, err = StreamImage(d.OldImage); err != nil {
+		return out, fmt.Errorf("record %s old image: %w", out.EventID, err)
+	}
+	return out, nil
 }
 
-// Image converts an SDK item image.
-func Image(m map[string]types.AttributeValue) map[string]events.DynamoDBAttributeValue {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]events.DynamoDBAttributeValue, len(m))
-	for k, v := range m {
-		out[k] = value(v)
-	}
-	return out
+// ServiceIdentity is the user identity of DynamoDB's own TTL deletions;
+// deletions by users and functions carry none.
+func ServiceIdentity() *events.DynamoDBUserIdentity {
+	return &events.DynamoDBUserIdentity{Type: "Service", PrincipalID: "dynamodb.amazonaws.com"}
 }
 
-func value(v types.AttributeValue) events.DynamoDBAttributeValue {
-	switch t := v.(type) {
-	case *types.AttributeValueMemberS:
-		return events.NewStringAttribute(t.Value)
-	case *types.AttributeValueMemberN:
-		return events.NewNumberAttribute(t.Value)
-	case *types.AttributeValueMemberB:
-		return events.NewBinaryAttribute(t.Value)
-	case *types.AttributeValueMemberBOOL:
-		return events.NewBooleanAttribute(t.Value)
-	case *types.AttributeValueMemberNULL:
-		return events.NewNullAttribute()
-	case *types.AttributeValueMemberSS:
-		return events.NewStringSetAttribute(t.Value)
-	case *types.AttributeValueMemberNS:
-		return events.NewNumberSetAttribute(t.Value)
-	case *types.AttributeValueMemberBS:
-		return events.NewBinarySetAttribute(t.Value)
-	case *types.AttributeValueMemberL:
-		l := make([]events.DynamoDBAttributeValue, len(t.Value))
-		for i, e := range t.Value {
-			l[i] = value(e)
-		}
-		return events.NewListAttribute(l)
-	case *types.AttributeValueMemberM:
-		return events.NewMapAttribute(Image(t.Value))
+var seq atomic.Int64
+
+// RemoveRecord returns the stream record of the removal of item (keys PK and
+// SK): by DynamoDB's TTL when ttl is set (the service identity), else a
+// user's delete (no userIdentity).
+func RemoveRecord(item map[string]ddb.AttributeValue, ttl bool, at time.Time) events.DynamoDBEventRecord {
+	n := seq.Add(1)
+	r := events.DynamoDBEventRecord{
+		EventID: fmt.Sprintf("ev-%d", n), EventName: "REMOVE", EventSource: "aws:dynamodb", EventVersion: "1.1",
+		AWSRegion: "us-east-1",
+		Change: events.DynamoDBStreamRecord{
+			ApproximateCreationDateTime: events.SecondsEpochTime{Time: at},
+			Keys:                        Image(map[string]ddb.AttributeValue{"PK": item["PK"], "SK": item["SK"]}),
+			OldImage:                    Image(item),
+			SequenceNumber:              fmt.Sprintf("%021d", n),
+			StreamViewType:              "NEW_AND_OLD_IMAGES",
+		},
 	}
-	return events.NewNullAttribute()
+	if ttl {
+		r.UserIdentity = ServiceIdentity()
+	}
+	return r
+}
+
+// Wire returns the record in its JSON form, as the function's payload carries
+// it and as filter patterns see it ({"dynamodb":{"Keys":{"PK":{"S":"..."}}}}).
+// A record without a creation time has none.
+func Wire(r events.DynamoDBEventRecord) (map[string]any, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	if r.Change.ApproximateCreationDateTime.IsZero() {
+		delete(out["dynamodb"].(map[string]any), "ApproximateCreationDateTime")
+	}
+	return out, nil
 }
 
 // Reader reads a stream from where it last stopped, shard by shard.
@@ -120,7 +200,11 @@ func (r *Reader) Read(ctx context.Context) ([]events.DynamoDBEventRecord, error)
 				return nil, fmt.Errorf("get records: %w", err)
 			}
 			for _, rec := range res.Records {
-				out = append(out, Record(rec, r.StreamArn))
+				e, err := Record(rec, r.StreamArn)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, e)
 			}
 			r.iters[id] = res.NextShardIterator
 			if len(res.Records) == 0 {

@@ -7,7 +7,6 @@ package streams
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,9 +15,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+
+	"github.com/livesupportbot/backend/local/streamevent"
 )
 
 // Invoker invokes the mapping's function.
@@ -27,10 +29,9 @@ type Invoker interface {
 }
 
 // ServiceRemovals tells removals done by the TTL process apart: Removed
-// reports whether it deleted the item of table with these keys (stream wire
-// format, {"PK":{"S":"..."}}) around time at.
+// reports whether it deleted the item of table with these keys around time at.
 type ServiceRemovals interface {
-	Removed(table string, keys map[string]any, at time.Time) bool
+	Removed(table string, keys map[string]events.DynamoDBAttributeValue, at time.Time) bool
 }
 
 // Client is the part of the DynamoDB Streams API the poller uses.
@@ -194,7 +195,11 @@ func (m *Mapping) pollShard(ctx context.Context, c Client, shard string, pos typ
 			if latest {
 				continue // there before the mapping started
 			}
-			rec := m.record(r)
+			rec, err := m.record(r)
+			if err != nil {
+				m.Log.Error("unreadable stream record", "mapping", m.Name, "shard", shard, "error", err)
+				continue
+			}
 			if !m.matches(rec) {
 				continue
 			}
@@ -321,58 +326,18 @@ func seqOf(r map[string]any) string {
 	return s
 }
 
-// serviceIdentity is the userIdentity of a TTL removal.
-var serviceIdentity = map[string]any{"type": "Service", "principalId": "dynamodb.amazonaws.com"}
-
-// record converts a Streams API record to the Lambda event record shape.
-func (m *Mapping) record(r types.Record) map[string]any {
-	d := map[string]any{}
-	if s := r.Dynamodb; s != nil {
-		if s.ApproximateCreationDateTime != nil {
-			d["ApproximateCreationDateTime"] = s.ApproximateCreationDateTime.Unix()
-		}
-		if s.Keys != nil {
-			d["Keys"] = image(s.Keys)
-		}
-		if s.NewImage != nil {
-			d["NewImage"] = image(s.NewImage)
-		}
-		if s.OldImage != nil {
-			d["OldImage"] = image(s.OldImage)
-		}
-		d["SequenceNumber"] = aws.ToString(s.SequenceNumber)
-		if s.SizeBytes != nil {
-			d["SizeBytes"] = *s.SizeBytes
-		}
-		d["StreamViewType"] = string(s.StreamViewType)
+// record converts a Streams API record to the Lambda event record's JSON
+// form, with the service identity on a removal by the TTL process.
+func (m *Mapping) record(r types.Record) (map[string]any, error) {
+	rec, err := streamevent.Record(r, m.StreamArn)
+	if err != nil {
+		return nil, err
 	}
-	rec := map[string]any{
-		"eventID":        aws.ToString(r.EventID),
-		"eventName":      string(r.EventName),
-		"eventVersion":   aws.ToString(r.EventVersion),
-		"eventSource":    "aws:dynamodb",
-		"awsRegion":      aws.ToString(r.AwsRegion),
-		"dynamodb":       d,
-		"eventSourceARN": m.StreamArn,
+	if rec.UserIdentity == nil && r.EventName == types.OperationTypeRemove && m.Removals != nil &&
+		m.Removals.Removed(TableOf(m.StreamArn), rec.Change.Keys, rec.Change.ApproximateCreationDateTime.Time) {
+		rec.UserIdentity = streamevent.ServiceIdentity()
 	}
-	if rec["eventVersion"] == "" {
-		rec["eventVersion"] = "1.1"
-	}
-	if rec["awsRegion"] == "" {
-		rec["awsRegion"] = "us-east-1"
-	}
-	if r.UserIdentity != nil {
-		rec["userIdentity"] = map[string]any{"type": aws.ToString(r.UserIdentity.Type), "principalId": aws.ToString(r.UserIdentity.PrincipalId)}
-	} else if r.EventName == types.OperationTypeRemove && m.Removals != nil {
-		var at time.Time
-		if r.Dynamodb != nil && r.Dynamodb.ApproximateCreationDateTime != nil {
-			at = *r.Dynamodb.ApproximateCreationDateTime
-		}
-		if keys, ok := d["Keys"].(map[string]any); ok && m.Removals.Removed(TableOf(m.StreamArn), keys, at) {
-			rec["userIdentity"] = serviceIdentity
-		}
-	}
-	return rec
+	return streamevent.Wire(rec)
 }
 
 // TableOf returns the table name of a stream ARN
@@ -384,49 +349,6 @@ func TableOf(streamArn string) string {
 	}
 	name, _, _ := strings.Cut(rest, "/")
 	return name
-}
-
-func image(m map[string]types.AttributeValue) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = wire(v)
-	}
-	return out
-}
-
-// wire converts an attribute value to its JSON wire form ({"S":"x"}).
-func wire(v types.AttributeValue) map[string]any {
-	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
-		return map[string]any{"S": v.Value}
-	case *types.AttributeValueMemberN:
-		return map[string]any{"N": v.Value}
-	case *types.AttributeValueMemberB:
-		return map[string]any{"B": base64.StdEncoding.EncodeToString(v.Value)}
-	case *types.AttributeValueMemberBOOL:
-		return map[string]any{"BOOL": v.Value}
-	case *types.AttributeValueMemberNULL:
-		return map[string]any{"NULL": true}
-	case *types.AttributeValueMemberSS:
-		return map[string]any{"SS": v.Value}
-	case *types.AttributeValueMemberNS:
-		return map[string]any{"NS": v.Value}
-	case *types.AttributeValueMemberBS:
-		l := make([]string, len(v.Value))
-		for i, b := range v.Value {
-			l[i] = base64.StdEncoding.EncodeToString(b)
-		}
-		return map[string]any{"BS": l}
-	case *types.AttributeValueMemberL:
-		l := make([]any, len(v.Value))
-		for i, e := range v.Value {
-			l[i] = wire(e)
-		}
-		return map[string]any{"L": l}
-	case *types.AttributeValueMemberM:
-		return map[string]any{"M": image(v.Value)}
-	}
-	return map[string]any{"NULL": true}
 }
 
 func sleep(ctx context.Context, d time.Duration) {

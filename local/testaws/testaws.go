@@ -1,27 +1,22 @@
 // Package testaws gives tests real AWS clients pointed at a local moto server:
-// the endpoint in AWS_ENDPOINT_URL when it is set, or a
-// moto_server this package starts on a free loopback port. Tables are created from
-// template.yaml under names unique to the test, so tests never share state.
+// the endpoint in AWS_ENDPOINT_URL when it is set, or one moto_server per test
+// binary, started by local/moto. Tables are created from template.yaml (by
+// local/moto, as the local stack creates them) under names unique to the
+// test, so tests never share state.
 package testaws
 
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/livesupportbot/backend/local/moto"
 	"github.com/livesupportbot/backend/shared/cfntemplate"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/store"
@@ -51,42 +46,20 @@ func start() (string, error) {
 	if ep := os.Getenv("AWS_ENDPOINT_URL"); ep != "" {
 		return ep, nil
 	}
-	bin, err := exec.LookPath("moto_server")
+	// Never stopped: moto dies with the test binary.
+	srv, err := moto.Start(context.Background(), nil)
 	if err != nil {
-		return "", fmt.Errorf("AWS_ENDPOINT_URL is not set and moto_server is not on PATH")
+		return "", fmt.Errorf("AWS_ENDPOINT_URL is not set and %w", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with the test binary
-	if err := cmd.Start(); err != nil {
-		return "", err
-	}
-	ep := fmt.Sprintf("http://127.0.0.1:%d", port)
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if res, err := http.Get(ep + "/moto-api/"); err == nil {
-			res.Body.Close()
-			return ep, nil
-		}
-	}
-	return "", fmt.Errorf("moto_server did not start on %s", ep)
+	return srv.URL, nil
 }
 
 // Config returns an AWS config for the moto endpoint with static test credentials.
 func Config(tb testing.TB) aws.Config {
 	tb.Helper()
-	ep := Endpoint(tb)
-	cfg, err := config.LoadDefaultConfig(context.Background(),
-		config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
-		config.WithBaseEndpoint(ep),
-	)
+	cfg, err := moto.Config(context.Background(), Endpoint(tb))
 	if err != nil {
-		tb.Fatalf("aws config: %v", err)
+		tb.Fatal(err)
 	}
 	return cfg
 }
@@ -113,6 +86,8 @@ type Tables struct {
 	Archive   string
 	DataArn   string
 	StreamArn string
+
+	data, archive moto.Table // as the template makes them: TTL attribute, key names
 }
 
 // NewTables creates DataTable and ArchiveTable from the template under fresh names
@@ -124,20 +99,19 @@ func NewTables(tb testing.TB) *Tables {
 	tpl := Template(tb)
 	suffix := ids.New("")
 	tt := &Tables{DB: db, Data: "data-" + suffix, Archive: "archive-" + suffix}
-	ctx := context.Background()
-	d, err := tpl.CreateTable(ctx, db, "DataTable", tt.Data)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tt.DataArn, tt.StreamArn = aws.ToString(d.TableArn), aws.ToString(d.LatestStreamArn)
-	if _, err := tpl.CreateTable(ctx, db, "ArchiveTable", tt.Archive); err != nil {
-		tb.Fatal(err)
-	}
 	tb.Cleanup(func() {
 		for _, n := range []string{tt.Data, tt.Archive} {
 			db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(n)})
 		}
 	})
+	made, err := moto.CreateTables(context.Background(), db, tpl, func(id string) string {
+		return map[string]string{"DataTable": tt.Data, "ArchiveTable": tt.Archive}[id]
+	}, "DataTable", "ArchiveTable")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tt.DataArn, tt.StreamArn = made["DataTable"].Arn, made["DataTable"].StreamArn
+	tt.data, tt.archive = made["DataTable"], made["ArchiveTable"]
 	return tt
 }
 

@@ -10,7 +10,6 @@ package ttl
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,9 +18,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/livesupportbot/backend/local/streamevent"
 )
 
 // Ledger remembers the keys the TTL process deleted and when, for every
@@ -37,8 +39,8 @@ func NewLedger() *Ledger { return &Ledger{keys: map[string]time.Time{}} }
 // window is how far apart a deletion and its stream record may be.
 const window = time.Minute
 
-// Add records a deletion of the item of table with keys (wire form).
-func (l *Ledger) Add(table string, keys map[string]any) {
+// Add records a deletion of the item of table with keys.
+func (l *Ledger) Add(table string, keys map[string]events.DynamoDBAttributeValue) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
@@ -51,7 +53,7 @@ func (l *Ledger) Add(table string, keys map[string]any) {
 }
 
 // Forget drops a deletion that did not happen.
-func (l *Ledger) Forget(table string, keys map[string]any) {
+func (l *Ledger) Forget(table string, keys map[string]events.DynamoDBAttributeValue) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.keys, keyString(table, keys))
@@ -60,7 +62,7 @@ func (l *Ledger) Forget(table string, keys map[string]any) {
 // Removed reports whether the TTL process deleted the item of table with keys
 // around time at (the stream record's creation time; zero: any time). Every
 // mapping of the stream gets the same answer.
-func (l *Ledger) Removed(table string, keys map[string]any, at time.Time) bool {
+func (l *Ledger) Removed(table string, keys map[string]events.DynamoDBAttributeValue, at time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t, ok := l.keys[keyString(table, keys)]
@@ -70,7 +72,7 @@ func (l *Ledger) Removed(table string, keys map[string]any, at time.Time) bool {
 	return at.IsZero() || (at.Sub(t) < window && t.Sub(at) < window)
 }
 
-func keyString(table string, keys map[string]any) string {
+func keyString(table string, keys map[string]events.DynamoDBAttributeValue) string {
 	b, _ := json.Marshal(keys) // map keys marshal sorted: canonical
 	return table + "|" + string(b)
 }
@@ -130,14 +132,13 @@ func (p *Process) Sweep(ctx context.Context) (int, error) {
 			}
 			for _, item := range res.Items {
 				key := map[string]types.AttributeValue{}
-				wireKey := map[string]any{}
 				for _, k := range t.KeyNames {
 					key[k] = item[k]
-					wireKey[k] = wire(item[k])
 				}
+				streamKey := streamevent.Image(key)
 				// Record first: the stream record may be read before DeleteItem returns.
 				if p.Ledger != nil {
-					p.Ledger.Add(t.Name, wireKey)
+					p.Ledger.Add(t.Name, streamKey)
 				}
 				_, err := p.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 					TableName: aws.String(t.Name), Key: key,
@@ -151,7 +152,7 @@ func (p *Process) Sweep(ctx context.Context) (int, error) {
 					n++
 				case errors.As(err, &ccf):
 					if p.Ledger != nil {
-						p.Ledger.Forget(t.Name, wireKey)
+						p.Ledger.Forget(t.Name, streamKey)
 					}
 				default:
 					return n, fmt.Errorf("delete expired item of %s: %w", t.Name, err)
@@ -186,16 +187,4 @@ func (p *Process) Run(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 	}
-}
-
-func wire(v types.AttributeValue) map[string]any {
-	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
-		return map[string]any{"S": v.Value}
-	case *types.AttributeValueMemberN:
-		return map[string]any{"N": v.Value}
-	case *types.AttributeValueMemberB:
-		return map[string]any{"B": base64.StdEncoding.EncodeToString(v.Value)}
-	}
-	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -44,7 +45,7 @@ func TestSweep_DeletesOnlyItemsPastTheirTTL(t *testing.T) {
 			t.Errorf("%s was deleted (%v)", sk, err)
 		}
 	}
-	key := map[string]any{"PK": map[string]any{"S": "T#t#X"}, "SK": map[string]any{"S": "past"}}
+	key := map[string]events.DynamoDBAttributeValue{"PK": events.NewStringAttribute("T#t#X"), "SK": events.NewStringAttribute("past")}
 	for i := range 2 { // every mapping of the stream asks
 		if !ledger.Removed(tt.Data, key, time.Now()) {
 			t.Errorf("asker %d: the ledger does not know the deletion", i)
@@ -53,7 +54,7 @@ func TestSweep_DeletesOnlyItemsPastTheirTTL(t *testing.T) {
 	if ledger.Removed(tt.Data, key, time.Now().Add(2*time.Minute)) {
 		t.Error("a removal long after the TTL deletion counts as the TTL's")
 	}
-	other := map[string]any{"PK": map[string]any{"S": "T#t#X"}, "SK": map[string]any{"S": "future"}}
+	other := map[string]events.DynamoDBAttributeValue{"PK": events.NewStringAttribute("T#t#X"), "SK": events.NewStringAttribute("future")}
 	if ledger.Removed(tt.Data, other, time.Time{}) {
 		t.Error("a key the TTL process kept counts as removed")
 	}

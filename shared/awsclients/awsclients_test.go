@@ -3,8 +3,8 @@ package awsclients_test
 import (
 	"context"
 	"net/http"
-	"os"
 	"net/http/httptest"
+	"os"
 	"sync/atomic"
 	"testing"
 

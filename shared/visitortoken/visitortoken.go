@@ -8,7 +8,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -37,6 +39,45 @@ func New(secret string) (*Signer, error) {
 		return nil, errors.New("visitor token secret must be at least 32 bytes")
 	}
 	return &Signer{secret: []byte(secret), now: time.Now}, nil
+}
+
+// Signer returns s itself: a signer whose key is known is its own source, for
+// the handlers that take a source of signers (tests pass a fixed one).
+func (s *Signer) Signer() (*Signer, error) { return s, nil }
+
+// Lazy builds the Signer from a secret the first time it is needed, so a
+// function's cold start does not wait for its secrets. A failure (the secret
+// could not be read, or is too short) is returned to that caller and tried
+// again by the next one; once built, the Signer is kept. It is safe for
+// concurrent use.
+type Lazy struct {
+	secret func() (string, error)
+	mu     sync.Mutex
+	signer *Signer
+}
+
+// FromSecret returns a Lazy signer whose secret comes from secret (for example
+// the function's pending secrets' Get).
+func FromSecret(secret func() (string, error)) *Lazy { return &Lazy{secret: secret} }
+
+// Signer returns the Signer, building it on first use. Its errors never carry
+// the secret's value.
+func (l *Lazy) Signer() (*Signer, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.signer != nil {
+		return l.signer, nil
+	}
+	key, err := l.secret()
+	if err != nil {
+		return nil, fmt.Errorf("visitor token secret: %w", err)
+	}
+	s, err := New(key)
+	if err != nil {
+		return nil, err
+	}
+	l.signer = s
+	return s, nil
 }
 
 // WithClock returns a copy of s that reads the time from now (for tests).

@@ -42,11 +42,17 @@ type Limiter interface {
 	Take(ctx context.Context, tenantID, subject, bucket string, lim chat.RateLimit) error
 }
 
+// Tokens gives the signer of visitor tokens: a *visitortoken.Signer, or a
+// *visitortoken.Lazy that builds it from the secret on first use.
+type Tokens interface {
+	Signer() (*visitortoken.Signer, error)
+}
+
 // Deps is what the handler is built from.
 type Deps struct {
 	Store        Store
 	Limiter      Limiter
-	Tokens       *visitortoken.Signer
+	Tokens       Tokens
 	WebSocketURL string
 	Log          *slog.Logger
 }
@@ -90,9 +96,14 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		h.Log.InfoContext(ctx, "origin refused", "tenantId", t.ID)
 		return problem(origin, errOrigin, apierror.Message(errOrigin)), nil
 	}
+	tokens, err := h.Tokens.Signer()
+	if err != nil {
+		h.Log.ErrorContext(ctx, "visitor token signer", "error", err)
+		return problem(origin, err, apierror.Message(err)), nil
+	}
 	visitorID := ""
 	if body.VisitorToken != "" {
-		if c, err := h.Tokens.Verify(body.VisitorToken); err == nil && c.TenantID == t.ID {
+		if c, err := tokens.Verify(body.VisitorToken); err == nil && c.TenantID == t.ID {
 			visitorID = c.VisitorID
 		}
 	}
@@ -111,7 +122,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		visitorID = adm.ContactID
 	}
 	out := response{
-		VisitorToken: h.Tokens.Issue(t.ID, visitorID, visitortoken.DefaultTTL),
+		VisitorToken: tokens.Issue(t.ID, visitorID, visitortoken.DefaultTTL),
 		VisitorID:    visitorID,
 		WebsocketURL: h.WebSocketURL,
 	}

@@ -32,10 +32,16 @@ type Store interface {
 	Now() time.Time
 }
 
+// Tokens gives the signer of visitor tokens: a *visitortoken.Signer, or a
+// *visitortoken.Lazy that builds it from the secret on first use.
+type Tokens interface {
+	Signer() (*visitortoken.Signer, error)
+}
+
 // Deps is what the handler is built from.
 type Deps struct {
 	Store  Store
-	Tokens *visitortoken.Signer
+	Tokens Tokens
 	Log    *slog.Logger
 }
 
@@ -94,7 +100,13 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 // for a new session, which refuses the erased visitor or, with "new_contact",
 // issues a new visitor id.
 func (h *Handler) Authorize(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	c, err := h.Tokens.Verify(req.QueryStringParameters["token"])
+	tokens, err := h.Tokens.Signer()
+	if err != nil {
+		// Not Unauthorized: API Gateway answers 500 and the widget retries.
+		h.Log.ErrorContext(ctx, "visitor token signer", "error", err)
+		return events.APIGatewayCustomAuthorizerResponse{}, fmt.Errorf("visitor token signer: %w", err)
+	}
+	c, err := tokens.Verify(req.QueryStringParameters["token"])
 	if err != nil {
 		h.Log.InfoContext(ctx, "visitor token refused")
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized

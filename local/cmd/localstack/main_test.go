@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/livesupportbot/backend/local/stack"
+	"github.com/livesupportbot/backend/local/moto"
 )
 
 type syncBuffer struct {
@@ -63,7 +63,7 @@ func TestRun_RefusesBadSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := stack.MotoBinary(); err != nil && tt.name == "port in use" {
+			if _, err := moto.Binary(); err != nil && tt.name == "port in use" {
 				t.Skip("needs moto")
 			}
 			var out syncBuffer
@@ -79,7 +79,7 @@ func TestRun_RefusesBadSettings(t *testing.T) {
 // it starts, answers /healthz, prints its URLs, and on cancel (what SIGINT
 // does) leaves no child process behind.
 func TestRun_ServesUntilCancelledThenStopsEveryChild(t *testing.T) {
-	if _, err := stack.MotoBinary(); err != nil {
+	if _, err := moto.Binary(); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal(err)
 		}

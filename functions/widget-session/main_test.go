@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/livesupportbot/backend/local/testaws"
+	"github.com/livesupportbot/backend/local/wstest"
+	"github.com/livesupportbot/backend/shared/visitortoken"
+)
+
+func TestRun_IssuesATokenForItsSampleEvent(t *testing.T) {
+	tt := testaws.NewTables(t)
+	key := strings.Repeat("v", 32)
+	tn := wstest.Tenant(t, tt.Store(), "Shop")
+	getenv := testaws.FunctionEnv(t, tt, map[string]string{"VISITOR_TOKEN_SECRET": key, "SUBJECT_HASH_SECRET": "subject-key"},
+		map[string]string{"WEBSOCKET_URL": "wss://ws.example/dev"})
+	var h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+	serve = func(handler any) error {
+		h = handler.(func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error))
+		return nil
+	}
+	if err := run(context.Background(), getenv); err != nil || h == nil {
+		t.Fatalf("run: %v", err)
+	}
+	var req events.APIGatewayV2HTTPRequest
+	testaws.LoadEvent(t, "widget-session.json", &req)
+	req.Body = `{"widgetKey":"` + tn.WidgetKey + `"}`
+	res, err := h(context.Background(), req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("session: %d %s %v", res.StatusCode, res.Body, err)
+	}
+	var out struct{ VisitorToken, VisitorID, WebsocketURL string }
+	if err := json.Unmarshal([]byte(res.Body), &out); err != nil || out.WebsocketURL != "wss://ws.example/dev" {
+		t.Fatalf("body %s: %v", res.Body, err)
+	}
+	// The token is signed with the key from Secrets Manager.
+	tokens, _ := visitortoken.New(key)
+	if c, err := tokens.Verify(out.VisitorToken); err != nil || c.TenantID != tn.ID || c.VisitorID != out.VisitorID {
+		t.Fatalf("token claims %+v %v", c, err)
+	}
+}
+
+func TestRun_MissingSettingsAreStartUpErrors(t *testing.T) {
+	tt := testaws.NewTables(t)
+	serve = func(any) error { t.Fatal("served with a bad configuration"); return nil }
+	both := map[string]string{"VISITOR_TOKEN_SECRET": strings.Repeat("v", 32), "SUBJECT_HASH_SECRET": "k"}
+	url := map[string]string{"WEBSOCKET_URL": "wss://ws.example/dev"}
+	for _, tc := range []struct {
+		secrets, extra map[string]string
+		want           string
+	}{
+		{both, nil, "WEBSOCKET_URL"},
+		{both, map[string]string{"WEBSOCKET_URL": "wss://ws.example/dev", "ARCHIVE_TABLE": ""}, "ARCHIVE_TABLE"},
+		{map[string]string{"SUBJECT_HASH_SECRET": "k"}, url, "VISITOR_TOKEN_SECRET_ARN"},
+		{map[string]string{"VISITOR_TOKEN_SECRET": strings.Repeat("v", 32)}, url, "SUBJECT_HASH_SECRET_ARN"},
+	} {
+		getenv := testaws.FunctionEnv(t, tt, tc.secrets, tc.extra)
+		if err := run(context.Background(), getenv); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("run = %v, want an error naming %s", err, tc.want)
+		}
+	}
+}

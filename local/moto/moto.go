@@ -1,0 +1,134 @@
+// Package moto is the one launcher of the local moto server, for the tests
+// (local/testaws) and the local stack (local/stack, `make run`), and the one
+// creator of the template's resources in it: tables with their indexes,
+// streams and TTL, buckets and keys, read from template.yaml.
+package moto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Region is the region of every local client.
+const Region = "us-east-1"
+
+// Binary finds moto_server: on PATH (make puts its venv there), then in
+// /opt/lsb-venv/bin.
+func Binary() (string, error) {
+	if p, err := exec.LookPath("moto_server"); err == nil {
+		return p, nil
+	}
+	if p := "/opt/lsb-venv/bin/moto_server"; fileExists(p) {
+		return p, nil
+	}
+	return "", errors.New("moto_server not found: run `make tools` (or pip install -r requirements-dev.txt)")
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+// Server is a running moto_server.
+type Server struct {
+	URL  string // http://127.0.0.1:<port>
+	cmd  *exec.Cmd
+	once sync.Once
+}
+
+// startTimeout bounds how long moto may take to answer after it starts.
+const startTimeout = 30 * time.Second
+
+// Start runs moto_server on a free loopback port, in a process group of its
+// own that dies with this process, and returns once it answers. Its output
+// goes to out (nil: dropped). On error nothing is left running.
+func Start(ctx context.Context, out io.Writer) (*Server, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	s.cmd = exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	s.cmd.Stdout, s.cmd.Stderr = out, out
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start moto: %w", err)
+	}
+	if err := s.await(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// await polls moto until it answers, ctx ends or startTimeout passes.
+func (s *Server) await(ctx context.Context) error {
+	for deadline := time.Now().Add(startTimeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if res, err := http.Get(s.URL + "/moto-api/"); err == nil {
+			res.Body.Close()
+			return nil
+		}
+	}
+	return fmt.Errorf("moto did not start on %s", s.URL)
+}
+
+// Pid is moto's process id (its process group's too).
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// Close stops moto's process group: SIGTERM, then SIGKILL after 3 seconds.
+func (s *Server) Close() error {
+	s.once.Do(func() {
+		pgid := -s.cmd.Process.Pid
+		syscall.Kill(pgid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { s.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			syscall.Kill(pgid, syscall.SIGKILL)
+			<-done
+		}
+	})
+	return nil
+}
+
+// Config returns an AWS config for endpoint with static test credentials.
+func Config(ctx context.Context, endpoint string) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(Region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+		config.WithBaseEndpoint(endpoint))
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("aws config: %w", err)
+	}
+	return cfg, nil
+}
+
+// FreePort returns a loopback port free at the time of the call.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

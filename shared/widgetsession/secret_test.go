@@ -1,0 +1,65 @@
+package widgetsession_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/livesupportbot/backend/local/testaws"
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/ratelimit"
+	"github.com/livesupportbot/backend/shared/visitortoken"
+	"github.com/livesupportbot/backend/shared/widgetsession"
+)
+
+// The signing key is read on first use, not at cold start: while it cannot be
+// had, a session request is answered 500 (an internal problem, logged without
+// the secret's value), and the next request tries again.
+func TestSession_SecretReadOnFirstUseAndRetried(t *testing.T) {
+	st := testaws.NewTables(t).Store()
+	key := strings.Repeat("k", 32)
+	answers := []struct {
+		v   string
+		err error
+	}{{"", errors.New("secrets manager unreachable")}, {"short-secret-value", nil}, {key, nil}}
+	reads := 0
+	lazy := visitortoken.FromSecret(func() (string, error) {
+		a := answers[min(reads, len(answers)-1)]
+		reads++
+		return a.v, a.err
+	})
+	var logs bytes.Buffer
+	h := widgetsession.New(widgetsession.Deps{Store: st, Limiter: ratelimit.New(st), Tokens: lazy,
+		WebSocketURL: "wss://ws.example/dev", Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+	ctx := context.Background()
+	id := ids.New(ids.Tenant)
+	tn := &chat.Tenant{ID: id, WidgetKey: "wk_" + id + "_" + ids.Secret(16), Status: "active", CreatedAt: time.Now()}
+	if err := st.PutTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	var req events.APIGatewayV2HTTPRequest
+	testaws.LoadEvent(t, "widget-session.json", &req)
+	req.Body = `{"widgetKey":"` + tn.WidgetKey + `"}`
+	for i, want := range []int{500, 500, 200, 200} {
+		res, err := h.Handle(ctx, req)
+		if err != nil || res.StatusCode != want {
+			t.Fatalf("request %d: %d %s %v, want %d", i+1, res.StatusCode, res.Body, err, want)
+		}
+		if want == 500 && res.Body != `{"detail":"internal error","status":500,"title":"Internal Server Error","type":"about:blank"}` {
+			t.Errorf("request %d: body %s", i+1, res.Body)
+		}
+	}
+	if reads != 3 {
+		t.Errorf("the secret was read %d times, want 3", reads)
+	}
+	if !strings.Contains(logs.String(), "unreachable") || strings.Contains(logs.String(), "short-secret-value") {
+		t.Errorf("logs %s: want the failure logged, never the secret", logs.String())
+	}
+}
