@@ -37,7 +37,8 @@ FUZZ_TARGETS := \
 	shared/frames:FuzzErrorFrame shared/frames:FuzzMessageFrame \
 	shared/visitortoken:FuzzVerify shared/visitortoken:FuzzIssueVerify \
 	shared/wsmessage:FuzzFrame \
-	shared/slackbridge:FuzzParseEvent shared/slackbridge:FuzzSignedEvents
+	shared/slackbridge:FuzzParseEvent shared/slackbridge:FuzzSignedEvents \
+	shared/store:FuzzPageCursor
 FUZZTIME ?= 3s
 
 ## fuzz: each fuzz target for FUZZTIME (-fuzz takes one target per run), sharing one moto
