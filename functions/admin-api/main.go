@@ -4,9 +4,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"strconv"
 
 	"github.com/livesupportbot/backend/shared/adminapi"
 	"github.com/livesupportbot/backend/shared/awsclients"
@@ -27,7 +25,8 @@ var serve = awsclients.Serve
 // Slack's client secret are read on the first request that needs them, so a
 // cold start waits for no secret.
 func run(ctx context.Context, getenv func(string) string) error {
-	maxChars, err := maxMessageChars(getenv("MAX_MESSAGE_CHARS"))
+	// MAX_MESSAGE_CHARS: unset is the default limit (chat.DefaultMaxTextChars).
+	maxChars, err := awsclients.Int(getenv, "MAX_MESSAGE_CHARS", 0, 1, 1<<20)
 	if err != nil {
 		return err
 	}
@@ -39,7 +38,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	log := logging.FromEnv("admin-api")
+	log := logging.FromEnv(getenv, "admin-api")
 	h := adminapi.New(adminapi.Deps{Store: rt.Store, Limiter: ratelimit.New(rt.Store), Holds: legalhold.Over(rt.Store),
 		Secrets: rt.Secrets, Logger: log, MaxMessageChars: maxChars, Privacy: priv, SlackFrom: slackFrom(rt, getenv, log)})
 	return serve(h.Handle)
@@ -63,17 +62,4 @@ func slackFrom(rt *awsclients.Runtime, getenv func(string) string, log *slog.Log
 		}
 		return adminapi.SlackBridge(slackbridge.New(sc, rt.Store, nil, log)), nil // the admin routes never use KMS
 	}
-}
-
-// maxMessageChars reads MAX_MESSAGE_CHARS: unset is the default limit
-// (chat.DefaultMaxTextChars); anything but a positive number is an error.
-func maxMessageChars(v string) (int, error) {
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("MAX_MESSAGE_CHARS must be a positive number of characters, not %q", v)
-	}
-	return n, nil
 }

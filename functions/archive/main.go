@@ -6,9 +6,7 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"os"
 
 	"github.com/livesupportbot/backend/shared/archive"
 	"github.com/livesupportbot/backend/shared/awsclients"
@@ -29,7 +27,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	log := logging.New(os.Stdout, cmp.Or(getenv("AWS_LAMBDA_FUNCTION_NAME"), "archive"))
+	log := logging.FromEnv(getenv, "archive")
 	h := archive.New(archive.Deps{Store: rt.Store, Suppressions: rt.Store, Log: log})
 	return serve(h.Handle)
 }

@@ -34,7 +34,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	log := logging.FromEnv("dispatch")
+	log := logging.FromEnv(getenv, "dispatch")
 	widget := &dispatch.Widget{Store: rt.Store, Pusher: pusher.New(pusher.NewClient(rt.Config, env["WS_MANAGEMENT_ENDPOINT"])), Log: log}
 	h := dispatch.New(dispatch.Deps{Store: rt.Store, Tenants: store.NewTenantCache(rt.Store, 30*time.Second), Log: log,
 		Deliverers: []dispatch.Deliverer{widget}})

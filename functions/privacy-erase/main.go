@@ -33,7 +33,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	log := logging.FromEnv("privacy-erase")
+	log := logging.FromEnv(getenv, "privacy-erase")
 	// Channel adapters add their erase hooks here.
 	var hooks []jobs.EraseHook
 	if sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_KMS_KEY_ID"); err == nil {

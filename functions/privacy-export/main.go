@@ -6,8 +6,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
@@ -26,7 +24,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	ttl, err := linkTTL(getenv("EXPORT_LINK_TTL_HOURS"))
+	// EXPORT_LINK_TTL_HOURS: unset is jobs.DefaultLinkTTL (7 days, the most SigV4 allows).
+	hours, err := awsclients.Int(getenv, "EXPORT_LINK_TTL_HOURS", int(jobs.DefaultLinkTTL/time.Hour), 1, 168)
 	if err != nil {
 		return err
 	}
@@ -36,19 +35,6 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	s3c := jobs.NewS3Client(rt.Config, getenv)
 	e := &jobs.Exporter{Store: rt.Store, S3: s3c, Presign: jobs.NewPresigner(s3c), Bucket: env["EXPORT_BUCKET"],
-		KMSKeyID: getenv("EXPORT_KMS_KEY_ID"), LinkTTL: ttl, Log: logging.FromEnv("privacy-export")}
+		KMSKeyID: getenv("EXPORT_KMS_KEY_ID"), LinkTTL: time.Duration(hours) * time.Hour, Log: logging.FromEnv(getenv, "privacy-export")}
 	return serve(e.Handle)
-}
-
-// linkTTL reads EXPORT_LINK_TTL_HOURS: unset is jobs.DefaultLinkTTL (7 days, the
-// most SigV4 allows); anything but 1 to 168 hours is an error.
-func linkTTL(v string) (time.Duration, error) {
-	if v == "" {
-		return jobs.DefaultLinkTTL, nil
-	}
-	h, err := strconv.Atoi(v)
-	if err != nil || h <= 0 || h > 168 {
-		return 0, fmt.Errorf("EXPORT_LINK_TTL_HOURS must be a number of hours from 1 to 168, not %q", v)
-	}
-	return time.Duration(h) * time.Hour, nil
 }

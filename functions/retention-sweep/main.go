@@ -5,9 +5,7 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"os"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
@@ -25,7 +23,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	log := logging.New(os.Stdout, cmp.Or(getenv("AWS_LAMBDA_FUNCTION_NAME"), "retention-sweep"))
+	log := logging.FromEnv(getenv, "retention-sweep")
 	h := sweep.New(sweep.Deps{Store: rt.Store, Log: log})
 	return serve(h.Handle)
 }

@@ -27,7 +27,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	log := logging.FromEnv("webhook-slack")
+	log := logging.FromEnv(getenv, "webhook-slack")
 	sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_CLIENT_ID", "SLACK_KMS_KEY_ID")
 	if err != nil { // Slack is optional: answer 503 rather than fail the stack
 		log.Error("slack is not configured; every request gets 503", "error", err.Error())

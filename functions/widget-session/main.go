@@ -30,6 +30,6 @@ func run(ctx context.Context, getenv func(string) string) error {
 	// The token key is read on the first request that needs it.
 	tokens := visitortoken.FromSecret(func() (string, error) { return rt.Secrets.Get("VISITOR_TOKEN_SECRET") })
 	h := widgetsession.New(widgetsession.Deps{Store: rt.Store, Limiter: ratelimit.New(rt.Store), Tokens: tokens,
-		WebSocketURL: env["WEBSOCKET_URL"], Log: logging.FromEnv("widget-session")})
+		WebSocketURL: env["WEBSOCKET_URL"], Log: logging.FromEnv(getenv, "widget-session")})
 	return serve(h.Handle)
 }

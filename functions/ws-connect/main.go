@@ -25,6 +25,6 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	// The token key is read on the first request that needs it.
 	tokens := visitortoken.FromSecret(func() (string, error) { return rt.Secrets.Get("VISITOR_TOKEN_SECRET") })
-	h := wsconn.New(wsconn.Deps{Store: rt.Store, Tokens: tokens, Log: logging.FromEnv("ws-connect")})
+	h := wsconn.New(wsconn.Deps{Store: rt.Store, Tokens: tokens, Log: logging.FromEnv(getenv, "ws-connect")})
 	return serve(h.Handle)
 }

@@ -4,8 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
@@ -24,7 +22,8 @@ var serve = awsclients.Serve
 
 // run builds the handler at cold start and serves it.
 func run(ctx context.Context, getenv func(string) string) error {
-	maxChars, err := maxMessageChars(getenv("MAX_MESSAGE_CHARS"))
+	// MAX_MESSAGE_CHARS: unset is the default limit (chat.DefaultMaxTextChars).
+	maxChars, err := awsclients.Int(getenv, "MAX_MESSAGE_CHARS", 0, 1, 1<<20)
 	if err != nil {
 		return err
 	}
@@ -36,20 +35,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	h := wsmessage.New(wsmessage.Deps{Store: rt.Store, Tenants: tenants, Limiter: ratelimit.New(rt.Store),
 		// WS_MANAGEMENT_ENDPOINT, when set, replaces the request's own API.
 		Pusher:   pusher.NewEndpoints(rt.Config, getenv("WS_MANAGEMENT_ENDPOINT")).For,
-		MaxChars: maxChars, Log: logging.FromEnv("ws-message"),
+		MaxChars: maxChars, Log: logging.FromEnv(getenv, "ws-message"),
 		PageView: usage.Hook(rt.Store, tenants)}) // pageView frames: usage and technical data
 	return serve(h.Handle)
-}
-
-// maxMessageChars reads MAX_MESSAGE_CHARS: unset is the default limit
-// (chat.DefaultMaxTextChars); anything but a positive number is an error.
-func maxMessageChars(v string) (int, error) {
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("MAX_MESSAGE_CHARS must be a positive number of characters, not %q", v)
-	}
-	return n, nil
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -78,6 +79,20 @@ func Env(getenv func(string) string, names ...string) (map[string]string, error)
 	return out, nil
 }
 
+// Int reads the whole number in the variable name: def when it is unset, and
+// an error naming the variable when it is not a number from min to max.
+func Int(getenv func(string) string, name string, def, min, max int) (int, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		return 0, fmt.Errorf("%s must be a whole number from %d to %d, not %q", name, min, max, v)
+	}
+	return n, nil
+}
+
 // Runtime is what a function's run gets at cold start: the AWS configuration,
 // the store over the tables, and the function's secrets, which are still on
 // their way (Secrets.Get waits for them the first time).
@@ -142,35 +157,4 @@ func Serve(handler any) error {
 func Fatal(err error) {
 	fmt.Fprintf(os.Stderr, `{"level":"ERROR","msg":"start-up failed","error":%q}`+"\n", err.Error())
 	os.Exit(1)
-}
-
-// MustStore and MustStart are the start of the mains not yet moved to
-// Start/Main (they read the secrets synchronously).
-func MustStore(ctx context.Context, getenv func(string) string) (aws.Config, *store.Store) {
-	cfg, _, st := MustStart(ctx, getenv)
-	return cfg, st
-}
-
-// MustStart loads the configuration, the named secrets (synchronously) and the store, or exits.
-func MustStart(ctx context.Context, getenv func(string) string, secretNames ...string) (aws.Config, func(string) string, *store.Store) {
-	cfg, err := Config(getenv)
-	if err != nil {
-		Fatal(err)
-	}
-	if len(secretNames) > 0 {
-		vals, err := secrets.Load(ctx, secretsmanager.NewFromConfig(cfg), getenv, secretNames...)
-		if err != nil {
-			Fatal(err)
-		}
-		getenv = secrets.Getenv(vals, getenv)
-	}
-	env, err := Env(getenv, "DATA_TABLE", "ARCHIVE_TABLE")
-	if err != nil {
-		Fatal(err)
-	}
-	st := store.New(dynamodb.NewFromConfig(cfg), env["DATA_TABLE"], env["ARCHIVE_TABLE"])
-	if k := getenv("SUBJECT_HASH_SECRET"); k != "" {
-		st = st.WithSubjectKey([]byte(k))
-	}
-	return cfg, getenv, st
 }

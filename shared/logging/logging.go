@@ -22,8 +22,8 @@ func New(w io.Writer, function string) *slog.Logger {
 }
 
 // FromEnv returns New(os.Stdout, name of the Lambda function or fallback).
-func FromEnv(fallback string) *slog.Logger {
-	name := os.Getenv("AWS_LAMBDA_FUNCTION_NAME")
+func FromEnv(getenv func(string) string, fallback string) *slog.Logger {
+	name := getenv("AWS_LAMBDA_FUNCTION_NAME")
 	if name == "" {
 		name = fallback
 	}
