@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/local/testaws"
-	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/chat"
 )
 
 const subjectKey = "subject-hash-key-for-tests-0123456789"
@@ -82,7 +82,7 @@ func TestRun_ServesAHandlerThatArchivesTheSampleTTLRemoval(t *testing.T) {
 func TestRun_RecognisesSubjectsErasedUnderTheSecretKey(t *testing.T) {
 	tt := testaws.NewTables(t)
 	erased := tt.Store().WithSubjectKey([]byte(subjectKey))
-	if err := erased.Suppress(context.Background(), sampleTenant, store.SuppressContact, sampleContact, "r1"); err != nil {
+	if err := erased.Suppress(context.Background(), sampleTenant, chat.SuppressContact, sampleContact, "r1"); err != nil {
 		t.Fatal(err)
 	}
 	h := start(t, testaws.FunctionEnv(t, tt, map[string]string{"SUBJECT_HASH_SECRET": subjectKey}, nil))

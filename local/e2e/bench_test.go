@@ -16,10 +16,10 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/livesupportbot/backend/local/cfntemplate"
 	"github.com/livesupportbot/backend/local/lambdarunner"
 	"github.com/livesupportbot/backend/local/stack"
 	"github.com/livesupportbot/backend/local/testaws"
-	"github.com/livesupportbot/backend/shared/cfntemplate"
 )
 
 // BenchmarkColdStart starts each function's real bootstrap under the emulator

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/livesupportbot/backend/shared/cfntemplate"
+	"github.com/livesupportbot/backend/local/cfntemplate"
 )
 
 func start(t *testing.T) *Server {

@@ -6,11 +6,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/livesupportbot/backend/local/cfntemplate"
 	"github.com/livesupportbot/backend/local/lambdarunner"
 	"github.com/livesupportbot/backend/local/schedules"
 	"github.com/livesupportbot/backend/local/streams"
 	"github.com/livesupportbot/backend/local/ttl"
-	"github.com/livesupportbot/backend/shared/cfntemplate"
 )
 
 // mapping plays a DynamoDB event of function fnID: its stream mapping (nil

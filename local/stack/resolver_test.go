@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/livesupportbot/backend/local/cfntemplate"
 	"github.com/livesupportbot/backend/local/moto"
 	"github.com/livesupportbot/backend/local/testaws"
-	"github.com/livesupportbot/backend/shared/cfntemplate"
 )
 
 const visitorKeyARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:VisitorTokenKeySecret-local-AbCdEf"

@@ -17,11 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
+	"github.com/livesupportbot/backend/local/cfntemplate"
 	"github.com/livesupportbot/backend/local/gateway"
 	"github.com/livesupportbot/backend/local/lambdarunner"
 	"github.com/livesupportbot/backend/local/moto"
 	"github.com/livesupportbot/backend/local/ttl"
-	"github.com/livesupportbot/backend/shared/cfntemplate"
 )
 
 // starter carries what one step of Start hands to the next.

@@ -13,17 +13,16 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/livesupportbot/backend/local/testaws"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 func put(ctx context.Context, db *dynamodb.Client, table, pk string) error {
-	_, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: store.Key(pk, "X")})
+	_, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: testaws.Key(pk, "X")})
 	return err
 }
 
 func exists(t *testing.T, db *dynamodb.Client, table, pk string) bool {
 	t.Helper()
-	res, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table), Key: store.Key(pk, "X"), ConsistentRead: aws.Bool(true)})
+	res, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table), Key: testaws.Key(pk, "X"), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +59,7 @@ func TestFaults_BeforeFailsWithoutWritingAfterWritesThenFails(t *testing.T) {
 			t.Fatalf("after=%v: item written %v", after, got)
 		}
 		// Other operations pass, and so does everything once off.
-		if _, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(tt.Data), Key: store.Key(pk, "X")}); err != nil {
+		if _, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(tt.Data), Key: testaws.Key(pk, "X")}); err != nil {
 			t.Fatalf("GetItem was not chosen but failed: %v", err)
 		}
 		f.Off()

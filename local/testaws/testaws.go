@@ -15,9 +15,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dynamodbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/livesupportbot/backend/local/cfntemplate"
 	"github.com/livesupportbot/backend/local/moto"
-	"github.com/livesupportbot/backend/shared/cfntemplate"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/store"
 )
@@ -132,4 +133,10 @@ func RepoRoot(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	return filepath.Dir(p)
+}
+
+// Key is the primary key of an item, for tests that read or write the tables
+// directly to set up or check a stored state the store's API does not show.
+func Key(pk, sk string) map[string]dynamodbtypes.AttributeValue {
+	return map[string]dynamodbtypes.AttributeValue{"PK": &dynamodbtypes.AttributeValueMemberS{Value: pk}, "SK": &dynamodbtypes.AttributeValueMemberS{Value: sk}}
 }

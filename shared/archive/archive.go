@@ -154,7 +154,7 @@ func (b *batch) record(ctx context.Context, r events.DynamoDBEventRecord) (Outco
 		return Skipped, nil
 	}
 	if contactID != "" {
-		erased, err := b.h.supp.IsSuppressed(ctx, tenantID, store.SuppressContact, contactID)
+		erased, err := b.h.supp.IsSuppressed(ctx, tenantID, chat.SuppressContact, contactID)
 		if err != nil {
 			return "", fmt.Errorf("check suppression: %w", err)
 		}

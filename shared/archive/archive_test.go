@@ -63,7 +63,7 @@ func (e *env) message(t *testing.T, text string) map[string]types.AttributeValue
 		t.Fatal(err)
 	}
 	res, err := e.tt.DB.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(e.tt.Data),
-		Key: store.Key(store.ConversationPK(e.tenant.ID, e.conv.ID), store.MessageSK(m.CreatedAt, m.ID))})
+		Key: testaws.Key(store.ConversationPK(e.tenant.ID, e.conv.ID), store.MessageSK(m.CreatedAt, m.ID))})
 	if err != nil || res.Item == nil {
 		t.Fatalf("read message: %v", err)
 	}
@@ -187,7 +187,7 @@ func TestHandle_HeldSubjectsItemIsPutBackNotArchived(t *testing.T) {
 	}
 	// TTL removed the message (it was written before the hold reached it).
 	pk, sk := msg["PK"].(*types.AttributeValueMemberS).Value, msg["SK"].(*types.AttributeValueMemberS).Value
-	if _, err := e.tt.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(e.tt.Data), Key: store.Key(pk, sk)}); err != nil {
+	if _, err := e.tt.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(e.tt.Data), Key: testaws.Key(pk, sk)}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := e.handler().Handle(ctx, events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{testaws.RemoveRecord(msg, true, t0)}})
@@ -205,7 +205,7 @@ func TestHandle_HeldSubjectsItemIsPutBackNotArchived(t *testing.T) {
 
 func rawItem(t *testing.T, e *env, pk, sk string) map[string]types.AttributeValue {
 	t.Helper()
-	res, err := e.tt.DB.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(e.tt.Data), Key: store.Key(pk, sk)})
+	res, err := e.tt.DB.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(e.tt.Data), Key: testaws.Key(pk, sk)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestHandle_ErasedSubjectIsNotArchived(t *testing.T) {
 	ctx := context.Background()
 	msg := e.message(t, "erased person's message")
 	// privacy-erase recorded the subject in the suppression list (hashed).
-	if err := e.st.Suppress(ctx, e.tenant.ID, store.SuppressContact, e.contact, "r1"); err != nil {
+	if err := e.st.Suppress(ctx, e.tenant.ID, chat.SuppressContact, e.contact, "r1"); err != nil {
 		t.Fatal(err)
 	}
 	res, err := e.handler().Handle(ctx, events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{testaws.RemoveRecord(msg, true, t0)}})

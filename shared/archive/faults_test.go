@@ -53,7 +53,7 @@ func TestArchiveFaults_EveryExpiredItemArchivedOnceOrKept(t *testing.T) {
 	}
 	*e.now = t0.Add(11 * 24 * time.Hour) // past the 10-day communication period
 	recs := e.tt.ExpireTTL(t, *e.now)
-	if err := e.st.Suppress(ctx, e.tenant.ID, store.SuppressContact, erased, "r1"); err != nil {
+	if err := e.st.Suppress(ctx, e.tenant.ID, chat.SuppressContact, erased, "r1"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.st.SetContactHold(ctx, e.tenant.ID, held, true); err != nil {

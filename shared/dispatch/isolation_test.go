@@ -346,7 +346,7 @@ func TestRetry_DropsWhatIsGoneAndGivesUpAfterADay(t *testing.T) {
 	stream(t, h, recs, 1)
 	ctx := context.Background()
 	if _, err := f.tt.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &f.tt.Data,
-		Key: store.Key(recs[0].Change.Keys["PK"].String(), recs[0].Change.Keys["SK"].String())}); err != nil {
+		Key: testaws.Key(recs[0].Change.Keys["PK"].String(), recs[0].Change.Keys["SK"].String())}); err != nil {
 		t.Fatal(err)
 	}
 	if got := retry(t, h); got != (dispatch.RetrySummary{Dropped: 1, Failed: 1}) {

@@ -142,9 +142,9 @@ func eraseWithFaults(t *testing.T, seed uint64) {
 		r := f.get(id)
 		counted += r.Counts["dataItems"] + r.Counts["archiveItems"]
 	}
-	for _, kind := range []string{store.SuppressEmail, store.SuppressContact} {
+	for _, kind := range []string{chat.SuppressEmail, chat.SuppressContact} {
 		v := alice.email
-		if kind == store.SuppressContact {
+		if kind == chat.SuppressContact {
 			v = alice.contactID
 		}
 		if ok, err := f.st.IsSuppressed(context.Background(), f.tenant.ID, kind, v); err != nil || !ok {

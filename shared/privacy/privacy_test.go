@@ -372,7 +372,7 @@ func TestErase_LegalHoldBlocks(t *testing.T) {
 			if _, err := f.st.Contact(ctx, f.tenant.ID, alice.contactID); err != nil {
 				t.Errorf("held contact: %v", err)
 			}
-			if ok, _ := f.st.IsSuppressed(ctx, f.tenant.ID, store.SuppressEmail, alice.email); ok {
+			if ok, _ := f.st.IsSuppressed(ctx, f.tenant.ID, chat.SuppressEmail, alice.email); ok {
 				t.Error("held subject suppressed")
 			}
 			if len(f.hook.Calls()) != 0 || len(f.mgmt.closed) != 0 {
@@ -558,7 +558,7 @@ func TestErase_ByEmailCoversEveryContactWithIt(t *testing.T) {
 		if _, err := f.st.Contact(ctx, f.tenant.ID, p.contactID); !errors.Is(err, chat.ErrNotFound) {
 			t.Errorf("contact %s: %v, want erased", p.contactID, err)
 		}
-		if ok, err := f.st.IsSuppressed(ctx, f.tenant.ID, store.SuppressContact, p.contactID); !ok || err != nil {
+		if ok, err := f.st.IsSuppressed(ctx, f.tenant.ID, chat.SuppressContact, p.contactID); !ok || err != nil {
 			t.Errorf("contact %s not suppressed: %v", p.contactID, err)
 		}
 	}

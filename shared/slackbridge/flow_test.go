@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/slack-go/slack"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
@@ -315,7 +316,7 @@ func TestDeliver_KeepsAnIntegrationInUseFromExpiring(t *testing.T) {
 	}
 	expiry := func(pk, sk string) int64 {
 		t.Helper()
-		out, err := h.tt.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(h.tt.Data), Key: store.Key(pk, sk)})
+		out, err := h.tt.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(h.tt.Data), Key: testaws.Key(pk, sk)})
 		if err != nil || out.Item == nil {
 			t.Fatalf("get %s: %v", pk, err)
 		}

@@ -38,9 +38,6 @@ func key(pk, sk string) map[string]types.AttributeValue {
 	}
 }
 
-// Key returns the primary key attributes of an item.
-func Key(pk, sk string) map[string]types.AttributeValue { return key(pk, sk) }
-
 // getLive reads one item into out and reports whether it exists and is live.
 func (s *Store) getLive(ctx context.Context, pk, sk string, consistent bool, out any) (bool, error) {
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{

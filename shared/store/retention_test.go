@@ -82,7 +82,7 @@ func writeAll(t *testing.T, st *store.Store, p retention.Periods) *fixture {
 func rawItem(t *testing.T, tt *testaws.Tables, table, pk, sk string) map[string]types.AttributeValue {
 	t.Helper()
 	res, err := tt.DB.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table),
-		Key: store.Key(pk, sk), ConsistentRead: aws.Bool(true)})
+		Key: testaws.Key(pk, sk), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 	}
 	// The privacy and Slack engineers' entities.
 	keyed := st.WithSubjectKey([]byte("subject-hash-key-for-tests-0123456789"))
-	if err := keyed.Suppress(ctx, f.tenantID, store.SuppressContact, ids.New(ids.Contact), "r1"); err != nil {
+	if err := keyed.Suppress(ctx, f.tenantID, chat.SuppressContact, ids.New(ids.Contact), "r1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.PutPrivacyRequest(ctx, &chat.PrivacyRequest{ID: ids.New(ids.Request), TenantID: f.tenantID, Type: "export",

@@ -54,13 +54,6 @@ func (s *Store) WithClock(now func() time.Time) *Store {
 // Now is the store's clock.
 func (s *Store) Now() time.Time { return s.now().UTC() }
 
-// DataTable and ArchiveTable name the tables.
-func (s *Store) DataTable() string    { return s.data }
-func (s *Store) ArchiveTable() string { return s.archive }
-
-// DB returns the client, for packages that add their own entities to the tables.
-func (s *Store) DB() Client { return s.db }
-
 func isConditionFailed(err error) bool {
 	var cf *types.ConditionalCheckFailedException
 	if errors.As(err, &cf) {

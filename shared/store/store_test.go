@@ -72,7 +72,7 @@ func TestTouchConversation_MovesActivityAndExpiryForward(t *testing.T) {
 	if !cv.LastActivityAt.Equal(later) {
 		t.Fatalf("lastActivityAt %v, want %v", cv.LastActivityAt, later)
 	}
-	res, err := tt.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &tt.Data, Key: store.Key(store.ConversationPK(tid, cvID), store.SKMeta)})
+	res, err := tt.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &tt.Data, Key: testaws.Key(store.ConversationPK(tid, cvID), store.SKMeta)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,12 +24,7 @@ import (
 //	item         PK                  SK
 //	suppression  T#t#SUPPRESS        <kind>#<hmac-sha256 hex>
 //
-// The kinds are chat's (chat.SuppressEmail...), repeated here for the store's callers.
-const (
-	SuppressEmail   = chat.SuppressEmail
-	SuppressContact = chat.SuppressContact
-	SuppressChannel = chat.SuppressChannel
-)
+// The kinds are chat's: chat.SuppressEmail, SuppressContact, SuppressChannel.
 
 // ErrNoSubjectKey is returned by the suppression methods of a store that was not
 // given the subject hash key (WithSubjectKey).
@@ -74,7 +69,7 @@ func (s *Store) SubjectHash(tenantID, kind, value string) (string, error) {
 
 func normalizeIdentity(kind, value string) string {
 	v := strings.TrimSpace(value)
-	if kind == SuppressEmail {
+	if kind == chat.SuppressEmail {
 		v = strings.ToLower(v)
 	}
 	return v

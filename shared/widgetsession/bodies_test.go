@@ -14,7 +14,6 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/ratelimit"
-	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/visitortoken"
 	"github.com/livesupportbot/backend/shared/widgetsession"
 )
@@ -34,7 +33,7 @@ func TestRefusals_ExactStatusesAndBodies(t *testing.T) {
 		t.Fatal(err)
 	}
 	visitor := ids.New(ids.Contact)
-	if err := st.Suppress(ctx, id, store.SuppressContact, visitor, "r1"); err != nil {
+	if err := st.Suppress(ctx, id, chat.SuppressContact, visitor, "r1"); err != nil {
 		t.Fatal(err)
 	}
 	erasedToken := tokens.Issue(id, visitor, time.Hour)

@@ -15,7 +15,6 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/ratelimit"
-	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/visitortoken"
 	"github.com/livesupportbot/backend/shared/widgetsession"
 )
@@ -81,7 +80,7 @@ func TestSession(t *testing.T) {
 		}
 	}
 	// After erasure the old visitor is refused, or comes back as a new contact.
-	if err := st.Suppress(ctx, shop.ID, store.SuppressContact, first["visitorId"].(string), "r1"); err != nil {
+	if err := st.Suppress(ctx, shop.ID, chat.SuppressContact, first["visitorId"].(string), "r1"); err != nil {
 		t.Fatal(err)
 	}
 	if code, m := call("https://shop.example.com", key(shop, first["visitorToken"].(string))); code != 403 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/local/wstest"
+	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/suppression"
@@ -45,7 +46,7 @@ func TestAuthorize_ErasedVisitorRefused(t *testing.T) {
 	h := wsconn.New(wsconn.Deps{Store: st, Tokens: tokens, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	tn := wstest.Tenant(t, st, "Shop")
 	erased, other := ids.New(ids.Contact), ids.New(ids.Contact)
-	if err := st.Suppress(ctx, tn.ID, store.SuppressContact, erased, "r1"); err != nil {
+	if err := st.Suppress(ctx, tn.ID, chat.SuppressContact, erased, "r1"); err != nil {
 		t.Fatal(err)
 	}
 	for _, setting := range []string{suppression.ReingestRefuse, suppression.ReingestNewContact} {

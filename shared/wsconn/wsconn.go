@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/visitortoken"
 )
 
@@ -111,7 +110,7 @@ func (h *Handler) Authorize(ctx context.Context, req events.APIGatewayCustomAuth
 		h.Log.InfoContext(ctx, "visitor token refused")
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	}
-	erased, err := h.Store.IsSuppressed(ctx, c.TenantID, store.SuppressContact, c.VisitorID)
+	erased, err := h.Store.IsSuppressed(ctx, c.TenantID, chat.SuppressContact, c.VisitorID)
 	if err != nil {
 		// Not Unauthorized: API Gateway answers 500 and the widget retries.
 		h.Log.ErrorContext(ctx, "suppression check", "tenantId", c.TenantID, "error", err)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/store"
 )
 
 func TestTwoConnections_AckedOnSenderDeliveredOnOther(t *testing.T) {
@@ -180,10 +179,10 @@ func TestErasedVisitor_RefusedNotRecreated(t *testing.T) {
 	ctx := context.Background()
 	v := ids.New(ids.Contact)
 	a := h.Connect(t, tn.ID, v, "c1")
-	if err := h.st.Suppress(ctx, tn.ID, store.SuppressContact, v, "r1"); err != nil {
+	if err := h.st.Suppress(ctx, tn.ID, chat.SuppressContact, v, "r1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.st.Suppress(ctx, tn.ID, store.SuppressEmail, "erased@example.com", "r2"); err != nil {
+	if err := h.st.Suppress(ctx, tn.ID, chat.SuppressEmail, "erased@example.com", "r2"); err != nil {
 		t.Fatal(err)
 	}
 	h.Frame(t, "ws-send-message.json", a, "c1", `{"action":"sendMessage","clientMessageId":"x","text":"I am back"}`)

@@ -21,8 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/livesupportbot/backend/local/cfntemplate"
 	"github.com/livesupportbot/backend/local/stack"
-	"github.com/livesupportbot/backend/shared/cfntemplate"
 )
 
 // DefaultPlatformToken is the local platform operator token when

@@ -21,8 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/livesupportbot/backend/local/cfntemplate"
 	"github.com/livesupportbot/backend/local/testaws"
-	"github.com/livesupportbot/backend/shared/cfntemplate"
 	"github.com/livesupportbot/backend/shared/ids"
 )
 
