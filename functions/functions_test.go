@@ -48,3 +48,53 @@ func TestEveryFunctionHasATemplateResource(t *testing.T) {
 		}
 	}
 }
+
+// ingest are the functions on the visitor's path: they link the DynamoDB
+// client (and ws-message the @connections API), never the S3, Lambda or KMS
+// clients that privacy and the Slack bridge need.
+var ingest = []string{"widget-session", "ws-connect", "ws-message"}
+
+func TestIngestFunctionsLinkNoS3LambdaOrKMS(t *testing.T) {
+	for _, f := range ingest {
+		cmd := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc", "./"+f)
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", f, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, svc := range []string{"s3", "lambda", "kms"} {
+				if dep == "github.com/aws/aws-sdk-go-v2/service/"+svc {
+					t.Errorf("%s links %s", f, dep)
+				}
+			}
+		}
+	}
+}
+
+// maxBootstrap is the most an arm64 bootstrap may weigh.
+const maxBootstrap = 10 << 20
+
+// TestEveryBootstrapIsAtMost10MiB builds each function as `make build` does
+// (arm64, lambda.norpc, stripped) and weighs it.
+func TestEveryBootstrapIsAtMost10MiB(t *testing.T) {
+	dirs, _ := filepath.Glob("*/main.go")
+	out := t.TempDir()
+	for _, d := range dirs {
+		name := filepath.Dir(d)
+		bin := filepath.Join(out, name)
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid=", "-o", bin, "./"+name)
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", name, err, b)
+		}
+		fi, err := os.Stat(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%-16s %.2f MiB", name, float64(fi.Size())/(1<<20))
+		if fi.Size() > maxBootstrap {
+			t.Errorf("%s weighs %.2f MiB, more than 10 MiB", name, float64(fi.Size())/(1<<20))
+		}
+	}
+}
