@@ -6,8 +6,6 @@ package main
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/slackbridge"
@@ -34,6 +32,6 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return serve(slackbridge.NotConfigured)
 	}
 	sc.Secrets = rt.Secrets
-	h := slackbridge.New(sc, rt.Store, slackkms.New(kms.NewFromConfig(rt.Config), sc.KMSKeyID), log)
+	h := slackbridge.New(sc, rt.Store, slackkms.New(rt.Config, getenv, sc.KMSKeyID), log)
 	return serve(h.Handle)
 }

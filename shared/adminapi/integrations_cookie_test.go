@@ -48,7 +48,7 @@ func TestIntegrations_SlackInstallEndToEnd(t *testing.T) {
 	e := newEnv(t, func(d *adminapi.Deps) {
 		d.Slack = adminapi.SlackBridge(slackbridge.New(cfg, storeOf(d), nil, nil))
 	})
-	webhook := slackbridge.New(cfg, e.store, slackkms.New(key.Client, key.KeyID), nil)
+	webhook := slackbridge.New(cfg, e.store, slackkms.New(testaws.Config(t), nil, key.KeyID), nil)
 	callback := func(installURL string, cookies []string) events.APIGatewayV2HTTPResponse {
 		t.Helper()
 		u, err := url.Parse(installURL)

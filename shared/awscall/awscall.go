@@ -44,9 +44,13 @@ type Client struct {
 // New returns the client of service in cfg's region. The endpoint is
 // AWS_ENDPOINT_URL_<envID> (e.g. AWS_ENDPOINT_URL_LAMBDA), else the
 // configuration's base endpoint (AWS_ENDPOINT_URL), else
-// https://<service>.<region>.amazonaws.com, as the SDK clients choose it.
+// https://<service>.<region>.amazonaws.com, as the SDK clients choose it. A nil
+// getenv reads no variable.
 func New(cfg aws.Config, getenv func(string) string, service, envID string) *Client {
-	ep := getenv("AWS_ENDPOINT_URL_" + envID)
+	var ep string
+	if getenv != nil {
+		ep = getenv("AWS_ENDPOINT_URL_" + envID)
+	}
 	if ep == "" {
 		ep = aws.ToString(cfg.BaseEndpoint)
 	}

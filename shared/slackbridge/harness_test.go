@@ -81,7 +81,7 @@ func newHookedHarness(tb testing.TB, m *testaws.Meter, hook *testaws.HookDB) *ha
 	b := slackbridge.New(slackbridge.Config{
 		ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, SigningSecret: signingSecret,
 		KMSKeyID: key.KeyID, ConsoleURL: consoleURL, APIURL: fake.APIURL(),
-	}, st, slackkms.New(key.Client, key.KeyID), log)
+	}, st, slackkms.New(cfg, nil, key.KeyID), log)
 	return &harness{tt: tt, st: st, key: key, slack: fake, bridge: b, logs: logs,
 		Widget: wstest.New(tb, cfg, st, tt.StreamArn, log, dispatch.Destination{Name: "slack", Deliverer: b})}
 }

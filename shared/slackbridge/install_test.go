@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/logging"
@@ -66,7 +67,7 @@ func TestOAuth_RedirectFollowsTheAPIsDomain(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
 			b := slackbridge.New(slackbridge.Config{ClientID: h.slack.ClientID, ClientSecret: h.slack.ClientSecret,
-				SigningSecret: signingSecret, KMSKeyID: h.key.KeyID, PublicURL: tc.publicURL, APIURL: h.slack.APIURL()}, h.st, slackkms.New(h.key.Client, h.key.KeyID), logging.New(h.logs, "test"))
+				SigningSecret: signingSecret, KMSKeyID: h.key.KeyID, PublicURL: tc.publicURL, APIURL: h.slack.APIURL()}, h.st, slackkms.New(testaws.Config(t), nil, h.key.KeyID), logging.New(h.logs, "test"))
 			ten := h.tenant(t)
 			s := start(t, b, ten.ID, tc.rc)
 			if got := s.URL.Query().Get("redirect_uri"); got != tc.want {

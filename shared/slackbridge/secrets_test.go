@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/slackbridge"
 	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
@@ -45,7 +46,7 @@ func TestSecrets_AreReadPerRequest(t *testing.T) {
 	tid, convID, threadTS := threadFixture(t, h)
 	sec := &secretsFake{vals: map[string]string{"SLACK_SIGNING_SECRET": signingSecret, "SLACK_CLIENT_SECRET": h.slack.ClientSecret}}
 	b := slackbridge.New(slackbridge.Config{ClientID: h.slack.ClientID, Secrets: sec, APIURL: h.slack.APIURL(), ConsoleURL: consoleURL},
-		h.st, slackkms.New(h.key.Client, h.key.KeyID), logging.New(h.logs, "test"))
+		h.st, slackkms.New(testaws.Config(t), nil, h.key.KeyID), logging.New(h.logs, "test"))
 	ctx := context.Background()
 	post := func(id string) int {
 		body := replyEvent(id, h.slack.TeamID, h.slack.ChannelID, threadTS, "1795860002.000"+id[len(id)-3:], "UAGENT01", "reply "+id, nil)
