@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/livesupportbot/backend/shared/lambdainvoke"
 )
 
 // TestLambdaAPI_InvokesFunctionsForTheSDK checks the Invoke API the functions'
@@ -39,5 +41,15 @@ func TestLambdaAPI_InvokesFunctionsForTheSDK(t *testing.T) {
 	var nf *types.ResourceNotFoundException
 	if !errors.As(err, &nf) {
 		t.Errorf("unknown function = %v, want ResourceNotFoundException", err)
+	}
+
+	// The admin API's own signed call (lambdainvoke, no SDK client) is accepted too.
+	inv := lambdainvoke.New(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(s.HTTPURL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}, func(string) string { return "" })
+	if err := inv.InvokeAsync(ctx, arn, authz); err != nil {
+		t.Errorf("lambdainvoke event invocation: %v", err)
+	}
+	if err := inv.InvokeAsync(ctx, "NoSuchFunction", []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "status 404 ResourceNotFoundException") {
+		t.Errorf("lambdainvoke of an unknown function = %v", err)
 	}
 }
