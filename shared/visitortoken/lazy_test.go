@@ -1,12 +1,12 @@
 package visitortoken_test
 
 import (
-	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/visitortoken"
 )
 
@@ -15,23 +15,12 @@ import (
 // the secret is not read again.
 func TestLazy_BuildsOnFirstUseAndRetriesFailures(t *testing.T) {
 	key := strings.Repeat("k", 32)
-	answers := []struct {
-		v   string
-		err error
-	}{{"", errors.New("secrets manager unreachable")}, {"short-secret-value", nil}, {key, nil}}
-	var mu sync.Mutex
-	reads := 0
-	lazy := visitortoken.FromSecret(func() (string, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		a := answers[min(reads, len(answers)-1)]
-		reads++
-		return a.v, a.err
-	})
+	secret := &testaws.FlakySecret{Value: key}
+	lazy := visitortoken.FromSecret(secret.Get)
 	if _, err := lazy.Signer(); err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Fatalf("first call: %v, want the read error", err)
 	}
-	if _, err := lazy.Signer(); err == nil || strings.Contains(err.Error(), "short-secret-value") {
+	if _, err := lazy.Signer(); err == nil || strings.Contains(err.Error(), testaws.ShortSecret) {
 		t.Fatalf("too short a secret: %v, want an error without the value", err)
 	}
 	var wg sync.WaitGroup
@@ -51,7 +40,7 @@ func TestLazy_BuildsOnFirstUseAndRetriesFailures(t *testing.T) {
 			t.Fatal("concurrent first uses built more than one signer")
 		}
 	}
-	if reads != 3 {
+	if reads := secret.Reads(); reads != 3 {
 		t.Errorf("the secret was read %d times, want 3 (two failures, one success)", reads)
 	}
 	fixed, _ := visitortoken.New(key)

@@ -3,7 +3,6 @@ package widgetsession_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -25,16 +24,8 @@ import (
 func TestSession_SecretReadOnFirstUseAndRetried(t *testing.T) {
 	st := testaws.NewTables(t).Store()
 	key := strings.Repeat("k", 32)
-	answers := []struct {
-		v   string
-		err error
-	}{{"", errors.New("secrets manager unreachable")}, {"short-secret-value", nil}, {key, nil}}
-	reads := 0
-	lazy := visitortoken.FromSecret(func() (string, error) {
-		a := answers[min(reads, len(answers)-1)]
-		reads++
-		return a.v, a.err
-	})
+	secret := &testaws.FlakySecret{Value: key}
+	lazy := visitortoken.FromSecret(secret.Get)
 	var logs bytes.Buffer
 	h := widgetsession.New(widgetsession.Deps{Store: st, Limiter: ratelimit.New(st), Tokens: lazy,
 		WebSocketURL: "wss://ws.example/dev", Log: slog.New(slog.NewJSONHandler(&logs, nil))})
@@ -56,10 +47,10 @@ func TestSession_SecretReadOnFirstUseAndRetried(t *testing.T) {
 			t.Errorf("request %d: body %s", i+1, res.Body)
 		}
 	}
-	if reads != 3 {
+	if reads := secret.Reads(); reads != 3 {
 		t.Errorf("the secret was read %d times, want 3", reads)
 	}
-	if !strings.Contains(logs.String(), "unreachable") || strings.Contains(logs.String(), "short-secret-value") {
+	if !strings.Contains(logs.String(), "unreachable") || strings.Contains(logs.String(), testaws.ShortSecret) {
 		t.Errorf("logs %s: want the failure logged, never the secret", logs.String())
 	}
 }

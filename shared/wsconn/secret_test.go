@@ -20,16 +20,8 @@ import (
 // secret's value; the next request tries again.
 func TestAuthorize_SecretReadOnFirstUseAndRetried(t *testing.T) {
 	key := strings.Repeat("s", 32)
-	answers := []struct {
-		v   string
-		err error
-	}{{"", errors.New("secrets manager unreachable")}, {"short-secret-value", nil}, {key, nil}}
-	reads := 0
-	lazy := visitortoken.FromSecret(func() (string, error) {
-		a := answers[min(reads, len(answers)-1)]
-		reads++
-		return a.v, a.err
-	})
+	secret := &testaws.FlakySecret{Value: key}
+	lazy := visitortoken.FromSecret(secret.Get)
 	var logs bytes.Buffer
 	h := wsconn.New(wsconn.Deps{Store: testaws.NewTables(t).Store(), Tokens: lazy, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 	tokens, _ := visitortoken.New(key)
@@ -43,10 +35,10 @@ func TestAuthorize_SecretReadOnFirstUseAndRetried(t *testing.T) {
 	if err != nil || res.Context["visitorId"] != "c1" {
 		t.Fatalf("once the key is read: %+v %v", res, err)
 	}
-	if reads != 3 {
+	if reads := secret.Reads(); reads != 3 {
 		t.Errorf("the secret was read %d times, want 3", reads)
 	}
-	if !strings.Contains(logs.String(), "unreachable") || strings.Contains(logs.String(), "short-secret-value") {
+	if !strings.Contains(logs.String(), "unreachable") || strings.Contains(logs.String(), testaws.ShortSecret) {
 		t.Errorf("logs %s: want the failure logged, never the secret", logs.String())
 	}
 }
