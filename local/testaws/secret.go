@@ -5,8 +5,8 @@ import (
 	"sync"
 )
 
-// UnreachableSecret is the error a FlakySecret gives first.
-var UnreachableSecret = errors.New("secrets manager unreachable")
+// ErrSecretUnreachable is the error a FlakySecret gives first.
+var ErrSecretUnreachable = errors.New("secrets manager unreachable")
 
 // FlakySecret plays a secret read that fails at first (Secrets Manager
 // unreachable), then gives ShortSecret (too short to be a key), then the
@@ -29,7 +29,7 @@ func (f *FlakySecret) Get() (string, error) {
 	f.reads++
 	switch f.reads {
 	case 1:
-		return "", UnreachableSecret
+		return "", ErrSecretUnreachable
 	case 2:
 		return ShortSecret, nil
 	}
