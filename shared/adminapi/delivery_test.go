@@ -45,7 +45,7 @@ func TestReply_ReachesVisitorConnectionThroughDispatch(t *testing.T) {
 	// What the event source mapping's filter passes on: inserts of messages.
 	var ev events.DynamoDBEvent
 	for _, r := range recs {
-		if r.EventName == "INSERT" && store.IsMessageKey(r.Change.Keys["SK"].String()) {
+		if m, _ := store.InsertedMessage(r); m != nil {
 			ev.Records = append(ev.Records, r)
 		}
 	}

@@ -164,7 +164,7 @@ func messageInserts(t *testing.T, cfg aws.Config, streamArn string) []events.Dyn
 	}
 	var out []events.DynamoDBEventRecord
 	for _, rec := range all {
-		if rec.EventName == "INSERT" && store.IsMessageKey(rec.Change.Keys["SK"].String()) {
+		if m, _ := store.InsertedMessage(rec); m != nil {
 			out = append(out, rec)
 		}
 	}

@@ -219,7 +219,7 @@ func (s *Store) history(ctx context.Context, table, tenantID, convID, before str
 	if err != nil {
 		return nil, "", wrap("query history", err)
 	}
-	var items []MessageItem
+	var items []messageRecord
 	if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
 		return nil, "", wrap("unmarshal history", err)
 	}

@@ -18,8 +18,8 @@ import (
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
-// MessageItem is a message as stored (and as it appears in stream records).
-type MessageItem struct {
+// messageRecord is a message as stored (and as it appears in stream records).
+type messageRecord struct {
 	Base
 	ID                 string    `dynamodbav:"id"`
 	ConversationID     string    `dynamodbav:"conversationId"`
@@ -35,7 +35,7 @@ type MessageItem struct {
 }
 
 // Message returns the domain message of the item.
-func (it *MessageItem) Message() *chat.Message {
+func (it *messageRecord) Message() *chat.Message {
 	return &chat.Message{
 		ID: it.ID, ConversationID: it.ConversationID, TenantID: it.TenantID, ContactID: it.ContactID,
 		Author: chat.Author{Kind: it.AuthorKind, Name: it.AuthorName}, Text: it.Text, Channel: it.Channel,
@@ -43,8 +43,8 @@ func (it *MessageItem) Message() *chat.Message {
 	}
 }
 
-func messageItem(m *chat.Message, p retention.Periods) MessageItem {
-	return MessageItem{
+func messageItem(m *chat.Message, p retention.Periods) messageRecord {
+	return messageRecord{
 		Base: Base{PK: ConversationPK(m.TenantID, m.ConversationID), SK: MessageSK(m.CreatedAt, m.ID),
 			DataClass: retention.Communication, Entity: "message",
 			ExpiresAt: retention.ExpiresAt(p, retention.Communication, m.CreatedAt)},
@@ -83,7 +83,7 @@ func (s *Store) PutMessage(ctx context.Context, m *chat.Message, p retention.Per
 			return nil, false, err
 		}
 		if sk != MessageSK(m.CreatedAt, m.ID) {
-			var it MessageItem
+			var it messageRecord
 			ok, err := s.getLive(ctx, pk, sk, true, &it)
 			if err != nil {
 				return nil, false, wrap("get original message", err)
@@ -169,7 +169,7 @@ func (s *Store) putMessageItem(ctx context.Context, m *chat.Message, p retention
 	if cf.Item != nil && reflect.DeepEqual(cf.Item, item) {
 		return m, true, nil
 	}
-	var it MessageItem
+	var it messageRecord
 	if cf.Item != nil {
 		err = attributevalue.UnmarshalMap(cf.Item, &it)
 	} else if _, err = s.getLive(ctx, ConversationPK(m.TenantID, m.ConversationID), MessageSK(m.CreatedAt, m.ID), true, &it); err == nil && it.ID == "" {

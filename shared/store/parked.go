@@ -126,7 +126,7 @@ func (s *Store) ParkedMessage(ctx context.Context, d chat.ParkedDelivery) (*chat
 	if !validMessageSK(d.MessageSK) {
 		return nil, chat.ErrNotFound
 	}
-	var it MessageItem
+	var it messageRecord
 	ok, err := s.getLive(ctx, ConversationPK(d.TenantID, d.ConversationID), d.MessageSK, false, &it)
 	if err != nil {
 		return nil, wrap("get parked message", err)

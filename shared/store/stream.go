@@ -61,12 +61,12 @@ func fromStreamValue(v events.DynamoDBAttributeValue) (types.AttributeValue, err
 }
 
 // MessageFromStream decodes a message item from a stream image.
-func MessageFromStream(img map[string]events.DynamoDBAttributeValue) (*MessageItem, error) {
+func MessageFromStream(img map[string]events.DynamoDBAttributeValue) (*messageRecord, error) {
 	m, err := FromStreamImage(img)
 	if err != nil {
 		return nil, err
 	}
-	var it MessageItem
+	var it messageRecord
 	if err := attributevalue.UnmarshalMap(m, &it); err != nil {
 		return nil, fmt.Errorf("unmarshal message image: %w", err)
 	}
