@@ -60,8 +60,8 @@ func fromStreamValue(v events.DynamoDBAttributeValue) (types.AttributeValue, err
 	return nil, fmt.Errorf("unknown stream data type %d", v.DataType())
 }
 
-// MessageFromStream decodes a message item from a stream image.
-func MessageFromStream(img map[string]events.DynamoDBAttributeValue) (*messageRecord, error) {
+// messageFromStream decodes a message item from a stream image.
+func messageFromStream(img map[string]events.DynamoDBAttributeValue) (*messageRecord, error) {
 	m, err := FromStreamImage(img)
 	if err != nil {
 		return nil, err
@@ -73,5 +73,5 @@ func MessageFromStream(img map[string]events.DynamoDBAttributeValue) (*messageRe
 	return &it, nil
 }
 
-// IsMessageKey reports whether a sort key is a message's.
-func IsMessageKey(sk string) bool { return len(sk) > len(prefMsg) && sk[:len(prefMsg)] == prefMsg }
+// isMessageKey reports whether a sort key is a message's.
+func isMessageKey(sk string) bool { return len(sk) > len(prefMsg) && sk[:len(prefMsg)] == prefMsg }

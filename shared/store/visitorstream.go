@@ -13,10 +13,10 @@ func InsertedMessage(rec events.DynamoDBEventRecord) (*chat.Message, error) {
 		return nil, nil
 	}
 	sk, ok := rec.Change.Keys["SK"]
-	if !ok || sk.DataType() != events.DataTypeString || !IsMessageKey(sk.String()) {
+	if !ok || sk.DataType() != events.DataTypeString || !isMessageKey(sk.String()) {
 		return nil, nil
 	}
-	it, err := MessageFromStream(rec.Change.NewImage)
+	it, err := messageFromStream(rec.Change.NewImage)
 	if err != nil {
 		return nil, err
 	}
