@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -86,11 +87,11 @@ func TestRevokeAPIKey_LastActiveOwnerKeyIsRefused(t *testing.T) {
 	}
 	// Missing, revoked and foreign keys stay not found.
 	for _, id := range []string{ids.New(ids.APIKey), owner} {
-		if err := revoke(st, tid, id); err != chat.ErrNotFound {
+		if err := revoke(st, tid, id); !errors.Is(err, chat.ErrNotFound) {
 			t.Errorf("revoke %s: %v, want not found", id, err)
 		}
 	}
-	if err := revoke(st, ids.New(ids.Tenant), second); err != chat.ErrNotFound {
+	if err := revoke(st, ids.New(ids.Tenant), second); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("revoke through another tenant: %v, want not found", err)
 	}
 	if n := liveOwnerKeys(t, st, tid); n != 1 {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -83,7 +84,7 @@ func TestParkedDeliveries(t *testing.T) {
 	}
 	forged := got[2]
 	forged.MessageSK = "MSG#"
-	if _, err := st.ParkedMessage(ctx, forged); err != chat.ErrNotFound {
+	if _, err := st.ParkedMessage(ctx, forged); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("a malformed message key: %v, want not found", err)
 	}
 }

@@ -2,6 +2,7 @@ package visitortoken_test
 
 import (
 	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func FuzzVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, token string) {
 		c, err := s.Verify(token)
 		if err != nil {
-			if err != visitortoken.ErrInvalid || c != (visitortoken.Claims{}) {
+			if !errors.Is(err, visitortoken.ErrInvalid) || c != (visitortoken.Claims{}) {
 				t.Fatalf("refused with %v and claims %+v", err, c)
 			}
 			return

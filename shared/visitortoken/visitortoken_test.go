@@ -1,6 +1,7 @@
 package visitortoken_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ func TestIssueVerify(t *testing.T) {
 		t.Fatalf("verify: %+v %v", c, err)
 	}
 	late := s.WithClock(func() time.Time { return now.Add(time.Hour) })
-	if _, err := late.Verify(tok); err != visitortoken.ErrInvalid {
+	if _, err := late.Verify(tok); !errors.Is(err, visitortoken.ErrInvalid) {
 		t.Fatalf("expired token: %v", err)
 	}
 	payload, sig, _ := strings.Cut(tok, ".")
@@ -33,7 +34,7 @@ func TestIssueVerify(t *testing.T) {
 		"empty":           "",
 		"huge":            strings.Repeat("a", 2000) + "." + sig,
 	} {
-		if _, err := s.Verify(bad); err != visitortoken.ErrInvalid {
+		if _, err := s.Verify(bad); !errors.Is(err, visitortoken.ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
 	}
