@@ -26,16 +26,8 @@ func secretsOf(platformToken string) map[string]string {
 var settings = map[string]string{"PRIVACY_EXPORT_FUNCTION": "export", "PRIVACY_ERASE_FUNCTION": "erase",
 	"SLACK_CLIENT_ID": "1111.2222", "MAX_MESSAGE_CHARS": "100"}
 
-// start runs run with getenv and returns the handler it serves.
-func start(t *testing.T, getenv func(string) string) handler {
-	t.Helper()
-	var h handler
-	serve = func(fn any) error { h = fn.(handler); return nil }
-	if err := run(context.Background(), getenv); err != nil || h == nil {
-		t.Fatalf("run: %v", err)
-	}
-	return h
-}
+// fn is the function's main under test.
+var fn = testaws.Main{Run: run, Serve: &serve}
 
 // call sends ev with a bearer key and returns the answer.
 func call(t *testing.T, h handler, ev events.APIGatewayV2HTTPRequest, key string) events.APIGatewayV2HTTPResponse {
@@ -53,7 +45,7 @@ func call(t *testing.T, h handler, ev events.APIGatewayV2HTTPRequest, key string
 // through the bridge built with the app's client secret.
 func TestRun_ServesItsSampleEvent(t *testing.T) {
 	tt := testaws.NewTables(t)
-	h := start(t, testaws.FunctionEnv(t, tt, secretsOf(token), settings))
+	h := fn.Start(t, testaws.FunctionEnv(t, tt, secretsOf(token), settings)).(handler)
 	var ev events.APIGatewayV2HTTPRequest
 	testaws.LoadEvent(t, "admin-api-create-tenant.json", &ev)
 	res := call(t, h, ev, token)
@@ -76,7 +68,7 @@ func TestRun_ServesItsSampleEvent(t *testing.T) {
 func TestRun_ShortPlatformTokenServesNothing(t *testing.T) {
 	tt := testaws.NewTables(t)
 	short := "short-platform-token"
-	h := start(t, testaws.FunctionEnv(t, tt, secretsOf(short), settings))
+	h := fn.Start(t, testaws.FunctionEnv(t, tt, secretsOf(short), settings)).(handler)
 	var ev events.APIGatewayV2HTTPRequest
 	testaws.LoadEvent(t, "admin-api-create-tenant.json", &ev)
 	for range 2 {
@@ -88,26 +80,7 @@ func TestRun_ShortPlatformTokenServesNothing(t *testing.T) {
 
 func TestRun_MissingOrBadSettingsAreStartUpErrors(t *testing.T) {
 	tt := testaws.NewTables(t)
-	serve = func(any) error { t.Fatal("served with a bad configuration"); return nil }
-	for _, tc := range []struct {
-		extra map[string]string
-		want  string
-	}{
-		{map[string]string{"PLATFORM_TOKEN_ARN": ""}, "PLATFORM_TOKEN_ARN"},
-		{map[string]string{"DATA_TABLE": ""}, "DATA_TABLE"},
-		{map[string]string{"PRIVACY_ERASE_FUNCTION": ""}, "PRIVACY_ERASE_FUNCTION"},
-		{map[string]string{"MAX_MESSAGE_CHARS": "lots"}, "MAX_MESSAGE_CHARS"},
-	} {
-		extra := map[string]string{}
-		for k, v := range settings {
-			extra[k] = v
-		}
-		for k, v := range tc.extra {
-			extra[k] = v
-		}
-		getenv := testaws.FunctionEnv(t, tt, secretsOf(token), extra)
-		if err := run(context.Background(), getenv); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%v: run = %v, want an error naming %s", tc.extra, err, tc.want)
-		}
-	}
+	fn.Refuses(t, testaws.FunctionEnv(t, tt, secretsOf(token), settings),
+		[2]string{"PLATFORM_TOKEN_ARN", ""}, [2]string{"DATA_TABLE", ""},
+		[2]string{"PRIVACY_ERASE_FUNCTION", ""}, [2]string{"MAX_MESSAGE_CHARS", "lots"})
 }

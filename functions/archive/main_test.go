@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -25,18 +24,14 @@ const (
 	sampleSK      = "MSG#2025-11-28T10:00:01.000000Z#m0000000000000000000000000"
 )
 
+// fn is the function's main under test.
+var fn = testaws.Main{Run: run, Serve: &serve}
+
 // start runs run with the test's environment and returns the handler it
 // serves, as the Lambda runtime would call it.
 func start(t *testing.T, getenv func(string) string) lambda.Handler {
 	t.Helper()
-	var served any
-	old := serve
-	serve = func(h any) error { served = h; return nil }
-	t.Cleanup(func() { serve = old })
-	if err := run(context.Background(), getenv); err != nil {
-		t.Fatal(err)
-	}
-	return lambda.NewHandler(served)
+	return lambda.NewHandler(fn.Start(t, getenv))
 }
 
 // invoke sends the sample event and returns the batch item failures.
@@ -96,14 +91,6 @@ func TestRun_RecognisesSubjectsErasedUnderTheSecretKey(t *testing.T) {
 
 func TestRun_RefusesToStartWithoutItsSettings(t *testing.T) {
 	tt := testaws.NewTables(t)
-	old := serve
-	t.Cleanup(func() { serve = old })
-	for _, missing := range []string{"DATA_TABLE", "ARCHIVE_TABLE", "SUBJECT_HASH_SECRET_ARN"} {
-		getenv := testaws.FunctionEnv(t, tt, map[string]string{"SUBJECT_HASH_SECRET": subjectKey}, map[string]string{missing: ""})
-		serve = func(any) error { t.Fatal("served without " + missing); return nil }
-		err := run(context.Background(), getenv)
-		if err == nil || !strings.Contains(err.Error(), missing) {
-			t.Errorf("without %s: %v, want an error naming it", missing, err)
-		}
-	}
+	fn.Refuses(t, testaws.FunctionEnv(t, tt, map[string]string{"SUBJECT_HASH_SECRET": subjectKey}, nil),
+		[2]string{"DATA_TABLE", ""}, [2]string{"ARCHIVE_TABLE", ""}, [2]string{"SUBJECT_HASH_SECRET_ARN", ""})
 }

@@ -16,18 +16,14 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 )
 
+// fn is the function's main under test.
+var fn = testaws.Main{Run: run, Serve: &serve}
+
 func TestRun_DeliversItsSampleEventToTheVisitorsConnection(t *testing.T) {
 	tt := testaws.NewTables(t)
 	mgmt := pushertest.New(t)
 	getenv := testaws.FunctionEnv(t, tt, nil, map[string]string{"WS_MANAGEMENT_ENDPOINT": mgmt.URL + "/dev"})
-	var h func(context.Context, json.RawMessage) (any, error)
-	serve = func(handler any) error {
-		h = handler.(func(context.Context, json.RawMessage) (any, error))
-		return nil
-	}
-	if err := run(context.Background(), getenv); err != nil || h == nil {
-		t.Fatalf("run: %v", err)
-	}
+	h := fn.Start(t, getenv).(func(context.Context, json.RawMessage) (any, error))
 	ctx := context.Background()
 	// The sample event's message is for this visitor.
 	tid, vid := "t0000000000000000000000000", "c0000000000000000000000000"
@@ -50,17 +46,6 @@ func TestRun_DeliversItsSampleEventToTheVisitorsConnection(t *testing.T) {
 
 func TestRun_MissingSettingsAreStartUpErrors(t *testing.T) {
 	tt := testaws.NewTables(t)
-	serve = func(any) error { t.Fatal("served with a bad configuration"); return nil }
-	for _, tc := range []struct {
-		extra map[string]string
-		want  string
-	}{
-		{nil, "WS_MANAGEMENT_ENDPOINT"},
-		{map[string]string{"WS_MANAGEMENT_ENDPOINT": "http://localhost/dev", "DATA_TABLE": ""}, "DATA_TABLE"},
-	} {
-		getenv := testaws.FunctionEnv(t, tt, nil, tc.extra)
-		if err := run(context.Background(), getenv); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%v: run = %v, want an error naming %s", tc.extra, err, tc.want)
-		}
-	}
+	fn.Refuses(t, testaws.FunctionEnv(t, tt, nil, map[string]string{"WS_MANAGEMENT_ENDPOINT": "http://localhost/dev"}),
+		[2]string{"WS_MANAGEMENT_ENDPOINT", ""}, [2]string{"DATA_TABLE", ""})
 }

@@ -18,6 +18,9 @@ import (
 	"github.com/livesupportbot/backend/shared/privacy/jobs"
 )
 
+// fn is the function's main under test.
+var fn = testaws.Main{Run: run, Serve: &serve}
+
 func TestRun_ErasesTheSubjectOfItsSampleEvent(t *testing.T) {
 	ctx := context.Background()
 	tt := testaws.NewTables(t)
@@ -25,14 +28,7 @@ func TestRun_ErasesTheSubjectOfItsSampleEvent(t *testing.T) {
 	mgmt := pushertest.New(t)
 	getenv := testaws.FunctionEnv(t, tt, map[string]string{"SUBJECT_HASH_SECRET": "subject-key"},
 		map[string]string{"EXPORT_BUCKET": bucket.Name, "WS_MANAGEMENT_ENDPOINT": mgmt.URL + "/dev"})
-	var h func(context.Context, privacy.Event) error
-	serve = func(handler any) error {
-		h = handler.(func(context.Context, privacy.Event) error)
-		return nil
-	}
-	if err := run(ctx, getenv); err != nil || h == nil {
-		t.Fatalf("run: %v", err)
-	}
+	h := fn.Start(t, getenv).(func(context.Context, privacy.Event) error)
 
 	// The sample event's tenant and request, about a contact with a live connection.
 	var ev privacy.Event
@@ -96,21 +92,8 @@ func TestRun_ErasesTheSubjectOfItsSampleEvent(t *testing.T) {
 
 func TestRun_MissingSettingsAreStartUpErrors(t *testing.T) {
 	tt := testaws.NewTables(t)
-	serve = func(any) error { t.Fatal("served with a bad configuration"); return nil }
 	full := map[string]string{"EXPORT_BUCKET": "b", "WS_MANAGEMENT_ENDPOINT": "http://127.0.0.1:1/dev"}
-	for _, name := range []string{"EXPORT_BUCKET", "WS_MANAGEMENT_ENDPOINT", "DATA_TABLE"} {
-		extra := map[string]string{}
-		for k, v := range full {
-			extra[k] = v
-		}
-		extra[name] = ""
-		getenv := testaws.FunctionEnv(t, tt, map[string]string{"SUBJECT_HASH_SECRET": "k"}, extra)
-		if err := run(context.Background(), getenv); err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("without %s: run = %v", name, err)
-		}
-	}
-	getenv := testaws.FunctionEnv(t, tt, nil, full) // no SUBJECT_HASH_SECRET_ARN
-	if err := run(context.Background(), getenv); err == nil || !strings.Contains(err.Error(), "SUBJECT_HASH_SECRET_ARN") {
-		t.Errorf("without the secret's ARN: run = %v", err)
-	}
+	fn.Refuses(t, testaws.FunctionEnv(t, tt, map[string]string{"SUBJECT_HASH_SECRET": "k"}, full),
+		[2]string{"EXPORT_BUCKET", ""}, [2]string{"WS_MANAGEMENT_ENDPOINT", ""}, [2]string{"DATA_TABLE", ""},
+		[2]string{"SUBJECT_HASH_SECRET_ARN", ""})
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,19 +15,15 @@ import (
 	"github.com/livesupportbot/backend/shared/privacy/jobs"
 )
 
+// fn is the function's main under test.
+var fn = testaws.Main{Run: run, Serve: &serve}
+
 func TestRun_ExportsTheSubjectOfItsSampleEvent(t *testing.T) {
 	ctx := context.Background()
 	tt := testaws.NewTables(t)
 	bucket := testaws.NewBucket(t)
 	getenv := testaws.FunctionEnv(t, tt, nil, map[string]string{"EXPORT_BUCKET": bucket.Name, "EXPORT_LINK_TTL_HOURS": "24"})
-	var h func(context.Context, privacy.Event) error
-	serve = func(handler any) error {
-		h = handler.(func(context.Context, privacy.Event) error)
-		return nil
-	}
-	if err := run(ctx, getenv); err != nil || h == nil {
-		t.Fatalf("run: %v", err)
-	}
+	h := fn.Start(t, getenv).(func(context.Context, privacy.Event) error)
 
 	var ev privacy.Event
 	testaws.LoadEvent(t, "privacy-export.json", &ev)
@@ -72,19 +67,7 @@ func TestRun_ExportsTheSubjectOfItsSampleEvent(t *testing.T) {
 
 func TestRun_BadOrMissingSettingsAreStartUpErrors(t *testing.T) {
 	tt := testaws.NewTables(t)
-	serve = func(any) error { t.Fatal("served with a bad configuration"); return nil }
-	for _, tc := range []struct {
-		extra map[string]string
-		want  string
-	}{
-		{map[string]string{}, "EXPORT_BUCKET"},
-		{map[string]string{"EXPORT_BUCKET": "b", "EXPORT_LINK_TTL_HOURS": "200"}, "EXPORT_LINK_TTL_HOURS"},
-		{map[string]string{"EXPORT_BUCKET": "b", "EXPORT_LINK_TTL_HOURS": "a week"}, "EXPORT_LINK_TTL_HOURS"},
-		{map[string]string{"EXPORT_BUCKET": "b", "ARCHIVE_TABLE": ""}, "ARCHIVE_TABLE"},
-	} {
-		getenv := testaws.FunctionEnv(t, tt, nil, tc.extra)
-		if err := run(context.Background(), getenv); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%v: run = %v, want an error naming %s", tc.extra, err, tc.want)
-		}
-	}
+	fn.Refuses(t, testaws.FunctionEnv(t, tt, nil, map[string]string{"EXPORT_BUCKET": "b"}),
+		[2]string{"EXPORT_BUCKET", ""}, [2]string{"EXPORT_LINK_TTL_HOURS", "200"},
+		[2]string{"EXPORT_LINK_TTL_HOURS", "a week"}, [2]string{"ARCHIVE_TABLE", ""})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -20,19 +19,8 @@ import (
 	"github.com/livesupportbot/backend/shared/sweep"
 )
 
-// start runs run with the test's environment and returns the handler it
-// serves, as the Lambda runtime would call it.
-func start(t *testing.T, getenv func(string) string) lambda.Handler {
-	t.Helper()
-	var served any
-	old := serve
-	serve = func(h any) error { served = h; return nil }
-	t.Cleanup(func() { serve = old })
-	if err := run(context.Background(), getenv); err != nil {
-		t.Fatal(err)
-	}
-	return lambda.NewHandler(served)
-}
+// fn is the function's main under test.
+var fn = testaws.Main{Run: run, Serve: &serve}
 
 func TestRun_ServesTheDailySweepUnderTheInvocationsLease(t *testing.T) {
 	tt := testaws.NewTables(t)
@@ -41,7 +29,7 @@ func TestRun_ServesTheDailySweepUnderTheInvocationsLease(t *testing.T) {
 	if err := st.PutTenant(context.Background(), ten); err != nil {
 		t.Fatal(err)
 	}
-	h := start(t, testaws.FunctionEnv(t, tt, nil, nil))
+	h := lambda.NewHandler(fn.Start(t, testaws.FunctionEnv(t, tt, nil, nil)))
 	payload, err := os.ReadFile("../../events/retention-sweep.json")
 	if err != nil {
 		t.Fatal(err)
@@ -74,14 +62,5 @@ func TestRun_ServesTheDailySweepUnderTheInvocationsLease(t *testing.T) {
 
 func TestRun_RefusesToStartWithoutItsSettings(t *testing.T) {
 	tt := testaws.NewTables(t)
-	old := serve
-	t.Cleanup(func() { serve = old })
-	for _, missing := range []string{"DATA_TABLE", "ARCHIVE_TABLE"} {
-		getenv := testaws.FunctionEnv(t, tt, nil, map[string]string{missing: ""})
-		serve = func(any) error { t.Fatal("served without " + missing); return nil }
-		err := run(context.Background(), getenv)
-		if err == nil || !strings.Contains(err.Error(), missing) {
-			t.Errorf("without %s: %v, want an error naming it", missing, err)
-		}
-	}
+	fn.Refuses(t, testaws.FunctionEnv(t, tt, nil, nil), [2]string{"DATA_TABLE", ""}, [2]string{"ARCHIVE_TABLE", ""})
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,15 +16,13 @@ type handler = func(context.Context, events.APIGatewayV2HTTPRequest) (events.API
 
 const signingSecret = "mainTestSigningSecret0001"
 
+// fn is the function's main under test.
+var fn = testaws.Main{Run: run, Serve: &serve}
+
 // start runs run with env and returns the handler it serves.
 func start(t *testing.T, getenv func(string) string) handler {
 	t.Helper()
-	var got any
-	serve = func(h any) error { got = h; return nil }
-	t.Cleanup(func() { serve = nil })
-	if err := run(context.Background(), getenv); err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	got := fn.Start(t, getenv)
 	h, ok := got.(handler)
 	if !ok {
 		t.Fatalf("served %T, want an HTTP API handler", got)
@@ -86,11 +83,5 @@ func TestRun_WithoutSlackAnswers503(t *testing.T) {
 
 func TestRun_MissingVariableIsNamed(t *testing.T) {
 	tt := testaws.NewTables(t)
-	for _, name := range []string{"DATA_TABLE", "SLACK_APP_SECRETS_ARN"} {
-		getenv := env(t, tt, `{}`, map[string]string{name: ""})
-		serve = func(any) error { t.Fatal("served without its settings"); return nil }
-		if err := run(context.Background(), getenv); err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("without %s: %v, want an error naming it", name, err)
-		}
-	}
+	fn.Refuses(t, env(t, tt, `{}`, nil), [2]string{"DATA_TABLE", ""}, [2]string{"SLACK_APP_SECRETS_ARN", ""})
 }

@@ -13,20 +13,16 @@ import (
 	"github.com/livesupportbot/backend/shared/visitortoken"
 )
 
+// fn is the function's main under test.
+var fn = testaws.Main{Run: run, Serve: &serve}
+
 func TestRun_IssuesATokenForItsSampleEvent(t *testing.T) {
 	tt := testaws.NewTables(t)
 	key := strings.Repeat("v", 32)
 	tn := wstest.Tenant(t, tt.Store(), "Shop")
 	getenv := testaws.FunctionEnv(t, tt, map[string]string{"VISITOR_TOKEN_SECRET": key, "SUBJECT_HASH_SECRET": "subject-key"},
 		map[string]string{"WEBSOCKET_URL": "wss://ws.example/dev"})
-	var h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
-	serve = func(handler any) error {
-		h = handler.(func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error))
-		return nil
-	}
-	if err := run(context.Background(), getenv); err != nil || h == nil {
-		t.Fatalf("run: %v", err)
-	}
+	h := fn.Start(t, getenv).(func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error))
 	var req events.APIGatewayV2HTTPRequest
 	testaws.LoadEvent(t, "widget-session.json", &req)
 	req.Body = `{"widgetKey":"` + tn.WidgetKey + `"}`
@@ -47,21 +43,8 @@ func TestRun_IssuesATokenForItsSampleEvent(t *testing.T) {
 
 func TestRun_MissingSettingsAreStartUpErrors(t *testing.T) {
 	tt := testaws.NewTables(t)
-	serve = func(any) error { t.Fatal("served with a bad configuration"); return nil }
 	both := map[string]string{"VISITOR_TOKEN_SECRET": strings.Repeat("v", 32), "SUBJECT_HASH_SECRET": "k"}
-	url := map[string]string{"WEBSOCKET_URL": "wss://ws.example/dev"}
-	for _, tc := range []struct {
-		secrets, extra map[string]string
-		want           string
-	}{
-		{both, nil, "WEBSOCKET_URL"},
-		{both, map[string]string{"WEBSOCKET_URL": "wss://ws.example/dev", "ARCHIVE_TABLE": ""}, "ARCHIVE_TABLE"},
-		{map[string]string{"SUBJECT_HASH_SECRET": "k"}, url, "VISITOR_TOKEN_SECRET_ARN"},
-		{map[string]string{"VISITOR_TOKEN_SECRET": strings.Repeat("v", 32)}, url, "SUBJECT_HASH_SECRET_ARN"},
-	} {
-		getenv := testaws.FunctionEnv(t, tt, tc.secrets, tc.extra)
-		if err := run(context.Background(), getenv); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("run = %v, want an error naming %s", err, tc.want)
-		}
-	}
+	fn.Refuses(t, testaws.FunctionEnv(t, tt, both, map[string]string{"WEBSOCKET_URL": "wss://ws.example/dev"}),
+		[2]string{"WEBSOCKET_URL", ""}, [2]string{"ARCHIVE_TABLE", ""},
+		[2]string{"VISITOR_TOKEN_SECRET_ARN", ""}, [2]string{"SUBJECT_HASH_SECRET_ARN", ""})
 }

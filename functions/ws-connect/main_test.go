@@ -14,18 +14,14 @@ import (
 	"github.com/livesupportbot/backend/shared/visitortoken"
 )
 
+// fn is the function's main under test.
+var fn = testaws.Main{Run: run, Serve: &serve}
+
 func TestRun_AuthorizesAndRecordsTheConnectionOfItsSampleEvents(t *testing.T) {
 	tt := testaws.NewTables(t)
 	key := strings.Repeat("v", 32)
 	getenv := testaws.FunctionEnv(t, tt, map[string]string{"VISITOR_TOKEN_SECRET": key, "SUBJECT_HASH_SECRET": "subject-key"}, nil)
-	var h func(context.Context, json.RawMessage) (any, error)
-	serve = func(handler any) error {
-		h = handler.(func(context.Context, json.RawMessage) (any, error))
-		return nil
-	}
-	if err := run(context.Background(), getenv); err != nil || h == nil {
-		t.Fatalf("run: %v", err)
-	}
+	h := fn.Start(t, getenv).(func(context.Context, json.RawMessage) (any, error))
 	ctx := context.Background()
 	tokens, _ := visitortoken.New(key)
 	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
@@ -66,21 +62,8 @@ func TestRun_AuthorizesAndRecordsTheConnectionOfItsSampleEvents(t *testing.T) {
 
 func TestRun_MissingSettingsAreStartUpErrors(t *testing.T) {
 	tt := testaws.NewTables(t)
-	serve = func(any) error { t.Fatal("served with a bad configuration"); return nil }
 	both := map[string]string{"VISITOR_TOKEN_SECRET": strings.Repeat("v", 32), "SUBJECT_HASH_SECRET": "k"}
-	for _, tc := range []struct {
-		secrets map[string]string
-		extra   map[string]string
-		want    string
-	}{
-		{both, map[string]string{"DATA_TABLE": ""}, "DATA_TABLE"},
-		{both, map[string]string{"AWS_REGION": ""}, "AWS_REGION"},
-		{map[string]string{"SUBJECT_HASH_SECRET": "k"}, nil, "VISITOR_TOKEN_SECRET_ARN"},
-		{map[string]string{"VISITOR_TOKEN_SECRET": strings.Repeat("v", 32)}, nil, "SUBJECT_HASH_SECRET_ARN"},
-	} {
-		getenv := testaws.FunctionEnv(t, tt, tc.secrets, tc.extra)
-		if err := run(context.Background(), getenv); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("run = %v, want an error naming %s", err, tc.want)
-		}
-	}
+	fn.Refuses(t, testaws.FunctionEnv(t, tt, both, nil),
+		[2]string{"DATA_TABLE", ""}, [2]string{"AWS_REGION", ""},
+		[2]string{"VISITOR_TOKEN_SECRET_ARN", ""}, [2]string{"SUBJECT_HASH_SECRET_ARN", ""})
 }

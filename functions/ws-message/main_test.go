@@ -13,20 +13,16 @@ import (
 	"github.com/livesupportbot/backend/shared/ids"
 )
 
+// fn is the function's main under test.
+var fn = testaws.Main{Run: run, Serve: &serve}
+
 func TestRun_ServesFramesOfItsSampleEvent(t *testing.T) {
 	tt := testaws.NewTables(t)
 	mgmt := pushertest.New(t)
 	tn := wstest.Tenant(t, tt.Store(), "Shop")
 	getenv := testaws.FunctionEnv(t, tt, map[string]string{"SUBJECT_HASH_SECRET": "subject-key"},
 		map[string]string{"WS_MANAGEMENT_ENDPOINT": mgmt.URL + "/dev", "MAX_MESSAGE_CHARS": "5"})
-	var h func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error)
-	serve = func(handler any) error {
-		h = handler.(func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error))
-		return nil
-	}
-	if err := run(context.Background(), getenv); err != nil || h == nil {
-		t.Fatalf("run: %v", err)
-	}
+	h := fn.Start(t, getenv).(func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error))
 	var req events.APIGatewayWebsocketProxyRequest
 	testaws.LoadEvent(t, "ws-send-message.json", &req)
 	req.RequestContext.Authorizer = map[string]any{"tenantId": tn.ID, "visitorId": ids.New(ids.Contact)}
@@ -50,22 +46,7 @@ func TestRun_ServesFramesOfItsSampleEvent(t *testing.T) {
 
 func TestRun_BadOrMissingSettingsAreStartUpErrors(t *testing.T) {
 	tt := testaws.NewTables(t)
-	serve = func(any) error { t.Fatal("served with a bad configuration"); return nil }
-	for _, tc := range []struct {
-		extra map[string]string
-		want  string
-	}{
-		{map[string]string{"MAX_MESSAGE_CHARS": "lots"}, "MAX_MESSAGE_CHARS"},
-		{map[string]string{"MAX_MESSAGE_CHARS": "0"}, "MAX_MESSAGE_CHARS"},
-		{map[string]string{"DATA_TABLE": ""}, "DATA_TABLE"},
-	} {
-		getenv := testaws.FunctionEnv(t, tt, map[string]string{"SUBJECT_HASH_SECRET": "k"}, tc.extra)
-		if err := run(context.Background(), getenv); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%v: run = %v, want an error naming %s", tc.extra, err, tc.want)
-		}
-	}
-	getenv := testaws.FunctionEnv(t, tt, nil, nil) // no SUBJECT_HASH_SECRET_ARN
-	if err := run(context.Background(), getenv); err == nil || !strings.Contains(err.Error(), "SUBJECT_HASH_SECRET_ARN") {
-		t.Errorf("without the secret's ARN: run = %v", err)
-	}
+	fn.Refuses(t, testaws.FunctionEnv(t, tt, map[string]string{"SUBJECT_HASH_SECRET": "k"}, nil),
+		[2]string{"MAX_MESSAGE_CHARS", "lots"}, [2]string{"MAX_MESSAGE_CHARS", "0"}, [2]string{"DATA_TABLE", ""},
+		[2]string{"SUBJECT_HASH_SECRET_ARN", ""})
 }
