@@ -2,9 +2,6 @@ package widgetsession_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,25 +10,17 @@ import (
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/ratelimit"
-	"github.com/livesupportbot/backend/shared/visitortoken"
-	"github.com/livesupportbot/backend/shared/widgetsession"
 )
 
 // The refusals keep their statuses (from apierror's one map) and their exact
 // bodies and headers.
 func TestRefusals_ExactStatusesAndBodies(t *testing.T) {
 	st := testaws.NewTables(t).Store()
-	tokens, _ := visitortoken.New(strings.Repeat("k", 32))
-	h := widgetsession.New(widgetsession.Deps{Store: st, Limiter: ratelimit.New(st), Tokens: tokens,
-		WebSocketURL: "wss://ws.example/dev", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	tokens := testTokens
+	h := newHandler(st, nil, nil)
 	ctx := context.Background()
-	id := ids.New(ids.Tenant)
-	tn := &chat.Tenant{ID: id, WidgetKey: "wk_" + id + "_" + ids.Secret(16), AllowedOrigins: []string{"https://shop.example"},
-		Status: "active", CreatedAt: time.Now()}
-	if err := st.PutTenant(ctx, tn); err != nil {
-		t.Fatal(err)
-	}
+	tn := newTenant(t, st, "https://shop.example")
+	id := tn.ID
 	visitor := ids.New(ids.Contact)
 	if err := st.Suppress(ctx, id, chat.SuppressContact, visitor, "r1"); err != nil {
 		t.Fatal(err)

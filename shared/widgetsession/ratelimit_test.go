@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,10 +13,7 @@ import (
 
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/ratelimit"
-	"github.com/livesupportbot/backend/shared/visitortoken"
-	"github.com/livesupportbot/backend/shared/widgetsession"
 )
 
 // The default per-network limit of POST /widget/v1/session (docs/CONTRACT.md).
@@ -33,21 +27,11 @@ var (
 // network at another tenant, are not held back.
 func TestSession_PerNetworkLimit(t *testing.T) {
 	st := testaws.NewTables(t).Store()
-	tokens, _ := visitortoken.New(strings.Repeat("k", 32))
-	h := widgetsession.New(widgetsession.Deps{Store: st, Limiter: ratelimit.New(st), Tokens: tokens, WebSocketURL: "wss://ws.example/dev", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h := newHandler(st, nil, nil)
 	ctx := context.Background()
-	mk := func() *chat.Tenant {
-		id := ids.New(ids.Tenant)
-		tn := &chat.Tenant{ID: id, WidgetKey: "wk_" + id + "_" + ids.Secret(16), Status: "active", CreatedAt: time.Now()}
-		if err := st.PutTenant(ctx, tn); err != nil {
-			t.Fatal(err)
-		}
-		return tn
-	}
-	shop, other := mk(), mk()
+	shop, other := newTenant(t, st), newTenant(t, st)
 	call := func(tn *chat.Tenant, ip string) events.APIGatewayV2HTTPResponse {
-		var req events.APIGatewayV2HTTPRequest
-		testaws.LoadEvent(t, "widget-session.json", &req)
+		req := sampleRequest(t)
 		req.RequestContext.HTTP.SourceIP = ip
 		req.Body = `{"widgetKey":"` + tn.WidgetKey + `"}`
 		res, err := h.Handle(ctx, req)

@@ -6,16 +6,9 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/livesupportbot/backend/local/testaws"
-	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/ratelimit"
 	"github.com/livesupportbot/backend/shared/visitortoken"
-	"github.com/livesupportbot/backend/shared/widgetsession"
 )
 
 // The signing key is read on first use, not at cold start: while it cannot be
@@ -27,16 +20,10 @@ func TestSession_SecretReadOnFirstUseAndRetried(t *testing.T) {
 	secret := &testaws.FlakySecret{Value: key}
 	lazy := visitortoken.FromSecret(secret.Get)
 	var logs bytes.Buffer
-	h := widgetsession.New(widgetsession.Deps{Store: st, Limiter: ratelimit.New(st), Tokens: lazy,
-		WebSocketURL: "wss://ws.example/dev", Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+	h := newHandler(st, lazy, slog.New(slog.NewJSONHandler(&logs, nil)))
 	ctx := context.Background()
-	id := ids.New(ids.Tenant)
-	tn := &chat.Tenant{ID: id, WidgetKey: "wk_" + id + "_" + ids.Secret(16), Status: "active", CreatedAt: time.Now()}
-	if err := st.PutTenant(ctx, tn); err != nil {
-		t.Fatal(err)
-	}
-	var req events.APIGatewayV2HTTPRequest
-	testaws.LoadEvent(t, "widget-session.json", &req)
+	tn := newTenant(t, st)
+	req := sampleRequest(t)
 	req.Body = `{"widgetKey":"` + tn.WidgetKey + `"}`
 	for i, want := range []int{500, 500, 200, 200} {
 		res, err := h.Handle(ctx, req)

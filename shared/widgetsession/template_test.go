@@ -3,22 +3,16 @@ package widgetsession_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/livesupportbot/backend/local/testaws"
-	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/ratelimit"
 	"github.com/livesupportbot/backend/shared/store"
-	"github.com/livesupportbot/backend/shared/visitortoken"
-	"github.com/livesupportbot/backend/shared/widgetsession"
 )
 
 // TestTemplate_PolicyIsExactlyWhatTheSessionUses drives new sessions, a
@@ -29,13 +23,10 @@ func TestTemplate_PolicyIsExactlyWhatTheSessionUses(t *testing.T) {
 	tt := testaws.NewTables(t)
 	m := testaws.NewMeter()
 	st := store.New(m.Client(testaws.Config(t)), tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
-	tokens, _ := visitortoken.New(strings.Repeat("k", 32))
-	h := widgetsession.New(widgetsession.Deps{Store: st, Limiter: ratelimit.New(st), Tokens: tokens, WebSocketURL: "wss://ws.example/dev", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	id := ids.New(ids.Tenant)
-	tn := &chat.Tenant{ID: id, WidgetKey: "wk_" + id + "_" + ids.Secret(16), Status: "active", CreatedAt: time.Now()}
-	if err := st.PutTenant(context.Background(), tn); err != nil {
-		t.Fatal(err)
-	}
+	tokens := testTokens
+	h := newHandler(st, nil, nil)
+	tn := newTenant(t, st)
+	id := tn.ID
 	m.Reset()
 	statuses := map[int]int{}
 	for i := range ratelimit.Defaults[ratelimit.Session].Burst + 1 {

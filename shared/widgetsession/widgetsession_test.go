@@ -3,39 +3,20 @@ package widgetsession_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"strings"
 	"testing"
-	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/ratelimit"
-	"github.com/livesupportbot/backend/shared/visitortoken"
-	"github.com/livesupportbot/backend/shared/widgetsession"
 )
 
 func TestSession(t *testing.T) {
 	st := testaws.NewTables(t).Store()
-	tokens, _ := visitortoken.New(strings.Repeat("k", 32))
-	h := widgetsession.New(widgetsession.Deps{Store: st, Limiter: ratelimit.New(st), Tokens: tokens, WebSocketURL: "wss://ws.example/dev", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	tokens := testTokens
+	h := newHandler(st, nil, nil)
 	ctx := context.Background()
-	mk := func(origins ...string) *chat.Tenant {
-		id := ids.New(ids.Tenant)
-		tn := &chat.Tenant{ID: id, WidgetKey: "wk_" + id + "_" + ids.Secret(16), AllowedOrigins: origins, Status: "active", CreatedAt: time.Now()}
-		if err := st.PutTenant(ctx, tn); err != nil {
-			t.Fatal(err)
-		}
-		return tn
-	}
-	shop, open, other := mk("https://shop.example.com"), mk(), mk()
+	shop, open, other := newTenant(t, st, "https://shop.example.com"), newTenant(t, st), newTenant(t, st)
 	call := func(origin, body string) (int, map[string]any) {
-		var req events.APIGatewayV2HTTPRequest
-		testaws.LoadEvent(t, "widget-session.json", &req)
+		req := sampleRequest(t)
 		req.Headers["origin"], req.Body = origin, body
 		res, err := h.Handle(ctx, req)
 		if err != nil {
