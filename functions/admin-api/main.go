@@ -60,6 +60,6 @@ func slackFrom(rt *awsclients.Runtime, getenv func(string) string, log *slog.Log
 		if err != nil {
 			return nil, nil // no client secret: Slack is not configured
 		}
-		return adminapi.SlackBridge(slackbridge.New(sc, rt.Store, nil, log)), nil // the admin routes never use KMS
+		return adminapi.SlackBridge(slackbridge.New(slackbridge.Deps{Config: sc, Store: rt.Store, Log: log})), nil // the admin routes never use KMS
 	}
 }

@@ -40,7 +40,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	// tenant's Slack thread. It is outbound: its failures are parked and retried
 	// by the scheduled run.
 	if sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_KMS_KEY_ID"); err == nil {
-		h.Outbound = append(h.Outbound, dispatch.Destination{Name: "slack", Deliverer: slackbridge.New(sc, rt.Store, slackkms.New(rt.Config, getenv, sc.KMSKeyID), log)})
+		h.Outbound = append(h.Outbound, dispatch.Destination{Name: "slack", Deliverer: slackbridge.New(slackbridge.Deps{Config: sc, Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, sc.KMSKeyID), Log: log})})
 	}
 	return serve(h.Handle)
 }

@@ -35,7 +35,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	// Channel adapters add their erase hooks here.
 	var hooks []jobs.EraseHook
 	if sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_KMS_KEY_ID"); err == nil {
-		hooks = append(hooks, slackbridge.New(sc, rt.Store, slackkms.New(rt.Config, getenv, sc.KMSKeyID), log))
+		hooks = append(hooks, slackbridge.New(slackbridge.Deps{Config: sc, Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, sc.KMSKeyID), Log: log}))
 	}
 	e := &jobs.Eraser{Store: rt.Store, S3: jobs.SignedDeleter{Signer: s3link.New(rt.Config, getenv)}, Bucket: env["EXPORT_BUCKET"],
 		Connections: pusher.New(pusher.NewClient(rt.Config, env["WS_MANAGEMENT_ENDPOINT"])), Hooks: hooks, Log: log}

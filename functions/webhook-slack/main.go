@@ -32,6 +32,6 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return serve(slackbridge.NotConfigured)
 	}
 	sc.Secrets = rt.Secrets
-	h := slackbridge.New(sc, rt.Store, slackkms.New(rt.Config, getenv, sc.KMSKeyID), log)
+	h := slackbridge.New(slackbridge.Deps{Config: sc, Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, sc.KMSKeyID), Log: log})
 	return serve(h.Handle)
 }

@@ -46,9 +46,9 @@ func TestIntegrations_SlackInstallEndToEnd(t *testing.T) {
 	key := testaws.NewKMSKey(t)
 	cfg := slackbridge.Config{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, KMSKeyID: key.KeyID, APIURL: fake.APIURL()}
 	e := newEnv(t, func(d *adminapi.Deps) {
-		d.Slack = adminapi.SlackBridge(slackbridge.New(cfg, storeOf(d), nil, nil))
+		d.Slack = adminapi.SlackBridge(slackbridge.New(slackbridge.Deps{Config: cfg, Store: storeOf(d)}))
 	})
-	webhook := slackbridge.New(cfg, e.store, slackkms.New(testaws.Config(t), nil, key.KeyID), nil)
+	webhook := slackbridge.New(slackbridge.Deps{Config: cfg, Store: e.store, Cipher: slackkms.New(testaws.Config(t), nil, key.KeyID)})
 	callback := func(installURL string, cookies []string) events.APIGatewayV2HTTPResponse {
 		t.Helper()
 		u, err := url.Parse(installURL)

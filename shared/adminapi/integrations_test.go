@@ -21,7 +21,7 @@ const slackClientSecret = "slack-client-secret-for-tests"
 // slackDeps is the Slack bridge of the test API (no KMS: the admin routes never
 // touch the token).
 func slackDeps(st *store.Store) adminapi.SlackIntegrations {
-	return adminapi.SlackBridge(slackbridge.New(slackbridge.Config{ClientID: "1111.2222", ClientSecret: slackClientSecret}, st, nil, nil))
+	return adminapi.SlackBridge(slackbridge.New(slackbridge.Deps{Config: slackbridge.Config{ClientID: "1111.2222", ClientSecret: slackClientSecret}, Store: st}))
 }
 
 func slackTeam(f fixture) string { return "T" + strings.ToUpper(f.ID) }

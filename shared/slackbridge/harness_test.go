@@ -78,10 +78,11 @@ func newHookedHarness(tb testing.TB, m *testaws.Meter, hook *testaws.HookDB) *ha
 	fake.AddUser(slackfake.User{ID: "UGONE001", Name: "gone", Deleted: true})
 	logs := &wstest.Logs{}
 	log := logging.New(logs, "test")
-	b := slackbridge.New(slackbridge.Config{
+	b := slackbridge.New(slackbridge.Deps{Config: slackbridge.Config{
 		ClientID: fake.ClientID, ClientSecret: fake.ClientSecret, SigningSecret: signingSecret,
 		KMSKeyID: key.KeyID, ConsoleURL: consoleURL, APIURL: fake.APIURL(),
-	}, st, slackkms.New(cfg, nil, key.KeyID), log)
+	}, Store: st, Cipher: slackkms.New(cfg, nil, key.KeyID), Log: log})
+
 	return &harness{tt: tt, st: st, key: key, slack: fake, bridge: b, logs: logs,
 		Widget: wstest.New(tb, cfg, st, tt.StreamArn, log, dispatch.Destination{Name: "slack", Deliverer: b})}
 }

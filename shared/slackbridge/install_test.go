@@ -66,8 +66,9 @@ func TestOAuth_RedirectFollowsTheAPIsDomain(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			b := slackbridge.New(slackbridge.Config{ClientID: h.slack.ClientID, ClientSecret: h.slack.ClientSecret,
-				SigningSecret: signingSecret, KMSKeyID: h.key.KeyID, PublicURL: tc.publicURL, APIURL: h.slack.APIURL()}, h.st, slackkms.New(testaws.Config(t), nil, h.key.KeyID), logging.New(h.logs, "test"))
+			b := slackbridge.New(slackbridge.Deps{Config: slackbridge.Config{ClientID: h.slack.ClientID, ClientSecret: h.slack.ClientSecret,
+				SigningSecret: signingSecret, KMSKeyID: h.key.KeyID, PublicURL: tc.publicURL, APIURL: h.slack.APIURL()}, Store: h.st, Cipher: slackkms.New(testaws.Config(t), nil, h.key.KeyID), Log: logging.New(h.logs, "test")})
+
 			ten := h.tenant(t)
 			s := start(t, b, ten.ID, tc.rc)
 			if got := s.URL.Query().Get("redirect_uri"); got != tc.want {

@@ -66,7 +66,7 @@ func TestParseEvent(t *testing.T) {
 func FuzzParseEvent(f *testing.F) {
 	f.Add([]byte(`{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"message","user":"U1","text":"hi","ts":"2.0","thread_ts":"1.0","channel":"C1"}}`))
 	f.Add([]byte(`{"type":"url_verification","challenge":"c"}`))
-	unsigned := slackbridge.New(slackbridge.Config{SigningSecret: "fuzz-secret"}, nil, nil, nil)
+	unsigned := slackbridge.New(slackbridge.Deps{Config: slackbridge.Config{SigningSecret: "fuzz-secret"}})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ev, err := slackbridge.ParseEvent(body)
 		if err != nil {

@@ -45,8 +45,8 @@ func TestSecrets_AreReadPerRequest(t *testing.T) {
 	h := newHarness(t)
 	tid, convID, threadTS := threadFixture(t, h)
 	sec := &secretsFake{vals: map[string]string{"SLACK_SIGNING_SECRET": signingSecret, "SLACK_CLIENT_SECRET": h.slack.ClientSecret}}
-	b := slackbridge.New(slackbridge.Config{ClientID: h.slack.ClientID, Secrets: sec, APIURL: h.slack.APIURL(), ConsoleURL: consoleURL},
-		h.st, slackkms.New(testaws.Config(t), nil, h.key.KeyID), logging.New(h.logs, "test"))
+	b := slackbridge.New(slackbridge.Deps{Config: slackbridge.Config{ClientID: h.slack.ClientID, Secrets: sec, APIURL: h.slack.APIURL(), ConsoleURL: consoleURL}, Store: h.st, Cipher: slackkms.New(testaws.Config(t), nil, h.key.KeyID), Log: logging.New(h.logs, "test")})
+
 	ctx := context.Background()
 	post := func(id string) int {
 		body := replyEvent(id, h.slack.TeamID, h.slack.ChannelID, threadTS, "1795860002.000"+id[len(id)-3:], "UAGENT01", "reply "+id, nil)

@@ -119,10 +119,21 @@ type cachedClient struct {
 // clientTTL bounds how long a decrypted token stays in a warm Lambda.
 const clientTTL = 5 * time.Minute
 
-// New returns a bridge over the store (a *store.Store) and the token cipher
-// (slackkms over KMS; nil where nothing is installed or posted, as in the
-// admin API).
-func New(cfg Config, st Store, c TokenCipher, log *slog.Logger) *Bridge {
+// Deps is what a bridge is built from.
+type Deps struct {
+	Config Config
+	// Store is the store (a *store.Store).
+	Store Store
+	// Cipher is the bot tokens' cipher: slackkms over KMS; nil where nothing
+	// is installed or posted, as in the admin API.
+	Cipher TokenCipher
+	// Log is the bridge's logger (nil: discarded).
+	Log *slog.Logger
+}
+
+// New returns the bridge of d.
+func New(d Deps) *Bridge {
+	cfg, st, c, log := d.Config, d.Store, d.Cipher, d.Log
 	if cfg.APIURL == "" {
 		cfg.APIURL = slack.APIURL
 	}
