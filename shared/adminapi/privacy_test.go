@@ -19,7 +19,7 @@ import (
 )
 
 func TestPrivacyRequests_CreateProcessAndRead(t *testing.T) {
-	inproc := &privacy.InProcess{}
+	inproc := &testaws.InProcess{}
 	var bucket *testaws.Bucket
 	e := newEnv(t, func(d *adminapi.Deps) {
 		st := storeOf(d)
@@ -142,11 +142,11 @@ var subjectKey = []byte("subject key for the admin api tests")
 func noPrivacyProcessing(st *store.Store) *privacy.Service {
 	noop := func(context.Context, privacy.Event) error { return nil }
 	return &privacy.Service{Store: st, ExportFunction: "exp", EraseFunction: "era",
-		Invoker: &privacy.InProcess{Handlers: map[string]func(context.Context, privacy.Event) error{"exp": noop, "era": noop}}}
+		Invoker: &testaws.InProcess{Handlers: map[string]func(context.Context, privacy.Event) error{"exp": noop, "era": noop}}}
 }
 
 func TestPrivacySettingsAndLift_ChooseWhatErasedIdentitiesGet(t *testing.T) {
-	inproc := &privacy.InProcess{}
+	inproc := &testaws.InProcess{}
 	e := newEnv(t, func(d *adminapi.Deps) {
 		bucket := testaws.NewBucket(t)
 		er := &jobs.Eraser{Store: storeOf(d), S3: bucket.S3, Bucket: bucket.Name}

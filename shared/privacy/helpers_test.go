@@ -76,7 +76,7 @@ type fixture struct {
 	mgmt     *fakeManagement
 	exporter *jobs.Exporter
 	eraser   *jobs.Eraser
-	inproc   *privacy.InProcess
+	inproc   *testaws.InProcess
 	svc      *privacy.Service
 }
 
@@ -89,7 +89,7 @@ func newFixture(t *testing.T) *fixture {
 	f.exporter = &jobs.Exporter{Store: f.st, S3: f.bucket.S3, Presign: f.bucket.Presigner(), Bucket: f.bucket.Name}
 	f.eraser = &jobs.Eraser{Store: f.st, S3: f.bucket.S3, Bucket: f.bucket.Name,
 		Connections: pusher.New(f.mgmt), Hooks: []jobs.EraseHook{f.hook}}
-	f.inproc = &privacy.InProcess{Handlers: map[string]func(context.Context, privacy.Event) error{
+	f.inproc = &testaws.InProcess{Handlers: map[string]func(context.Context, privacy.Event) error{
 		"export-fn": f.exporter.Handle, "erase-fn": f.eraser.Handle}}
 	f.svc = &privacy.Service{Store: f.st, Invoker: f.inproc, ExportFunction: "export-fn", EraseFunction: "erase-fn"}
 	return f

@@ -43,7 +43,7 @@ func TestPrivacyErase_DeletesOurSlackPostsAboutTheSubject(t *testing.T) {
 	bucket := testaws.NewBucket(t)
 	eraser := &jobs.Eraser{Store: st, S3: bucket.S3, Bucket: bucket.Name,
 		Connections: h.Mgmt.Pusher(), Hooks: []jobs.EraseHook{h.bridge}}
-	inproc := &privacy.InProcess{Handlers: map[string]func(context.Context, privacy.Event) error{"erase-fn": eraser.Handle}}
+	inproc := &testaws.InProcess{Handlers: map[string]func(context.Context, privacy.Event) error{"erase-fn": eraser.Handle}}
 	svc := &privacy.Service{Store: st, Invoker: inproc, ExportFunction: "export-fn", EraseFunction: "erase-fn"}
 	r, err := svc.Create(ctx, ten, privacy.Actor{KeyID: "k-test", Role: "owner"}, privacy.CreateInput{
 		Type: chat.PrivacyErase, Subject: chat.PrivacySubject{Email: "erin@example.com"}, Reason: "subject_request"})

@@ -1,17 +1,19 @@
-package privacy
+package testaws
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"sync"
+
+	"github.com/livesupportbot/backend/shared/privacy"
 )
 
-// InProcess runs the handlers in this process, each in its own goroutine, as
-// Lambda would run the functions: for tests and the local stack. Wait waits for
+// InProcess runs the privacy functions' handlers in this process, each in its
+// own goroutine, as Lambda would run them (privacy.Invoker): for tests. Wait waits for
 // every started run and returns their errors.
 type InProcess struct {
-	Handlers map[string]func(ctx context.Context, ev Event) error
+	Handlers map[string]func(ctx context.Context, ev privacy.Event) error
 
 	mu   sync.Mutex
 	wg   sync.WaitGroup
@@ -24,7 +26,7 @@ func (p *InProcess) InvokeAsync(ctx context.Context, function string, payload []
 	if !ok {
 		return fmt.Errorf("invoke %s: no such function", function)
 	}
-	var ev Event
+	var ev privacy.Event
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return fmt.Errorf("invoke %s: %w", function, err)
 	}
