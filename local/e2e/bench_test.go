@@ -142,7 +142,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	v := newVisitor(b, s, ten.WidgetKey)
 	first := v.sendMessage(b, "warm-up")
 	conv := first["conversationId"].(string)
-	var rtts []time.Duration
+	var rtts, toAgent, toVisitor []time.Duration
 	b.ResetTimer()
 	for i := range b.N {
 		text := fmt.Sprintf("question %d", i)
@@ -166,6 +166,8 @@ func BenchmarkRoundTrip(b *testing.B) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+		seen := time.Now()
+		toAgent = append(toAgent, seen.Sub(start))
 		if st := call(b, s, "POST", "/v1/conversations/"+url.PathEscape(conv)+"/messages", ten.APIKey,
 			map[string]string{"text": reply, "agentName": "Bench"}, nil); st != 201 {
 			b.Fatalf("reply: %d", st)
@@ -175,13 +177,19 @@ func BenchmarkRoundTrip(b *testing.B) {
 			return f["type"] == "message" && m["text"] == reply
 		})
 		rtts = append(rtts, time.Since(start))
+		toVisitor = append(toVisitor, time.Since(seen))
 	}
 	b.StopTimer()
 	sort.Slice(rtts, func(i, j int) bool { return rtts[i] < rtts[j] })
 	p := func(q float64) float64 { return float64(rtts[int(q*float64(len(rtts)-1))]) / 1e6 }
 	b.ReportMetric(p(0.50), "p50-ms")
 	b.ReportMetric(p(0.99), "p99-ms")
-	writeFigures(b, "roundtrip.txt", []string{fmt.Sprintf("round trips %d: p50 %.1f ms, p99 %.1f ms, max %.1f ms", len(rtts), p(0.5), p(0.99), p(1))})
+	// The two halves: visitor -> agent (seen through the API, polling every
+	// 5 ms), and agent -> visitor (the reply's POST until its frame arrives).
+	b.ReportMetric(float64(p50(toAgent))/1e6, "to-agent-p50-ms")
+	b.ReportMetric(float64(p50(toVisitor))/1e6, "to-visitor-p50-ms")
+	writeFigures(b, "roundtrip.txt", []string{fmt.Sprintf("round trips %d: p50 %.1f ms, p99 %.1f ms, max %.1f ms; visitor->agent p50 %.1f ms, agent->visitor p50 %.1f ms",
+		len(rtts), p(0.5), p(0.99), p(1), float64(p50(toAgent))/1e6, float64(p50(toVisitor))/1e6)})
 }
 
 // BenchmarkThroughput50 has 50 widget connections (50 visitors, each with an

@@ -37,12 +37,17 @@ func BenchmarkDeliveryUnderLoad(b *testing.B) {
 
 func deliveryUnderLoad(b *testing.B, n int, window time.Duration) {
 	s := localStack(b)
-	ten := newTenant(b, s)
-	raiseLimits(b, s, ten)
+	// A tenant per 100 visitors: widget sessions are limited per tenant.
+	var tenants []tenant
+	for range (n + 99) / 100 {
+		ten := newTenant(b, s)
+		raiseLimits(b, s, ten)
+		tenants = append(tenants, ten)
+	}
 	senders := make([]*visitor, n)
 	others := make([]*visitor, n)
 	for i := range senders {
-		senders[i] = newVisitor(b, s, ten.WidgetKey)
+		senders[i] = newVisitor(b, s, tenants[i%len(tenants)].WidgetKey)
 		// The visitor's other connection (another tab): same token.
 		others[i] = &visitor{Token: senders[i].Token, ID: senders[i].ID, WSURL: senders[i].WSURL}
 		others[i].dial(b)
