@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -104,7 +105,10 @@ type Deps struct {
 	// AttemptTimeout bounds an outbound attempt from the stream (0:
 	// DefaultAttemptTimeout).
 	AttemptTimeout time.Duration
-	Log            *slog.Logger
+	// Workers bounds the conversations of a batch delivered at once (0:
+	// DefaultWorkers).
+	Workers int
+	Log     *slog.Logger
 }
 
 // Handler handles stream batches and retry runs.
@@ -142,22 +146,86 @@ type handled struct {
 	periods retention.Periods
 }
 
+// DefaultWorkers bounds how many conversations of a batch are delivered at
+// once (Deps.Workers 0). Each delivery mostly waits on requests.
+const DefaultWorkers = 16
+
 // Batch delivers the new messages of a stream batch and reports the first
-// record that failed: Lambda retries the batch from there, so the records
-// after it are left for that retry, and the ones before it are never run again.
+// record that failed: Lambda retries the batch from there.
+//
+// The records of one conversation are delivered one after another, in stream
+// order, and that conversation stops at its first failure. Different
+// conversations are delivered in parallel (at most Workers at once), so a slow
+// or failing one holds back no other. A record after the first failure (in
+// stream order) of the batch is not started once that failure is known; one
+// already delivered is delivered again by the retry, which destinations
+// tolerate (the widget drops repeated message ids). Records before the first
+// failure are never run again: every one of them has been delivered.
 func (h *Handler) Batch(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	var resp events.DynamoDBEventResponse
-	var done []handled
-	for _, rec := range ev.Records {
-		m, p, err := h.record(ctx, rec)
+	recs := ev.Records
+	first := &lowest{i: len(recs)}
+	msgs := make([]*chat.Message, len(recs))
+	var convs [][]int // record indexes of each conversation, in stream order
+	byConv := map[[2]string]int{}
+	for i, rec := range recs {
+		m, err := store.InsertedMessage(rec)
 		if err != nil {
 			h.Log.ErrorContext(ctx, "delivery failed", "eventId", rec.EventID, "error", err)
-			resp.BatchItemFailures = []events.DynamoDBBatchItemFailure{{ItemIdentifier: rec.Change.SequenceNumber}}
+			first.lower(i)
 			break
 		}
-		if m != nil {
-			done = append(done, handled{seq: rec.Change.SequenceNumber, m: m, periods: p})
+		if m == nil {
+			continue
 		}
+		msgs[i] = m
+		k := [2]string{m.TenantID, m.ConversationID}
+		c, ok := byConv[k]
+		if !ok {
+			c = len(convs)
+			byConv[k] = c
+			convs = append(convs, nil)
+		}
+		convs[c] = append(convs[c], i)
+	}
+
+	periods := make([]retention.Periods, len(recs))
+	bctx := withBatchCache(ctx)
+	tenants := &memo[*chat.Tenant]{}
+	work := make(chan []int)
+	var wg sync.WaitGroup
+	for range min(h.workers(), len(convs)) {
+		wg.Go(func() {
+			for idx := range work {
+				for _, i := range idx {
+					if i > first.get() {
+						break // retried from the first failure on
+					}
+					p, err := h.record(bctx, tenants, msgs[i])
+					if err != nil {
+						h.Log.ErrorContext(ctx, "delivery failed", "eventId", recs[i].EventID, "error", err)
+						first.lower(i)
+						break // the conversation's later records wait for the retry
+					}
+					periods[i] = p
+				}
+			}
+		})
+	}
+	for _, idx := range convs {
+		work <- idx
+	}
+	close(work)
+	wg.Wait()
+
+	var done []handled
+	for i := range first.get() {
+		if msgs[i] != nil {
+			done = append(done, handled{seq: recs[i].Change.SequenceNumber, m: msgs[i], periods: periods[i]})
+		}
+	}
+	if f := first.get(); f < len(recs) {
+		resp.BatchItemFailures = []events.DynamoDBBatchItemFailure{{ItemIdentifier: recs[f].Change.SequenceNumber}}
 	}
 	if seq := h.outbound(ctx, done); seq != "" {
 		// Neither delivered nor parked: retried by the stream from there.
@@ -166,13 +234,35 @@ func (h *Handler) Batch(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 	return resp, nil
 }
 
-// record runs the stream's deliverers for a message record and returns the
-// message and its tenant's periods (nil for any other record).
-func (h *Handler) record(ctx context.Context, rec events.DynamoDBEventRecord) (*chat.Message, retention.Periods, error) {
-	m, err := store.InsertedMessage(rec)
-	if m == nil || err != nil {
-		return nil, retention.Periods{}, err
+func (h *Handler) workers() int {
+	if h.Workers > 0 {
+		return h.Workers
 	}
+	return DefaultWorkers
+}
+
+// lowest is the index of the batch's first failed record (len(records) while
+// none failed).
+type lowest struct {
+	mu sync.Mutex
+	i  int
+}
+
+func (l *lowest) get() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.i
+}
+
+func (l *lowest) lower(i int) {
+	l.mu.Lock()
+	l.i = min(l.i, i)
+	l.mu.Unlock()
+}
+
+// record runs the stream's deliverers for a message and returns its tenant's
+// periods; tenants are read once per batch.
+func (h *Handler) record(ctx context.Context, tenants *memo[*chat.Tenant], m *chat.Message) (retention.Periods, error) {
 	var errs []error
 	for _, d := range h.Deliverers {
 		if err := d.Deliver(ctx, m); err != nil {
@@ -180,7 +270,8 @@ func (h *Handler) record(ctx context.Context, rec events.DynamoDBEventRecord) (*
 		}
 	}
 	p := retention.Defaults
-	if t, err := h.Tenants.Tenant(ctx, m.TenantID); err == nil {
+	t, err := tenants.get(m.TenantID, func() (*chat.Tenant, error) { return h.Tenants.Tenant(ctx, m.TenantID) })
+	if err == nil {
 		p = t.Periods()
 		if err := h.Store.TouchConversation(ctx, m.TenantID, m.ConversationID, m.CreatedAt, p, TouchStep); err != nil {
 			errs = append(errs, err)
@@ -188,7 +279,7 @@ func (h *Handler) record(ctx context.Context, rec events.DynamoDBEventRecord) (*
 	} else if !errors.Is(err, chat.ErrNotFound) {
 		errs = append(errs, err)
 	}
-	return m, p, errors.Join(errs...)
+	return p, errors.Join(errs...)
 }
 
 // outbound gives each handled message to the outbound destinations, in order:
@@ -354,7 +445,9 @@ type Connections interface {
 
 // Deliver sends m to every other live connection of the conversation's visitor.
 func (w *Widget) Deliver(ctx context.Context, m *chat.Message) error {
-	conns, err := w.Store.Connections(ctx, m.TenantID, m.ContactID)
+	conns, err := batchConnections(ctx, m.TenantID, m.ContactID, func() ([]chat.Connection, error) {
+		return w.Store.Connections(ctx, m.TenantID, m.ContactID)
+	})
 	if err != nil {
 		return err
 	}
@@ -368,6 +461,7 @@ func (w *Widget) Deliver(ctx context.Context, m *chat.Message) error {
 		if errors.Is(err, pusher.ErrGone) {
 			w.Log.InfoContext(ctx, "removing gone connection", "tenantId", m.TenantID, "connectionId", c.ID)
 			err = w.Store.DeleteConnection(ctx, m.TenantID, m.ContactID, c.ID)
+			forgetConnections(ctx, m.TenantID, m.ContactID) // the next message reads them again
 		}
 		if err != nil {
 			errs = append(errs, err)
