@@ -20,6 +20,7 @@ func mapping(fnID string, ev cfntemplate.Event, fn *lambdarunner.Pool, r *resolv
 		Stream                     string
 		StartingPosition           string
 		BatchSize                  int
+		ParallelizationFactor      int
 		BisectBatchOnFunctionError bool
 		MaximumRetryAttempts       *int
 		FunctionResponseTypes      []string
@@ -39,7 +40,7 @@ func mapping(fnID string, ev cfntemplate.Event, fn *lambdarunner.Pool, r *resolv
 	}
 	name := fnID + "/" + ev.Name
 	m := &streams.Mapping{Name: name, StreamArn: arn, Function: fn, BatchSize: p.BatchSize,
-		StartingPosition: p.StartingPosition, BisectBatchOnFunctionError: p.BisectBatchOnFunctionError,
+		ParallelizationFactor: p.ParallelizationFactor, StartingPosition: p.StartingPosition, BisectBatchOnFunctionError: p.BisectBatchOnFunctionError,
 		MaximumRetryAttempts: -1, Removals: ledger, Log: log.With("mapping", name)}
 	if p.MaximumRetryAttempts != nil {
 		m.MaximumRetryAttempts = *p.MaximumRetryAttempts

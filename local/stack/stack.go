@@ -7,6 +7,7 @@ package stack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/livesupportbot/backend/local/gateway"
 	"github.com/livesupportbot/backend/local/lambdarunner"
+	"github.com/livesupportbot/backend/local/streams"
 )
 
 // Options configure a stack. Zero values take the defaults shown.
@@ -72,7 +74,8 @@ type Stack struct {
 	ws       *gateway.WebSocketAPI
 	stall    *stall
 	ready    chan struct{}
-	cleanups []func() // what each step started, undone backwards by Close
+	mappings []*streams.Mapping // the stream mappings, for their lag
+	cleanups []func()           // what each step started, undone backwards by Close
 	once     sync.Once
 }
 
@@ -143,8 +146,15 @@ func (s *Stack) Ready() <-chan struct{} { return s.ready }
 func (s *Stack) healthz(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-s.ready:
+		// streamLagMs: each stream mapping's lag (the age of the oldest record
+		// read and not yet handled; 0 when it keeps up).
+		lag := map[string]int64{}
+		for _, m := range s.mappings {
+			lag[m.Name] = m.Lag().Milliseconds()
+		}
+		b, _ := json.Marshal(lag)
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"status":"ok","functions":%d}`, len(s.Functions))
+		fmt.Fprintf(w, `{"status":"ok","functions":%d,"streamLagMs":%s}`, len(s.Functions), b)
 	default:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusServiceUnavailable)

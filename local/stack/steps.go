@@ -335,6 +335,7 @@ func (st *starter) startEventSources(context.Context) error {
 					return err
 				}
 				if m != nil {
+					s.mappings = append(s.mappings, m)
 					run(func(ctx context.Context) { m.Run(ctx, streamsClient) })
 				}
 			case "Schedule", "ScheduleV2":

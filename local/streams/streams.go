@@ -1,8 +1,11 @@
 // Package streams plays Lambda's DynamoDB event source mappings for the local
 // stack: it polls a table's stream through the DynamoDB Streams API, filters
 // records with the mapping's patterns, and invokes the function with batches,
-// honouring BatchSize, ReportBatchItemFailures (retry from the first failed
-// record), MaximumRetryAttempts and BisectBatchOnFunctionError.
+// honouring BatchSize, ParallelizationFactor (concurrent batches of a shard,
+// in order per partition key), ReportBatchItemFailures (retry from the first
+// failed record), MaximumRetryAttempts and BisectBatchOnFunctionError. It
+// reports its lag (Lag): the age of the oldest record read and not yet
+// handled, logged while over LagThreshold.
 package streams
 
 import (
@@ -10,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strings"
 	"sync"
@@ -48,6 +52,13 @@ type Mapping struct {
 	Function  Invoker
 	// BatchSize is the most records per invocation (default 100).
 	BatchSize int
+	// ParallelizationFactor is how many batches of a shard run at once
+	// (default 1, at most 10). As Lambda does, records are spread over them
+	// by partition key, so each key's records stay in order.
+	ParallelizationFactor int
+	// PartitionKey is the name of the table's partition key attribute
+	// (default "PK").
+	PartitionKey string
 	// StartingPosition is LATEST (default) or TRIM_HORIZON.
 	StartingPosition string
 	Filters          []Filter
@@ -65,6 +76,59 @@ type Mapping struct {
 	// RetryBackoff is the first wait before a retry (default 100ms, doubling).
 	RetryBackoff time.Duration
 	Log          *slog.Logger
+
+	lagMu  sync.Mutex
+	oldest map[string]time.Time // by shard: creation of its oldest record not yet handled
+}
+
+// LagThreshold is the lag above which a mapping logs it (at most every
+// lagLogEvery).
+const LagThreshold = time.Second
+
+const lagLogEvery = 10 * time.Second
+
+// Lag returns the age of the oldest record read from the stream and not yet
+// handled (0 when none waits): what Lambda reports as IteratorAge.
+func (m *Mapping) Lag() time.Duration {
+	m.lagMu.Lock()
+	defer m.lagMu.Unlock()
+	var lag time.Duration
+	for _, t := range m.oldest {
+		lag = max(lag, time.Since(t))
+	}
+	return lag
+}
+
+func (m *Mapping) pending(shard string, oldest time.Time) {
+	m.lagMu.Lock()
+	defer m.lagMu.Unlock()
+	if m.oldest == nil {
+		m.oldest = map[string]time.Time{}
+	}
+	if oldest.IsZero() {
+		delete(m.oldest, shard)
+	} else {
+		m.oldest[shard] = oldest
+	}
+}
+
+// watchLag logs the lag while it is over LagThreshold, at most every
+// lagLogEvery.
+func (m *Mapping) watchLag(ctx context.Context) {
+	var logged time.Time
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if lag := m.Lag(); lag > LagThreshold && time.Since(logged) >= lagLogEvery {
+			logged = time.Now()
+			m.Log.Warn("stream lag", "mapping", m.Name, "lagMs", lag.Milliseconds())
+		}
+	}
 }
 
 // Run polls the stream until ctx ends.
@@ -84,9 +148,14 @@ func (m *Mapping) Run(ctx context.Context, c Client) error {
 	if m.StartingPosition == "" {
 		m.StartingPosition = "LATEST"
 	}
+	m.ParallelizationFactor = min(max(m.ParallelizationFactor, 1), 10)
+	if m.PartitionKey == "" {
+		m.PartitionKey = "PK"
+	}
 	seen := map[string]bool{}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Go(func() { m.watchLag(ctx) })
 	first := true
 	for {
 		shards, err := describe(ctx, c, m.StreamArn)
@@ -188,12 +257,16 @@ func (m *Mapping) pollShard(ctx context.Context, c Client, shard string, pos typ
 		}
 		iter = res.NextShardIterator
 		var batch []map[string]any
+		var oldest time.Time
 		for _, r := range res.Records {
 			if r.Dynamodb != nil && r.Dynamodb.SequenceNumber != nil {
 				lastSeq = *r.Dynamodb.SequenceNumber
 			}
 			if latest {
 				continue // there before the mapping started
+			}
+			if r.Dynamodb != nil && r.Dynamodb.ApproximateCreationDateTime != nil && oldest.IsZero() {
+				oldest = *r.Dynamodb.ApproximateCreationDateTime
 			}
 			rec, err := m.record(r)
 			if err != nil {
@@ -205,11 +278,9 @@ func (m *Mapping) pollShard(ctx context.Context, c Client, shard string, pos typ
 			}
 			batch = append(batch, rec)
 		}
-		for len(batch) > 0 {
-			n := min(len(batch), m.BatchSize)
-			m.deliver(ctx, batch[:n], 0)
-			batch = batch[n:]
-		}
+		m.pending(shard, oldest)
+		m.deliverAll(ctx, batch)
+		m.pending(shard, time.Time{})
 		if len(res.Records) > 0 {
 			continue
 		}
@@ -226,6 +297,43 @@ func (m *Mapping) pollShard(ctx context.Context, c Client, shard string, pos typ
 			iter, refreshed = fresh, time.Now()
 		}
 	}
+}
+
+// deliverAll hands records to the function in batches: with a
+// ParallelizationFactor over 1, spread by partition key over that many lanes
+// that run at once, each lane's batches one after another in stream order.
+func (m *Mapping) deliverAll(ctx context.Context, recs []map[string]any) {
+	lanes := make([][]map[string]any, m.ParallelizationFactor)
+	for _, r := range recs {
+		i := 0
+		if len(lanes) > 1 {
+			h := fnv.New32a()
+			k, _ := json.Marshal(keyOf(r, m.PartitionKey))
+			h.Write(k)
+			i = int(h.Sum32() % uint32(len(lanes)))
+		}
+		lanes[i] = append(lanes[i], r)
+	}
+	var wg sync.WaitGroup
+	for _, lane := range lanes {
+		if len(lane) == 0 {
+			continue
+		}
+		wg.Go(func() {
+			for len(lane) > 0 && ctx.Err() == nil {
+				n := min(len(lane), m.BatchSize)
+				m.deliver(ctx, lane[:n], 0)
+				lane = lane[n:]
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func keyOf(r map[string]any, attr string) any {
+	d, _ := r["dynamodb"].(map[string]any)
+	keys, _ := d["Keys"].(map[string]any)
+	return keys[attr]
 }
 
 func (m *Mapping) matches(rec map[string]any) bool {
