@@ -20,8 +20,8 @@ import (
 // fixed time (DELIVERY_BENCH_SECONDS, default 20 s), and the messages are
 // delivered through the stream, dispatch and @connections to the second. It
 // reports the acked and delivered rates over the sending window, delivery
-// latency p50/p99 (send to frame on the other connection) and the final lag
-// (last ack to last delivery). Run with -benchtime=1x.
+// latency p50/p99 (send to frame on the other connection, and ack to frame)
+// and the final lag (last ack to last delivery). Run with -benchtime=1x.
 func BenchmarkDeliveryUnderLoad(b *testing.B) {
 	window := 20 * time.Second
 	if s := os.Getenv("DELIVERY_BENCH_SECONDS"); s != "" {
@@ -164,7 +164,7 @@ func deliveryUnderLoad(b *testing.B, n int, window time.Duration) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	var lat []time.Duration
+	var lat, afterAck []time.Duration
 	var lastAck, lastDelivery time.Time
 	inWindow, missing := 0, 0
 	for text, s := range sends {
@@ -177,6 +177,7 @@ func deliveryUnderLoad(b *testing.B, n int, window time.Duration) {
 			continue
 		}
 		lat = append(lat, d.Sub(s.at))
+		afterAck = append(afterAck, max(0, d.Sub(s.acked)))
 		if d.After(lastDelivery) {
 			lastDelivery = d
 		}
@@ -188,7 +189,9 @@ func deliveryUnderLoad(b *testing.B, n int, window time.Duration) {
 		b.Fatal("nothing delivered")
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	sort.Slice(afterAck, func(i, j int) bool { return afterAck[i] < afterAck[j] })
 	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) / 1e6 }
+	qa := func(p float64) float64 { return float64(afterAck[int(p*float64(len(afterAck)-1))]) / 1e6 }
 	sendWindow := lastAck.Sub(start)
 	ackRate := float64(len(sends)) / sendWindow.Seconds()
 	deliveredRate := float64(inWindow) / window.Seconds()
@@ -197,10 +200,12 @@ func deliveryUnderLoad(b *testing.B, n int, window time.Duration) {
 	b.ReportMetric(deliveredRate, "delivered-msgs/s")
 	b.ReportMetric(q(0.5), "p50-ms")
 	b.ReportMetric(q(0.99), "p99-ms")
+	b.ReportMetric(qa(0.5), "after-ack-p50-ms")
+	b.ReportMetric(qa(0.99), "after-ack-p99-ms")
 	b.ReportMetric(float64(lag)/1e6, "lag-ms")
 	writeFigures(b, fmt.Sprintf("delivery-%d.txt", n), []string{fmt.Sprintf(
-		"%d visitors x 2 connections, %v of sending: %d acked (%.1f msgs/s), %.1f delivered/s within the window, delivery p50 %.0f ms p99 %.0f ms, final lag %v, undelivered %d",
-		n, window, len(sends), ackRate, deliveredRate, q(0.5), q(0.99), lag.Round(time.Millisecond), missing)})
+		"%d visitors x 2 connections, %v of sending: %d acked (%.1f msgs/s), %.1f delivered/s within the window, delivery p50 %.0f ms p99 %.0f ms (after the ack: p50 %.0f ms p99 %.0f ms), final lag %v, undelivered %d",
+		n, window, len(sends), ackRate, deliveredRate, q(0.5), q(0.99), qa(0.5), qa(0.99), lag.Round(time.Millisecond), missing)})
 	if missing > 0 {
 		b.Errorf("%d acked messages never reached the visitor's other connection", missing)
 	}
