@@ -165,8 +165,30 @@ func (h *Handler) Batch(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 	var resp events.DynamoDBEventResponse
 	recs := ev.Records
 	first := &lowest{i: len(recs)}
+	msgs, convs := h.messages(ctx, recs, first)
+	periods := h.deliverStream(ctx, recs, msgs, convs, first)
+	var done []handled
+	for i := range first.get() {
+		if msgs[i] != nil {
+			done = append(done, handled{seq: recs[i].Change.SequenceNumber, m: msgs[i], periods: periods[i]})
+		}
+	}
+	if f := first.get(); f < len(recs) {
+		resp.BatchItemFailures = []events.DynamoDBBatchItemFailure{{ItemIdentifier: recs[f].Change.SequenceNumber}}
+	}
+	if seq := h.outbound(ctx, done); seq != "" {
+		// Neither delivered nor parked: retried by the stream from there.
+		resp.BatchItemFailures = []events.DynamoDBBatchItemFailure{{ItemIdentifier: seq}}
+	}
+	return resp, nil
+}
+
+// messages reads the batch's message records (nil for other records) and
+// groups their indexes by conversation, in stream order. An unreadable record
+// is the batch's first failure: the records after it are left for the retry.
+func (h *Handler) messages(ctx context.Context, recs []events.DynamoDBEventRecord, first *lowest) ([]*chat.Message, [][]int) {
 	msgs := make([]*chat.Message, len(recs))
-	var convs [][]int // record indexes of each conversation, in stream order
+	var convs [][]int
 	byConv := map[[2]string]int{}
 	for i, rec := range recs {
 		m, err := store.InsertedMessage(rec)
@@ -188,7 +210,13 @@ func (h *Handler) Batch(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 		}
 		convs[c] = append(convs[c], i)
 	}
+	return msgs, convs
+}
 
+// deliverStream runs the stream's deliverers: each conversation's records in
+// order on one of the workers, up to its first failure and never past the
+// batch's first failure. It returns each delivered message's tenant periods.
+func (h *Handler) deliverStream(ctx context.Context, recs []events.DynamoDBEventRecord, msgs []*chat.Message, convs [][]int, first *lowest) []retention.Periods {
 	periods := make([]retention.Periods, len(recs))
 	bctx := withBatchCache(ctx)
 	tenants := &memo[*chat.Tenant]{}
@@ -196,8 +224,8 @@ func (h *Handler) Batch(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 	var wg sync.WaitGroup
 	for range min(h.workers(), len(convs)) {
 		wg.Go(func() {
-			for idx := range work {
-				for _, i := range idx {
+			for conv := range work {
+				for _, i := range conv {
 					if i > first.get() {
 						break // retried from the first failure on
 					}
@@ -212,26 +240,12 @@ func (h *Handler) Batch(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 			}
 		})
 	}
-	for _, idx := range convs {
-		work <- idx
+	for _, conv := range convs {
+		work <- conv
 	}
 	close(work)
 	wg.Wait()
-
-	var done []handled
-	for i := range first.get() {
-		if msgs[i] != nil {
-			done = append(done, handled{seq: recs[i].Change.SequenceNumber, m: msgs[i], periods: periods[i]})
-		}
-	}
-	if f := first.get(); f < len(recs) {
-		resp.BatchItemFailures = []events.DynamoDBBatchItemFailure{{ItemIdentifier: recs[f].Change.SequenceNumber}}
-	}
-	if seq := h.outbound(ctx, done); seq != "" {
-		// Neither delivered nor parked: retried by the stream from there.
-		resp.BatchItemFailures = []events.DynamoDBBatchItemFailure{{ItemIdentifier: seq}}
-	}
-	return resp, nil
+	return periods
 }
 
 func (h *Handler) workers() int {
