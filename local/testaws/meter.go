@@ -2,8 +2,10 @@ package testaws
 
 import (
 	"context"
+	"errors"
 	"math"
-	"strings"
+	"reflect"
+	"regexp"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,12 +14,20 @@ import (
 	"github.com/aws/smithy-go/middleware"
 )
 
-// Meter counts DynamoDB requests and the read and write units they cost,
-// computed from item sizes as DynamoDB bills them (writes: 1 unit per KiB, twice
-// in a transaction; reads: 1 unit per 4 KiB strongly consistent, half of that
-// eventually consistent; a Query sums the sizes of the items it returns; a write
-// that puts or moves an item in a global secondary index pays for the index
-// entries too). Scan is counted too, so a test can prove there was none.
+// Meter counts DynamoDB requests and the read and write units they cost on an
+// on-demand table, computed from item sizes by the rules of the DynamoDB
+// Developer Guide ("DynamoDB read and write operations", "Global secondary
+// indexes: provisioned throughput considerations", "Capacity management for
+// transactions"); each rule is quoted in brief where it is applied. Scan is
+// counted too, so a test can prove there was none.
+//
+// To bill as DynamoDB does the meter reads what the call itself does not
+// return, through an unmetered client of the same configuration: each written
+// item before and after the write (a strongly consistent GetItem), the
+// table's key schema and indexes (DescribeTable, once per table) and, for a
+// Query or Scan with a filter, a projection or a Select, the same page again
+// without them. Those reads are not counted. Metered calls run one at a time,
+// so no other call through the meter changes an item between its reads.
 type Meter struct {
 	mu    sync.Mutex
 	Calls map[string]int
@@ -28,10 +38,16 @@ type Meter struct {
 	// dynamodb:TransactWriteItems action; a ConditionCheck needs
 	// dynamodb:ConditionCheckItem).
 	actions map[string]int
+	// tables caches each table's key schema and indexes, by name.
+	tables map[string]*table
+	// serial lets one metered call (with the meter's own reads) run at a time.
+	serial sync.Mutex
 }
 
 // NewMeter returns an empty meter.
-func NewMeter() *Meter { return &Meter{Calls: map[string]int{}, actions: map[string]int{}} }
+func NewMeter() *Meter {
+	return &Meter{Calls: map[string]int{}, actions: map[string]int{}, tables: map[string]*table{}}
+}
 
 // Reset zeroes the meter.
 func (m *Meter) Reset() {
@@ -65,116 +81,464 @@ func (m *Meter) Snapshot() (calls map[string]int, read, write float64) {
 
 // Client returns a DynamoDB client for cfg whose every call the meter counts.
 func (m *Meter) Client(cfg aws.Config) *dynamodb.Client {
+	raw := dynamodb.NewFromConfig(cfg)
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
 			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("meter",
 				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					m.serial.Lock()
+					defer m.serial.Unlock()
+					b := &biller{m: m, db: raw, ctx: ctx}
+					b.before(in.Parameters)
 					out, md, err := next.HandleInitialize(ctx, in)
-					m.count(in.Parameters, out.Result, err)
+					b.after(in.Parameters, out.Result, err)
 					return out, md, err
 				}), middleware.After)
 		})
 	})
 }
 
-func (m *Meter) count(in, out any, err error) {
+// attrs is an item's attributes.
+type attrs = map[string]types.AttributeValue
+
+// table is what the meter knows of a table: its key attributes and indexes.
+type table struct {
+	keys    []string
+	indexes []index
+}
+
+// index is a global secondary index: its key attributes and projection.
+type index struct {
+	keys []string
+	all  bool            // ProjectionType ALL
+	also map[string]bool // INCLUDE's NonKeyAttributes (none for KEYS_ONLY)
+}
+
+// table returns the key schema and indexes of the named table, described once
+// through the unmetered client.
+func (m *Meter) table(ctx context.Context, db *dynamodb.Client, name string) (*table, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	// call counts a call that needs the IAM action of its own name.
-	call := func(name string) {
-		m.Calls[name]++
-		m.actions[name]++
+	t, ok := m.tables[name]
+	m.mu.Unlock()
+	if ok {
+		return t, nil
 	}
-	write := func(item map[string]types.AttributeValue, factor float64) {
-		m.Write += factor * math.Max(1, math.Ceil(float64(ItemSize(item))/1024))
+	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err != nil {
+		return nil, err
 	}
-	read := func(size int, consistent *bool) {
-		u := math.Max(1, math.Ceil(float64(size)/4096))
-		if !aws.ToBool(consistent) {
-			u /= 2
+	t = &table{}
+	for _, k := range out.Table.KeySchema {
+		t.keys = append(t.keys, aws.ToString(k.AttributeName))
+	}
+	for _, g := range out.Table.GlobalSecondaryIndexes {
+		ix := index{also: map[string]bool{}}
+		for _, k := range g.KeySchema {
+			ix.keys = append(ix.keys, aws.ToString(k.AttributeName))
 		}
-		m.Read += u
+		if g.Projection != nil {
+			ix.all = g.Projection.ProjectionType == types.ProjectionTypeAll
+			for _, a := range g.Projection.NonKeyAttributes {
+				ix.also[a] = true
+			}
+		}
+		t.indexes = append(t.indexes, ix)
 	}
+	m.mu.Lock()
+	m.tables[name] = t
+	m.mu.Unlock()
+	return t, nil
+}
+
+// pick returns the named attributes of item that it has.
+func pick(item attrs, names []string) attrs {
+	k := attrs{}
+	for _, n := range names {
+		if v, ok := item[n]; ok {
+			k[n] = v
+		}
+	}
+	return k
+}
+
+// entry is item's entry in the index: the table's key, the index's key and
+// the projected attributes; nil when the item lacks an index key attribute
+// (a sparse index holds only the items that have them).
+func (ix index) entry(t *table, item attrs) attrs {
+	for _, k := range ix.keys {
+		if _, ok := item[k]; !ok {
+			return nil
+		}
+	}
+	if ix.all {
+		return item
+	}
+	e := pick(item, append(append([]string{}, t.keys...), ix.keys...))
+	for a := range ix.also {
+		if v, ok := item[a]; ok {
+			e[a] = v
+		}
+	}
+	return e
+}
+
+// writeUnits is what DynamoDB bills for changing an item from old to now (nil
+// for no item) in a table: the base write and the index writes.
+//
+// Base table: "PutItem [...] If an item with the same primary key exists in
+// the table, the operation replaces the item. For calculating provisioned
+// throughput consumption, the item size that matters is the larger of the
+// two." The same holds for UpdateItem (the item before and after the update)
+// and DeleteItem (the deleted item's size); each is rounded up to the next
+// 1 KB, one write unit per KB, at least one.
+//
+// Each global secondary index ("Provisioned throughput considerations for
+// global secondary indexes", sized by the index entry: table key, index key
+// and projected attributes, rounded up to 1 KB):
+//   - "If you write a new item to the table that defines an indexed attribute,
+//     or you update an existing item to define a previously undefined indexed
+//     attribute, one write operation is required to put the item into the
+//     index."
+//   - "If an update to the table changes the value of an indexed key attribute
+//     (from A to B), two writes are required, one to delete the previous item
+//     from the index and another write to put the new item into the index."
+//   - "If an item was present in the index, but a write to the table caused the
+//     indexed attribute to be deleted, one write is required to delete the old
+//     item projection from the index."
+//   - "If an item is not present in the index before or after the item is
+//     updated, there is no additional write cost for the index."
+//   - "If an update to the table only changes the value of projected attributes
+//     in the index key schema, but does not change the value of any indexed key
+//     attribute, one write is required to update the values of the projected
+//     attributes into the index." (An entry that does not change at all costs
+//     nothing.)
+func (t *table) writeUnits(old, now attrs) float64 {
+	u := writeUnits(max(ItemSize(old), ItemSize(now)))
+	for _, ix := range t.indexes {
+		o, n := ix.entry(t, old), ix.entry(t, now)
+		switch {
+		case o == nil && n == nil:
+		case o == nil:
+			u += writeUnits(ItemSize(n))
+		case n == nil:
+			u += writeUnits(ItemSize(o))
+		case !reflect.DeepEqual(pick(o, ix.keys), pick(n, ix.keys)):
+			u += writeUnits(ItemSize(o)) + writeUnits(ItemSize(n))
+		case !reflect.DeepEqual(o, n):
+			u += writeUnits(max(ItemSize(o), ItemSize(n)))
+		}
+	}
+	return u
+}
+
+// writeUnits is 1 unit per KB of size, rounded up, at least 1.
+func writeUnits(size int) float64 { return math.Max(1, math.Ceil(float64(size)/1024)) }
+
+// readUnits is 1 unit per 4 KB of size, rounded up, at least 1; half of that
+// for an eventually consistent read: "A strongly consistent read request of
+// an item up to 4 KB requires one read unit. An eventually consistent read
+// request of an item up to 4 KB requires one-half read unit."
+func readUnits(size int, consistent bool) float64 {
+	u := math.Max(1, math.Ceil(float64(size)/4096))
+	if !consistent {
+		u /= 2
+	}
+	return u
+}
+
+// write is one item a call writes: its table and key, the item before the
+// call and, for a put, the item it puts.
+type write struct {
+	table string
+	key   attrs
+	old   attrs
+	put   attrs
+	del   bool
+}
+
+// biller meters one call: before it runs, it reads what the call will change;
+// after, what it changed, and bills.
+type biller struct {
+	m      *Meter
+	db     *dynamodb.Client
+	ctx    context.Context
+	writes []*write
+	// failed marks a call whose reads of its own failed: it is billed as 0
+	// units rather than with a guess, and the test sees the Calls count only.
+	failed bool
+}
+
+// get reads an item in full, strongly consistent, through the unmetered
+// client; nil if there is none.
+func (b *biller) get(tbl string, key attrs) attrs {
+	out, err := b.db.GetItem(b.ctx, &dynamodb.GetItemInput{TableName: aws.String(tbl), Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		b.failed = true
+		return nil
+	}
+	return out.Item
+}
+
+// add notes a write of the item at key in tbl (put: the new item; del: a
+// delete) and reads the item as it is before the call.
+func (b *biller) add(tbl string, key, put attrs, del bool) {
+	if put != nil {
+		t, err := b.m.table(b.ctx, b.db, tbl)
+		if err != nil {
+			b.failed = true
+			return
+		}
+		key = pick(put, t.keys)
+	}
+	b.writes = append(b.writes, &write{table: tbl, key: key, old: b.get(tbl, key), put: put, del: del})
+}
+
+func (b *biller) before(in any) {
 	switch v := in.(type) {
-	case *dynamodb.GetItemInput:
-		call("GetItem")
-		size := 0
-		if o, ok := out.(*dynamodb.GetItemOutput); ok && o != nil {
-			size = ItemSize(o.Item)
-		}
-		read(size, v.ConsistentRead)
 	case *dynamodb.PutItemInput:
-		call("PutItem")
-		write(v.Item, 1)
-		m.Write += float64(indexEntries(v.Item))
+		b.add(aws.ToString(v.TableName), nil, v.Item, false)
 	case *dynamodb.UpdateItemInput:
-		call("UpdateItem")
-		m.Write++
-		if err == nil {
-			// Moving an index key deletes the old index entry and puts the new one.
-			expr := aws.ToString(v.UpdateExpression)
-			for _, g := range []string{"GSI1", "GSI2"} {
-				if strings.Contains(expr, g+"PK") || strings.Contains(expr, g+"SK") {
-					m.Write += 2
+		b.add(aws.ToString(v.TableName), v.Key, nil, false)
+	case *dynamodb.DeleteItemInput:
+		b.add(aws.ToString(v.TableName), v.Key, nil, true)
+	case *dynamodb.BatchWriteItemInput:
+		for tbl, reqs := range v.RequestItems {
+			for _, r := range reqs {
+				if r.PutRequest != nil {
+					b.add(tbl, nil, r.PutRequest.Item, false)
+				} else if r.DeleteRequest != nil {
+					b.add(tbl, r.DeleteRequest.Key, nil, true)
 				}
 			}
 		}
-	case *dynamodb.DeleteItemInput:
-		call("DeleteItem")
-		m.Write++
-	case *dynamodb.QueryInput:
-		call("Query")
-		size := 0
-		if o, ok := out.(*dynamodb.QueryOutput); ok && o != nil {
-			for _, it := range o.Items {
-				size += ItemSize(it)
-			}
-		}
-		read(size, v.ConsistentRead)
 	case *dynamodb.TransactWriteItemsInput:
-		m.Calls["TransactWriteItems"]++
 		for _, t := range v.TransactItems {
 			switch {
 			case t.Put != nil:
-				write(t.Put.Item, 2)
-				m.actions["PutItem"]++
-			default:
-				m.Write += 2
-				switch {
-				case t.Update != nil:
-					m.actions["UpdateItem"]++
-				case t.Delete != nil:
-					m.actions["DeleteItem"]++
-				case t.ConditionCheck != nil:
-					m.actions["ConditionCheckItem"]++
-				}
+				b.add(aws.ToString(t.Put.TableName), nil, t.Put.Item, false)
+			case t.Update != nil:
+				b.add(aws.ToString(t.Update.TableName), t.Update.Key, nil, false)
+			case t.Delete != nil:
+				b.add(aws.ToString(t.Delete.TableName), t.Delete.Key, nil, true)
+			case t.ConditionCheck != nil:
+				// A condition check changes nothing: old and new are the same item.
+				b.add(aws.ToString(t.ConditionCheck.TableName), t.ConditionCheck.Key, nil, false)
 			}
 		}
-	case *dynamodb.BatchWriteItemInput:
-		call("BatchWriteItem")
-		for _, reqs := range v.RequestItems {
-			for _, r := range reqs {
-				if r.PutRequest != nil {
-					write(r.PutRequest.Item, 1)
-				} else {
-					m.Write++
-				}
-			}
-		}
-	case *dynamodb.ScanInput:
-		call("Scan")
-	default:
-		call("other")
 	}
 }
 
-// indexEntries counts the global secondary indexes an item is written to.
-func indexEntries(item map[string]types.AttributeValue) int {
-	n := 0
-	for _, k := range []string{"GSI1PK", "GSI2PK"} {
-		if _, ok := item[k]; ok {
-			n++
+// billWrites bills the noted writes, each times factor. ok says the call
+// wrote: the items are then billed from their old to their new state, read
+// again now. Otherwise a condition failed and nothing was written: "If a
+// ConditionExpression evaluates to false during a conditional write, DynamoDB
+// still consumes write capacity from the table. The amount consumed is
+// dependent on the size of the existing item (or a minimum of 1)": billed as
+// writing the existing item (for a put, the larger of it and the new item,
+// as the Guide's example bills a put of 310 KB over 300 KB at 310 KB), with no
+// index writes, since no index changes.
+func (b *biller) billWrites(factor float64, ok bool) float64 {
+	total := 0.0
+	for _, w := range b.writes {
+		t, err := b.m.table(b.ctx, b.db, w.table)
+		if err != nil {
+			b.failed = true
+			return 0
 		}
+		if !ok {
+			total += factor * writeUnits(max(ItemSize(w.old), ItemSize(w.put)))
+			continue
+		}
+		var now attrs
+		switch {
+		case w.put != nil:
+			now = w.put
+		case !w.del:
+			now = b.get(w.table, w.key)
+		}
+		total += factor * t.writeUnits(w.old, now)
+	}
+	return total
+}
+
+// conditionFailed says err is a write refused by its condition (billed), not
+// a request DynamoDB rejected before writing (not billed).
+func conditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	var tce *types.TransactionCanceledException
+	return errors.As(err, &ccf) || errors.As(err, &tce)
+}
+
+// after bills the call.
+func (b *biller) after(in, out any, err error) {
+	var read, wrote float64
+	billed := err == nil || conditionFailed(err)
+	call := ""
+	var actions []string
+	switch v := in.(type) {
+	case *dynamodb.GetItemInput:
+		call = "GetItem"
+		if err == nil {
+			// "GetItem—Reads a single item from a table. To determine the
+			// number of capacity units that GetItem will consume, take the
+			// item size and round it up to the next 4 KB boundary": the whole
+			// item, whatever ProjectionExpression returns.
+			item := out.(*dynamodb.GetItemOutput).Item
+			if v.ProjectionExpression != nil {
+				item = b.get(aws.ToString(v.TableName), v.Key)
+			}
+			read = readUnits(ItemSize(item), aws.ToBool(v.ConsistentRead))
+		}
+	case *dynamodb.QueryInput:
+		call = "Query"
+		if err == nil {
+			read = b.page(v, out.(*dynamodb.QueryOutput).Items)
+		}
+	case *dynamodb.ScanInput:
+		call = "Scan"
+		if err == nil {
+			read = b.scanPage(v, out.(*dynamodb.ScanOutput).Items)
+		}
+	case *dynamodb.PutItemInput:
+		call = "PutItem"
+		if billed {
+			wrote = b.billWrites(1, err == nil)
+		}
+	case *dynamodb.UpdateItemInput:
+		call = "UpdateItem"
+		if billed {
+			wrote = b.billWrites(1, err == nil)
+		}
+	case *dynamodb.DeleteItemInput:
+		call = "DeleteItem"
+		if billed {
+			wrote = b.billWrites(1, err == nil)
+		}
+	case *dynamodb.BatchWriteItemInput:
+		// "BatchWriteItem—Puts or deletes up to 25 items [...] DynamoDB
+		// processes each item in the batch as an individual PutItem or
+		// DeleteItem request." (moto processes every item of a batch.)
+		call = "BatchWriteItem"
+		if err == nil {
+			wrote = b.billWrites(1, true)
+		}
+	case *dynamodb.TransactWriteItemsInput:
+		// "Transactional write requests require two write capacity units to
+		// perform one write per second for items up to 1 KB": each item of
+		// the transaction, its index writes included, is billed twice. A
+		// transaction cancelled by a condition is billed as failed
+		// conditional writes of its items, twice.
+		if billed {
+			wrote = b.billWrites(2, err == nil)
+		}
+		for _, t := range v.TransactItems {
+			switch {
+			case t.Put != nil:
+				actions = append(actions, "PutItem")
+			case t.Update != nil:
+				actions = append(actions, "UpdateItem")
+			case t.Delete != nil:
+				actions = append(actions, "DeleteItem")
+			case t.ConditionCheck != nil:
+				actions = append(actions, "ConditionCheckItem")
+			}
+		}
+	default:
+		call = "other"
+	}
+	if b.failed {
+		read, wrote = 0, 0
+	}
+	m := b.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if call != "" {
+		m.Calls[call]++
+		m.actions[call]++
+	} else {
+		m.Calls["TransactWriteItems"]++
+	}
+	for _, a := range actions {
+		m.actions[a]++
+	}
+	m.Read += read
+	m.Write += wrote
+}
+
+// page bills a Query page: "Query—Reads multiple items that have the same
+// partition key value. All items returned are treated as a single read
+// operation, whereby DynamoDB computes the total size of all items and then
+// rounds up to the next 4 KB boundary", and "a filter expression [...] is
+// applied after a Query finishes, but before the results are returned [...]
+// the same amount of read capacity is consumed, regardless of whether a filter
+// expression is present"; a projection or Select does not change what is read
+// either. The sizes of the items evaluated are not in the answer, so the meter
+// runs the same page again without filter, projection and Select: the same
+// KeyConditionExpression, index, direction, ExclusiveStartKey and Limit
+// ("the maximum number of items to evaluate (not necessarily the number of
+// matching items)") evaluate the same items, and this time return them in
+// full (index entries, for an index). ScannedCount with the returned sizes
+// would not do: the filtered-out items' sizes are unknown.
+func (b *biller) page(v *dynamodb.QueryInput, items []attrs) float64 {
+	if v.FilterExpression != nil || v.ProjectionExpression != nil || v.Select != "" {
+		q := *v
+		q.FilterExpression, q.ProjectionExpression, q.Select = nil, nil, ""
+		q.ExpressionAttributeNames, q.ExpressionAttributeValues = used(aws.ToString(v.KeyConditionExpression), v.ExpressionAttributeNames, v.ExpressionAttributeValues)
+		out, err := b.db.Query(b.ctx, &q)
+		if err != nil {
+			b.failed = true
+			return 0
+		}
+		items = out.Items
+	}
+	return readUnits(sizes(items), aws.ToBool(v.ConsistentRead))
+}
+
+// scanPage bills a Scan page as page bills a Query page ("Scan—Reads all
+// items in a table. DynamoDB considers the size of the items that are
+// evaluated, not the size of the items returned by the scan").
+func (b *biller) scanPage(v *dynamodb.ScanInput, items []attrs) float64 {
+	if v.FilterExpression != nil || v.ProjectionExpression != nil || v.Select != "" {
+		s := *v
+		s.FilterExpression, s.ProjectionExpression, s.Select = nil, nil, ""
+		s.ExpressionAttributeNames, s.ExpressionAttributeValues = nil, nil
+		out, err := b.db.Scan(b.ctx, &s)
+		if err != nil {
+			b.failed = true
+			return 0
+		}
+		items = out.Items
+	}
+	return readUnits(sizes(items), aws.ToBool(v.ConsistentRead))
+}
+
+var placeholder = regexp.MustCompile(`[#:][A-Za-z0-9_]+`)
+
+// used returns the expression attribute names and values expr uses (DynamoDB
+// refuses a request that declares some it does not use).
+func used(expr string, names map[string]string, values map[string]types.AttributeValue) (map[string]string, map[string]types.AttributeValue) {
+	n, vs := map[string]string{}, map[string]types.AttributeValue{}
+	for _, p := range placeholder.FindAllString(expr, -1) {
+		if s, ok := names[p]; ok {
+			n[p] = s
+		}
+		if v, ok := values[p]; ok {
+			vs[p] = v
+		}
+	}
+	if len(n) == 0 {
+		n = nil
+	}
+	if len(vs) == 0 {
+		vs = nil
+	}
+	return n, vs
+}
+
+func sizes(items []attrs) int {
+	n := 0
+	for _, it := range items {
+		n += ItemSize(it)
 	}
 	return n
 }

@@ -88,7 +88,7 @@ func subjectItems(tenantID, contactID string, n int) []map[string]any {
 // subject with 10 and with 1,000 items, in tables that hold other items of other
 // tenants and subjects: PRIVACY_BENCH_OTHERS of them, 1,000 by default to keep
 // `make bench` short on moto (the reported figures used 100,000). Units are
-// computed from item sizes (see unitCounter).
+// computed from item sizes by testaws.Meter.
 func BenchmarkSubject(b *testing.B) {
 	others := 1000
 	if v, err := strconv.Atoi(os.Getenv("PRIVACY_BENCH_OTHERS")); err == nil && v >= 0 {
@@ -112,8 +112,8 @@ func BenchmarkSubject(b *testing.B) {
 	batchPut(b, tt.DB, tt.Archive, archive)
 	b.Logf("seeded %d other items (%d data, %d archive) in %v", len(data)+len(archive), len(data), len(archive), time.Since(start).Round(time.Second))
 
-	counter := newUnitCounter(tt.DB)
-	st := store.New(counter, tt.Data, tt.Archive).WithSubjectKey([]byte("benchmark subject hash key 32 bytes"))
+	meter := testaws.NewMeter()
+	st := store.New(meter.Client(testaws.Config(b)), tt.Data, tt.Archive).WithSubjectKey([]byte("benchmark subject hash key 32 bytes"))
 	tenant := &chat.Tenant{ID: ids.New(ids.Tenant), Name: "Bench", Status: "active"}
 	if err := st.PutTenant(context.Background(), tenant); err != nil {
 		b.Fatal(err)
@@ -136,7 +136,7 @@ func BenchmarkSubject(b *testing.B) {
 					if err := st.PutPrivacyRequest(context.Background(), r); err != nil {
 						b.Fatal(err)
 					}
-					counter.Reset()
+					meter.Reset()
 					b.StartTimer()
 					h := exporter.Handle
 					if typ == chat.PrivacyErase {
@@ -146,8 +146,11 @@ func BenchmarkSubject(b *testing.B) {
 						b.Fatal(err)
 					}
 					b.StopTimer()
-					r2, u, c := counter.Snapshot()
-					rcu, wcu, calls = rcu+r2, wcu+u, calls+c
+					c, r2, u := meter.Snapshot()
+					rcu, wcu = rcu+r2, wcu+u
+					for _, n := range c {
+						calls += n
+					}
 					got, err := st.PrivacyRequest(context.Background(), tenant.ID, r.ID)
 					if err != nil || got.Status != chat.PrivacyCompleted {
 						b.Fatalf("request %v %v", got, err)

@@ -84,7 +84,7 @@ func TestTemplate_DispatchPolicyIsWhatItUses(t *testing.T) {
 // Query per tenant and batch for the parked check (1 RCU); parking is one
 // PutItem with its index entry; a retry lists the index, reads the message and
 // deletes the parked item (DeleteItem of an item in GSI1: 1 WCU for the table
-// and 1 for the index, which the meter does not see).
+// and 1 for the index entry's delete).
 func BenchmarkDispatch(b *testing.B) {
 	for _, tc := range []struct {
 		name   string
