@@ -44,26 +44,9 @@ func binaries(t *testing.T) (string, string) {
 	return helloBin, rieBin
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestPool_InvokesRealBootstrapUnderEmulator(t *testing.T) {
 	hello, rie := binaries(t)
-	var logs syncBuffer
+	var logs testaws.Logs
 	p := NewPool(Spec{Name: "Hello", Bootstrap: hello, RIE: rie, Timeout: 3, Log: &logs})
 	defer p.Stop()
 	ctx := context.Background()

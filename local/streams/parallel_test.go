@@ -1,7 +1,6 @@
 package streams
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/livesupportbot/backend/local/testaws"
 )
 
 func (e *env) putKey(t *testing.T, pk, sk string) {
@@ -80,24 +80,6 @@ func TestMapping_ParallelBatchesKeepOrderPerPartitionKey(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log buffer safe for the mapping's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestMapping_ReportsLag: while a record waits longer than LagThreshold, Lag
 // says how long and the mapping logs it; once handled, Lag is 0 again.
 func TestMapping_ReportsLag(t *testing.T) {
@@ -107,7 +89,7 @@ func TestMapping_ReportsLag(t *testing.T) {
 		<-release
 		return []byte(`{}`), nil
 	}}
-	var logs syncBuffer
+	var logs testaws.Logs
 	m := &Mapping{Function: f, BatchSize: 10, Filters: templateFilter(t), ReportBatchItemFailures: true,
 		Log: slog.New(slog.NewTextHandler(&logs, nil))}
 	e.run(t, m)

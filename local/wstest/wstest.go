@@ -8,8 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -150,20 +148,5 @@ func (w *Widget) Frames(tb testing.TB, connID string) []map[string]any {
 	return out
 }
 
-// Logs is a log sink that tests read back, safe for concurrent writers.
-type Logs struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *Logs) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *Logs) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// Logs is testaws.Logs (a log sink that tests read back).
+type Logs = testaws.Logs

@@ -1,37 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/livesupportbot/backend/local/moto"
+	"github.com/livesupportbot/backend/local/testaws"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func freePort(t *testing.T) string {
 	t.Helper()
@@ -66,7 +48,7 @@ func TestRun_RefusesBadSettings(t *testing.T) {
 			if _, err := moto.Binary(); err != nil && tt.name == "port in use" {
 				t.Skip("needs moto")
 			}
-			var out syncBuffer
+			var out testaws.Logs
 			err := run(context.Background(), envOf(tt.env), &out, &out)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to say %q", err, tt.want)
@@ -88,7 +70,7 @@ func TestRun_ServesUntilCancelledThenStopsEveryChild(t *testing.T) {
 	httpPort, wsPort := freePort(t), freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out testaws.Logs
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, envOf(map[string]string{"HTTP_PORT": httpPort, "WS_PORT": wsPort}), &out, &out)
