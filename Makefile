@@ -43,9 +43,7 @@ FUZZTIME ?= 3s
 
 ## fuzz: each fuzz target for FUZZTIME (-fuzz takes one target per run), sharing one moto
 fuzz: tools
-	scripts/with-moto.sh bash -euo pipefail -c 'for t in $(FUZZ_TARGETS); do \
-	  go test -run "^$$" -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s -parallel 2 ./$${t%%:*}; \
-	done'
+	scripts/with-moto.sh scripts/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
 ## lint: go.mod tidy, go vet, staticcheck, cfn-lint, sam validate and the OpenAPI document
 lint: tools
