@@ -12,7 +12,6 @@ import (
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/privacy/submit"
 	"github.com/livesupportbot/backend/shared/ratelimit"
-	"github.com/livesupportbot/backend/shared/secrets"
 	"github.com/livesupportbot/backend/shared/slackbridge"
 )
 
@@ -40,26 +39,18 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	log := logging.FromEnv(getenv, "admin-api")
 	h := adminapi.New(adminapi.Deps{Store: rt.Store, Limiter: ratelimit.New(rt.Store), Holds: legalhold.Over(rt.Store),
-		Secrets: rt.Secrets, Logger: log, MaxMessageChars: maxChars, Privacy: priv, SlackFrom: slackFrom(rt, getenv, log)})
+		Secrets: rt.Secrets, Logger: log, MaxMessageChars: maxChars, Privacy: priv, Slack: slackBridge(rt, getenv, log)})
 	return serve(h.Handle)
 }
 
-// slackFrom builds the Slack bridge of the admin routes on first use, with the
-// app's client secret; nil when the deployment has no Slack app.
-func slackFrom(rt *awsclients.Runtime, getenv func(string) string, log *slog.Logger) func() (adminapi.SlackIntegrations, error) {
-	if getenv("SLACK_CLIENT_ID") == "" {
+// slackBridge is the Slack bridge of the admin routes, nil when the deployment
+// has no Slack app. It reads the app's client secret per install link, from
+// the cold start's background fetch; the admin routes never use KMS.
+func slackBridge(rt *awsclients.Runtime, getenv func(string) string, log *slog.Logger) adminapi.SlackIntegrations {
+	sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_CLIENT_ID")
+	if err != nil {
 		return nil
 	}
-	return func() (adminapi.SlackIntegrations, error) {
-		secret, err := rt.Secrets.Get("SLACK_CLIENT_SECRET")
-		if err != nil {
-			return nil, err
-		}
-		env := secrets.Getenv(map[string]string{"SLACK_CLIENT_SECRET": secret}, getenv)
-		sc, err := slackbridge.ConfigFromEnv(env, "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
-		if err != nil {
-			return nil, nil // no client secret: Slack is not configured
-		}
-		return adminapi.SlackBridge(slackbridge.New(slackbridge.Deps{Config: sc, Store: rt.Store, Log: log})), nil // the admin routes never use KMS
-	}
+	sc.Secrets = rt.Secrets
+	return adminapi.SlackBridge(slackbridge.New(slackbridge.Deps{Config: sc, Store: rt.Store, Log: log}))
 }

@@ -143,12 +143,10 @@ type Deps struct {
 	MaxMessageChars int
 	// Privacy receives privacy requests (privacy routes answer 500 when nil).
 	Privacy PrivacyRequests
-	// Slack is the Slack bridge (nil: Slack is not configured). SlackFrom,
-	// when set instead, builds it on the first request that needs it (a bridge
-	// needs a secret; nil and no error: Slack is not configured; an error is
-	// tried again by the next request).
-	Slack     SlackIntegrations
-	SlackFrom func() (SlackIntegrations, error)
+	// Slack is the Slack bridge (nil: Slack is not configured). It reads the
+	// app's client secret per install; a deployment without one answers as
+	// one without Slack.
+	Slack SlackIntegrations
 }
 
 // API serves the admin API.
@@ -163,7 +161,6 @@ type API struct {
 	maxBody         int
 	maxMessageChars int
 	slack           SlackIntegrations
-	slackFrom       func() (SlackIntegrations, error)
 	routes          []Route
 	privacy         PrivacyRequests
 
@@ -182,7 +179,7 @@ func New(d Deps) *API {
 	a := &API{
 		store: d.Store, limiter: d.Limiter, holds: d.Holds, now: d.Now, secrets: d.Secrets,
 		cursorSecret: d.CursorSecret, log: d.Logger, maxBody: d.MaxBodyBytes,
-		maxMessageChars: d.MaxMessageChars, privacy: d.Privacy, slack: d.Slack, slackFrom: d.SlackFrom,
+		maxMessageChars: d.MaxMessageChars, privacy: d.Privacy, slack: d.Slack,
 	}
 	if a.now == nil {
 		a.now = time.Now

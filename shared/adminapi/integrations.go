@@ -3,7 +3,6 @@ package adminapi
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -21,10 +20,11 @@ const (
 
 // SlackIntegrations is what the admin API needs of the Slack bridge
 // (slackbridge.Bridge): the install link with the Set-Cookie value that binds
-// it to the browser, a description of the installation without its secret, and
-// uninstalling.
+// it to the browser (an error wrapping slackbridge.ErrNotConfigured when the
+// deployment has no Slack app secret), a description of the installation
+// without its secret, and uninstalling.
 type SlackIntegrations interface {
-	InstallURL(tenantID string, rc events.APIGatewayV2HTTPRequestContext) (url, setCookie string)
+	InstallLink(tenantID string, rc events.APIGatewayV2HTTPRequestContext) (url, setCookie string, err error)
 	Describe(ctx context.Context, tenantID string) (*IntegrationView, error)
 	Uninstall(ctx context.Context, tenantID string) error
 }
@@ -51,38 +51,14 @@ func (a *API) integrationRoutes() []Route {
 
 var errSlackNotConfigured = chat.Errorf(chat.ENotFound, "Slack is not configured for this deployment")
 
-// slackBridge is the Slack bridge, built by SlackFrom the first time (nil:
-// Slack is not configured).
-func (a *API) slackBridge() (SlackIntegrations, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.slack != nil || a.slackFrom == nil {
-		return a.slack, nil
-	}
-	s, err := a.slackFrom()
-	if err != nil {
-		return nil, fmt.Errorf("slack bridge: %w", err)
-	}
-	if s != nil {
-		a.slack = s
-	} else {
-		a.slackFrom = nil // not configured, for the life of the instance
-	}
-	return s, nil
-}
-
 // listIntegrations lists the tenant's integrations, without secrets.
 func (a *API) listIntegrations(ctx context.Context, r *Request) (*Response, error) {
 	if err := onlyQuery(r, "limit", "cursor"); err != nil {
 		return nil, err
 	}
 	items := []IntegrationView{}
-	slack, err := a.slackBridge()
-	if err != nil {
-		return nil, err
-	}
-	if slack != nil {
-		in, err := slack.Describe(ctx, r.Principal.TenantID)
+	if a.slack != nil {
+		in, err := a.slack.Describe(ctx, r.Principal.TenantID)
 		if err != nil && !errors.Is(err, chat.ErrNotFound) {
 			return nil, err
 		}
@@ -112,14 +88,16 @@ func (a *API) installSlack(ctx context.Context, r *Request) (*Response, error) {
 	default:
 		return nil, fieldError("redirect", "must be true or false")
 	}
-	slack, err := a.slackBridge()
+	if a.slack == nil {
+		return nil, errSlackNotConfigured
+	}
+	u, cookie, err := a.slack.InstallLink(r.Principal.TenantID, r.APIContext)
+	if errors.Is(err, slackbridge.ErrNotConfigured) {
+		return nil, errSlackNotConfigured
+	}
 	if err != nil {
 		return nil, err
 	}
-	if slack == nil {
-		return nil, errSlackNotConfigured
-	}
-	u, cookie := slack.InstallURL(r.Principal.TenantID, r.APIContext)
 	if err := a.audit(ctx, r, r.Principal.TenantID, ActIntegrationInstall, map[string]string{"channel": "slack"}); err != nil {
 		return nil, err
 	}
@@ -136,14 +114,10 @@ func (a *API) deleteSlack(ctx context.Context, r *Request) (*Response, error) {
 	if err := onlyQuery(r); err != nil {
 		return nil, err
 	}
-	slack, err := a.slackBridge()
-	if err != nil {
-		return nil, err
-	}
-	if slack == nil {
+	if a.slack == nil {
 		return NoContent(), nil
 	}
-	if err := slack.Uninstall(ctx, r.Principal.TenantID); err != nil {
+	if err := a.slack.Uninstall(ctx, r.Principal.TenantID); err != nil {
 		return nil, err
 	}
 	if err := a.audit(ctx, r, r.Principal.TenantID, ActIntegrationDelete, map[string]string{"channel": "slack"}); err != nil {
@@ -157,8 +131,8 @@ func SlackBridge(b *slackbridge.Bridge) SlackIntegrations { return slackAdapter{
 
 type slackAdapter struct{ b *slackbridge.Bridge }
 
-func (s slackAdapter) InstallURL(tenantID string, rc events.APIGatewayV2HTTPRequestContext) (string, string) {
-	return s.b.InstallURL(tenantID, rc)
+func (s slackAdapter) InstallLink(tenantID string, rc events.APIGatewayV2HTTPRequestContext) (string, string, error) {
+	return s.b.InstallLink(tenantID, rc)
 }
 
 func (s slackAdapter) Uninstall(ctx context.Context, tenantID string) error {

@@ -123,16 +123,6 @@ func object(s string) (map[string]string, bool) {
 	return m, true
 }
 
-// Getenv returns a getenv that answers the loaded secrets first, then fallback.
-func Getenv(vals map[string]string, fallback func(string) string) func(string) string {
-	return func(name string) string {
-		if v, ok := vals[name]; ok {
-			return v
-		}
-		return fallback(name)
-	}
-}
-
 // Pending is the secrets of one function instance, fetched in the background.
 type Pending struct {
 	load func() (map[string]string, error)

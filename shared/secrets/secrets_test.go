@@ -56,10 +56,6 @@ func TestLoad_OneCallForEverySecret(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got[k], want)
 		}
 	}
-	getenv := secrets.Getenv(got, func(k string) string { return "env:" + k })
-	if getenv("SUBJECT_HASH_SECRET") != "subject-secret-value" || getenv("DATA_TABLE") != "env:DATA_TABLE" {
-		t.Errorf("Getenv overlays wrongly: %q %q", getenv("SUBJECT_HASH_SECRET"), getenv("DATA_TABLE"))
-	}
 }
 
 func TestLoad_ErrorsNameSecretsNeverValues(t *testing.T) {

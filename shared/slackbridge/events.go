@@ -188,7 +188,7 @@ func (b *Bridge) HandleEvents(ctx context.Context, req events.APIGatewayV2HTTPRe
 		return unauthorized(), nil
 	}
 	secret, err := b.secret("SLACK_SIGNING_SECRET", b.cfg.SigningSecret)
-	if errors.Is(err, errNotConfigured) {
+	if errors.Is(err, ErrNotConfigured) {
 		b.log.WarnContext(ctx, "slack is not configured; answering 503", "error", err.Error())
 		return NotConfigured(ctx, req)
 	}

@@ -121,7 +121,10 @@ type started struct {
 // start starts an install for a tenant through b, from the API of rc.
 func start(tb testing.TB, b *slackbridge.Bridge, tenantID string, rc events.APIGatewayV2HTTPRequestContext) started {
 	tb.Helper()
-	raw, setCookie := b.InstallURL(tenantID, rc)
+	raw, setCookie, err := b.InstallLink(tenantID, rc)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		tb.Fatal(err)

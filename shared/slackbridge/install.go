@@ -88,23 +88,16 @@ func (b *Bridge) RedirectURL(rc events.APIGatewayV2HTTPRequestContext) string {
 // the install link nor Slack ever sees the secret.
 const InstallCookie = "__Secure-lsb-slack-install"
 
-// InstallURL returns Slack's authorize URL for installing the app for a
+// InstallLink returns Slack's authorize URL for installing the app for a
 // tenant, with the OAuth callback of the API the admin's request came through
 // (rc), which is the API that serves the callback, and the Set-Cookie value the
 // answer to that browser must carry: Secure, HttpOnly, SameSite=Lax (Slack's
 // redirect back is a top-level GET, which sends it), scoped to the callback's
 // path and living as long as the state. The callback refuses the state from a
 // browser without that cookie.
-func (b *Bridge) InstallURL(tenantID string, rc events.APIGatewayV2HTTPRequestContext) (authorizeURL, setCookie string) {
-	authorizeURL, setCookie, err := b.InstallLink(tenantID, rc)
-	if err != nil {
-		b.log.Error("slack install link", "tenantId", tenantID, "error", err.Error())
-	}
-	return authorizeURL, setCookie
-}
-
-// InstallLink is InstallURL with the error of reading the client secret
-// (Config.Secrets); with it, both strings are empty.
+//
+// The error is that of reading the client secret (Config.Secrets);
+// ErrNotConfigured when the deployment has none.
 func (b *Bridge) InstallLink(tenantID string, rc events.APIGatewayV2HTTPRequestContext) (authorizeURL, setCookie string, err error) {
 	clientSecret, err := b.secret("SLACK_CLIENT_SECRET", b.cfg.ClientSecret)
 	if err != nil {
@@ -185,7 +178,7 @@ func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 		return problem(chat.Errorf(chat.EInvalid, "the installation was cancelled in Slack"), "Slack was not connected"), nil
 	}
 	clientSecret, err := b.secret("SLACK_CLIENT_SECRET", b.cfg.ClientSecret)
-	if errors.Is(err, errNotConfigured) {
+	if errors.Is(err, ErrNotConfigured) {
 		b.log.WarnContext(ctx, "slack is not configured; answering 503", "error", err.Error())
 		return NotConfigured(ctx, req)
 	}

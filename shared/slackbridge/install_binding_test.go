@@ -68,9 +68,12 @@ func wantCleared(t *testing.T, name string, cookies []string) {
 
 // The install cookie is Secure, HttpOnly, SameSite=Lax, scoped to the callback
 // path of the API the admin came through, and lives as long as the state.
-func TestInstallURL_SetsTheBindingCookie(t *testing.T) {
+func TestInstallLink_SetsTheBindingCookie(t *testing.T) {
 	h := newHarness(t)
-	u, setCookie := h.bridge.InstallURL("t123", apiCtx)
+	u, setCookie, err := h.bridge.InstallLink("t123", apiCtx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c, err := http.ParseSetCookie(setCookie)
 	if err != nil || c.Name != slackbridge.InstallCookie || len(c.Value) < 32 || c.Path != "/dev/webhooks/slack/oauth" ||
 		!c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.MaxAge != 600 || c.Domain != "" {

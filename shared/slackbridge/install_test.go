@@ -25,7 +25,7 @@ import (
 	"github.com/livesupportbot/backend/shared/store"
 )
 
-func TestInstallURL_NamesAppScopesRedirectAndSignedState(t *testing.T) {
+func TestInstallLink_NamesAppScopesRedirectAndSignedState(t *testing.T) {
 	h := newHarness(t)
 	s := start(t, h.bridge, "t123", apiCtx)
 	u, q := s.URL, s.URL.Query()

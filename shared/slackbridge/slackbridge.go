@@ -89,14 +89,14 @@ func (b *Bridge) secret(name, static string) (string, error) {
 	}
 	v, err := b.cfg.Secrets.Get(name)
 	if err == nil && v == "" {
-		return "", fmt.Errorf("%w: %s is empty", errNotConfigured, name)
+		return "", fmt.Errorf("%w: %s is empty", ErrNotConfigured, name)
 	}
 	return v, err
 }
 
-// errNotConfigured means the deployment has no Slack app secrets: the webhook
-// answers as NotConfigured.
-var errNotConfigured = errors.New("slack is not configured")
+// ErrNotConfigured means the deployment has no Slack app secrets: the webhook
+// answers as NotConfigured, the admin API as a deployment without Slack.
+var ErrNotConfigured = errors.New("slack is not configured")
 
 // Bridge is the Slack bridge of every tenant.
 type Bridge struct {
