@@ -34,14 +34,8 @@ func TestRun_ErasesTheSubjectOfItsSampleEvent(t *testing.T) {
 	var ev privacy.Event
 	testaws.LoadEvent(t, "privacy-erase.json", &ev)
 	st := tt.Store()
-	tn := &chat.Tenant{ID: ev.TenantID, Name: "Sample", Status: "active", CreatedAt: time.Now().UTC()}
-	if err := st.PutTenant(ctx, tn); err != nil {
-		t.Fatal(err)
-	}
-	contact, conn := ids.New(ids.Contact), "conn-"+ids.Secret(6)
-	if _, _, err := st.OpenConversation(ctx, tn.ID, contact, chat.ChannelWidget, tn.Periods()); err != nil {
-		t.Fatal(err)
-	}
+	tn, contact := testaws.SampleRequest(t, st, ev, chat.PrivacyErase)
+	conn := "conn-" + ids.Secret(6)
 	if err := st.PutConnection(ctx, &chat.Connection{ID: conn, TenantID: tn.ID, ContactID: contact, ConnectedAt: time.Now().UTC()}); err != nil {
 		t.Fatal(err)
 	}
@@ -59,11 +53,6 @@ func TestRun_ErasesTheSubjectOfItsSampleEvent(t *testing.T) {
 	file := jobs.ExportKey(tn.ID, export)
 	if _, err := bucket.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket.Name), Key: aws.String(file),
 		Body: strings.NewReader("{}")}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutPrivacyRequest(ctx, &chat.PrivacyRequest{ID: ev.RequestID, TenantID: tn.ID, Type: chat.PrivacyErase,
-		Reason: chat.ReasonSubjectRequest, Subject: &chat.PrivacySubject{ContactID: contact}, Status: chat.PrivacyReceived,
-		ReceivedAt: now, DueAt: now.Add(chat.PrivacyDue)}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/privacy/jobs"
 )
@@ -28,20 +27,7 @@ func TestRun_ExportsTheSubjectOfItsSampleEvent(t *testing.T) {
 	var ev privacy.Event
 	testaws.LoadEvent(t, "privacy-export.json", &ev)
 	st := tt.Store()
-	tn := &chat.Tenant{ID: ev.TenantID, Name: "Sample", Status: "active", CreatedAt: time.Now().UTC()}
-	if err := st.PutTenant(ctx, tn); err != nil {
-		t.Fatal(err)
-	}
-	contact := ids.New(ids.Contact)
-	if _, _, err := st.OpenConversation(ctx, tn.ID, contact, chat.ChannelWidget, tn.Periods()); err != nil {
-		t.Fatal(err)
-	}
-	now := st.Now()
-	if err := st.PutPrivacyRequest(ctx, &chat.PrivacyRequest{ID: ev.RequestID, TenantID: tn.ID, Type: chat.PrivacyExport,
-		Reason: chat.ReasonSubjectRequest, Subject: &chat.PrivacySubject{ContactID: contact}, Status: chat.PrivacyReceived,
-		ReceivedAt: now, DueAt: now.Add(chat.PrivacyDue)}); err != nil {
-		t.Fatal(err)
-	}
+	tn, contact := testaws.SampleRequest(t, st, ev, chat.PrivacyExport)
 
 	if err := h(ctx, ev); err != nil {
 		t.Fatal(err)

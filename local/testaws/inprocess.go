@@ -5,8 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"testing"
+	"time"
 
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/store"
 )
 
 // InProcess runs the privacy functions' handlers in this process, each in its
@@ -48,4 +53,28 @@ func (p *InProcess) Wait() []error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]error(nil), p.errs...)
+}
+
+// SampleRequest stores what a privacy function's sample event ev names: its
+// tenant, a contact with an open widget conversation, and the received
+// request of kind typ (chat.PrivacyExport, chat.PrivacyErase) about that
+// contact. It returns the tenant and the contact id.
+func SampleRequest(tb testing.TB, st *store.Store, ev privacy.Event, typ string) (*chat.Tenant, string) {
+	tb.Helper()
+	ctx := context.Background()
+	tn := &chat.Tenant{ID: ev.TenantID, Name: "Sample", Status: "active", CreatedAt: time.Now().UTC()}
+	if err := st.PutTenant(ctx, tn); err != nil {
+		tb.Fatal(err)
+	}
+	contact := ids.New(ids.Contact)
+	if _, _, err := st.OpenConversation(ctx, tn.ID, contact, chat.ChannelWidget, tn.Periods()); err != nil {
+		tb.Fatal(err)
+	}
+	now := st.Now()
+	if err := st.PutPrivacyRequest(ctx, &chat.PrivacyRequest{ID: ev.RequestID, TenantID: tn.ID, Type: typ,
+		Reason: chat.ReasonSubjectRequest, Subject: &chat.PrivacySubject{ContactID: contact}, Status: chat.PrivacyReceived,
+		ReceivedAt: now, DueAt: now.Add(chat.PrivacyDue)}); err != nil {
+		tb.Fatal(err)
+	}
+	return tn, contact
 }
