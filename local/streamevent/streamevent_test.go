@@ -9,30 +9,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 )
 
-// everyType is an item with every attribute type, nested in maps and lists.
-var everyType = map[string]ddb.AttributeValue{
-	"s":    &ddb.AttributeValueMemberS{Value: "x"},
-	"n":    &ddb.AttributeValueMemberN{Value: "1.5"},
-	"b":    &ddb.AttributeValueMemberB{Value: []byte{0, 1, 2, 255}},
-	"bool": &ddb.AttributeValueMemberBOOL{Value: true},
-	"null": &ddb.AttributeValueMemberNULL{Value: true},
-	"ss":   &ddb.AttributeValueMemberSS{Value: []string{"a", "b"}},
-	"ns":   &ddb.AttributeValueMemberNS{Value: []string{"1", "2"}},
-	"bs":   &ddb.AttributeValueMemberBS{Value: [][]byte{{1}, {2}}},
-	"l": &ddb.AttributeValueMemberL{Value: []ddb.AttributeValue{
-		&ddb.AttributeValueMemberS{Value: "y"},
-		&ddb.AttributeValueMemberM{Value: map[string]ddb.AttributeValue{"k": &ddb.AttributeValueMemberN{Value: "2"}}},
-	}},
-	"m": &ddb.AttributeValueMemberM{Value: map[string]ddb.AttributeValue{
-		"inner": &ddb.AttributeValueMemberL{Value: []ddb.AttributeValue{&ddb.AttributeValueMemberBOOL{Value: false}, &ddb.AttributeValueMemberNULL{Value: true}}},
-	}},
-}
-
-// everyTypeStream is everyType as the Streams API gives it.
+// everyTypeStream is an item with every attribute type, nested in maps and
+// lists, as the Streams API gives it.
 var everyTypeStream = map[string]types.AttributeValue{
 	"s":    &types.AttributeValueMemberS{Value: "x"},
 	"n":    &types.AttributeValueMemberN{Value: "1.5"},
@@ -50,6 +33,16 @@ var everyTypeStream = map[string]types.AttributeValue{
 		"inner": &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberBOOL{Value: false}, &types.AttributeValueMemberNULL{Value: true}}},
 	}},
 }
+
+// everyType is the same item as the DynamoDB API gives it (the SDK's own
+// conversion, not this package's).
+var everyType = func() map[string]ddb.AttributeValue {
+	m, err := attributevalue.FromDynamoDBStreamsMap(everyTypeStream)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()
 
 // everyTypeWire is the image as a stream-triggered function receives it.
 const everyTypeWire = `{
