@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"time"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/dispatch"
@@ -34,7 +33,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	log := logging.FromEnv(getenv, "dispatch")
 	widget := &dispatch.Widget{Store: rt.Store, Pusher: pusher.New(pusher.NewClient(rt.Config, env["WS_MANAGEMENT_ENDPOINT"])), Log: log}
-	h := dispatch.New(dispatch.Deps{Store: rt.Store, Tenants: store.NewTenantCache(rt.Store, 30*time.Second), Log: log,
+	h := dispatch.New(dispatch.Deps{Store: rt.Store, Tenants: store.NewTenantCache(rt.Store, store.TenantCacheTTL), Log: log,
 		Deliverers: []dispatch.Deliverer{widget}})
 	// Slack, when its key is configured: mirror visitor and bot messages to the
 	// tenant's Slack thread. It is outbound: its failures are parked and retried

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"time"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
@@ -31,7 +30,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	tenants := store.NewTenantCache(rt.Store, 30*time.Second)
+	tenants := store.NewTenantCache(rt.Store, store.TenantCacheTTL)
 	h := wsmessage.New(wsmessage.Deps{Store: rt.Store, Tenants: tenants, Limiter: ratelimit.New(rt.Store),
 		// WS_MANAGEMENT_ENDPOINT, when set, replaces the request's own API.
 		Pusher:   pusher.NewEndpoints(rt.Config, getenv("WS_MANAGEMENT_ENDPOINT")).For,

@@ -5,7 +5,9 @@
 package moto
 
 import (
+	"bufio"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -49,6 +52,40 @@ type Server struct {
 	once sync.Once
 }
 
+// StreamRetention is how long the local streams keep a record (AWS: 24
+// hours). Local consumers read within seconds; keeping a day of records would
+// grow moto by hundreds of MB an hour under load.
+const StreamRetention = 15 * time.Minute
+
+// patch is run in moto_server's interpreter before moto starts: fixes that
+// keep a long run flat (see the file).
+//
+//go:embed patch.py
+var patch string
+
+// command is moto_server run by its own interpreter (the script's #! line)
+// with patch applied first.
+func command(bin string, args ...string) (*exec.Cmd, error) {
+	f, err := os.Open(bin)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	interp := strings.Fields(strings.TrimPrefix(line, "#!"))
+	if !strings.HasPrefix(line, "#!") || len(interp) == 0 {
+		return nil, fmt.Errorf("%s: no #! line naming its Python", bin)
+	}
+	script := patch + "\nfrom moto.server import main\nmain()\n"
+	argv := append(append(interp[1:], "-c", script), args...)
+	cmd := exec.Command(interp[0], argv...)
+	cmd.Env = os.Environ()
+	if os.Getenv("MOTO_STREAM_RETENTION_SECONDS") == "" { // tests set a shorter one
+		cmd.Env = append(cmd.Env, fmt.Sprintf("MOTO_STREAM_RETENTION_SECONDS=%d", int(StreamRetention.Seconds())))
+	}
+	return cmd, nil
+}
+
 // startTimeout bounds how long moto may take to answer after it starts.
 const startTimeout = 30 * time.Second
 
@@ -65,7 +102,9 @@ func Start(ctx context.Context, out io.Writer) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	s.cmd = exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	if s.cmd, err = command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port)); err != nil {
+		return nil, err
+	}
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	s.cmd.Stdout, s.cmd.Stderr = out, out
 	if err := s.cmd.Start(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -19,22 +20,23 @@ import (
 // writes ("dictionary changed size during iteration" under load); DynamoDB
 // itself is, so the stack makes moto see one request at a time. The returned
 // stall, off until started, holds moto's answers (see Stack.StallMoto).
-func serialProxy(target string, slow func(op string, d time.Duration)) (string, func(), *stall, error) {
+func serialProxy(target string, slow func(op string, d time.Duration)) (string, func(), *stall, *serialTransport, error) {
 	u, err := url.Parse(target)
 	if err != nil {
-		return "", nil, nil, err
+		return "", nil, nil, nil, err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, nil, fmt.Errorf("moto proxy: %w", err)
+		return "", nil, nil, nil, fmt.Errorf("moto proxy: %w", err)
 	}
 	st := &stall{}
 	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.Transport = &serialTransport{base: &http.Transport{MaxIdleConnsPerHost: 4}, slow: slow, stall: st}
+	tr := &serialTransport{base: &http.Transport{MaxIdleConnsPerHost: 4}, slow: slow, stall: st}
+	rp.Transport = tr
 	rp.ErrorLog = log.New(io.Discard, "", 0) // a client that gave up is no news
 	srv := &http.Server{Handler: rp}
 	go srv.Serve(l)
-	return "http://" + l.Addr().String(), func() { srv.Close() }, st, nil
+	return "http://" + l.Addr().String(), func() { srv.Close() }, st, tr, nil
 }
 
 // serialTransport makes one round trip to moto at a time, reading each answer
@@ -45,6 +47,22 @@ type serialTransport struct {
 	base  http.RoundTripper
 	slow  func(op string, d time.Duration)
 	stall *stall
+	load  map[string]OpLoad // by operation, under mu
+}
+
+// OpLoad is how much of moto's time one operation took.
+type OpLoad struct {
+	Calls int
+	Busy  time.Duration
+}
+
+// operation names a request to moto: its X-Amz-Target operation
+// ("DynamoDB_20120810.Query"), else its method (S3, KMS form posts).
+func operation(r *http.Request) string {
+	if op := r.Header.Get("X-Amz-Target"); op != "" {
+		return op
+	}
+	return r.Method
 }
 
 func (t *serialTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -67,10 +85,23 @@ func (t *serialTransport) roundTrip(r *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("moto proxy: read answer: %w", err)
 	}
 	res.Body = io.NopCloser(bytes.NewReader(b))
-	if d := time.Since(start); d > time.Second && t.slow != nil {
-		t.slow(r.Header.Get("X-Amz-Target"), d)
+	d := time.Since(start)
+	if t.load == nil {
+		t.load = map[string]OpLoad{}
+	}
+	l := t.load[operation(r)]
+	t.load[operation(r)] = OpLoad{l.Calls + 1, l.Busy + d}
+	if d > time.Second && t.slow != nil {
+		t.slow(operation(r), d)
 	}
 	return res, nil
+}
+
+// snapshot copies the load so far.
+func (t *serialTransport) snapshot() map[string]OpLoad {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return maps.Clone(t.load)
 }
 
 // stall withholds moto's answers for a while: a request still reaches moto

@@ -23,7 +23,7 @@ func TestStall_AppliesRequestsAndHoldsTheirAnswers(t *testing.T) {
 		io.WriteString(w, "{}")
 	}))
 	defer moto.Close()
-	url, stop, st, err := serialProxy(moto.URL, nil)
+	url, stop, st, _, err := serialProxy(moto.URL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

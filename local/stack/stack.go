@@ -13,7 +13,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,14 +72,17 @@ type Stack struct {
 	VisitorTokenSecret string
 	AWS                aws.Config
 	Tables             map[string]string // logical id -> local name
+	// MotoPid is the moto server's process id (for its memory; see MotoRSS).
+	MotoPid int
 
-	log      *slog.Logger
-	ws       *gateway.WebSocketAPI
-	stall    *stall
-	ready    chan struct{}
-	mappings []*streams.Mapping // the stream mappings, for their lag
-	cleanups []func()           // what each step started, undone backwards by Close
-	once     sync.Once
+	log       *slog.Logger
+	ws        *gateway.WebSocketAPI
+	stall     *stall
+	motoProxy *serialTransport
+	ready     chan struct{}
+	mappings  []*streams.Mapping // the stream mappings, for their lag
+	cleanups  []func()           // what each step started, undone backwards by Close
+	once      sync.Once
 }
 
 // onClose registers how to stop what a step started.
@@ -154,7 +160,7 @@ func (s *Stack) healthz(w http.ResponseWriter, r *http.Request) {
 		}
 		b, _ := json.Marshal(lag)
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"status":"ok","functions":%d,"streamLagMs":%s}`, len(s.Functions), b)
+		fmt.Fprintf(w, `{"status":"ok","functions":%d,"streamLagMs":%s,"motoRssBytes":%d}`, len(s.Functions), b, s.MotoRSS())
 	default:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -199,4 +205,26 @@ func missingFunction(id string) gateway.Invoker {
 	return gateway.InvokerFunc(func(context.Context, []byte) ([]byte, error) {
 		return nil, fmt.Errorf("function %s is not running locally", id)
 	})
+}
+
+// MotoLoad is, by operation, how many requests moto has served and how
+// long they took (moto serves one at a time, so this is where its time went).
+func (s *Stack) MotoLoad() map[string]OpLoad { return s.motoProxy.snapshot() }
+
+// MotoRSS is moto's resident memory in bytes, from /proc (0 where that is
+// not readable).
+func (s *Stack) MotoRSS() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.MotoPid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			if f := strings.Fields(rest); len(f) > 0 { // "123456 kB"
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
 }

@@ -73,15 +73,16 @@ func (st *starter) startMoto(ctx context.Context) error {
 		return err
 	}
 	st.s.onClose(func() { srv.Close() })
+	st.s.MotoPid = srv.Pid()
 	st.o.Log.Info("started moto", "url", srv.URL, "pid", srv.Pid())
-	url, stop, stall, err := serialProxy(srv.URL, func(op string, d time.Duration) {
+	url, stop, stall, proxy, err := serialProxy(srv.URL, func(op string, d time.Duration) {
 		st.o.Log.Warn("slow moto request", "op", op, "duration", d.Round(time.Millisecond))
 	})
 	if err != nil {
 		return err
 	}
 	st.s.onClose(stop)
-	st.s.MotoURL, st.s.stall = url, stall
+	st.s.MotoURL, st.s.stall, st.s.motoProxy = url, stall, proxy
 	st.s.AWS, err = moto.Config(ctx, st.s.MotoURL)
 	return err
 }

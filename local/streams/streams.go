@@ -208,13 +208,6 @@ func describe(ctx context.Context, c Client, arn string) ([]types.Shard, error) 
 	}
 }
 
-// refreshEvery is how often an idle poller takes a fresh iterator after the
-// last record it read. moto rolls a failed TransactWriteItems back by putting
-// back a copy of the whole table, stream shard included, so an iterator taken
-// before it reads a shard that nothing writes to any more; a fresh one reads
-// the table's current shard.
-const refreshEvery = time.Second
-
 func (m *Mapping) pollShard(ctx context.Context, c Client, shard string, pos types.ShardIteratorType) {
 	// lastSeq is the sequence number of the last record read ("" before any).
 	// LATEST is played as "after the last record there is now", found by
@@ -228,6 +221,14 @@ func (m *Mapping) pollShard(ctx context.Context, c Client, shard string, pos typ
 			in.ShardIteratorType, in.SequenceNumber = types.ShardIteratorTypeAfterSequenceNumber, aws.String(lastSeq)
 		}
 		it, err := c.GetShardIterator(ctx, in)
+		var trimmed *types.TrimmedDataAccessException
+		if errors.As(err, &trimmed) {
+			// Records past the retention went unread (as Lambda does, go on
+			// from the oldest kept).
+			m.Log.Error("stream records expired before they were read", "mapping", m.Name, "shard", shard, "after", lastSeq)
+			in.ShardIteratorType, in.SequenceNumber = types.ShardIteratorTypeTrimHorizon, nil
+			it, err = c.GetShardIterator(ctx, in)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -240,7 +241,6 @@ func (m *Mapping) pollShard(ctx context.Context, c Client, shard string, pos typ
 		}
 		return
 	}
-	refreshed := time.Now()
 	for iter != nil && ctx.Err() == nil {
 		res, err := c.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)})
 		if err != nil {
@@ -286,16 +286,6 @@ func (m *Mapping) pollShard(ctx context.Context, c Client, shard string, pos typ
 		}
 		latest = false
 		sleep(ctx, m.PollInterval)
-		if time.Since(refreshed) >= refreshEvery {
-			fresh, err := iterator()
-			if err != nil {
-				if ctx.Err() == nil {
-					m.Log.Warn("shard iterator refresh failed", "mapping", m.Name, "shard", shard, "error", err)
-				}
-				continue
-			}
-			iter, refreshed = fresh, time.Now()
-		}
 	}
 }
 

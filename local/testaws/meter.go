@@ -3,6 +3,7 @@ package testaws
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"reflect"
 	"regexp"
@@ -38,6 +39,8 @@ type Meter struct {
 	// dynamodb:TransactWriteItems action; a ConditionCheck needs
 	// dynamodb:ConditionCheckItem).
 	actions map[string]int
+	// byOp splits the units by operation.
+	byOp map[string]Units
 	// tables caches each table's key schema and indexes, by name.
 	tables map[string]*table
 	// serial lets one metered call (with the meter's own reads) run at a time.
@@ -46,14 +49,24 @@ type Meter struct {
 
 // NewMeter returns an empty meter.
 func NewMeter() *Meter {
-	return &Meter{Calls: map[string]int{}, actions: map[string]int{}, tables: map[string]*table{}}
+	return &Meter{Calls: map[string]int{}, actions: map[string]int{}, byOp: map[string]Units{}, tables: map[string]*table{}}
+}
+
+// Units are the read and write units of some calls.
+type Units struct{ Read, Write float64 }
+
+// ByOperation returns the units so far by operation ("UpdateItem", ...).
+func (m *Meter) ByOperation() map[string]Units {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.byOp)
 }
 
 // Reset zeroes the meter.
 func (m *Meter) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.Calls, m.Read, m.Write, m.actions = map[string]int{}, 0, 0, map[string]int{}
+	m.Calls, m.Read, m.Write, m.actions, m.byOp = map[string]int{}, 0, 0, map[string]int{}, map[string]Units{}
 }
 
 // Actions returns the IAM actions (without the "dynamodb:" prefix) the calls
@@ -90,8 +103,15 @@ func (m *Meter) Client(cfg aws.Config) *dynamodb.Client {
 					defer m.serial.Unlock()
 					b := &biller{m: m, db: raw, ctx: ctx}
 					b.before(in.Parameters)
+					m.mu.Lock()
+					r0, w0 := m.Read, m.Write
+					m.mu.Unlock()
 					out, md, err := next.HandleInitialize(ctx, in)
 					b.after(in.Parameters, out.Result, err)
+					m.mu.Lock()
+					op := m.byOp[middleware.GetOperationName(ctx)]
+					m.byOp[middleware.GetOperationName(ctx)] = Units{op.Read + m.Read - r0, op.Write + m.Write - w0}
+					m.mu.Unlock()
 					return out, md, err
 				}), middleware.After)
 		})

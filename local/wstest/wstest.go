@@ -55,9 +55,9 @@ func New(tb testing.TB, cfg aws.Config, st *store.Store, streamArn string, log *
 	return &Widget{
 		Tokens: tokens, Mgmt: mgmt,
 		Conn: wsconn.New(wsconn.Deps{Store: st, Tokens: tokens, Log: log}),
-		Msg: wsmessage.New(wsmessage.Deps{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Limiter: ratelimit.New(st), Log: log,
+		Msg: wsmessage.New(wsmessage.Deps{Store: st, Tenants: store.NewTenantCache(st, store.TenantCacheTTL), Limiter: ratelimit.New(st), Log: log,
 			Pusher: func(string, string) *pusher.Pusher { return p }}),
-		Dispatch: dispatch.New(dispatch.Deps{Store: st, Tenants: store.NewTenantCache(st, time.Minute), Log: log,
+		Dispatch: dispatch.New(dispatch.Deps{Store: st, Tenants: store.NewTenantCache(st, store.TenantCacheTTL), Log: log,
 			Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: p, Log: log}}, Outbound: outbound,
 			// Tests of the outbound timeout set their own; the default's 5 s can
 			// pass on a loaded 2-core machine under -race, parking a delivery

@@ -64,6 +64,10 @@ func (s *Store) TenantByWidgetKey(ctx context.Context, widgetKey string) (*chat.
 	return t, nil
 }
 
+// TenantCacheTTL is how long the functions on the message path (ws-message,
+// dispatch) keep a tenant they read.
+const TenantCacheTTL = 30 * time.Second
+
 // TenantCache keeps tenants read in a warm Lambda for a short time, so the hot
 // message path does not read the tenant on every frame.
 type TenantCache struct {

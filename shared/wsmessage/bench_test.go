@@ -3,7 +3,9 @@ package wsmessage_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
@@ -96,5 +98,49 @@ func BenchmarkRateLimitedFrame(b *testing.B) {
 	}
 	if limited < b.N {
 		b.Fatalf("%d of %d frames over the limit were rate_limited", limited, b.N)
+	}
+}
+
+// BenchmarkChatPace reports the amortised DynamoDB cost of a visitor message
+// at a real chat pace: one message every 30 to 60 s in the conversation (the
+// clock moves 30, 40, 50, 60 s in turn, so each tenant cache read in
+// production expires between messages), sent and delivered to the visitor's
+// other connection. It reports units per message in all and by operation.
+func BenchmarkChatPace(b *testing.B) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	h := newHarnessAt(b, clock)
+	tn := h.tenant(b)
+	v := ids.New(ids.Contact)
+	a := h.Connect(b, tn.ID, v, "connA")
+	h.Connect(b, tn.ID, v, "connB")
+	h.Frame(b, "ws-send-message.json", a, "connA", `{"action":"sendMessage","clientMessageId":"open","text":"Hello"}`)
+	h.Pump(b)
+	h.meter.Reset()
+	b.ResetTimer()
+	for i := range b.N {
+		mu.Lock()
+		now = now.Add(time.Duration(30+10*(i%4)) * time.Second)
+		mu.Unlock()
+		h.Frame(b, "ws-send-message.json", a, "connA",
+			fmt.Sprintf(`{"action":"sendMessage","clientMessageId":"c%d","text":"Is the blue one in stock in size 42?"}`, i))
+		h.Pump(b)
+	}
+	b.StopTimer()
+	_, read, write := h.meter.Snapshot()
+	n := float64(b.N)
+	b.ReportMetric(read/n, "RCU/msg")
+	b.ReportMetric(write/n, "WCU/msg")
+	for op, u := range h.meter.ByOperation() {
+		if u.Read > 0 {
+			b.ReportMetric(u.Read/n, "RCU-"+op+"/msg")
+		}
+		if u.Write > 0 {
+			b.ReportMetric(u.Write/n, "WCU-"+op+"/msg")
+		}
+	}
+	if got := len(h.Mgmt.Frames("connB")); got != b.N+1 {
+		b.Fatalf("connB got %d frames, want %d", got, b.N+1)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/local/wstest"
@@ -23,12 +24,16 @@ type harness struct {
 	logs  *wstest.Logs
 }
 
-func newHarness(tb testing.TB) *harness {
+func newHarness(tb testing.TB) *harness { return newHarnessAt(tb, time.Now) }
+
+// newHarnessAt is newHarness with the store (and so the handlers) reading
+// the time from now.
+func newHarnessAt(tb testing.TB, now func() time.Time) *harness {
 	tb.Helper()
 	tt := testaws.NewTables(tb)
 	cfg := testaws.Config(tb)
 	meter := testaws.NewMeter()
-	st := store.New(meter.Client(cfg), tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
+	st := store.New(meter.Client(cfg), tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey).WithClock(now)
 	logs := &wstest.Logs{}
 	w := wstest.New(tb, cfg, st, tt.StreamArn, slog.New(slog.NewJSONHandler(logs, nil)))
 	return &harness{Widget: w, st: st, meter: meter, logs: logs}

@@ -1,0 +1,259 @@
+# Fixes to moto's DynamoDB and DynamoDB Streams emulation that keep a long
+# local run flat in memory and time (issue 13, part 4). moto_server runs with
+# this file executed first (see moto.go); each fix keeps the behaviour AWS
+# documents, and local/moto's tests pin it.
+#
+# 1. TransactWriteItems: moto snapshots every table a transaction names with a
+#    deep copy, for its rollback, so each transaction costs time and memory in
+#    proportion to the whole table and its stream. Here the snapshot is of the
+#    items the transaction names, and a rollback puts those back and drops the
+#    stream records the transaction wrote.
+# 2. Stream records: moto keeps every record for ever (AWS: 24 hours). Here they
+#    are kept for MOTO_STREAM_RETENTION_SECONDS (default 86400); reading before
+#    the horizon is TrimmedDataAccessException, as on AWS.
+# 3. Query and Scan: moto lists and sorts every item of the table for each
+#    Query and each Scan page, so their time grows with the table (58 ms a
+#    query after three minutes of soak, the stack's main cost; a TTL sweep
+#    sorts the table once per 1 MB page). Here a table query reads its
+#    partition, an index query lists only the items with the index's hash key
+#    value, and a scan of a table with a stream reuses the sorted list until
+#    the next write (the stream's next sequence number counts the writes). The
+#    order is the same as before.
+# 4. Shard iterators: moto keeps every iterator it hands out (each GetRecords
+#    makes one). Here they expire after MOTO_ITERATOR_LIFE_SECONDS (default
+#    900: 15 minutes, as on AWS), then ExpiredIteratorException.
+import bisect
+import collections
+import copy
+import inspect
+import os
+import threading
+import time
+
+import moto.awslambda.utils  # noqa: F401  (a stream's first record imports it: a second's stall)
+from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models import table as table_models
+from moto.dynamodbstreams import models as streams_models
+
+STREAM_RETENTION = float(os.environ.get("MOTO_STREAM_RETENTION_SECONDS", "86400"))
+ITERATOR_LIFE = float(os.environ.get("MOTO_ITERATOR_LIFE_SECONDS", "900"))
+
+
+# 1. Transactions snapshot the items they touch, not the tables.
+class _NoTableCopy:
+    """Stands in for the copy module inside moto.dynamodb.models: a Table is
+    not copied (the wrapper below keeps what a rollback needs)."""
+
+    def __getattr__(self, name):
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(x, memo=None):
+        if isinstance(x, table_models.Table):
+            return x
+        return copy.deepcopy(x, memo)
+
+
+import moto.dynamodb.models as dynamodb_models  # noqa: E402
+
+dynamodb_models.copy = _NoTableCopy()
+_transact = DynamoDBBackend.transact_write_items
+
+
+def _next_seq(shard):
+    return shard.starting_sequence_number + len(shard.items)
+
+
+def transact_write_items(self, transact_items):
+    saved, shards = [], {}
+    for ti in transact_items:
+        for op in ti.values():
+            tbl = self.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+            if tbl is None:
+                continue
+            keys = op.get("Key") or op.get("Item") or {}
+            try:
+                h, r = self.get_keys_value(tbl, keys)
+            except Exception:
+                continue  # moto's own checks answer this one
+            saved.append((tbl, h, r, copy.deepcopy(tbl.get_item(h, r))))
+            if tbl.stream_shard is not None:
+                shards.setdefault(id(tbl.stream_shard), (tbl.stream_shard, _next_seq(tbl.stream_shard)))
+    try:
+        return _transact(self, transact_items)
+    except Exception:
+        for tbl, h, r, item in reversed(saved):
+            part = tbl.items[h] if tbl.has_range_key else tbl.items
+            key = r if tbl.has_range_key else h
+            if item is None:
+                part.pop(key, None)
+            else:
+                part[key] = item
+        for shard, seq in shards.values():
+            del shard.items[max(0, seq - shard.starting_sequence_number):]
+        raise
+
+
+DynamoDBBackend.transact_write_items = transact_write_items
+
+
+# 2. Stream records are kept for the retention period.
+_get = table_models.StreamShard.get
+_record_init = table_models.StreamRecord.__init__
+
+
+def record_init(self, *args, **kwargs):
+    self.born = time.monotonic()
+    _record_init(self, *args, **kwargs)
+
+
+_add = table_models.StreamShard.add
+
+
+def add(self, old, new):
+    _add(self, old, new)
+    trim(self)  # a stream nobody reads stays bounded too
+
+
+def trim(shard):
+    cutoff = time.monotonic() - STREAM_RETENTION
+    n = bisect.bisect_left(shard.items, cutoff, key=lambda r: r.born)
+    if n:
+        del shard.items[:n]
+        shard.starting_sequence_number += n
+
+
+def get(self, start, quantity):
+    trim(self)
+    if start < self.starting_sequence_number:
+        raise _trimmed()
+    return _get(self, start, quantity)
+
+
+_iterator_init = streams_models.ShardIterator.__init__
+
+
+def iterator_init(self, streams_backend, stream_shard, *args, **kwargs):
+    trim(stream_shard)  # TRIM_HORIZON and LATEST count from what is kept
+    _iterator_init(self, streams_backend, stream_shard, *args, **kwargs)
+    if self.sequence_number < stream_shard.starting_sequence_number:
+        raise _trimmed()
+
+
+def _trimmed():
+    return JsonRESTError(
+        "TrimmedDataAccessException",
+        "The operation attempted to read past the oldest stream record in a shard.",
+    )
+
+
+table_models.StreamRecord.__init__ = record_init
+table_models.StreamShard.add = add
+table_models.StreamShard.get = get
+streams_models.ShardIterator.__init__ = iterator_init
+
+
+# 3. A query lists only the items it can match.
+_query = table_models.Table.query
+_query_signature = inspect.signature(_query)
+_all_items = table_models.Table.all_items
+_scope = threading.local()
+
+
+def _order(x):
+    return (x.hash_key, x.range_key) if x.range_key else x.hash_key
+
+
+_sorted = {}  # id(table) -> (writes, the sorted items), for scans
+
+
+def all_items(self):
+    if getattr(_scope, "scan", None) is self and self.stream_shard is not None:
+        writes = _next_seq(self.stream_shard)
+        cached = _sorted.get(id(self))
+        if cached is None or cached[0] != writes or cached[1] is not self:
+            cached = (writes, self, _all_items(self))
+            _sorted[id(self)] = cached
+        return cached[2]
+    scope = getattr(_scope, "query", None)
+    if scope is None or scope["self"] is not self:
+        return _all_items(self)
+    if scope.get("index_name"):
+        conds = scope.get("hash_key_conditions") or []
+        if not conds:
+            return _all_items(self)
+        return sorted(
+            (it for it in _every_item(self) if all(_equal(it.attrs.get(a), v) for a, v in conds)),
+            key=_order,
+        )
+    part = self.items.get(scope["hash_key"])  # .get: no empty partition is made
+    if part is None:
+        return []
+    return sorted(part.values(), key=_order) if self.range_key_attr else [part]
+
+
+def _equal(value, want):
+    return bool(value) and value == want  # as moto's own test of an item
+
+
+def _every_item(table):
+    for part in table.items.values():
+        if table.range_key_attr:
+            yield from part.values()
+        else:
+            yield part
+
+
+def query(self, *args, **kwargs):
+    bound = _query_signature.bind(self, *args, **kwargs)
+    _scope.query = dict(bound.arguments)
+    try:
+        return _query(self, *args, **kwargs)
+    finally:
+        _scope.query = None
+
+
+_scan = table_models.Table.scan
+
+
+def scan(self, *args, **kwargs):
+    _scope.scan = self
+    try:
+        return _scan(self, *args, **kwargs)
+    finally:
+        _scope.scan = None
+
+
+table_models.Table.all_items = all_items
+table_models.Table.query = query
+table_models.Table.scan = scan
+
+
+# 4. Shard iterators expire.
+class ExpiringIterators(collections.OrderedDict):
+    def __setitem__(self, key, value):
+        now = time.monotonic()
+        super().__setitem__(key, (now, value))
+        while True:
+            first = next(iter(self))
+            if super().__getitem__(first)[0] > now - ITERATOR_LIFE:
+                break
+            self.popitem(last=False)
+
+    def __getitem__(self, key):
+        try:
+            return super().__getitem__(key)[1]
+        except KeyError:
+            raise JsonRESTError("ExpiredIteratorException", "Iterator expired.") from None
+
+
+_init = streams_models.DynamoDBStreamsBackend.__init__
+
+
+def init(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    self.shard_iterators = ExpiringIterators()
+
+
+streams_models.DynamoDBStreamsBackend.__init__ = init
