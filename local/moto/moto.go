@@ -79,7 +79,9 @@ func command(bin string, args ...string) (*exec.Cmd, error) {
 	script := patch + "\nfrom moto.server import main\nmain()\n"
 	argv := append(append(interp[1:], "-c", script), args...)
 	cmd := exec.Command(interp[0], argv...)
-	cmd.Env = os.Environ()
+	// Two malloc arenas: moto serves on threads, and glibc's arena per thread
+	// kept freed memory (resident size grew well past Python's own).
+	cmd.Env = append(os.Environ(), "MALLOC_ARENA_MAX=2")
 	if os.Getenv("MOTO_STREAM_RETENTION_SECONDS") == "" { // tests set a shorter one
 		cmd.Env = append(cmd.Env, fmt.Sprintf("MOTO_STREAM_RETENTION_SECONDS=%d", int(StreamRetention.Seconds())))
 	}

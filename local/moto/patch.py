@@ -17,11 +17,16 @@
 #    sorts the table once per 1 MB page). Here a table query reads its
 #    partition, an index query lists only the items with the index's hash key
 #    value, and a scan of a table with a stream reuses the sorted list until
-#    the next write (the stream's next sequence number counts the writes). The
-#    order is the same as before.
+#    the next write (the stream's next sequence number counts the writes), and
+#    does not copy each item it reads before its filter (the local TTL sweep
+#    scans the whole table every 30 s). The order is the same as before.
 # 4. Shard iterators: moto keeps every iterator it hands out (each GetRecords
 #    makes one). Here they expire after MOTO_ITERATOR_LIFE_SECONDS (default
 #    900: 15 minutes, as on AWS), then ExpiredIteratorException.
+# 5. Requests: moto runs Flask in debug mode, where every request that reads
+#    its form makes a new class (Flask's enctype hint), freed only by the
+#    cyclic collector's rare full passes: memory grew and those passes grew
+#    into pauses of a second. The hint is off here; nothing else changes.
 import bisect
 import collections
 import copy
@@ -30,6 +35,7 @@ import os
 import threading
 import time
 
+import flask.debughelpers
 import moto.awslambda.utils  # noqa: F401  (a stream's first record imports it: a second's stall)
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
@@ -215,14 +221,35 @@ def query(self, *args, **kwargs):
 
 
 _scan = table_models.Table.scan
+_scan_signature = inspect.signature(_scan)
 
 
 def scan(self, *args, **kwargs):
+    if _scan_signature.bind(self, *args, **kwargs).arguments.get("index_name"):
+        return _scan(self, *args, **kwargs)
     _scope.scan = self
     try:
         return _scan(self, *args, **kwargs)
     finally:
         _scope.scan = None
+
+
+class _ScanCopy:
+    """Stands in for the copy module inside moto's table model: a table scan
+    copies every item it reads before filtering, though it only reads them
+    (a projection makes new items); here it hands the item itself."""
+
+    def __getattr__(self, name):
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(x, memo=None):
+        if isinstance(x, table_models.Item) and getattr(_scope, "scan", None) is not None:
+            return x
+        return copy.deepcopy(x, memo)
+
+
+table_models.copy = _ScanCopy()
 
 
 table_models.Table.all_items = all_items
@@ -257,3 +284,7 @@ def init(self, *args, **kwargs):
 
 
 streams_models.DynamoDBStreamsBackend.__init__ = init
+
+
+# 5. No class per request.
+flask.debughelpers.attach_enctype_error_multidict = lambda request: None
