@@ -18,7 +18,7 @@ import (
 	"github.com/livesupportbot/backend/local/cfntemplate"
 )
 
-func start(t *testing.T) *Server {
+func start(t testing.TB) *Server {
 	t.Helper()
 	if _, err := Binary(); err != nil {
 		if os.Getenv("CI") != "" {

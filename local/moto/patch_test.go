@@ -16,7 +16,7 @@ import (
 
 // streamTable starts moto (with env set first) and makes a table with a
 // NEW_AND_OLD_IMAGES stream; it returns the clients, the table and its shard.
-func streamTable(t *testing.T, env map[string]string) (*dynamodb.Client, *dynamodbstreams.Client, string, string, string) {
+func streamTable(t testing.TB, env map[string]string) (*dynamodb.Client, *dynamodbstreams.Client, string, string, string) {
 	t.Helper()
 	for k, v := range env {
 		t.Setenv(k, v)
@@ -63,7 +63,7 @@ func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: pk}, "SK": &types.AttributeValueMemberS{Value: sk}}
 }
 
-func put(t *testing.T, db *dynamodb.Client, table string, it map[string]types.AttributeValue) {
+func put(t testing.TB, db *dynamodb.Client, table string, it map[string]types.AttributeValue) {
 	t.Helper()
 	if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: it}); err != nil {
 		t.Fatal(err)

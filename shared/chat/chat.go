@@ -145,6 +145,9 @@ type Message struct {
 	// OriginConnectionID is the WebSocket connection that sent a visitor message;
 	// dispatch does not echo the message back to it (the sender got an ack).
 	OriginConnectionID string `json:"-"`
+	// KeepUntil is when retention removes the message (zero: no end, as under
+	// a legal hold). Its conversation is kept as long from its last activity.
+	KeepUntil time.Time `json:"-"`
 }
 
 // Connection is a live WebSocket connection of a visitor.

@@ -80,7 +80,7 @@ const (
 // Store is what dispatch needs of the store (*store.Store): the
 // conversation's activity and the parked outbound deliveries.
 type Store interface {
-	TouchConversation(ctx context.Context, tenantID, convID string, at time.Time, p retention.Periods, step time.Duration) error
+	TouchConversation(ctx context.Context, tenantID, convID string, at, keepUntil time.Time, step time.Duration) error
 	HasParkedDeliveries(ctx context.Context, tenantID, destination string) (bool, error)
 	ParkDelivery(ctx context.Context, destination string, m *chat.Message, p retention.Periods) error
 	ParkedDeliveries(ctx context.Context, destination string, fn func(chat.ParkedDelivery) bool) error
@@ -141,9 +141,8 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 
 // handled is a message whose stream deliverers succeeded.
 type handled struct {
-	seq     string
-	m       *chat.Message
-	periods retention.Periods
+	seq string
+	m   *chat.Message
 }
 
 // DefaultWorkers bounds how many conversations of a batch are delivered at
@@ -166,11 +165,11 @@ func (h *Handler) Batch(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 	recs := ev.Records
 	first := &lowest{i: len(recs)}
 	msgs, convs := h.messages(ctx, recs, first)
-	periods := h.deliverStream(ctx, recs, msgs, convs, first)
+	h.deliverStream(ctx, recs, msgs, convs, first)
 	var done []handled
 	for i := range first.get() {
 		if msgs[i] != nil {
-			done = append(done, handled{seq: recs[i].Change.SequenceNumber, m: msgs[i], periods: periods[i]})
+			done = append(done, handled{seq: recs[i].Change.SequenceNumber, m: msgs[i]})
 		}
 	}
 	if f := first.get(); f < len(recs) {
@@ -215,11 +214,9 @@ func (h *Handler) messages(ctx context.Context, recs []events.DynamoDBEventRecor
 
 // deliverStream runs the stream's deliverers: each conversation's records in
 // order on one of the workers, up to its first failure and never past the
-// batch's first failure. It returns each delivered message's tenant periods.
-func (h *Handler) deliverStream(ctx context.Context, recs []events.DynamoDBEventRecord, msgs []*chat.Message, convs [][]int, first *lowest) []retention.Periods {
-	periods := make([]retention.Periods, len(recs))
+// batch's first failure.
+func (h *Handler) deliverStream(ctx context.Context, recs []events.DynamoDBEventRecord, msgs []*chat.Message, convs [][]int, first *lowest) {
 	bctx := withBatchCache(ctx)
-	tenants := &memo[*chat.Tenant]{}
 	work := make(chan []int)
 	var wg sync.WaitGroup
 	for range min(h.workers(), len(convs)) {
@@ -229,13 +226,11 @@ func (h *Handler) deliverStream(ctx context.Context, recs []events.DynamoDBEvent
 					if i > first.get() {
 						break // retried from the first failure on
 					}
-					p, err := h.record(bctx, tenants, msgs[i])
-					if err != nil {
+					if err := h.record(bctx, msgs[i]); err != nil {
 						h.Log.ErrorContext(ctx, "delivery failed", "eventId", recs[i].EventID, "error", err)
 						first.lower(i)
 						break // the conversation's later records wait for the retry
 					}
-					periods[i] = p
 				}
 			}
 		})
@@ -245,7 +240,19 @@ func (h *Handler) deliverStream(ctx context.Context, recs []events.DynamoDBEvent
 	}
 	close(work)
 	wg.Wait()
-	return periods
+}
+
+// periods are the tenant's retention periods (the defaults for a tenant that
+// is gone), read once per batch.
+func (h *Handler) periods(ctx context.Context, tenants *memo[*chat.Tenant], tenantID string) (retention.Periods, error) {
+	t, err := tenants.get(tenantID, func() (*chat.Tenant, error) { return h.Tenants.Tenant(ctx, tenantID) })
+	switch {
+	case errors.Is(err, chat.ErrNotFound):
+		return retention.Defaults, nil
+	case err != nil:
+		return retention.Periods{}, err
+	}
+	return t.Periods(), nil
 }
 
 func (h *Handler) workers() int {
@@ -274,26 +281,20 @@ func (l *lowest) lower(i int) {
 	l.mu.Unlock()
 }
 
-// record runs the stream's deliverers for a message and returns its tenant's
-// periods; tenants are read once per batch.
-func (h *Handler) record(ctx context.Context, tenants *memo[*chat.Tenant], m *chat.Message) (retention.Periods, error) {
+// record runs the stream's deliverers for a message and records the activity
+// on its conversation. The conversation is kept as long as the message (its
+// KeepUntil, from the stream image), so no tenant is read for it.
+func (h *Handler) record(ctx context.Context, m *chat.Message) error {
 	var errs []error
 	for _, d := range h.Deliverers {
 		if err := d.Deliver(ctx, m); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	p := retention.Defaults
-	t, err := tenants.get(m.TenantID, func() (*chat.Tenant, error) { return h.Tenants.Tenant(ctx, m.TenantID) })
-	if err == nil {
-		p = t.Periods()
-		if err := h.Store.TouchConversation(ctx, m.TenantID, m.ConversationID, m.CreatedAt, p, TouchStep); err != nil {
-			errs = append(errs, err)
-		}
-	} else if !errors.Is(err, chat.ErrNotFound) {
+	if err := h.Store.TouchConversation(ctx, m.TenantID, m.ConversationID, m.CreatedAt, m.KeepUntil, TouchStep); err != nil {
 		errs = append(errs, err)
 	}
-	return p, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // outbound gives each handled message to the outbound destinations, in order:
@@ -309,6 +310,7 @@ func (h *Handler) outbound(ctx context.Context, done []handled) string {
 	type key struct{ dest, tenant string }
 	held := map[key]bool{} // the tenant's deliveries to the destination wait for the retry run
 	checked := map[key]bool{}
+	tenants := &memo[*chat.Tenant]{} // read only to park, once per batch
 	for _, d := range done {
 		m := d.m
 		for _, dest := range h.Outbound {
@@ -334,7 +336,11 @@ func (h *Handler) outbound(ctx context.Context, done []handled) string {
 				h.Log.WarnContext(ctx, "delivery parked", "destination", dest.Name, "tenantId", m.TenantID, "messageId", m.ID, "error", err)
 				held[k] = true
 			}
-			if err := h.Store.ParkDelivery(ctx, dest.Name, m, d.periods); err != nil {
+			p, err := h.periods(ctx, tenants, m.TenantID)
+			if err == nil {
+				err = h.Store.ParkDelivery(ctx, dest.Name, m, p)
+			}
+			if err != nil {
 				h.Log.ErrorContext(ctx, "delivery neither made nor parked", "destination", dest.Name, "tenantId", m.TenantID, "messageId", m.ID, "error", err)
 				return d.seq
 			}

@@ -46,27 +46,33 @@ func (s *Store) Conversation(ctx context.Context, tenantID, convID string) (*cha
 }
 
 // TouchConversation records activity at time at: it moves the conversation's
-// lastActivityAt, its inbox position and its expiresAt forward (never back). A
-// conversation on legal hold (no expiresAt) gets no expiresAt. With a step, only
+// lastActivityAt, its inbox position and its expiresAt (to keepUntil, the end
+// of retention counted from at: a message's KeepUntil) forward, never back. A
+// conversation on legal hold (no expiresAt) gets no expiresAt; a zero
+// keepUntil touches only a held one. With a step, only
 // activity at least that much newer than the recorded one is written: moving the
 // inbox and retention index keys costs several index writes, so a busy
 // conversation pays them once a step, and a skipped touch costs one failed
 // conditional write.
-func (s *Store) TouchConversation(ctx context.Context, tenantID, convID string, at time.Time, p retention.Periods, step time.Duration) error {
+func (s *Store) TouchConversation(ctx context.Context, tenantID, convID string, at, keepUntil time.Time, step time.Duration) error {
 	pk := ConversationPK(tenantID, convID)
 	vals := map[string]types.AttributeValue{
 		":at":   &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)},
 		":g1":   &types.AttributeValueMemberS{Value: TimeKey(at) + "#" + convID},
 		":g2pk": &types.AttributeValueMemberS{Value: RetentionKey(tenantID, string(retention.Communication), at)},
 		":g2sk": &types.AttributeValueMemberS{Value: RetentionSort(at, pk)},
-		":exp":  &types.AttributeValueMemberN{Value: itoa(retention.ExpiresAt(p, retention.Communication, at))},
+		":exp":  &types.AttributeValueMemberN{Value: itoa(keepUntil.Unix())},
 		":old":  &types.AttributeValueMemberS{Value: TimeKey(at.Add(-step)) + "#" + convID},
 	}
 	// Attribute names of the embedded chat.Conversation are its Go field names;
 	// GSI1SK starts with the fixed-width time, so it orders activity.
 	set := "SET LastActivityAt = :at, GSI1SK = :g1, GSI2PK = :g2pk, GSI2SK = :g2sk"
 	cond := "attribute_exists(PK) AND GSI1SK < :g1 AND GSI1SK <= :old"
-	for _, held := range []bool{false, true} {
+	tries := []bool{false, true}
+	if keepUntil.IsZero() {
+		tries = tries[1:] // no end to set: only a held conversation is touched
+	}
+	for _, held := range tries {
 		in := &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(pk, SKMeta), ExpressionAttributeValues: vals}
 		if held {
 			delete(vals, ":exp")

@@ -40,7 +40,16 @@ func (it *messageRecord) Message() *chat.Message {
 		ID: it.ID, ConversationID: it.ConversationID, TenantID: it.TenantID, ContactID: it.ContactID,
 		Author: chat.Author{Kind: it.AuthorKind, Name: it.AuthorName}, Text: it.Text, Channel: it.Channel,
 		CreatedAt: it.CreatedAt, ClientMessageID: it.ClientMessageID, OriginConnectionID: it.OriginConnectionID,
+		KeepUntil: unixTime(it.ExpiresAt),
 	}
+}
+
+// unixTime is the time of Unix seconds s (zero for 0).
+func unixTime(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0).UTC()
 }
 
 func messageItem(m *chat.Message, p retention.Periods) messageRecord {
@@ -150,7 +159,9 @@ func (s *Store) claimClientMessageID(ctx context.Context, m *chat.Message, p ret
 // exactly what this call writes (the SDK retried a write whose answer was
 // lost).
 func (s *Store) putMessageItem(ctx context.Context, m *chat.Message, p retention.Periods) (*chat.Message, bool, error) {
-	item, err := attributevalue.MarshalMap(messageItem(m, p))
+	rec := messageItem(m, p)
+	m.KeepUntil = unixTime(rec.ExpiresAt)
+	item, err := attributevalue.MarshalMap(rec)
 	if err != nil {
 		return nil, false, wrap("marshal message", err)
 	}
