@@ -30,7 +30,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	tenants := store.NewTenantCache(rt.Store, store.TenantCacheTTL)
+	tenants := store.NewTenantCache(rt.Store, store.FrameTenantCacheTTL)
 	h := wsmessage.New(wsmessage.Deps{Store: rt.Store, Tenants: tenants, Limiter: ratelimit.New(rt.Store),
 		// WS_MANAGEMENT_ENDPOINT, when set, replaces the request's own API.
 		Pusher:   pusher.NewEndpoints(rt.Config, getenv("WS_MANAGEMENT_ENDPOINT")).For,

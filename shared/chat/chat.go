@@ -47,6 +47,11 @@ type Tenant struct {
 	// RateLimits are the tenant's overrides of the platform's rate limits
 	// (shared/ratelimit); a zero limit is the platform default.
 	RateLimits RateLimits `json:"rateLimits"`
+
+	// Version counts the changes of the tenant's settings (name, origins,
+	// retention, limits, legal hold, re-ingest choice, status): a cache of the
+	// tenant compares it (store.TenantCache.TenantAtLeast).
+	Version int64 `json:"-"`
 }
 
 // RateLimit is a burst and a sustained rate: at most Burst requests in a short

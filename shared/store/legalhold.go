@@ -96,12 +96,12 @@ func (s *Store) SetTenantHold(ctx context.Context, tenantID string, hold bool) e
 		expr = "SET #h = :h, expiresAt = :exp"
 		vals[":exp"] = &types.AttributeValueMemberN{Value: itoa(retention.TenantExpiresAt(t.Periods(), t.ClosedAt, s.Now()))}
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err = s.db.UpdateItem(ctx, versioned(&dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
 		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("attribute_exists(PK)"),
 		ExpressionAttributeNames:  map[string]string{"#h": attrName(chat.Tenant{}, "LegalHold")},
 		ExpressionAttributeValues: vals,
-	})
+	}))
 	if isConditionFailed(err) {
 		return chat.ErrNotFound
 	}

@@ -143,14 +143,14 @@ func (s *Store) LiftSuppression(ctx context.Context, tenantID, kind, value strin
 // SetReingestAfterErasure stores the tenant's choice for erased identities that
 // come back (chat.Tenant.ReingestAfterErasure) and returns the tenant.
 func (s *Store) SetReingestAfterErasure(ctx context.Context, tenantID, value string) (*chat.Tenant, error) {
-	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	res, err := s.db.UpdateItem(ctx, versioned(&dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
 		UpdateExpression:          aws.String("SET #r = :v"),
 		ConditionExpression:       aws.String("attribute_exists(PK)"),
 		ExpressionAttributeNames:  map[string]string{"#r": attrName(chat.Tenant{}, "ReingestAfterErasure")},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberS{Value: value}},
 		ReturnValues:              types.ReturnValueAllNew,
-	})
+	}))
 	if isConditionFailed(err) {
 		return nil, chat.ErrNotFound
 	}

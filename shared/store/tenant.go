@@ -7,7 +7,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
 )
@@ -64,9 +67,27 @@ func (s *Store) TenantByWidgetKey(ctx context.Context, widgetKey string) (*chat.
 	return t, nil
 }
 
-// TenantCacheTTL is how long the functions on the message path (ws-message,
-// dispatch) keep a tenant they read.
+// TenantCacheTTL is how long dispatch (and tests) keep a tenant they read.
 const TenantCacheTTL = 30 * time.Second
+
+// FrameTenantCacheTTL is how long ws-message keeps a tenant: each frame names
+// the tenant version its visitor's session saw (TenantAtLeast), so a settings
+// change reaches a visitor's next page at once and open pages within this.
+const FrameTenantCacheTTL = 5 * time.Minute
+
+// versioned adds to an update of the tenant profile the bump of its Version.
+func versioned(in *dynamodb.UpdateItemInput) *dynamodb.UpdateItemInput {
+	in.UpdateExpression = aws.String(aws.ToString(in.UpdateExpression) + " ADD #version :one")
+	if in.ExpressionAttributeNames == nil {
+		in.ExpressionAttributeNames = map[string]string{}
+	}
+	in.ExpressionAttributeNames["#version"] = attrName(chat.Tenant{}, "Version")
+	if in.ExpressionAttributeValues == nil {
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{}
+	}
+	in.ExpressionAttributeValues[":one"] = &types.AttributeValueMemberN{Value: "1"}
+	return in
+}
 
 // TenantCache keeps tenants read in a warm Lambda for a short time, so the hot
 // message path does not read the tenant on every frame.
@@ -97,11 +118,17 @@ func NewTenantCache(s tenantReader, ttl time.Duration) *TenantCache {
 // Tenant returns the tenant, from the cache when fresh. It is safe for
 // concurrent use.
 func (c *TenantCache) Tenant(ctx context.Context, id string) (*chat.Tenant, error) {
+	return c.TenantAtLeast(ctx, id, 0)
+}
+
+// TenantAtLeast returns the tenant from the cache when fresh and at least at
+// version (one seen elsewhere, e.g. in a visitor's token), else reads it.
+func (c *TenantCache) TenantAtLeast(ctx context.Context, id string, version int64) (*chat.Tenant, error) {
 	now := c.store.Now()
 	c.mu.Lock()
 	e, ok := c.m[id]
 	c.mu.Unlock()
-	if ok && now.Before(e.exp) {
+	if ok && now.Before(e.exp) && e.t.Version >= version {
 		return e.t, nil
 	}
 	t, err := c.store.Tenant(ctx, id)

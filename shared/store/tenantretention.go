@@ -124,11 +124,11 @@ func (s *Store) CloseTenant(ctx context.Context, tenantID string) error {
 		set += ", expiresAt = :exp"
 		vals[":exp"] = &types.AttributeValueMemberN{Value: itoa(exp)}
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err = s.db.UpdateItem(ctx, versioned(&dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
 		UpdateExpression: aws.String(set), ConditionExpression: aws.String("attribute_exists(PK)"),
 		ExpressionAttributeNames: map[string]string{"#st": attrName(chat.Tenant{}, "Status"), "#at": attrName(chat.Tenant{}, "ClosedAt")}, ExpressionAttributeValues: vals,
-	})
+	}))
 	return wrap("close tenant", err)
 }
 

@@ -57,12 +57,12 @@ func (s *Store) UpdateTenantSettings(ctx context.Context, tenantID string, u cha
 		}
 		expr += x
 	}
-	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	res, err := s.db.UpdateItem(ctx, versioned(&dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
 		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("attribute_exists(PK)"),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
 		ReturnValues: types.ReturnValueAllNew,
-	})
+	}))
 	if isConditionFailed(err) {
 		return nil, chat.ErrNotFound
 	}

@@ -25,6 +25,9 @@ type Claims struct {
 	TenantID  string `json:"t"`
 	VisitorID string `json:"v"`
 	ExpiresAt int64  `json:"exp"`
+	// TenantVersion is the tenant's settings version when the session was
+	// made (chat.Tenant.Version; 0 in tokens from before it was kept).
+	TenantVersion int64 `json:"tv,omitempty"`
 }
 
 // Signer signs and verifies tokens with one secret.
@@ -89,7 +92,12 @@ func (s *Signer) WithClock(now func() time.Time) *Signer {
 
 // Issue returns a token for the visitor, valid for ttl.
 func (s *Signer) Issue(tenantID, visitorID string, ttl time.Duration) string {
-	body, _ := json.Marshal(Claims{TenantID: tenantID, VisitorID: visitorID, ExpiresAt: s.now().Add(ttl).Unix()})
+	return s.IssueVersioned(tenantID, 0, visitorID, ttl)
+}
+
+// IssueVersioned is Issue for a session that saw the tenant at tenantVersion.
+func (s *Signer) IssueVersioned(tenantID string, tenantVersion int64, visitorID string, ttl time.Duration) string {
+	body, _ := json.Marshal(Claims{TenantID: tenantID, VisitorID: visitorID, ExpiresAt: s.now().Add(ttl).Unix(), TenantVersion: tenantVersion})
 	p := base64.RawURLEncoding.EncodeToString(body)
 	return p + "." + base64.RawURLEncoding.EncodeToString(s.mac(p))
 }

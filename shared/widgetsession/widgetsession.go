@@ -122,7 +122,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		visitorID = adm.ContactID
 	}
 	out := response{
-		VisitorToken: tokens.Issue(t.ID, visitorID, visitortoken.DefaultTTL),
+		VisitorToken: tokens.IssueVersioned(t.ID, t.Version, visitorID, visitortoken.DefaultTTL),
 		VisitorID:    visitorID,
 		WebsocketURL: h.WebSocketURL,
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -54,6 +55,9 @@ func New(d Deps) *Handler { return &Handler{Deps: d} }
 type Identity struct {
 	TenantID  string `json:"tenantId"`
 	VisitorID string `json:"visitorId"`
+	// TenantVersion is the tenant version the visitor's session saw: a
+	// cached tenant older than it is read again.
+	TenantVersion int64 `json:"tenantVersion,string,omitempty"`
 }
 
 // IdentityOf reads the authorizer context of a WebSocket event.
@@ -128,7 +132,7 @@ func (h *Handler) Authorize(ctx context.Context, req events.APIGatewayCustomAuth
 				Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{req.MethodArn},
 			}},
 		},
-		Context: map[string]any{"tenantId": c.TenantID, "visitorId": c.VisitorID},
+		Context: map[string]any{"tenantId": c.TenantID, "visitorId": c.VisitorID, "tenantVersion": strconv.FormatInt(c.TenantVersion, 10)},
 	}, nil
 }
 

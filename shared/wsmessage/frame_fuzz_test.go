@@ -11,6 +11,7 @@ import (
 
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/usage"
 )
 
@@ -30,7 +31,7 @@ func FuzzFrame(f *testing.F) {
 		f.Add(req.Body)
 	}
 	h := newHarness(f)
-	h.Msg.PageView = usage.Hook(h.st, h.Msg.Tenants)
+	h.Msg.PageView = usage.Hook(h.st, h.Msg.Tenants.(*store.TenantCache))
 	tn := h.tenant(f)
 	auth := h.Connect(f, tn.ID, ids.New(ids.Contact), "connF")
 	var base events.APIGatewayWebsocketProxyRequest

@@ -8,6 +8,7 @@ import (
 
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/usage"
 )
 
@@ -18,7 +19,7 @@ import (
 // they need.
 func TestTemplate_PolicyAllowsEveryCall(t *testing.T) {
 	h := newHarness(t)
-	h.Msg.PageView = usage.Hook(h.st, h.Msg.Tenants) // as functions/ws-message wires it
+	h.Msg.PageView = usage.Hook(h.st, h.Msg.Tenants.(*store.TenantCache)) // as functions/ws-message wires it
 	tn := h.tenant(t)
 	v := ids.New(ids.Contact)
 	a := h.Connect(t, tn.ID, v, "c1")

@@ -41,7 +41,7 @@ type Store interface {
 
 // Tenants gives a frame's tenant (store.TenantCache).
 type Tenants interface {
-	Tenant(ctx context.Context, id string) (*chat.Tenant, error)
+	TenantAtLeast(ctx context.Context, id string, version int64) (*chat.Tenant, error)
 }
 
 // Limiter counts a request against a budget (ratelimit.Limiter).
@@ -127,7 +127,7 @@ func (h *Handler) frame(ctx context.Context, p *pusher.Pusher, id wsconn.Identit
 	if err := d.Decode(&f); err != nil || d.More() {
 		return chat.Errorf(chat.EInvalid, "frame is not a JSON object"), ""
 	}
-	t, err := h.Tenants.Tenant(ctx, id.TenantID)
+	t, err := h.Tenants.TenantAtLeast(ctx, id.TenantID, id.TenantVersion)
 	if errors.Is(err, chat.ErrNotFound) || (err == nil && t.Status == "closed") {
 		return chat.Errorf(chat.EUnauthorized, "widget is no longer available"), f.ClientMessageID
 	}
