@@ -187,7 +187,7 @@ func (a *API) replyToConversation(ctx context.Context, r *Request) (*Response, e
 	if !created {
 		return JSON(http.StatusOK, m), nil
 	}
-	if err := a.store.TouchConversation(ctx, cv.TenantID, cv.ID, m.CreatedAt, m.KeepUntil, 0); err != nil {
+	if _, err := a.store.TouchConversation(ctx, cv.TenantID, cv.ID, m.CreatedAt, m.KeepUntil, 0); err != nil {
 		return nil, err
 	}
 	if err := a.audit(ctx, r, r.Principal.TenantID, ActMessageCreate, map[string]string{"conversationId": cv.ID, "messageId": m.ID}); err != nil {

@@ -50,7 +50,7 @@ type Conversations interface {
 	SetConversationStatus(ctx context.Context, tenantID, convID, status string) (*chat.Conversation, error)
 	HistoryOrArchived(ctx context.Context, tenantID string, cv *chat.Conversation, before string, limit int) ([]*chat.Message, string, error)
 	PutMessage(ctx context.Context, m *chat.Message, p retention.Periods) (*chat.Message, bool, error)
-	TouchConversation(ctx context.Context, tenantID, convID string, at, keepUntil time.Time, step time.Duration) error
+	TouchConversation(ctx context.Context, tenantID, convID string, at, keepUntil time.Time, step time.Duration) (time.Time, error)
 }
 
 // Store is everything the admin API reads and writes.

@@ -80,7 +80,7 @@ const (
 // Store is what dispatch needs of the store (*store.Store): the
 // conversation's activity and the parked outbound deliveries.
 type Store interface {
-	TouchConversation(ctx context.Context, tenantID, convID string, at, keepUntil time.Time, step time.Duration) error
+	TouchConversation(ctx context.Context, tenantID, convID string, at, keepUntil time.Time, step time.Duration) (time.Time, error)
 	HasParkedDeliveries(ctx context.Context, tenantID, destination string) (bool, error)
 	ParkDelivery(ctx context.Context, destination string, m *chat.Message, p retention.Periods) error
 	ParkedDeliveries(ctx context.Context, destination string, fn func(chat.ParkedDelivery) bool) error
@@ -112,7 +112,10 @@ type Deps struct {
 }
 
 // Handler handles stream batches and retry runs.
-type Handler struct{ Deps }
+type Handler struct {
+	Deps
+	touched touched // conversations' recorded activity, as far as seen here
+}
 
 // New returns the handler of stream batches and retry runs.
 func New(d Deps) *Handler { return &Handler{Deps: d} }
@@ -291,9 +294,14 @@ func (h *Handler) record(ctx context.Context, m *chat.Message) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := h.Store.TouchConversation(ctx, m.TenantID, m.ConversationID, m.CreatedAt, m.KeepUntil, TouchStep); err != nil {
+	if h.touched.skip(m) {
+		return errors.Join(errs...)
+	}
+	recorded, err := h.Store.TouchConversation(ctx, m.TenantID, m.ConversationID, m.CreatedAt, m.KeepUntil, TouchStep)
+	if err != nil {
 		errs = append(errs, err)
 	}
+	h.touched.record(m, recorded)
 	return errors.Join(errs...)
 }
 

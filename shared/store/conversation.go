@@ -53,8 +53,10 @@ func (s *Store) Conversation(ctx context.Context, tenantID, convID string) (*cha
 // activity at least that much newer than the recorded one is written: moving the
 // inbox and retention index keys costs several index writes, so a busy
 // conversation pays them once a step, and a skipped touch costs one failed
-// conditional write.
-func (s *Store) TouchConversation(ctx context.Context, tenantID, convID string, at, keepUntil time.Time, step time.Duration) error {
+// conditional write. It returns the activity the conversation records
+// afterwards, when known (zero otherwise): a caller that remembers it can
+// skip touches that would not be written.
+func (s *Store) TouchConversation(ctx context.Context, tenantID, convID string, at, keepUntil time.Time, step time.Duration) (time.Time, error) {
 	pk := ConversationPK(tenantID, convID)
 	vals := map[string]types.AttributeValue{
 		":at":   &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)},
@@ -83,18 +85,31 @@ func (s *Store) TouchConversation(ctx context.Context, tenantID, convID string, 
 		}
 		_, err := s.db.UpdateItem(ctx, in)
 		if err == nil {
-			return nil
+			return at, nil
 		}
 		if !isConditionFailed(err) {
-			return wrap("touch conversation", err)
+			return time.Time{}, wrap("touch conversation", err)
 		}
 		// Only a held conversation (one without expiresAt) is worth the second try.
 		var cf *types.ConditionalCheckFailedException
 		if asCondition(err, &cf) && cf.Item != nil {
 			if _, hasExp := cf.Item["expiresAt"]; hasExp {
-				return nil
+				return recordedActivity(cf.Item), nil
 			}
 		}
 	}
-	return nil // gone, or newer activity already recorded
+	return time.Time{}, nil // gone, or newer activity already recorded
+}
+
+// recordedActivity is the activity time in a conversation item's inbox key.
+func recordedActivity(item map[string]types.AttributeValue) time.Time {
+	g, ok := item["GSI1SK"].(*types.AttributeValueMemberS)
+	if !ok || len(g.Value) < len(timeKey) {
+		return time.Time{}
+	}
+	t, err := time.Parse(timeKey, g.Value[:len(timeKey)])
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }

@@ -61,7 +61,7 @@ func TestTouchConversation_MovesActivityAndExpiryForward(t *testing.T) {
 	}
 	later := t0.Add(48 * time.Hour)
 	for _, at := range []time.Time{later, t0.Add(time.Hour)} { // the older touch must not win
-		if err := st.TouchConversation(ctx, tid, cvID, at, time.Unix(retention.ExpiresAt(retention.Defaults, retention.Communication, at), 0), time.Minute); err != nil {
+		if _, err := st.TouchConversation(ctx, tid, cvID, at, time.Unix(retention.ExpiresAt(retention.Defaults, retention.Communication, at), 0), time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}
