@@ -55,7 +55,7 @@ func New(tb testing.TB, cfg aws.Config, st *store.Store, streamArn string, log *
 	return &Widget{
 		Tokens: tokens, Mgmt: mgmt,
 		Conn: wsconn.New(wsconn.Deps{Store: st, Tokens: tokens, Log: log}),
-		Msg: wsmessage.New(wsmessage.Deps{Store: st, Tenants: store.NewTenantCache(st, store.TenantCacheTTL), Limiter: ratelimit.New(st), Log: log,
+		Msg: wsmessage.New(wsmessage.Deps{Store: st, Tenants: store.NewTenantCache(st, store.FrameTenantCacheTTL), Limiter: ratelimit.New(st), Log: log,
 			Pusher: func(string, string) *pusher.Pusher { return p }}),
 		Dispatch: dispatch.New(dispatch.Deps{Store: st, Tenants: store.NewTenantCache(st, store.TenantCacheTTL), Log: log,
 			Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: p, Log: log}}, Outbound: outbound,
