@@ -48,8 +48,8 @@ func (s *Store) Conversation(ctx context.Context, tenantID, convID string) (*cha
 // TouchConversation records activity at time at: it moves the conversation's
 // lastActivityAt, its inbox position and its expiresAt (to keepUntil, the end
 // of retention counted from at: a message's KeepUntil) forward, never back. A
-// conversation on legal hold (no expiresAt) gets no expiresAt; a zero
-// keepUntil touches only a held one. With a step, only
+// conversation on legal hold (no expiresAt) gets no expiresAt, and a zero
+// keepUntil removes it. With a step, only
 // activity at least that much newer than the recorded one is written: moving the
 // inbox and retention index keys costs several index writes, so a busy
 // conversation pays them once a step, and a skipped touch costs one failed
@@ -70,11 +70,21 @@ func (s *Store) TouchConversation(ctx context.Context, tenantID, convID string, 
 	// GSI1SK starts with the fixed-width time, so it orders activity.
 	set := "SET LastActivityAt = :at, GSI1SK = :g1, GSI2PK = :g2pk, GSI2SK = :g2sk"
 	cond := "attribute_exists(PK) AND GSI1SK < :g1 AND GSI1SK <= :old"
-	tries := []bool{false, true}
 	if keepUntil.IsZero() {
-		tries = tries[1:] // no end to set: only a held conversation is touched
+		// No end (the message was written under a tenant-wide legal hold): the
+		// conversation is kept without one too.
+		delete(vals, ":exp")
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(pk, SKMeta), ExpressionAttributeValues: vals,
+			UpdateExpression: aws.String(set + " REMOVE expiresAt"), ConditionExpression: aws.String(cond)})
+		if err == nil {
+			return at, nil
+		}
+		if !isConditionFailed(err) {
+			return time.Time{}, wrap("touch conversation", err)
+		}
+		return time.Time{}, nil // gone, or newer activity already recorded
 	}
-	for _, held := range tries {
+	for _, held := range []bool{false, true} {
 		in := &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(pk, SKMeta), ExpressionAttributeValues: vals}
 		if held {
 			delete(vals, ":exp")

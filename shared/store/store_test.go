@@ -186,3 +186,60 @@ func TestHistory_PagesBackwardsWithoutGapsOrRepeats(t *testing.T) {
 		t.Fatalf("foreign cursor: %v, want invalid", err)
 	}
 }
+
+// A message written under a tenant-wide legal hold has no retention end; its
+// conversation is touched all the same (the inbox moves) and kept without one.
+func TestTouchConversation_WithoutAnEndKeepsTheConversation(t *testing.T) {
+	tt := testaws.NewTables(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	st := tt.Store().WithClock(func() time.Time { return t0 })
+	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
+	_, cvID, err := st.OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := t0.Add(time.Hour)
+	recorded, err := st.TouchConversation(ctx, tid, cvID, later, time.Time{}, time.Minute)
+	if err != nil || !recorded.Equal(later) {
+		t.Fatalf("touch: %v %v, want %v recorded", recorded, err, later)
+	}
+	res, err := tt.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &tt.Data, Key: testaws.Key(store.ConversationPK(tid, cvID), store.SKMeta)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var it store.Base
+	attributevalue.UnmarshalMap(res.Item, &it)
+	if it.ExpiresAt != 0 || it.GSI2PK != store.RetentionKey(tid, "communication", later) {
+		t.Fatalf("expiresAt %d (want none), retention key %s", it.ExpiresAt, it.GSI2PK)
+	}
+	// A touch within the step is refused and reports what is recorded.
+	if recorded, err := st.TouchConversation(ctx, tid, cvID, later.Add(time.Second), time.Time{}, time.Minute); err != nil || !recorded.IsZero() {
+		t.Fatalf("touch within the step: %v %v", recorded, err)
+	}
+}
+
+// A touch refused for being within the step reports the activity recorded,
+// read from the refused write's old image (no read of its own).
+func TestTouchConversation_RefusedReportsTheRecordedActivity(t *testing.T) {
+	tt := testaws.NewTables(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	st := tt.Store().WithClock(func() time.Time { return t0 })
+	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
+	_, cvID, err := st.OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := func(at time.Time) time.Time {
+		return time.Unix(retention.ExpiresAt(retention.Defaults, retention.Communication, at), 0)
+	}
+	moved := t0.Add(time.Hour).Add(123456 * time.Microsecond)
+	if got, err := st.TouchConversation(ctx, tid, cvID, moved, keep(moved), time.Minute); err != nil || !got.Equal(moved) {
+		t.Fatalf("touch: %v %v", got, err)
+	}
+	soon := moved.Add(30 * time.Second)
+	if got, err := st.TouchConversation(ctx, tid, cvID, soon, keep(soon), time.Minute); err != nil || !got.Equal(moved) {
+		t.Fatalf("touch within the step reported %v (%v), want %v", got, err, moved)
+	}
+}
