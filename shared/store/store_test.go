@@ -50,15 +50,8 @@ func TestPutMessage_DuplicateClientIDStoresOnce(t *testing.T) {
 }
 
 func TestTouchConversation_MovesActivityAndExpiryForward(t *testing.T) {
-	tt := testaws.NewTables(t)
+	tt, st, tid, cvID, t0 := openedConversation(t)
 	ctx := context.Background()
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	st := tt.Store().WithClock(func() time.Time { return t0 })
-	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
-	_, cvID, err := st.OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults)
-	if err != nil {
-		t.Fatal(err)
-	}
 	later := t0.Add(48 * time.Hour)
 	for _, at := range []time.Time{later, t0.Add(time.Hour)} { // the older touch must not win
 		if _, err := st.TouchConversation(ctx, tid, cvID, at, time.Unix(retention.ExpiresAt(retention.Defaults, retention.Communication, at), 0), time.Minute); err != nil {
@@ -190,15 +183,8 @@ func TestHistory_PagesBackwardsWithoutGapsOrRepeats(t *testing.T) {
 // A message written under a tenant-wide legal hold has no retention end; its
 // conversation is touched all the same (the inbox moves) and kept without one.
 func TestTouchConversation_WithoutAnEndKeepsTheConversation(t *testing.T) {
-	tt := testaws.NewTables(t)
+	tt, st, tid, cvID, t0 := openedConversation(t)
 	ctx := context.Background()
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	st := tt.Store().WithClock(func() time.Time { return t0 })
-	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
-	_, cvID, err := st.OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults)
-	if err != nil {
-		t.Fatal(err)
-	}
 	later := t0.Add(time.Hour)
 	recorded, err := st.TouchConversation(ctx, tid, cvID, later, time.Time{}, time.Minute)
 	if err != nil || !recorded.Equal(later) {
@@ -222,15 +208,8 @@ func TestTouchConversation_WithoutAnEndKeepsTheConversation(t *testing.T) {
 // A touch refused for being within the step reports the activity recorded,
 // read from the refused write's old image (no read of its own).
 func TestTouchConversation_RefusedReportsTheRecordedActivity(t *testing.T) {
-	tt := testaws.NewTables(t)
+	_, st, tid, cvID, t0 := openedConversation(t)
 	ctx := context.Background()
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	st := tt.Store().WithClock(func() time.Time { return t0 })
-	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
-	_, cvID, err := st.OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults)
-	if err != nil {
-		t.Fatal(err)
-	}
 	keep := func(at time.Time) time.Time {
 		return time.Unix(retention.ExpiresAt(retention.Defaults, retention.Communication, at), 0)
 	}
@@ -242,4 +221,19 @@ func TestTouchConversation_RefusedReportsTheRecordedActivity(t *testing.T) {
 	if got, err := st.TouchConversation(ctx, tid, cvID, soon, keep(soon), time.Minute); err != nil || !got.Equal(moved) {
 		t.Fatalf("touch within the step reported %v (%v), want %v", got, err, moved)
 	}
+}
+
+// openedConversation opens a widget conversation at t0 (2026-01-01) in fresh
+// tables, with the store's clock stopped there.
+func openedConversation(t *testing.T) (*testaws.Tables, *store.Store, string, string, time.Time) {
+	t.Helper()
+	tt := testaws.NewTables(t)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	st := tt.Store().WithClock(func() time.Time { return t0 })
+	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
+	_, cvID, err := st.OpenConversation(context.Background(), tid, vid, chat.ChannelWidget, retention.Defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tt, st, tid, cvID, t0
 }
