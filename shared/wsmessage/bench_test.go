@@ -103,9 +103,9 @@ func BenchmarkRateLimitedFrame(b *testing.B) {
 
 // BenchmarkChatPace reports the amortised DynamoDB cost of a visitor message
 // at a real chat pace: one message every 30 to 60 s in the conversation (the
-// clock moves 30, 40, 50, 60 s in turn, so each tenant cache read in
-// production expires between messages), sent and delivered to the visitor's
-// other connection. It reports units per message in all and by operation.
+// clock moves 30, 40, 50, 60 s in turn; the handlers keep tenants as long as
+// production's), sent and delivered to the visitor's other connection. It
+// reports units per message in all and by operation.
 func BenchmarkChatPace(b *testing.B) {
 	var mu sync.Mutex
 	now := time.Now()
