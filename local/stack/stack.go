@@ -43,7 +43,7 @@ type Options struct {
 	Env map[string]string
 	// MaxInstances caps concurrent instances of each function (default 4).
 	MaxInstances int
-	// TTLInterval is the period of the TTL process (default 30s).
+	// TTLInterval is the period of the TTL process (default 2m: a sweep scans the whole table, and DynamoDB itself deletes expired items within days; reads already hide them).
 	TTLInterval time.Duration
 	// Functions limits the stack to these function ids (default: all).
 	Functions []string
@@ -132,7 +132,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.MaxInstances = 4
 	}
 	if o.TTLInterval == 0 {
-		o.TTLInterval = 30 * time.Second
+		o.TTLInterval = 2 * time.Minute
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
