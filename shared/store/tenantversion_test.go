@@ -26,17 +26,24 @@ func TestTenantVersion_EveryChangeBumpsItAndTheCacheHonoursIt(t *testing.T) {
 	if err != nil || cached.Version != 0 {
 		t.Fatalf("new tenant: %+v %v", cached, err)
 	}
-	name := "Shop 2"
-	changes := map[string]func() error{
-		"settings": func() error { _, err := st.UpdateTenantSettings(ctx, tn.ID, chat.TenantSettings{Name: &name}); return err },
-		"hold":     func() error { return st.SetTenantHold(ctx, tn.ID, true) },
-		"unhold":   func() error { return st.SetTenantHold(ctx, tn.ID, false) },
-		"reingest": func() error { _, err := st.SetReingestAfterErasure(ctx, tn.ID, "new_contact"); return err },
-		"close":    func() error { return st.CloseTenant(ctx, tn.ID) },
+	newName := "Shop 2"
+	changes := []struct {
+		name string
+		do   func() error
+	}{
+		{"settings", func() error {
+			_, err := st.UpdateTenantSettings(ctx, tn.ID, chat.TenantSettings{Name: &newName})
+			return err
+		}},
+		{"hold", func() error { return st.SetTenantHold(ctx, tn.ID, true) }},
+		{"unhold", func() error { return st.SetTenantHold(ctx, tn.ID, false) }},
+		{"reingest", func() error { _, err := st.SetReingestAfterErasure(ctx, tn.ID, "new_contact"); return err }},
+		{"close", func() error { return st.CloseTenant(ctx, tn.ID) }},
 	}
 	version := int64(0)
-	for _, name := range []string{"settings", "hold", "unhold", "reingest", "close"} {
-		if err := changes[name](); err != nil {
+	for _, c := range changes {
+		name := c.name
+		if err := c.do(); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		rec, err := st.TenantRecord(ctx, tn.ID)
