@@ -55,23 +55,24 @@ ITERATOR_LIFE = float(os.environ.get("MOTO_ITERATOR_LIFE_SECONDS", "900"))
 
 
 # 1. Transactions snapshot the items they touch, not the tables.
-class _NoTableCopy:
-    """Stands in for the copy module inside moto.dynamodb.models: a Table is
-    not copied (the wrapper below keeps what a rollback needs)."""
+class _CopyExcept:
+    """Stands in for the copy module inside one of moto's modules: deepcopy
+    hands back, uncopied, what keep(x) says needs no copy."""
+
+    def __init__(self, keep):
+        self.keep = keep
 
     def __getattr__(self, name):
         return getattr(copy, name)
 
-    @staticmethod
-    def deepcopy(x, memo=None):
-        if isinstance(x, table_models.Table):
-            return x
-        return copy.deepcopy(x, memo)
+    def deepcopy(self, x, memo=None):
+        return x if self.keep(x) else copy.deepcopy(x, memo)
 
 
 import moto.dynamodb.models as dynamodb_models  # noqa: E402
 
-dynamodb_models.copy = _NoTableCopy()
+# A Table is not copied: the wrapper below keeps what a rollback needs.
+dynamodb_models.copy = _CopyExcept(lambda x: isinstance(x, table_models.Table))
 _transact = DynamoDBBackend.transact_write_items
 
 
@@ -269,22 +270,11 @@ def scan(self, *args, **kwargs):
         _scope.scan = None
 
 
-class _ScanCopy:
-    """Stands in for the copy module inside moto's table model: a table scan
-    copies every item it reads before filtering, though it only reads them
-    (a projection makes new items); here it hands the item itself."""
-
-    def __getattr__(self, name):
-        return getattr(copy, name)
-
-    @staticmethod
-    def deepcopy(x, memo=None):
-        if isinstance(x, table_models.Item) and getattr(_scope, "scan", None) is not None:
-            return x
-        return copy.deepcopy(x, memo)
-
-
-table_models.copy = _ScanCopy()
+# A table scan copies every item it reads before filtering, though it only
+# reads them (a projection makes new items): it gets the item itself.
+table_models.copy = _CopyExcept(
+    lambda x: isinstance(x, table_models.Item) and getattr(_scope, "scan", None) is not None
+)
 
 
 table_models.Table.all_items = all_items
