@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -188,10 +187,8 @@ func deliveryUnderLoad(b *testing.B, n int, window time.Duration) {
 	if len(lat) == 0 {
 		b.Fatal("nothing delivered")
 	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	sort.Slice(afterAck, func(i, j int) bool { return afterAck[i] < afterAck[j] })
-	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) / 1e6 }
-	qa := func(p float64) float64 { return float64(afterAck[int(p*float64(len(afterAck)-1))]) / 1e6 }
+	q := func(p float64) float64 { return float64(pct(lat, p)) / 1e6 }
+	qa := func(p float64) float64 { return float64(pct(afterAck, p)) / 1e6 }
 	sendWindow := lastAck.Sub(start)
 	ackRate := float64(len(sends)) / sendWindow.Seconds()
 	deliveredRate := float64(inWindow) / window.Seconds()
