@@ -186,9 +186,18 @@ func TestGateway_FramesReachRoutesWithTheConnectionsIdentity(t *testing.T) {
 		mm, _ := f["message"].(map[string]any)
 		return f["type"] == "message" && mm["text"] == "second"
 	})
-	// The health check says every function answered.
+	// The health check says every function answered, and how much memory
+	// moto holds.
 	res, err := http.Get(s.HTTPURL + "/healthz")
 	if err != nil || res.StatusCode != 200 {
-		t.Errorf("healthz = %v, %v", res, err)
+		t.Fatalf("healthz = %v, %v", res, err)
+	}
+	defer res.Body.Close()
+	var health struct {
+		Functions    int   `json:"functions"`
+		MotoRSSBytes int64 `json:"motoRssBytes"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&health); err != nil || health.Functions == 0 || health.MotoRSSBytes < 1<<20 {
+		t.Errorf("healthz body %+v (%v): want the functions and moto's resident memory", health, err)
 	}
 }
