@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -138,6 +139,24 @@ func (s *Server) await(ctx context.Context) error {
 
 // Pid is moto's process id (its process group's too).
 func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// RSS is the resident memory of process pid in bytes, from /proc (0 where
+// that is not readable).
+func RSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			if f := strings.Fields(rest); len(f) > 0 { // "123456 kB"
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
 
 // Close stops moto's process group: SIGTERM, then SIGKILL after 3 seconds.
 func (s *Server) Close() error {

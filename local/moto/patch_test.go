@@ -21,7 +21,12 @@ func streamTable(t testing.TB, env map[string]string) (*dynamodb.Client, *dynamo
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	srv := start(t)
+	return streamTableOn(t, start(t))
+}
+
+// streamTableOn is streamTable on a running moto.
+func streamTableOn(t testing.TB, srv *Server) (*dynamodb.Client, *dynamodbstreams.Client, string, string, string) {
+	t.Helper()
 	ctx := context.Background()
 	cfg, err := Config(ctx, srv.URL)
 	if err != nil {
@@ -228,5 +233,48 @@ func TestPatch_PagedScanReturnsEveryItemOnce(t *testing.T) {
 		if k := fmt.Sprintf("s%04d", i); seen[k] != 1 {
 			t.Fatalf("item %s seen %d times", k, seen[k])
 		}
+	}
+}
+
+// Rewriting one item keeps moto's memory flat: moto as shipped keeps every
+// model object it makes (each old version of the item, each stream record and
+// shard iterator) in a list for its reset API, so it grows with every write.
+func TestPatch_RewritesDoNotGrowMemory(t *testing.T) {
+	t.Setenv("MOTO_STREAM_RETENTION_SECONDS", "1")
+	t.Setenv("MOTO_ITERATOR_LIFE_SECONDS", "1")
+	srv := start(t)
+	db, st, table, arn, shard := streamTableOn(t, srv)
+	ctx := context.Background()
+	var iter *string
+	rewrite := func(n int) {
+		for i := range n {
+			put(t, db, table, item("P", "S", fmt.Sprintf("version %d of a value long enough to weigh something: %0200d", i, i)))
+			if i%10 != 0 {
+				continue
+			}
+			// A reader polls the stream meanwhile (from its latest record
+			// again when its position has expired).
+			res, err := st.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter})
+			if iter == nil || err != nil {
+				it, err := st.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(arn), ShardId: aws.String(shard), ShardIteratorType: stypes.ShardIteratorTypeLatest})
+				if err != nil {
+					t.Fatal(err)
+				}
+				iter = it.ShardIterator
+				continue
+			}
+			iter = res.NextShardIterator
+		}
+	}
+	rewrite(500) // warm up: the allocator's pools and moto's caches
+	time.Sleep(1100 * time.Millisecond)
+	before := RSS(srv.Pid())
+	rewrite(3000)
+	time.Sleep(1100 * time.Millisecond) // past the records' and iterators' life
+	rewrite(1)
+	grew := RSS(srv.Pid()) - before
+	t.Logf("moto grew %d KiB over 3,000 rewrites of one item", grew>>10)
+	if grew > 3<<20 {
+		t.Errorf("moto grew %d KiB over 3,000 rewrites of one item; want it flat (under 3 MiB)", grew>>10)
 	}
 }

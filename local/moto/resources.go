@@ -18,6 +18,8 @@ type Table struct {
 	Name      string
 	Arn       string
 	StreamArn string // "" without a stream
+	// StreamViewType is what the stream's records carry ("" without a stream).
+	StreamViewType string
 	// TTLAttribute is the table's Time to Live attribute ("" when off).
 	TTLAttribute string
 	// KeyNames are the primary key's attribute names (hash, then range).
@@ -42,6 +44,9 @@ func CreateTables(ctx context.Context, db *dynamodb.Client, tpl *cfntemplate.Tem
 			return nil, err
 		}
 		t := Table{Name: name(id), Arn: aws.ToString(d.TableArn), StreamArn: aws.ToString(d.LatestStreamArn), TTLAttribute: tpl.TTLAttribute(id)}
+		if d.StreamSpecification != nil {
+			t.StreamViewType = string(d.StreamSpecification.StreamViewType)
+		}
 		for _, k := range in.KeySchema {
 			t.KeyNames = append(t.KeyNames, aws.ToString(k.AttributeName))
 		}

@@ -13,10 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +21,7 @@ import (
 
 	"github.com/livesupportbot/backend/local/gateway"
 	"github.com/livesupportbot/backend/local/lambdarunner"
+	"github.com/livesupportbot/backend/local/moto"
 	"github.com/livesupportbot/backend/local/streams"
 )
 
@@ -43,7 +41,9 @@ type Options struct {
 	Env map[string]string
 	// MaxInstances caps concurrent instances of each function (default 4).
 	MaxInstances int
-	// TTLInterval is the period of the TTL process (default 2m: a sweep scans the whole table, and DynamoDB itself deletes expired items within days; reads already hide them).
+	// TTLInterval is the period of the TTL process (default 30s; a sweep
+	// deletes the items the table's stream showed to have expired, so its
+	// cost does not grow with the table).
 	TTLInterval time.Duration
 	// Functions limits the stack to these function ids (default: all).
 	Functions []string
@@ -132,7 +132,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.MaxInstances = 4
 	}
 	if o.TTLInterval == 0 {
-		o.TTLInterval = 2 * time.Minute
+		o.TTLInterval = 30 * time.Second
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
@@ -211,20 +211,5 @@ func missingFunction(id string) gateway.Invoker {
 // long they took (moto serves one at a time, so this is where its time went).
 func (s *Stack) MotoLoad() map[string]OpLoad { return s.motoProxy.snapshot() }
 
-// MotoRSS is moto's resident memory in bytes, from /proc (0 where that is
-// not readable).
-func (s *Stack) MotoRSS() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.MotoPid))
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			if f := strings.Fields(rest); len(f) > 0 { // "123456 kB"
-				kb, _ := strconv.ParseInt(f[0], 10, 64)
-				return kb << 10
-			}
-		}
-	}
-	return 0
-}
+// MotoRSS is moto's resident memory in bytes (0 where /proc is not readable).
+func (s *Stack) MotoRSS() int64 { return moto.RSS(s.MotoPid) }

@@ -21,6 +21,7 @@ import (
 	"github.com/livesupportbot/backend/local/gateway"
 	"github.com/livesupportbot/backend/local/lambdarunner"
 	"github.com/livesupportbot/backend/local/moto"
+	"github.com/livesupportbot/backend/local/streams"
 	"github.com/livesupportbot/backend/local/ttl"
 )
 
@@ -353,14 +354,23 @@ func (st *starter) startEventSources(context.Context) error {
 			}
 		}
 	}
-	var ttlTables []ttl.Table
+	proc := &ttl.Process{DB: dynamodb.NewFromConfig(s.AWS), Ledger: ledger, Log: o.Log.With("process", "ttl")}
 	for _, t := range st.res.Tables {
-		if t.TTLAttribute != "" {
-			ttlTables = append(ttlTables, ttl.Table{Name: t.Name, Attribute: t.TTLAttribute, KeyNames: t.KeyNames})
+		if t.TTLAttribute == "" {
+			continue
+		}
+		// A stream with new images tells the process what expires when, so a
+		// sweep costs the expired items only (a Scan's cost grows with the table).
+		streamed := t.StreamViewType == "NEW_IMAGE" || t.StreamViewType == "NEW_AND_OLD_IMAGES"
+		proc.Tables = append(proc.Tables, ttl.Table{Name: t.Name, Attribute: t.TTLAttribute, KeyNames: t.KeyNames, Streamed: streamed})
+		if streamed {
+			m := &streams.Mapping{Name: "ttl/" + t.Name, StreamArn: t.StreamArn, Function: proc, BatchSize: 1000,
+				StartingPosition: "TRIM_HORIZON", MaximumRetryAttempts: -1, PollInterval: 500 * time.Millisecond, Log: o.Log.With("process", "ttl")}
+			s.mappings = append(s.mappings, m)
+			run(func(ctx context.Context) { m.Run(ctx, streamsClient) })
 		}
 	}
-	if len(ttlTables) > 0 {
-		proc := &ttl.Process{DB: dynamodb.NewFromConfig(s.AWS), Tables: ttlTables, Ledger: ledger, Log: o.Log.With("process", "ttl")}
+	if len(proc.Tables) > 0 {
 		run(func(ctx context.Context) { proc.Run(ctx, o.TTLInterval) })
 	}
 	return nil

@@ -4,7 +4,7 @@
 // API Gateway, the stream mappings, schedules and TTL, all from template.yaml.
 //
 // Environment: HTTP_PORT (8080), WS_PORT (8081), PLATFORM_TOKEN (a printed
-// local default), LOCAL_MAX_INSTANCES (4), LOCAL_TTL_INTERVAL (2m),
+// local default), LOCAL_MAX_INSTANCES (4), LOCAL_TTL_INTERVAL (30s),
 // LOCAL_VERBOSE (set: show the emulator's routine log lines too), PARAM_<Name>
 // (a template parameter; those without a default get a random local value).
 package main
@@ -61,7 +61,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if err != nil || maxInst < 1 {
 		return fmt.Errorf("LOCAL_MAX_INSTANCES must be a positive integer")
 	}
-	ttlEvery, err := time.ParseDuration(env("LOCAL_TTL_INTERVAL", "2m"))
+	ttlEvery, err := time.ParseDuration(env("LOCAL_TTL_INTERVAL", "30s"))
 	if err != nil || ttlEvery <= 0 {
 		return fmt.Errorf("LOCAL_TTL_INTERVAL must be a duration such as 30s")
 	}
