@@ -64,6 +64,13 @@ func RetentionKey(tenantID, class string, t time.Time) string {
 	return TenantPrefix(tenantID) + "RET#" + class + "#" + t.UTC().Format("2006-01")
 }
 
+// DayEnd is the end of t's UTC day: the retention basis and expiry of an item
+// whose activity moves with every message (a conversation), so that its
+// retention index entry and expiresAt change once a day, not with each
+// message (each change is an index delete and put). Rounded up, never down:
+// such an item is kept at most a day longer, never shorter.
+func DayEnd(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour) }
+
 // RetentionSort is the GSI2 sort key: the basis time, then the item's PK.
 func RetentionSort(t time.Time, pk string) string { return TimeKey(t) + "#" + pk }
 

@@ -130,7 +130,8 @@ func TestExpiresAt_EachClassUnderDefaultsAndTenantOverride(t *testing.T) {
 			}{
 				{"tenant (active: account lifetime)", store.TenantPK(f.tenantID), store.SKProfile, "personal", t0.Add(retention.TenantRenewal).Unix()},
 				{"contact", f.contPK, store.SKProfile, "personal", d(tc.want.PersonalDays)},
-				{"conversation", f.convPK, store.SKMeta, "communication", d(tc.want.CommunicationDays)},
+				// Kept from the end of its activity's day (its basis moves once a day).
+				{"conversation", f.convPK, store.SKMeta, "communication", store.DayEnd(t0).Add(time.Duration(tc.want.CommunicationDays) * day).Unix()},
 				{"conversation pointer", f.contPK, "CONV#" + f.conv, "communication", d(tc.want.CommunicationDays)},
 				{"message", f.convPK, store.MessageSK(f.msg.CreatedAt, f.msg.ID), "communication", d(tc.want.CommunicationDays)},
 				{"dedupe marker", f.convPK, "CMID#c1", "technical", d(tc.want.TechnicalDays)},

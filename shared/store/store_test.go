@@ -71,10 +71,11 @@ func TestTouchConversation_MovesActivityAndExpiryForward(t *testing.T) {
 	}
 	var it store.Base
 	attributevalue.UnmarshalMap(res.Item, &it)
-	if want := retention.ExpiresAt(retention.Defaults, retention.Communication, later); it.ExpiresAt != want {
+	// Rounded up to the end of the day: moved once a day, never early.
+	if want := retention.ExpiresAt(retention.Defaults, retention.Communication, store.DayEnd(later)); it.ExpiresAt != want {
 		t.Fatalf("expiresAt %d, want %d", it.ExpiresAt, want)
 	}
-	if it.GSI2PK != store.RetentionKey(tid, "communication", later) {
+	if it.GSI2PK != store.RetentionKey(tid, "communication", store.DayEnd(later)) || it.GSI2SK != store.RetentionSort(store.DayEnd(later), store.ConversationPK(tid, cvID)) {
 		t.Fatalf("retention index key %s not moved", it.GSI2PK)
 	}
 }

@@ -91,7 +91,7 @@ func (w *world) visitor(t *testing.T, ten *chat.Tenant, at time.Time) string {
 	}
 	cpk, vpk := store.ContactPK(ten.ID, c), store.ConversationPK(ten.ID, conv)
 	w.track(cpk, store.SKProfile, retention.Personal, at)
-	w.track(vpk, store.SKMeta, retention.Communication, at)
+	w.track(vpk, store.SKMeta, retention.Communication, store.DayEnd(at)) // a conversation counts from the end of its day
 	w.track(cpk, "CONV#"+conv, retention.Communication, at)
 	w.track(vpk, store.MessageSK(m.CreatedAt, m.ID), retention.Communication, at)
 	w.track(vpk, "CMID#x"+c, retention.Technical, at)
