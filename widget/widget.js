@@ -23,7 +23,8 @@
   var state = {
     token: null, visitorId: null, ws: null, wsUrl: null,
     backoff: 1000, retryTimer: null, pingTimer: null, typingTimer: null, typingSent: 0,
-    outbox: {},          // clientMessageId -> {text}, resent after a reconnect
+    outbox: {},          // clientMessageId -> {text, sentAt}, resent after a reconnect
+    clockOffset: 0,      // the server's clock minus ours (ms), from the session
     shown: {},           // message id -> element
     pendingEls: {},      // clientMessageId -> element
     historyNext: null, identified: false, stopped: false
@@ -216,10 +217,19 @@
     log.appendChild(e);
     log.scrollTop = log.scrollHeight;
     state.pendingEls[cmid] = e;
-    state.outbox[cmid] = { text: text };
+    // sentAt, by the server's clock, keys the message: stored with one write,
+    // and a resend (which carries the same sentAt) stores nothing twice.
+    state.outbox[cmid] = { text: text, sentAt: Date.now() + state.clockOffset };
     input.value = '';
     stopTyping();
-    send({ action: 'sendMessage', clientMessageId: cmid, text: text });
+    sendOutbox(cmid);
+  }
+
+  function sendOutbox(cmid) {
+    var o = state.outbox[cmid];
+    var f = { action: 'sendMessage', clientMessageId: cmid, text: o.text };
+    if (o.sentAt) { f.sentAt = o.sentAt; }
+    send(f);
   }
 
   function onTyping() {
@@ -280,6 +290,14 @@
         root.setAttribute('data-last-pong', new Date().toISOString());
         break;
       case 'error':
+        var o = f.clientMessageId && state.outbox[f.clientMessageId];
+        if (o && o.sentAt && f.code === 'invalid') {
+          // A clock the server refused: the refused frame stored nothing, so
+          // resending without sentAt (deduplicated by its id alone) is safe.
+          delete o.sentAt;
+          sendOutbox(f.clientMessageId);
+          break;
+        }
         showError(f.message || 'Something went wrong');
         if (f.clientMessageId && state.pendingEls[f.clientMessageId]) {
           var fe = state.pendingEls[f.clientMessageId];
@@ -301,6 +319,7 @@
   function session() {
     var body = { widgetKey: WIDGET_KEY };
     if (state.token) { body.visitorToken = state.token; }
+    var asked = Date.now();
     return fetch(API + '/widget/v1/session', {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body)
     }).then(function (res) {
@@ -316,6 +335,7 @@
       state.token = j.visitorToken;
       state.visitorId = j.visitorId;
       state.wsUrl = j.websocketUrl;
+      if (j.serverTime) { state.clockOffset = j.serverTime - Math.round((asked + Date.now()) / 2); }
       save({ token: j.visitorToken, visitorId: j.visitorId });
       root.setAttribute('data-visitor', j.visitorId);
     });
@@ -343,9 +363,7 @@
       showError('');
       send({ action: 'history' });
       // Resend what was not acked: the same clientMessageId stores nothing twice.
-      for (var cmid in state.outbox) {
-        send({ action: 'sendMessage', clientMessageId: cmid, text: state.outbox[cmid].text });
-      }
+      for (var cmid in state.outbox) { sendOutbox(cmid); }
       clearInterval(state.pingTimer);
       state.pingTimer = setInterval(function () { send({ action: 'ping' }); }, PING_MS);
     };

@@ -12,10 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/chromedp/chromedp"
 
 	"github.com/livesupportbot/backend/local/stack"
+	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -316,5 +319,60 @@ func TestBrowser_WidgetReconnectsResumesAndShowsServerFrames(t *testing.T) {
 	if st := manage(t, s, "GET", id, ""); st != http.StatusGone {
 		t.Errorf("the dropped connection answers %d, want 410", st)
 	}
+
+	// The page's clock jumps an hour ahead after the session set the offset:
+	// the server refuses the message's sentAt, and the widget resends it once
+	// without sentAt (deduplicated by a marker instead).
+	if err := chromedp.Do(demo,
+		waitJS(`window.lsbFast || (function(){ var now = Date.now; Date.now = function(){ return now() + 3600e3; }; return window.lsbFast = true; })()`, time.Second),
+		chromedp.SendKeys(css("#lsb-input"), "from a fast clock"),
+		chromedp.Click(css("#lsb-send")),
+		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, "from a fast clock"), 20*time.Second),
+	); err != nil {
+		t.Fatalf("message from a fast clock: %v", err)
+	}
+	st := store.New(dynamodb.NewFromConfig(s.AWS), s.Tables["DataTable"], s.Tables["ArchiveTable"])
+	msgs, _, err := st.History(context.Background(), ten.ID, convs.Items[0].ID, "", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byText := map[string][]*chat.Message{}
+	for _, m := range msgs {
+		byText[m.Text] = append(byText[m.Text], m)
+	}
+	if len(byText["first"]) != 1 || len(byText["from a fast clock"]) != 1 {
+		t.Fatalf("stored %d of the first message and %d of the fast clock's, want one each", len(byText["first"]), len(byText["from a fast clock"]))
+	}
+	// The first went with sentAt (its key, no marker); the refused one with a marker.
+	if d := time.Since(byText["first"][0].CreatedAt); d < 0 || d > 2*time.Minute {
+		t.Errorf("the first message's createdAt is %v from now", -d)
+	}
+	markers := rawKeys(t, s, store.ConversationPK(ten.ID, convs.Items[0].ID), "CMID#")
+	if len(markers) != 1 {
+		t.Errorf("dedupe markers %v, want one (the message resent without sentAt)", markers)
+	}
 	screenshot(demo, t, "e2e-widget-frames.png")
+}
+
+// rawKeys returns the sort keys of the stack's Data items of partition pk
+// that start with prefix.
+func rawKeys(t *testing.T, s *stack.Stack, pk, prefix string) []string {
+	t.Helper()
+	res, err := dynamodb.NewFromConfig(s.AWS).Query(context.Background(), &dynamodb.QueryInput{
+		TableName: aws.String(s.Tables["DataTable"]), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: pk}, ":p": &types.AttributeValueMemberS{Value: prefix},
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, it := range res.Items {
+		if sk, ok := it["SK"].(*types.AttributeValueMemberS); ok {
+			keys = append(keys, sk.Value)
+		}
+	}
+	return keys
 }

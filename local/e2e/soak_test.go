@@ -81,7 +81,8 @@ func soak(b *testing.B, length time.Duration, rate int) {
 					next = next.Add(period)
 					cmid := fmt.Sprintf("soak-%d-%d-%d-%d", run, slot, k, j)
 					at := time.Now()
-					frame := fmt.Sprintf(`{"action":"sendMessage","clientMessageId":%q,"text":"soak %d/%d"}`, cmid, slot, j)
+					// As the reference widget sends it: with sentAt.
+					frame := fmt.Sprintf(`{"action":"sendMessage","clientMessageId":%q,"text":"soak %d/%d","sentAt":%d}`, cmid, slot, j, at.UnixMilli())
 					err := v.conn.Write(context.Background(), websocket.MessageText, []byte(frame))
 					f := waitFrame(v, 2*time.Minute, func(f map[string]any) bool {
 						return (f["type"] == "ack" || f["type"] == "error") && f["clientMessageId"] == cmid

@@ -147,6 +147,10 @@ type Message struct {
 	TenantID        string    `json:"-"`
 	ContactID       string    `json:"-"`
 	ClientMessageID string    `json:"-"`
+	// SentAt is when the client sent the message, by the server's clock as
+	// the client knows it (zero: not given). With a ClientMessageID it keys
+	// the message, so one conditional write stores it once (store.PutMessage).
+	SentAt time.Time `json:"-"`
 	// OriginConnectionID is the WebSocket connection that sent a visitor message;
 	// dispatch does not echo the message back to it (the sender got an ack).
 	OriginConnectionID string `json:"-"`

@@ -5,6 +5,7 @@ package ids
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
 	"encoding/binary"
 	"strings"
@@ -22,6 +23,23 @@ func New(kind string) string {
 	if _, err := rand.Read(b[6:]); err != nil {
 		panic(err) // crypto/rand never fails on Linux
 	}
+	return kind + enc.EncodeToString(b[:])
+}
+
+// Derived returns the id of kind that parts name at time at: 6 bytes of at's
+// milliseconds, then 10 bytes of a hash of parts. The same parts and time
+// always give the same id, in the same form as New's.
+func Derived(kind string, at time.Time, parts ...string) string {
+	var b [16]byte
+	var ms [8]byte
+	binary.BigEndian.PutUint64(ms[:], uint64(at.UnixMilli()))
+	copy(b[:6], ms[2:])
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	copy(b[6:], h.Sum(nil))
 	return kind + enc.EncodeToString(b[:])
 }
 

@@ -63,6 +63,13 @@ func messageItem(m *chat.Message, p retention.Periods) messageRecord {
 	}
 }
 
+// The bounds of a message's SentAt: a client's clock may run a little ahead
+// of the server's, and a resend after a long disconnection comes late.
+const (
+	MaxSentAhead = time.Minute
+	MaxSentAge   = 24 * time.Hour
+)
+
 type markerItem struct {
 	Base
 	MessageSK string `dynamodbav:"messageSk"`
@@ -81,7 +88,26 @@ type markerItem struct {
 // message is not there yet, and the resend writes it with the marker's id and
 // time. However the attempts interleave, one of them writes the message item
 // once (the stream sees one INSERT) and all of them return it.
+//
+// With a ClientMessageID and a SentAt, the message is keyed by them instead:
+// its time is SentAt and its id derives from the client message id, so one
+// conditional write stores it once and a resend (which carries the same
+// SentAt) finds it, with no marker. SentAt must lie within MaxSentAhead of
+// the store's clock and MaxSentAge behind it.
 func (s *Store) PutMessage(ctx context.Context, m *chat.Message, p retention.Periods) (*chat.Message, bool, error) {
+	if m.ClientMessageID != "" && !m.SentAt.IsZero() {
+		now := s.Now()
+		switch at := m.SentAt.UTC().Truncate(time.Millisecond); {
+		case at.After(now.Add(MaxSentAhead)):
+			return nil, false, chat.Errorf(chat.EInvalid, "sentAt is more than %v ahead of the server's clock; resend without it", MaxSentAhead)
+		case at.Before(now.Add(-MaxSentAge)):
+			return nil, false, chat.Errorf(chat.EInvalid, "sentAt is more than %v old; resend without it", MaxSentAge)
+		default:
+			m.CreatedAt = at
+			m.ID = ids.Derived(ids.Message, at, m.TenantID, m.ConversationID, m.ClientMessageID)
+			return s.putMessageItem(ctx, m, p)
+		}
+	}
 	// A key holds the time to the microsecond; the message gets exactly that
 	// time, so that a message rebuilt from its key is the same message.
 	m.ID, m.CreatedAt = ids.New(ids.Message), s.Now().Truncate(time.Microsecond)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -72,6 +73,8 @@ type response struct {
 	VisitorToken string `json:"visitorToken"`
 	VisitorID    string `json:"visitorId"`
 	WebsocketURL string `json:"websocketUrl"`
+	// ServerTime lets the widget set its clock for sentAt (ms since 1970).
+	ServerTime int64 `json:"serverTime"`
 }
 
 // Handle answers one session request.
@@ -125,6 +128,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		VisitorToken: tokens.IssueVersioned(t.ID, t.Version, visitorID, visitortoken.DefaultTTL),
 		VisitorID:    visitorID,
 		WebsocketURL: h.WebSocketURL,
+		ServerTime:   time.Now().UnixMilli(),
 	}
 	b, _ := json.Marshal(out)
 	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Headers: headers(origin, "application/json"), Body: string(b)}, nil

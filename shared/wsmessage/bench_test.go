@@ -28,8 +28,9 @@ func BenchmarkSendMessage(b *testing.B) {
 	h.meter.Reset()
 	b.ResetTimer()
 	for i := range b.N {
+		// As the reference widget sends it: with sentAt.
 		h.Frame(b, "ws-send-message.json", a, "connA",
-			fmt.Sprintf(`{"action":"sendMessage","clientMessageId":"b%d","text":"How do I change my delivery address?"}`, i))
+			fmt.Sprintf(`{"action":"sendMessage","clientMessageId":"b%d","text":"How do I change my delivery address?","sentAt":%d}`, i, time.Now().UnixMilli()))
 	}
 	b.StopTimer()
 	calls, read, write := h.meter.Snapshot()
@@ -107,6 +108,14 @@ func BenchmarkRateLimitedFrame(b *testing.B) {
 // production's), sent and delivered to the visitor's other connection. It
 // reports units per message in all and by operation.
 func BenchmarkChatPace(b *testing.B) {
+	// The reference widget sends sentAt (one write keys the message); a
+	// client without it gets a dedupe marker.
+	for _, sentAt := range []bool{true, false} {
+		b.Run(map[bool]string{true: "sentAt", false: "marker"}[sentAt], func(b *testing.B) { chatPace(b, sentAt) })
+	}
+}
+
+func chatPace(b *testing.B, sentAt bool) {
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -123,8 +132,12 @@ func BenchmarkChatPace(b *testing.B) {
 		mu.Lock()
 		now = now.Add(time.Duration(30+10*(i%4)) * time.Second)
 		mu.Unlock()
+		extra := ""
+		if sentAt {
+			extra = fmt.Sprintf(`,"sentAt":%d`, clock().UnixMilli())
+		}
 		h.Frame(b, "ws-send-message.json", a, "connA",
-			fmt.Sprintf(`{"action":"sendMessage","clientMessageId":"c%d","text":"Is the blue one in stock in size 42?"}`, i))
+			fmt.Sprintf(`{"action":"sendMessage","clientMessageId":"c%d","text":"Is the blue one in stock in size 42?"%s}`, i, extra))
 		h.Pump(b)
 	}
 	b.StopTimer()

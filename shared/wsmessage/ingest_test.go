@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -135,4 +136,58 @@ func keyTime(t *testing.T, v any) string {
 		t.Fatalf("createdAt %v: %v", v, err)
 	}
 	return store.TimeKey(m.CreatedAt)
+}
+
+// TestSendMessage_SentAtStoresOnceWithoutMarker: a frame with sentAt is stored
+// at the key its sentAt and client id name, in one write with no dedupe
+// marker; resent (after a reconnect, on another connection), it is acked with
+// the same message and stored once; a bad sentAt gets an error frame and
+// stores nothing.
+func TestSendMessage_SentAtStoresOnceWithoutMarker(t *testing.T) {
+	h := newHookedHarness(t)
+	tn := h.tenant(t)
+	v := ids.New(ids.Contact)
+	a := h.Connect(t, tn.ID, v, "connA")
+	b := h.Connect(t, tn.ID, v, "connB")
+	h.Frame(t, "ws-send-message.json", a, "connA", `{"action":"sendMessage","clientMessageId":"open","text":"Hello"}`)
+	sent := time.Now().Add(-2 * time.Second).UnixMilli()
+	send := fmt.Sprintf(`{"action":"sendMessage","clientMessageId":"cm-s","text":"Is this in stock?","sentAt":%d}`, sent)
+	h.meter.Reset()
+	h.Frame(t, "ws-send-message.json", a, "connA", send)
+	if calls, _, _ := h.meter.Snapshot(); calls["PutItem"] != 1 {
+		t.Errorf("the send made %d PutItem calls, want 1 (no marker)", calls["PutItem"])
+	}
+	h.Frame(t, "ws-send-message.json", b, "connB", send) // the resend, after a reconnect
+	for _, bad := range []string{`-5`, `"soon"`, fmt.Sprint(time.Now().Add(time.Hour).UnixMilli())} {
+		h.Frame(t, "ws-send-message.json", a, "connA", `{"action":"sendMessage","clientMessageId":"cm-bad","text":"x","sentAt":`+bad+`}`)
+	}
+	c, err := h.st.Contact(context.Background(), tn.ID, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	convPK := store.ConversationPK(tn.ID, c.OpenConversationID)
+	if m := h.rawPartition(t, convPK, "CMID#cm-"); len(m) != 0 {
+		t.Errorf("%d dedupe markers for sentAt frames, want none", len(m))
+	}
+	var keys []string
+	for _, it := range h.rawPartition(t, convPK, "MSG#") {
+		if sval(it, "clientMessageId") != "open" {
+			keys = append(keys, sval(it, "SK"))
+		}
+	}
+	if len(keys) != 1 || keys[0][:len("MSG#")+len(store.TimeKey(time.Time{}))] != "MSG#"+store.TimeKey(time.UnixMilli(sent)) {
+		t.Fatalf("stored %v, want one message keyed at its sentAt", keys)
+	}
+	acks := append(h.Frames(t, "connA")[1:2], h.Frames(t, "connB")[0])
+	for i, f := range acks {
+		m, _ := f["message"].(map[string]any)
+		if f["type"] != "ack" || m == nil || keys[0] != fmt.Sprintf("MSG#%s#%s", keyTime(t, m["createdAt"]), m["id"]) {
+			t.Errorf("send %d answered %v, want an ack of the message at %s", i, f, keys[0])
+		}
+	}
+	for i, f := range h.Frames(t, "connA")[2:] {
+		if f["type"] != "error" || f["code"] != "invalid" {
+			t.Errorf("bad sentAt %d answered %v, want an invalid error frame", i, f)
+		}
+	}
 }

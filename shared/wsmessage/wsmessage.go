@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -77,6 +78,7 @@ type frame struct {
 	Action          string  `json:"action"`
 	ClientMessageID string  `json:"clientMessageId"`
 	Text            *string `json:"text"`
+	SentAt          *int64  `json:"sentAt"` // ms since the epoch, by the server's clock as the client knows it
 	State           string  `json:"state"`
 	Before          string  `json:"before"`
 	Name            string  `json:"name"`
@@ -176,6 +178,13 @@ func (h *Handler) sendMessage(ctx context.Context, t *chat.Tenant, id wsconn.Ide
 	case chat.TextTooLong:
 		return chat.Errorf(chat.ETooLarge, "text is longer than %d characters", chat.TextLimit(h.MaxChars)), f.ClientMessageID
 	}
+	var sentAt time.Time
+	if f.SentAt != nil {
+		if *f.SentAt <= 0 {
+			return chat.Errorf(chat.EInvalid, "sentAt must be milliseconds since 1970"), f.ClientMessageID
+		}
+		sentAt = time.UnixMilli(*f.SentAt)
+	}
 	p := t.Periods()
 	// The hot path is one read: the contact names its open conversation. Only a
 	// message that opens a conversation (and maybe re-creates the contact) passes
@@ -199,7 +208,7 @@ func (h *Handler) sendMessage(ctx context.Context, t *chat.Tenant, id wsconn.Ide
 	m, _, err := h.Store.PutMessage(ctx, &chat.Message{
 		TenantID: id.TenantID, ConversationID: convID, ContactID: id.VisitorID,
 		Author: chat.Author{Kind: chat.AuthorVisitor, Name: c.DisplayName()}, Text: text,
-		Channel: chat.ChannelWidget, ClientMessageID: f.ClientMessageID, OriginConnectionID: connID,
+		Channel: chat.ChannelWidget, ClientMessageID: f.ClientMessageID, SentAt: sentAt, OriginConnectionID: connID,
 	}, p)
 	if err != nil {
 		return err, f.ClientMessageID
