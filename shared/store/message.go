@@ -102,6 +102,8 @@ func (s *Store) PutMessage(ctx context.Context, m *chat.Message, p retention.Per
 			return nil, false, chat.Errorf(chat.EInvalid, "sentAt is more than %v ahead of the server's clock; resend without it", MaxSentAhead)
 		case at.Before(now.Add(-MaxSentAge)):
 			return nil, false, chat.Errorf(chat.EInvalid, "sentAt is more than %v old; resend without it", MaxSentAge)
+		case retention.Expired(retention.ExpiresAt(p, retention.Communication, at), now):
+			return nil, false, chat.Errorf(chat.EInvalid, "sentAt is older than this conversation's messages are kept; resend without it")
 		default:
 			m.CreatedAt = at
 			m.ID = ids.Derived(ids.Message, at, m.TenantID, m.ConversationID, m.ClientMessageID)

@@ -92,6 +92,13 @@ func TestPutMessage_SentAtOutOfBoundsIsRefused(t *testing.T) {
 			t.Errorf("sentAt %v (at the bound): %v", at.Sub(t0), err)
 		}
 	}
+	// A tenant keeping messages a day: one sent a day ago would be gone at once.
+	short := retention.Merge(retention.Periods{CommunicationDays: 1})
+	m := visitorMessage(tid, vid, cv, "k4")
+	m.SentAt = t0.Add(-store.MaxSentAge)
+	if _, _, err := st.PutMessage(ctx, m, short); chat.ErrorCode(err) != chat.EInvalid {
+		t.Errorf("a sentAt past the tenant's retention: %v, want invalid", err)
+	}
 	if n := len(messageItems(t, tt, tid, cv)); n != 2 {
 		t.Errorf("stored %d messages, want the 2 within bounds", n)
 	}
