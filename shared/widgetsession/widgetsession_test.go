@@ -3,7 +3,9 @@ package widgetsession_test
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"testing"
+	"time"
 
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
@@ -34,6 +36,10 @@ func TestSession(t *testing.T) {
 	code, first := call("https://shop.example.com", key(shop, ""))
 	if code != 200 || first["websocketUrl"] != "wss://ws.example/dev" {
 		t.Fatalf("allowed origin: %d %v", code, first)
+	}
+	// The server's clock, for the widget's sentAt.
+	if st, ok := first["serverTime"].(float64); !ok || math.Abs(st-float64(time.Now().UnixMilli())) > 5000 {
+		t.Errorf("serverTime %v, want the server's clock in ms", first["serverTime"])
 	}
 	claims, err := tokens.Verify(first["visitorToken"].(string))
 	if err != nil || claims.TenantID != shop.ID || claims.VisitorID != first["visitorId"] {
