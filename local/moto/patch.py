@@ -13,15 +13,15 @@
 #    the horizon is TrimmedDataAccessException, as on AWS.
 # 3. Query and Scan: moto lists and sorts every item of the table for each
 #    Query and each Scan page, so their time grows with the table (58 ms a
-#    query after three minutes of soak, the stack's main cost; a TTL sweep
-#    sorts the table once per 1 MB page). Here a table query reads its
-#    partition, an index query lists only the items with the index's hash key
-#    value. A table scan reuses the sorted list until the next write (the
-#    stream's next sequence number counts the writes) or, for the later pages
-#    of an eventually consistent scan, for up to 2 s; starts each page at its start key by binary
-#    search instead of walking the items before it; and does not copy each
-#    item it reads before its filter (the local TTL sweep scans the whole table
-#    every 30 s, a page at a time). The order is the same as before.
+#    query after three minutes of soak, the stack's main cost; a scan sorts
+#    the table once per 1 MB page). Here a table query reads its partition, an
+#    index query lists only the items with the index's hash key value. A
+#    table scan reuses the sorted list until the next write (the stream's next
+#    sequence number counts the writes) or, for the later pages of an
+#    eventually consistent scan, for up to 2 s; starts each page at its start
+#    key by binary search instead of walking the items before it; and does not
+#    copy each item it reads before its filter (the local TTL process scans a
+#    table that has no stream). The order is the same as before.
 # 4. Shard iterators: moto keeps every iterator it hands out (each GetRecords
 #    makes one). Here they expire after MOTO_ITERATOR_LIFE_SECONDS (default
 #    900: 15 minutes, as on AWS), then ExpiredIteratorException.
