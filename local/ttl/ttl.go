@@ -195,11 +195,15 @@ func (p *Process) Sweep(ctx context.Context) (int, error) {
 
 // sweepDue deletes the items of t the stream showed to expire before now.
 func (p *Process) sweepDue(ctx context.Context, t Table, now int64) (int, error) {
+	type expiring struct {
+		k string // its key in p.due
+		dueItem
+	}
 	p.mu.Lock()
-	var due []dueItem
-	for _, d := range p.due {
+	var due []expiring
+	for k, d := range p.due {
 		if d.table == t.Name && d.at < now {
-			due = append(due, d)
+			due = append(due, expiring{k, d})
 		}
 	}
 	p.mu.Unlock()
@@ -223,9 +227,8 @@ func (p *Process) sweepDue(ctx context.Context, t Table, now int64) (int, error)
 		}
 		// Gone, or renewed: its next record (if any) says what comes next.
 		p.mu.Lock()
-		k := keyString(t.Name, streamevent.Image(d.key))
-		if p.due[k].at == d.at {
-			delete(p.due, k)
+		if p.due[d.k].at == d.at {
+			delete(p.due, d.k)
 		}
 		p.mu.Unlock()
 	}

@@ -49,11 +49,11 @@ func (s *Store) Conversation(ctx context.Context, tenantID, convID string) (*cha
 // lastActivityAt, its inbox position and its expiresAt (to keepUntil, the end
 // of retention counted from at: a message's KeepUntil) forward, never back. A
 // conversation on legal hold (no expiresAt) gets no expiresAt, and a zero
-// keepUntil removes it. With a step, only
-// activity at least that much newer than the recorded one is written: moving the
-// inbox and retention index keys costs several index writes, so a busy
-// conversation pays them once a step, and a skipped touch costs one failed
-// conditional write. It returns the activity the conversation records
+// keepUntil removes it. The retention basis and expiresAt are the end of
+// their day (DayEnd), so they move once a day. With a step, only activity at
+// least that much newer than the recorded one is written: moving the inbox
+// key costs an index delete and put, so a busy conversation pays it once a
+// step, and a skipped touch costs one failed conditional write. It returns the activity the conversation records
 // afterwards, when known (zero otherwise): a caller that remembers it can
 // skip touches that would not be written.
 func (s *Store) TouchConversation(ctx context.Context, tenantID, convID string, at, keepUntil time.Time, step time.Duration) (time.Time, error) {
