@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/livesupportbot/backend/local/stack"
@@ -375,4 +376,50 @@ func rawKeys(t *testing.T, s *stack.Stack, pk, prefix string) []string {
 		}
 	}
 	return keys
+}
+
+// TestBrowser_WidgetSendsSentAtByTheServersClock: a page whose clock runs an
+// hour ahead from the start still sends sentAt by the server's clock (the
+// session's serverTime gives the widget its offset), so the message is keyed
+// by it (no dedupe marker) at about the server's time. Without the offset the
+// server would refuse that sentAt and the widget would fall back to a marker.
+func TestBrowser_WidgetSendsSentAtByTheServersClock(t *testing.T) {
+	s := localStack(t)
+	ten := newTenant(t, s)
+	ctx := browser(t)
+	demo, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if _, err := chromedp.Call(demo, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `(function(){ var now = Date.now; Date.now = function(){ return now() + 3600e3; }; })()`,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(demo,
+		chromedp.Navigate(s.HTTPURL+"/demo.html?key="+url.QueryEscape(ten.WidgetKey)),
+		chromedp.WaitVisible(css("#lsb-toggle")),
+		chromedp.Click(css("#lsb-toggle")),
+		waitJS(`document.getElementById('lsb-root').getAttribute('data-status') === 'online'`, 30*time.Second),
+		chromedp.SendKeys(css("#lsb-input"), "from an hour-fast page"),
+		chromedp.Click(css("#lsb-send")),
+		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, "from an hour-fast page"), 20*time.Second),
+	); err != nil {
+		t.Fatalf("message from an hour-fast page: %v", err)
+	}
+	var convs struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	if st := call(t, s, "GET", "/v1/conversations?status=open", ten.APIKey, nil, &convs); st != 200 || len(convs.Items) != 1 {
+		t.Fatalf("conversations: %d %+v", st, convs)
+	}
+	st := store.New(dynamodb.NewFromConfig(s.AWS), s.Tables["DataTable"], s.Tables["ArchiveTable"])
+	msgs, _, err := st.History(context.Background(), ten.ID, convs.Items[0].ID, "", 10)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("history: %d messages, %v", len(msgs), err)
+	}
+	if d := time.Since(msgs[0].CreatedAt); d < 0 || d > time.Minute {
+		t.Errorf("createdAt is %v from the server's now, want the server's time of sending", -d)
+	}
+	if markers := rawKeys(t, s, store.ConversationPK(ten.ID, convs.Items[0].ID), "CMID#"); len(markers) != 0 {
+		t.Errorf("dedupe markers %v: the widget's sentAt was refused", markers)
+	}
 }
