@@ -41,6 +41,8 @@ type Meter struct {
 	actions map[string]int
 	// byOp splits the units by operation.
 	byOp map[string]Units
+	// byPart splits the units by the partition they were spent on.
+	byPart map[Partition]Units
 	// tables caches each table's key schema and indexes, by name.
 	tables map[string]*table
 	// serial lets one metered call (with the meter's own reads) run at a time.
@@ -49,7 +51,29 @@ type Meter struct {
 
 // NewMeter returns an empty meter.
 func NewMeter() *Meter {
-	return &Meter{Calls: map[string]int{}, actions: map[string]int{}, byOp: map[string]Units{}, tables: map[string]*table{}}
+	return &Meter{Calls: map[string]int{}, actions: map[string]int{}, byOp: map[string]Units{}, byPart: map[Partition]Units{}, tables: map[string]*table{}}
+}
+
+// Partition names one partition key value of a table ("" Index) or of one of
+// its global secondary indexes: where DynamoDB spends the units of a call.
+type Partition struct{ Table, Index, Key string }
+
+// ByPartition returns the units so far by the partition they were spent on:
+// a write's on its item's partition and on each index entry's partition, a
+// read's on the partition it read (a Scan's Key is "*").
+func (m *Meter) ByPartition() map[Partition]Units {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.byPart)
+}
+
+// spend notes units the call spent on partition p (billed with the call).
+func (b *biller) spend(p Partition, read, write float64) {
+	if b.parts == nil {
+		b.parts = map[Partition]Units{}
+	}
+	u := b.parts[p]
+	b.parts[p] = Units{u.Read + read, u.Write + write}
 }
 
 // Units are the read and write units of some calls.
@@ -66,7 +90,7 @@ func (m *Meter) ByOperation() map[string]Units {
 func (m *Meter) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.Calls, m.Read, m.Write, m.actions, m.byOp = map[string]int{}, 0, 0, map[string]int{}, map[string]Units{}
+	m.Calls, m.Read, m.Write, m.actions, m.byOp, m.byPart = map[string]int{}, 0, 0, map[string]int{}, map[string]Units{}, map[Partition]Units{}
 }
 
 // Actions returns the IAM actions (without the "dynamodb:" prefix) the calls
@@ -123,13 +147,15 @@ type attrs = map[string]types.AttributeValue
 
 // table is what the meter knows of a table: its key attributes and indexes.
 type table struct {
-	keys    []string
+	name    string
+	keys    []string // the hash key first
 	indexes []index
 }
 
 // index is a global secondary index: its key attributes and projection.
 type index struct {
-	keys []string
+	name string
+	keys []string // the hash key first
 	all  bool            // ProjectionType ALL
 	also map[string]bool // INCLUDE's NonKeyAttributes (none for KEYS_ONLY)
 }
@@ -147,15 +173,9 @@ func (m *Meter) table(ctx context.Context, db *dynamodb.Client, name string) (*t
 	if err != nil {
 		return nil, err
 	}
-	t = &table{}
-	for _, k := range out.Table.KeySchema {
-		t.keys = append(t.keys, aws.ToString(k.AttributeName))
-	}
+	t = &table{name: name, keys: hashFirst(out.Table.KeySchema)}
 	for _, g := range out.Table.GlobalSecondaryIndexes {
-		ix := index{also: map[string]bool{}}
-		for _, k := range g.KeySchema {
-			ix.keys = append(ix.keys, aws.ToString(k.AttributeName))
-		}
+		ix := index{name: aws.ToString(g.IndexName), keys: hashFirst(g.KeySchema), also: map[string]bool{}}
 		if g.Projection != nil {
 			ix.all = g.Projection.ProjectionType == types.ProjectionTypeAll
 			for _, a := range g.Projection.NonKeyAttributes {
@@ -168,6 +188,34 @@ func (m *Meter) table(ctx context.Context, db *dynamodb.Client, name string) (*t
 	m.tables[name] = t
 	m.mu.Unlock()
 	return t, nil
+}
+
+// hashFirst is the attribute names of a key schema, the hash key first.
+func hashFirst(ks []types.KeySchemaElement) []string {
+	var out []string
+	for _, k := range ks {
+		if k.KeyType == types.KeyTypeHash {
+			out = append([]string{aws.ToString(k.AttributeName)}, out...)
+		} else {
+			out = append(out, aws.ToString(k.AttributeName))
+		}
+	}
+	return out
+}
+
+// partitionOf is the partition (of the table, or of index ix when not "")
+// whose hash key value item holds.
+func partitionOf(table, ix, hashAttr string, item attrs) Partition {
+	p := Partition{Table: table, Index: ix}
+	switch v := item[hashAttr].(type) {
+	case *types.AttributeValueMemberS:
+		p.Key = v.Value
+	case *types.AttributeValueMemberN:
+		p.Key = v.Value
+	case *types.AttributeValueMemberB:
+		p.Key = string(v.Value)
+	}
+	return p
 }
 
 // pick returns the named attributes of item that it has.
@@ -232,23 +280,34 @@ func (ix index) entry(t *table, item attrs) attrs {
 //     attribute, one write is required to update the values of the projected
 //     attributes into the index." (An entry that does not change at all costs
 //     nothing.)
-func (t *table) writeUnits(old, now attrs) float64 {
+func (t *table) writeUnits(old, now attrs) (float64, map[Partition]float64) {
+	parts := map[Partition]float64{}
+	item := now
+	if item == nil {
+		item = old
+	}
 	u := writeUnits(max(ItemSize(old), ItemSize(now)))
+	parts[partitionOf(t.name, "", t.keys[0], item)] += u
 	for _, ix := range t.indexes {
 		o, n := ix.entry(t, old), ix.entry(t, now)
+		at := func(e attrs, units float64) {
+			parts[partitionOf(t.name, ix.name, ix.keys[0], e)] += units
+			u += units
+		}
 		switch {
 		case o == nil && n == nil:
 		case o == nil:
-			u += writeUnits(ItemSize(n))
+			at(n, writeUnits(ItemSize(n)))
 		case n == nil:
-			u += writeUnits(ItemSize(o))
+			at(o, writeUnits(ItemSize(o)))
 		case !reflect.DeepEqual(pick(o, ix.keys), pick(n, ix.keys)):
-			u += writeUnits(ItemSize(o)) + writeUnits(ItemSize(n))
+			at(o, writeUnits(ItemSize(o)))
+			at(n, writeUnits(ItemSize(n)))
 		case !reflect.DeepEqual(o, n):
-			u += writeUnits(max(ItemSize(o), ItemSize(n)))
+			at(n, writeUnits(max(ItemSize(o), ItemSize(n))))
 		}
 	}
-	return u
+	return u, parts
 }
 
 // writeUnits is 1 unit per KB of size, rounded up, at least 1.
@@ -286,6 +345,8 @@ type biller struct {
 	// failed marks a call whose reads of its own failed: it is billed as 0
 	// units rather than with a guess, and the test sees the Calls count only.
 	failed bool
+	// parts are the units by partition.
+	parts map[Partition]Units
 }
 
 // get reads an item in full, strongly consistent, through the unmetered
@@ -366,7 +427,13 @@ func (b *biller) billWrites(factor float64, ok bool) float64 {
 			return 0
 		}
 		if !ok {
-			total += factor * writeUnits(max(ItemSize(w.old), ItemSize(w.put)))
+			u := factor * writeUnits(max(ItemSize(w.old), ItemSize(w.put)))
+			item := w.put
+			if item == nil {
+				item = w.key
+			}
+			b.spend(partitionOf(t.name, "", t.keys[0], item), 0, u)
+			total += u
 			continue
 		}
 		var now attrs
@@ -376,7 +443,11 @@ func (b *biller) billWrites(factor float64, ok bool) float64 {
 		case !w.del:
 			now = b.get(w.table, w.key)
 		}
-		total += factor * t.writeUnits(w.old, now)
+		u, parts := t.writeUnits(w.old, now)
+		for p, pu := range parts {
+			b.spend(p, 0, factor*pu)
+		}
+		total += factor * u
 	}
 	return total
 }
@@ -408,16 +479,21 @@ func (b *biller) after(in, out any, err error) {
 				item = b.get(aws.ToString(v.TableName), v.Key)
 			}
 			read = readUnits(ItemSize(item), aws.ToBool(v.ConsistentRead))
+			if t, err := b.m.table(b.ctx, b.db, aws.ToString(v.TableName)); err == nil {
+				b.spend(partitionOf(t.name, "", t.keys[0], v.Key), read, 0)
+			}
 		}
 	case *dynamodb.QueryInput:
 		call = "Query"
 		if err == nil {
 			read = b.page(v, out.(*dynamodb.QueryOutput).Items)
+			b.spend(b.queried(v), read, 0)
 		}
 	case *dynamodb.ScanInput:
 		call = "Scan"
 		if err == nil {
 			read = b.scanPage(v, out.(*dynamodb.ScanOutput).Items)
+			b.spend(Partition{Table: aws.ToString(v.TableName), Index: aws.ToString(v.IndexName), Key: "*"}, read, 0)
 		}
 	case *dynamodb.PutItemInput:
 		call = "PutItem"
@@ -483,6 +559,12 @@ func (b *biller) after(in, out any, err error) {
 	}
 	m.Read += read
 	m.Write += wrote
+	if !b.failed {
+		for p, u := range b.parts {
+			t := m.byPart[p]
+			m.byPart[p] = Units{t.Read + u.Read, t.Write + u.Write}
+		}
+	}
 }
 
 // page bills a Query page: "Query—Reads multiple items that have the same
@@ -512,6 +594,35 @@ func (b *biller) page(v *dynamodb.QueryInput, items []attrs) float64 {
 		items = out.Items
 	}
 	return readUnits(sizes(items), aws.ToBool(v.ConsistentRead))
+}
+
+// equality is "name = :value" in a key condition.
+var equality = regexp.MustCompile(`([#A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)`)
+
+// queried is the partition a Query reads: the value its key condition gives
+// the hash key of its table or index.
+func (b *biller) queried(v *dynamodb.QueryInput) Partition {
+	p := Partition{Table: aws.ToString(v.TableName), Index: aws.ToString(v.IndexName)}
+	t, err := b.m.table(b.ctx, b.db, p.Table)
+	if err != nil {
+		return p
+	}
+	hash := t.keys[0]
+	for _, ix := range t.indexes {
+		if ix.name == p.Index {
+			hash = ix.keys[0]
+		}
+	}
+	for _, m := range equality.FindAllStringSubmatch(aws.ToString(v.KeyConditionExpression), -1) {
+		name := m[1]
+		if n, ok := v.ExpressionAttributeNames[name]; ok {
+			name = n
+		}
+		if name == hash {
+			return partitionOf(p.Table, p.Index, hash, attrs{hash: v.ExpressionAttributeValues[m[2]]})
+		}
+	}
+	return p
 }
 
 // scanPage bills a Scan page as page bills a Query page ("Scan—Reads all
