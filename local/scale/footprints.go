@@ -69,18 +69,21 @@ func DeleteConnection(tenant, contact string) []Access {
 func PutPageView(tenant, contact, id string, at time.Time) []Access {
 	return []Access{
 		data(store.ContactPK(tenant, contact), 0, 1),
-		gsi2(store.RetentionKey(tenant, string(retention.Usage), at), 0, 1),
+		gsi2(store.RetentionKey(tenant, string(retention.Usage), at, store.ContactPK(tenant, contact)), 0, 1),
 	}
 }
 
-// TouchDevice is store.TouchDevice of a device seen before (the common case:
-// a visitor's later pages) at time at, last seen at time before.
+// TouchDevice is store.TouchDevice of a device last seen at time before, at
+// time at: the item is rewritten, and its retention index entry (basis: the
+// end of the day) moves only on its first use of a day.
 func TouchDevice(tenant, contact string, before, at time.Time) []Access {
-	return []Access{
-		data(store.ContactPK(tenant, contact), 0, 1),
-		gsi2(store.RetentionKey(tenant, string(retention.Technical), before), 0, 1),
-		gsi2(store.RetentionKey(tenant, string(retention.Technical), at), 0, 1),
+	pk := store.ContactPK(tenant, contact)
+	a := []Access{data(pk, 0, 1)}
+	if store.DayEnd(before) != store.DayEnd(at) {
+		a = append(a, gsi2(store.RetentionKey(tenant, string(retention.Technical), store.DayEnd(before), pk), 0, 1),
+			gsi2(store.RetentionKey(tenant, string(retention.Technical), store.DayEnd(at), pk), 0, 1))
 	}
+	return a
 }
 
 // ReadContact is store.Contact.
@@ -106,12 +109,19 @@ func PutMessageMarked(tenant, conv string) []Access {
 }
 
 // TouchConversation is store.TouchConversation moving the conversation's
-// inbox position (status open) from before to at, within one day.
-func TouchConversation(tenant, conv string, before, at time.Time) []Access {
+// inbox position (status open, in its shard of the tenant's shards) from
+// before to at, within one day.
+func TouchConversation(tenant, conv string, shards int, before, at time.Time) []Access {
 	return []Access{
 		data(store.ConversationPK(tenant, conv), 0, 1),
-		gsi1(store.StatusKey(tenant, chat.StatusOpen), 0, 2),
+		gsi1(store.InboxKey(tenant, chat.StatusOpen, conv, shards), 0, 2),
 	}
+}
+
+// SkippedTouch is store.TouchConversation of a message less than
+// store.InboxStep after the recorded activity: a failed conditional write.
+func SkippedTouch(tenant, conv string) []Access {
+	return []Access{data(store.ConversationPK(tenant, conv), 0, 1)}
 }
 
 // ReadConversation is store.Conversation.
@@ -126,13 +136,24 @@ func ReadAPIKey(tenant, key string) []Access {
 
 // PutAuditEvent is store.PutAuditEvent of event id.
 func PutAuditEvent(tenant, id string) []Access {
-	return []Access{data(store.AuditPK(tenant), 0, 1)}
+	return []Access{data(store.AuditPK(tenant, id), 0, 1)}
 }
 
 // InboxPage is store.ConversationsByStatus: one page of limit open
-// conversations of a tenant with at least that many.
-func InboxPage(tenant string, limit int) []Access {
-	return []Access{gsi1(store.StatusKey(tenant, chat.StatusOpen), pageRead(limit, conversationBytes), 0)}
+// conversations of a tenant with at least that many in each of its shards.
+// Each shard is read once for about twice its share of the page (the merge's
+// refills of a shard that holds more than that are not counted).
+func InboxPage(tenant string, shards, limit int) []Access {
+	n := store.InboxShards(shards)
+	per := limit
+	if n > 1 {
+		per = min(limit, max(1, (2*limit+n-1)/n))
+	}
+	var a []Access
+	for i := range n {
+		a = append(a, gsi1(store.ShardKey(store.StatusKey(tenant, chat.StatusOpen), i), pageRead(per, conversationBytes), 0))
+	}
+	return a
 }
 
 // MessagesPage is store.History's Query: a page of limit messages.
@@ -145,25 +166,25 @@ func MessagesPage(tenant, conv string, limit int) []Access {
 // one transaction (each item billed twice) that updates the contact (its
 // visit moves in the retention index), puts the conversation (inbox and
 // retention index) and its pointer.
-func OpenConversation(tenant, contact, conv string, before, at time.Time) []Access {
+func OpenConversation(tenant, contact, conv string, shards int, before, at time.Time) []Access {
 	return []Access{
 		data(store.ContactPK(tenant, contact), strong, 2*2),
-		gsi2(store.RetentionKey(tenant, string(retention.Personal), before), 0, 2),
-		gsi2(store.RetentionKey(tenant, string(retention.Personal), at), 0, 2),
+		gsi2(store.RetentionKey(tenant, string(retention.Personal), before, store.ContactPK(tenant, contact)), 0, 2),
+		gsi2(store.RetentionKey(tenant, string(retention.Personal), at, store.ContactPK(tenant, contact)), 0, 2),
 		data(store.ConversationPK(tenant, conv), 0, 2),
-		gsi1(store.StatusKey(tenant, chat.StatusOpen), 0, 2),
-		gsi2(store.RetentionKey(tenant, string(retention.Communication), store.DayEnd(at)), 0, 2),
+		gsi1(store.InboxKey(tenant, chat.StatusOpen, conv, shards), 0, 2),
+		gsi2(store.RetentionKey(tenant, string(retention.Communication), store.DayEnd(at), store.ConversationPK(tenant, conv)), 0, 2),
 	}
 }
 
 // CloseConversation is store.SetConversationStatus to closed: the
 // conversation moves from the open to the closed inbox, and its contact's
 // open conversation is cleared.
-func CloseConversation(tenant, contact, conv string) []Access {
+func CloseConversation(tenant, contact, conv string, shards int) []Access {
 	return []Access{
 		data(store.ConversationPK(tenant, conv), 0, 1),
-		gsi1(store.StatusKey(tenant, chat.StatusOpen), 0, 1),
-		gsi1(store.StatusKey(tenant, chat.StatusClosed), 0, 1),
+		gsi1(store.InboxKey(tenant, chat.StatusOpen, conv, shards), 0, 1),
+		gsi1(store.InboxKey(tenant, chat.StatusClosed, conv, shards), 0, 1),
 		data(store.ContactPK(tenant, contact), 0, 1),
 	}
 }
@@ -174,8 +195,8 @@ func Identify(tenant, contact, email string, before, at time.Time) []Access {
 	return []Access{
 		data(store.ContactPK(tenant, contact), 0, 1),
 		gsi1(store.EmailKey(tenant, email), 0, 1),
-		gsi2(store.RetentionKey(tenant, string(retention.Personal), before), 0, 1),
-		gsi2(store.RetentionKey(tenant, string(retention.Personal), at), 0, 1),
+		gsi2(store.RetentionKey(tenant, string(retention.Personal), before, store.ContactPK(tenant, contact)), 0, 1),
+		gsi2(store.RetentionKey(tenant, string(retention.Personal), at, store.ContactPK(tenant, contact)), 0, 1),
 	}
 }
 
@@ -185,7 +206,7 @@ func Identify(tenant, contact, email string, before, at time.Time) []Access {
 func ArchiveMessage(tenant, contact, conv string, hotExpiresAt time.Time) []Access {
 	return append(IsSuppressed(tenant, chat.SuppressContact, contact),
 		archive(store.ConversationPK(tenant, conv), 0, 1),
-		archiveGSI2(store.RetentionKey(tenant, store.ArchiveClass, hotExpiresAt), 0, 1),
+		archiveGSI2(store.RetentionKey(tenant, store.ArchiveClass, hotExpiresAt, store.ConversationPK(tenant, conv)), 0, 1),
 	)
 }
 
@@ -214,15 +235,15 @@ func SweepTenant(tenant string) []Access {
 // Erase is one erasure of a contact with one conversation: the request and
 // its tombstone, the suppression entries (visitor id, email), three audit
 // events, and the deletes of the contact's and the conversation's items.
-func Erase(tenant, contact, conv string, items int) []Access {
+func Erase(tenant, contact, conv string, items int, events ...string) []Access {
 	a := []Access{
 		data(store.PrivacyPK(tenant), 1, 4),
 		data(store.SuppressPK(tenant), 0, 2),
 		data(store.ContactPK(tenant, contact), 1, float64(items)),
 		data(store.ConversationPK(tenant, conv), 1, float64(items)),
 	}
-	for range 3 {
-		a = append(a, PutAuditEvent(tenant, "")...)
+	for _, e := range events {
+		a = append(a, PutAuditEvent(tenant, e)...)
 	}
 	return a
 }

@@ -92,6 +92,7 @@ func TestFootprints_MatchTheStore(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t)
 	p := retention.Defaults
+	p.InboxShards = 4 // keys of a sharded inbox
 	tenant := &chat.Tenant{ID: ids.New(ids.Tenant), Name: "Shop", WidgetKey: "wk_x_y", Status: "active"}
 	tid := tenant.ID
 	must(t, r.st.PutTenant(ctx, tenant))
@@ -133,20 +134,22 @@ func TestFootprints_MatchTheStore(t *testing.T) {
 	})
 	dev := &chat.Device{TenantID: tid, ContactID: contact, Device: "desktop", OS: "Windows"}
 	must(t, r.st.TouchDevice(ctx, dev, p))
-	before := r.now
-	r.now = r.now.Add(time.Minute)
-	r.check(t, "TouchDevice", func() []Access {
-		must(t, r.st.TouchDevice(ctx, dev, p))
-		return TouchDevice(tid, contact, before, r.now)
-	})
+	for _, step := range []time.Duration{time.Minute, 24 * time.Hour} { // the same day, the next
+		before := r.now
+		r.now = r.now.Add(step)
+		r.check(t, "TouchDevice after "+step.String(), func() []Access {
+			must(t, r.st.TouchDevice(ctx, dev, p))
+			return TouchDevice(tid, contact, before, r.now)
+		})
+	}
 
 	// The contact's first conversation (the contact is made), closed.
 	_, first, err := r.st.OpenConversation(ctx, tid, contact, chat.ChannelWidget, p)
 	must(t, err)
 	r.check(t, "SetConversationStatus closed", func() []Access {
-		_, err := r.st.SetConversationStatus(ctx, tid, first, chat.StatusClosed)
+		_, err := r.st.SetConversationStatus(ctx, tid, first, chat.StatusClosed, p.InboxShards)
 		must(t, err)
-		return CloseConversation(tid, contact, first)
+		return CloseConversation(tid, contact, first, p.InboxShards)
 	})
 	// An hour later it opens another.
 	seen := r.now
@@ -155,7 +158,7 @@ func TestFootprints_MatchTheStore(t *testing.T) {
 	r.check(t, "OpenConversation", func() []Access {
 		_, conv, err = r.st.OpenConversation(ctx, tid, contact, chat.ChannelWidget, p)
 		must(t, err)
-		return OpenConversation(tid, contact, conv, seen, r.now)
+		return OpenConversation(tid, contact, conv, p.InboxShards, seen, r.now)
 	})
 	seen = r.now
 	r.now = r.now.Add(time.Minute)
@@ -196,7 +199,7 @@ func TestFootprints_MatchTheStore(t *testing.T) {
 		keep := time.Unix(retention.ExpiresAt(p, retention.Communication, r.now), 0)
 		_, err := r.st.TouchConversation(ctx, tid, conv, r.now, keep, 0)
 		must(t, err)
-		return TouchConversation(tid, conv, seen, r.now)
+		return TouchConversation(tid, conv, p.InboxShards, seen, r.now)
 	})
 	for range MessagePageSize {
 		_, _, err := r.st.PutMessage(ctx, &chat.Message{TenantID: tid, ConversationID: conv, ContactID: contact,
@@ -210,13 +213,15 @@ func TestFootprints_MatchTheStore(t *testing.T) {
 		return MessagesPage(tid, conv, MessagePageSize)
 	})
 	for range InboxPageSize {
-		_, _, err := r.st.OpenConversation(ctx, tid, ids.New(ids.Contact), chat.ChannelWidget, p)
+		_, _, err := r.st.OpenConversation(ctx, tid, ids.New(ids.Contact), chat.ChannelWidget, retention.Defaults)
 		must(t, err)
 	}
+	// A one-shard inbox: the page is one Query of limit items. (A sharded
+	// one reads each shard's share; store's inbox tests cover its order.)
 	r.check(t, "ConversationsByStatus page", func() []Access {
-		_, _, err := r.st.ConversationsByStatus(ctx, tid, chat.StatusOpen, InboxPageSize, "")
+		_, _, err := r.st.ConversationsByStatus(ctx, tid, chat.StatusOpen, 1, InboxPageSize, "")
 		must(t, err)
-		return InboxPage(tid, InboxPageSize)
+		return InboxPage(tid, 1, InboxPageSize)
 	})
 	key := &chat.APIKey{ID: ids.New(ids.APIKey), TenantID: tid, Name: "agent", Role: "agent", Prefix: "lsb_abcd",
 		Hash: strings.Repeat("ab", 32), CreatedBy: "owner", CreatedAt: r.now}

@@ -125,6 +125,7 @@ func Run(p Platform, ops []Op) Result {
 	for k := 1; k <= p.Tenants; k++ {
 		t := &Tenant{Rank: k, ID: tenantID(k), Size: p.Size(k), Now: p.Now}
 		t.Workload = p.Largest.Scale(t.Size)
+		t.InboxShards = InboxShardsFor(t.Workload)
 		loads := map[Part]*Load{}
 		rng := rand.New(rand.NewPCG(uint64(k), 0x5ca1e))
 		for _, op := range ops {
@@ -262,7 +263,9 @@ type Tenant struct {
 	ID       string
 	Size     float64
 	Workload Workload
-	Now      time.Time
+	// InboxShards is the tenant's inbox shards (InboxShardsFor its workload).
+	InboxShards int
+	Now         time.Time
 }
 
 const base32 = "0123456789abcdefghjkmnpqrstvwxyz"

@@ -59,7 +59,35 @@ const (
 	// ErasedItems is what an erasure deletes per partition (contact,
 	// conversation).
 	ErasedItems = 20
+	// VisitSeconds is how long a visit lasts: a device's first page of the
+	// day comes once per visit at most.
+	VisitSeconds = 300
+	// ShardTarget is the share of a partition's limits a tenant's inbox shard
+	// is sized for (InboxShardsFor), leaving room for bursts.
+	ShardTarget = 0.25
 )
+
+// InboxShardsFor is the inbox shards a tenant with workload w needs (the
+// operator's rule in docs/SCALE.md): the smallest power of two, at most
+// store.MaxInboxShards, that keeps each shard within ShardTarget of a
+// partition for the inbox's writes (each move is an index delete and put)
+// and its agents' inbox pages.
+func InboxShardsFor(w Workload) int {
+	writes := 2*min(w.conversations()/60, w.Messages*VisitorShare) + 2*w.opens() + 2*w.opens()
+	pages := w.agents() / AgentRefreshSeconds
+	n := 1
+	for n < store.MaxInboxShards {
+		per := InboxPageSize
+		if n > 1 {
+			per = min(InboxPageSize, max(1, (2*InboxPageSize+n-1)/n))
+		}
+		if writes/float64(n) <= ShardTarget*PartitionWCU && pages*pageRead(per, conversationBytes) <= ShardTarget*PartitionRCU {
+			break
+		}
+		n *= 2
+	}
+	return n
+}
 
 // Derived rates of a tenant.
 func (w Workload) conversations() float64 { return w.Visitors * ChattingShare }
@@ -126,6 +154,11 @@ var Ops = []Op{
 			return join(Take(t.ID, store.VisitorRateSubject(c)),
 				PutPageView(t.ID, c, id(ids.Event, t.ID, rng.Int()), at), TouchDevice(t.ID, c, at.Add(-time.Minute), at))
 		}},
+	{"visit starts: the device's first page of the day", func(t *Tenant) float64 { return t.Workload.Visitors / VisitSeconds },
+		func(t *Tenant, rng *rand.Rand) []Access {
+			c, at := visitor(t, rng), recent(t, rng)
+			return TouchDevice(t.ID, c, at.Add(-24*time.Hour), at)
+		}},
 	{"page load: $disconnect", func(t *Tenant) float64 { return t.Workload.PageViews },
 		func(t *Tenant, rng *rand.Rand) []Access { return DeleteConnection(t.ID, visitor(t, rng)) }},
 	{"visitor message: widget", func(t *Tenant) float64 { return t.Workload.Messages * VisitorShare * (1 - ChannelShare) },
@@ -149,15 +182,14 @@ var Ops = []Op{
 		func(t *Tenant, rng *rand.Rand) []Access {
 			_, v := chatOf(t, rng)
 			at := recent(t, rng)
-			return TouchConversation(t.ID, v, at.Add(-time.Minute), at)
+			return TouchConversation(t.ID, v, t.InboxShards, at.Add(-time.Minute), at)
 		}},
 	{"agent reply: console", func(t *Tenant) float64 { return t.Workload.agentReplies() - t.Workload.slackReplies() },
 		func(t *Tenant, rng *rand.Rand) []Access {
 			_, v := chatOf(t, rng)
-			k, at := agentKey(t, rng), recent(t, rng)
+			k := agentKey(t, rng)
 			return join(ReadAPIKey(t.ID, k), Take(t.ID, store.KeyRateSubject(k)), ReadConversation(t.ID, v),
-				PutMessageMarked(t.ID, v), TouchConversation(t.ID, v, at.Add(-time.Second), at),
-				PutAuditEvent(t.ID, id(ids.Event, t.ID, rng.Int())))
+				PutMessageMarked(t.ID, v), SkippedTouch(t.ID, v), PutAuditEvent(t.ID, id(ids.Event, t.ID, rng.Int())))
 		}},
 	{"agent reply: Slack", func(t *Tenant) float64 { return t.Workload.slackReplies() },
 		func(t *Tenant, rng *rand.Rand) []Access {
@@ -167,7 +199,7 @@ var Ops = []Op{
 	{"agent: inbox page", func(t *Tenant) float64 { return t.Workload.agents() / AgentRefreshSeconds },
 		func(t *Tenant, rng *rand.Rand) []Access {
 			k := agentKey(t, rng)
-			return join(ReadAPIKey(t.ID, k), Take(t.ID, store.KeyRateSubject(k)), InboxPage(t.ID, InboxPageSize))
+			return join(ReadAPIKey(t.ID, k), Take(t.ID, store.KeyRateSubject(k)), InboxPage(t.ID, t.InboxShards, InboxPageSize))
 		}},
 	{"agent: conversation messages", func(t *Tenant) float64 { return t.Workload.agents() / AgentRefreshSeconds },
 		func(t *Tenant, rng *rand.Rand) []Access {
@@ -180,13 +212,13 @@ var Ops = []Op{
 		func(t *Tenant, rng *rand.Rand) []Access {
 			c, v := chatOf(t, rng)
 			at := recent(t, rng)
-			return join(IsSuppressed(t.ID, chat.SuppressContact, c), OpenConversation(t.ID, c, v, at.Add(-time.Hour), at))
+			return join(IsSuppressed(t.ID, chat.SuppressContact, c), OpenConversation(t.ID, c, v, t.InboxShards, at.Add(-time.Hour), at))
 		}},
 	{"conversation closes (console)", func(t *Tenant) float64 { return t.Workload.opens() },
 		func(t *Tenant, rng *rand.Rand) []Access {
 			c, v := chatOf(t, rng)
 			k := agentKey(t, rng)
-			return join(ReadAPIKey(t.ID, k), Take(t.ID, store.KeyRateSubject(k)), CloseConversation(t.ID, c, v),
+			return join(ReadAPIKey(t.ID, k), Take(t.ID, store.KeyRateSubject(k)), CloseConversation(t.ID, c, v, t.InboxShards),
 				PutAuditEvent(t.ID, id(ids.Event, t.ID, rng.Int())))
 		}},
 	{"visitor identifies", func(t *Tenant) float64 { return t.Workload.opens() * IdentifyShare },
@@ -206,7 +238,7 @@ var Ops = []Op{
 	{"erasure", func(t *Tenant) float64 { return t.Workload.Visitors * ErasuresPerVisitorDay / 86400 },
 		func(t *Tenant, rng *rand.Rand) []Access {
 			c, v := chatOf(t, rng)
-			return Erase(t.ID, c, v, ErasedItems)
+			return Erase(t.ID, c, v, ErasedItems, id(ids.Event, t.ID, rng.Int()), id(ids.Event, t.ID, rng.Int()), id(ids.Event, t.ID, rng.Int()))
 		}},
 	{"retention sweep (daily, per tenant)", func(t *Tenant) float64 { return 1.0 / 86400 },
 		func(t *Tenant, rng *rand.Rand) []Access { return SweepTenant(t.ID) }},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/store"
 )
 
 func (a *API) inboxRoutes() []Route {
@@ -36,7 +37,7 @@ func (a *API) listConversations(ctx context.Context, r *Request) (*Response, err
 	if err != nil {
 		return nil, err
 	}
-	cvs, next, err := a.store.ConversationsByStatus(ctx, r.Principal.TenantID, status, limit, start)
+	cvs, next, err := a.store.ConversationsByStatus(ctx, r.Principal.TenantID, status, inboxShards(r.Principal.Tenant), limit, start)
 	if err != nil {
 		return nil, listError(err)
 	}
@@ -86,7 +87,7 @@ func (a *API) patchConversation(ctx context.Context, r *Request) (*Response, err
 	if !ids.Valid(ids.Conversation, id) {
 		return nil, chat.ErrNotFound
 	}
-	cv, err := a.store.SetConversationStatus(ctx, r.Principal.TenantID, id, b.Status)
+	cv, err := a.store.SetConversationStatus(ctx, r.Principal.TenantID, id, b.Status, inboxShards(r.Principal.Tenant))
 	if err != nil {
 		return nil, err
 	}
@@ -187,11 +188,22 @@ func (a *API) replyToConversation(ctx context.Context, r *Request) (*Response, e
 	if !created {
 		return JSON(http.StatusOK, m), nil
 	}
-	if _, err := a.store.TouchConversation(ctx, cv.TenantID, cv.ID, m.CreatedAt, m.KeepUntil, 0); err != nil {
+	// The inbox position moves at most once a minute per conversation
+	// (store.InboxStep), as dispatch moves it: a busy tenant's replies would
+	// otherwise move it with every one, an index delete and put each.
+	if _, err := a.store.TouchConversation(ctx, cv.TenantID, cv.ID, m.CreatedAt, m.KeepUntil, store.InboxStep); err != nil {
 		return nil, err
 	}
 	if err := a.audit(ctx, r, r.Principal.TenantID, ActMessageCreate, map[string]string{"conversationId": cv.ID, "messageId": m.ID}); err != nil {
 		return nil, err
 	}
 	return JSON(http.StatusCreated, m), nil
+}
+
+// inboxShards is the inbox shards of the caller's tenant.
+func inboxShards(t *chat.Tenant) int {
+	if t == nil {
+		return 1
+	}
+	return t.InboxShards
 }

@@ -38,7 +38,7 @@ func (e *env) seedBulk(tenantID string, n int, start time.Time) {
 		pk := store.ConversationPK(tenantID, cv.ID)
 		item, err := attributevalue.MarshalMap(convItem{Base: store.Base{PK: pk, SK: store.SKMeta,
 			GSI1PK: store.StatusKey(tenantID, chat.StatusOpen), GSI1SK: store.TimeKey(at) + "#" + cv.ID,
-			GSI2PK: store.RetentionKey(tenantID, string(retention.Communication), at), GSI2SK: store.RetentionSort(at, pk),
+			GSI2PK: store.RetentionKey(tenantID, string(retention.Communication), at, pk), GSI2SK: store.RetentionSort(at, pk),
 			DataClass: retention.Communication, Entity: "conversation",
 			ExpiresAt: retention.ExpiresAt(retention.Defaults, retention.Communication, at)}, Conversation: cv})
 		if err != nil {

@@ -46,8 +46,8 @@ type Contacts interface {
 type Conversations interface {
 	Conversation(ctx context.Context, tenantID, convID string) (*chat.Conversation, error)
 	ConversationOrArchived(ctx context.Context, tenantID, convID string) (*chat.Conversation, error)
-	ConversationsByStatus(ctx context.Context, tenantID, status string, limit int, cursor string) ([]chat.Conversation, string, error)
-	SetConversationStatus(ctx context.Context, tenantID, convID, status string) (*chat.Conversation, error)
+	ConversationsByStatus(ctx context.Context, tenantID, status string, shards, limit int, cursor string) ([]chat.Conversation, string, error)
+	SetConversationStatus(ctx context.Context, tenantID, convID, status string, shards int) (*chat.Conversation, error)
 	HistoryOrArchived(ctx context.Context, tenantID string, cv *chat.Conversation, before string, limit int) ([]*chat.Message, string, error)
 	PutMessage(ctx context.Context, m *chat.Message, p retention.Periods) (*chat.Message, bool, error)
 	TouchConversation(ctx context.Context, tenantID, convID string, at, keepUntil time.Time, step time.Duration) (time.Time, error)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -206,8 +207,8 @@ func (e *env) newFixture(name string) fixture {
 func (e *env) snapshot(f fixture) string {
 	e.t.Helper()
 	var out []string
-	for _, pk := range []string{store.TenantPK(f.ID), store.ContactPK(f.ID, f.ContactID),
-		store.ConversationPK(f.ID, f.ConvID), store.AuditPK(f.ID), store.SlackPK(f.ID), store.SlackRoutePK(slackTeam(f))} {
+	for _, pk := range append([]string{store.TenantPK(f.ID), store.ContactPK(f.ID, f.ContactID),
+		store.ConversationPK(f.ID, f.ConvID), store.SlackPK(f.ID), store.SlackRoutePK(slackTeam(f))}, store.AuditPartitions(f.ID)...) {
 		res, err := e.tt.DB.Query(context.Background(), &dynamodb.QueryInput{
 			TableName: &e.tt.Data, KeyConditionExpression: aws.String("PK = :pk"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
@@ -282,18 +283,23 @@ func (e *env) dumpItems() string {
 	return string(b)
 }
 
-// auditItems returns the tenant's raw audit items as JSON.
+// auditItems returns the tenant's raw audit items (all shards) as JSON.
 func (e *env) auditItems(tenantID string) string {
 	e.t.Helper()
-	res, err := e.tt.DB.Query(context.Background(), &dynamodb.QueryInput{
-		TableName: &e.tt.Data, KeyConditionExpression: aws.String("PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: store.AuditPK(tenantID)}},
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
 	var all []map[string]any
-	attributevalue.UnmarshalListOfMaps(res.Items, &all)
+	for _, pk := range store.AuditPartitions(tenantID) {
+		res, err := e.tt.DB.Query(context.Background(), &dynamodb.QueryInput{
+			TableName: &e.tt.Data, KeyConditionExpression: aws.String("PK = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+		})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		var items []map[string]any
+		attributevalue.UnmarshalListOfMaps(res.Items, &items)
+		all = append(all, items...)
+	}
+	slices.SortFunc(all, func(a, b map[string]any) int { return strings.Compare(fmt.Sprint(a["SK"]), fmt.Sprint(b["SK"])) })
 	b, _ := json.Marshal(all)
 	return string(b)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -235,7 +236,11 @@ func TestHandle_SampleEvent(t *testing.T) {
 	if _, ok := got[0]["GSI1PK"]; ok {
 		t.Fatal("archived item keeps the hot table's index attributes")
 	}
-	if g, _ := got[0]["GSI2PK"].(*types.AttributeValueMemberS); g == nil || g.Value != "T#t0000000000000000000000000#RET#archive#2026-11" {
+	pk := got[0]["PK"].(*types.AttributeValueMemberS).Value
+	month := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	if g, _ := got[0]["GSI2PK"].(*types.AttributeValueMemberS); g == nil ||
+		!strings.HasPrefix(g.Value, "T#t0000000000000000000000000#RET#archive#2026-11") ||
+		g.Value != store.RetentionKey("t0000000000000000000000000", store.ArchiveClass, month, pk) {
 		t.Fatalf("archived item not in the archive's retention index by the month it left the hot table: %v", got[0]["GSI2PK"])
 	}
 }

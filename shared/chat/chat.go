@@ -48,6 +48,12 @@ type Tenant struct {
 	// (shared/ratelimit); a zero limit is the platform default.
 	RateLimits RateLimits `json:"rateLimits"`
 
+	// InboxShards is the number of write shards of the tenant's inbox (1 when
+	// 0): a tenant whose conversations move in the inbox faster than one
+	// partition takes gets more (docs/SCALE.md). The operator sets it; it only
+	// ever grows, so readers always read every shard a conversation can be in.
+	InboxShards int `json:"inboxShards,omitempty"`
+
 	// Version counts the changes of the tenant's settings (name, origins,
 	// retention, limits, legal hold, re-ingest choice, status): a cache of the
 	// tenant compares it (store.TenantCache.TenantAtLeast).
@@ -78,6 +84,7 @@ type RateLimits struct {
 func (t *Tenant) Periods() retention.Periods {
 	p := retention.Merge(t.Retention)
 	p.Held = t.LegalHold
+	p.InboxShards = t.InboxShards
 	return p
 }
 

@@ -61,7 +61,7 @@ type Destination struct {
 
 // TouchStep is how much newer a message must be than a conversation's recorded
 // activity to move it (inbox order and retention are kept to the minute).
-const TouchStep = time.Minute
+const TouchStep = store.InboxStep
 
 // Time limits of outbound attempts.
 const (

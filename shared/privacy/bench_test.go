@@ -55,7 +55,7 @@ func subjectItems(tenantID, contactID string, n int) []map[string]any {
 	items := []map[string]any{
 		{"PK": cpk, "SK": "PROFILE", "ID": contactID, "Name": "Person " + contactID, "Email": contactID + "@example.com",
 			"GSI1PK": store.EmailKey(tenantID, contactID+"@example.com"), "GSI1SK": "CONTACT#" + contactID,
-			"GSI2PK": store.RetentionKey(tenantID, "personal", now), "GSI2SK": store.RetentionSort(now, cpk),
+			"GSI2PK": store.RetentionKey(tenantID, "personal", now, cpk), "GSI2SK": store.RetentionSort(now, cpk),
 			"MarketingOptOut": false, "LegalHold": false, "OpenConversationID": conv,
 			"CreatedAt": now.Format(time.RFC3339Nano), "LastSeenAt": now.Format(time.RFC3339Nano),
 			"entity": "contact", "dataClass": "personal", "expiresAt": exp},
@@ -64,7 +64,7 @@ func subjectItems(tenantID, contactID string, n int) []map[string]any {
 		{"PK": cpk, "SK": "CONV#" + conv, "conversationId": conv, "entity": "conversationPointer", "dataClass": "communication", "expiresAt": exp},
 		{"PK": vpk, "SK": "META", "ID": conv, "ContactID": contactID, "Channel": "widget", "Status": "open",
 			"GSI1PK": store.StatusKey(tenantID, "open"), "GSI1SK": store.TimeKey(now) + "#" + conv,
-			"GSI2PK": store.RetentionKey(tenantID, "communication", now), "GSI2SK": store.RetentionSort(now, vpk),
+			"GSI2PK": store.RetentionKey(tenantID, "communication", now, vpk), "GSI2SK": store.RetentionSort(now, vpk),
 			"CreatedAt": now.Format(time.RFC3339Nano), "LastActivityAt": now.Format(time.RFC3339Nano),
 			"entity": "conversation", "dataClass": "communication", "expiresAt": exp},
 	}

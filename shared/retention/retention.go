@@ -49,6 +49,11 @@ type Periods struct {
 	// items are written without expiresAt. It is never part of a tenant's
 	// settings (not serialised).
 	Held bool `json:"-" dynamodbav:"-"`
+	// InboxShards is not a period: it is the tenant's number of inbox write
+	// shards (chat.Tenant.InboxShards), carried here because every write that
+	// places a conversation in the inbox already takes the periods. Never
+	// serialised.
+	InboxShards int `json:"-" dynamodbav:"-"`
 }
 
 // Defaults are the platform's default periods (docs/CONTRACT.md, "Data classes

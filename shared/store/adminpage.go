@@ -75,6 +75,25 @@ func (l pageList) startKey(cursor string) (map[string]types.AttributeValue, erro
 	return k, nil
 }
 
+// after checks a cursor of the list and returns the sort key it names (""
+// for the first page): where a list kept in shards continues (mergedPage).
+func (l pageList) after(cursor string) (string, error) {
+	k, err := l.startKey(cursor)
+	if err != nil || k == nil {
+		return "", err
+	}
+	return k[l.sortAttr].(*types.AttributeValueMemberS).Value, nil
+}
+
+// cursorAt is the cursor of the page after the item with sort key sk ("" for
+// none: the end of the list).
+func (l pageList) cursorAt(sk string) string {
+	if sk == "" {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(append(l.tag(), sk...))
+}
+
 // cursor returns the cursor of the page after the last evaluated key lek (""
 // at the end). A key not of the list's form is an error: it would make a
 // cursor the list refuses.
@@ -124,9 +143,10 @@ func apiKeyPages(tenantID string) pageList {
 	return tablePage(TenantPK(tenantID), prefAPIKey, func(id string) bool { return ids.Valid(ids.APIKey, id) })
 }
 
-// auditPages is the list of a tenant's audit events: EVT#<time>#<eventId>.
+// auditPages is the list of a tenant's audit events: EVT#<time>#<eventId>,
+// over all its shards (the partition its cursors are bound to is shard 0's).
 func auditPages(tenantID string) pageList {
-	return tablePage(AuditPK(tenantID), prefAudit, func(rest string) bool {
+	return tablePage(auditKey(tenantID), prefAudit, func(rest string) bool {
 		_, id, ok := timeAndID(rest)
 		return ok && ids.Valid(ids.Event, id)
 	})

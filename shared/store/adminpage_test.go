@@ -49,7 +49,7 @@ func adminListsOf(st *store.Store) map[string]adminList {
 			return out, next, err
 		},
 		"conversations": func(ctx context.Context, tid string, limit int, c string) ([]string, string, error) {
-			cs, next, err := st.ConversationsByStatus(ctx, tid, chat.StatusOpen, limit, c)
+			cs, next, err := st.ConversationsByStatus(ctx, tid, chat.StatusOpen, 1, limit, c)
 			out := []string{}
 			for _, c := range cs {
 				out = append(out, c.ID)
@@ -140,7 +140,7 @@ func TestAdminLists_PageWithOpaqueCursors(t *testing.T) {
 		}
 	}
 	// A cursor of the open conversations does not page the closed ones.
-	if _, _, err := st.ConversationsByStatus(ctx, tA, chat.StatusClosed, 1, cursors["conversations"]); !errors.Is(err, store.ErrBadPageCursor) {
+	if _, _, err := st.ConversationsByStatus(ctx, tA, chat.StatusClosed, 1, 1, cursors["conversations"]); !errors.Is(err, store.ErrBadPageCursor) {
 		t.Errorf("open list's cursor on the closed list: %v", err)
 	}
 	if _, _, err := st.ContactsByEmail(ctx, tA, "bob@example.com", 1, cursors["contacts"]); !errors.Is(err, store.ErrBadPageCursor) {

@@ -101,7 +101,7 @@ func (s *Store) ArchiveItem(ctx context.Context, removed *RemovedItem, expiresAt
 				pk, _ := item["PK"].(*types.AttributeValueMemberS)
 				sk, _ := item["SK"].(*types.AttributeValueMemberS)
 				if pk != nil && sk != nil {
-					out["GSI2PK"] = &types.AttributeValueMemberS{Value: RetentionKey(TenantOfKey(pk.Value), ArchiveClass, t)}
+					out["GSI2PK"] = &types.AttributeValueMemberS{Value: RetentionKey(TenantOfKey(pk.Value), ArchiveClass, t, pk.Value)}
 					out["GSI2SK"] = &types.AttributeValueMemberS{Value: RetentionSort(t, pk.Value+"#"+sk.Value)}
 				}
 			}

@@ -10,16 +10,26 @@ import (
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
-// Audit events live in one partition per tenant, sorted by time:
+// Audit events live in AuditShards partitions per tenant (write shards, see
+// shard.go: an event's shard is its id's), sorted by time:
 //
-//	audit event     T#t#AUDIT                 EVT#<time>#<eventId>    -                                     -
+//	audit event     T#t#AUDIT[#n]             EVT#<time>#<eventId>    -                                     -
 //
+// Listing them merges the shards, newest first.
 // An event says who (key id and role), what (action and target ids) and when. It
 // never holds message text or personal data: targets are ids only.
 const prefAudit = "EVT#"
 
-// AuditPK is the partition of a tenant's audit events.
-func AuditPK(tenantID string) string { return TenantPrefix(tenantID) + "AUDIT" }
+// AuditPK is the partition of a tenant's audit event eventID.
+func AuditPK(tenantID, eventID string) string {
+	return ShardKey(auditKey(tenantID), Shard(eventID, AuditShards))
+}
+
+// AuditPartitions are the partitions of all of a tenant's audit shards.
+func AuditPartitions(tenantID string) []string { return shardKeys(auditKey(tenantID), AuditShards) }
+
+// auditKey is shard 0 of a tenant's audit trail: its partition before sharding.
+func auditKey(tenantID string) string { return TenantPrefix(tenantID) + "AUDIT" }
 
 // auditRecord is an audit event as stored.
 type auditRecord struct {
@@ -42,7 +52,7 @@ type auditItem struct {
 // the tenant's technical period.
 func (s *Store) PutAuditEvent(ctx context.Context, e *chat.AuditEvent, p retention.Periods) error {
 	item, err := attributevalue.MarshalMap(auditItem{
-		Base: Base{PK: AuditPK(e.TenantID), SK: prefAudit + TimeKey(e.At) + "#" + e.ID,
+		Base: Base{PK: AuditPK(e.TenantID, e.ID), SK: prefAudit + TimeKey(e.At) + "#" + e.ID,
 			DataClass: retention.Technical, Entity: "auditEvent",
 			ExpiresAt: retention.ExpiresAt(p, retention.Technical, e.At)},
 		auditRecord: auditRecord{ID: e.ID, TenantID: e.TenantID, At: e.At, ActorKey: e.ActorKey, ActorRole: e.ActorRole,
@@ -63,19 +73,20 @@ func (s *Store) PutAuditEvent(ctx context.Context, e *chat.AuditEvent, p retenti
 // at the end). A cursor that is not of this list is ErrBadPageCursor.
 func (s *Store) AuditEvents(ctx context.Context, tenantID string, limit int, cursor string) ([]chat.AuditEvent, string, error) {
 	l := auditPages(tenantID)
-	start, err := l.startKey(cursor)
+	after, err := l.after(cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	var items []auditItem
-	lek, err := s.queryPage(ctx, AuditPK(tenantID), prefAudit, true, limit, start, &items)
+	raw, last, err := s.mergedPage(ctx, mergedList{pkAttr: "PK", skAttr: "SK", prefix: prefAudit,
+		parts: AuditPartitions(tenantID)}, limit, after)
 	if err != nil {
 		return nil, "", wrap("query audit events", err)
 	}
-	next, err := l.cursor(lek)
-	if err != nil {
-		return nil, "", wrap("audit events", err)
+	var items []auditItem
+	if err := attributevalue.UnmarshalListOfMaps(raw, &items); err != nil {
+		return nil, "", wrap("unmarshal audit events", err)
 	}
+	next := l.cursorAt(last)
 	out := make([]chat.AuditEvent, len(items))
 	for i, it := range items {
 		r := it.auditRecord

@@ -72,7 +72,7 @@ func (s *Store) visitWrite(tenantID, contactID string, now time.Time, p retentio
 	w.setKey("entity", str("contact"))
 	w.setKey("dataClass", str(string(retention.Personal)))
 	w.set("LastSeenAt", timeValue(now))
-	w.setKey("GSI2PK", str(RetentionKey(tenantID, string(retention.Personal), now)))
+	w.setKey("GSI2PK", str(RetentionKey(tenantID, string(retention.Personal), now, w.pk)))
 	w.setKey("GSI2SK", str(RetentionSort(now, w.pk)))
 	w.vals[":now"] = s.nowValue()
 	// Live or missing: an expired profile is deleted first (profileState).

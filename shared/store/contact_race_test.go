@@ -63,7 +63,7 @@ func checkVisitor(t *testing.T, s visitorState, tenantID, name, email, convID st
 		t.Errorf("GSI1PK %q, want %q", got, want)
 	}
 	if got, want := str(s.item, "GSI2PK")+" "+str(s.item, "GSI2SK"),
-		store.RetentionKey(tenantID, string(retention.Personal), c.LastSeenAt)+" "+store.RetentionSort(c.LastSeenAt, pk); got != want {
+		store.RetentionKey(tenantID, string(retention.Personal), c.LastSeenAt, pk)+" "+store.RetentionSort(c.LastSeenAt, pk); got != want {
 		t.Errorf("retention index %q, want %q (last seen %v)", got, want, c.LastSeenAt)
 	}
 	want := retention.ExpiresAt(p, retention.Personal, c.LastSeenAt)

@@ -24,8 +24,8 @@ func conversationBase(cv *chat.Conversation, p retention.Periods) Base {
 	pk := ConversationPK(cv.TenantID, cv.ID)
 	return Base{
 		PK: pk, SK: SKMeta, DataClass: retention.Communication, Entity: "conversation",
-		GSI1PK: StatusKey(cv.TenantID, cv.Status), GSI1SK: TimeKey(cv.LastActivityAt) + "#" + cv.ID,
-		GSI2PK:    RetentionKey(cv.TenantID, string(retention.Communication), DayEnd(cv.LastActivityAt)),
+		GSI1PK: InboxKey(cv.TenantID, cv.Status, cv.ID, p.InboxShards), GSI1SK: TimeKey(cv.LastActivityAt) + "#" + cv.ID,
+		GSI2PK:    RetentionKey(cv.TenantID, string(retention.Communication), DayEnd(cv.LastActivityAt), pk),
 		GSI2SK:    RetentionSort(DayEnd(cv.LastActivityAt), pk),
 		ExpiresAt: retention.ExpiresAt(p, retention.Communication, DayEnd(cv.LastActivityAt)),
 	}
@@ -61,7 +61,7 @@ func (s *Store) TouchConversation(ctx context.Context, tenantID, convID string, 
 	vals := map[string]types.AttributeValue{
 		":at":   &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339Nano)},
 		":g1":   &types.AttributeValueMemberS{Value: TimeKey(at) + "#" + convID},
-		":g2pk": &types.AttributeValueMemberS{Value: RetentionKey(tenantID, string(retention.Communication), DayEnd(at))},
+		":g2pk": &types.AttributeValueMemberS{Value: RetentionKey(tenantID, string(retention.Communication), DayEnd(at), pk)},
 		":g2sk": &types.AttributeValueMemberS{Value: RetentionSort(DayEnd(at), pk)},
 		":exp":  &types.AttributeValueMemberN{Value: itoa(DayEnd(keepUntil).Unix())},
 		":old":  &types.AttributeValueMemberS{Value: TimeKey(at.Add(-step)) + "#" + convID},

@@ -12,51 +12,42 @@ import (
 )
 
 // ConversationsByStatus lists one page of a tenant's conversations with a
-// status, newest activity first, by Query on GSI1 (T#t#CONVS#<status>). It reads
-// at most limit index items, however many conversations the tenant has. It
-// starts from cursor ("" for the first page) and returns the cursor of the next
-// page ("" at the end). A cursor that is not of this list is ErrBadPageCursor.
-func (s *Store) ConversationsByStatus(ctx context.Context, tenantID, status string, limit int, cursor string) ([]chat.Conversation, string, error) {
+// status, newest activity first, from the GSI1 partitions of that status
+// (T#t#CONVS#<status>, in the tenant's shards inbox shards, merged). It reads
+// about twice limit index items, however many conversations the tenant has.
+// It starts from cursor ("" for the first page) and returns the cursor of the
+// next page ("" at the end). A cursor that is not of this list is
+// ErrBadPageCursor.
+func (s *Store) ConversationsByStatus(ctx context.Context, tenantID, status string, shards, limit int, cursor string) ([]chat.Conversation, string, error) {
 	l := conversationStatusPages(tenantID, status)
-	start, err := l.startKey(cursor)
+	after, err := l.after(cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:              &s.data,
-		IndexName:              aws.String("GSI1"),
-		KeyConditionExpression: aws.String("GSI1PK = :pk"),
-		FilterExpression:       aws.String(LiveFilter),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: StatusKey(tenantID, status)}, ":now": s.nowValue(),
-		},
-		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)), ExclusiveStartKey: start,
-	})
+	raw, last, err := s.mergedPage(ctx, mergedList{index: "GSI1", pkAttr: "GSI1PK", skAttr: "GSI1SK",
+		parts: shardKeys(StatusKey(tenantID, status), InboxShards(shards))}, limit, after)
 	if err != nil {
 		return nil, "", wrap("query conversations", err)
 	}
 	var items []conversationItem
-	if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
+	if err := attributevalue.UnmarshalListOfMaps(raw, &items); err != nil {
 		return nil, "", wrap("unmarshal conversations", err)
-	}
-	next, err := l.cursor(res.LastEvaluatedKey)
-	if err != nil {
-		return nil, "", wrap("conversations by status", err)
 	}
 	out := make([]chat.Conversation, len(items))
 	for i, it := range items {
 		out[i] = it.Conversation
 		out[i].TenantID = tenantID
 	}
-	return out, next, nil
+	return out, l.cursorAt(last), nil
 }
 
 // SetConversationStatus opens or closes a live conversation and moves it to the
-// inbox list (GSI1 partition) of its new status. Closing clears the contact's
+// inbox list (its GSI1 shard among the tenant's shards inbox shards) of its
+// new status. Closing clears the contact's
 // openConversationId when it names this conversation, so the visitor's next
 // message opens a new conversation; reopening points a contact that has no open
 // conversation back at this one. Missing, expired or foreign is chat.ErrNotFound.
-func (s *Store) SetConversationStatus(ctx context.Context, tenantID, convID, status string) (*chat.Conversation, error) {
+func (s *Store) SetConversationStatus(ctx context.Context, tenantID, convID, status string, shards int) (*chat.Conversation, error) {
 	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.data,
 		Key:                      key(ConversationPK(tenantID, convID), SKMeta),
@@ -65,7 +56,7 @@ func (s *Store) SetConversationStatus(ctx context.Context, tenantID, convID, sta
 		ExpressionAttributeNames: map[string]string{"#st": attrName(chat.Conversation{}, "Status")},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":st":  &types.AttributeValueMemberS{Value: status},
-			":g1":  &types.AttributeValueMemberS{Value: StatusKey(tenantID, status)},
+			":g1":  &types.AttributeValueMemberS{Value: InboxKey(tenantID, status, convID, shards)},
 			":now": s.nowValue(),
 		},
 		ReturnValues: types.ReturnValueAllNew,

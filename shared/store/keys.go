@@ -11,13 +11,16 @@ import (
 //
 //	item            PK                        SK                      GSI1PK / GSI1SK                       GSI2PK / GSI2SK (retention index)
 //	tenant          T#t#TENANT                PROFILE                 -                                     -
-//	contact         T#t#CONTACT#c             PROFILE                 T#t#EMAIL#<email> / CONTACT#c         T#t#RET#personal#<yyyy-mm> / <time>#PK
+//	contact         T#t#CONTACT#c             PROFILE                 T#t#EMAIL#<email> / CONTACT#c         T#t#RET#personal#<yyyy-mm>[#n] / <time>#PK
 //	connection      T#t#CONTACT#c             CONN#<connectionId>     -                                     -
 //	conv. pointer   T#t#CONTACT#c             CONV#<convId>           -                                     -
-//	conversation    T#t#CONV#v                META                    T#t#CONVS#<status> / <lastActivity>#v T#t#RET#communication#<yyyy-mm> / <time>#PK
+//	conversation    T#t#CONV#v                META                    T#t#CONVS#<status>[#n] / <lastAct.>#v T#t#RET#communication#<yyyy-mm>[#n] / <time>#PK
 //	message         T#t#CONV#v                MSG#<createdAt>#<id>    -                                     -
 //	dedupe marker   T#t#CONV#v                CMID#<clientMessageId>  -                                     -
 //	rate counter    T#t#RATE#<subject>        <bucket>#<window>#<n>   -                                     -  (ratelimit.go)
+//
+// [#n] is a write shard (shard.go): the inbox has the tenant's InboxShards,
+// each retention index month RetentionShards(class); shard 0 has no suffix.
 const (
 	SKProfile = "PROFILE"
 	SKMeta    = "META"
@@ -54,15 +57,9 @@ func EmailKey(tenantID, email string) string {
 	return TenantPrefix(tenantID) + "EMAIL#" + strings.ToLower(strings.TrimSpace(email))
 }
 
-// StatusKey is the GSI1 partition of the tenant's conversations with a status.
+// StatusKey is shard 0 of the GSI1 partition of the tenant's conversations
+// with a status (InboxKey gives a conversation's shard).
 func StatusKey(tenantID, status string) string { return TenantPrefix(tenantID) + "CONVS#" + status }
-
-// RetentionKey is the GSI2 partition of the tenant's items of a class whose
-// retention basis falls in the month of t. The sweep reads it month by month, in
-// time order, so its cost follows the affected items, not the table.
-func RetentionKey(tenantID, class string, t time.Time) string {
-	return TenantPrefix(tenantID) + "RET#" + class + "#" + t.UTC().Format("2006-01")
-}
 
 // DayEnd is the end of t's UTC day: the retention basis and expiry of an item
 // whose activity moves with every message (a conversation), so that its

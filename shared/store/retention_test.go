@@ -137,7 +137,8 @@ func TestExpiresAt_EachClassUnderDefaultsAndTenantOverride(t *testing.T) {
 				{"dedupe marker", f.convPK, "CMID#c1", "technical", d(tc.want.TechnicalDays)},
 				{"connection", f.contPK, "CONN#" + f.connID, "technical", t0.Add(retention.ConnectionTTL).Unix()},
 				{"page view", f.contPK, store.PageViewSK(f.pageView.At, f.pageView.ID), "usage", d(tc.want.UsageDays)},
-				{"device", f.contPK, f.deviceSK, "technical", d(tc.want.TechnicalDays)},
+				// A device's basis is the end of its day of use (it moves once a day).
+				{"device", f.contPK, f.deviceSK, "technical", store.DayEnd(t0).Add(time.Duration(tc.want.TechnicalDays) * day).Unix()},
 			} {
 				it := rawItem(t, tt, tt.Data, c.pk, c.sk)
 				if it == nil {
@@ -280,7 +281,7 @@ func TestReads_HideExpiredItemsBeforeTTLDeletesThem(t *testing.T) {
 		{"PageViews", func() (bool, error) { v, err := st.PageViews(ctx, f.tenantID, f.contact); return len(v) > 0, err }},
 		{"Devices", func() (bool, error) { v, err := st.Devices(ctx, f.tenantID, f.contact); return len(v) > 0, err }},
 		{"ConversationsByStatus", func() (bool, error) {
-			cs, _, err := st.ConversationsByStatus(ctx, f.tenantID, chat.StatusOpen, 10, "")
+			cs, _, err := st.ConversationsByStatus(ctx, f.tenantID, chat.StatusOpen, 1, 10, "")
 			return len(cs) > 0, err
 		}},
 		{"ContactsByEmail", func() (bool, error) {

@@ -81,16 +81,33 @@ func firstOf(m map[string]string, keys ...string) string {
 // Cursor is the retention index position of an entry read from the index, as
 // an opaque cursor: a walk resumed from it continues with the next entry.
 func (e Entry) Cursor() string {
-	month := e.Ref.gsi2pk[strings.LastIndex(e.Ref.gsi2pk, "#")+1:]
-	return encodeCursor(indexPos{Month: month,
+	month, shard := monthAndShard(e.Ref.gsi2pk)
+	return encodeCursor(indexPos{Month: month, Shard: shard,
 		After: map[string]string{"PK": e.Ref.pk, "SK": e.Ref.sk, "GSI2PK": e.Ref.gsi2pk, "GSI2SK": e.Ref.gsi2sk}})
 }
 
+// monthAndShard reads the month and shard of a retention index partition key
+// (T#t#RET#<class>#<yyyy-mm>[#<shard>]).
+func monthAndShard(gsi2pk string) (string, int) {
+	parts := strings.Split(gsi2pk, "#")
+	for i, p := range parts {
+		if p == "RET" && i+2 < len(parts) {
+			month, shard := parts[i+2], 0
+			if i+3 < len(parts) {
+				shard, _ = strconv.Atoi(parts[i+3])
+			}
+			return month, shard
+		}
+	}
+	return "", 0
+}
+
 // indexPos is a position in a tenant's retention index: the month partition
-// ("2006-01") and the index key after which to continue (nil: the month's
-// start). Cursors are its opaque encoding.
+// ("2006-01"), its shard, and the index key after which to continue (nil: the
+// shard's start). Cursors are its opaque encoding.
 type indexPos struct {
 	Month string            `json:"m"`
+	Shard int               `json:"s,omitempty"`
 	After map[string]string `json:"k,omitempty"`
 }
 
@@ -139,8 +156,8 @@ func (s *Store) ArchivePage(ctx context.Context, tenantID string, from, to time.
 }
 
 // retentionWalk reads the month partitions of label in table from the cursor's
-// month (never before from's) through to's, one Query at a time, skipping
-// empty partitions.
+// month (never before from's) through to's, each month shard by shard, one
+// Query at a time, skipping empty partitions.
 func (s *Store) retentionWalk(ctx context.Context, table, tenantID, label string, from, to time.Time, after string, limit int) ([]Entry, string, error) {
 	pos, err := decodeCursor(after)
 	if err != nil {
@@ -149,6 +166,7 @@ func (s *Store) retentionWalk(ctx context.Context, table, tenantID, label string
 	if first := from.UTC().Format(monthKey); pos.Month < first {
 		pos = indexPos{Month: first}
 	}
+	shards := RetentionShards(label)
 	for {
 		m, err := time.Parse(monthKey, pos.Month)
 		if err != nil {
@@ -157,15 +175,22 @@ func (s *Store) retentionWalk(ctx context.Context, table, tenantID, label string
 		if m.After(to) {
 			return nil, "", nil
 		}
-		entries, next, err := s.retentionPage(ctx, table, RetentionKey(tenantID, label, m), from, pos.After, limit)
+		if pos.Shard < 0 || pos.Shard >= shards {
+			return nil, "", fmt.Errorf("bad retention cursor shard %d", pos.Shard)
+		}
+		entries, next, err := s.retentionPage(ctx, table, ShardKey(retentionMonthKey(tenantID, label, m), pos.Shard), from, pos.After, limit)
 		if err != nil {
 			return nil, "", err
 		}
 		if next != nil {
-			return entries, encodeCursor(indexPos{Month: pos.Month, After: next}), nil
+			return entries, encodeCursor(indexPos{Month: pos.Month, Shard: pos.Shard, After: next}), nil
 		}
-		m = m.AddDate(0, 1, 0)
-		pos = indexPos{Month: m.Format(monthKey)}
+		if pos.Shard+1 < shards {
+			pos = indexPos{Month: pos.Month, Shard: pos.Shard + 1}
+		} else {
+			m = m.AddDate(0, 1, 0)
+			pos = indexPos{Month: m.Format(monthKey)}
+		}
 		if len(entries) > 0 {
 			if m.After(to) {
 				return entries, "", nil

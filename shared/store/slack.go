@@ -143,7 +143,7 @@ func (s *Store) PutSlackIntegration(ctx context.Context, in *chat.SlackIntegrati
 	pk := SlackPK(in.TenantID)
 	integ, err := attributevalue.MarshalMap(slackIntegrationItem{
 		Base: Base{PK: pk, SK: skSlackIntegration, DataClass: retention.Personal, Entity: "slackIntegration",
-			GSI2PK: RetentionKey(in.TenantID, string(retention.Personal), in.InstalledAt),
+			GSI2PK: RetentionKey(in.TenantID, string(retention.Personal), in.InstalledAt, pk),
 			GSI2SK: RetentionSort(in.InstalledAt, pk+"#"+skSlackIntegration), ExpiresAt: exp},
 		slackIntegrationRecord: slackIntegrationRecord(*in),
 	})
@@ -192,7 +192,7 @@ func slackMemberAttrs(tenantID string, m *chat.SlackMember, at time.Time, p rete
 	pk, sk := SlackPK(tenantID), prefSlackMember+m.TeamID+"#"+m.UserID
 	it, err := attributevalue.MarshalMap(slackMemberItem{
 		Base: Base{PK: pk, SK: sk, DataClass: retention.Personal, Entity: "slackMember",
-			GSI2PK: RetentionKey(tenantID, string(retention.Personal), at),
+			GSI2PK: RetentionKey(tenantID, string(retention.Personal), at, pk),
 			GSI2SK: RetentionSort(at, pk+"#"+sk), ExpiresAt: retention.ExpiresAt(p, retention.Personal, at)},
 		slackMemberRecord: slackMemberRecord(*m),
 	})
@@ -244,7 +244,7 @@ func (s *Store) TouchSlackIntegration(ctx context.Context, in *chat.SlackIntegra
 	}{
 		{key(pk, skSlackIntegration), "SET expiresAt = :exp, GSI2PK = :g2pk, GSI2SK = :g2sk", map[string]types.AttributeValue{
 			":exp": exp, ":t": &types.AttributeValueMemberS{Value: in.TenantID},
-			":g2pk": &types.AttributeValueMemberS{Value: RetentionKey(in.TenantID, string(retention.Personal), at)},
+			":g2pk": &types.AttributeValueMemberS{Value: RetentionKey(in.TenantID, string(retention.Personal), at, pk)},
 			":g2sk": &types.AttributeValueMemberS{Value: RetentionSort(at, pk+"#"+skSlackIntegration)}}},
 		{key(SlackRoutePK(in.TeamID), skSlackRoute), "SET expiresAt = :exp", map[string]types.AttributeValue{
 			":exp": exp, ":t": &types.AttributeValueMemberS{Value: in.TenantID}}},

@@ -75,7 +75,7 @@ func TestTouchConversation_MovesActivityAndExpiryForward(t *testing.T) {
 	if want := retention.ExpiresAt(retention.Defaults, retention.Communication, store.DayEnd(later)); it.ExpiresAt != want {
 		t.Fatalf("expiresAt %d, want %d", it.ExpiresAt, want)
 	}
-	if it.GSI2PK != store.RetentionKey(tid, "communication", store.DayEnd(later)) || it.GSI2SK != store.RetentionSort(store.DayEnd(later), store.ConversationPK(tid, cvID)) {
+	if it.GSI2PK != store.RetentionKey(tid, "communication", store.DayEnd(later), store.ConversationPK(tid, cvID)) || it.GSI2SK != store.RetentionSort(store.DayEnd(later), store.ConversationPK(tid, cvID)) {
 		t.Fatalf("retention index key %s not moved", it.GSI2PK)
 	}
 }
@@ -197,7 +197,7 @@ func TestTouchConversation_WithoutAnEndKeepsTheConversation(t *testing.T) {
 	}
 	var it store.Base
 	attributevalue.UnmarshalMap(res.Item, &it)
-	if it.ExpiresAt != 0 || it.GSI2PK != store.RetentionKey(tid, "communication", later) {
+	if it.ExpiresAt != 0 || it.GSI2PK != store.RetentionKey(tid, "communication", later, store.ConversationPK(tid, cvID)) {
 		t.Fatalf("expiresAt %d (want none), retention key %s", it.ExpiresAt, it.GSI2PK)
 	}
 	// A touch within the step is refused and reports what is recorded.

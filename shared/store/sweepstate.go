@@ -27,11 +27,13 @@ type sweepState struct {
 }
 
 // sweepCursor is the stored shape of a chat.SweepCursor: the opaque position
-// is kept as the retention index month and key it encodes.
+// is kept as the retention index month, shard and key it encodes (a cursor
+// stored before sharding has no shard: shard 0, the month's old partition).
 type sweepCursor struct {
 	Job   string            `dynamodbav:"job"`
 	Class retention.Class   `dynamodbav:"class"`
 	Month string            `dynamodbav:"month"`
+	Shard int               `dynamodbav:"shard,omitempty"`
 	After map[string]string `dynamodbav:"after,omitempty"`
 }
 
@@ -44,7 +46,7 @@ func (r *sweepState) domain() *chat.SweepState {
 	st := &chat.SweepState{TenantID: r.TenantID, Applied: r.Applied, Purged: r.Purged, HoldApplied: r.HoldApplied,
 		LeaseOwner: r.LeaseOwner, LeaseUntil: r.LeaseUntil}
 	if c := r.Cursor; c != nil {
-		st.Cursor = &chat.SweepCursor{Job: c.Job, Class: c.Class, After: encodeCursor(indexPos{Month: c.Month, After: c.After})}
+		st.Cursor = &chat.SweepCursor{Job: c.Job, Class: c.Class, After: encodeCursor(indexPos{Month: c.Month, Shard: c.Shard, After: c.After})}
 	}
 	return st
 }
@@ -57,7 +59,7 @@ func sweepStateOf(st *chat.SweepState) (sweepState, error) {
 		if err != nil {
 			return r, err
 		}
-		r.Cursor = &sweepCursor{Job: c.Job, Class: c.Class, Month: pos.Month, After: pos.After}
+		r.Cursor = &sweepCursor{Job: c.Job, Class: c.Class, Month: pos.Month, Shard: pos.Shard, After: pos.After}
 	}
 	return r, nil
 }

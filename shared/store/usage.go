@@ -20,8 +20,8 @@ import (
 // retention index of their class (so retention-sweep finds them by month):
 //
 //	item       PK              SK                         GSI2PK / GSI2SK
-//	page view  T#t#CONTACT#c   PV#<time>#<id>             T#t#RET#usage#<yyyy-mm> / <time>#PK
-//	device     T#t#CONTACT#c   DEV#<hash of device,os>    T#t#RET#technical#<yyyy-mm> / <lastSeen>#PK
+//	page view  T#t#CONTACT#c   PV#<time>#<id>             T#t#RET#usage#<yyyy-mm>[#n] / <time>#PK
+//	device     T#t#CONTACT#c   DEV#<hash of device,os>    T#t#RET#technical#<yyyy-mm>[#n] / <end of lastSeen's day>#PK
 const (
 	prefPageView = "PV#"
 	prefDevice   = "DEV#"
@@ -77,7 +77,7 @@ func (s *Store) PutPageView(ctx context.Context, v *chat.PageView, p retention.P
 	pk := ContactPK(v.TenantID, v.ContactID)
 	item, err := attributevalue.MarshalMap(pageViewItem{
 		Base: Base{PK: pk, SK: PageViewSK(v.At, v.ID), DataClass: retention.Usage, Entity: "pageView",
-			GSI2PK: RetentionKey(v.TenantID, string(retention.Usage), v.At), GSI2SK: RetentionSort(v.At, pk),
+			GSI2PK: RetentionKey(v.TenantID, string(retention.Usage), v.At, pk), GSI2SK: RetentionSort(v.At, pk),
 			ExpiresAt: retention.ExpiresAt(p, retention.Usage, v.At)},
 		ID: v.ID, TenantID: v.TenantID, ContactID: v.ContactID, Path: v.Path, Referrer: v.Referrer,
 		Browser: v.Browser, IPNetwork: v.IPNetwork, TimeOnPageMs: v.TimeOnPageMs, At: v.At,
@@ -90,16 +90,20 @@ func (s *Store) PutPageView(ctx context.Context, v *chat.PageView, p retention.P
 }
 
 // TouchDevice records that a contact used a device and OS now: one item per
-// pair, rewritten on each use, so its lastSeenAt, retention index position and
-// expiresAt move forward. A held subject's device (an existing item with no
+// pair, rewritten on each use, so its lastSeenAt moves forward, and its
+// retention index position and expiresAt (from the end of the day) too. A held subject's device (an existing item with no
 // expiresAt) is rewritten without one. One PutItem in the common case.
 func (s *Store) TouchDevice(ctx context.Context, d *chat.Device, p retention.Periods) error {
 	now := s.Now()
 	pk := ContactPK(d.TenantID, d.ContactID)
 	d.LastSeenAt = now
+	// The retention basis is the end of the day (as a conversation's), so the
+	// index entry and expiresAt move on a device's first use of a day only,
+	// not with every page.
+	basis := DayEnd(now)
 	b := Base{PK: pk, SK: DeviceSK(d.Device, d.OS), DataClass: retention.Technical, Entity: "device",
-		GSI2PK: RetentionKey(d.TenantID, string(retention.Technical), now), GSI2SK: RetentionSort(now, pk),
-		ExpiresAt: retention.ExpiresAt(p, retention.Technical, now)}
+		GSI2PK: RetentionKey(d.TenantID, string(retention.Technical), basis, pk), GSI2SK: RetentionSort(basis, pk),
+		ExpiresAt: retention.ExpiresAt(p, retention.Technical, basis)}
 	for _, held := range []bool{false, true} {
 		if held {
 			b.ExpiresAt = 0

@@ -49,31 +49,74 @@ func BenchmarkSweep(b *testing.B) {
 }
 
 func benchSweep(b *testing.B, unaffected int) {
-	tt := testaws.NewTables(b)
+	c := runSweepCost(b, unaffected, 1000, b.N)
+	b.ReportMetric(c.read, "RCU")
+	b.ReportMetric(c.write, "WCU")
+	b.ReportMetric(float64(sumCalls(c.calls)), "requests")
+	b.ReportMetric(float64(c.changed), "changed")
+	if b.N > 1 {
+		b.ReportMetric(c.idleRead/float64(b.N-1), "RCU/idle-run")
+		b.ReportMetric(c.idleWrite/float64(b.N-1), "WCU/idle-run")
+	}
+	b.Logf("unaffected=%d affected=%d: RCU %.1f WCU %.1f calls %v", unaffected, c.affected, c.read, c.write, c.calls)
+}
+
+// TestSweep_CostFollowsTheAffectedItemsAcrossShards runs the benchmark's
+// sweep (smaller) with no unaffected items and with 2,000: the retention
+// index's month partitions are sharded, so the sweep reads every shard of a
+// month it walks, yet its units and requests are the same however many items
+// it does not touch, and it changes exactly the affected ones.
+func TestSweep_CostFollowsTheAffectedItemsAcrossShards(t *testing.T) {
+	small := runSweepCost(t, 0, 300, 1)
+	large := runSweepCost(t, 2000, 300, 1)
+	t.Logf("300 affected items: unaffected 0: RCU %.1f WCU %.1f requests %d; unaffected 2,000: RCU %.1f WCU %.1f requests %d",
+		small.read, small.write, sumCalls(small.calls), large.read, large.write, sumCalls(large.calls))
+	if small.changed != small.affected || large.changed != large.affected {
+		t.Errorf("changed %d and %d, want the affected %d and %d", small.changed, large.changed, small.affected, large.affected)
+	}
+	if small.read != large.read || small.write != large.write || sumCalls(small.calls) != sumCalls(large.calls) {
+		t.Errorf("the sweep's cost grew with the unaffected items: %+v vs %+v", small, large)
+	}
+}
+
+// sweepCost is what one sweep after a shortening cost.
+type sweepCost struct {
+	read, write         float64
+	calls               map[string]int
+	affected, changed   int
+	idleRead, idleWrite float64
+}
+
+// runSweepCost seeds affected items of one tenant (40% page views, 30%
+// contacts, 10% conversations with meta, message and pointer) and
+// unaffected ones, shortens the tenant's periods and measures the sweep;
+// runs > 1 sweeps again with nothing to do.
+func runSweepCost(tb testing.TB, unaffected, affectedItems, runs int) sweepCost {
+	tt := testaws.NewTables(tb)
 	meter := testaws.NewMeter()
 	now := t0
-	st := store.New(meter.Client(testaws.Config(b)), tt.Data, tt.Archive).WithClock(func() time.Time { return now })
+	st := store.New(meter.Client(testaws.Config(tb)), tt.Data, tt.Archive).WithClock(func() time.Time { return now })
 	ctx := context.Background()
-	seed := &seeder{b: b, db: tt.DB, table: tt.Data}
+	seed := &seeder{tb: tb, db: tt.DB, table: tt.Data}
 
 	tenants := make([]*chat.Tenant, 10)
 	for i := range tenants {
 		tenants[i] = &chat.Tenant{ID: ids.New(ids.Tenant), Status: "active", CreatedAt: t0.Add(-400 * day)}
 		if err := st.PutTenant(ctx, tenants[i]); err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	a := tenants[0]
-	// 1,000 affected items of tenant a, spread over the last 80 days: 400 page
-	// views, 300 contacts, 100 conversations each with its meta, one message and
+	// The affected items of tenant a, spread over the last 80 days: page
+	// views, contacts, and conversations each with its meta, one message and
 	// its pointer.
-	for i := range 400 {
+	for i := range affectedItems * 4 / 10 {
 		seed.pageView(a.ID, t0.Add(-time.Duration(i%80)*day-time.Duration(i)*time.Minute))
 	}
-	for i := range 300 {
+	for i := range affectedItems * 3 / 10 {
 		seed.contact(a.ID, t0.Add(-time.Duration(i%80)*day-time.Duration(i)*time.Minute))
 	}
-	for i := range 100 {
+	for i := range affectedItems / 10 {
 		seed.conversation(a.ID, t0.Add(-time.Duration(i%80)*day-time.Duration(i)*time.Minute))
 	}
 	affected := seed.n
@@ -95,45 +138,41 @@ func benchSweep(b *testing.B, unaffected int) {
 	sw := sweep.New(sweep.Deps{Store: st, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 	// The first sweep records the periods every tenant's items are in line with.
 	if _, err := sw.Run(ctx); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	p := retention.Periods{PersonalDays: 30, CommunicationDays: 20, UsageDays: 10}
 	if _, err := st.UpdateTenantSettings(ctx, a.ID, chat.TenantSettings{Retention: &p}); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	meter.Reset()
-	b.ResetTimer()
-	// The first run does the work; later runs (b.N > 1) find nothing left and
-	// show what a daily sweep with no change costs.
+	if b, ok := tb.(*testing.B); ok {
+		b.ResetTimer()
+	}
+	// The first run does the work; later runs find nothing left and show what
+	// a daily sweep with no change costs.
 	sum, err := sw.Run(ctx)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	calls, read, write := meter.Snapshot()
+	c := sweepCost{affected: affected}
+	c.calls, c.read, c.write = meter.Snapshot()
 	meter.Reset()
-	for range b.N - 1 {
+	for range runs - 1 {
 		if _, err := sw.Run(ctx); err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
-	b.StopTimer()
-	_, idleRead, idleWrite := meter.Snapshot()
-	changed := 0
-	for _, c := range sum.Counts[a.ID] {
-		changed += c.Restamped + c.Deleted
+	if b, ok := tb.(*testing.B); ok {
+		b.StopTimer()
 	}
-	if changed != affected {
-		b.Fatalf("sweep changed %d items, want the %d affected; log:\n%s", changed, affected, logs.String())
+	_, c.idleRead, c.idleWrite = meter.Snapshot()
+	for _, n := range sum.Counts[a.ID] {
+		c.changed += n.Restamped + n.Deleted
 	}
-	b.ReportMetric(read, "RCU")
-	b.ReportMetric(write, "WCU")
-	b.ReportMetric(float64(sumCalls(calls)), "requests")
-	b.ReportMetric(float64(changed), "changed")
-	if b.N > 1 {
-		b.ReportMetric(idleRead/float64(b.N-1), "RCU/idle-run")
-		b.ReportMetric(idleWrite/float64(b.N-1), "WCU/idle-run")
+	if c.changed != affected {
+		tb.Fatalf("sweep changed %d items, want the %d affected; log:\n%s", c.changed, affected, logs.String())
 	}
-	b.Logf("unaffected=%d affected=%d: RCU %.1f WCU %.1f calls %v", unaffected, affected, read, write, calls)
+	return c
 }
 
 func sumCalls(m map[string]int) int {
@@ -160,7 +199,7 @@ func splitComma(s string) []string {
 
 // seeder writes items in the store's key layout with BatchWriteItem.
 type seeder struct {
-	b     *testing.B
+	tb    testing.TB
 	db    *dynamodb.Client
 	table string
 	buf   []types.WriteRequest
@@ -185,7 +224,7 @@ func (sd *seeder) flush() {
 		out, err := sd.db.BatchWriteItem(context.Background(), &dynamodb.BatchWriteItemInput{
 			RequestItems: map[string][]types.WriteRequest{sd.table: sd.buf}})
 		if err != nil {
-			sd.b.Fatal(err)
+			sd.tb.Fatal(err)
 		}
 		sd.buf = out.UnprocessedItems[sd.table]
 	}
@@ -194,7 +233,7 @@ func (sd *seeder) flush() {
 func indexed(pk, sk, tenant string, c retention.Class, entity string, basis time.Time) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		"PK": s(pk), "SK": s(sk), "dataClass": s(string(c)), "entity": s(entity),
-		"GSI2PK": s(store.RetentionKey(tenant, string(c), basis)), "GSI2SK": s(store.RetentionSort(basis, pk)),
+		"GSI2PK": s(store.RetentionKey(tenant, string(c), basis, pk)), "GSI2SK": s(store.RetentionSort(basis, pk)),
 		"expiresAt": num(retention.ExpiresAt(retention.Defaults, c, basis)),
 	}
 }

@@ -96,7 +96,7 @@ func (w *world) visitor(t *testing.T, ten *chat.Tenant, at time.Time) string {
 	w.track(vpk, store.MessageSK(m.CreatedAt, m.ID), retention.Communication, at)
 	w.track(vpk, "CMID#x"+c, retention.Technical, at)
 	w.track(cpk, store.PageViewSK(pv.At, pv.ID), retention.Usage, at)
-	w.track(cpk, store.DeviceSK("desktop", "Linux"), retention.Technical, at)
+	w.track(cpk, store.DeviceSK("desktop", "Linux"), retention.Technical, store.DayEnd(at)) // a device's basis is the end of its day
 	return c
 }
 
