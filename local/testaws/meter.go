@@ -155,7 +155,7 @@ type table struct {
 // index is a global secondary index: its key attributes and projection.
 type index struct {
 	name string
-	keys []string // the hash key first
+	keys []string        // the hash key first
 	all  bool            // ProjectionType ALL
 	also map[string]bool // INCLUDE's NonKeyAttributes (none for KEYS_ONLY)
 }
