@@ -8,6 +8,7 @@ import (
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/ratelimit"
+	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/visitortoken"
 	"github.com/livesupportbot/backend/shared/widgetsession"
 )
@@ -29,7 +30,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	// The token key is read on the first request that needs it.
 	tokens := visitortoken.FromSecret(func() (string, error) { return rt.Secrets.Get("VISITOR_TOKEN_SECRET") })
-	h := widgetsession.New(widgetsession.Deps{Store: rt.Store, Limiter: ratelimit.New(rt.Store), Tokens: tokens,
+	h := widgetsession.New(widgetsession.Deps{Store: store.NewSessionStore(rt.Store), Limiter: ratelimit.New(rt.Store), Tokens: tokens,
 		WebSocketURL: env["WEBSOCKET_URL"], Log: logging.FromEnv(getenv, "widget-session")})
 	return serve(h.Handle)
 }

@@ -111,6 +111,8 @@ type Result struct {
 	RCU, WCU float64
 	// Calls per second by operation, over the whole platform.
 	Rates map[string]float64
+	// Units per second by operation, over the whole platform.
+	OpRCU, OpWCU map[string]float64
 }
 
 // Floor is the share of a partition's limits from which Run keeps a partition.
@@ -120,7 +122,7 @@ const Floor = 0.02
 // the operation's rate, adds up the units by partition, and keeps the
 // partitions at or above Floor.
 func Run(p Platform, ops []Op) Result {
-	res := Result{Platform: p, Rates: map[string]float64{}}
+	res := Result{Platform: p, Rates: map[string]float64{}, OpRCU: map[string]float64{}, OpWCU: map[string]float64{}}
 	platform := map[Part]*Load{}
 	for k := 1; k <= p.Tenants; k++ {
 		t := &Tenant{Rank: k, ID: tenantID(k), Size: p.Size(k), Now: p.Now}
@@ -140,6 +142,8 @@ func Run(p Platform, ops []Op) Result {
 				for _, a := range op.Calls(t, rng) {
 					res.RCU += a.R * w
 					res.WCU += a.W * w
+					res.OpRCU[op.Name] += a.R * w
+					res.OpWCU[op.Name] += a.W * w
 					m := loads
 					if !strings.HasPrefix(a.Key, "T#"+t.ID+"#") {
 						m = platform
@@ -207,6 +211,18 @@ func (r Result) Table(n int) string {
 		}
 		fmt.Fprintf(&b, "%-4d %-8s %-58s %10.0f %10.0f %6.0f%%\n", i, who, shape, l.WCU, l.RCU, 100*l.Use())
 	}
+	return b.String()
+}
+
+// OpsTable formats the platform's rate and units per second of each
+// operation, in the order of ops.
+func (r Result) OpsTable(ops []Op) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-62s %12s %12s %12s\n", "operation (whole platform)", "calls/s", "WCU/s", "RCU/s")
+	for _, op := range ops {
+		fmt.Fprintf(&b, "%-62s %12.1f %12.0f %12.0f\n", op.Name, r.Rates[op.Name], r.OpWCU[op.Name], r.OpRCU[op.Name])
+	}
+	fmt.Fprintf(&b, "%-62s %12s %12.0f %12.0f\n", "total", "", r.WCU, r.RCU)
 	return b.String()
 }
 

@@ -62,6 +62,9 @@ const (
 	// VisitSeconds is how long a visit lasts: a device's first page of the
 	// day comes once per visit at most.
 	VisitSeconds = 300
+	// SessionSeconds is how long widget-session takes per request: with the
+	// page load rate, how many warm instances read the tenant per TTL.
+	SessionSeconds = 0.02
 	// ShardTarget is the share of a partition's limits a tenant's inbox shard
 	// is sized for (InboxShardsFor), leaving room for bursts.
 	ShardTarget = 0.25
@@ -140,9 +143,12 @@ var Ops = []Op{
 	{"page load: widget-session", func(t *Tenant) float64 { return t.Workload.PageViews },
 		func(t *Tenant, rng *rand.Rand) []Access {
 			c := visitor(t, rng)
-			return join(Take(t.ID, store.NetworkRateSubject(network(t, rng))), ReadTenant(t.ID),
-				IsSuppressed(t.ID, chat.SuppressContact, c))
+			return join(Take(t.ID, store.NetworkRateSubject(network(t, rng))), IsSuppressed(t.ID, chat.SuppressContact, c))
 		}},
+	{"widget-session: a warm instance reads its tenant (store.SessionStore)", func(t *Tenant) float64 {
+		return t.Workload.PageViews * SessionSeconds / store.SessionTenantCacheTTL.Seconds()
+	},
+		func(t *Tenant, rng *rand.Rand) []Access { return ReadTenant(t.ID) }},
 	{"page load: $connect", func(t *Tenant) float64 { return t.Workload.PageViews },
 		func(t *Tenant, rng *rand.Rand) []Access {
 			c := visitor(t, rng)

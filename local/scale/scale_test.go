@@ -39,7 +39,8 @@ func TestScale_TenTimesThePlatform(t *testing.T) {
 func checkPlatform(t *testing.T, p Platform) {
 	t.Helper()
 	r := Run(p, Ops)
-	t.Logf("largest tenant: %.0f visitors, %.0f page views/s, %.0f messages/s\n%s", p.Largest.Visitors, p.Largest.PageViews, p.Largest.Messages, r.Table(15))
+	t.Logf("largest tenant: %.0f visitors, %.0f page views/s, %.0f messages/s, %d inbox shards\n%s\n%s",
+		p.Largest.Visitors, p.Largest.PageViews, p.Largest.Messages, InboxShardsFor(p.Largest), r.Table(15), r.OpsTable(Ops))
 	for _, l := range r.Over(maxUse) {
 		t.Errorf("%s (tenant #%d): %.0f WCU/s, %.0f RCU/s = %.0f%% of a partition", l.Part, l.Tenant, l.WCU, l.RCU, 100*l.Use())
 	}

@@ -202,3 +202,63 @@ func TestAudit_ShardsMergeNewestFirst(t *testing.T) {
 		t.Error("a forged cursor was taken")
 	}
 }
+
+// TestRetentionIndex_ReadsEntriesOfBothLayouts: page views indexed before the
+// retention index was sharded (the month's one partition) and after (their
+// contact's shard) are all walked, each once.
+func TestRetentionIndex_ReadsEntriesOfBothLayouts(t *testing.T) {
+	ctx := context.Background()
+	tt := testaws.NewTables(t)
+	at := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	now := at
+	st := tt.Store().WithClock(func() time.Time { return now })
+	tid := ids.New(ids.Tenant)
+	want := map[string]bool{}
+	for i := range 12 {
+		now = at.Add(time.Duration(i) * time.Minute)
+		c := ids.New(ids.Contact)
+		pk := store.ContactPK(tid, c)
+		if i%3 == 0 {
+			// As the build before sharding indexed it.
+			id := ids.New(ids.Event)
+			item, err := attributevalue.MarshalMap(map[string]any{"PK": pk, "SK": store.PageViewSK(now, id),
+				"GSI2PK": store.TenantPrefix(tid) + "RET#usage#2026-03", "GSI2SK": store.RetentionSort(now, pk),
+				"dataClass": "usage", "entity": "pageView", "expiresAt": now.Add(90 * 24 * time.Hour).Unix(), "id": id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tt.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(tt.Data), Item: item}); err != nil {
+				t.Fatal(err)
+			}
+			want[pk] = true
+			continue
+		}
+		if err := st.PutPageView(ctx, &chat.PageView{TenantID: tid, ContactID: c, Path: "/"}, retention.Defaults); err != nil {
+			t.Fatal(err)
+		}
+		want[pk] = true
+	}
+	got := map[string]int{}
+	after := ""
+	for range 1000 {
+		page, next, err := st.RetentionPage(ctx, tid, retention.Usage, at.AddDate(0, -1, 0), at.AddDate(0, 1, 0), after, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page {
+			got[e.Cursor()]++
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if len(got) != len(want) {
+		t.Errorf("walked %d entries, want %d (4 of the old layout, 8 sharded)", len(got), len(want))
+	}
+	for c, n := range got {
+		if n != 1 {
+			t.Errorf("entry %s walked %d times", c, n)
+		}
+	}
+}

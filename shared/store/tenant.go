@@ -53,11 +53,15 @@ func (s *Store) Tenant(ctx context.Context, tenantID string) (*chat.Tenant, erro
 // TenantByWidgetKey resolves a widget key "wk_<tenantId>_<secret>" to its tenant,
 // comparing the whole key in constant time; a wrong key is chat.ErrNotFound.
 func (s *Store) TenantByWidgetKey(ctx context.Context, widgetKey string) (*chat.Tenant, error) {
+	return tenantByWidgetKey(ctx, s.Tenant, widgetKey)
+}
+
+func tenantByWidgetKey(ctx context.Context, tenant func(ctx context.Context, id string) (*chat.Tenant, error), widgetKey string) (*chat.Tenant, error) {
 	parts := strings.Split(widgetKey, "_")
 	if len(parts) != 3 || parts[0] != "wk" || parts[1] == "" {
 		return nil, chat.ErrNotFound
 	}
-	t, err := s.Tenant(ctx, parts[1])
+	t, err := tenant(ctx, parts[1])
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +69,30 @@ func (s *Store) TenantByWidgetKey(ctx context.Context, widgetKey string) (*chat.
 		return nil, chat.ErrNotFound
 	}
 	return t, nil
+}
+
+// SessionTenantCacheTTL is how long widget-session keeps a tenant: every page
+// load asks for a session, and a big tenant's page loads would otherwise put
+// thousands of reads a second on its one profile item. A change of origins,
+// widget key or status reaches new sessions within it (open pages see a
+// settings change through their token's tenant version, FrameTenantCacheTTL).
+const SessionTenantCacheTTL = 10 * time.Second
+
+// SessionStore is the store with widget-session's tenant look-ups served from
+// a TenantCache (SessionTenantCacheTTL).
+type SessionStore struct {
+	*Store
+	tenants *TenantCache
+}
+
+// NewSessionStore returns s with its widget key look-ups cached.
+func NewSessionStore(s *Store) *SessionStore {
+	return &SessionStore{Store: s, tenants: NewTenantCache(s, SessionTenantCacheTTL)}
+}
+
+// TenantByWidgetKey is Store.TenantByWidgetKey from the cache.
+func (s *SessionStore) TenantByWidgetKey(ctx context.Context, widgetKey string) (*chat.Tenant, error) {
+	return tenantByWidgetKey(ctx, s.tenants.Tenant, widgetKey)
 }
 
 // TenantCacheTTL is how long dispatch (and tests) keep a tenant they read.
