@@ -48,6 +48,7 @@ type Conversations interface {
 	ConversationOrArchived(ctx context.Context, tenantID, convID string) (*chat.Conversation, error)
 	ConversationsByStatus(ctx context.Context, tenantID, status string, shards, limit int, cursor string) ([]chat.Conversation, string, error)
 	SetConversationStatus(ctx context.Context, tenantID, convID, status string, shards int) (*chat.Conversation, error)
+	SetInboxShards(ctx context.Context, tenantID string, n int) (*chat.Tenant, error)
 	HistoryOrArchived(ctx context.Context, tenantID string, cv *chat.Conversation, before string, limit int) ([]*chat.Message, string, error)
 	PutMessage(ctx context.Context, m *chat.Message, p retention.Periods) (*chat.Message, bool, error)
 	TouchConversation(ctx context.Context, tenantID, convID string, at, keepUntil time.Time, step time.Duration) (time.Time, error)

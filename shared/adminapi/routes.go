@@ -15,6 +15,7 @@ func (a *API) allRoutes() []Route {
 	r = append(r, a.inboxRoutes()...)
 	r = append(r, a.contactRoutes()...)
 	r = append(r, a.legalHoldRoutes()...)
+	r = append(r, a.shardRoutes()...)
 	r = append(r, a.auditRoutes()...)
 	r = append(r, a.privacyRoutes()...)
 	r = append(r, a.integrationRoutes()...)

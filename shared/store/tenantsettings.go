@@ -75,3 +75,35 @@ func (s *Store) UpdateTenantSettings(ctx context.Context, tenantID string, u cha
 	}
 	return &it.Tenant, nil
 }
+
+// SetInboxShards sets a tenant's inbox shards to n. Shard counts only grow
+// (shard.go): a smaller n than the tenant has is chat.EConflict, a missing
+// tenant chat.ErrNotFound. The tenant's version moves, so caches of it reload.
+func (s *Store) SetInboxShards(ctx context.Context, tenantID string, n int) (*chat.Tenant, error) {
+	name := attrName(chat.Tenant{}, "InboxShards")
+	res, err := s.db.UpdateItem(ctx, versioned(&dynamodb.UpdateItemInput{
+		TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
+		UpdateExpression:         aws.String("SET #n = :n"),
+		ConditionExpression:      aws.String("attribute_exists(PK) AND (attribute_not_exists(#n) OR #n <= :n)"),
+		ExpressionAttributeNames: map[string]string{"#n": name},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":n": &types.AttributeValueMemberN{Value: itoa(int64(n))},
+		},
+		ReturnValues: types.ReturnValueAllNew,
+	}))
+	if isConditionFailed(err) {
+		t, gerr := s.Tenant(ctx, tenantID)
+		if gerr != nil {
+			return nil, gerr
+		}
+		return nil, chat.Errorf(chat.EConflict, "the tenant has %d inbox shards; shards only grow", InboxShards(t.InboxShards))
+	}
+	if err != nil {
+		return nil, wrap("set inbox shards", err)
+	}
+	var it tenantItem
+	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
+		return nil, wrap("unmarshal tenant", err)
+	}
+	return &it.Tenant, nil
+}
