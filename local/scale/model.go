@@ -226,6 +226,21 @@ func (r Result) OpsTable(ops []Op) string {
 	return b.String()
 }
 
+// Units sums the platform's units per second of the operations whose names
+// start with one of prefixes.
+func (r Result) Units(prefixes ...string) (rcu, wcu float64) {
+	for name := range r.Rates {
+		for _, p := range prefixes {
+			if strings.HasPrefix(name, p) {
+				rcu += r.OpRCU[name]
+				wcu += r.OpWCU[name]
+				break
+			}
+		}
+	}
+	return rcu, wcu
+}
+
 // Shape is a partition's kind: its key with tenant and entity ids, months and
 // hashes replaced by placeholders (T#t#CONV#v ...).
 func Shape(p Part) string {

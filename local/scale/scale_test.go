@@ -41,6 +41,12 @@ func checkPlatform(t *testing.T, p Platform) {
 	r := Run(p, Ops)
 	t.Logf("largest tenant: %.0f visitors, %.0f page views/s, %.0f messages/s, %d inbox shards\n%s\n%s",
 		p.Largest.Visitors, p.Largest.PageViews, p.Largest.Messages, InboxShardsFor(p.Largest), r.Table(15), r.OpsTable(Ops))
+	msgs := p.Largest.Messages * p.TotalSize()
+	rcu, wcu := r.Units("visitor message", "dispatch", "agent reply", "archive", "conversation")
+	prcu, pwcu := r.Units("page load", "visit starts", "widget-session")
+	pages := p.Largest.PageViews * p.TotalSize()
+	t.Logf("message path: %.0f messages/s, %.2f WCU and %.2f RCU per message; page loads: %.0f/s, %.2f WCU and %.2f RCU per page load",
+		msgs, wcu/msgs, rcu/msgs, pages, pwcu/pages, prcu/pages)
 	for _, l := range r.Over(maxUse) {
 		t.Errorf("%s (tenant #%d): %.0f WCU/s, %.0f RCU/s = %.0f%% of a partition", l.Part, l.Tenant, l.WCU, l.RCU, 100*l.Use())
 	}
