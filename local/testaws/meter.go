@@ -41,6 +41,8 @@ type Meter struct {
 	actions map[string]int
 	// byOp splits the units by operation.
 	byOp map[string]Units
+	// byPart splits the requests and units by partition (see ByPartition).
+	byPart map[Partition]PartitionUse
 	// tables caches each table's key schema and indexes, by name.
 	tables map[string]*table
 	// serial lets one metered call (with the meter's own reads) run at a time.
@@ -49,7 +51,8 @@ type Meter struct {
 
 // NewMeter returns an empty meter.
 func NewMeter() *Meter {
-	return &Meter{Calls: map[string]int{}, actions: map[string]int{}, byOp: map[string]Units{}, tables: map[string]*table{}}
+	return &Meter{Calls: map[string]int{}, actions: map[string]int{}, byOp: map[string]Units{}, byPart: map[Partition]PartitionUse{},
+		tables: map[string]*table{}}
 }
 
 // Units are the read and write units of some calls.
@@ -67,6 +70,7 @@ func (m *Meter) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.Calls, m.Read, m.Write, m.actions, m.byOp = map[string]int{}, 0, 0, map[string]int{}, map[string]Units{}
+	m.byPart = map[Partition]PartitionUse{}
 }
 
 // Actions returns the IAM actions (without the "dynamodb:" prefix) the calls
@@ -124,11 +128,14 @@ type attrs = map[string]types.AttributeValue
 // table is what the meter knows of a table: its key attributes and indexes.
 type table struct {
 	keys    []string
+	hash    string // the partition key attribute
 	indexes []index
 }
 
 // index is a global secondary index: its key attributes and projection.
 type index struct {
+	name string
+	hash string // the index's partition key attribute
 	keys []string
 	all  bool            // ProjectionType ALL
 	also map[string]bool // INCLUDE's NonKeyAttributes (none for KEYS_ONLY)
@@ -150,11 +157,17 @@ func (m *Meter) table(ctx context.Context, db *dynamodb.Client, name string) (*t
 	t = &table{}
 	for _, k := range out.Table.KeySchema {
 		t.keys = append(t.keys, aws.ToString(k.AttributeName))
+		if k.KeyType == types.KeyTypeHash {
+			t.hash = aws.ToString(k.AttributeName)
+		}
 	}
 	for _, g := range out.Table.GlobalSecondaryIndexes {
-		ix := index{also: map[string]bool{}}
+		ix := index{name: aws.ToString(g.IndexName), also: map[string]bool{}}
 		for _, k := range g.KeySchema {
 			ix.keys = append(ix.keys, aws.ToString(k.AttributeName))
+			if k.KeyType == types.KeyTypeHash {
+				ix.hash = aws.ToString(k.AttributeName)
+			}
 		}
 		if g.Projection != nil {
 			ix.all = g.Projection.ProjectionType == types.ProjectionTypeAll
@@ -233,22 +246,45 @@ func (ix index) entry(t *table, item attrs) attrs {
 //     attributes into the index." (An entry that does not change at all costs
 //     nothing.)
 func (t *table) writeUnits(old, now attrs) float64 {
-	u := writeUnits(max(ItemSize(old), ItemSize(now)))
+	u := 0.0
+	for _, p := range t.writeParts(old, now) {
+		u += p.units
+	}
+	return u
+}
+
+// writePart is the units of a write that one partition takes: the table's
+// (index "") or an index's.
+type writePart struct {
+	index string
+	item  attrs // the item or index entry whose partition key names the partition
+	units float64
+}
+
+// writeParts splits writeUnits by partition: the base write goes to the
+// item's partition, each index write to the partition of the index entry it
+// deletes or puts.
+func (t *table) writeParts(old, now attrs) []writePart {
+	it := now
+	if it == nil {
+		it = old
+	}
+	parts := []writePart{{item: it, units: writeUnits(max(ItemSize(old), ItemSize(now)))}}
 	for _, ix := range t.indexes {
 		o, n := ix.entry(t, old), ix.entry(t, now)
 		switch {
 		case o == nil && n == nil:
 		case o == nil:
-			u += writeUnits(ItemSize(n))
+			parts = append(parts, writePart{ix.name, n, writeUnits(ItemSize(n))})
 		case n == nil:
-			u += writeUnits(ItemSize(o))
+			parts = append(parts, writePart{ix.name, o, writeUnits(ItemSize(o))})
 		case !reflect.DeepEqual(pick(o, ix.keys), pick(n, ix.keys)):
-			u += writeUnits(ItemSize(o)) + writeUnits(ItemSize(n))
+			parts = append(parts, writePart{ix.name, o, writeUnits(ItemSize(o))}, writePart{ix.name, n, writeUnits(ItemSize(n))})
 		case !reflect.DeepEqual(o, n):
-			u += writeUnits(max(ItemSize(o), ItemSize(n)))
+			parts = append(parts, writePart{ix.name, n, writeUnits(max(ItemSize(o), ItemSize(n)))})
 		}
 	}
-	return u
+	return parts
 }
 
 // writeUnits is 1 unit per KB of size, rounded up, at least 1.
@@ -286,6 +322,8 @@ type biller struct {
 	// failed marks a call whose reads of its own failed: it is billed as 0
 	// units rather than with a guess, and the test sees the Calls count only.
 	failed bool
+	// parts is the call's requests and units by partition.
+	parts map[Partition]PartitionUse
 }
 
 // get reads an item in full, strongly consistent, through the unmetered
@@ -366,7 +404,9 @@ func (b *biller) billWrites(factor float64, ok bool) float64 {
 			return 0
 		}
 		if !ok {
-			total += factor * writeUnits(max(ItemSize(w.old), ItemSize(w.put)))
+			u := factor * writeUnits(max(ItemSize(w.old), ItemSize(w.put)))
+			total += u
+			b.use(b.partitionOf(w.table, "", w.key), true, 0, u)
 			continue
 		}
 		var now attrs
@@ -376,7 +416,11 @@ func (b *biller) billWrites(factor float64, ok bool) float64 {
 		case !w.del:
 			now = b.get(w.table, w.key)
 		}
-		total += factor * t.writeUnits(w.old, now)
+		b.use(b.partitionOf(w.table, "", w.key), true, 0, 0)
+		for _, p := range t.writeParts(w.old, now) {
+			total += factor * p.units
+			b.use(b.partitionOf(w.table, p.index, p.item), false, 0, factor*p.units)
+		}
 	}
 	return total
 }
@@ -409,16 +453,19 @@ func (b *biller) after(in, out any, err error) {
 			}
 			read = readUnits(ItemSize(item), aws.ToBool(v.ConsistentRead))
 		}
+		b.use(b.partitionOf(aws.ToString(v.TableName), "", v.Key), true, read, 0)
 	case *dynamodb.QueryInput:
 		call = "Query"
 		if err == nil {
 			read = b.page(v, out.(*dynamodb.QueryOutput).Items)
 		}
+		b.use(b.queryPartition(v), true, read, 0)
 	case *dynamodb.ScanInput:
 		call = "Scan"
 		if err == nil {
 			read = b.scanPage(v, out.(*dynamodb.ScanOutput).Items)
 		}
+		b.use(Partition{Table: aws.ToString(v.TableName), Index: aws.ToString(v.IndexName), Key: "*"}, true, read, 0)
 	case *dynamodb.PutItemInput:
 		call = "PutItem"
 		if billed {
@@ -483,6 +530,12 @@ func (b *biller) after(in, out any, err error) {
 	}
 	m.Read += read
 	m.Write += wrote
+	if !b.failed {
+		for p, u := range b.parts {
+			t := m.byPart[p]
+			m.byPart[p] = PartitionUse{t.Requests + u.Requests, t.Read + u.Read, t.Write + u.Write}
+		}
+	}
 }
 
 // page bills a Query page: "Query—Reads multiple items that have the same
