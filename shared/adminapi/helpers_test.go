@@ -206,7 +206,8 @@ func (e *env) newFixture(name string) fixture {
 func (e *env) snapshot(f fixture) string {
 	e.t.Helper()
 	var out []string
-	for _, pk := range []string{store.TenantPK(f.ID), store.ContactPK(f.ID, f.ContactID),
+	for _, pk := range []string{store.TenantPK(f.ID), store.APIKeyPK(f.ID, f.OwnerKeyID), store.APIKeyPK(f.ID, f.AgentKeyID),
+		store.ContactPK(f.ID, f.ContactID),
 		store.ConversationPK(f.ID, f.ConvID), store.AuditPK(f.ID), store.SlackPK(f.ID), store.SlackRoutePK(slackTeam(f))} {
 		res, err := e.tt.DB.Query(context.Background(), &dynamodb.QueryInput{
 			TableName: &e.tt.Data, KeyConditionExpression: aws.String("PK = :pk"),

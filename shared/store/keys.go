@@ -18,6 +18,8 @@ import (
 //	message         T#t#CONV#v                MSG#<createdAt>#<id>    -                                     -
 //	dedupe marker   T#t#CONV#v                CMID#<clientMessageId>  -                                     -
 //	rate counter    T#t#RATE#<subject>        <bucket>#<window>#<n>   -                                     -  (ratelimit.go)
+//	api key         T#t#APIKEY#<keyId>        KEY                     T#t#APIKEYS / <keyId>                 -  (apikey.go)
+//	api key (old)   T#t#TENANT                APIKEY#<keyId>          -                                     -  (moved on use, apikeymove.go)
 const (
 	SKProfile = "PROFILE"
 	SKMeta    = "META"
