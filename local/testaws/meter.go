@@ -215,7 +215,7 @@ func (ix index) entry(t *table, item attrs) attrs {
 	return e
 }
 
-// writeUnits is what DynamoDB bills for changing an item from old to now (nil
+// writeParts is what DynamoDB bills for changing an item from old to now (nil
 // for no item) in a table: the base write and the index writes.
 //
 // Base table: "PutItem [...] If an item with the same primary key exists in
@@ -245,23 +245,8 @@ func (ix index) entry(t *table, item attrs) attrs {
 //     attribute, one write is required to update the values of the projected
 //     attributes into the index." (An entry that does not change at all costs
 //     nothing.)
-func (t *table) writeUnits(old, now attrs) float64 {
-	u := 0.0
-	for _, p := range t.writeParts(old, now) {
-		u += p.units
-	}
-	return u
-}
-
-// writePart is the units of a write that one partition takes: the table's
-// (index "") or an index's.
-type writePart struct {
-	index string
-	item  attrs // the item or index entry whose partition key names the partition
-	units float64
-}
-
-// writeParts splits writeUnits by partition: the base write goes to the
+//
+// The units are returned split by partition: the base write goes to the
 // item's partition, each index write to the partition of the index entry it
 // deletes or puts.
 func (t *table) writeParts(old, now attrs) []writePart {
@@ -285,6 +270,14 @@ func (t *table) writeParts(old, now attrs) []writePart {
 		}
 	}
 	return parts
+}
+
+// writePart is the units of a write that one partition takes: the table's
+// (index "") or an index's.
+type writePart struct {
+	index string
+	item  attrs // the item or index entry whose partition key names the partition
+	units float64
 }
 
 // writeUnits is 1 unit per KB of size, rounded up, at least 1.
