@@ -98,10 +98,10 @@ func (s *Store) APIKey(ctx context.Context, tenantID, keyID string) (*chat.APIKe
 	if err != nil {
 		return nil, wrap("get api key", err)
 	}
-	var it apiKeyItem
 	if item == nil {
 		return nil, chat.ErrNotFound
 	}
+	var it apiKeyItem
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return nil, wrap("unmarshal api key", err)
 	}
