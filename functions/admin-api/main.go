@@ -13,6 +13,7 @@ import (
 	"github.com/livesupportbot/backend/shared/privacy/submit"
 	"github.com/livesupportbot/backend/shared/ratelimit"
 	"github.com/livesupportbot/backend/shared/slackbridge"
+	"github.com/livesupportbot/backend/shared/store"
 )
 
 func main() { awsclients.Main(run) }
@@ -39,7 +40,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	log := logging.FromEnv(getenv, "admin-api")
 	h := adminapi.New(adminapi.Deps{Store: rt.Store, Limiter: ratelimit.New(rt.Store), Holds: legalhold.Over(rt.Store),
-		Secrets: rt.Secrets, Logger: log, MaxMessageChars: maxChars, Privacy: priv, Slack: slackBridge(rt, getenv, log)})
+		Secrets: rt.Secrets, Logger: log, MaxMessageChars: maxChars, Privacy: priv, Slack: slackBridge(rt, getenv, log),
+		TenantTTL: store.AdminTenantCacheTTL})
 	return serve(h.Handle)
 }
 

@@ -129,9 +129,10 @@ func ReadConversation(tenant, conv string) []Access {
 	return []Access{data(store.ConversationPK(tenant, conv), eventual, 0)}
 }
 
-// ReadAPIKey is store.APIKey (strongly consistent: a revoke works at once).
+// ReadAPIKey is store.APIKey (strongly consistent: a revoke works at once),
+// in the key's own partition.
 func ReadAPIKey(tenant, key string) []Access {
-	return []Access{data(store.TenantPK(tenant), strong, 0)}
+	return []Access{data(store.APIKeyPK(tenant, key), strong, 0)}
 }
 
 // PutAuditEvent is store.PutAuditEvent of event id.

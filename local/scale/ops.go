@@ -65,6 +65,8 @@ const (
 	// SessionSeconds is how long widget-session takes per request: with the
 	// page load rate, how many warm instances read the tenant per TTL.
 	SessionSeconds = 0.02
+	// AdminSeconds is how long admin-api takes per request.
+	AdminSeconds = 0.03
 	// ShardTarget is the share of a partition's limits a tenant's inbox shard
 	// is sized for (InboxShardsFor), leaving room for bursts.
 	ShardTarget = 0.25
@@ -147,6 +149,12 @@ var Ops = []Op{
 		}},
 	{"widget-session: a warm instance reads its tenant (store.SessionStore)", func(t *Tenant) float64 {
 		return t.Workload.PageViews * SessionSeconds / store.SessionTenantCacheTTL.Seconds()
+	},
+		func(t *Tenant, rng *rand.Rand) []Access { return ReadTenant(t.ID) }},
+	{"admin-api: a warm instance reads its tenant (store.AdminTenantCacheTTL)", func(t *Tenant) float64 {
+		w := t.Workload
+		requests := w.agentReplies() - w.slackReplies() + 2*w.agents()/AgentRefreshSeconds + w.opens()
+		return requests * AdminSeconds / store.AdminTenantCacheTTL.Seconds()
 	},
 		func(t *Tenant, rng *rand.Rand) []Access { return ReadTenant(t.ID) }},
 	{"page load: $connect", func(t *Tenant) float64 { return t.Workload.PageViews },

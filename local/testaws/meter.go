@@ -41,8 +41,8 @@ type Meter struct {
 	actions map[string]int
 	// byOp splits the units by operation.
 	byOp map[string]Units
-	// byPart splits the units by the partition they were spent on.
-	byPart map[Partition]Units
+	// byPart splits the requests and units by the partition they were spent on.
+	byPart map[Partition]PartitionUse
 	// tables caches each table's key schema and indexes, by name.
 	tables map[string]*table
 	// serial lets one metered call (with the meter's own reads) run at a time.
@@ -51,29 +51,44 @@ type Meter struct {
 
 // NewMeter returns an empty meter.
 func NewMeter() *Meter {
-	return &Meter{Calls: map[string]int{}, actions: map[string]int{}, byOp: map[string]Units{}, byPart: map[Partition]Units{}, tables: map[string]*table{}}
+	return &Meter{Calls: map[string]int{}, actions: map[string]int{}, byOp: map[string]Units{}, byPart: map[Partition]PartitionUse{}, tables: map[string]*table{}}
 }
 
 // Partition names one partition key value of a table ("" Index) or of one of
-// its global secondary indexes: where DynamoDB spends the units of a call.
+// its global secondary indexes: where DynamoDB spends the units of a call. A
+// partition key value is never split across partitions, so its load must stay
+// under one partition's 3,000 read and 1,000 write units a second.
 type Partition struct{ Table, Index, Key string }
 
-// ByPartition returns the units so far by the partition they were spent on:
-// a write's on its item's partition and on each index entry's partition, a
-// read's on the partition it read (a Scan's Key is "*").
-func (m *Meter) ByPartition() map[Partition]Units {
+// PartitionUse is what calls asked of one partition: the requests that
+// addressed it (a GetItem's or Query's partition, each item of a write or a
+// transaction; not the index writes a table write causes) and the units it
+// took, index writes included.
+type PartitionUse struct {
+	Requests    int
+	Read, Write float64
+}
+
+// ByPartition returns the requests and units so far by the partition they
+// were spent on: a write's on its item's partition and on each index entry's
+// partition, a read's on the partition it read (a Scan's Key is "*").
+func (m *Meter) ByPartition() map[Partition]PartitionUse {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return maps.Clone(m.byPart)
 }
 
-// spend notes units the call spent on partition p (billed with the call).
-func (b *biller) spend(p Partition, read, write float64) {
+// spend notes units the call spent on partition p (billed with the call), and
+// a request addressed to it when req is set.
+func (b *biller) spend(p Partition, req bool, read, write float64) {
 	if b.parts == nil {
-		b.parts = map[Partition]Units{}
+		b.parts = map[Partition]PartitionUse{}
 	}
 	u := b.parts[p]
-	b.parts[p] = Units{u.Read + read, u.Write + write}
+	if req {
+		u.Requests++
+	}
+	b.parts[p] = PartitionUse{u.Requests, u.Read + read, u.Write + write}
 }
 
 // Units are the read and write units of some calls.
@@ -90,7 +105,7 @@ func (m *Meter) ByOperation() map[string]Units {
 func (m *Meter) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.Calls, m.Read, m.Write, m.actions, m.byOp, m.byPart = map[string]int{}, 0, 0, map[string]int{}, map[string]Units{}, map[Partition]Units{}
+	m.Calls, m.Read, m.Write, m.actions, m.byOp, m.byPart = map[string]int{}, 0, 0, map[string]int{}, map[string]Units{}, map[Partition]PartitionUse{}
 }
 
 // Actions returns the IAM actions (without the "dynamodb:" prefix) the calls
@@ -345,8 +360,8 @@ type biller struct {
 	// failed marks a call whose reads of its own failed: it is billed as 0
 	// units rather than with a guess, and the test sees the Calls count only.
 	failed bool
-	// parts are the units by partition.
-	parts map[Partition]Units
+	// parts are the requests and units by partition.
+	parts map[Partition]PartitionUse
 }
 
 // get reads an item in full, strongly consistent, through the unmetered
@@ -432,7 +447,7 @@ func (b *biller) billWrites(factor float64, ok bool) float64 {
 			if item == nil {
 				item = w.key
 			}
-			b.spend(partitionOf(t.name, "", t.keys[0], item), 0, u)
+			b.spend(partitionOf(t.name, "", t.keys[0], item), true, 0, u)
 			total += u
 			continue
 		}
@@ -444,8 +459,16 @@ func (b *biller) billWrites(factor float64, ok bool) float64 {
 			now = b.get(w.table, w.key)
 		}
 		u, parts := t.writeUnits(w.old, now)
+		item := now
+		if item == nil {
+			item = w.old
+		}
+		if item == nil {
+			item = w.key
+		}
+		b.spend(partitionOf(t.name, "", t.keys[0], item), true, 0, 0)
 		for p, pu := range parts {
-			b.spend(p, 0, factor*pu)
+			b.spend(p, false, 0, factor*pu)
 		}
 		total += factor * u
 	}
@@ -480,20 +503,20 @@ func (b *biller) after(in, out any, err error) {
 			}
 			read = readUnits(ItemSize(item), aws.ToBool(v.ConsistentRead))
 			if t, err := b.m.table(b.ctx, b.db, aws.ToString(v.TableName)); err == nil {
-				b.spend(partitionOf(t.name, "", t.keys[0], v.Key), read, 0)
+				b.spend(partitionOf(t.name, "", t.keys[0], v.Key), true, read, 0)
 			}
 		}
 	case *dynamodb.QueryInput:
 		call = "Query"
 		if err == nil {
 			read = b.page(v, out.(*dynamodb.QueryOutput).Items)
-			b.spend(b.queried(v), read, 0)
+			b.spend(b.queried(v), true, read, 0)
 		}
 	case *dynamodb.ScanInput:
 		call = "Scan"
 		if err == nil {
 			read = b.scanPage(v, out.(*dynamodb.ScanOutput).Items)
-			b.spend(Partition{Table: aws.ToString(v.TableName), Index: aws.ToString(v.IndexName), Key: "*"}, read, 0)
+			b.spend(Partition{Table: aws.ToString(v.TableName), Index: aws.ToString(v.IndexName), Key: "*"}, true, read, 0)
 		}
 	case *dynamodb.PutItemInput:
 		call = "PutItem"
@@ -562,7 +585,7 @@ func (b *biller) after(in, out any, err error) {
 	if !b.failed {
 		for p, u := range b.parts {
 			t := m.byPart[p]
-			m.byPart[p] = Units{t.Read + u.Read, t.Write + u.Write}
+			m.byPart[p] = PartitionUse{t.Requests + u.Requests, t.Read + u.Read, t.Write + u.Write}
 		}
 	}
 }

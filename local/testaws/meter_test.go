@@ -373,3 +373,46 @@ func TestMeter_Reads(t *testing.T) {
 		}
 	})
 }
+
+// TestMeter_ByPartition: each call's requests and units land on the
+// partition key values it addressed; a table write's index entries on their
+// index partitions (units, no request); a transaction on each item's
+// partition, twice.
+func TestMeter_ByPartition(t *testing.T) {
+	f := newMeterFixture(t)
+	ctx := context.Background()
+	f.seed(510, base("T#b", "X#1", 496)) // 10 + 4+496
+	f.m.Reset()
+	// A put into GSI1 (C#a) and GSI2 (R#a): 1 WCU each.
+	if err := f.put(inGSI1(inGSI2(base("T#a", "X#1", 10))))(ctx, f.db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &f.table, Key: attrs{"PK": s("T#b"), "SK": s("X#1")},
+		ConsistentRead: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Query(ctx, &dynamodb.QueryInput{TableName: &f.table, IndexName: aws.String("GSI1"),
+		KeyConditionExpression:    aws.String("#p = :p AND GSI1SK >= :s"),
+		ExpressionAttributeNames:  map[string]string{"#p": "GSI1PK"},
+		ExpressionAttributeValues: attrs{":p": s("C#a"), ":s": s("0")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{ConditionCheck: &types.ConditionCheck{TableName: &f.table, Key: attrs{"PK": s("T#b"), "SK": s("X#1")},
+			ConditionExpression: aws.String("attribute_exists(PK)")}},
+		{Put: &types.Put{TableName: &f.table, Item: base("T#c", "X#1", 0)}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	got := f.m.ByPartition()
+	want := map[Partition]PartitionUse{
+		{Table: f.table, Key: "T#a"}:                {Requests: 1, Write: 1},
+		{Table: f.table, Index: "GSI1", Key: "C#a"}: {Requests: 1, Read: 0.5, Write: 1},
+		{Table: f.table, Index: "GSI2", Key: "R#a"}: {Write: 1},
+		{Table: f.table, Key: "T#b"}:                {Requests: 2, Read: 1, Write: 2},
+		{Table: f.table, Key: "T#c"}:                {Requests: 1, Write: 2},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("by partition:\n%v\nwant\n%v", got, want)
+	}
+}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/livesupportbot/backend/shared/apierror"
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/store"
 )
 
 // Role is what a caller may do.
@@ -147,6 +148,10 @@ type Deps struct {
 	// app's client secret per install; a deployment without one answers as
 	// one without Slack.
 	Slack SlackIntegrations
+	// TenantTTL is how long the API keeps the tenant of a key it
+	// authenticated (0: it reads the tenant on every request). Keys are never
+	// kept. A change of a tenant through this API takes effect on it at once.
+	TenantTTL time.Duration
 }
 
 // API serves the admin API.
@@ -163,6 +168,7 @@ type API struct {
 	slack           SlackIntegrations
 	routes          []Route
 	privacy         PrivacyRequests
+	tenants         *store.TenantCache // nil: no cache
 
 	mu   sync.Mutex
 	keys *keys // the platform token and the keys derived from it, once known
@@ -196,8 +202,34 @@ func New(d Deps) *API {
 	if a.secrets == nil {
 		a.keys = a.deriveKeys(d.PlatformToken)
 	}
+	if d.TenantTTL > 0 {
+		a.tenants = store.NewTenantCache(clocked{d.Store, a.now}, d.TenantTTL)
+	}
 	a.routes = a.allRoutes()
 	return a
+}
+
+// clocked is the store on the API's clock, for the tenant cache.
+type clocked struct {
+	Store
+	now func() time.Time
+}
+
+func (c clocked) Now() time.Time { return c.now() }
+
+// tenant reads a tenant, from the cache when the API keeps one.
+func (a *API) tenant(ctx context.Context, id string) (*chat.Tenant, error) {
+	if a.tenants != nil {
+		return a.tenants.Tenant(ctx, id)
+	}
+	return a.store.Tenant(ctx, id)
+}
+
+// changedTenant drops a tenant this API changed from its cache.
+func (a *API) changedTenant(id string) {
+	if a.tenants != nil {
+		a.tenants.Forget(id)
+	}
 }
 
 // CheckPlatformToken refuses a platform token shorter than 32 characters.

@@ -79,7 +79,7 @@ func (a *API) authenticate(ctx context.Context, platformToken, header string) (P
 	if subtle.ConstantTimeCompare(want, got) != 1 || k.RevokedAt != nil || !Role(k.Role).Valid() {
 		return Principal{}, errUnauthorized
 	}
-	t, err := a.store.Tenant(ctx, tenantID)
+	t, err := a.tenant(ctx, tenantID)
 	if chat.ErrorCode(err) == chat.ENotFound {
 		return Principal{}, errUnauthorized
 	}

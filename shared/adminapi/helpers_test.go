@@ -64,7 +64,7 @@ func newEnv(t testing.TB, opts ...func(*adminapi.Deps)) *env {
 func (e *env) deps() adminapi.Deps {
 	return withStore(e.store, adminapi.Deps{PlatformToken: platformToken,
 		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Privacy: noPrivacyProcessing(e.store),
-		Slack: slackDeps(e.store)})
+		Slack: slackDeps(e.store), TenantTTL: store.AdminTenantCacheTTL})
 }
 
 // withStore is d over st: the store, and the limiter and legal holds over it.
@@ -207,8 +207,9 @@ func (e *env) newFixture(name string) fixture {
 func (e *env) snapshot(f fixture) string {
 	e.t.Helper()
 	var out []string
-	for _, pk := range append([]string{store.TenantPK(f.ID), store.ContactPK(f.ID, f.ContactID),
-		store.ConversationPK(f.ID, f.ConvID), store.SlackPK(f.ID), store.SlackRoutePK(slackTeam(f))}, store.AuditPartitions(f.ID)...) {
+	for _, pk := range append([]string{store.TenantPK(f.ID), store.APIKeyPK(f.ID, f.OwnerKeyID), store.APIKeyPK(f.ID, f.AgentKeyID),
+		store.ContactPK(f.ID, f.ContactID), store.ConversationPK(f.ID, f.ConvID), store.SlackPK(f.ID),
+		store.SlackRoutePK(slackTeam(f))}, store.AuditPartitions(f.ID)...) {
 		res, err := e.tt.DB.Query(context.Background(), &dynamodb.QueryInput{
 			TableName: &e.tt.Data, KeyConditionExpression: aws.String("PK = :pk"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
@@ -305,10 +306,14 @@ func (e *env) auditItems(tenantID string) string {
 }
 
 // newMeteredEnv is newEnv with a store whose every DynamoDB call m counts.
-func newMeteredEnv(t testing.TB, m *testaws.Meter) *env {
+func newMeteredEnv(t testing.TB, m *testaws.Meter, opts ...func(*adminapi.Deps)) *env {
 	t.Helper()
 	e := newEnv(t)
 	e.store = store.New(m.Client(testaws.Config(t)), e.tt.Data, e.tt.Archive).WithSubjectKey(subjectKey)
-	e.api = adminapi.New(e.deps())
+	d := e.deps()
+	for _, o := range opts {
+		o(&d)
+	}
+	e.api = adminapi.New(d)
 	return e
 }

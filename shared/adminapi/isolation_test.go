@@ -58,6 +58,8 @@ var routeCases = map[string]routeCase{
 	// names one that does not exist; TestTenantLegalHold_* holds a real one.
 	"PUT /v1/tenants/{id}/legal-hold":    {path: fixed("/v1/tenants/t0000000000000000000000000/legal-hold"), byID: true},
 	"DELETE /v1/tenants/{id}/legal-hold": {path: fixed("/v1/tenants/t0000000000000000000000000/legal-hold"), byID: true},
+	// Likewise its inbox shards; TestInboxShards_* sets a real tenant's.
+	"PUT /v1/tenants/{id}/inbox-shards": {path: fixed("/v1/tenants/t0000000000000000000000000/inbox-shards"), body: `{"inboxShards":2}`, byID: true},
 	// Likewise the operator's owner key for a tenant; TestOperator_* issue real ones.
 	"POST /v1/tenants/{id}/api-keys": {path: fixed("/v1/tenants/t0000000000000000000000000/api-keys"), body: `{"name":"recovery"}`, byID: true},
 }

@@ -62,6 +62,7 @@ func (a *API) setTenantHold(ctx context.Context, r *Request, hold bool) (*Respon
 		act, op = ActTenantLift, a.holds.LiftTenant
 	}
 	res, err := op(ctx, tid)
+	a.changedTenant(tid)
 	if err != nil {
 		return nil, err
 	}

@@ -90,14 +90,16 @@ func TestAPIKeys_ExpiredOwnerKeyIsNoOwner(t *testing.T) {
 	wantProblem(t, "revoke the last live owner key", e.call(http.MethodDelete, "/v1/api-keys/"+a.OwnerKeyID, a.OwnerKey, ""), http.StatusConflict)
 }
 
-// setKeyAttr writes one attribute of a stored key straight to the table.
+// setKeyAttr writes one attribute of a stored key straight to the table (the
+// key must be there: the update creates nothing).
 func (e *env) setKeyAttr(tenantID, keyID, attr string, v types.AttributeValue) {
 	e.t.Helper()
 	_, err := e.tt.DB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
 		TableName: &e.tt.Data, Key: map[string]types.AttributeValue{
-			"PK": &types.AttributeValueMemberS{Value: store.TenantPK(tenantID)},
-			"SK": &types.AttributeValueMemberS{Value: "APIKEY#" + keyID}},
+			"PK": &types.AttributeValueMemberS{Value: store.APIKeyPK(tenantID, keyID)},
+			"SK": &types.AttributeValueMemberS{Value: store.SKAPIKey}},
 		UpdateExpression:          aws.String("SET #a = :v"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
 		ExpressionAttributeNames:  map[string]string{"#a": attr},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": v},
 	})
@@ -179,15 +181,18 @@ func TestAPIKeys_TwoOwnersRevokeTheLastTwoAtOnce(t *testing.T) {
 }
 
 // TestAPIKeys_RevokeCost pins what a revoke costs in DynamoDB, beside the
-// authentication's two reads, the key's rate-limit counter (one conditional
+// authentication's read of the key (its tenant is kept, store.AdminTenantCacheTTL), the key's rate-limit counter (one conditional
 // update) and the audit event: an agent key one
 // conditional update, as before the last-owner rule; an owner key that update
-// (its condition fails on the role), a strongly consistent Query of the keys
-// until a witness, and the two-item transaction; a refused one changes nothing
-// (its failed update is still billed one write unit).
+// (its condition fails on the role), a strongly consistent Query of the
+// tenant's partition for keys still stored there (the transition: none here),
+// a Query of the key list in GSI1 until a witness, and the two-item
+// transaction; a refused one changes nothing (its failed update is still
+// billed one write unit).
 func TestAPIKeys_RevokeCost(t *testing.T) {
 	m := testaws.NewMeter()
-	e := newMeteredEnv(t, m)
+	now := time.Now().UTC() // the API's clock stands still: its tenant stays kept
+	e := newMeteredEnv(t, m, func(d *adminapi.Deps) { d.Now = func() time.Time { return now } })
 	f := e.newFixture("Cost")
 	_, second := e.createKey(f.OwnerKey, "second owner", "owner")
 	for _, tc := range []struct {
@@ -195,9 +200,9 @@ func TestAPIKeys_RevokeCost(t *testing.T) {
 		status   int
 		calls    string
 	}{
-		{"agent key", f.AgentKeyID, http.StatusNoContent, "GetItem=2 PutItem=1 UpdateItem=2"},
-		{"owner key", second, http.StatusNoContent, "GetItem=2 PutItem=1 Query=1 TransactWriteItems=1 UpdateItem=2"},
-		{"last owner key", f.OwnerKeyID, http.StatusConflict, "GetItem=2 Query=1 UpdateItem=2"},
+		{"agent key", f.AgentKeyID, http.StatusNoContent, "GetItem=1 PutItem=1 UpdateItem=2"},
+		{"owner key", second, http.StatusNoContent, "GetItem=1 PutItem=1 Query=2 TransactWriteItems=1 UpdateItem=2"},
+		{"last owner key", f.OwnerKeyID, http.StatusConflict, "GetItem=1 Query=2 UpdateItem=2"},
 	} {
 		m.Reset()
 		wantStatus(t, tc.name, e.call(http.MethodDelete, "/v1/api-keys/"+tc.id, f.OwnerKey, ""), tc.status)

@@ -50,6 +50,7 @@ func (a *API) setInboxShards(ctx context.Context, r *Request) (*Response, error)
 		return nil, fieldError("inboxShards", "must be a power of two from 1 to "+itoa(store.MaxInboxShards))
 	}
 	t, err := a.store.SetInboxShards(ctx, tid, n)
+	a.changedTenant(tid)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -66,4 +67,47 @@ func TestInboxShards_OperatorRaisesThemAndTheInboxReadsEveryShard(t *testing.T) 
 	if !contains(e.call(http.MethodGet, "/v1/audit-events", f.OwnerKey, "").Body, adminapi.ActTenantInboxShards) {
 		t.Error("no audit event of the change")
 	}
+}
+
+// TestTenantCache_AdminRequestsReadTheTenantOncePerTTL: a warm admin API
+// reads the tenant of the keys it authenticates once per TenantTTL (the key
+// itself on every request, so a revoke works at once); its own change of the
+// tenant takes effect on its next request; a change made elsewhere within
+// the TTL.
+func TestTenantCache_AdminRequestsReadTheTenantOncePerTTL(t *testing.T) {
+	m := testaws.NewMeter()
+	now := time.Now().UTC()
+	e := newMeteredEnv(t, m, func(d *adminapi.Deps) {
+		d.Now = func() time.Time { return now }
+		d.TenantTTL = store.AdminTenantCacheTTL
+	})
+	f := e.newFixture("Cached")
+	tenantPart := testaws.Partition{Table: e.tt.Data, Key: store.TenantPK(f.ID)}
+	keyPart := testaws.Partition{Table: e.tt.Data, Key: store.APIKeyPK(f.ID, f.AgentKeyID)}
+	const inbox = "/v1/conversations?status=open"
+	wantStatus(t, "warm up", e.call(http.MethodGet, inbox, f.AgentKey, ""), http.StatusOK)
+	m.Reset()
+	for range 5 {
+		wantStatus(t, "inbox", e.call(http.MethodGet, inbox, f.AgentKey, ""), http.StatusOK)
+	}
+	parts := m.ByPartition()
+	if u := parts[tenantPart]; u.Requests != 0 {
+		t.Errorf("5 requests within the TTL read the tenant's partition %d times, want 0", u.Requests)
+	}
+	if u := parts[keyPart]; u.Requests != 5 {
+		t.Errorf("5 requests read the key %d times, want 5 (keys are never kept)", u.Requests)
+	}
+
+	// A change through this API: its next request sees it.
+	wantStatus(t, "rename", e.call(http.MethodPatch, "/v1/tenant", f.OwnerKey, `{"name":"Renamed"}`), http.StatusOK)
+	if b := e.call(http.MethodGet, "/v1/tenant", f.OwnerKey, "").Body; !contains(b, "Renamed") {
+		t.Errorf("after its own change the API shows %s", b)
+	}
+	// A change elsewhere (the tenant closed by another instance): seen once the TTL passes.
+	if err := e.store.CloseTenant(context.Background(), f.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "within the TTL", e.call(http.MethodGet, inbox, f.AgentKey, ""), http.StatusOK)
+	now = now.Add(store.AdminTenantCacheTTL + time.Second)
+	wantProblem(t, "after the TTL", e.call(http.MethodGet, inbox, f.AgentKey, ""), http.StatusUnauthorized)
 }

@@ -152,6 +152,7 @@ func (a *API) patchTenant(ctx context.Context, r *Request) (*Response, error) {
 		return nil, fieldError("body", "name, allowedOrigins, retention or rateLimits is required")
 	}
 	t, err := a.store.UpdateTenantSettings(ctx, r.Principal.TenantID, u)
+	a.changedTenant(r.Principal.TenantID)
 	if err != nil {
 		return nil, err
 	}

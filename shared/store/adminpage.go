@@ -85,15 +85,6 @@ func (l pageList) after(cursor string) (string, error) {
 	return k[l.sortAttr].(*types.AttributeValueMemberS).Value, nil
 }
 
-// cursorAt is the cursor of the page after the item with sort key sk ("" for
-// none: the end of the list).
-func (l pageList) cursorAt(sk string) string {
-	if sk == "" {
-		return ""
-	}
-	return base64.RawURLEncoding.EncodeToString(append(l.tag(), sk...))
-}
-
 // cursor returns the cursor of the page after the last evaluated key lek (""
 // at the end). A key not of the list's form is an error: it would make a
 // cursor the list refuses.
@@ -105,10 +96,19 @@ func (l pageList) cursor(lek map[string]types.AttributeValue) (string, error) {
 	if !ok {
 		return "", chat.Errorf(chat.EInternal, "page key without %s", l.sortAttr)
 	}
-	if _, ok := l.start(sk.Value); !ok {
+	return l.cursorAt(sk.Value)
+}
+
+// cursorAt returns the cursor of the page after the item with sort key sk (a
+// sort key of the list, else an error; "" for "": the end of the list).
+func (l pageList) cursorAt(sk string) (string, error) {
+	if sk == "" {
+		return "", nil
+	}
+	if _, ok := l.start(sk); !ok {
 		return "", chat.Errorf(chat.EInternal, "page key %s is not of the list", l.sortAttr)
 	}
-	return base64.RawURLEncoding.EncodeToString(append(l.tag(), sk.Value...)), nil
+	return base64.RawURLEncoding.EncodeToString(append(l.tag(), sk...)), nil
 }
 
 // tablePage is a list of one partition of the table whose sort keys start
@@ -138,9 +138,15 @@ func indexPage(gsi1pk string, item func(gsi1sk string) (pk, sk string, ok bool))
 	}}
 }
 
-// apiKeyPages is the list of a tenant's API keys: APIKEY#<keyId>.
+// apiKeyPages is the list of a tenant's API keys: GSI1SK <keyId>, the key in
+// its own partition.
 func apiKeyPages(tenantID string) pageList {
-	return tablePage(TenantPK(tenantID), prefAPIKey, func(id string) bool { return ids.Valid(ids.APIKey, id) })
+	return indexPage(APIKeysIndexKey(tenantID), func(g string) (string, string, bool) {
+		if !ids.Valid(ids.APIKey, g) {
+			return "", "", false
+		}
+		return APIKeyPK(tenantID, g), SKAPIKey, true
+	})
 }
 
 // auditPages is the list of a tenant's audit events: EVT#<time>#<eventId>,

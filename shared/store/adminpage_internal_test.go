@@ -30,10 +30,10 @@ func adminLists(tenantID string) map[string]pageList {
 func FuzzPageCursor(f *testing.F) {
 	at := TimeKey(time.Date(2026, 3, 10, 12, 1, 0, 0, time.UTC))
 	tA, tB := ids.New(ids.Tenant), ids.New(ids.Tenant)
-	f.Add(tA, tB, prefAPIKey+ids.New(ids.APIKey), "")
+	f.Add(tA, tB, ids.New(ids.APIKey), "")
 	f.Add(tA, tB, prefAudit+at+"#"+ids.New(ids.Event), "abc")
 	f.Add(tA, tA+"x", prefContactIndex+ids.New(ids.Contact), "AAAAAAAAAAAAQ")
-	f.Add("a", "a#b", at+"#"+ids.New(ids.Conversation), base64.RawURLEncoding.EncodeToString([]byte("12345678"+prefAPIKey)))
+	f.Add("a", "a#b", at+"#"+ids.New(ids.Conversation), base64.RawURLEncoding.EncodeToString([]byte("12345678"+legacyPrefAPIKey)))
 	f.Fuzz(func(t *testing.T, tenant, intruder, sk, cursor string) {
 		lists := adminLists(tenant)
 		for name, l := range lists {

@@ -166,7 +166,7 @@ func TestAdminRecords_StoredAttributeNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"apiKey":     "PK SK dataClass entity expiresAt createdAt createdBy hash id name prefix revokedAt role tenantId",
+		"apiKey":     "PK SK GSI1PK GSI1SK dataClass entity expiresAt createdAt createdBy hash id name prefix revokedAt role tenantId",
 		"auditEvent": "PK SK dataClass entity expiresAt action actorKeyId actorRole at id requestId targets tenantId",
 	}
 	got := map[string]string{}

@@ -86,7 +86,10 @@ func (s *Store) AuditEvents(ctx context.Context, tenantID string, limit int, cur
 	if err := attributevalue.UnmarshalListOfMaps(raw, &items); err != nil {
 		return nil, "", wrap("unmarshal audit events", err)
 	}
-	next := l.cursorAt(last)
+	next, err := l.cursorAt(last)
+	if err != nil {
+		return nil, "", wrap("audit events", err)
+	}
 	out := make([]chat.AuditEvent, len(items))
 	for i, it := range items {
 		r := it.auditRecord

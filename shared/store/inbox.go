@@ -38,7 +38,11 @@ func (s *Store) ConversationsByStatus(ctx context.Context, tenantID, status stri
 		out[i] = it.Conversation
 		out[i].TenantID = tenantID
 	}
-	return out, l.cursorAt(last), nil
+	next, err := l.cursorAt(last)
+	if err != nil {
+		return nil, "", wrap("conversations by status", err)
+	}
+	return out, next, nil
 }
 
 // SetConversationStatus opens or closes a live conversation and moves it to the

@@ -18,6 +18,8 @@ import (
 //	message         T#t#CONV#v                MSG#<createdAt>#<id>    -                                     -
 //	dedupe marker   T#t#CONV#v                CMID#<clientMessageId>  -                                     -
 //	rate counter    T#t#RATE#<subject>        <bucket>#<window>#<n>   -                                     -  (ratelimit.go)
+//	api key         T#t#APIKEY#<keyId>        KEY                     T#t#APIKEYS / <keyId>                 -  (apikey.go)
+//	api key (old)   T#t#TENANT                APIKEY#<keyId>          -                                     -  (moved on use, apikeymove.go)
 //
 // [#n] is a write shard (shard.go): the inbox has the tenant's InboxShards,
 // each retention index month RetentionShards(class); shard 0 has no suffix.

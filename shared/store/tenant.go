@@ -95,6 +95,14 @@ func (s *SessionStore) TenantByWidgetKey(ctx context.Context, widgetKey string) 
 	return tenantByWidgetKey(ctx, s.tenants.Tenant, widgetKey)
 }
 
+// AdminTenantCacheTTL is how long admin-api keeps the tenant of the keys it
+// authenticates: every admin request needs it, and a big tenant's agents
+// would otherwise put thousands of reads a second on its profile. The key
+// itself is read on every request (a revoke works at once); a change of the
+// tenant made through one instance takes effect there at once, elsewhere
+// within this.
+const AdminTenantCacheTTL = 5 * time.Second
+
 // TenantCacheTTL is how long dispatch (and tests) keep a tenant they read.
 const TenantCacheTTL = 30 * time.Second
 
@@ -147,6 +155,14 @@ func NewTenantCache(s tenantReader, ttl time.Duration) *TenantCache {
 // concurrent use.
 func (c *TenantCache) Tenant(ctx context.Context, id string) (*chat.Tenant, error) {
 	return c.TenantAtLeast(ctx, id, 0)
+}
+
+// Forget drops the tenant from the cache: the next read reads it again (its
+// owner changed it).
+func (c *TenantCache) Forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
 }
 
 // TenantAtLeast returns the tenant from the cache when fresh and at least at
