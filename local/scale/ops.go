@@ -8,7 +8,6 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -257,6 +256,3 @@ var Ops = []Op{
 	{"retention sweep (daily, per tenant)", func(t *Tenant) float64 { return 1.0 / 86400 },
 		func(t *Tenant, rng *rand.Rand) []Access { return SweepTenant(t.ID) }},
 }
-
-// classes lists the retention classes, for tests.
-var classes = []retention.Class{retention.Personal, retention.Communication, retention.Usage, retention.Technical}
