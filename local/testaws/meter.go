@@ -41,6 +41,8 @@ type Meter struct {
 	actions map[string]int
 	// byOp splits the units by operation.
 	byOp map[string]Units
+	// byPart splits the units by partition key (ByPartition).
+	byPart map[string]Units
 	// tables caches each table's key schema and indexes, by name.
 	tables map[string]*table
 	// serial lets one metered call (with the meter's own reads) run at a time.
@@ -49,7 +51,7 @@ type Meter struct {
 
 // NewMeter returns an empty meter.
 func NewMeter() *Meter {
-	return &Meter{Calls: map[string]int{}, actions: map[string]int{}, byOp: map[string]Units{}, tables: map[string]*table{}}
+	return &Meter{Calls: map[string]int{}, actions: map[string]int{}, byOp: map[string]Units{}, byPart: map[string]Units{}, tables: map[string]*table{}}
 }
 
 // Units are the read and write units of some calls.
@@ -62,11 +64,25 @@ func (m *Meter) ByOperation() map[string]Units {
 	return maps.Clone(m.byOp)
 }
 
+// ByPartition returns the units so far by partition key value: the partition
+// key of each item read or written in a table ("T#t#SUPPRESS#ab"), and for an
+// index "<index name>:<its partition key>" ("GSI2:T#_platform#TENANTS"),
+// which is where DynamoDB spends an index write or an index Query. A Query
+// counts for the partition its key condition names, a Scan for "(scan)". The
+// tables are not told apart (a test meters the calls of one table, or knows
+// which keys are whose). A transaction's units are split over its items as
+// they are billed (twice each).
+func (m *Meter) ByPartition() map[string]Units {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.byPart)
+}
+
 // Reset zeroes the meter.
 func (m *Meter) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.Calls, m.Read, m.Write, m.actions, m.byOp = map[string]int{}, 0, 0, map[string]int{}, map[string]Units{}
+	m.Calls, m.Read, m.Write, m.actions, m.byOp, m.byPart = map[string]int{}, 0, 0, map[string]int{}, map[string]Units{}, map[string]Units{}
 }
 
 // Actions returns the IAM actions (without the "dynamodb:" prefix) the calls
@@ -129,6 +145,7 @@ type table struct {
 
 // index is a global secondary index: its key attributes and projection.
 type index struct {
+	name string
 	keys []string
 	all  bool            // ProjectionType ALL
 	also map[string]bool // INCLUDE's NonKeyAttributes (none for KEYS_ONLY)
@@ -152,7 +169,7 @@ func (m *Meter) table(ctx context.Context, db *dynamodb.Client, name string) (*t
 		t.keys = append(t.keys, aws.ToString(k.AttributeName))
 	}
 	for _, g := range out.Table.GlobalSecondaryIndexes {
-		ix := index{also: map[string]bool{}}
+		ix := index{name: aws.ToString(g.IndexName), also: map[string]bool{}}
 		for _, k := range g.KeySchema {
 			ix.keys = append(ix.keys, aws.ToString(k.AttributeName))
 		}
@@ -233,22 +250,59 @@ func (ix index) entry(t *table, item attrs) attrs {
 //     attributes into the index." (An entry that does not change at all costs
 //     nothing.)
 func (t *table) writeUnits(old, now attrs) float64 {
+	return t.writeUnitsBy(old, now, func(string, float64) {})
+}
+
+// writeUnitsBy is writeUnits, telling part each partition's share (see
+// ByPartition): the base write to the item's partition, each index write to
+// the partition of the index entry it puts or deletes.
+func (t *table) writeUnitsBy(old, now attrs, part func(key string, units float64)) float64 {
+	item := now
+	if item == nil {
+		item = old
+	}
 	u := writeUnits(max(ItemSize(old), ItemSize(now)))
+	part(partValue(item, t.keys), u)
 	for _, ix := range t.indexes {
 		o, n := ix.entry(t, old), ix.entry(t, now)
+		at := func(e attrs, units float64) float64 {
+			part(ix.name+":"+partValue(e, ix.keys), units)
+			return units
+		}
 		switch {
 		case o == nil && n == nil:
 		case o == nil:
-			u += writeUnits(ItemSize(n))
+			u += at(n, writeUnits(ItemSize(n)))
 		case n == nil:
-			u += writeUnits(ItemSize(o))
+			u += at(o, writeUnits(ItemSize(o)))
 		case !reflect.DeepEqual(pick(o, ix.keys), pick(n, ix.keys)):
-			u += writeUnits(ItemSize(o)) + writeUnits(ItemSize(n))
+			u += at(o, writeUnits(ItemSize(o))) + at(n, writeUnits(ItemSize(n)))
 		case !reflect.DeepEqual(o, n):
-			u += writeUnits(max(ItemSize(o), ItemSize(n)))
+			u += at(n, writeUnits(max(ItemSize(o), ItemSize(n))))
 		}
 	}
 	return u
+}
+
+// partValue is the value of an item's partition key (the first of keys), as
+// text.
+func partValue(item attrs, keys []string) string {
+	if len(keys) == 0 {
+		return ""
+	}
+	return attrText(item[keys[0]])
+}
+
+func attrText(v types.AttributeValue) string {
+	switch t := v.(type) {
+	case *types.AttributeValueMemberS:
+		return t.Value
+	case *types.AttributeValueMemberN:
+		return t.Value
+	case *types.AttributeValueMemberB:
+		return string(t.Value)
+	}
+	return ""
 }
 
 // writeUnits is 1 unit per KB of size, rounded up, at least 1.
@@ -286,6 +340,17 @@ type biller struct {
 	// failed marks a call whose reads of its own failed: it is billed as 0
 	// units rather than with a guess, and the test sees the Calls count only.
 	failed bool
+	// parts splits the call's units by partition key (ByPartition).
+	parts map[string]Units
+}
+
+// part adds units to a partition's share of the call.
+func (b *biller) part(key string, u Units) {
+	if b.parts == nil {
+		b.parts = map[string]Units{}
+	}
+	p := b.parts[key]
+	b.parts[key] = Units{p.Read + u.Read, p.Write + u.Write}
 }
 
 // get reads an item in full, strongly consistent, through the unmetered
@@ -366,7 +431,9 @@ func (b *biller) billWrites(factor float64, ok bool) float64 {
 			return 0
 		}
 		if !ok {
-			total += factor * writeUnits(max(ItemSize(w.old), ItemSize(w.put)))
+			u := factor * writeUnits(max(ItemSize(w.old), ItemSize(w.put)))
+			b.part(partValue(w.key, t.keys), Units{Write: u})
+			total += u
 			continue
 		}
 		var now attrs
@@ -376,7 +443,9 @@ func (b *biller) billWrites(factor float64, ok bool) float64 {
 		case !w.del:
 			now = b.get(w.table, w.key)
 		}
-		total += factor * t.writeUnits(w.old, now)
+		total += factor * t.writeUnitsBy(w.old, now, func(key string, u float64) {
+			b.part(key, Units{Write: factor * u})
+		})
 	}
 	return total
 }
@@ -408,16 +477,21 @@ func (b *biller) after(in, out any, err error) {
 				item = b.get(aws.ToString(v.TableName), v.Key)
 			}
 			read = readUnits(ItemSize(item), aws.ToBool(v.ConsistentRead))
+			if t, err := b.m.table(b.ctx, b.db, aws.ToString(v.TableName)); err == nil {
+				b.part(partValue(v.Key, t.keys), Units{Read: read})
+			}
 		}
 	case *dynamodb.QueryInput:
 		call = "Query"
 		if err == nil {
 			read = b.page(v, out.(*dynamodb.QueryOutput).Items)
+			b.part(b.queryPart(v), Units{Read: read})
 		}
 	case *dynamodb.ScanInput:
 		call = "Scan"
 		if err == nil {
 			read = b.scanPage(v, out.(*dynamodb.ScanOutput).Items)
+			b.part("(scan)", Units{Read: read})
 		}
 	case *dynamodb.PutItemInput:
 		call = "PutItem"
@@ -483,6 +557,45 @@ func (b *biller) after(in, out any, err error) {
 	}
 	m.Read += read
 	m.Write += wrote
+	if !b.failed {
+		for k, u := range b.parts {
+			p := m.byPart[k]
+			m.byPart[k] = Units{p.Read + u.Read, p.Write + u.Write}
+		}
+	}
+}
+
+var keyCondition = regexp.MustCompile(`(#?[A-Za-z0-9_.]+)\s*=\s*(:[A-Za-z0-9_]+)`)
+
+// queryPart is the partition a Query reads (see ByPartition): the value its
+// key condition gives the partition key of the table or index.
+func (b *biller) queryPart(v *dynamodb.QueryInput) string {
+	t, err := b.m.table(b.ctx, b.db, aws.ToString(v.TableName))
+	if err != nil {
+		return ""
+	}
+	keys, prefix := t.keys, ""
+	if ix := aws.ToString(v.IndexName); ix != "" {
+		prefix = ix + ":"
+		for _, i := range t.indexes {
+			if i.name == ix {
+				keys = i.keys
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return prefix
+	}
+	for _, mt := range keyCondition.FindAllStringSubmatch(aws.ToString(v.KeyConditionExpression), -1) {
+		name := mt[1]
+		if n, ok := v.ExpressionAttributeNames[name]; ok {
+			name = n
+		}
+		if name == keys[0] {
+			return prefix + attrText(v.ExpressionAttributeValues[mt[2]])
+		}
+	}
+	return prefix
 }
 
 // page bills a Query page: "Query—Reads multiple items that have the same

@@ -373,3 +373,36 @@ func TestMeter_Reads(t *testing.T) {
 		}
 	})
 }
+
+// ByPartition splits the units by the partition key they were spent on: a
+// read by the key it names, a Query by its key condition (on an index, the
+// index's partition), a write by the item's partition plus each index entry's.
+func TestMeter_ByPartition(t *testing.T) {
+	f := newMeterFixture(t)
+	ctx := context.Background()
+	f.seed(148, inGSI2(base("T#a", "P#1", 100)))
+	f.m.Reset()
+	if _, err := f.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &f.table, Key: attrs{"PK": s("T#a"), "SK": s("P#1")},
+		ConsistentRead: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	// A miss reads too: 0.5 RCU eventually consistent.
+	if _, err := f.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &f.table, Key: attrs{"PK": s("T#b"), "SK": s("none")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Query(ctx, &dynamodb.QueryInput{TableName: &f.table, IndexName: aws.String("GSI2"),
+		KeyConditionExpression:    aws.String("#p = :p"),
+		ExpressionAttributeNames:  map[string]string{"#p": "GSI2PK"},
+		ExpressionAttributeValues: attrs{":p": s("R#a")}}); err != nil {
+		t.Fatal(err)
+	}
+	// 148 bytes: 1 WCU for T#c, and 1 for its GSI2 entry in R#a.
+	if err := f.put(inGSI2(base("T#c", "P#1", 100)))(ctx, f.db); err != nil {
+		t.Fatal(err)
+	}
+	got := f.m.ByPartition()
+	want := map[string]Units{"T#a": {Read: 1}, "T#b": {Read: 0.5}, "GSI2:R#a": {Read: 0.5, Write: 1}, "T#c": {Write: 1}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("by partition %v, want %v", got, want)
+	}
+}
