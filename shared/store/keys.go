@@ -18,6 +18,9 @@ import (
 //	message         T#t#CONV#v                MSG#<createdAt>#<id>    -                                     -
 //	dedupe marker   T#t#CONV#v                CMID#<clientMessageId>  -                                     -
 //	rate counter    T#t#RATE#<subject>        <bucket>#<window>#<n>   -                                     -  (ratelimit.go)
+//	suppression     T#t#SUPPRESS#<hh>         <kind>#<hmac hex>       -                                     -  (suppression.go; hh: the hmac's first two hex digits)
+//	legacy suppr.   T#t#SUPPRESS              <kind>#<hmac hex>       -                                     -  (before sharding: read and moved until the marker says done)
+//	migration mark  T#_platform#MIGRATIONS    SUPPRESS-SHARDED        -                                     -  (suppressmigrate.go)
 const (
 	SKProfile = "PROFILE"
 	SKMeta    = "META"
