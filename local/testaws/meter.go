@@ -249,14 +249,11 @@ func (ix index) entry(t *table, item attrs) attrs {
 //     attribute, one write is required to update the values of the projected
 //     attributes into the index." (An entry that does not change at all costs
 //     nothing.)
-func (t *table) writeUnits(old, now attrs) float64 {
-	return t.writeUnitsBy(old, now, func(string, float64) {})
-}
-
-// writeUnitsBy is writeUnits, telling part each partition's share (see
-// ByPartition): the base write to the item's partition, each index write to
-// the partition of the index entry it puts or deletes.
-func (t *table) writeUnitsBy(old, now attrs, part func(key string, units float64)) float64 {
+//
+// part is told each partition's share (see ByPartition): the base write goes
+// to the item's partition, each index write to that of the index entry it
+// puts or deletes.
+func (t *table) writeUnits(old, now attrs, part func(key string, units float64)) float64 {
 	item := now
 	if item == nil {
 		item = old
@@ -443,7 +440,7 @@ func (b *biller) billWrites(factor float64, ok bool) float64 {
 		case !w.del:
 			now = b.get(w.table, w.key)
 		}
-		total += factor * t.writeUnitsBy(w.old, now, func(key string, u float64) {
+		total += factor * t.writeUnits(w.old, now, func(key string, u float64) {
 			b.part(key, Units{Write: factor * u})
 		})
 	}
