@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -163,7 +164,8 @@ func (s *Store) FinishSuppressMigration(ctx context.Context) error {
 }
 
 // MigrateSuppressions moves the tenant's legacy suppression entries to their
-// shards and returns how many it took out of the legacy partition. Each entry
+// shards and returns how many it moved (or found just deleted from the legacy
+// partition when the shard had it already). Each entry
 // is copied with every attribute (expiresAt, dataClass, index attributes) but
 // its PK, in one transaction with the delete of the legacy entry: the put
 // only if the shard has no entry yet, the delete only if the legacy entry is
@@ -202,8 +204,12 @@ func (s *Store) MigrateSuppressions(ctx context.Context, tenantID string) (int, 
 	}
 }
 
+func conditionFailed(r types.CancellationReason) bool {
+	return aws.ToString(r.Code) == "ConditionalCheckFailed"
+}
+
 // moveSuppression moves one legacy entry (see MigrateSuppressions) and reports
-// whether it took it out of the legacy partition.
+// whether the move counts as this call's.
 func (s *Store) moveSuppression(ctx context.Context, tenantID string, item map[string]types.AttributeValue) (bool, error) {
 	sk, _ := item["SK"].(*types.AttributeValueMemberS)
 	if sk == nil {
@@ -218,24 +224,38 @@ func (s *Store) moveSuppression(ctx context.Context, tenantID string, item map[s
 	moved["PK"] = &types.AttributeValueMemberS{Value: SuppressPK(tenantID, hash)}
 	for attempt := 1; ; attempt++ {
 		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-			{Put: &types.Put{TableName: &s.data, Item: moved, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Put: &types.Put{TableName: &s.data, Item: moved, ConditionExpression: aws.String("attribute_not_exists(PK)"),
+				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
 			{Delete: &types.Delete{TableName: &s.data, Key: old, ConditionExpression: aws.String("attribute_exists(PK)")}},
 		}})
 		if err == nil {
 			return true, nil
 		}
 		var tc *types.TransactionCanceledException
-		if !errors.As(err, &tc) || attempt == 5 {
+		if !errors.As(err, &tc) {
 			return false, wrap("move suppression", err)
 		}
-		if isConditionFailed(err) {
-			// The shard has the entry, or the legacy one is gone: either way
-			// the legacy one may go.
+		if r := tc.CancellationReasons; len(r) == 2 && (conditionFailed(r[0]) || conditionFailed(r[1])) {
+			if conditionFailed(r[1]) {
+				// The legacy entry is gone: lifted, moved by a concurrent run,
+				// or moved by this very transaction, whose answer was lost and
+				// which the SDK sent again (DynamoDB answers such a retry from
+				// its idempotency token; moto does not). A shard holding
+				// exactly this copy counts as this call's move, as putNew
+				// counts a put (a concurrent run's identical move counts for
+				// both).
+				return conditionFailed(r[0]) && reflect.DeepEqual(r[0].Item, moved), nil
+			}
+			// The shard has the entry already (Suppress wrote it again): the
+			// legacy one just goes.
 			res, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.data, Key: old, ReturnValues: types.ReturnValueAllOld})
 			if err != nil {
 				return false, wrap("delete legacy suppression", err)
 			}
 			return len(res.Attributes) > 0, nil
+		}
+		if attempt == 5 {
+			return false, wrap("move suppression", err)
 		}
 		// A conflict with another transaction on the same entry (a concurrent
 		// move): try again shortly.

@@ -105,7 +105,7 @@ func TestSweep_MovesLegacySuppressionsAndRecordsTheMoveAfterASettledCompletePass
 
 	sum := run(t0, "first")
 	if sum.SuppressionsMoved != 9 || sum.SuppressionsSharded {
-		t.Fatalf("first pass: moved %d, sharded %v; want 9 moved, not recorded", sum.SuppressionsMoved, sum.SuppressionsSharded)
+		t.Fatalf("first pass: moved %d, sharded %v; want 9 moved, not recorded; log:\n%s", sum.SuppressionsMoved, sum.SuppressionsSharded, w.log)
 	}
 	for tid := range erased {
 		if n := w.legacyLeft(t, tid); n != 0 {
