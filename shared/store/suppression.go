@@ -36,9 +36,10 @@ import (
 // point read is still one GetItem: the hash names the shard.
 //
 // Entries written before sharding sit under the legacy key until the
-// retention sweep moves them (MigrateSuppressions) and, once a complete pass
-// found every tenant moved, writes the migration marker. Until a store has
-// seen that marker, its checks also read the legacy key (suppressmigrate.go).
+// retention sweep moves them (MigrateSuppressions); a complete pass that
+// starts an hour or more after its first one writes the migration marker.
+// Until a store has seen that marker, its checks also read the legacy key and
+// its lifts delete there too (suppressmigrate.go).
 
 // ErrNoSubjectKey is returned by the suppression methods of a store that was not
 // given the subject hash key (WithSubjectKey).
