@@ -50,9 +50,26 @@ func Take(tenant, subject string) []Access {
 // ReadTenant is store.Tenant (an eventually consistent GetItem).
 func ReadTenant(tenant string) []Access { return []Access{data(store.TenantPK(tenant), eventual, 0)} }
 
-// IsSuppressed is store.IsSuppressed (a strongly consistent GetItem).
+// SubjectKey salts the model's subject hashes (any key spreads them alike).
+var SubjectKey = []byte("the scale model's subject hash key")
+
+// hasher is a store that only hashes subjects.
+var hasher = store.New(nil, "", "").WithSubjectKey(SubjectKey)
+
+// suppressPK is the shard of the suppression entry of an identity.
+func suppressPK(tenant, kind, value string) string {
+	h, err := hasher.SubjectHash(tenant, kind, value)
+	if err != nil {
+		panic(err) // the key is set: hashing cannot fail
+	}
+	return store.SuppressPK(tenant, h)
+}
+
+// IsSuppressed is store.IsSuppressed once the suppression entries are in
+// their shards (the marker is set: store/suppressmigrate.go): one strongly
+// consistent GetItem of the identity's shard.
 func IsSuppressed(tenant, kind, value string) []Access {
-	return []Access{data(store.SuppressPK(tenant), strong, 0)}
+	return []Access{data(suppressPK(tenant, kind, value), strong, 0)}
 }
 
 // PutConnection is store.PutConnection.
@@ -239,7 +256,8 @@ func SweepTenant(tenant string) []Access {
 func Erase(tenant, contact, conv string, items int, events ...string) []Access {
 	a := []Access{
 		data(store.PrivacyPK(tenant), 1, 4),
-		data(store.SuppressPK(tenant), 0, 2),
+		data(suppressPK(tenant, chat.SuppressContact, contact), 0, 1),
+		data(suppressPK(tenant, chat.SuppressEmail, contact+"@example.com"), 0, 1),
 		data(store.ContactPK(tenant, contact), 1, float64(items)),
 		data(store.ConversationPK(tenant, conv), 1, float64(items)),
 	}

@@ -257,7 +257,7 @@ func Shape(p Part) string {
 			parts[i] = "<n>"
 		case len(s) >= 16 && isHex(s):
 			parts[i] = "<hash>"
-		case len(s) == 2 && isHex(s) && i == len(parts)-1 && strings.HasSuffix(p.Key, "SUPPRESS#"+s):
+		case len(s) == 3 && isHex(s) && i == len(parts)-1 && strings.HasSuffix(p.Key, "SUPPRESS#"+s):
 			parts[i] = "<hh>"
 		case strings.HasPrefix(s, "net"):
 			parts[i] = "<network>"

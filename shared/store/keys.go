@@ -20,6 +20,9 @@ import (
 //	rate counter    T#t#RATE#<subject>        <bucket>#<window>#<n>   -                                     -  (ratelimit.go)
 //	api key         T#t#APIKEY#<keyId>        KEY                     T#t#APIKEYS / <keyId>                 -  (apikey.go)
 //	api key (old)   T#t#TENANT                APIKEY#<keyId>          -                                     -  (moved on use, apikeymove.go)
+//	suppression     T#t#SUPPRESS#<hhh>        <kind>#<hmac hex>       -                                     -  (suppression.go; hhh: the hmac's first three hex digits)
+//	legacy suppr.   T#t#SUPPRESS              <kind>#<hmac hex>       -                                     -  (before sharding: read and moved until the marker says done)
+//	migration mark  T#_platform#MIGRATIONS    SUPPRESS-SHARDED        -                                     -  (suppressmigrate.go)
 //
 // [#n] is a write shard (shard.go): the inbox has the tenant's InboxShards,
 // each retention index month RetentionShards(class); shard 0 has no suffix.

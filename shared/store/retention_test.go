@@ -196,6 +196,13 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 	if err := keyed.Suppress(ctx, f.tenantID, chat.SuppressContact, ids.New(ids.Contact), "r1"); err != nil {
 		t.Fatal(err)
 	}
+	// The sweep's marker of the suppression sharding.
+	if _, err := st.BeginSuppressMigration(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishSuppressMigration(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.PutPrivacyRequest(ctx, &chat.PrivacyRequest{ID: ids.New(ids.Request), TenantID: f.tenantID, Type: "export",
 		Reason: "test", Status: "received", ReceivedAt: now, DueAt: now.Add(30 * day)}); err != nil {
 		t.Fatal(err)
@@ -235,7 +242,7 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"tenant", "contact", "conversation", "conversationPointer", "message", "dedupe",
-		"connection", "pageView", "device", "sweepState", "apiKey", "auditEvent", "suppression", "privacyRequest", "slackMember"} {
+		"connection", "pageView", "device", "sweepState", "apiKey", "auditEvent", "suppression", "migration", "privacyRequest", "slackMember"} {
 		if !entities[want] {
 			t.Errorf("entity %s was not written by the fixture", want)
 		}

@@ -37,11 +37,14 @@ type Store struct {
 	// subjectKey gives the key that salts the hashes of erased subjects'
 	// identifiers (suppression.go); nil when none was configured.
 	subjectKey func() ([]byte, error)
+	// sharded caches whether the suppression entries are all in their shards
+	// (suppressmigrate.go); shared by the copies of a store.
+	sharded *shardedCache
 }
 
 // New returns a Store over the two tables.
 func New(db Client, dataTable, archiveTable string) *Store {
-	return &Store{db: db, data: dataTable, archive: archiveTable, now: time.Now}
+	return &Store{db: db, data: dataTable, archive: archiveTable, now: time.Now, sharded: &shardedCache{}}
 }
 
 // WithClock returns a copy of s that reads the time from now (for tests).

@@ -21,17 +21,49 @@ import (
 // subjects, so that the same email, visitor (contact) id or channel identity is
 // not silently re-created after an erasure (docs/CONTRACT.md, "Privacy rights").
 //
-//	item         PK                  SK
-//	suppression  T#t#SUPPRESS        <kind>#<hmac-sha256 hex>
+//	item                PK                          SK
+//	suppression         T#t#SUPPRESS#<hhh>          <kind>#<hmac-sha256 hex>
+//	legacy suppression  T#t#SUPPRESS                <kind>#<hmac-sha256 hex>   (before sharding; moved by MigrateSuppressions)
+//	migration marker    T#_platform#MIGRATIONS      SUPPRESS-SHARDED           (suppressmigrate.go)
 //
 // The kinds are chat's: chat.SuppressEmail, SuppressContact, SuppressChannel.
+//
+// <hhh> is the first three hex digits of the entry's own hmac: a tenant's
+// entries are spread over 4,096 partition keys. Every WebSocket $connect,
+// widget session, conversation start and archived message checks one entry (a
+// strongly consistent GetItem, hit or miss), so with one partition key per
+// tenant a big tenant's page loads all read the same partition; by the hash,
+// each shard takes 1/4,096 of them. A point read is still one GetItem: the
+// hash names the shard, and nothing lists a tenant's shards.
+//
+// Entries written before sharding sit under the legacy key until the
+// retention sweep moves them (MigrateSuppressions); a complete pass that
+// starts an hour or more after its first one writes the migration marker.
+// Until a store has seen that marker, its checks also read the legacy key and
+// its lifts delete there too (suppressmigrate.go).
 
 // ErrNoSubjectKey is returned by the suppression methods of a store that was not
 // given the subject hash key (WithSubjectKey).
 var ErrNoSubjectKey = errors.New("subject hash key not configured")
 
-// SuppressPK is the partition of a tenant's suppression entries.
-func SuppressPK(tenantID string) string { return TenantPrefix(tenantID) + "SUPPRESS" }
+// SuppressPK is the partition (shard) of the tenant's suppression entry whose
+// hmac is hash: the tenant's suppression prefix and the hash's first three hex
+// digits.
+func SuppressPK(tenantID, hash string) string {
+	return LegacySuppressPK(tenantID) + "#" + hash[:min(suppressShardDigits, len(hash))]
+}
+
+// suppressShardDigits is how many hex digits of an entry's hmac name its
+// shard: 3, 4,096 shards.
+const suppressShardDigits = 3
+
+// LegacySuppressPK is the one partition of a tenant's suppression entries
+// before they were sharded: read until the move is done, emptied by
+// MigrateSuppressions, never written.
+func LegacySuppressPK(tenantID string) string { return TenantPrefix(tenantID) + "SUPPRESS" }
+
+// suppressSK is the sort key of an entry, in either layout.
+func suppressSK(kind, hash string) string { return kind + "#" + hash }
 
 // WithSubjectKey returns a copy of s that hashes subject identifiers with key
 // (HMAC-SHA256). The key comes from the SUBJECT_HASH_SECRET environment variable.
@@ -86,7 +118,9 @@ type suppressionItem struct {
 // Suppress records that the identity (kind, value) of a tenant was erased by the
 // request. Only the salted hash is stored. Suppressions are compliance records:
 // they are kept for the platform's longest personal-data period, whatever the
-// tenant chose. Writing the same entry again is no error.
+// tenant chose. Writing the same entry again is no error. It is written to its
+// shard only, whether or not a legacy entry exists (MigrateSuppressions then
+// keeps this one).
 func (s *Store) Suppress(ctx context.Context, tenantID, kind, value, requestID string) error {
 	h, err := s.SubjectHash(tenantID, kind, value)
 	if err != nil {
@@ -94,7 +128,7 @@ func (s *Store) Suppress(ctx context.Context, tenantID, kind, value, requestID s
 	}
 	now := s.Now()
 	item, err := attributevalue.MarshalMap(suppressionItem{
-		Base: Base{PK: SuppressPK(tenantID), SK: kind + "#" + h, DataClass: retention.Personal, Entity: "suppression",
+		Base: Base{PK: SuppressPK(tenantID, h), SK: suppressSK(kind, h), DataClass: retention.Personal, Entity: "suppression",
 			ExpiresAt: retention.ExpiresAt(retention.Maximums, retention.Personal, now)},
 		Kind: kind, Hash: h, RequestID: requestID, CreatedAt: TimeKey(now),
 	})
@@ -106,7 +140,14 @@ func (s *Store) Suppress(ctx context.Context, tenantID, kind, value, requestID s
 }
 
 // IsSuppressed reports whether the identity (kind, value) of the tenant belongs to
-// an erased subject. An empty value is never suppressed.
+// an erased subject. An empty value is never suppressed. Once the store has
+// seen the migration marker it is one strongly consistent GetItem of the
+// entry's shard; before, the legacy key is read first and the shard only when
+// it has no entry. That order matters: MigrateSuppressions moves an entry in
+// one transaction (put in its shard, delete of the legacy entry), so a legacy
+// entry that is not there was never there, was lifted, or is already in its
+// shard for the read that follows; reading the shard first could miss an
+// entry moved between the two reads.
 func (s *Store) IsSuppressed(ctx context.Context, tenantID, kind, value string) (bool, error) {
 	if strings.TrimSpace(value) == "" {
 		return false, nil
@@ -116,7 +157,16 @@ func (s *Store) IsSuppressed(ctx context.Context, tenantID, kind, value string) 
 		return false, wrap("is suppressed", err)
 	}
 	var it suppressionItem
-	ok, err := s.getLive(ctx, SuppressPK(tenantID), kind+"#"+h, true, &it)
+	if !s.suppressionsSharded(ctx) {
+		ok, err := s.getLive(ctx, LegacySuppressPK(tenantID), suppressSK(kind, h), true, &it)
+		if err != nil {
+			return false, wrap("get legacy suppression", err)
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	ok, err := s.getLive(ctx, SuppressPK(tenantID, h), suppressSK(kind, h), true, &it)
 	if err != nil {
 		return false, wrap("get suppression", err)
 	}
@@ -124,20 +174,34 @@ func (s *Store) IsSuppressed(ctx context.Context, tenantID, kind, value string) 
 }
 
 // LiftSuppression removes a suppression entry (the tenant lifts it) and reports
-// whether there was one.
+// whether there was one. Until the store has seen the migration marker it
+// deletes the legacy entry too, that one first: a move that has not happened
+// yet then finds no legacy entry and writes nothing, and one that has
+// happened left the entry in its shard, which is deleted next.
 func (s *Store) LiftSuppression(ctx context.Context, tenantID, kind, value string) (bool, error) {
 	h, err := s.SubjectHash(tenantID, kind, value)
 	if err != nil {
 		return false, wrap("lift suppression", err)
 	}
+	found := false
+	if !s.suppressionsSharded(ctx) {
+		res, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: aws.String(s.data), Key: key(LegacySuppressPK(tenantID), suppressSK(kind, h)),
+			ReturnValues: types.ReturnValueAllOld,
+		})
+		if err != nil {
+			return false, wrap("delete legacy suppression", err)
+		}
+		found = len(res.Attributes) > 0
+	}
 	res, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.data), Key: key(SuppressPK(tenantID), kind+"#"+h),
+		TableName: aws.String(s.data), Key: key(SuppressPK(tenantID, h), suppressSK(kind, h)),
 		ReturnValues: types.ReturnValueAllOld,
 	})
 	if err != nil {
 		return false, wrap("delete suppression", err)
 	}
-	return len(res.Attributes) > 0, nil
+	return found || len(res.Attributes) > 0, nil
 }
 
 // SetReingestAfterErasure stores the tenant's choice for erased identities that

@@ -9,7 +9,10 @@
 //     (communication items are re-stamped even then, so TTL removes them and the
 //     archive function archives them); the messages of an affected conversation
 //     are read by Query on its partition;
-//   - deletes the personal data of a closed account when its grace period ends.
+//   - deletes the personal data of a closed account when its grace period ends;
+//   - moves the tenant's suppression entries from their legacy partition to
+//     their shards (store.MigrateSuppressions) until a complete pass records
+//     the move as done (store/suppressmigrate.go).
 //
 // Which tenants changed a period is known without a marker written by the admin
 // API: each tenant's sweep state records the periods its items are in line with
@@ -68,6 +71,11 @@ type Summary struct {
 	Stopped bool                                   `json:"stopped"`
 	Writes  int                                    `json:"writes"`
 	Counts  map[string]map[retention.Class]*Counts `json:"counts"`
+	// SuppressionsMoved counts the legacy suppression entries moved to their
+	// shards; SuppressionsSharded says the move is done (recorded by this run
+	// or an earlier one).
+	SuppressionsMoved   int  `json:"suppressionsMoved"`
+	SuppressionsSharded bool `json:"suppressionsSharded"`
 }
 
 // errBudget stops a run when its time or write budget is spent.
@@ -93,6 +101,10 @@ type Store interface {
 	SetExpiry(ctx context.Context, ref store.ItemRef, exp int64) (bool, error)
 	DeleteExpiring(ctx context.Context, ref store.ItemRef) (bool, error)
 	ForgetOpenConversation(ctx context.Context, tenantID, contactID, convID string) error
+
+	BeginSuppressMigration(ctx context.Context) (store.SuppressMigration, error)
+	MigrateSuppressions(ctx context.Context, tenantID string) (int, error)
+	FinishSuppressMigration(ctx context.Context) error
 }
 
 var _ Store = (*store.Store)(nil)
@@ -132,6 +144,12 @@ type run struct {
 	ctx context.Context
 	now time.Time
 	sum *Summary
+	// migrate says the suppression entries are still to be moved (the marker
+	// says not done, or could not be read); gap that some listed tenant's
+	// entries were not (the run cannot record the move as done).
+	migrate   bool
+	migration store.SuppressMigration
+	gap       bool
 }
 
 // Handle is the Lambda entry point: one run, whose leases are named by the
@@ -149,13 +167,47 @@ func (s *Sweeper) Handle(ctx context.Context) (*Summary, error) {
 // summary line with the counts per tenant and class.
 func (s *Sweeper) Run(ctx context.Context) (*Summary, error) {
 	r := &run{Sweeper: s, ctx: ctx, now: s.st.Now(), sum: &Summary{Counts: map[string]map[retention.Class]*Counts{}}}
+	r.beginMigration()
 	err := r.tenants()
 	if errors.Is(err, errBudget) {
 		r.sum.Stopped, err = true, nil
 	}
+	if err == nil && !r.sum.Stopped {
+		r.finishMigration()
+	}
 	s.log.InfoContext(ctx, "retention sweep", "tenants", r.sum.Tenants, "skipped", r.sum.Skipped,
-		"stopped", r.sum.Stopped, "writes", r.sum.Writes, "counts", r.sum.Counts)
+		"stopped", r.sum.Stopped, "writes", r.sum.Writes, "counts", r.sum.Counts,
+		"suppressionsMoved", r.sum.SuppressionsMoved, "suppressionsSharded", r.sum.SuppressionsSharded)
 	return r.sum, err
+}
+
+// beginMigration notes the run in the suppression migration's marker and
+// learns whether entries are still to be moved. A marker it cannot read or
+// write leaves the run moving entries, and unable to record the move as done.
+func (r *run) beginMigration() {
+	m, err := r.st.BeginSuppressMigration(r.ctx)
+	if err != nil {
+		r.log.ErrorContext(r.ctx, "suppression migration marker", "error", err)
+		r.migrate, r.gap = true, true
+		return
+	}
+	r.migration, r.migrate = m, !m.Done
+	r.sum.SuppressionsSharded = m.Done
+}
+
+// finishMigration records the move of the suppression entries as done after a
+// complete pass that moved every tenant's and started at least
+// store.SuppressMigrationSettle after the first pass (no old code that writes
+// legacy entries can run any more).
+func (r *run) finishMigration() {
+	if !r.migrate || r.gap || r.now.Before(r.migration.FirstPassAt.Add(store.SuppressMigrationSettle)) {
+		return
+	}
+	if err := r.st.FinishSuppressMigration(r.ctx); err != nil {
+		r.log.ErrorContext(r.ctx, "suppression migration marker", "error", err)
+		return
+	}
+	r.sum.SuppressionsSharded = true
 }
 
 func (r *run) tenants() error {
@@ -169,7 +221,12 @@ func (r *run) tenants() error {
 			if err := r.budget(); err != nil {
 				return err
 			}
-			if err := r.tenant(id); err != nil {
+			skipped := r.sum.Skipped
+			err := r.tenant(id)
+			if err != nil || r.sum.Skipped != skipped {
+				r.gap = true // its suppression entries may not have moved
+			}
+			if err != nil {
 				if errors.Is(err, errBudget) {
 					return err
 				}

@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"context"
 	"time"
 
 	"github.com/livesupportbot/backend/shared/chat"
@@ -34,6 +35,11 @@ func (t *tenantRun) id() string { return t.rec.Tenant.ID }
 func (t *tenantRun) work() error {
 	ten := &t.rec.Tenant
 	t.cursor = t.resume
+	// First, whatever the account's state (held, closed, about to be
+	// deleted): its suppression entries outlive it.
+	if err := t.migrateSuppressions(); err != nil {
+		return err
+	}
 	if ten.Status != "closed" && !ten.LegalHold && retention.RenewTenant(t.rec.ExpiresAt, t.now) {
 		t.sum.Writes++
 		if err := t.st.RenewTenant(t.ctx, t.id()); err != nil {
@@ -331,4 +337,26 @@ func (t *tenantRun) shortenArchive(old time.Duration, target retention.Periods) 
 		}
 		return err
 	})
+}
+
+// migrateSuppressions moves the tenant's legacy suppression entries to their
+// shards while the move is not done. It stops with the run's time budget (a
+// later run moves the rest).
+func (t *tenantRun) migrateSuppressions() error {
+	if !t.migrate {
+		return nil
+	}
+	ctx := t.ctx
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-t.opt.StopBefore))
+		defer cancel()
+	}
+	moved, err := t.st.MigrateSuppressions(ctx, t.id())
+	t.sum.SuppressionsMoved += moved
+	t.sum.Writes += 2 * moved // a put and a delete each
+	if err != nil && ctx.Err() != nil {
+		return errBudget
+	}
+	return err
 }
