@@ -17,6 +17,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -113,6 +114,8 @@ type Result struct {
 	Rates map[string]float64
 	// Units per second by operation, over the whole platform.
 	OpRCU, OpWCU map[string]float64
+	// Units per second by table and index ("Data", "Data/GSI1", ...).
+	TableRCU, TableWCU map[string]float64
 }
 
 // Floor is the share of a partition's limits from which Run keeps a partition.
@@ -122,7 +125,8 @@ const Floor = 0.02
 // the operation's rate, adds up the units by partition, and keeps the
 // partitions at or above Floor.
 func Run(p Platform, ops []Op) Result {
-	res := Result{Platform: p, Rates: map[string]float64{}, OpRCU: map[string]float64{}, OpWCU: map[string]float64{}}
+	res := Result{Platform: p, Rates: map[string]float64{}, OpRCU: map[string]float64{}, OpWCU: map[string]float64{},
+		TableRCU: map[string]float64{}, TableWCU: map[string]float64{}}
 	platform := map[Part]*Load{}
 	for k := 1; k <= p.Tenants; k++ {
 		t := &Tenant{Rank: k, ID: tenantID(k), Size: p.Size(k), Now: p.Now}
@@ -144,6 +148,12 @@ func Run(p Platform, ops []Op) Result {
 					res.WCU += a.W * w
 					res.OpRCU[op.Name] += a.R * w
 					res.OpWCU[op.Name] += a.W * w
+					tbl := a.Table
+					if a.Index != "" {
+						tbl += "/" + a.Index
+					}
+					res.TableRCU[tbl] += a.R * w
+					res.TableWCU[tbl] += a.W * w
 					m := loads
 					if !strings.HasPrefix(a.Key, "T#"+t.ID+"#") {
 						m = platform
@@ -223,6 +233,9 @@ func (r Result) OpsTable(ops []Op) string {
 		fmt.Fprintf(&b, "%-74s %12.1f %12.0f %12.0f\n", op.Name, r.Rates[op.Name], r.OpWCU[op.Name], r.OpRCU[op.Name])
 	}
 	fmt.Fprintf(&b, "%-74s %12s %12.0f %12.0f\n", "total", "", r.WCU, r.RCU)
+	for _, tbl := range slices.Sorted(maps.Keys(r.TableWCU)) {
+		fmt.Fprintf(&b, "%-74s %12s %12.0f %12.0f\n", "  of which "+tbl, "", r.TableWCU[tbl], r.TableRCU[tbl])
+	}
 	return b.String()
 }
 
