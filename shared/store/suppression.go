@@ -221,9 +221,5 @@ func (s *Store) SetReingestAfterErasure(ctx context.Context, tenantID, value str
 	if err != nil {
 		return nil, wrap("set reingest after erasure", err)
 	}
-	var it tenantItem
-	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
-		return nil, wrap("unmarshal tenant", err)
-	}
-	return &it.Tenant, nil
+	return updatedTenant(res.Attributes)
 }

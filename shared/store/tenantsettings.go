@@ -69,11 +69,7 @@ func (s *Store) UpdateTenantSettings(ctx context.Context, tenantID string, u cha
 	if err != nil {
 		return nil, wrap("update tenant settings", err)
 	}
-	var it tenantItem
-	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
-		return nil, wrap("unmarshal tenant", err)
-	}
-	return &it.Tenant, nil
+	return updatedTenant(res.Attributes)
 }
 
 // SetInboxShards sets a tenant's inbox shards to n. Shard counts only grow
@@ -101,8 +97,13 @@ func (s *Store) SetInboxShards(ctx context.Context, tenantID string, n int) (*ch
 	if err != nil {
 		return nil, wrap("set inbox shards", err)
 	}
+	return updatedTenant(res.Attributes)
+}
+
+// updatedTenant is the tenant an update of its profile returned (ALL_NEW).
+func updatedTenant(item map[string]types.AttributeValue) (*chat.Tenant, error) {
 	var it tenantItem
-	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return nil, wrap("unmarshal tenant", err)
 	}
 	return &it.Tenant, nil
