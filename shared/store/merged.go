@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/livesupportbot/backend/shared/chat"
 )
 
 // mergedList is a list kept in shards (shard.go): partitions whose items
@@ -36,6 +37,9 @@ type shardCursor struct {
 // a k-way merge that reads about 2 x limit items over all shards when the
 // items spread evenly, instead of limit from each.
 func (s *Store) mergedPage(ctx context.Context, l mergedList, limit int, after string) ([]map[string]types.AttributeValue, string, error) {
+	if limit <= 0 {
+		return nil, "", chat.Errorf(chat.EInvalid, "a page holds at least one item")
+	}
 	per := limit
 	if n := len(l.parts); n > 1 {
 		per = min(limit, max(1, (2*limit+n-1)/n))
