@@ -240,6 +240,16 @@ func SlackEvent(tenant, team, channel, threadTS, user, conv string) []Access {
 	}, PutMessageMarked(tenant, conv)...)
 }
 
+// ParkDelivery is store.ParkDelivery: a delivery the destination did not take
+// waits in the tenant's partition and in its shard of the index of every
+// tenant's.
+func ParkDelivery(tenant, destination string) []Access {
+	return []Access{
+		data(store.ParkedPK(tenant, destination), 0, 1),
+		gsi1(store.ParkedIndexKey(destination, tenant), 0, 1),
+	}
+}
+
 // SweepTenant is the retention sweep's daily visit of one tenant with
 // nothing to do: its share of a tenants index page, its state item read and
 // written, the tenant profile renewed.

@@ -236,6 +236,11 @@ func TestFootprints_MatchTheStore(t *testing.T) {
 		must(t, err)
 		return ReadAPIKey(tid, key.ID)
 	})
+	r.check(t, "ParkDelivery", func() []Access {
+		m := &chat.Message{ID: ids.New(ids.Message), TenantID: tid, ConversationID: conv, CreatedAt: r.now}
+		must(t, r.st.ParkDelivery(ctx, "slack", m, p))
+		return ParkDelivery(tid, "slack")
+	})
 	r.check(t, "PutAuditEvent", func() []Access {
 		ev := &chat.AuditEvent{ID: ids.New(ids.Event), TenantID: tid, At: r.now, ActorKey: key.ID, ActorRole: "agent",
 			Action: "message.create", Targets: map[string]string{"conversationId": conv, "messageId": ids.New(ids.Message)}}

@@ -278,7 +278,7 @@ func Shape(p Part) string {
 	}
 	k := strings.Join(parts, "#")
 	// A sharded key's shards (shard 0 has no suffix) are one kind.
-	for _, family := range []string{"#RET#", "#CONVS#", "#AUDIT", "#SUPPRESS"} {
+	for _, family := range []string{"#RET#", "#CONVS#", "#AUDIT", "#SUPPRESS", "#PARKED#"} {
 		if strings.Contains(k, family) {
 			k = strings.TrimSuffix(strings.TrimSuffix(k, "#<n>"), "#<hh>") + "[#n]"
 			break

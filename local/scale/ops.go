@@ -256,3 +256,19 @@ var Ops = []Op{
 	{"retention sweep (daily, per tenant)", func(t *Tenant) float64 { return 1.0 / 86400 },
 		func(t *Tenant, rng *rand.Rand) []Access { return SweepTenant(t.ID) }},
 }
+
+// SlackOutage is what Slack being down for every tenant at once adds: each
+// Slack tenant's visitor messages are parked (dispatch parks a tenant's new
+// messages behind its parked ones without trying). A Slack tenant is one whose
+// agents' replies fit Slack's Events API (SlackShare of them within
+// SlackEventsPerSecond); bigger tenants answer from the console.
+var SlackOutage = []Op{
+	{"Slack outage: visitor messages parked", func(t *Tenant) float64 {
+		w := t.Workload
+		if w.agentReplies()*SlackShare > SlackEventsPerSecond {
+			return 0
+		}
+		return w.Messages * VisitorShare
+	},
+		func(t *Tenant, rng *rand.Rand) []Access { return ParkDelivery(t.ID, "slack") }},
+}

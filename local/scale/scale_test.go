@@ -36,6 +36,19 @@ func TestScale_TenTimesThePlatform(t *testing.T) {
 	checkPlatform(t, tenTimes())
 }
 
+// TestScale_SlackOutageAtTenTimes: at (b), Slack down for every tenant parks
+// every Slack tenant's visitor messages; the index of parked deliveries,
+// one per destination for all tenants, must take them (a throttled index
+// would throttle the table's writes).
+func TestScale_SlackOutageAtTenTimes(t *testing.T) {
+	p := tenTimes()
+	r := Run(p, SlackOutage)
+	t.Logf("%s, Slack down:\n%s\n%s", p.Name, r.Table(5), r.OpsTable(SlackOutage))
+	for _, l := range r.Over(maxUse) {
+		t.Errorf("%s (tenant #%d): %.0f WCU/s, %.0f RCU/s = %.0f%% of a partition", l.Part, l.Tenant, l.WCU, l.RCU, 100*l.Use())
+	}
+}
+
 func checkPlatform(t *testing.T, p Platform) {
 	t.Helper()
 	r := Run(p, Ops)

@@ -18,11 +18,14 @@ import (
 // message by key and holds no message text.
 //
 //	item             PK                       SK                    GSI1PK / GSI1SK
-//	parked delivery  T#t#PARKED#<destination>  <convId>#<message SK>  T#_platform#PARKED#<destination> / <tenantId>#<convId>#<message SK>
+//	parked delivery  T#t#PARKED#<destination>  <convId>#<message SK>  T#_platform#PARKED#<destination>[#n] / <tenantId>#<convId>#<message SK>
 //
 // The tenant's partition answers "does this tenant have parked deliveries?"
 // with one strongly consistent read; the index lists every tenant's, in tenant,
-// conversation and message order, for the retry run.
+// conversation and message order within each of its ParkedShards shards (a
+// tenant's deliveries all in the shard of its id), for the retry run. When a
+// destination is down for every tenant at once, every Slack tenant's visitor
+// messages park: one index partition would take them all (docs/SCALE.md).
 
 // parkedRecord is the stored form of a chat.ParkedDelivery.
 type parkedRecord struct {
@@ -43,9 +46,18 @@ func ParkedPK(tenantID, destination string) string {
 	return TenantPrefix(tenantID) + "PARKED#" + destination
 }
 
-// ParkedIndexKey is the GSI1 partition of every tenant's parked deliveries to a
-// destination.
-func ParkedIndexKey(destination string) string {
+// ParkedShards is the number of shards of the parked deliveries' index.
+const ParkedShards = 256
+
+// ParkedIndexKey is the GSI1 partition of a tenant's parked deliveries to a
+// destination: the tenant's shard of the index of every tenant's.
+func ParkedIndexKey(destination, tenantID string) string {
+	return ShardKey(parkedIndexBase(destination), Shard(tenantID, ParkedShards))
+}
+
+// parkedIndexBase is shard 0 of the parked deliveries' index: its key before
+// sharding, so deliveries parked then are still listed.
+func parkedIndexBase(destination string) string {
 	return TenantPrefix(PlatformID) + "PARKED#" + destination
 }
 
@@ -56,7 +68,7 @@ func (s *Store) ParkDelivery(ctx context.Context, destination string, m *chat.Me
 	now := s.Now()
 	sk := m.ConversationID + "#" + MessageSK(m.CreatedAt, m.ID)
 	item, err := attributevalue.MarshalMap(parkedItem{
-		Base: Base{PK: ParkedPK(m.TenantID, destination), SK: sk, GSI1PK: ParkedIndexKey(destination), GSI1SK: m.TenantID + "#" + sk,
+		Base: Base{PK: ParkedPK(m.TenantID, destination), SK: sk, GSI1PK: ParkedIndexKey(destination, m.TenantID), GSI1SK: m.TenantID + "#" + sk,
 			DataClass: retention.Technical, Entity: "parkedDelivery", ExpiresAt: retention.ExpiresAt(p, retention.Technical, now)},
 		parkedRecord: parkedRecord{Destination: destination, TenantID: m.TenantID, ConversationID: m.ConversationID,
 			MessageSK: MessageSK(m.CreatedAt, m.ID), ParkedAt: now.UTC()},
@@ -86,31 +98,45 @@ func (s *Store) HasParkedDeliveries(ctx context.Context, tenantID, destination s
 	return len(res.Items) > 0, nil
 }
 
-// ParkedDeliveries calls fn for every parked delivery to destination, by
-// tenant, conversation and message, until fn returns false. The index is
-// eventually consistent: a delivery parked a moment ago may show on the next
-// call, and one removed a moment ago may still show.
+// ParkedDeliveries calls fn for every parked delivery to destination, shard
+// after shard of the index, each by tenant, conversation and message (a
+// tenant's deliveries are all in one shard, so each tenant's come together and
+// in order), until fn returns false. The index is eventually consistent: a
+// delivery parked a moment ago may show on the next call, and one removed a
+// moment ago may still show. An idle run reads each shard once (0.5 RCU each).
 func (s *Store) ParkedDeliveries(ctx context.Context, destination string, fn func(chat.ParkedDelivery) bool) error {
+	for _, pk := range shardKeys(parkedIndexBase(destination), ParkedShards) {
+		more, err := s.parkedShard(ctx, pk, fn)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// parkedShard calls fn for the parked deliveries of one index shard; false
+// once fn stopped.
+func (s *Store) parkedShard(ctx context.Context, pk string, fn func(chat.ParkedDelivery) bool) (bool, error) {
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: &s.data, IndexName: aws.String("GSI1"), KeyConditionExpression: aws.String("GSI1PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: ParkedIndexKey(destination)}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
 	})
 	for p.HasMorePages() {
 		res, err := p.NextPage(ctx)
 		if err != nil {
-			return wrap("list parked deliveries", err)
+			return false, wrap("list parked deliveries", err)
 		}
 		var items []parkedItem
 		if err := attributevalue.UnmarshalListOfMaps(res.Items, &items); err != nil {
-			return wrap("unmarshal parked deliveries", err)
+			return false, wrap("unmarshal parked deliveries", err)
 		}
 		for _, it := range items {
 			if !fn(chat.ParkedDelivery(it.parkedRecord)) {
-				return nil
+				return false, nil
 			}
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // UnparkDelivery removes a parked delivery (gone already is no error).

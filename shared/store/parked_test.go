@@ -3,18 +3,24 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
+	"github.com/livesupportbot/backend/shared/store"
 )
 
 // Parked deliveries: parking twice keeps the first; the tenant's partition
-// answers whether any are parked; the index lists every tenant's in tenant,
-// conversation and message order; the message is read back by its key, and
-// unparking removes it.
+// answers whether any are parked; the index lists every tenant's, each
+// tenant's together in conversation and message order; the message is read
+// back by its key, and unparking removes it.
 func TestParkedDeliveries(t *testing.T) {
 	st := testaws.NewTables(t).Store()
 	ctx := context.Background()
@@ -68,10 +74,17 @@ func TestParkedDeliveries(t *testing.T) {
 			t.Errorf("a1 parked at %v, want its first parking %v", d.ParkedAt, firstParked)
 		}
 	}
-	if len(texts) != 3 || texts[0] != "a1" || texts[1] != "a2" || texts[2] != "b1" {
-		t.Fatalf("listed %v, want a1 a2 (tenant A, in order) then b1", texts)
+	// Each tenant's together and in order (tenants in the order of their
+	// index shards).
+	if got := strings.Join(texts, " "); got != "a1 a2 b1" && got != "b1 a1 a2" {
+		t.Fatalf("listed %v, want a1 a2 (tenant A, in order) and b1", texts)
 	}
-	for _, d := range got[:2] {
+	var forged chat.ParkedDelivery
+	for _, d := range got {
+		if d.TenantID == tenantB {
+			forged = d
+			continue
+		}
 		if err := st.UnparkDelivery(ctx, d); err != nil {
 			t.Fatal(err)
 		}
@@ -82,9 +95,58 @@ func TestParkedDeliveries(t *testing.T) {
 	if has, _ := st.HasParkedDeliveries(ctx, tenantB, "slack"); !has {
 		t.Error("tenant B's parked delivery went too")
 	}
-	forged := got[2]
 	forged.MessageSK = "MSG#"
 	if _, err := st.ParkedMessage(ctx, forged); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("a malformed message key: %v, want not found", err)
+	}
+}
+
+// TestParkedDeliveries_IndexShardsAndTheOldLayout: tenants' parked deliveries
+// spread over the index's shards (a tenant's all in the shard of its id), and
+// a delivery parked before the index was sharded (its one partition) is still
+// listed.
+func TestParkedDeliveries_IndexShardsAndTheOldLayout(t *testing.T) {
+	ctx := context.Background()
+	tt := testaws.NewTables(t)
+	st := tt.Store()
+	shards := map[string]bool{}
+	var tenants []string
+	for range 40 {
+		tid := ids.New(ids.Tenant)
+		tenants = append(tenants, tid)
+		shards[store.ParkedIndexKey("slack", tid)] = true
+	}
+	if len(shards) < 30 {
+		t.Fatalf("40 tenants in %d index shards: the shards do not spread", len(shards))
+	}
+	for _, tid := range tenants[:3] {
+		m := &chat.Message{ID: ids.New(ids.Message), TenantID: tid, ConversationID: ids.New(ids.Conversation), CreatedAt: time.Now().UTC()}
+		if err := st.ParkDelivery(ctx, "slack", m, retention.Defaults); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// As the build before sharding parked it: the index's one partition.
+	old := tenants[3]
+	item, err := attributevalue.MarshalMap(map[string]any{"PK": store.ParkedPK(old, "slack"), "SK": "cv1#MSG#x",
+		"GSI1PK": store.TenantPrefix(store.PlatformID) + "PARKED#slack", "GSI1SK": old + "#cv1#MSG#x",
+		"destination": "slack", "tenantId": old, "conversationId": "cv1", "messageSk": "MSG#x", "parkedAt": time.Now().UTC(),
+		"dataClass": "technical", "entity": "parkedDelivery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tt.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(tt.Data), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]int{}
+	if err := st.ParkedDeliveries(ctx, "slack", func(d chat.ParkedDelivery) bool { listed[d.TenantID]++; return true }); err != nil {
+		t.Fatal(err)
+	}
+	for _, tid := range tenants[:4] {
+		if listed[tid] != 1 {
+			t.Errorf("tenant %s listed %d times, want once", tid, listed[tid])
+		}
+	}
+	if len(listed) != 4 {
+		t.Errorf("listed %d tenants, want 4", len(listed))
 	}
 }
