@@ -54,7 +54,9 @@ func shardKeys(key string, n int) []string {
 // class's write rate at the largest tenant of ten times the design point
 // (docs/SCALE.md): each item's entry goes to the shard of its partition key.
 // The sweep reads every shard of a month it walks, so a count costs the sweep
-// that many Query pages per month, only when a period shortens.
+// that many Query pages per month, only when a period shortens. Never lower a
+// count (nor AuditShards, ParkedShards): the entries in the shards above it
+// would no longer be read.
 var retentionShards = map[string]int{
 	string(retention.Usage):         512, // a page view each: up to ~160,000 a second
 	string(retention.Communication): 16,  // conversations: new ones, and each moves once a day
