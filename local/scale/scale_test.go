@@ -44,6 +44,12 @@ func TestScale_SlackOutageAtTenTimes(t *testing.T) {
 	p := tenTimes()
 	r := Run(p, SlackOutage)
 	t.Logf("%s, Slack down:\n%s\n%s", p.Name, r.Table(5), r.OpsTable(SlackOutage))
+	failOver(t, r)
+}
+
+// failOver fails for each partition past maxUse of its limits.
+func failOver(t *testing.T, r Result) {
+	t.Helper()
 	for _, l := range r.Over(maxUse) {
 		t.Errorf("%s (tenant #%d): %.0f WCU/s, %.0f RCU/s = %.0f%% of a partition", l.Part, l.Tenant, l.WCU, l.RCU, 100*l.Use())
 	}
@@ -60,7 +66,5 @@ func checkPlatform(t *testing.T, p Platform) {
 	pages := p.Largest.PageViews * p.TotalSize()
 	t.Logf("message path: %.0f messages/s, %.2f WCU and %.2f RCU per message; page loads: %.0f/s, %.2f WCU and %.2f RCU per page load",
 		msgs, wcu/msgs, rcu/msgs, pages, pwcu/pages, prcu/pages)
-	for _, l := range r.Over(maxUse) {
-		t.Errorf("%s (tenant #%d): %.0f WCU/s, %.0f RCU/s = %.0f%% of a partition", l.Part, l.Tenant, l.WCU, l.RCU, 100*l.Use())
-	}
+	failOver(t, r)
 }

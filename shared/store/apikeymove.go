@@ -89,10 +89,7 @@ func (s *Store) moveAPIKey(ctx context.Context, tenantID string, old map[string]
 		return nil, false, chat.Errorf(chat.EInternal, "not an api key item of the tenant's partition")
 	}
 	keyID := strings.TrimPrefix(sk.Value, legacyPrefAPIKey)
-	moved := make(map[string]types.AttributeValue, len(old)+2)
-	for k, v := range old {
-		moved[k] = v
-	}
+	moved := maps.Clone(old)
 	moved["PK"] = &types.AttributeValueMemberS{Value: APIKeyPK(tenantID, keyID)}
 	moved["SK"] = &types.AttributeValueMemberS{Value: SKAPIKey}
 	moved["GSI1PK"] = &types.AttributeValueMemberS{Value: APIKeysIndexKey(tenantID)}
