@@ -3,9 +3,11 @@ package s3link
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,17 +20,25 @@ import (
 	"github.com/livesupportbot/backend/local/testaws"
 )
 
-// fixedTime is the S3 client's SigV4 presigner, at a fixed signing time.
+// fixedTime is the S3 client's SigV4 presigner, at a fixed signing time. It
+// is made as the client makes its own (s3's newDefaultV4Signer): S3 signs the
+// path as sent, not escaped a second time, which a key with a space, '+' or
+// '(' shows.
 type fixedTime struct{ at time.Time }
 
 func (f fixedTime) PresignHTTP(ctx context.Context, creds aws.Credentials, r *http.Request, payloadHash, service, region string,
 	_ time.Time, opts ...func(*v4.SignerOptions)) (string, http.Header, error) {
-	return v4.NewSigner().PresignHTTP(ctx, creds, r, payloadHash, service, region, f.at, opts...)
+	return v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }).
+		PresignHTTP(ctx, creds, r, payloadHash, service, region, f.at, opts...)
 }
 
+// specialKey has characters that S3 wants escaped in a path, and that some
+// escapers leave alone ('+', '=', '(' ...).
+const specialKey = "attachments/t 1/a+b=c/été ~!'()*&$,;:@?#%.png"
+
 // TestSigner_SignsWhatTheS3PresignerSigns holds the signer to the S3 client's
-// presigned GetObject and DeleteObject links, byte for byte, at the same
-// signing time.
+// presigned GetObject, DeleteObject and PutObject links, byte for byte, at the
+// same signing time.
 func TestSigner_SignsWhatTheS3PresignerSigns(t *testing.T) {
 	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 	for _, tc := range []struct {
@@ -53,41 +63,62 @@ func TestSigner_SignsWhatTheS3PresignerSigns(t *testing.T) {
 			env:    map[string]string{"S3_FORCE_PATH_STYLE": "true", "AWS_ENDPOINT_URL_S3": "http://localhost:4566"},
 			s3opts: func(o *s3.Options) { o.UsePathStyle = true; o.BaseEndpoint = aws.String("http://localhost:4566") }},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
-			const bucket, key, ttl = "exports-bucket", "exports/t_1/r_2.json", 6 * 24 * time.Hour
-			l := New(tc.cfg, func(k string) string { return tc.env[k] })
-			l.now = func() time.Time { return at }
-			got, err := l.SignGet(ctx, bucket, key, ttl)
-			if err != nil {
-				t.Fatal(err)
-			}
-			opts := []func(*s3.Options){}
-			if tc.s3opts != nil {
-				opts = append(opts, tc.s3opts)
-			}
-			p := s3.NewPresignClient(s3.NewFromConfig(tc.cfg, opts...), func(o *s3.PresignOptions) { o.Presigner = fixedTime{at} })
-			want, err := p.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)},
-				s3.WithPresignExpires(ttl))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != want.URL {
-				t.Errorf("link\n got %s\nwant %s", got, want.URL)
-			}
-			got, err = l.link(ctx, http.MethodDelete, "DeleteObject", bucket, key, deleteTTL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err = p.PresignDeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)},
-				s3.WithPresignExpires(deleteTTL))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != want.URL || want.Method != http.MethodDelete {
-				t.Errorf("delete link\n got %s\nwant %s %s", got, want.Method, want.URL)
-			}
-		})
+		for i, key := range []string{"exports/t_1/r_2.json", specialKey} {
+			t.Run(fmt.Sprintf("%s, key %d", tc.name, i), func(t *testing.T) {
+				ctx := context.Background()
+				const bucket, ttl = "exports-bucket", 6 * 24 * time.Hour
+				l := New(tc.cfg, func(k string) string { return tc.env[k] })
+				l.now = func() time.Time { return at }
+				opts := []func(*s3.Options){}
+				if tc.s3opts != nil {
+					opts = append(opts, tc.s3opts)
+				}
+				p := s3.NewPresignClient(s3.NewFromConfig(tc.cfg, opts...), func(o *s3.PresignOptions) { o.Presigner = fixedTime{at} })
+
+				got, err := l.SignGet(ctx, bucket, key, ttl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := p.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)},
+					s3.WithPresignExpires(ttl))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != want.URL {
+					t.Errorf("link\n got %s\nwant %s", got, want.URL)
+				}
+
+				got, err = l.presign(ctx, deleteRequest(bucket, key), callTTL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err = p.PresignDeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)},
+					s3.WithPresignExpires(callTTL))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != want.URL || want.Method != http.MethodDelete {
+					t.Errorf("delete link\n got %s\nwant %s %s", got, want.Method, want.URL)
+				}
+
+				body := []byte(`{"schemaVersion":1}`)
+				got, err = l.presign(ctx, putRequest(bucket, key, "application/json", body), callTTL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err = p.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
+					ContentType: aws.String("application/json"), Body: bytes.NewReader(body)}, s3.WithPresignExpires(callTTL))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != want.URL || want.Method != http.MethodPut {
+					t.Errorf("put link\n got %s\nwant %s %s", got, want.Method, want.URL)
+				}
+				if h := want.SignedHeader; h.Get("Content-Type") != "application/json" || h.Get("Content-Length") != strconv.Itoa(len(body)) {
+					t.Errorf("the presigner signs the headers %v", h)
+				}
+			})
+		}
 	}
 }
 
