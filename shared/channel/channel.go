@@ -85,6 +85,10 @@ type Attachment struct {
 	Name        string `json:"name,omitempty"`
 	ContentType string `json:"contentType,omitempty"`
 	Size        int64  `json:"size,omitempty"`
+	// MediaID is the provider's id of a file that is not at a URL but must be
+	// fetched by id with the channel's token (WhatsApp Cloud API media); URL is
+	// then empty.
+	MediaID string `json:"mediaId,omitempty"`
 }
 
 // Event is one inbound event of a channel.
