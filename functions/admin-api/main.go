@@ -7,12 +7,16 @@ import (
 	"log/slog"
 
 	"github.com/livesupportbot/backend/shared/adminapi"
+	"github.com/livesupportbot/backend/shared/attachment"
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/legalhold"
 	"github.com/livesupportbot/backend/shared/logging"
+	"github.com/livesupportbot/backend/shared/metabridge"
 	"github.com/livesupportbot/backend/shared/privacy/submit"
 	"github.com/livesupportbot/backend/shared/ratelimit"
+	"github.com/livesupportbot/backend/shared/s3link"
 	"github.com/livesupportbot/backend/shared/slackbridge"
+	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -39,10 +43,16 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	log := logging.FromEnv(getenv, "admin-api")
-	h := adminapi.New(adminapi.Deps{Store: rt.Store, Limiter: ratelimit.New(rt.Store), Holds: legalhold.Over(rt.Store),
+	d := adminapi.Deps{Store: rt.Store, Limiter: ratelimit.New(rt.Store), Holds: legalhold.Over(rt.Store),
 		Secrets: rt.Secrets, Logger: log, MaxMessageChars: maxChars, Privacy: priv, Slack: slackBridge(rt, getenv, log),
-		TenantTTL: store.AdminTenantCacheTTL})
-	return serve(h.Handle)
+		TenantTTL: store.AdminTenantCacheTTL}
+	if keyID := getenv("CHANNEL_KMS_KEY_ID"); keyID != "" {
+		d.Channels = metabridge.New(metabridge.Deps{Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, keyID), Log: log})
+	}
+	if bucket := getenv("ATTACHMENT_BUCKET"); bucket != "" {
+		d.Attachments = &attachment.Store{Objects: s3link.New(rt.Config, getenv), Bucket: bucket}
+	}
+	return serve(adminapi.New(d).Handle)
 }
 
 // slackBridge is the Slack bridge of the admin routes, nil when the deployment

@@ -10,6 +10,8 @@ import (
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/dispatch"
 	"github.com/livesupportbot/backend/shared/logging"
+	"github.com/livesupportbot/backend/shared/meta"
+	"github.com/livesupportbot/backend/shared/metabridge"
 	"github.com/livesupportbot/backend/shared/pusher"
 	"github.com/livesupportbot/backend/shared/slackbridge"
 	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
@@ -40,6 +42,14 @@ func run(ctx context.Context, getenv func(string) string) error {
 	// by the scheduled run.
 	if sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_KMS_KEY_ID"); err == nil {
 		h.Outbound = append(h.Outbound, dispatch.Destination{Name: "slack", Deliverer: slackbridge.New(slackbridge.Deps{Config: sc, Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, sc.KMSKeyID), Log: log})})
+	}
+	// The Meta channels, when their key is configured: agent and bot replies
+	// of Messenger, Instagram and WhatsApp conversations go out through the
+	// Graph API; failures worth a retry are parked like Slack's.
+	if keyID := getenv("CHANNEL_KMS_KEY_ID"); keyID != "" {
+		b := metabridge.New(metabridge.Deps{Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, keyID),
+			Graph: &meta.Graph{BaseURL: getenv("META_GRAPH_URL")}, Log: log})
+		h.Outbound = append(h.Outbound, dispatch.Destination{Name: b.Channel(), Deliverer: b})
 	}
 	return serve(h.Handle)
 }

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 
+	"github.com/livesupportbot/backend/shared/attachment"
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/privacy/jobs"
@@ -36,6 +37,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 	var hooks []jobs.EraseHook
 	if sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_KMS_KEY_ID"); err == nil {
 		hooks = append(hooks, slackbridge.New(slackbridge.Deps{Config: sc, Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, sc.KMSKeyID), Log: log}))
+	}
+	if bucket := getenv("ATTACHMENT_BUCKET"); bucket != "" { // channel messages' files
+		hooks = append(hooks, &attachment.Store{Objects: s3link.New(rt.Config, getenv), Bucket: bucket})
 	}
 	e := &jobs.Eraser{Store: rt.Store, S3: jobs.SignedDeleter{Signer: s3link.New(rt.Config, getenv)}, Bucket: env["EXPORT_BUCKET"],
 		Connections: pusher.New(pusher.NewClient(rt.Config, env["WS_MANAGEMENT_ENDPOINT"])), Hooks: hooks, Log: log}

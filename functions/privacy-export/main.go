@@ -8,9 +8,11 @@ import (
 	"context"
 	"time"
 
+	"github.com/livesupportbot/backend/shared/attachment"
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/privacy/jobs"
+	"github.com/livesupportbot/backend/shared/s3link"
 )
 
 func main() { awsclients.Main(run) }
@@ -36,5 +38,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 	s3c := jobs.NewS3Client(rt.Config, getenv)
 	e := &jobs.Exporter{Store: rt.Store, S3: s3c, Presign: jobs.NewPresigner(s3c), Bucket: env["EXPORT_BUCKET"],
 		KMSKeyID: getenv("EXPORT_KMS_KEY_ID"), LinkTTL: time.Duration(hours) * time.Hour, Log: logging.FromEnv(getenv, "privacy-export")}
+	if bucket := getenv("ATTACHMENT_BUCKET"); bucket != "" {
+		e.Files = &attachment.Store{Objects: s3link.New(rt.Config, getenv), Bucket: bucket}
+	}
 	return serve(e.Handle)
 }

@@ -148,6 +148,12 @@ type Deps struct {
 	// app's client secret per install; a deployment without one answers as
 	// one without Slack.
 	Slack SlackIntegrations
+	// Channels connects messaging channel accounts (the Meta bridge; nil:
+	// none are offered) and says when a channel conversation may be answered.
+	Channels ChannelIntegrations
+	// Attachments signs short-lived links to messages' files (nil: messages
+	// are listed without links).
+	Attachments AttachmentLinks
 	// TenantTTL is how long the API keeps the tenant of a key it
 	// authenticated (0: it reads the tenant on every request). Keys are never
 	// kept. A change of a tenant through this API takes effect on it at once.
@@ -166,6 +172,8 @@ type API struct {
 	maxBody         int
 	maxMessageChars int
 	slack           SlackIntegrations
+	channels        ChannelIntegrations
+	attachments     AttachmentLinks
 	routes          []Route
 	privacy         PrivacyRequests
 	tenants         *store.TenantCache // nil: no cache
@@ -186,6 +194,7 @@ func New(d Deps) *API {
 		store: d.Store, limiter: d.Limiter, holds: d.Holds, now: d.Now, secrets: d.Secrets,
 		cursorSecret: d.CursorSecret, log: d.Logger, maxBody: d.MaxBodyBytes,
 		maxMessageChars: d.MaxMessageChars, privacy: d.Privacy, slack: d.Slack,
+		channels: d.Channels, attachments: d.Attachments,
 	}
 	if a.now == nil {
 		a.now = time.Now

@@ -65,10 +65,14 @@ func (a *API) getConversation(ctx context.Context, r *Request) (*Response, error
 	if err != nil {
 		return nil, err
 	}
+	v, err := a.conversationView(ctx, cv)
+	if err != nil {
+		return nil, err
+	}
 	if err := a.audit(ctx, r, r.Principal.TenantID, ActConversationRead, map[string]string{"conversationId": cv.ID, "contactId": cv.ContactID}); err != nil {
 		return nil, err
 	}
-	return JSON(http.StatusOK, cv), nil
+	return JSON(http.StatusOK, v), nil
 }
 
 type patchConversationBody struct {
@@ -128,6 +132,11 @@ func (a *API) listMessages(ctx context.Context, r *Request) (*Response, error) {
 	if msgs == nil {
 		msgs = []*chat.Message{}
 	}
+	if a.attachments != nil {
+		if err := a.attachments.Links(ctx, msgs); err != nil {
+			return nil, err
+		}
+	}
 	return JSON(http.StatusOK, List[*chat.Message]{Items: msgs, Next: a.encodeCursor(r.Principal.TenantID, scope, next)}), nil
 }
 
@@ -172,32 +181,45 @@ func (a *API) replyToConversation(ctx context.Context, r *Request) (*Response, e
 	if agent == "" {
 		agent = "Agent"
 	}
+	if err := a.canReply(ctx, cv, false); err != nil {
+		return nil, err
+	}
 	cmid := ""
 	if idem != "" {
 		cmid = "admin:" + r.Principal.KeyID + ":" + idem
 	}
-	p := r.Principal.Tenant.Periods()
-	m, created, err := a.store.PutMessage(ctx, &chat.Message{
-		TenantID: cv.TenantID, ConversationID: cv.ID, ContactID: cv.ContactID,
-		Author: chat.Author{Kind: chat.AuthorAgent, Name: agent}, Text: text, Channel: cv.Channel,
-		ClientMessageID: cmid,
-	}, p)
+	m, created, err := a.storeAgentMessage(ctx, r, cv, &chat.Message{Author: chat.Author{Kind: chat.AuthorAgent, Name: agent}, Text: text,
+		ClientMessageID: cmid})
 	if err != nil {
 		return nil, err
 	}
 	if !created {
 		return JSON(http.StatusOK, m), nil
 	}
+	return JSON(http.StatusCreated, m), nil
+}
+
+// storeAgentMessage stores an agent's message m (author, text, template,
+// client message id) in the conversation and records it: dispatch delivers it
+// from the table's stream to the visitor's connections or the conversation's
+// channel. created is false when the client message id named a message
+// stored before (nothing else is done then).
+func (a *API) storeAgentMessage(ctx context.Context, r *Request, cv *chat.Conversation, m *chat.Message) (*chat.Message, bool, error) {
+	m.TenantID, m.ConversationID, m.ContactID, m.Channel = cv.TenantID, cv.ID, cv.ContactID, cv.Channel
+	m, created, err := a.store.PutMessage(ctx, m, r.Principal.Tenant.Periods())
+	if err != nil || !created {
+		return m, false, err
+	}
 	// The inbox position moves at most once a minute per conversation
 	// (store.InboxStep), as dispatch moves it: a busy tenant's replies would
 	// otherwise move it with every one, an index delete and put each.
 	if _, err := a.store.TouchConversation(ctx, cv.TenantID, cv.ID, m.CreatedAt, m.KeepUntil, store.InboxStep); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := a.audit(ctx, r, r.Principal.TenantID, ActMessageCreate, map[string]string{"conversationId": cv.ID, "messageId": m.ID}); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return JSON(http.StatusCreated, m), nil
+	return m, true, nil
 }
 
 // inboxShards is the inbox shards of the caller's tenant.

@@ -32,12 +32,18 @@ type SlackIntegrations interface {
 // IntegrationView is one integration as the API lists it. Secrets are
 // write-only: no view carries a token.
 type IntegrationView struct {
-	Channel     string    `json:"channel"`
-	TeamID      string    `json:"teamId,omitempty"`
-	TeamName    string    `json:"teamName,omitempty"`
-	ChannelID   string    `json:"channelId,omitempty"`
-	ChannelName string    `json:"channelName,omitempty"`
-	BotUserID   string    `json:"botUserId,omitempty"`
+	Channel     string `json:"channel"`
+	TeamID      string `json:"teamId,omitempty"`
+	TeamName    string `json:"teamName,omitempty"`
+	ChannelID   string `json:"channelId,omitempty"`
+	ChannelName string `json:"channelName,omitempty"`
+	BotUserID   string `json:"botUserId,omitempty"`
+	// A messaging channel's account (Messenger, Instagram, WhatsApp).
+	AccountID  string `json:"accountId,omitempty"`
+	BusinessID string `json:"businessId,omitempty"`
+	HumanAgent bool   `json:"humanAgent,omitempty"`
+	// Broken says why the integration stopped working (connect it again).
+	Broken      string    `json:"broken,omitempty"`
 	InstalledAt time.Time `json:"installedAt"`
 }
 
@@ -66,6 +72,11 @@ func (a *API) listIntegrations(ctx context.Context, r *Request) (*Response, erro
 			items = append(items, *in)
 		}
 	}
+	chans, err := a.channelIntegrations(ctx, r.Principal.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	items = append(items, chans...)
 	return JSON(http.StatusOK, List[IntegrationView]{Items: items}), nil
 }
 

@@ -9,10 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/adminapi"
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/metabridge"
 	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/slackbridge"
+	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -102,4 +105,11 @@ func TestIntegrations_DeleteSlackRemovesIntegrationRouteAndProfiles(t *testing.T
 	if after := e.snapshot(b); after != before {
 		t.Error("deleting A's Slack changed B")
 	}
+}
+
+// channelDeps is the Meta bridge over st, its tokens encrypted with a KMS key
+// of moto, as production wires it.
+func channelDeps(t testing.TB, st *store.Store) *metabridge.Bridge {
+	key := testaws.NewKMSKey(t)
+	return metabridge.New(metabridge.Deps{Store: st, Cipher: slackkms.New(testaws.Config(t), nil, key.KeyID)})
 }

@@ -19,5 +19,6 @@ func (a *API) allRoutes() []Route {
 	r = append(r, a.auditRoutes()...)
 	r = append(r, a.privacyRoutes()...)
 	r = append(r, a.integrationRoutes()...)
+	r = append(r, a.channelRoutes()...)
 	return r
 }

@@ -32,6 +32,7 @@ var statuses = map[string]int{
 	chat.EUnauthorized:   http.StatusUnauthorized,
 	chat.EForbidden:      http.StatusForbidden,
 	chat.EConflict:       http.StatusConflict,
+	chat.EWindowClosed:   http.StatusConflict,
 	chat.ERateLimited:    http.StatusTooManyRequests,
 	chat.EInternal:       http.StatusInternalServerError,
 	CodeMethodNotAllowed: http.StatusMethodNotAllowed,

@@ -164,6 +164,13 @@ type Message struct {
 	// KeepUntil is when retention removes the message (zero: no end, as under
 	// a legal hold). Its conversation is kept as long from its last activity.
 	KeepUntil time.Time `json:"-"`
+	// Attachments are the files of a message received from a channel.
+	Attachments []Attachment `json:"attachments,omitempty"`
+	// Template is the approved template an agent message is sent as
+	// (WhatsApp, outside the reply window); Text then describes it.
+	Template *Template `json:"template,omitempty"`
+	// Delivery is where a message sent to a messaging channel stands.
+	Delivery *Delivery `json:"delivery,omitempty"`
 }
 
 // Connection is a live WebSocket connection of a visitor.

@@ -137,6 +137,7 @@ func (s *Store) queryPartition(ctx context.Context, table, pk string, live bool)
 func (s *Store) SubjectHoldings(ctx context.Context, tenantID string, contactIDs []string, live bool) (*Holdings, error) {
 	h := &Holdings{ContactIDs: contactIDs}
 	convs := map[string]bool{}
+	var users []heldItem
 	for _, c := range contactIDs {
 		for _, table := range []string{TableData, TableArchive} {
 			items, err := s.queryPartition(ctx, table, ContactPK(tenantID, c), live)
@@ -145,10 +146,20 @@ func (s *Store) SubjectHoldings(ctx context.Context, tenantID string, contactIDs
 			}
 			for _, it := range items {
 				h.note(it, convs)
+				if pk := channelUserLookup(tenantID, it); pk != "" {
+					found, err := s.queryPartition(ctx, TableData, pk, live)
+					if err != nil {
+						return nil, err
+					}
+					users = append(users, found...)
+				}
 			}
 			h.contacts = append(h.contacts, items...)
 		}
 	}
+	// A channel user's lookup goes before the contact item that leads to it,
+	// so an erasure that stops between the two still finds it next time.
+	h.contacts = append(users, h.contacts...)
 	for id := range convs {
 		h.ConversationIDs = append(h.ConversationIDs, id)
 	}
@@ -227,6 +238,15 @@ func channelIdentity(it heldItem) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// channelUserLookup is the partition of the channel user lookup a contact's
+// channel user item leads to ("" for any other item).
+func channelUserLookup(tenantID string, it heldItem) string {
+	if it.table != TableData || !strings.HasPrefix(it.sk(), prefContactUser) {
+		return ""
+	}
+	return TenantPrefix(tenantID) + it.sk()
 }
 
 // maxEraseChunk is the most items one transaction of EraseHoldings deletes: a

@@ -30,6 +30,14 @@ func (s *Store) SubjectItems(ctx context.Context, tenantID, contactID string) ([
 			if id, ok := strings.CutPrefix(e.Ref.sk, prefConv); ok {
 				convs[id] = true
 			}
+			if table == s.data && strings.HasPrefix(e.Ref.sk, prefContactUser) {
+				// The channel user's lookup, which the contact's item names.
+				users, err := s.partitionEntries(ctx, table, TenantPrefix(tenantID)+e.Ref.sk, "")
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, users...)
+			}
 		}
 	}
 	for id := range convs {

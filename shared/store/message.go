@@ -21,17 +21,31 @@ import (
 // messageRecord is a message as stored (and as it appears in stream records).
 type messageRecord struct {
 	Base
-	ID                 string    `dynamodbav:"id"`
-	ConversationID     string    `dynamodbav:"conversationId"`
-	TenantID           string    `dynamodbav:"tenantId"`
-	ContactID          string    `dynamodbav:"contactId"`
-	AuthorKind         string    `dynamodbav:"authorKind"`
-	AuthorName         string    `dynamodbav:"authorName,omitempty"`
-	Text               string    `dynamodbav:"text"`
-	Channel            string    `dynamodbav:"channel"`
-	CreatedAt          time.Time `dynamodbav:"createdAt"`
-	ClientMessageID    string    `dynamodbav:"clientMessageId,omitempty"`
-	OriginConnectionID string    `dynamodbav:"originConnectionId,omitempty"`
+	ID                 string             `dynamodbav:"id"`
+	ConversationID     string             `dynamodbav:"conversationId"`
+	TenantID           string             `dynamodbav:"tenantId"`
+	ContactID          string             `dynamodbav:"contactId"`
+	AuthorKind         string             `dynamodbav:"authorKind"`
+	AuthorName         string             `dynamodbav:"authorName,omitempty"`
+	Text               string             `dynamodbav:"text"`
+	Channel            string             `dynamodbav:"channel"`
+	CreatedAt          time.Time          `dynamodbav:"createdAt"`
+	ClientMessageID    string             `dynamodbav:"clientMessageId,omitempty"`
+	OriginConnectionID string             `dynamodbav:"originConnectionId,omitempty"`
+	Attachments        []attachmentRecord `dynamodbav:"attachments,omitempty"`
+	Template           *chat.Template     `dynamodbav:"template,omitempty"`
+	// The delivery to a messaging channel (channelsend.go): set after the
+	// message is written, attribute by attribute.
+	DeliveryStatus string `dynamodbav:"deliveryStatus,omitempty"`
+	DeliveryError  string `dynamodbav:"deliveryError,omitempty"`
+}
+
+type attachmentRecord struct {
+	Key         string `dynamodbav:"key"`
+	Name        string `dynamodbav:"name,omitempty"`
+	ContentType string `dynamodbav:"contentType,omitempty"`
+	Size        int64  `dynamodbav:"size"`
+	Omitted     string `dynamodbav:"omitted,omitempty"`
 }
 
 // Message returns the domain message of the item.
@@ -40,8 +54,24 @@ func (it *messageRecord) Message() *chat.Message {
 		ID: it.ID, ConversationID: it.ConversationID, TenantID: it.TenantID, ContactID: it.ContactID,
 		Author: chat.Author{Kind: it.AuthorKind, Name: it.AuthorName}, Text: it.Text, Channel: it.Channel,
 		CreatedAt: it.CreatedAt, ClientMessageID: it.ClientMessageID, OriginConnectionID: it.OriginConnectionID,
-		KeepUntil: unixTime(it.ExpiresAt),
+		KeepUntil: unixTime(it.ExpiresAt), Template: it.Template, Attachments: attachmentsOf(it.Attachments),
+		Delivery: deliveryOf(it.DeliveryStatus, it.DeliveryError),
 	}
+}
+
+func attachmentsOf(recs []attachmentRecord) []chat.Attachment {
+	var out []chat.Attachment
+	for _, a := range recs {
+		out = append(out, chat.Attachment{Key: a.Key, Name: a.Name, ContentType: a.ContentType, Size: a.Size, Omitted: a.Omitted})
+	}
+	return out
+}
+
+func deliveryOf(status, code string) *chat.Delivery {
+	if status == "" {
+		return nil
+	}
+	return &chat.Delivery{Status: status, Error: code}
 }
 
 // unixTime is the time of Unix seconds s (zero for 0).
@@ -60,7 +90,16 @@ func messageItem(m *chat.Message, p retention.Periods) messageRecord {
 		ID: m.ID, ConversationID: m.ConversationID, TenantID: m.TenantID, ContactID: m.ContactID,
 		AuthorKind: m.Author.Kind, AuthorName: m.Author.Name, Text: m.Text, Channel: m.Channel,
 		CreatedAt: m.CreatedAt.UTC(), ClientMessageID: m.ClientMessageID, OriginConnectionID: m.OriginConnectionID,
+		Attachments: attachmentRecords(m.Attachments), Template: m.Template,
 	}
+}
+
+func attachmentRecords(as []chat.Attachment) []attachmentRecord {
+	var out []attachmentRecord
+	for _, a := range as {
+		out = append(out, attachmentRecord{Key: a.Key, Name: a.Name, ContentType: a.ContentType, Size: a.Size, Omitted: a.Omitted})
+	}
+	return out
 }
 
 // The bounds of a message's SentAt: a client's clock may run a little ahead

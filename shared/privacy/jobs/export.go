@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/livesupportbot/backend/shared/attachment"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/retention"
@@ -59,11 +60,18 @@ type Exporter struct {
 	// KMSKeyID, when set, encrypts export files with that KMS key (SSE-KMS);
 	// otherwise with S3-managed keys (SSE-S3).
 	KMSKeyID string
+	// Files gives a contact's attachments (attachment.Store; nil: none).
+	Files SubjectFiles
 	// LinkTTL is how long the download link works (DefaultLinkTTL when 0).
 	LinkTTL     time.Duration
 	Lease       time.Duration
 	MaxAttempts int
 	Log         *slog.Logger
+}
+
+// SubjectFiles returns the files kept of a contact, with their bytes.
+type SubjectFiles interface {
+	SubjectFiles(ctx context.Context, tenantID, contactID string) ([]attachment.File, error)
 }
 
 // Document is the export file: one JSON document with every item about the
@@ -82,6 +90,9 @@ type Document struct {
 	// RetentionPolicy is the tenant's retention of each class, in days.
 	RetentionPolicy map[retention.Class]ClassRetention `json:"retentionPolicy"`
 	Parts           []Part                             `json:"parts"`
+	// Files are the subject's attachments (images, documents... received
+	// through channels), each with its bytes (base64).
+	Files []attachment.File `json:"files,omitempty"`
 }
 
 // ContactSummary is a contact profile as the export shows it.
@@ -149,6 +160,16 @@ func (e *Exporter) run(ctx context.Context, p *processor, tenant *chat.Tenant, r
 	if err != nil {
 		return step("build document", err)
 	}
+	for _, c := range h.ContactIDs {
+		if e.Files == nil {
+			break
+		}
+		fs, err := e.Files.SubjectFiles(ctx, r.TenantID, c)
+		if err != nil {
+			return step("read files", err)
+		}
+		doc.Files = append(doc.Files, fs...)
+	}
 	body, err := json.MarshalIndent(doc, "", " ")
 	if err != nil {
 		return step("encode document", err)
@@ -174,7 +195,7 @@ func (e *Exporter) run(ctx context.Context, p *processor, tenant *chat.Tenant, r
 		return step("presign link", err)
 	}
 	now := e.Store.Now()
-	counts := map[string]int{"items": len(doc.Parts), "contacts": len(doc.Contacts), "conversations": len(h.ConversationIDs)}
+	counts := map[string]int{"items": len(doc.Parts), "contacts": len(doc.Contacts), "conversations": len(h.ConversationIDs), "files": len(doc.Files)}
 	for _, pt := range doc.Parts {
 		counts[pt.Table+"Items"]++
 	}

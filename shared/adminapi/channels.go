@@ -1,0 +1,200 @@
+package adminapi
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"slices"
+
+	"github.com/livesupportbot/backend/shared/chat"
+)
+
+// ChannelIntegrations is what the admin API needs of the messaging channels'
+// bridge (metabridge.Bridge): connecting and disconnecting an account, listing
+// the connected ones (without tokens), and the reply window of a channel
+// conversation.
+type ChannelIntegrations interface {
+	Channels() []string
+	Connect(ctx context.Context, t *chat.Tenant, channel string, c chat.ChannelConnect) (*chat.ChannelIntegration, error)
+	Disconnect(ctx context.Context, tenantID, channel string) error
+	Integrations(ctx context.Context, tenantID string) ([]*chat.ChannelIntegration, error)
+	ReplyWindow(ctx context.Context, cv *chat.Conversation) (*chat.ReplyWindow, error)
+	CanReply(ctx context.Context, cv *chat.Conversation, template bool) error
+}
+
+// AttachmentLinks sets short-lived links on messages' attachments
+// (attachment.Store).
+type AttachmentLinks interface {
+	Links(ctx context.Context, msgs []*chat.Message) error
+}
+
+func (a *API) channelRoutes() []Route {
+	return []Route{
+		{Method: http.MethodPut, Pattern: "/v1/integrations/{channel}", Role: RoleOwner, Handle: a.putChannel},
+		{Method: http.MethodDelete, Pattern: "/v1/integrations/{channel}", Role: RoleOwner, Handle: a.deleteChannel},
+		{Method: http.MethodPost, Pattern: "/v1/conversations/{id}/template", Role: RoleAgent, Handle: a.sendTemplate},
+	}
+}
+
+// channelView is a connected channel account as the API lists it.
+func channelView(in *chat.ChannelIntegration) IntegrationView {
+	return IntegrationView{Channel: in.Channel, AccountID: in.AccountID, BusinessID: in.BusinessID,
+		HumanAgent: in.HumanAgent, Broken: in.Broken, InstalledAt: in.InstalledAt}
+}
+
+// channel is the path's channel, if the deployment offers it.
+func (a *API) channel(r *Request) (string, error) {
+	ch := r.Param("channel")
+	if a.channels == nil || !slices.Contains(a.channels.Channels(), ch) {
+		return "", chat.Errorf(chat.ENotFound, "no such channel integration")
+	}
+	return ch, nil
+}
+
+// putChannel connects (or reconnects) a channel account: its ids and its
+// access token, which is encrypted at once and never shown again.
+func (a *API) putChannel(ctx context.Context, r *Request) (*Response, error) {
+	if err := onlyQuery(r); err != nil {
+		return nil, err
+	}
+	ch, err := a.channel(r)
+	if err != nil {
+		return nil, err
+	}
+	var c chat.ChannelConnect
+	if err := r.Decode(&c); err != nil {
+		return nil, err
+	}
+	in, err := a.channels.Connect(ctx, r.Principal.Tenant, ch, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.audit(ctx, r, r.Principal.TenantID, ActIntegrationInstall, map[string]string{"channel": ch, "accountId": in.AccountID}); err != nil {
+		return nil, err
+	}
+	return JSON(http.StatusOK, channelView(in)), nil
+}
+
+// deleteChannel disconnects a channel account. Nothing connected is no error.
+func (a *API) deleteChannel(ctx context.Context, r *Request) (*Response, error) {
+	if err := onlyQuery(r); err != nil {
+		return nil, err
+	}
+	ch, err := a.channel(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.channels.Disconnect(ctx, r.Principal.TenantID, ch); err != nil {
+		return nil, err
+	}
+	if err := a.audit(ctx, r, r.Principal.TenantID, ActIntegrationDelete, map[string]string{"channel": ch}); err != nil {
+		return nil, err
+	}
+	return NoContent(), nil
+}
+
+// channelIntegrations lists the tenant's connected channel accounts.
+func (a *API) channelIntegrations(ctx context.Context, tenantID string) ([]IntegrationView, error) {
+	if a.channels == nil {
+		return nil, nil
+	}
+	ins, err := a.channels.Integrations(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]IntegrationView, 0, len(ins))
+	for _, in := range ins {
+		out = append(out, channelView(in))
+	}
+	return out, nil
+}
+
+// conversationView is a conversation with, for a messaging channel's, until
+// when it may be answered.
+type conversationView struct {
+	chat.Conversation
+	ReplyWindow *chat.ReplyWindow `json:"replyWindow,omitempty"`
+}
+
+func (a *API) conversationView(ctx context.Context, cv *chat.Conversation) (*conversationView, error) {
+	v := &conversationView{Conversation: *cv}
+	if a.channels == nil || cv.Archived {
+		return v, nil
+	}
+	w, err := a.channels.ReplyWindow(ctx, cv)
+	v.ReplyWindow = w
+	return v, err
+}
+
+// canReply refuses a reply the conversation's channel would not take now
+// (window_closed, 409).
+func (a *API) canReply(ctx context.Context, cv *chat.Conversation, template bool) error {
+	if a.channels == nil {
+		return nil
+	}
+	return a.channels.CanReply(ctx, cv, template)
+}
+
+type templateBody struct {
+	Name      string   `json:"name"`
+	Language  string   `json:"language"`
+	Params    []string `json:"params"`
+	AgentName string   `json:"agentName"`
+}
+
+// sendTemplate sends an approved WhatsApp template (name, language,
+// parameters) to the conversation's contact: the only message WhatsApp takes
+// after the contact's 24-hour window closed. It is stored as an agent message
+// (its text names the template) and sent by dispatch like a reply.
+func (a *API) sendTemplate(ctx context.Context, r *Request) (*Response, error) {
+	var b templateBody
+	if err := r.Decode(&b); err != nil {
+		return nil, err
+	}
+	issues := map[string]string{}
+	if !templateName.MatchString(b.Name) {
+		issues["name"] = "must be the template's name: 1 to 512 lower-case letters, digits and underscores"
+	}
+	if !templateLanguage.MatchString(b.Language) {
+		issues["language"] = "must be a language code such as en or en_US"
+	}
+	if len(b.Params) > 20 {
+		issues["params"] = "must be at most 20 values"
+	}
+	for _, p := range b.Params {
+		if chat.TextProblem(p, 1024) != "" {
+			issues["params"] = "must each be 1 to 1024 characters of UTF-8 text"
+		}
+	}
+	agent := checkName(b.AgentName, issues, "agentName", false)
+	if len(issues) > 0 {
+		return nil, &chat.Error{Code: chat.EInvalid, Message: "the template is invalid", Fields: issues}
+	}
+	cv, err := a.conversation(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if cv.Channel != "whatsapp" {
+		return nil, chat.Errorf(chat.EConflict, "templates are sent to WhatsApp conversations only")
+	}
+	if cv.Status != chat.StatusOpen {
+		return nil, chat.Errorf(chat.EConflict, "the conversation is closed; reopen it to send")
+	}
+	if agent == "" {
+		agent = "Agent"
+	}
+	if err := a.canReply(ctx, cv, true); err != nil {
+		return nil, err
+	}
+	m, _, err := a.storeAgentMessage(ctx, r, cv, &chat.Message{Author: chat.Author{Kind: chat.AuthorAgent, Name: agent},
+		Text: "Template " + b.Name + " (" + b.Language + ")", Template: &chat.Template{Name: b.Name, Language: b.Language, Params: b.Params}})
+	if err != nil {
+		return nil, err
+	}
+	return JSON(http.StatusCreated, m), nil
+}
+
+var (
+	templateName     = regexp.MustCompile(`^[a-z0-9_]{1,512}$`)
+	templateLanguage = regexp.MustCompile(`^[a-z]{2,3}(_[A-Z]{2})?$`)
+)

@@ -1,0 +1,126 @@
+package chat
+
+import "time"
+
+// ChannelUser is a contact's identity on a messaging channel (a Messenger
+// PSID on one Page, a WhatsApp wa_id on one business phone number...): the
+// same person on the same channel account is always the same contact.
+type ChannelUser struct {
+	Channel string `json:"channel"`
+	// Account is the tenant's account on the channel the user wrote to (a
+	// Page id, an Instagram account id, a WhatsApp phone_number_id).
+	Account string `json:"account"`
+	UserID  string `json:"userId"`
+	// DisplayName is the name the provider gave, if any (personal data).
+	DisplayName string `json:"displayName,omitempty"`
+	ContactID   string `json:"contactId"`
+	// LastInboundAt is when the user last wrote: the channel's reply window
+	// counts from it.
+	LastInboundAt time.Time `json:"lastInboundAt"`
+}
+
+// ExternalID is the user's id as suppression entries and exports name it:
+// "<account>:<user id>" (a user id is unique only within its account).
+func (u ChannelUser) ExternalID() string { return u.Account + ":" + u.UserID }
+
+// ChannelIntegration is a tenant's connection of one messaging channel
+// account (a Page, an Instagram account, a WhatsApp number). The access token
+// is only ever held encrypted (KMS, encryption context {"tenantId": <id>})
+// and never leaves as JSON.
+type ChannelIntegration struct {
+	TenantID string `json:"-"`
+	Channel  string `json:"channel"`
+	// AccountID is what the provider's webhooks name (Page id, Instagram
+	// account id, phone_number_id); BusinessID the WhatsApp business account
+	// (WABA) id, when given.
+	AccountID      string    `json:"accountId"`
+	BusinessID     string    `json:"businessId,omitempty"`
+	TokenEncrypted []byte    `json:"-"`
+	HumanAgent     bool      `json:"humanAgent,omitempty"`
+	InstalledAt    time.Time `json:"installedAt"`
+	// Broken, when set, says why sends stopped (the token was refused).
+	Broken string `json:"broken,omitempty"`
+}
+
+// Delivery statuses of a message sent to a channel, in the order they
+// happen; failed ends it.
+const (
+	DeliverySending   = "sending"
+	DeliverySent      = "sent"
+	DeliveryDelivered = "delivered"
+	DeliveryRead      = "read"
+	DeliveryFailed    = "failed"
+)
+
+// DeliveryRank orders delivery statuses: a status never moves back to a
+// lower one (a late "sent" after "read" changes nothing). 0 is unknown.
+func DeliveryRank(status string) int {
+	switch status {
+	case DeliverySending:
+		return 1
+	case DeliverySent:
+		return 2
+	case DeliveryDelivered:
+		return 3
+	case DeliveryRead:
+		return 4
+	case DeliveryFailed:
+		return 5
+	}
+	return 0
+}
+
+// Delivery is where a message sent to a channel stands: its status, the
+// provider's error code when it failed, and the provider's message ids.
+type Delivery struct {
+	Status     string   `json:"status"`
+	Error      string   `json:"error,omitempty"`
+	ProviderID []string `json:"-"`
+}
+
+// Attachment is a file of a message, copied into our storage: agents read it
+// through a short-lived link (URL, set when it is read), never the provider's.
+type Attachment struct {
+	Name        string `json:"name,omitempty"`
+	ContentType string `json:"contentType,omitempty"`
+	Size        int64  `json:"size"`
+	URL         string `json:"url,omitempty"`
+	// Key is the object's key in the attachment bucket.
+	Key string `json:"-"`
+	// Omitted says why the file was not copied ("too_large"): the message
+	// shows that it had one.
+	Omitted string `json:"omitted,omitempty"`
+}
+
+// Template is an approved message template (WhatsApp) an agent sends when the
+// contact's reply window has closed.
+type Template struct {
+	Name     string   `json:"name"`
+	Language string   `json:"language"`
+	Params   []string `json:"params,omitempty"`
+}
+
+// EWindowClosed is the error code of a reply refused because the contact's
+// reply window on the channel has closed.
+const EWindowClosed = "window_closed"
+
+// ChannelConnect is what a tenant owner gives to connect a channel account:
+// the account's ids and its access token (write-only: it is encrypted at once
+// and never returned).
+type ChannelConnect struct {
+	AccountID   string `json:"accountId"`
+	BusinessID  string `json:"businessId,omitempty"`
+	AccessToken string `json:"accessToken"`
+	HumanAgent  bool   `json:"humanAgent,omitempty"`
+}
+
+// ReplyWindow says until when an agent may answer a channel conversation:
+// free-form until ClosesAt; then, with Tag (Messenger's HUMAN_AGENT), until
+// TagClosesAt; after that only a template (TemplateOnly) or nothing.
+type ReplyWindow struct {
+	ClosesAt     time.Time  `json:"closesAt"`
+	Tag          string     `json:"tag,omitempty"`
+	TagClosesAt  *time.Time `json:"tagClosesAt,omitempty"`
+	Open         bool       `json:"open"`
+	TemplateOnly bool       `json:"templateOnly,omitempty"`
+}

@@ -1,0 +1,273 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/retention"
+)
+
+// The items of a messaging channel's users (Messenger, Instagram, WhatsApp...):
+//
+//	item              PK                                        SK                                 class
+//	channel user      T#t#CHUSER#<channel>#<account>#<user>     USER                               personal   (the lookup: contactId, lastInboundAt)
+//	user of contact   T#t#CONTACT#c                             CHUSER#<channel>#<account>#<user>  personal   (channel, externalId, name, userPK)
+//	inbound marker    T#t#CONTACT#c                             INBOUND#<dedupe key>               technical  (conversationId)
+//
+// The lookup is what an inbound webhook finds a contact by: one UpdateItem per
+// message records the time of the user's last message (the reply window
+// counts from it) and returns the contact id, creating it on the user's first
+// message (if_not_exists, so two racing first messages get one contact). The
+// contact's own item names the lookup (userPK), so a privacy request, which
+// finds everything from the contact partition, finds the lookup too, and an
+// erasure deletes the lookup before the item that leads to it.
+//
+// The inbound marker dedupes a provider's message id (mid, wamid) for the
+// contact across conversations: a redelivery after the conversation closed
+// still finds the conversation it was stored in (WhatsApp retries for 7 days).
+const (
+	skChannelUser   = "USER"
+	prefContactUser = "CHUSER#"
+	prefInbound     = "INBOUND#"
+)
+
+// ChannelUserPK is the lookup partition of a user of a channel account.
+func ChannelUserPK(tenantID, channel, account, user string) string {
+	return TenantPrefix(tenantID) + "CHUSER#" + channel + "#" + account + "#" + user
+}
+
+func contactUserSK(u *chat.ChannelUser) string {
+	return prefContactUser + u.Channel + "#" + u.Account + "#" + u.UserID
+}
+
+// channelUserRecord is a channel user as stored, on both items.
+type channelUserRecord struct {
+	Channel       string    `dynamodbav:"channel"`
+	Account       string    `dynamodbav:"account"`
+	UserID        string    `dynamodbav:"userId"`
+	ExternalID    string    `dynamodbav:"externalId"`
+	DisplayName   string    `dynamodbav:"displayName,omitempty"`
+	ContactID     string    `dynamodbav:"contactId"`
+	// LastInbound is TimeKey of the user's last message: fixed width, so
+	// a condition compares it.
+	LastInbound string `dynamodbav:"lastInboundAt,omitempty"`
+	// UserPK (on the contact's item) is the lookup's partition key.
+	UserPK string `dynamodbav:"userPK,omitempty"`
+	// SideDay (on the lookup) is the day the contact's item was last
+	// written: it is renewed with the lookup's expiry once a day.
+	SideDay string `dynamodbav:"sideDay,omitempty"`
+}
+
+type channelUserItem struct {
+	Base
+	channelUserRecord
+}
+
+func (r channelUserRecord) user() *chat.ChannelUser {
+	last, _ := time.Parse(timeKey, r.LastInbound)
+	return &chat.ChannelUser{Channel: r.Channel, Account: r.Account, UserID: r.UserID, DisplayName: r.DisplayName,
+		ContactID: r.ContactID, LastInboundAt: last}
+}
+
+// TouchChannelUser records a message of u (u.Channel, Account, UserID and
+// DisplayName, if the provider gave one) received at at, and returns the user
+// with the contact it is: the stored one, or, for a user never seen,
+// u.ContactID (a new contact id the caller chose). The user's last inbound
+// time never moves back (a late redelivery leaves it). Once a day it renews
+// the expiry of both of the user's items (personal data, counted from the
+// user's last message; items on legal hold keep none).
+func (s *Store) TouchChannelUser(ctx context.Context, tenantID string, u *chat.ChannelUser, at time.Time, p retention.Periods) (*chat.ChannelUser, error) {
+	if u.Channel == "" || u.Account == "" || u.UserID == "" || u.ContactID == "" {
+		return nil, fmt.Errorf("touch channel user: channel, account, user and contact id are required")
+	}
+	pk := ChannelUserPK(tenantID, u.Channel, u.Account, u.UserID)
+	vals := map[string]types.AttributeValue{":at": str(TimeKey(at))}
+	set := []string{"lastInboundAt = :at"}
+	if u.DisplayName != "" {
+		vals[":name"] = str(u.DisplayName)
+		set = append(set, "displayName = :name")
+	}
+	// Most messages are of a known user: one update, that leaves the expiry
+	// alone (an item on legal hold has none). A new user is created with its
+	// expiry; a lost race or a later message recorded first is read.
+	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.data, Key: key(pk, skChannelUser),
+		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ")),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND lastInboundAt < :at"),
+		ExpressionAttributeValues: vals,
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if isConditionFailed(err) {
+		res, err = s.createChannelUser(ctx, pk, u, at, p)
+	}
+	var it channelUserItem
+	switch {
+	case err == nil:
+		err = attributevalue.UnmarshalMap(res.Attributes, &it)
+	case isConditionFailed(err):
+		var ok bool
+		if ok, err = s.getLive(ctx, pk, skChannelUser, true, &it); err == nil && !ok {
+			err = fmt.Errorf("channel user vanished")
+		}
+	}
+	if err != nil {
+		return nil, wrap("touch channel user", err)
+	}
+	if day := DayEnd(at).Format(time.DateOnly); it.SideDay < day {
+		if err := s.renewChannelUser(ctx, tenantID, pk, &it, day, at, p); err != nil {
+			return nil, err
+		}
+	}
+	return it.user(), nil
+}
+
+// createChannelUser writes the lookup of a user never seen, on the condition
+// that it does not exist.
+func (s *Store) createChannelUser(ctx context.Context, pk string, u *chat.ChannelUser, at time.Time, p retention.Periods) (*dynamodb.UpdateItemOutput, error) {
+	it := channelUserItem{
+		Base: Base{PK: pk, SK: skChannelUser, DataClass: retention.Personal, Entity: "channelUser",
+			ExpiresAt: retention.ExpiresAt(p, retention.Personal, DayEnd(at))},
+		channelUserRecord: channelUserRecord{Channel: u.Channel, Account: u.Account, UserID: u.UserID, ExternalID: u.ExternalID(),
+			DisplayName: u.DisplayName, ContactID: u.ContactID, LastInbound: TimeKey(at)},
+	}
+	item, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(PK)")})
+	if err != nil {
+		return nil, err
+	}
+	return &dynamodb.UpdateItemOutput{Attributes: item}, nil
+}
+
+// renewChannelUser writes the contact's item of the user and then records on
+// the lookup that it did (SideDay), moving both expiries to the personal
+// period after at's day. Items without expiresAt (legal hold) keep none.
+func (s *Store) renewChannelUser(ctx context.Context, tenantID, pk string, it *channelUserItem, day string, at time.Time, p retention.Periods) error {
+	exp := retention.ExpiresAt(p, retention.Personal, DayEnd(at))
+	side := channelUserItem{
+		Base: Base{PK: ContactPK(tenantID, it.ContactID), SK: contactUserSK(it.user()), DataClass: retention.Personal,
+			Entity: "contactChannelUser", ExpiresAt: exp},
+		channelUserRecord: channelUserRecord{Channel: it.Channel, Account: it.Account, UserID: it.UserID,
+			ExternalID: it.ExternalID, DisplayName: it.DisplayName, ContactID: it.ContactID, UserPK: pk},
+	}
+	item, err := attributevalue.MarshalMap(side)
+	if err != nil {
+		return wrap("marshal contact channel user", err)
+	}
+	in := &dynamodb.PutItemInput{TableName: &s.data, Item: item}
+	if exp != 0 {
+		in.ConditionExpression = aws.String("attribute_not_exists(PK) OR attribute_exists(expiresAt)")
+	}
+	if _, err := s.db.PutItem(ctx, in); err != nil && !isConditionFailed(err) {
+		return wrap("put contact channel user", err)
+	}
+	vals := map[string]types.AttributeValue{":day": str(day)}
+	upd := "SET sideDay = :day"
+	cond := "attribute_exists(PK)"
+	if exp != 0 {
+		vals[":exp"] = &types.AttributeValueMemberN{Value: itoa(exp)}
+		upd += ", expiresAt = :exp"
+		cond += " AND attribute_exists(expiresAt)"
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(pk, skChannelUser),
+		UpdateExpression: aws.String(upd), ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals})
+	if err != nil && !isConditionFailed(err) {
+		return wrap("renew channel user", err)
+	}
+	return nil
+}
+
+// ContactChannelUser returns the contact's user on a channel, with the time of
+// its last inbound message; none is chat.ErrNotFound.
+func (s *Store) ContactChannelUser(ctx context.Context, tenantID, contactID, channel string) (*chat.ChannelUser, error) {
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:              &s.data,
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :sk)"),
+		FilterExpression:       aws.String(LiveFilter),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(ContactPK(tenantID, contactID)), ":sk": str(prefContactUser + channel + "#"), ":now": s.nowValue(),
+		},
+		Limit: aws.Int32(5),
+	})
+	if err != nil {
+		return nil, wrap("query contact channel user", err)
+	}
+	if len(res.Items) == 0 {
+		return nil, chat.ErrNotFound
+	}
+	var side channelUserItem
+	if err := attributevalue.UnmarshalMap(res.Items[0], &side); err != nil {
+		return nil, wrap("decode contact channel user", err)
+	}
+	var it channelUserItem
+	ok, err := s.getLive(ctx, side.UserPK, skChannelUser, false, &it)
+	if err != nil {
+		return nil, wrap("get channel user", err)
+	}
+	if !ok || it.ContactID != contactID {
+		return nil, chat.ErrNotFound
+	}
+	return it.user(), nil
+}
+
+type inboundMarker struct {
+	Base
+	ConversationID string `dynamodbav:"conversationId"`
+}
+
+// InboundConversation returns the conversation a provider's message (its
+// dedupe key, "whatsapp:<wamid>") was stored in for the contact, if it was.
+func (s *Store) InboundConversation(ctx context.Context, tenantID, contactID, dedupeKey string) (string, bool, error) {
+	var m inboundMarker
+	ok, err := s.getLive(ctx, ContactPK(tenantID, contactID), prefInbound+dedupeKey, true, &m)
+	if err != nil || !ok {
+		return "", false, wrap("get inbound marker", err)
+	}
+	return m.ConversationID, true, nil
+}
+
+// ClaimInbound records that the provider's message dedupeKey of the contact
+// goes to conversation convID, unless it was recorded already: it returns the
+// conversation the first claim named. The marker is technical data.
+func (s *Store) ClaimInbound(ctx context.Context, tenantID, contactID, dedupeKey, convID string, p retention.Periods) (string, error) {
+	now := s.Now()
+	item, err := attributevalue.MarshalMap(inboundMarker{
+		Base: Base{PK: ContactPK(tenantID, contactID), SK: prefInbound + dedupeKey, DataClass: retention.Technical,
+			Entity: "inboundMarker", ExpiresAt: retention.ExpiresAt(p, retention.Technical, now)},
+		ConversationID: convID,
+	})
+	if err != nil {
+		return "", wrap("marshal inbound marker", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item,
+		ConditionExpression:                 aws.String("attribute_not_exists(PK)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	if err == nil {
+		return convID, nil
+	}
+	var cf *types.ConditionalCheckFailedException
+	if !asCondition(err, &cf) {
+		return "", wrap("put inbound marker", err)
+	}
+	var prev inboundMarker
+	if cf.Item != nil {
+		err = attributevalue.UnmarshalMap(cf.Item, &prev)
+	} else {
+		_, err = s.getLive(ctx, ContactPK(tenantID, contactID), prefInbound+dedupeKey, true, &prev)
+	}
+	if err != nil || prev.ConversationID == "" {
+		return "", fmt.Errorf("read inbound marker: %v", err)
+	}
+	return prev.ConversationID, nil
+}
