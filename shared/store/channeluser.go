@@ -50,12 +50,12 @@ func contactUserSK(u *chat.ChannelUser) string {
 
 // channelUserRecord is a channel user as stored, on both items.
 type channelUserRecord struct {
-	Channel       string    `dynamodbav:"channel"`
-	Account       string    `dynamodbav:"account"`
-	UserID        string    `dynamodbav:"userId"`
-	ExternalID    string    `dynamodbav:"externalId"`
-	DisplayName   string    `dynamodbav:"displayName,omitempty"`
-	ContactID     string    `dynamodbav:"contactId"`
+	Channel     string `dynamodbav:"channel"`
+	Account     string `dynamodbav:"account"`
+	UserID      string `dynamodbav:"userId"`
+	ExternalID  string `dynamodbav:"externalId"`
+	DisplayName string `dynamodbav:"displayName,omitempty"`
+	ContactID   string `dynamodbav:"contactId"`
 	// LastInbound is TimeKey of the user's last message: fixed width, so
 	// a condition compares it.
 	LastInbound string `dynamodbav:"lastInboundAt,omitempty"`
