@@ -1,0 +1,159 @@
+package metabridge_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/livesupportbot/backend/local/metafake"
+	"github.com/livesupportbot/backend/local/pushertest"
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/meta"
+	"github.com/livesupportbot/backend/shared/privacy"
+	"github.com/livesupportbot/backend/shared/privacy/jobs"
+)
+
+var png = append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{7}, 2048)...)
+
+// attachmentBody is a Messenger message with an image on the fake CDN.
+func attachmentBody(h *harness, account, user, m string) []byte {
+	url := h.graph.CDN("photo-"+m, "image/png", png)
+	b, _ := json.Marshal(map[string]any{"object": "page", "entry": []any{map[string]any{"id": account, "time": time.Now().UnixMilli(),
+		"messaging": []any{map[string]any{"sender": map[string]string{"id": user}, "recipient": map[string]string{"id": account},
+			"timestamp": time.Now().UnixMilli(), "message": map[string]any{"mid": m,
+				"attachments": []any{map[string]any{"type": "image", "payload": map[string]string{"url": url}}}}}}}}})
+	return b
+}
+
+// whatsAppImage is a WhatsApp image message (a media id, fetched with the token).
+func whatsAppImage(phone, from, wamid, mediaID string) []byte {
+	b, _ := json.Marshal(map[string]any{"object": "whatsapp_business_account", "entry": []any{map[string]any{"id": "WABA1",
+		"changes": []any{map[string]any{"field": "messages", "value": map[string]any{"messaging_product": "whatsapp",
+			"metadata": map[string]string{"display_phone_number": "15550000000", "phone_number_id": phone},
+			"contacts": []any{map[string]any{"profile": map[string]string{"name": "Ana"}, "wa_id": from}},
+			"messages": []any{map[string]any{"from": from, "id": wamid, "timestamp": "1767000000", "type": "image",
+				"image": map[string]string{"id": mediaID, "mime_type": "image/jpeg", "caption": "my receipt"}}}}}}}}})
+	return b
+}
+
+// An attachment is copied into our bucket at ingest (never linked at the
+// provider's URL); agents read it through a short-lived link to our copy; a
+// privacy export carries the file itself and the channel identity; an
+// erasure deletes the files, the channel user and everything else, and the
+// identity cannot come back.
+func TestAttachmentCopiedExportedAndErased(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	ten := h.tenant(t)
+	h.connect(t, ten, meta.ChannelMessenger, "1001", false)
+	h.connect(t, ten, meta.ChannelWhatsApp, "3003", false)
+	h.post(t, attachmentBody(h, "1001", "psid-photo", mid()))
+	m := h.only(t, ten.ID)
+	if len(m.Attachments) != 1 {
+		t.Fatalf("attachments %+v", m.Attachments)
+	}
+	a := m.Attachments[0]
+	if a.ContentType != "image/png" || a.Size != int64(len(png)) || !strings.HasPrefix(a.Key, "attachments/"+ten.ID+"/"+m.ContactID+"/") {
+		t.Errorf("attachment %+v", a)
+	}
+	if err := h.files.Links(ctx, []*chat.Message{m}); err != nil {
+		t.Fatal(err)
+	}
+	link := m.Attachments[0].URL
+	if strings.Contains(link, "cdn") || !strings.Contains(link, "X-Amz-Expires=900") {
+		t.Errorf("link %s: want a 15-minute link to our copy", link)
+	}
+	res, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !bytes.Equal(got, png) {
+		t.Errorf("the link serves %d bytes, want the image", len(got))
+	}
+	// A WhatsApp image: the media id is resolved and fetched with the token.
+	h.graph.AddMedia("media-77", "image/jpeg", []byte("jpeg bytes"))
+	h.post(t, whatsAppImage("3003", "15550004444", "wamid."+mid(), "media-77"))
+	var wa *chat.Message
+	for _, x := range h.messages(t, ten.ID) {
+		if x.Channel == meta.ChannelWhatsApp {
+			wa = x
+		}
+	}
+	if wa == nil || wa.Text != "my receipt" || len(wa.Attachments) != 1 || wa.Attachments[0].Size != int64(len("jpeg bytes")) {
+		t.Fatalf("whatsapp image message %+v", wa)
+	}
+
+	// Export: the file itself, and the channel identity.
+	bucket := h.bucket
+	ex := &jobs.Exporter{Store: h.st, S3: bucket.S3, Presign: bucket.Presigner(), Bucket: bucket.Name, Files: h.files}
+	req := &chat.PrivacyRequest{ID: ids.New(ids.Request), TenantID: ten.ID, Type: chat.PrivacyExport, Reason: "subject_request",
+		Subject: &chat.PrivacySubject{ContactID: m.ContactID}, Status: chat.PrivacyReceived, ReceivedAt: time.Now(), DueAt: time.Now()}
+	if err := h.st.PutPrivacyRequest(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := ex.Handle(ctx, privacy.Event{TenantID: ten.ID, RequestID: req.ID}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := bucket.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket.Name), Key: aws.String(jobs.ExportKey(ten.ID, req.ID))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc jobs.Document
+	if err := json.NewDecoder(out.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Files) != 1 || !bytes.Equal(doc.Files[0].Data, png) || doc.Files[0].Key != a.Key {
+		t.Errorf("export files %+v, want the image", doc.Files)
+	}
+	entities := map[string]bool{}
+	for _, p := range doc.Parts {
+		entities[p.Entity] = true
+	}
+	for _, e := range []string{"channelUser", "contactChannelUser", "message", "inboundMarker"} {
+		if !entities[e] {
+			t.Errorf("export has no %s: %v", e, entities)
+		}
+	}
+
+	// Erase: files, lookup, contact, conversation; the identity is suppressed.
+	er := &jobs.Eraser{Store: h.st, S3: bucket.S3, Bucket: bucket.Name, Connections: pushertest.New(t).Pusher(),
+		Hooks: []jobs.EraseHook{h.files}}
+	erase := &chat.PrivacyRequest{ID: ids.New(ids.Request), TenantID: ten.ID, Type: chat.PrivacyErase, Reason: "subject_request",
+		Subject: &chat.PrivacySubject{ContactID: m.ContactID}, Status: chat.PrivacyReceived, ReceivedAt: time.Now(), DueAt: time.Now()}
+	if err := h.st.PutPrivacyRequest(ctx, erase); err != nil {
+		t.Fatal(err)
+	}
+	if err := er.Handle(ctx, privacy.Event{TenantID: ten.ID, RequestID: erase.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if fs, err := h.files.SubjectFiles(ctx, ten.ID, m.ContactID); err != nil || len(fs) != 0 {
+		t.Errorf("files after erasure: %d %v", len(fs), err)
+	}
+	if _, err := h.st.ChannelUser(ctx, ten.ID, meta.ChannelMessenger, "1001", "psid-photo"); err == nil {
+		t.Error("the channel user's lookup outlived the erasure")
+	}
+	if fs, _ := h.files.SubjectFiles(ctx, ten.ID, wa.ContactID); len(fs) != 1 {
+		t.Errorf("another contact's files: %d, want 1", len(fs))
+	}
+	for _, x := range h.messages(t, ten.ID) {
+		if x.ContactID == m.ContactID {
+			t.Errorf("message %s of the erased contact is left", x.ID)
+		}
+	}
+	before := h.items(t)
+	h.post(t, metafake.MessengerPayload("1001", "psid-photo", mid(), "it's me again"))
+	if after := h.items(t); after != before {
+		t.Errorf("the erased identity was stored again: %d -> %d items", before, after)
+	}
+}
