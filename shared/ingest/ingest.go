@@ -10,8 +10,9 @@
 //  2. the channel user's lookup records the message's time (the reply window
 //     counts from it) and names the contact, created on a first message;
 //  3. the inbound marker under the contact names the conversation the
-//     provider's message id went to, so a redelivery after that conversation
-//     closed still lands in it, not in a new one;
+//     provider's message id went to (claimed with the contact's open one), so
+//     a redelivery after that conversation closed still lands in it, not in a
+//     new one;
 //  4. attachments are copied to our storage under keys derived from the
 //     provider's message id (a retry overwrites the same objects);
 //  5. the message is written once per provider message id (store.PutMessage).
@@ -35,6 +36,7 @@ import (
 type Store interface {
 	suppression.Checker
 	Now() time.Time
+	Contact(ctx context.Context, tenantID, contactID string) (*chat.Contact, error)
 	TouchChannelUser(ctx context.Context, tenantID string, u *chat.ChannelUser, at time.Time, p retention.Periods) (*chat.ChannelUser, error)
 	InboundConversation(ctx context.Context, tenantID, contactID, dedupeKey string) (string, bool, error)
 	ClaimInbound(ctx context.Context, tenantID, contactID, dedupeKey, convID string, p retention.Periods) (string, error)
@@ -91,18 +93,9 @@ func (in *Ingester) Message(ctx context.Context, t *chat.Tenant, ev channel.Even
 		return nil, false, err
 	}
 	key := ev.From.Channel + ":" + ev.DedupeKey
-	convID, found, err := st.InboundConversation(ctx, t.ID, user.ContactID, key)
+	convID, err := in.conversation(ctx, t, user, key)
 	if err != nil {
 		return nil, false, err
-	}
-	if !found {
-		_, open, err := st.OpenConversation(ctx, t.ID, user.ContactID, user.Channel, p)
-		if err != nil {
-			return nil, false, err
-		}
-		if convID, err = st.ClaimInbound(ctx, t.ID, user.ContactID, key, open, p); err != nil {
-			return nil, false, err
-		}
 	}
 	m := &chat.Message{TenantID: t.ID, ConversationID: convID, ContactID: user.ContactID,
 		Author: chat.Author{Kind: chat.AuthorVisitor, Name: user.DisplayName}, Text: cut(ev.Text, MaxTextChars),
@@ -121,6 +114,33 @@ func (in *Ingester) Message(ctx context.Context, t *chat.Tenant, ev channel.Even
 		m.Attachments = append(m.Attachments, f)
 	}
 	return st.PutMessage(ctx, m, p)
+}
+
+// conversation returns the conversation the message of dedupe key goes to:
+// the one a first delivery of it claimed, else the user's open one (opened if
+// there is none). The hot path is a contact read and the claim; only a user
+// without an open conversation reads the marker first, so that a redelivery
+// after its conversation closed does not open an empty new one.
+func (in *Ingester) conversation(ctx context.Context, t *chat.Tenant, user *chat.ChannelUser, key string) (string, error) {
+	st, p := in.Store, t.Periods()
+	c, err := st.Contact(ctx, t.ID, user.ContactID)
+	if err != nil && !errors.Is(err, chat.ErrNotFound) {
+		return "", err
+	}
+	open := ""
+	if c != nil {
+		open = c.OpenConversationID
+	}
+	if open == "" {
+		claimed, found, err := st.InboundConversation(ctx, t.ID, user.ContactID, key)
+		if err != nil || found {
+			return claimed, err
+		}
+		if _, open, err = st.OpenConversation(ctx, t.ID, user.ContactID, user.Channel, p); err != nil {
+			return "", err
+		}
+	}
+	return st.ClaimInbound(ctx, t.ID, user.ContactID, key, open, p)
 }
 
 // cut returns s cut to at most n characters.

@@ -81,7 +81,8 @@ func (r channelUserRecord) user() *chat.ChannelUser {
 // DisplayName, if the provider gave one) received at at, and returns the user
 // with the contact it is: the stored one, or, for a user never seen,
 // u.ContactID (a new contact id the caller chose). The user's last inbound
-// time never moves back (a late redelivery leaves it). Once a day it renews
+// time never moves back (a late redelivery leaves it; providers' times are
+// whole seconds, so a message of the same second writes it again). Once a day it renews
 // the expiry of both of the user's items (personal data, counted from the
 // user's last message; items on legal hold keep none).
 func (s *Store) TouchChannelUser(ctx context.Context, tenantID string, u *chat.ChannelUser, at time.Time, p retention.Periods) (*chat.ChannelUser, error) {
@@ -101,7 +102,7 @@ func (s *Store) TouchChannelUser(ctx context.Context, tenantID string, u *chat.C
 	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(pk, skChannelUser),
 		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ")),
-		ConditionExpression:       aws.String("attribute_exists(PK) AND lastInboundAt < :at"),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND lastInboundAt <= :at"),
 		ExpressionAttributeValues: vals,
 		ReturnValues:              types.ReturnValueAllNew,
 	})
