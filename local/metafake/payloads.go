@@ -66,6 +66,14 @@ func whatsAppPayload(phoneNumberID string, value map[string]any) []byte {
 	}}})
 }
 
+// The local stack's Meta app secret and webhook verify token (make run sets
+// the template's MetaAppSecret and MetaVerifyToken to them unless PARAM_
+// settings say otherwise).
+const (
+	LocalAppSecret   = "localmetaappsecret"
+	LocalVerifyToken = "local-verify-token"
+)
+
 // Sign is the x-hub-signature-256 header value of body with the app secret:
 // "sha256=<hex HMAC-SHA256>".
 func Sign(body []byte, secret string) string {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/livesupportbot/backend/local/gateway"
 	"github.com/livesupportbot/backend/local/lambdarunner"
+	"github.com/livesupportbot/backend/local/metafake"
 	"github.com/livesupportbot/backend/local/moto"
 	"github.com/livesupportbot/backend/local/streams"
 )
@@ -74,6 +75,9 @@ type Stack struct {
 	Tables             map[string]string // logical id -> local name
 	// MotoPid is the moto server's process id (for its memory; see MotoRSS).
 	MotoPid int
+	// MetaGraph is the fake Graph API the Meta senders post to (it takes any
+	// account a tenant connects); its Sends show what was sent.
+	MetaGraph *metafake.Server
 
 	log       *slog.Logger
 	ws        *gateway.WebSocketAPI
@@ -100,6 +104,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	for _, step := range []func(context.Context) error{
 		st.readTemplate,
 		st.listen, // ports first: a port in use is the likeliest failure, and the clearest
+		st.startFakes,
 		st.startMoto,
 		st.createResources,
 		st.resolveTemplate,

@@ -20,6 +20,7 @@ import (
 	"github.com/livesupportbot/backend/local/cfntemplate"
 	"github.com/livesupportbot/backend/local/gateway"
 	"github.com/livesupportbot/backend/local/lambdarunner"
+	"github.com/livesupportbot/backend/local/metafake"
 	"github.com/livesupportbot/backend/local/moto"
 	"github.com/livesupportbot/backend/local/streams"
 	"github.com/livesupportbot/backend/local/ttl"
@@ -64,6 +65,38 @@ func (st *starter) listen(context.Context) error {
 	st.s.onClose(func() { st.wsL.Close() })
 	st.s.HTTPURL = "http://" + st.httpL.Addr().String()
 	st.wsHost = st.wsL.Addr().String()
+	return nil
+}
+
+// startFakes starts the providers the stack cannot reach: a fake Graph API
+// for the Meta channels, on a free local port. The functions post to it
+// (META_GRAPH_URL), and the Meta app's secret and verify token are the local
+// ones (metafake.LocalAppSecret) unless PARAM_MetaAppSecret and
+// PARAM_MetaVerifyToken say otherwise, so webhooks signed by
+// local/cmd/metasign are taken.
+func (st *starter) startFakes(context.Context) error {
+	g, err := metafake.Start("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	g.AcceptAnyAccount()
+	st.s.onClose(g.Close)
+	st.s.MetaGraph = g
+	env := map[string]string{"META_GRAPH_URL": g.URL()}
+	for k, v := range st.o.Env {
+		env[k] = v
+	}
+	st.o.Env = env
+	params, defaults := st.o.ParamEnv, map[string]string{
+		"PARAM_MetaAppSecret": metafake.LocalAppSecret, "PARAM_MetaVerifyToken": metafake.LocalVerifyToken}
+	st.o.ParamEnv = func(k string) string {
+		if params != nil {
+			if v := params(k); v != "" {
+				return v
+			}
+		}
+		return defaults[k]
+	}
 	return nil
 }
 

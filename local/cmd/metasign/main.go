@@ -25,6 +25,9 @@ import (
 	"github.com/livesupportbot/backend/local/metafake"
 )
 
+// LocalAppSecret is the local stack's Meta app secret (make run).
+const LocalAppSecret = metafake.LocalAppSecret
+
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -35,19 +38,19 @@ func main() {
 }
 
 // defaultAccounts are the local stack's accounts of each product.
-var defaultAccounts = map[string]string{"messenger": "local-page", "instagram": "local-ig", "whatsapp": "local-phone"}
+var defaultAccounts = map[string]string{"messenger": "100000000000001", "instagram": "100000000000002", "whatsapp": "100000000000003"}
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("metasign", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	secret := getenv("META_APP_SECRET")
 	if secret == "" {
-		secret = "local-meta-app-secret"
+		secret = LocalAppSecret
 	}
-	target := fs.String("url", "http://127.0.0.1:3000/webhooks/meta", "webhook URL")
-	fs.StringVar(&secret, "secret", secret, "app secret (default $META_APP_SECRET, else local-meta-app-secret)")
+	target := fs.String("url", "http://127.0.0.1:8080/dev/webhooks/meta", "webhook URL")
+	fs.StringVar(&secret, "secret", secret, "app secret (default $META_APP_SECRET, else the local stack's)")
 	product := fs.String("product", "messenger", "messenger, instagram or whatsapp")
-	account := fs.String("account", "", "page id, Instagram account id or phone number id (default local-page, local-ig, local-phone)")
+	account := fs.String("account", "", "page id, Instagram account id or phone number id (default 100000000000001, 100000000000002, 100000000000003)")
 	from := fs.String("from", "local-user", "contact: PSID, IGSID or wa_id")
 	text := fs.String("text", "Hello from Meta", "message text")
 	file := fs.String("file", "", "payload file to sign instead of the sample (- for stdin)")

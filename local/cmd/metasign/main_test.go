@@ -41,7 +41,7 @@ func TestRun_PostsSignedSamples(t *testing.T) {
 			t.Fatalf("%s: %v, printed %q", product, err, out.String())
 		}
 	}
-	if len(got) != 4 || got[0].From.Account != "local-page" || got[1].From.Channel != "instagram" || got[2].From.Account != "local-phone" ||
+	if len(got) != 4 || got[0].From.Account != "100000000000001" || got[1].From.Channel != "instagram" || got[2].From.Account != "100000000000003" ||
 		got[2].Text != "hi whatsapp" || got[2].DedupeKey == got[3].DedupeKey {
 		t.Fatalf("events %+v", got)
 	}
@@ -55,7 +55,7 @@ func TestRun_PostsSignedSamples(t *testing.T) {
 
 func TestRun_FileAndPrint(t *testing.T) {
 	var got []channel.Event
-	srv := recorder(t, "local-meta-app-secret", &got)
+	srv := recorder(t, LocalAppSecret, &got)
 	body := `{"object":"page","entry":[{"id":"P","messaging":[{"sender":{"id":"U"},"recipient":{"id":"P"},"timestamp":1,"message":{"mid":"m_file","text":"it's me"}}]}]}`
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"-url", srv.URL, "-file", "-"}, func(string) string { return "" }, strings.NewReader(body), &out, io.Discard); err != nil ||
