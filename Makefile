@@ -38,6 +38,7 @@ FUZZ_TARGETS := \
 	shared/visitortoken:FuzzVerify shared/visitortoken:FuzzIssueVerify \
 	shared/wsmessage:FuzzFrame \
 	shared/slackbridge:FuzzParseEvent shared/slackbridge:FuzzSignedEvents \
+	shared/meta:FuzzParse shared/metabridge:FuzzSignedWebhook \
 	shared/store:FuzzPageCursor
 FUZZTIME ?= 3s
 

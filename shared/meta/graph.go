@@ -50,13 +50,13 @@ var ErrInvalid = errors.New("meta: invalid request")
 var ErrTooLarge = errors.New("meta: media is larger than allowed")
 
 // Graph is a client of Meta's Graph API for the messaging products. The zero
-// value uses DefaultBaseURL and http.DefaultClient; it is safe for concurrent
+// value uses DefaultBaseURL and a client with a 10 s timeout; it is safe for concurrent
 // use. Tokens go in the Authorization header only.
 type Graph struct {
 	// BaseURL is the Graph API's base with its version, no trailing slash
 	// (default DefaultBaseURL; metafake's URL in tests).
 	BaseURL string
-	// HTTP is the client to use (default http.DefaultClient).
+	// HTTP is the client to use (default: one with a 10 s timeout).
 	HTTP *http.Client
 }
 
@@ -361,9 +361,13 @@ func (g *Graph) base() string {
 	return strings.TrimSuffix(g.BaseURL, "/")
 }
 
+// defaultClient bounds every Graph call and download: the webhook answers
+// Meta within its 20 s, and a send is one attempt of dispatch's.
+var defaultClient = &http.Client{Timeout: 10 * time.Second}
+
 func (g *Graph) client() *http.Client {
 	if g.HTTP == nil {
-		return http.DefaultClient
+		return defaultClient
 	}
 	return g.HTTP
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	neturl "net/url"
 
 	"github.com/livesupportbot/backend/shared/attachment"
 	"github.com/livesupportbot/backend/shared/channel"
@@ -37,8 +38,8 @@ func (f files) Copy(ctx context.Context, tenantID, contactID, dedupeKey string, 
 		}
 		url, ct = info.URL, info.MimeType
 	}
-	if url == "" {
-		return chat.Attachment{}, errors.New("attachment has neither url nor media id")
+	if err := fetchable(url); err != nil {
+		return chat.Attachment{}, err
 	}
 	data, got, err := b.Graph.Download(ctx, token, url, attachment.MaxBytes)
 	if errors.Is(err, meta.ErrTooLarge) {
@@ -51,4 +52,20 @@ func (f files) Copy(ctx context.Context, tenantID, contactID, dedupeKey string, 
 		ct = got
 	}
 	return b.Files.Put(ctx, tenantID, contactID, dedupeKey, n, a.Name, ct, data)
+}
+
+// fetchable refuses an attachment URL that is not https (a plain-http one only
+// on this machine: the fake CDN of tests and the local stack), so a webhook
+// cannot make us fetch from inside our network.
+func fetchable(raw string) error {
+	u, err := neturl.Parse(raw)
+	switch {
+	case raw == "" || err != nil:
+		return errors.New("attachment has no usable url")
+	case u.Scheme == "https" && u.Host != "":
+		return nil
+	case u.Scheme == "http" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost"):
+		return nil
+	}
+	return errors.New("attachment url is not https")
 }
