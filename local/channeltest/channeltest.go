@@ -16,6 +16,10 @@ import (
 // Inbound describes a channel's inbound adapter under test.
 type Inbound struct {
 	Adapter channel.Inbound
+	// Channel is the channel the message's identity names: the adapter's
+	// Channel() unless set (Meta's one webhook adapter, "meta", names the
+	// product: "messenger", "instagram" or "whatsapp").
+	Channel string
 	// Secret is the channel's secret the requests are signed with.
 	Secret string
 	// Sign returns the request the provider would send with body, signed with
@@ -42,6 +46,10 @@ type Inbound struct {
 // events give two keys; a signed body that is not the channel's is
 // channel.ErrMalformed and stores nothing.
 func RunInbound(t *testing.T, c Inbound) {
+	want := c.Channel
+	if want == "" {
+		want = c.Adapter.Channel()
+	}
 	n := 0
 	newID := func() string { n++; return fmt.Sprintf("EvContract%04d", n) }
 	stored := func(t *testing.T) int {
@@ -77,8 +85,8 @@ func RunInbound(t *testing.T, c Inbound) {
 			if ev.Kind != channel.KindMessage || ev.DedupeKey == "" || ev.Text != "hello there" {
 				t.Errorf("event %+v: want a message with a dedupe key and the text", ev)
 			}
-			if ev.From.Channel != c.Adapter.Channel() || ev.From.UserID == "" || ev.From.Key() == "" {
-				t.Errorf("identity %+v: want channel %q and a user id", ev.From, c.Adapter.Channel())
+			if ev.From.Channel != want || ev.From.UserID == "" || ev.From.Key() == "" {
+				t.Errorf("identity %+v: want channel %q and a user id", ev.From, want)
 			}
 		}, 1},
 		{"wrong secret", func(t *testing.T) []channel.Request {

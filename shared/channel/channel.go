@@ -62,7 +62,8 @@ const (
 
 // Identity is a contact (or agent) as a channel knows them.
 type Identity struct {
-	// Channel is the channel's name ("slack").
+	// Channel is the channel's name ("slack"); an adapter that serves several
+	// products on one webhook names the product ("messenger", not "meta").
 	Channel string `json:"channel"`
 	// Account is the provider-side account the webhook belongs to (Slack's
 	// team id, a Messenger page id, a Telegram bot): external user ids are

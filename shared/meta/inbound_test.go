@@ -79,33 +79,23 @@ func TestHandshake(t *testing.T) {
 	}
 }
 
-// product is the Inbound seen as one of its products: the contract wants an
-// event's From.Channel to be the adapter's Channel, and Meta's one webhook
-// names the product in From.Channel.
-type product struct {
-	meta.Inbound
-	name string
-}
-
-func (p product) Channel() string { return p.name }
-
 func TestInboundContract(t *testing.T) {
 	malformed := []byte(`{"object":"user","entry":[{"id":"1","changes":[]}]}`)
 	t.Run("messenger", func(t *testing.T) {
 		channeltest.RunInbound(t, channeltest.Inbound{
-			Adapter: product{name: meta.ChannelMessenger}, Secret: secret, Sign: signed, Malformed: malformed,
+			Adapter: meta.Inbound{}, Channel: meta.ChannelMessenger, Secret: secret, Sign: signed, Malformed: malformed,
 			Message: func(id, text string) []byte { return metafake.MessengerPayload("page1", "psid1", "m_"+id, text) },
 		})
 	})
 	t.Run("instagram", func(t *testing.T) {
 		channeltest.RunInbound(t, channeltest.Inbound{
-			Adapter: product{name: meta.ChannelInstagram}, Secret: secret, Sign: signed, Malformed: malformed,
+			Adapter: meta.Inbound{}, Channel: meta.ChannelInstagram, Secret: secret, Sign: signed, Malformed: malformed,
 			Message: func(id, text string) []byte { return metafake.InstagramPayload("ig1", "igsid1", "m_"+id, text) },
 		})
 	})
 	t.Run("whatsapp", func(t *testing.T) {
 		channeltest.RunInbound(t, channeltest.Inbound{
-			Adapter: product{name: meta.ChannelWhatsApp}, Secret: secret, Sign: signed, Malformed: malformed,
+			Adapter: meta.Inbound{}, Channel: meta.ChannelWhatsApp, Secret: secret, Sign: signed, Malformed: malformed,
 			Message: func(id, text string) []byte {
 				return metafake.WhatsAppPayload("phone1", "4915112345", "Ana", "wamid."+id, text)
 			},

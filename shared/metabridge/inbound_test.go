@@ -10,7 +10,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/livesupportbot/backend/local/channeltest"
 	"github.com/livesupportbot/backend/local/metafake"
+	"github.com/livesupportbot/backend/shared/channel"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/meta"
 	"github.com/livesupportbot/backend/shared/metabridge"
@@ -219,4 +221,29 @@ func TestLogsHoldNoTextOrSecrets(t *testing.T) {
 		}
 	}
 	_ = metabridge.WebhookPath
+}
+
+// The channel seam's inbound contract, through the real webhook and store:
+// signed messages are stored, forged, changed and unsigned ones are not, a
+// redelivery stores one message, a signed body that is not Meta's stores
+// nothing.
+func TestInboundContract_ThroughTheWebhook(t *testing.T) {
+	h := newHarness(t)
+	ten := h.tenant(t)
+	h.connect(t, ten, meta.ChannelMessenger, "1001", false)
+	channeltest.RunInbound(t, channeltest.Inbound{
+		Adapter: meta.Inbound{}, Channel: meta.ChannelMessenger, Secret: appSecret,
+		Sign: func(_ testing.TB, body []byte, secret string) channel.Request {
+			r := request(body, secret)
+			return channel.Request{Method: http.MethodPost, Headers: r.Headers, Body: body}
+		},
+		Message:   func(id, text string) []byte { return metafake.MessengerPayload("1001", "psid-contract", "m_"+id, text) },
+		Malformed: []byte(`{"object":"user","entry":[]}`),
+		Deliver: func(t testing.TB, req channel.Request) {
+			r := request(req.Body, appSecret)
+			r.Headers = req.Headers
+			h.do(t, r)
+		},
+		Stored: func(t testing.TB) int { return len(h.messages(t, ten.ID)) },
+	})
 }
