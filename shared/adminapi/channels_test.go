@@ -1,0 +1,112 @@
+package adminapi_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/retention"
+)
+
+// Connecting a channel account stores its ids and the token encrypted: the
+// answer, the list, the audit trail and the logs never show the token; bad
+// input names its fields and stores nothing; an unknown channel is 404;
+// disconnecting removes it.
+func TestChannels_ConnectListDisconnect(t *testing.T) {
+	e := newEnv(t)
+	f := e.newFixture("Chan")
+	token := "EAAG" + strings.Repeat("s3cr3t", 6)
+	res := e.call(http.MethodPut, "/v1/integrations/whatsapp", f.OwnerKey,
+		`{"accountId":"106540352242922","businessId":"102290129340398","accessToken":"`+token+`"}`)
+	wantStatus(t, "connect whatsapp", res, http.StatusOK)
+	list := e.call(http.MethodGet, "/v1/integrations", f.OwnerKey, "")
+	wantStatus(t, "list", list, http.StatusOK)
+	if !strings.Contains(list.Body, `"channel":"whatsapp","accountId":"106540352242922","businessId":"102290129340398"`) {
+		t.Errorf("list %s: want the whatsapp account", list.Body)
+	}
+	audit := e.call(http.MethodGet, "/v1/audit-events", f.OwnerKey, "")
+	for _, s := range []string{res.Body, list.Body, audit.Body, e.logs.String()} {
+		if strings.Contains(s, token) || strings.Contains(s, "s3cr3t") {
+			t.Errorf("the token shows: %s", s)
+		}
+	}
+	if !strings.Contains(audit.Body, `"channel":"whatsapp"`) {
+		t.Errorf("audit %s: want the connect", audit.Body)
+	}
+	p := wantProblem(t, "bad input", e.call(http.MethodPut, "/v1/integrations/messenger", f.OwnerKey,
+		`{"accountId":"page one","accessToken":"short"}`), http.StatusBadRequest)
+	if got := strings.Join(fields(t, p), ","); got != "accessToken,accountId" {
+		t.Errorf("failing fields %q", got)
+	}
+	wantProblem(t, "unknown channel", e.call(http.MethodPut, "/v1/integrations/telegram", f.OwnerKey,
+		`{"accountId":"1","accessToken":"`+token+`"}`), http.StatusNotFound)
+	wantProblem(t, "agent key", e.call(http.MethodPut, "/v1/integrations/whatsapp", f.AgentKey,
+		`{"accountId":"1","accessToken":"`+token+`"}`), http.StatusForbidden)
+	// Another tenant cannot take the account.
+	g := e.newFixture("Other")
+	wantProblem(t, "another tenant's account", e.call(http.MethodPut, "/v1/integrations/whatsapp", g.OwnerKey,
+		`{"accountId":"106540352242922","accessToken":"`+token+`"}`), http.StatusConflict)
+	wantStatus(t, "disconnect", e.call(http.MethodDelete, "/v1/integrations/whatsapp", f.OwnerKey, ""), http.StatusNoContent)
+	if list := e.call(http.MethodGet, "/v1/integrations", f.OwnerKey, ""); strings.Contains(list.Body, "whatsapp") {
+		t.Errorf("after disconnect: %s", list.Body)
+	}
+}
+
+// channelConversation opens a conversation of a contact on ch whose last
+// message was at last, as the webhook would have stored it.
+func (e *env) channelConversation(f fixture, ch string, last time.Time) string {
+	e.t.Helper()
+	ctx := context.Background()
+	contact := ids.New(ids.Contact)
+	if _, err := e.store.TouchChannelUser(ctx, f.ID, &chat.ChannelUser{Channel: ch, Account: "100200300", UserID: "user-" + contact, ContactID: contact}, last, retention.Defaults); err != nil {
+		e.t.Fatal(err)
+	}
+	_, cv, err := e.store.OpenConversation(ctx, f.ID, contact, ch, retention.Defaults)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return cv
+}
+
+// A reply to a Messenger or WhatsApp conversation whose 24 hours have passed
+// is 409 window_closed and stores nothing; the conversation shows its window;
+// WhatsApp then takes a template, stored as an agent message with it; a
+// template to any other channel is 409.
+func TestChannels_ReplyWindowAndTemplates(t *testing.T) {
+	e := newEnv(t)
+	f := e.newFixture("Window")
+	wa := e.channelConversation(f, "whatsapp", time.Now().Add(-30*time.Hour))
+	fresh := e.channelConversation(f, "messenger", time.Now().Add(-time.Hour))
+	stale := e.channelConversation(f, "messenger", time.Now().Add(-25*time.Hour))
+
+	wantStatus(t, "reply within the window", e.call(http.MethodPost, "/v1/conversations/"+fresh+"/messages", f.AgentKey, `{"text":"hi"}`), http.StatusCreated)
+	p := wantProblem(t, "reply after 25 hours", e.call(http.MethodPost, "/v1/conversations/"+stale+"/messages", f.AgentKey, `{"text":"late"}`), http.StatusConflict)
+	if p["code"] != "window_closed" {
+		t.Errorf("problem %v, want window_closed", p)
+	}
+	got := e.call(http.MethodGet, "/v1/conversations/"+wa, f.AgentKey, "").json(t)
+	w, _ := got["replyWindow"].(map[string]any)
+	if w == nil || w["open"] != false || w["templateOnly"] != true {
+		t.Errorf("whatsapp conversation %v: want a closed, template-only window", got)
+	}
+	p = wantProblem(t, "text to whatsapp after 30 hours", e.call(http.MethodPost, "/v1/conversations/"+wa+"/messages", f.AgentKey, `{"text":"late"}`), http.StatusConflict)
+	if p["code"] != "window_closed" || !strings.Contains(p["detail"].(string), "template") {
+		t.Errorf("problem %v", p)
+	}
+	res := e.call(http.MethodPost, "/v1/conversations/"+wa+"/template", f.AgentKey, `{"name":"order_update","language":"en_US","params":["4521"]}`)
+	wantStatus(t, "template", res, http.StatusCreated)
+	m := res.json(t)
+	if tpl, _ := m["template"].(map[string]any); tpl["name"] != "order_update" || m["author"].(map[string]any)["kind"] != "agent" {
+		t.Errorf("template message %v", m)
+	}
+	wantProblem(t, "template to messenger", e.call(http.MethodPost, "/v1/conversations/"+fresh+"/template", f.AgentKey, `{"name":"x","language":"en"}`), http.StatusConflict)
+	wantProblem(t, "template to the widget", e.call(http.MethodPost, "/v1/conversations/"+f.ConvID+"/template", f.AgentKey, `{"name":"x","language":"en"}`), http.StatusConflict)
+	p = wantProblem(t, "bad template", e.call(http.MethodPost, "/v1/conversations/"+wa+"/template", f.AgentKey, `{"name":"Bad Name","language":"english"}`), http.StatusBadRequest)
+	if got := strings.Join(fields(t, p), ","); got != "language,name" {
+		t.Errorf("failing fields %q", got)
+	}
+}
