@@ -137,6 +137,13 @@ func TestAttachmentCopiedExportedAndErased(t *testing.T) {
 	if err := er.Handle(ctx, privacy.Event{TenantID: ten.ID, RequestID: erase.ID}); err != nil {
 		t.Fatal(err)
 	}
+	left, err := h.st.SubjectHoldings(ctx, ten.ID, []string{m.ContactID}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := left.ExportRows(); len(rows) != 0 {
+		t.Errorf("%d items of the erased contact are left (dedupe markers, identity, provider refs...): %+v", len(rows), rows)
+	}
 	if fs, err := h.files.SubjectFiles(ctx, ten.ID, m.ContactID); err != nil || len(fs) != 0 {
 		t.Errorf("files after erasure: %d %v", len(fs), err)
 	}

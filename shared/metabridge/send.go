@@ -91,7 +91,9 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 	}
 	tag := ""
 	if m.Template == nil || m.Channel != meta.ChannelWhatsApp {
-		if tag, err = WindowOf(m.Channel, in.HumanAgent).Check(u.LastInboundAt, b.now()); err != nil {
+		// HUMAN_AGENT may carry only what a person typed: never a bot's message.
+		humanAgent := in.HumanAgent && m.Author.Kind == chat.AuthorAgent
+		if tag, err = WindowOf(m.Channel, humanAgent).Check(u.LastInboundAt, b.now()); err != nil {
 			return fail(CodeWindowClosed)
 		}
 	}

@@ -120,6 +120,16 @@ func TestReplyWindow(t *testing.T) {
 	if d := h.message(t, tagged).Delivery; d == nil || d.Status != chat.DeliverySent {
 		t.Errorf("tagged delivery %+v", d)
 	}
+	// A bot's message never goes out with HUMAN_AGENT.
+	bot, _, err := h.st.PutMessage(context.Background(), &chat.Message{TenantID: ten.ID, ConversationID: in.ConversationID, ContactID: in.ContactID,
+		Author: chat.Author{Kind: chat.AuthorBot, Name: "Bot"}, Text: "automated", Channel: meta.ChannelMessenger}, retention.Defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.pump(t)
+	if d := h.message(t, bot).Delivery; d == nil || d.Error != chat.EWindowClosed || len(h.graph.Sends()) != 1 {
+		t.Errorf("a bot's message after 25 hours: %+v, %d sends; want window_closed and no send", d, len(h.graph.Sends()))
+	}
 	h.advance(7 * 24 * time.Hour)
 	if err := h.bridge.CanReply(context.Background(), cv, false); chat.ErrorCode(err) != chat.EWindowClosed {
 		t.Errorf("after 8 days with HUMAN_AGENT: %v, want window_closed", err)
