@@ -135,6 +135,7 @@ func (s *Store) TouchChannelUser(ctx context.Context, tenantID string, u *chat.C
 func (s *Store) createChannelUser(ctx context.Context, pk string, u *chat.ChannelUser, at time.Time, p retention.Periods) (*dynamodb.UpdateItemOutput, error) {
 	it := channelUserItem{
 		Base: Base{PK: pk, SK: skChannelUser, DataClass: retention.Personal, Entity: "channelUser",
+			GSI2PK: RetentionKey(TenantOfKey(pk), string(retention.Personal), DayEnd(at), pk), GSI2SK: RetentionSort(DayEnd(at), pk+"#"+skChannelUser),
 			ExpiresAt: retention.ExpiresAt(p, retention.Personal, DayEnd(at))},
 		channelUserRecord: channelUserRecord{Channel: u.Channel, Account: u.Account, UserID: u.UserID, ExternalID: u.ExternalID(),
 			DisplayName: u.DisplayName, ContactID: u.ContactID, LastInbound: TimeKey(at)},
@@ -152,13 +153,16 @@ func (s *Store) createChannelUser(ctx context.Context, pk string, u *chat.Channe
 }
 
 // renewChannelUser writes the contact's item of the user and then records on
-// the lookup that it did (SideDay), moving both expiries to the personal
-// period after at's day. Items without expiresAt (legal hold) keep none.
+// the lookup that it did (SideDay), moving both expiries, and their retention
+// index entries, to the personal period after at's day (so the sweep applies
+// a shorter personal period to them). Items without expiresAt (legal hold)
+// keep none.
 func (s *Store) renewChannelUser(ctx context.Context, tenantID, pk string, it *channelUserItem, day string, at time.Time, p retention.Periods) error {
 	exp := retention.ExpiresAt(p, retention.Personal, DayEnd(at))
+	spk, ssk, basis := ContactPK(tenantID, it.ContactID), contactUserSK(it.user()), DayEnd(at)
 	side := channelUserItem{
-		Base: Base{PK: ContactPK(tenantID, it.ContactID), SK: contactUserSK(it.user()), DataClass: retention.Personal,
-			Entity: "contactChannelUser", ExpiresAt: exp},
+		Base: Base{PK: spk, SK: ssk, DataClass: retention.Personal, Entity: "contactChannelUser", ExpiresAt: exp,
+			GSI2PK: RetentionKey(tenantID, string(retention.Personal), basis, spk), GSI2SK: RetentionSort(basis, spk+"#"+ssk)},
 		channelUserRecord: channelUserRecord{Channel: it.Channel, Account: it.Account, UserID: it.UserID,
 			ExternalID: it.ExternalID, DisplayName: it.DisplayName, ContactID: it.ContactID, UserPK: pk},
 	}
@@ -178,7 +182,9 @@ func (s *Store) renewChannelUser(ctx context.Context, tenantID, pk string, it *c
 	cond := "attribute_exists(PK)"
 	if exp != 0 {
 		vals[":exp"] = &types.AttributeValueMemberN{Value: itoa(exp)}
-		upd += ", expiresAt = :exp"
+		vals[":g2pk"] = str(RetentionKey(tenantID, string(retention.Personal), basis, pk))
+		vals[":g2sk"] = str(RetentionSort(basis, pk+"#"+skChannelUser))
+		upd += ", expiresAt = :exp, GSI2PK = :g2pk, GSI2SK = :g2sk"
 		cond += " AND attribute_exists(expiresAt)"
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(pk, skChannelUser),
