@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"regexp"
 	"sync"
+	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -736,4 +737,21 @@ func valueSize(v types.AttributeValue) int {
 		return n
 	}
 	return 0
+}
+
+// Requests is the number of requests of calls (a Snapshot's).
+func Requests(calls map[string]int) int {
+	n := 0
+	for _, c := range calls {
+		n += c
+	}
+	return n
+}
+
+// ReportUnits adds the DynamoDB requests and units per operation to a
+// benchmark's results.
+func ReportUnits(b *testing.B, requests int, read, write float64) {
+	b.ReportMetric(float64(requests)/float64(b.N), "ddb-requests/op")
+	b.ReportMetric(read/float64(b.N), "read-units/op")
+	b.ReportMetric(write/float64(b.N), "write-units/op")
 }

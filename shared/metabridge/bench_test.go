@@ -9,21 +9,6 @@ import (
 	"github.com/livesupportbot/backend/shared/meta"
 )
 
-// report adds the DynamoDB requests and units per operation to a benchmark.
-func report(b *testing.B, requests int, read, write float64) {
-	b.ReportMetric(float64(requests)/float64(b.N), "ddb-requests/op")
-	b.ReportMetric(read/float64(b.N), "read-units/op")
-	b.ReportMetric(write/float64(b.N), "write-units/op")
-}
-
-func total(calls map[string]int) int {
-	n := 0
-	for _, c := range calls {
-		n += c
-	}
-	return n
-}
-
 // BenchmarkInbound measures what the webhook stores for one contact message
 // (verify, route, erasure gate, channel user, inbound marker, message) on the
 // hot path: a known contact writing into its open conversation. The tenant
@@ -42,8 +27,7 @@ func BenchmarkInbound(b *testing.B) {
 		h.post(b, body)
 	}
 	calls, read, write := m.Snapshot()
-	b.Logf("calls %v by partition %v", calls, m.ByPartition())
-	report(b, total(calls), read, write)
+	testaws.ReportUnits(b, testaws.Requests(calls), read, write)
 }
 
 // BenchmarkSend measures dispatch's send of an agent reply to WhatsApp: the
@@ -71,9 +55,9 @@ func BenchmarkSend(b *testing.B) {
 		}
 		b.StopTimer()
 		c1, r1, w1 := m.Snapshot()
-		requests += total(c1) - total(c0)
+		requests += testaws.Requests(c1) - testaws.Requests(c0)
 		read, write = read+r1-r0, write+w1-w0
 		b.StartTimer()
 	}
-	report(b, requests, read, write)
+	testaws.ReportUnits(b, requests, read, write)
 }

@@ -168,18 +168,6 @@ func (b *Bridge) touch(ctx context.Context, in *chat.ChannelIntegration, p reten
 	}
 }
 
-// periods returns a tenant's retention periods (the defaults if it is gone).
-func (b *Bridge) periods(ctx context.Context, tenantID string) (retention.Periods, error) {
-	t, err := b.tenants.Tenant(ctx, tenantID)
-	if errors.Is(err, chat.ErrNotFound) {
-		return retention.Defaults, nil
-	}
-	if err != nil {
-		return retention.Periods{}, err
-	}
-	return t.Periods(), nil
-}
-
 // isMeta reports whether channel is one of the bridge's.
 func isMeta(channel string) bool {
 	for _, c := range meta.Channels {

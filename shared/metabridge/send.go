@@ -97,7 +97,7 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 			return fail(CodeWindowClosed)
 		}
 	}
-	p, err := b.periods(ctx, m.TenantID)
+	p, err := b.tenants.Periods(ctx, m.TenantID)
 	if err != nil {
 		return err
 	}

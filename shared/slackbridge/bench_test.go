@@ -10,21 +10,6 @@ import (
 	"github.com/livesupportbot/backend/shared/ids"
 )
 
-// report adds the DynamoDB requests and units per operation to a benchmark.
-func report(b *testing.B, requests int, read, write float64) {
-	b.ReportMetric(float64(requests)/float64(b.N), "ddb-requests/op")
-	b.ReportMetric(read/float64(b.N), "read-units/op")
-	b.ReportMetric(write/float64(b.N), "write-units/op")
-}
-
-func total(calls map[string]int) int {
-	n := 0
-	for _, c := range calls {
-		n += c
-	}
-	return n
-}
-
 // BenchmarkHandleEvents_ThreadReply measures what the events endpoint does for
 // an agent's thread reply (verify, route, dedupe, store) before it answers Slack.
 func BenchmarkHandleEvents_ThreadReply(b *testing.B) {
@@ -51,7 +36,7 @@ func BenchmarkHandleEvents_ThreadReply(b *testing.B) {
 		}
 	}
 	calls, read, write := m.Snapshot()
-	report(b, total(calls), read, write)
+	testaws.ReportUnits(b, testaws.Requests(calls), read, write)
 }
 
 // BenchmarkDeliver_ThreadMessage measures the dispatch side of a later visitor
@@ -79,9 +64,9 @@ func BenchmarkDeliver_ThreadMessage(b *testing.B) {
 		}
 		b.StopTimer()
 		c1, r1, w1 := m.Snapshot()
-		requests += total(c1) - total(c0)
+		requests += testaws.Requests(c1) - testaws.Requests(c0)
 		read, write = read+r1-r0, write+w1-w0
 		b.StartTimer()
 	}
-	report(b, requests, read, write)
+	testaws.ReportUnits(b, requests, read, write)
 }

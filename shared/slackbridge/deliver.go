@@ -48,7 +48,7 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 	} else if err != nil && !errors.Is(err, chat.ErrNotFound) {
 		return fmt.Errorf("slack deliver %s: %w", m.ID, err)
 	}
-	p, err := b.periods(ctx, m.TenantID)
+	p, err := b.tenants.Periods(ctx, m.TenantID)
 	if err != nil {
 		return fmt.Errorf("slack deliver %s: %w", m.ID, err)
 	}

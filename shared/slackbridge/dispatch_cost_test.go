@@ -136,11 +136,11 @@ func BenchmarkDispatch(b *testing.B) {
 					b.Fatalf("dispatch: %+v %v", res.BatchItemFailures, err)
 				}
 				c1, r1, w1 := m.Snapshot()
-				requests += total(c1) - total(c0)
+				requests += testaws.Requests(c1) - testaws.Requests(c0)
 				read, write = read+r1-r0, write+w1-w0
 				b.StartTimer()
 			}
-			report(b, requests, read, write)
+			testaws.ReportUnits(b, requests, read, write)
 		})
 	}
 	b.Run("retry_run_per_parked_delivery", func(b *testing.B) {
@@ -165,7 +165,7 @@ func BenchmarkDispatch(b *testing.B) {
 			b.Fatalf("retry: %+v %v", sum, err)
 		}
 		calls, read, write := m.Snapshot()
-		report(b, total(calls), read, write)
+		testaws.ReportUnits(b, testaws.Requests(calls), read, write)
 	})
 	b.Run("retry_run_idle", func(b *testing.B) {
 		m := testaws.NewMeter()
@@ -177,6 +177,6 @@ func BenchmarkDispatch(b *testing.B) {
 			}
 		}
 		calls, read, write := m.Snapshot()
-		report(b, total(calls), read, write)
+		testaws.ReportUnits(b, testaws.Requests(calls), read, write)
 	})
 }

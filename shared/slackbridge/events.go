@@ -2,7 +2,6 @@ package slackbridge
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/livesupportbot/backend/shared/channel"
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/webhook"
 )
 
 // Kinds of parsed Events API requests.
@@ -159,13 +159,8 @@ func (e *Event) IsHumanThreadReply() bool {
 		e.ThreadTS != "" && e.ThreadTS != e.TS && e.Channel != "" && strings.TrimSpace(e.Text) != ""
 }
 
-// rawBody returns the request body as sent, decoding API Gateway's base64.
-func rawBody(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
-	if req.IsBase64Encoded {
-		return base64.StdEncoding.DecodeString(req.Body)
-	}
-	return []byte(req.Body), nil
-}
+// rawBody is the body as Slack signed it.
+var rawBody = webhook.RawBody
 
 var errBadSignature = chat.Errorf(chat.EUnauthorized, "missing, invalid or expired Slack signature")
 
@@ -274,7 +269,7 @@ func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
 	} else if !errors.Is(err, chat.ErrNotFound) {
 		return err
 	}
-	p, err := b.periods(ctx, tenantID)
+	p, err := b.tenants.Periods(ctx, tenantID)
 	if err != nil {
 		return err
 	}
@@ -305,7 +300,7 @@ func (b *Bridge) storeMember(ctx context.Context, ev *Event) error {
 	if ev.MemberGone {
 		return b.st.DeleteSlackMember(ctx, tenantID, ev.TeamID, ev.Member.UserID)
 	}
-	p, err := b.periods(ctx, tenantID)
+	p, err := b.tenants.Periods(ctx, tenantID)
 	if err != nil {
 		return err
 	}

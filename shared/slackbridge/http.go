@@ -2,42 +2,26 @@ package slackbridge
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/livesupportbot/backend/shared/apierror"
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/webhook"
 )
 
-// problem is the RFC 9457 problem response of a domain error: its status from
-// apierror (the one map from error codes), its detail the client-safe message,
-// under the bridge's own title.
-func problem(err error, title string) events.APIGatewayV2HTTPResponse {
-	_, status := apierror.Status(err)
-	return problemStatus(status, title, apierror.Message(err))
-}
-
-// problemStatus is a problem response with an HTTP-level status that no domain
-// error code has (413, 503).
-func problemStatus(status int, title, detail string) events.APIGatewayV2HTTPResponse {
-	body, _ := json.Marshal(map[string]any{"type": "about:blank", "status": status, "title": title, "detail": detail})
-	return events.APIGatewayV2HTTPResponse{StatusCode: status, Body: string(body),
-		Headers: map[string]string{"Content-Type": "application/problem+json", "Cache-Control": "no-store"}}
-}
+// problem, problemStatus and jsonResponse are shared/webhook's answers.
+var (
+	problem       = webhook.Problem
+	problemStatus = webhook.ProblemStatus
+	jsonResponse  = webhook.JSON
+)
 
 // internal logs err in full and answers 500 without any detail.
 func (b *Bridge) internal(ctx context.Context, op string, err error) events.APIGatewayV2HTTPResponse {
 	b.log.ErrorContext(ctx, "request failed", "op", op, "error", err.Error())
 	return problem(err, "Internal Server Error")
-}
-
-func jsonResponse(status int, v any) events.APIGatewayV2HTTPResponse {
-	body, _ := json.Marshal(v)
-	return events.APIGatewayV2HTTPResponse{StatusCode: status, Body: string(body),
-		Headers: map[string]string{"Content-Type": "application/json"}}
 }
 
 // Handle routes the requests of the webhook-slack function:

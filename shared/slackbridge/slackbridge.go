@@ -24,7 +24,6 @@ import (
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -201,18 +200,6 @@ func (b *Bridge) forget(tenantID string) {
 	b.mu.Lock()
 	delete(b.clients, tenantID)
 	b.mu.Unlock()
-}
-
-// periods returns a tenant's retention periods (the defaults if it is gone).
-func (b *Bridge) periods(ctx context.Context, tenantID string) (retention.Periods, error) {
-	t, err := b.tenants.Tenant(ctx, tenantID)
-	if errors.Is(err, chat.ErrNotFound) {
-		return retention.Defaults, nil
-	}
-	if err != nil {
-		return retention.Periods{}, err
-	}
-	return t.Periods(), nil
 }
 
 // Uninstall removes a tenant's Slack integration: the encrypted token, the

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/retention"
 )
 
 type tenantItem struct {
@@ -155,6 +157,20 @@ func NewTenantCache(s tenantReader, ttl time.Duration) *TenantCache {
 // concurrent use.
 func (c *TenantCache) Tenant(ctx context.Context, id string) (*chat.Tenant, error) {
 	return c.TenantAtLeast(ctx, id, 0)
+}
+
+// Periods returns a tenant's retention periods, from the cache when fresh;
+// a tenant that is gone has the platform's defaults (what its last items
+// are written under while they are cleaned up).
+func (c *TenantCache) Periods(ctx context.Context, id string) (retention.Periods, error) {
+	t, err := c.Tenant(ctx, id)
+	if errors.Is(err, chat.ErrNotFound) {
+		return retention.Defaults, nil
+	}
+	if err != nil {
+		return retention.Periods{}, err
+	}
+	return t.Periods(), nil
 }
 
 // Forget drops the tenant from the cache: the next read reads it again (its
