@@ -55,10 +55,27 @@ const (
 	// url_verification, Messenger's hub.challenge): answer Event.Challenge
 	// verbatim and store nothing.
 	KindChallenge = "challenge"
+	// KindStatus is the provider's delivery status of a message we sent:
+	// Status holds it.
+	KindStatus = "status"
+	// KindSubscribed and KindUnsubscribed say that a contact (From) may be
+	// sent messages again, or no longer (Viber's subscribed and
+	// unsubscribed, a Telegram user who blocked the bot).
+	KindSubscribed   = "subscribed"
+	KindUnsubscribed = "unsubscribed"
 	// KindOther is any other event the channel reports (installs, profile
 	// changes, read receipts...). Native holds the channel's own form.
 	KindOther = "other"
 )
+
+// DeliveryStatus is a provider's report on a message we sent: its id at the
+// provider, "sent", "delivered", "read" or "failed", and the provider's
+// error code of a failure.
+type DeliveryStatus struct {
+	ProviderID string
+	Status     string
+	Code       string
+}
 
 // Identity is a contact (or agent) as a channel knows them.
 type Identity struct {
@@ -116,6 +133,11 @@ type Event struct {
 	At time.Time
 	// Challenge is the value to answer for KindChallenge.
 	Challenge string
+	// ReplyToken is LINE's reply token of the message: one reply may use it,
+	// within about a minute.
+	ReplyToken string
+	// Status is the report of a KindStatus event.
+	Status *DeliveryStatus
 	// Native is the channel's own parsed form of the event (Slack:
 	// *slackbridge.Event), for what the seam does not carry.
 	Native any

@@ -1,0 +1,10 @@
+package chanbridge
+
+import "errors"
+
+// ErrRefused marks a provider's final refusal: a credential it does not take
+// at connect, or a send it will not make however often it is tried.
+var ErrRefused = errors.New("refused by the provider")
+
+// ErrTooLarge marks an attachment over the size the bridge copies.
+var ErrTooLarge = errors.New("attachment is too large")
