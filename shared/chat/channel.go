@@ -17,6 +17,13 @@ type ChannelUser struct {
 	// LastInboundAt is when the user last wrote: the channel's reply window
 	// counts from it.
 	LastInboundAt time.Time `json:"lastInboundAt"`
+	// ReplyToken is LINE's reply token of the user's last message (used once,
+	// within about a minute of ReplyTokenAt).
+	ReplyToken   string    `json:"-"`
+	ReplyTokenAt time.Time `json:"-"`
+	// Unsubscribed says the user stopped the channel's messages (Viber's
+	// unsubscribed, a Telegram user who blocked the bot): nothing is sent.
+	Unsubscribed bool `json:"unsubscribed,omitempty"`
 }
 
 // ExternalID is the user's id as suppression entries and exports name it:
@@ -33,11 +40,15 @@ type ChannelIntegration struct {
 	// AccountID is what the provider's webhooks name (Page id, Instagram
 	// account id, phone_number_id); BusinessID the WhatsApp business account
 	// (WABA) id, when given.
-	AccountID      string    `json:"accountId"`
-	BusinessID     string    `json:"businessId,omitempty"`
-	TokenEncrypted []byte    `json:"-"`
-	HumanAgent     bool      `json:"humanAgent,omitempty"`
-	InstalledAt    time.Time `json:"installedAt"`
+	AccountID      string `json:"accountId"`
+	BusinessID     string `json:"businessId,omitempty"`
+	TokenEncrypted []byte `json:"-"`
+	HumanAgent     bool   `json:"humanAgent,omitempty"`
+	// WebhookID is the unguessable id in the webhook URL of a channel whose
+	// credentials are the tenant's (/webhooks/<channel>/<webhookId>).
+	WebhookID   string    `json:"webhookId,omitempty"`
+	AccountName string    `json:"accountName,omitempty"`
+	InstalledAt time.Time `json:"installedAt"`
 	// Broken, when set, says why sends stopped (the token was refused).
 	Broken string `json:"broken,omitempty"`
 }
@@ -108,10 +119,21 @@ const EWindowClosed = "window_closed"
 // the account's ids and its access token (write-only: it is encrypted at once
 // and never returned).
 type ChannelConnect struct {
-	AccountID   string `json:"accountId"`
+	// Meta: the account's ids, its access token, the HUMAN_AGENT tag.
+	AccountID   string `json:"accountId,omitempty"`
 	BusinessID  string `json:"businessId,omitempty"`
-	AccessToken string `json:"accessToken"`
+	AccessToken string `json:"accessToken,omitempty"`
 	HumanAgent  bool   `json:"humanAgent,omitempty"`
+	// Telegram: the bot token. LINE: the channel secret and, as
+	// accessToken, the channel access token. Viber: the auth token and the
+	// sender name (at most 28 characters).
+	BotToken      string `json:"botToken,omitempty"`
+	ChannelSecret string `json:"channelSecret,omitempty"`
+	AuthToken     string `json:"authToken,omitempty"`
+	SenderName    string `json:"senderName,omitempty"`
+	// WebhookBase is the public base URL of the HTTP API (set by the admin
+	// API, not the owner): the channel's webhook is registered under it.
+	WebhookBase string `json:"-"`
 }
 
 // ReplyWindow says until when an agent may answer a channel conversation:

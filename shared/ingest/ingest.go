@@ -76,7 +76,7 @@ func (in *Ingester) Message(ctx context.Context, t *chat.Tenant, ev channel.Even
 	}
 	st, p := in.Store, t.Periods()
 	user := &chat.ChannelUser{Channel: ev.From.Channel, Account: ev.From.Account, UserID: ev.From.UserID,
-		DisplayName: ev.From.DisplayName}
+		DisplayName: ev.From.DisplayName, ReplyToken: ev.ReplyToken}
 	adm, err := suppression.Admit(ctx, st, t, suppression.Identity{Channel: user.Channel, ExternalID: user.ExternalID()})
 	if err != nil {
 		return nil, false, err

@@ -69,11 +69,7 @@ func (b *Bridge) Disconnect(ctx context.Context, tenantID, ch string) error {
 	return b.Store.DeleteChannelIntegration(ctx, tenantID, ch)
 }
 
-func (b *Bridge) forget(tenantID, ch string) {
-	b.mu.Lock()
-	delete(b.tokens, tenantID+"/"+ch)
-	b.mu.Unlock()
-}
+func (b *Bridge) forget(tenantID, ch string) { b.tokens.Forget(tenantID + "/" + ch) }
 
 // Integrations lists a tenant's connected Meta accounts (without tokens).
 func (b *Bridge) Integrations(ctx context.Context, tenantID string) ([]*chat.ChannelIntegration, error) {

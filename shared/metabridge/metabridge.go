@@ -10,7 +10,6 @@ package metabridge
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +22,7 @@ import (
 	"github.com/livesupportbot/backend/shared/meta"
 	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/tokencache"
 )
 
 // The secrets of the Meta app (deployment parameters, in Secrets Manager).
@@ -84,19 +84,10 @@ type Bridge struct {
 	Deps
 	now     func() time.Time
 	tenants *store.TenantCache
+	tokens  tokencache.Cache // by tenantId/channel
 	mu      sync.Mutex
-	tokens  map[string]cachedToken // tenantId/channel
-	touched map[string]time.Time   // tenantId/channel: last renewal of the integration's expiry
+	touched map[string]time.Time // tenantId/channel: last renewal of the integration's expiry
 }
-
-type cachedToken struct {
-	sum   [32]byte // of the ciphertext: a new token changes it
-	token string
-	exp   time.Time
-}
-
-// tokenTTL bounds how long a decrypted token stays in a warm Lambda.
-const tokenTTL = 5 * time.Minute
 
 // New returns the bridge of d.
 func New(d Deps) *Bridge {
@@ -107,7 +98,7 @@ func New(d Deps) *Bridge {
 		d.Graph = &meta.Graph{}
 	}
 	return &Bridge{Deps: d, now: time.Now, tenants: store.NewTenantCache(d.Store, time.Minute),
-		tokens: map[string]cachedToken{}, touched: map[string]time.Time{}}
+		touched: map[string]time.Time{}}
 }
 
 // WithClock returns a copy of b that reads the time from now (tests).
@@ -130,23 +121,15 @@ func (b *Bridge) secret(name string) (string, error) {
 	return v, err
 }
 
-// token returns the decrypted access token of a tenant's integration, from a
-// short-lived cache keyed by its ciphertext.
+// token returns the decrypted access token of a tenant's integration, kept
+// for a few minutes by its ciphertext.
 func (b *Bridge) token(ctx context.Context, in *chat.ChannelIntegration) (string, error) {
-	k, sum, now := in.TenantID+"/"+in.Channel, sha256.Sum256(in.TokenEncrypted), b.now()
-	b.mu.Lock()
-	c, ok := b.tokens[k]
-	b.mu.Unlock()
-	if ok && c.sum == sum && now.Before(c.exp) {
-		return c.token, nil
-	}
-	tok, err := b.Cipher.Decrypt(ctx, in.TenantID, in.TokenEncrypted)
+	tok, err := b.tokens.Get(ctx, in.TenantID+"/"+in.Channel, in.TokenEncrypted, b.now(), func(ctx context.Context) (string, error) {
+		return b.Cipher.Decrypt(ctx, in.TenantID, in.TokenEncrypted)
+	})
 	if err != nil {
 		return "", fmt.Errorf("decrypt %s token: %w", in.Channel, err)
 	}
-	b.mu.Lock()
-	b.tokens[k] = cachedToken{sum: sum, token: tok, exp: now.Add(tokenTTL)}
-	b.mu.Unlock()
 	return tok, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/livesupportbot/backend/shared/channel"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/meta"
+	"github.com/livesupportbot/backend/shared/outbox"
 )
 
 // Reply windows (CHANNELS: Meta's 24-hour rule). Messenger and Instagram
@@ -106,27 +107,20 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 	if err != nil {
 		return err
 	}
-	rec, err := b.Store.BeginChannelSend(ctx, m, m.Channel, p)
-	if err != nil {
-		return err
-	}
 	out := meta.Outbound{Channel: m.Channel, Account: in.AccountID, To: u.UserID, Tag: tag}
 	parts := meta.Parts(m.Channel, m.Text)
 	if m.Template != nil {
 		out.Template = &meta.Template{Name: m.Template.Name, Language: m.Template.Language, Params: m.Template.Params}
 		parts = []string{""}
 	}
-	for i := len(rec.ProviderIDs); i < len(parts); i++ {
-		out.Text = parts[i]
-		id, err := b.Graph.Send(ctx, token, out)
-		if err != nil {
-			return b.sendFailed(ctx, m, in, err, fail)
-		}
-		if err := b.Store.RecordSentPart(ctx, m, m.Channel, i, id, p); err != nil {
-			return err
-		}
+	err = outbox.Send(ctx, b.Store, m, m.Channel, parts, p, 0, func(_ int, part string) (string, error) {
+		out.Text = part
+		return b.Graph.Send(ctx, token, out)
+	})
+	var se *outbox.SendError
+	if errors.As(err, &se) {
+		return b.sendFailed(ctx, m, in, se.Err, fail)
 	}
-	_, err = b.Store.SetDelivery(ctx, m, chat.DeliverySent, "")
 	return err
 }
 

@@ -64,6 +64,11 @@ type channelUserRecord struct {
 	// SideDay (on the lookup) is the day the contact's item was last
 	// written: it is renewed with the lookup's expiry once a day.
 	SideDay string `dynamodbav:"sideDay,omitempty"`
+	// On the lookup: LINE's last reply token and when it came; whether the
+	// user stopped the channel's messages.
+	ReplyToken   string `dynamodbav:"replyToken,omitempty"`
+	ReplyTokenAt string `dynamodbav:"replyTokenAt,omitempty"`
+	Unsubscribed bool   `dynamodbav:"unsubscribed,omitempty"`
 }
 
 type channelUserItem struct {
@@ -73,8 +78,9 @@ type channelUserItem struct {
 
 func (r channelUserRecord) user() *chat.ChannelUser {
 	last, _ := time.Parse(timeKey, r.LastInbound)
+	replyAt, _ := time.Parse(timeKey, r.ReplyTokenAt)
 	return &chat.ChannelUser{Channel: r.Channel, Account: r.Account, UserID: r.UserID, DisplayName: r.DisplayName,
-		ContactID: r.ContactID, LastInboundAt: last}
+		ContactID: r.ContactID, LastInboundAt: last, ReplyToken: r.ReplyToken, ReplyTokenAt: replyAt, Unsubscribed: r.Unsubscribed}
 }
 
 // TouchChannelUser records a message of u (u.Channel, Account, UserID and
@@ -95,6 +101,10 @@ func (s *Store) TouchChannelUser(ctx context.Context, tenantID string, u *chat.C
 	if u.DisplayName != "" {
 		vals[":name"] = str(u.DisplayName)
 		set = append(set, "displayName = :name")
+	}
+	if u.ReplyToken != "" {
+		vals[":rt"] = str(u.ReplyToken)
+		set = append(set, "replyToken = :rt", "replyTokenAt = :at")
 	}
 	// Most messages are of a known user: one update, that leaves the expiry
 	// alone (an item on legal hold has none). A new user is created with its
@@ -138,7 +148,7 @@ func (s *Store) createChannelUser(ctx context.Context, pk string, u *chat.Channe
 			GSI2PK: RetentionKey(TenantOfKey(pk), string(retention.Personal), DayEnd(at), pk), GSI2SK: RetentionSort(DayEnd(at), pk+"#"+skChannelUser),
 			ExpiresAt: retention.ExpiresAt(p, retention.Personal, DayEnd(at))},
 		channelUserRecord: channelUserRecord{Channel: u.Channel, Account: u.Account, UserID: u.UserID, ExternalID: u.ExternalID(),
-			DisplayName: u.DisplayName, ContactID: u.ContactID, LastInbound: TimeKey(at)},
+			DisplayName: u.DisplayName, ContactID: u.ContactID, LastInbound: TimeKey(at), ReplyToken: u.ReplyToken, ReplyTokenAt: replyAt(u.ReplyToken, at)},
 	}
 	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
@@ -277,4 +287,44 @@ func (s *Store) ClaimInbound(ctx context.Context, tenantID, contactID, dedupeKey
 		return "", fmt.Errorf("read inbound marker: %v", err)
 	}
 	return prev.ConversationID, nil
+}
+
+// replyAt is the time key of a reply token's arrival ("" without a token).
+func replyAt(token string, at time.Time) string {
+	if token == "" {
+		return ""
+	}
+	return TimeKey(at)
+}
+
+// TakeReplyToken removes the user's reply token if it is still token, and
+// reports whether this call took it: a LINE reply token is used once, so of
+// two senders racing for it one replies and the other pushes.
+func (s *Store) TakeReplyToken(ctx context.Context, tenantID string, u *chat.ChannelUser, token string) (bool, error) {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data,
+		Key:                       key(ChannelUserPK(tenantID, u.Channel, u.Account, u.UserID), skChannelUser),
+		UpdateExpression:          aws.String("REMOVE replyToken, replyTokenAt"),
+		ConditionExpression:       aws.String("replyToken = :t"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(token)}})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	return err == nil, wrap("take reply token", err)
+}
+
+// SetChannelUserSubscribed records whether a known user may be sent messages
+// (an unknown user is no error: nothing is stored about them).
+func (s *Store) SetChannelUserSubscribed(ctx context.Context, tenantID, channel, account, user string, subscribed bool) error {
+	upd := "SET unsubscribed = :u"
+	vals := map[string]types.AttributeValue{":u": &types.AttributeValueMemberBOOL{Value: true}}
+	if subscribed {
+		upd, vals = "REMOVE unsubscribed", nil
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data,
+		Key: key(ChannelUserPK(tenantID, channel, account, user), skChannelUser), UpdateExpression: aws.String(upd),
+		ConditionExpression: aws.String("attribute_exists(PK)"), ExpressionAttributeValues: vals})
+	if isConditionFailed(err) {
+		return nil
+	}
+	return wrap("set channel user subscribed", err)
 }

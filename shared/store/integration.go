@@ -20,6 +20,7 @@ import (
 //	item           PK                                          SK                GSI2 (retention index)
 //	integration    T#t#CHANNELS                                INTEG#<channel>   T#t#RET#personal#<month> / <time>#PK#SK
 //	account route  T#_channels#ACCOUNT#<channel>#<accountId>   ROUTE             -
+//	webhook route  T#_channels#HOOK#<webhookId>                ROUTE             -   (tenant-credential channels)
 //
 // A provider's webhook names only its account (a Page id, a phone_number_id),
 // so, as with Slack's workspaces, the account is resolved to its tenant
@@ -36,6 +37,12 @@ const (
 // ChannelsPK is the partition of a tenant's channel integrations.
 func ChannelsPK(tenantID string) string { return TenantPrefix(tenantID) + "CHANNELS" }
 
+// WebhookRoutePK is the partition of the route from a webhook id (the URL of
+// a tenant-credential channel: Telegram, LINE, Viber) to its tenant.
+func WebhookRoutePK(webhookID string) string {
+	return TenantPrefix(ChannelRoutingTenant) + "HOOK#" + webhookID
+}
+
 // ChannelRoutePK is the partition of the route from a channel account to its tenant.
 func ChannelRoutePK(channel, accountID string) string {
 	return TenantPrefix(ChannelRoutingTenant) + "ACCOUNT#" + channel + "#" + accountID
@@ -48,6 +55,8 @@ type integrationRecord struct {
 	BusinessID     string    `dynamodbav:"businessId,omitempty"`
 	TokenEncrypted []byte    `dynamodbav:"tokenEncrypted"`
 	HumanAgent     bool      `dynamodbav:"humanAgent,omitempty"`
+	WebhookID      string    `dynamodbav:"webhookId,omitempty"`
+	AccountName    string    `dynamodbav:"accountName,omitempty"`
 	InstalledAt    time.Time `dynamodbav:"installedAt"`
 	Broken         string    `dynamodbav:"broken,omitempty"`
 }
@@ -104,6 +113,21 @@ func (s *Store) PutChannelIntegration(ctx context.Context, in *chat.ChannelInteg
 	}
 	if prev != nil && prev.AccountID != in.AccountID {
 		tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.data, Key: key(ChannelRoutePK(prev.Channel, prev.AccountID), skRoute),
+			ConditionExpression: aws.String("attribute_not_exists(PK) OR tenantId = :t"), ExpressionAttributeValues: mine}})
+	}
+	if in.WebhookID != "" {
+		hook, err := attributevalue.MarshalMap(routeItem{
+			Base:    Base{PK: WebhookRoutePK(in.WebhookID), SK: skRoute, DataClass: retention.Personal, Entity: "webhookRoute", ExpiresAt: exp},
+			Channel: in.Channel, AccountID: in.AccountID, TenantID: in.TenantID,
+		})
+		if err != nil {
+			return wrap("marshal webhook route", err)
+		}
+		tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &s.data, Item: hook,
+			ConditionExpression: aws.String("attribute_not_exists(PK) OR tenantId = :t"), ExpressionAttributeValues: mine}})
+	}
+	if prev != nil && prev.WebhookID != "" && prev.WebhookID != in.WebhookID {
+		tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.data, Key: key(WebhookRoutePK(prev.WebhookID), skRoute),
 			ConditionExpression: aws.String("attribute_not_exists(PK) OR tenantId = :t"), ExpressionAttributeValues: mine}})
 	}
 	if _, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx}); err != nil {
@@ -174,6 +198,23 @@ func (s *Store) ChannelTenantOfAccount(ctx context.Context, channel, accountID s
 	return it.TenantID, nil
 }
 
+// ChannelOfWebhook resolves a webhook id to the tenant and channel whose
+// integration it is; an unknown id is chat.ErrNotFound.
+func (s *Store) ChannelOfWebhook(ctx context.Context, webhookID string) (tenantID, channel string, err error) {
+	if webhookID == "" {
+		return "", "", chat.ErrNotFound
+	}
+	var it routeItem
+	ok, err := s.getLive(ctx, WebhookRoutePK(webhookID), skRoute, false, &it)
+	if err != nil {
+		return "", "", wrap("get webhook route", err)
+	}
+	if !ok || it.TenantID == "" {
+		return "", "", chat.ErrNotFound
+	}
+	return it.TenantID, it.Channel, nil
+}
+
 // TouchChannelIntegration moves the expiry of an integration in use and of its
 // route to a personal period after at (only forward).
 func (s *Store) TouchChannelIntegration(ctx context.Context, in *chat.ChannelIntegration, at time.Time, p retention.Periods) error {
@@ -233,6 +274,14 @@ func (s *Store) DeleteChannelIntegration(ctx context.Context, tenantID, channel 
 		ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(tenantID)}})
 	if err != nil && !isConditionFailed(err) {
 		return wrap("delete channel route", err)
+	}
+	if in.WebhookID != "" {
+		_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.data, Key: key(WebhookRoutePK(in.WebhookID), skRoute),
+			ConditionExpression:       aws.String("attribute_not_exists(PK) OR tenantId = :t"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(tenantID)}})
+		if err != nil && !isConditionFailed(err) {
+			return wrap("delete webhook route", err)
+		}
 	}
 	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.data, Key: key(ChannelsPK(tenantID), prefIntegration+channel)})
 	return wrap("delete channel integration", err)
