@@ -47,7 +47,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		Secrets: rt.Secrets, Logger: log, MaxMessageChars: maxChars, Privacy: priv, Slack: slackBridge(rt, getenv, log),
 		TenantTTL: store.AdminTenantCacheTTL}
 	if keyID := getenv("CHANNEL_KMS_KEY_ID"); keyID != "" {
-		d.Channels = metabridge.New(metabridge.Deps{Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, keyID), Log: log})
+		d.Channels = append(d.Channels, metabridge.New(metabridge.Deps{Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, keyID), Log: log}))
 	}
 	if bucket := getenv("ATTACHMENT_BUCKET"); bucket != "" {
 		d.Attachments = &attachment.Store{Objects: s3link.New(rt.Config, getenv), Bucket: bucket}

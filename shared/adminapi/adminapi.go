@@ -148,9 +148,13 @@ type Deps struct {
 	// app's client secret per install; a deployment without one answers as
 	// one without Slack.
 	Slack SlackIntegrations
-	// Channels connects messaging channel accounts (the Meta bridge; nil:
-	// none are offered) and says when a channel conversation may be answered.
-	Channels ChannelIntegrations
+	// Channels connect messaging channel accounts (the Meta bridge, the
+	// bridge of tenant-credential channels; none: none are offered) and say
+	// when a channel conversation may be answered.
+	Channels []ChannelIntegrations
+	// PublicURL is the HTTP API's public base URL (PUBLIC_API_URL), when the
+	// request's own domain is not it: channel webhooks are registered under it.
+	PublicURL string
 	// Attachments signs short-lived links to messages' files (nil: messages
 	// are listed without links).
 	Attachments AttachmentLinks
@@ -172,7 +176,8 @@ type API struct {
 	maxBody         int
 	maxMessageChars int
 	slack           SlackIntegrations
-	channels        ChannelIntegrations
+	channels        []ChannelIntegrations
+	publicURL       string
 	attachments     AttachmentLinks
 	routes          []Route
 	privacy         PrivacyRequests
@@ -194,7 +199,7 @@ func New(d Deps) *API {
 		store: d.Store, limiter: d.Limiter, holds: d.Holds, now: d.Now, secrets: d.Secrets,
 		cursorSecret: d.CursorSecret, log: d.Logger, maxBody: d.MaxBodyBytes,
 		maxMessageChars: d.MaxMessageChars, privacy: d.Privacy, slack: d.Slack,
-		channels: d.Channels, attachments: d.Attachments,
+		channels: d.Channels, attachments: d.Attachments, publicURL: d.PublicURL,
 	}
 	if a.now == nil {
 		a.now = time.Now

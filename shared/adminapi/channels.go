@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/livesupportbot/backend/shared/apiurl"
 	"github.com/livesupportbot/backend/shared/chat"
 )
 
@@ -38,17 +39,28 @@ func (a *API) channelRoutes() []Route {
 
 // channelView is a connected channel account as the API lists it.
 func channelView(in *chat.ChannelIntegration) IntegrationView {
-	return IntegrationView{Channel: in.Channel, AccountID: in.AccountID, BusinessID: in.BusinessID,
+	return IntegrationView{Channel: in.Channel, AccountID: in.AccountID, AccountName: in.AccountName, BusinessID: in.BusinessID,
 		HumanAgent: in.HumanAgent, Broken: in.Broken, InstalledAt: in.InstalledAt}
 }
 
-// channel is the path's channel, if the deployment offers it.
-func (a *API) channel(r *Request) (string, error) {
-	ch := r.Param("channel")
-	if a.channels == nil || !slices.Contains(a.channels.Channels(), ch) {
-		return "", chat.Errorf(chat.ENotFound, "no such channel integration")
+// bridge is the bridge that serves a channel (nil: none).
+func (a *API) bridge(ch string) ChannelIntegrations {
+	for _, c := range a.channels {
+		if slices.Contains(c.Channels(), ch) {
+			return c
+		}
 	}
-	return ch, nil
+	return nil
+}
+
+// channel is the path's channel and its bridge, if the deployment offers it.
+func (a *API) channel(r *Request) (string, ChannelIntegrations, error) {
+	ch := r.Param("channel")
+	c := a.bridge(ch)
+	if c == nil {
+		return "", nil, chat.Errorf(chat.ENotFound, "no such channel integration")
+	}
+	return ch, c, nil
 }
 
 // putChannel connects (or reconnects) a channel account: its ids and its
@@ -57,7 +69,7 @@ func (a *API) putChannel(ctx context.Context, r *Request) (*Response, error) {
 	if err := onlyQuery(r); err != nil {
 		return nil, err
 	}
-	ch, err := a.channel(r)
+	ch, bridge, err := a.channel(r)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +77,8 @@ func (a *API) putChannel(ctx context.Context, r *Request) (*Response, error) {
 	if err := r.Decode(&c); err != nil {
 		return nil, err
 	}
-	in, err := a.channels.Connect(ctx, r.Principal.Tenant, ch, c)
+	c.WebhookBase = apiurl.Base(a.publicURL, r.APIContext)
+	in, err := bridge.Connect(ctx, r.Principal.Tenant, ch, c)
 	if err != nil {
 		return nil, err
 	}
@@ -80,11 +93,11 @@ func (a *API) deleteChannel(ctx context.Context, r *Request) (*Response, error) 
 	if err := onlyQuery(r); err != nil {
 		return nil, err
 	}
-	ch, err := a.channel(r)
+	ch, bridge, err := a.channel(r)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.channels.Disconnect(ctx, r.Principal.TenantID, ch); err != nil {
+	if err := bridge.Disconnect(ctx, r.Principal.TenantID, ch); err != nil {
 		return nil, err
 	}
 	if err := a.audit(ctx, r, r.Principal.TenantID, ActIntegrationDelete, map[string]string{"channel": ch}); err != nil {
@@ -95,16 +108,15 @@ func (a *API) deleteChannel(ctx context.Context, r *Request) (*Response, error) 
 
 // channelIntegrations lists the tenant's connected channel accounts.
 func (a *API) channelIntegrations(ctx context.Context, tenantID string) ([]IntegrationView, error) {
-	if a.channels == nil {
-		return nil, nil
-	}
-	ins, err := a.channels.Integrations(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]IntegrationView, 0, len(ins))
-	for _, in := range ins {
-		out = append(out, channelView(in))
+	var out []IntegrationView
+	for _, c := range a.channels {
+		ins, err := c.Integrations(ctx, tenantID)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range ins {
+			out = append(out, channelView(in))
+		}
 	}
 	return out, nil
 }
@@ -118,10 +130,11 @@ type conversationView struct {
 
 func (a *API) conversationView(ctx context.Context, cv *chat.Conversation) (*conversationView, error) {
 	v := &conversationView{Conversation: *cv}
-	if a.channels == nil || cv.Archived {
+	c := a.bridge(cv.Channel)
+	if c == nil || cv.Archived {
 		return v, nil
 	}
-	w, err := a.channels.ReplyWindow(ctx, cv)
+	w, err := c.ReplyWindow(ctx, cv)
 	v.ReplyWindow = w
 	return v, err
 }
@@ -129,10 +142,11 @@ func (a *API) conversationView(ctx context.Context, cv *chat.Conversation) (*con
 // canReply refuses a reply the conversation's channel would not take now
 // (window_closed, 409).
 func (a *API) canReply(ctx context.Context, cv *chat.Conversation, template bool) error {
-	if a.channels == nil {
+	c := a.bridge(cv.Channel)
+	if c == nil {
 		return nil
 	}
-	return a.channels.CanReply(ctx, cv, template)
+	return c.CanReply(ctx, cv, template)
 }
 
 type templateBody struct {

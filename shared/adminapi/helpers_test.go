@@ -64,7 +64,7 @@ func newEnv(t testing.TB, opts ...func(*adminapi.Deps)) *env {
 func (e *env) deps() adminapi.Deps {
 	return withStore(e.store, adminapi.Deps{PlatformToken: platformToken,
 		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Privacy: noPrivacyProcessing(e.store),
-		Slack: slackDeps(e.store), Channels: channelDeps(e.t, e.store), TenantTTL: store.AdminTenantCacheTTL})
+		Slack: slackDeps(e.store), Channels: []adminapi.ChannelIntegrations{channelDeps(e.t, e.store)}, TenantTTL: store.AdminTenantCacheTTL})
 }
 
 // withStore is d over st: the store, and the limiter and legal holds over it.

@@ -39,9 +39,10 @@ type IntegrationView struct {
 	ChannelName string `json:"channelName,omitempty"`
 	BotUserID   string `json:"botUserId,omitempty"`
 	// A messaging channel's account (Messenger, Instagram, WhatsApp).
-	AccountID  string `json:"accountId,omitempty"`
-	BusinessID string `json:"businessId,omitempty"`
-	HumanAgent bool   `json:"humanAgent,omitempty"`
+	AccountID   string `json:"accountId,omitempty"`
+	AccountName string `json:"accountName,omitempty"`
+	BusinessID  string `json:"businessId,omitempty"`
+	HumanAgent  bool   `json:"humanAgent,omitempty"`
 	// Broken says why the integration stopped working (connect it again).
 	Broken      string    `json:"broken,omitempty"`
 	InstalledAt time.Time `json:"installedAt"`

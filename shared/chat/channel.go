@@ -145,4 +145,7 @@ type ReplyWindow struct {
 	TagClosesAt  *time.Time `json:"tagClosesAt,omitempty"`
 	Open         bool       `json:"open"`
 	TemplateOnly bool       `json:"templateOnly,omitempty"`
+	// Blocked says why nothing can be sent at all ("unsubscribed": the
+	// contact stopped the channel's messages).
+	Blocked string `json:"blocked,omitempty"`
 }

@@ -1,0 +1,170 @@
+package chanbridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
+)
+
+// Connect checks a tenant's credentials of a channel with the provider,
+// registers the webhook, and stores the integration: the account's id and
+// name as plain settings, the credentials (and Telegram's webhook secret)
+// encrypted with KMS under the tenant's context, never returned or logged.
+// Bad input is a validation error naming the fields; credentials the provider
+// refuses are invalid too; an account another tenant connected is a conflict.
+// Connecting again replaces the integration (a new webhook id and secret).
+func (b *Bridge) Connect(ctx context.Context, t *chat.Tenant, ch string, c chat.ChannelConnect) (*chat.ChannelIntegration, error) {
+	p, ok := b.Providers[ch]
+	if !ok {
+		return nil, chat.ErrNotFound
+	}
+	creds, issues := credentialsOf(ch, c)
+	if len(issues) > 0 {
+		return nil, &chat.Error{Code: chat.EInvalid, Message: "the integration is invalid", Fields: issues}
+	}
+	if c.WebhookBase == "" {
+		return nil, errors.New("connect: the API's public URL is unknown")
+	}
+	webhookID := ids.Secret(32)
+	creds.WebhookSecret = newSecret(48)
+	acct, err := p.Connect(ctx, creds, c.WebhookBase+WebhookPrefix+ch+"/"+webhookID)
+	if errors.Is(err, ErrRefused) {
+		return nil, &chat.Error{Code: chat.EInvalid, Message: "the provider refused the credentials", Fields: map[string]string{credentialField(ch): "was refused by " + ch}}
+	}
+	if err != nil {
+		return nil, err
+	}
+	raw, _ := json.Marshal(creds)
+	blob, err := b.Cipher.Encrypt(ctx, t.ID, string(raw))
+	if err != nil {
+		return nil, err
+	}
+	in := &chat.ChannelIntegration{TenantID: t.ID, Channel: ch, AccountID: acct.ID, AccountName: acct.Name, WebhookID: webhookID,
+		TokenEncrypted: blob, InstalledAt: b.now().UTC()}
+	if err := b.Store.PutChannelIntegration(ctx, in, t.Periods()); err != nil {
+		return nil, err
+	}
+	b.creds.Forget(t.ID + "/" + ch)
+	return in, nil
+}
+
+// credentialsOf reads the fields of a channel's credentials, and what is
+// wrong with them.
+func credentialsOf(ch string, c chat.ChannelConnect) (Credentials, map[string]string) {
+	issues := map[string]string{}
+	need := func(field, v string, min, max int) string {
+		v = strings.TrimSpace(v)
+		if n := utf8.RuneCountInString(v); n < min || n > max || strings.ContainsAny(v, " \t\r\n") {
+			issues[field] = "is required: the channel's value, without spaces"
+		}
+		return v
+	}
+	if c.AccountID != "" || c.BusinessID != "" || c.HumanAgent {
+		issues["accountId"] = "applies to messenger, instagram and whatsapp only"
+	}
+	var creds Credentials
+	switch ch {
+	case "telegram":
+		creds.Token = need("botToken", c.BotToken, 20, 200)
+		unused(issues, map[string]string{"accessToken": c.AccessToken, "channelSecret": c.ChannelSecret, "authToken": c.AuthToken, "senderName": c.SenderName})
+	case "line":
+		creds.Token = need("accessToken", c.AccessToken, 20, 1024)
+		creds.ChannelSecret = need("channelSecret", c.ChannelSecret, 16, 200)
+		unused(issues, map[string]string{"botToken": c.BotToken, "authToken": c.AuthToken, "senderName": c.SenderName})
+	case "viber":
+		creds.Token = need("authToken", c.AuthToken, 20, 200)
+		name := strings.TrimSpace(c.SenderName)
+		if n := utf8.RuneCountInString(name); n < 1 || n > 28 {
+			issues["senderName"] = "must be 1 to 28 characters"
+		}
+		creds.SenderName = name
+		unused(issues, map[string]string{"botToken": c.BotToken, "accessToken": c.AccessToken, "channelSecret": c.ChannelSecret})
+	}
+	return creds, issues
+}
+
+// unused flags fields given that the channel does not take.
+func unused(issues map[string]string, fields map[string]string) {
+	for f, v := range fields {
+		if v != "" {
+			issues[f] = "does not apply to this channel"
+		}
+	}
+}
+
+// credentialField is the field that names a channel's main credential.
+func credentialField(ch string) string {
+	return map[string]string{"telegram": "botToken", "line": "accessToken", "viber": "authToken"}[ch]
+}
+
+// Disconnect removes a tenant's integration of a channel: the provider's
+// webhook registration (a failure there is logged, not fatal: the owner may
+// have revoked the token), the routes and the encrypted credentials.
+// Nothing connected is no error; conversations, contacts and files stay.
+func (b *Bridge) Disconnect(ctx context.Context, tenantID, ch string) error {
+	p, ok := b.Providers[ch]
+	if !ok {
+		return chat.ErrNotFound
+	}
+	in, err := b.Store.ChannelIntegration(ctx, tenantID, ch)
+	if errors.Is(err, chat.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if creds, err := b.credentials(ctx, in); err == nil {
+		if err := p.Disconnect(ctx, creds); err != nil {
+			b.Log.WarnContext(ctx, "webhook not removed at the provider", "tenantId", tenantID, "channel", ch, "error", err.Error())
+		}
+	}
+	b.creds.Forget(tenantID + "/" + ch)
+	return b.Store.DeleteChannelIntegration(ctx, tenantID, ch)
+}
+
+// Integrations lists a tenant's integrations of the bridge's channels.
+func (b *Bridge) Integrations(ctx context.Context, tenantID string) ([]*chat.ChannelIntegration, error) {
+	all, err := b.Store.ChannelIntegrations(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var out []*chat.ChannelIntegration
+	for _, in := range all {
+		if _, ok := b.Providers[in.Channel]; ok {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// ReplyWindow says whether a conversation of the bridge's channels can be
+// answered: these channels have no reply window, but a contact who stopped
+// the channel's messages cannot be sent any (Open false, Blocked says why).
+func (b *Bridge) ReplyWindow(ctx context.Context, cv *chat.Conversation) (*chat.ReplyWindow, error) {
+	if _, ok := b.Providers[cv.Channel]; !ok {
+		return nil, nil
+	}
+	u, err := b.Store.ContactChannelUser(ctx, cv.TenantID, cv.ContactID, cv.Channel)
+	if errors.Is(err, chat.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil || !u.Unsubscribed {
+		return nil, err
+	}
+	return &chat.ReplyWindow{Open: false, Blocked: "unsubscribed"}, nil
+}
+
+// CanReply refuses a reply to a contact who stopped the channel's messages
+// (409 unsubscribed).
+func (b *Bridge) CanReply(ctx context.Context, cv *chat.Conversation, _ bool) error {
+	w, err := b.ReplyWindow(ctx, cv)
+	if err != nil || w == nil {
+		return err
+	}
+	return chat.Errorf(chat.EConflict, "the contact unsubscribed from this %s account: nothing can be sent until they subscribe again", cv.Channel)
+}
