@@ -10,6 +10,8 @@ import (
 	"github.com/livesupportbot/backend/shared/attachment"
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/legalhold"
+	"github.com/livesupportbot/backend/shared/chanbridge"
+	"github.com/livesupportbot/backend/shared/chanbridge/providers"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/metabridge"
 	"github.com/livesupportbot/backend/shared/privacy/submit"
@@ -45,9 +47,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 	log := logging.FromEnv(getenv, "admin-api")
 	d := adminapi.Deps{Store: rt.Store, Limiter: ratelimit.New(rt.Store), Holds: legalhold.Over(rt.Store),
 		Secrets: rt.Secrets, Logger: log, MaxMessageChars: maxChars, Privacy: priv, Slack: slackBridge(rt, getenv, log),
-		TenantTTL: store.AdminTenantCacheTTL}
+		TenantTTL: store.AdminTenantCacheTTL, PublicURL: getenv("PUBLIC_API_URL")}
 	if keyID := getenv("CHANNEL_KMS_KEY_ID"); keyID != "" {
-		d.Channels = append(d.Channels, metabridge.New(metabridge.Deps{Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, keyID), Log: log}))
+		cipher := slackkms.New(rt.Config, getenv, keyID)
+		d.Channels = append(d.Channels, metabridge.New(metabridge.Deps{Store: rt.Store, Cipher: cipher, Log: log}),
+			chanbridge.New(chanbridge.Deps{Store: rt.Store, Cipher: cipher, Providers: providers.FromEnv(getenv), Log: log}))
 	}
 	if bucket := getenv("ATTACHMENT_BUCKET"); bucket != "" {
 		d.Attachments = &attachment.Store{Objects: s3link.New(rt.Config, getenv), Bucket: bucket}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/dispatch"
+	"github.com/livesupportbot/backend/shared/chanbridge"
+	"github.com/livesupportbot/backend/shared/chanbridge/providers"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/meta"
 	"github.com/livesupportbot/backend/shared/metabridge"
@@ -50,6 +52,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 		b := metabridge.New(metabridge.Deps{Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, keyID),
 			Graph: &meta.Graph{BaseURL: getenv("META_GRAPH_URL")}, Log: log})
 		h.Outbound = append(h.Outbound, dispatch.Destination{Name: b.Channel(), Deliverer: b})
+		// Telegram, LINE and Viber, with each tenant's own credentials.
+		c := chanbridge.New(chanbridge.Deps{Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, keyID),
+			Providers: providers.FromEnv(getenv), Log: log})
+		h.Outbound = append(h.Outbound, dispatch.Destination{Name: c.Channel(), Deliverer: c})
 	}
 	return serve(h.Handle)
 }

@@ -21,7 +21,10 @@ import (
 
 	"github.com/livesupportbot/backend/local/gateway"
 	"github.com/livesupportbot/backend/local/lambdarunner"
+	"github.com/livesupportbot/backend/local/linefake"
 	"github.com/livesupportbot/backend/local/metafake"
+	"github.com/livesupportbot/backend/local/telegramfake"
+	"github.com/livesupportbot/backend/local/viberfake"
 	"github.com/livesupportbot/backend/local/moto"
 	"github.com/livesupportbot/backend/local/streams"
 )
@@ -78,6 +81,11 @@ type Stack struct {
 	// MetaGraph is the fake Graph API the Meta senders post to (it takes any
 	// account a tenant connects); its Sends show what was sent.
 	MetaGraph *metafake.Server
+	// Telegram, Line and Viber are the fake providers of the
+	// tenant-credential channels (any bot or account a tenant connects works).
+	Telegram *telegramfake.Server
+	Line     *linefake.Server
+	Viber    *viberfake.Server
 
 	log       *slog.Logger
 	ws        *gateway.WebSocketAPI

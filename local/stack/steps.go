@@ -68,9 +68,10 @@ func (st *starter) listen(context.Context) error {
 	return nil
 }
 
-// startFakes starts the providers the stack cannot reach: a fake Graph API
-// for the Meta channels, on a free local port. The functions post to it
-// (META_GRAPH_URL), and the Meta app's secret and verify token are the local
+// startFakes starts the providers the stack cannot reach, each on a free
+// local port: a fake Graph API for the Meta channels, fake Telegram, LINE and
+// Viber APIs. The functions call them (META_GRAPH_URL, TELEGRAM_API_URL,
+// LINE_API_URL, LINE_DATA_URL, VIBER_API_URL), and the Meta app's secret and verify token are the local
 // ones (metafake.LocalAppSecret) unless PARAM_MetaAppSecret and
 // PARAM_MetaVerifyToken say otherwise, so webhooks signed by
 // local/cmd/metasign are taken.
@@ -82,7 +83,27 @@ func (st *starter) startFakes(context.Context) error {
 	g.AcceptAnyAccount()
 	st.s.onClose(g.Close)
 	st.s.MetaGraph = g
-	env := map[string]string{"META_GRAPH_URL": g.URL()}
+	tg, err := telegramfake.Start("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	tg.AcceptAnyBot()
+	st.s.onClose(tg.Close)
+	ln, err := linefake.Start("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	ln.AcceptAnyChannel()
+	st.s.onClose(ln.Close)
+	vb, err := viberfake.Start("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	vb.AcceptAnyAccount()
+	st.s.onClose(vb.Close)
+	st.s.Telegram, st.s.Line, st.s.Viber = tg, ln, vb
+	env := map[string]string{"META_GRAPH_URL": g.URL(), "TELEGRAM_API_URL": tg.URL(),
+		"LINE_API_URL": ln.URL(), "LINE_DATA_URL": ln.URL(), "VIBER_API_URL": vb.URL()}
 	for k, v := range st.o.Env {
 		env[k] = v
 	}
