@@ -64,7 +64,11 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	return "telegram: " + e.Method + ": " + strconv.Itoa(e.Code) + " " + strings.ToLower(http.StatusText(e.Code))
+	s := "telegram: " + e.Method + ": " + strconv.Itoa(e.Code)
+	if text := http.StatusText(e.Code); text != "" {
+		s += " " + strings.ToLower(text)
+	}
+	return s
 }
 
 // Unwrap is chanbridge.ErrRefused for a final refusal, else nil.
