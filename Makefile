@@ -38,7 +38,7 @@ FUZZ_TARGETS := \
 	shared/visitortoken:FuzzVerify shared/visitortoken:FuzzIssueVerify \
 	shared/wsmessage:FuzzFrame \
 	shared/slackbridge:FuzzParseEvent shared/slackbridge:FuzzSignedEvents \
-	shared/meta:FuzzParse shared/metabridge:FuzzSignedWebhook \
+	shared/meta:FuzzParse shared/metabridge:FuzzSignedWebhook shared/line:FuzzParse \
 	shared/store:FuzzPageCursor
 FUZZTIME ?= 3s
 
