@@ -86,7 +86,7 @@ func TestParseMessages(t *testing.T) {
 
 	for _, tc := range []struct {
 		name, body, text string
-		att             []channel.Attachment
+		att              []channel.Attachment
 	}{
 		{"picture with a caption", pictureBody, "my receipt", []channel.Attachment{{
 			URL: "https://dl-media.viber.com/5/share/2/long/bots/generic-message/media/a.jpg", Name: "picture.jpg",
