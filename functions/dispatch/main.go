@@ -8,9 +8,9 @@ import (
 	"context"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
-	"github.com/livesupportbot/backend/shared/dispatch"
 	"github.com/livesupportbot/backend/shared/chanbridge"
 	"github.com/livesupportbot/backend/shared/chanbridge/providers"
+	"github.com/livesupportbot/backend/shared/dispatch"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/meta"
 	"github.com/livesupportbot/backend/shared/metabridge"

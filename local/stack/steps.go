@@ -20,10 +20,13 @@ import (
 	"github.com/livesupportbot/backend/local/cfntemplate"
 	"github.com/livesupportbot/backend/local/gateway"
 	"github.com/livesupportbot/backend/local/lambdarunner"
+	"github.com/livesupportbot/backend/local/linefake"
 	"github.com/livesupportbot/backend/local/metafake"
 	"github.com/livesupportbot/backend/local/moto"
 	"github.com/livesupportbot/backend/local/streams"
+	"github.com/livesupportbot/backend/local/telegramfake"
 	"github.com/livesupportbot/backend/local/ttl"
+	"github.com/livesupportbot/backend/local/viberfake"
 )
 
 // starter carries what one step of Start hands to the next.
