@@ -16,6 +16,11 @@ import (
 // Inbound describes a channel's inbound adapter under test.
 type Inbound struct {
 	Adapter channel.Inbound
+	// SenderOnly says the channel's check authenticates the sender, not the
+	// body (Telegram's secret token header): the "body changed after signing"
+	// case is left out, and the channel's own tests say what a changed body
+	// does.
+	SenderOnly bool
 	// Channel is the channel the message's identity names: the adapter's
 	// Channel() unless set (Meta's one webhook adapter, "meta", names the
 	// product: "messenger", "instagram" or "whatsapp").
@@ -119,6 +124,9 @@ func RunInbound(t *testing.T, c Inbound) {
 			return []channel.Request{c.Sign(t, c.Malformed, c.Secret)}
 		}, channel.ErrMalformed, nil, 0},
 	} {
+		if c.SenderOnly && tc.name == "body changed after signing" {
+			continue
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			before := stored(t)
 			reqs := tc.reqs(t)

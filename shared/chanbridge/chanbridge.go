@@ -45,6 +45,7 @@ type Store interface {
 	ingest.Store
 	Tenant(ctx context.Context, tenantID string) (*chat.Tenant, error)
 	ChannelOfWebhook(ctx context.Context, webhookID string) (tenantID, channel string, err error)
+	ChannelTenantOfAccount(ctx context.Context, channel, accountID string) (string, error)
 	PutChannelIntegration(ctx context.Context, in *chat.ChannelIntegration, p retention.Periods) error
 	ChannelIntegration(ctx context.Context, tenantID, channel string) (*chat.ChannelIntegration, error)
 	ChannelIntegrations(ctx context.Context, tenantID string) ([]*chat.ChannelIntegration, error)

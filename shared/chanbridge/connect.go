@@ -9,6 +9,7 @@ import (
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/store"
 )
 
 // Connect checks a tenant's credentials of a channel with the provider,
@@ -30,26 +31,51 @@ func (b *Bridge) Connect(ctx context.Context, t *chat.Tenant, ch string, c chat.
 	if c.WebhookBase == "" {
 		return nil, errors.New("connect: the API's public URL is unknown")
 	}
-	webhookID := ids.Secret(32)
-	creds.WebhookSecret = newSecret(48)
-	acct, err := p.Connect(ctx, creds, c.WebhookBase+WebhookPrefix+ch+"/"+webhookID)
-	if errors.Is(err, ErrRefused) {
-		return nil, &chat.Error{Code: chat.EInvalid, Message: "the provider refused the credentials", Fields: map[string]string{credentialField(ch): "was refused by " + ch}}
+	refused := func(err error) error {
+		if errors.Is(err, ErrRefused) {
+			return &chat.Error{Code: chat.EInvalid, Message: "the provider refused the credentials", Fields: map[string]string{credentialField(ch): "was refused by " + ch}}
+		}
+		return err
 	}
+	// The account first, changing nothing: another tenant's bot is refused
+	// before its webhook is pointed here.
+	acct, err := p.Account(ctx, creds)
 	if err != nil {
+		return nil, refused(err)
+	}
+	if owner, err := b.Store.ChannelTenantOfAccount(ctx, ch, acct.ID); err == nil && owner != t.ID {
+		return nil, store.ErrAccountTaken
+	} else if err != nil && !errors.Is(err, chat.ErrNotFound) {
 		return nil, err
 	}
+	prev, err := b.Store.ChannelIntegration(ctx, t.ID, ch)
+	if err != nil && !errors.Is(err, chat.ErrNotFound) {
+		return nil, err
+	}
+	// Stored before the webhook is registered: a provider that calls the
+	// new URL while registering it (Viber) finds it and its secret.
+	creds.WebhookSecret = newSecret(48)
 	raw, _ := json.Marshal(creds)
 	blob, err := b.Cipher.Encrypt(ctx, t.ID, string(raw))
 	if err != nil {
 		return nil, err
 	}
-	in := &chat.ChannelIntegration{TenantID: t.ID, Channel: ch, AccountID: acct.ID, AccountName: acct.Name, WebhookID: webhookID,
+	in := &chat.ChannelIntegration{TenantID: t.ID, Channel: ch, AccountID: acct.ID, AccountName: acct.Name, WebhookID: ids.Secret(32),
 		TokenEncrypted: blob, InstalledAt: b.now().UTC()}
 	if err := b.Store.PutChannelIntegration(ctx, in, t.Periods()); err != nil {
 		return nil, err
 	}
 	b.creds.Forget(t.ID + "/" + ch)
+	if _, err := p.Connect(ctx, creds, c.WebhookBase+WebhookPrefix+ch+"/"+in.WebhookID); err != nil {
+		// Undo: the earlier integration (its webhook still registered at
+		// the provider unless this call moved it), or none.
+		undo := b.Store.DeleteChannelIntegration(ctx, t.ID, ch)
+		if prev != nil {
+			undo = b.Store.PutChannelIntegration(ctx, prev, t.Periods())
+		}
+		b.creds.Forget(t.ID + "/" + ch)
+		return nil, errors.Join(refused(err), undo)
+	}
 	return in, nil
 }
 

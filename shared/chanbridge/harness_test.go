@@ -289,3 +289,5 @@ func (h *harness) pump(tb testing.TB) {
 		tb.Fatalf("dispatch failed records: %+v", res.BatchItemFailures)
 	}
 }
+
+func parseUint(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) }

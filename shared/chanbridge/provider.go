@@ -51,14 +51,19 @@ type Outbound struct {
 type Provider interface {
 	// Inbound is the webhook's adapter: Channel() is the channel's name
 	// ("telegram", "line", "viber"); Verify checks a request with the
-	// secret VerifySecret picks; Parse gives the events, a KindMessage per
-	// contact message (DedupeKey the provider's event id, From.Account the
-	// Account.ID that Connect returned), other events as KindOther with the
-	// channel's own Native form.
+	// secret VerifySecret picks (Telegram's authenticates the sender only:
+	// a secret header, not a signature of the body); Parse gives the events,
+	// a KindMessage per contact message (DedupeKey the provider's event id,
+	// unique within the account; From.Account the account when the body
+	// names it, else empty and filled by the bridge with the integration's),
+	// statuses, (un)subscriptions; events with nothing to store give none.
 	Inbound() channel.Inbound
 	// VerifySecret is the secret of creds that Inbound().Verify checks:
 	// Telegram's WebhookSecret, LINE's ChannelSecret, Viber's Token.
 	VerifySecret(creds Credentials) string
+	// Account checks creds with the provider and returns the account they
+	// are of, changing nothing (a refused credential wraps ErrRefused).
+	Account(ctx context.Context, creds Credentials) (Account, error)
 	// Connect checks creds with the provider and registers webhookURL as the
 	// account's webhook (Telegram setWebhook with creds.WebhookSecret as
 	// secret_token and the allowed updates; LINE: nothing to register through

@@ -99,6 +99,22 @@ func (p *Provider) Connect(ctx context.Context, creds chanbridge.Credentials, we
 	case creds.ChannelSecret == "":
 		return chanbridge.Account{}, fmt.Errorf("%w: line: no channel secret", chanbridge.ErrRefused)
 	}
+	acct, err := p.Account(ctx, creds)
+	if err != nil {
+		return chanbridge.Account{}, err
+	}
+	if webhookURL != "" {
+		body := map[string]string{"endpoint": webhookURL}
+		if _, err := p.call(ctx, "webhook endpoint", http.MethodPut, p.api()+"/v2/bot/channel/webhook/endpoint",
+			creds.Token, body, "", nil); err != nil {
+			return chanbridge.Account{}, err
+		}
+	}
+	return acct, nil
+}
+
+// Account checks the channel access token (bot info) and returns the bot.
+func (p *Provider) Account(ctx context.Context, creds chanbridge.Credentials) (chanbridge.Account, error) {
 	var info struct {
 		UserID      string `json:"userId"`
 		BasicID     string `json:"basicId"`
@@ -109,13 +125,6 @@ func (p *Provider) Connect(ctx context.Context, creds chanbridge.Credentials, we
 	}
 	if info.UserID == "" {
 		return chanbridge.Account{}, errors.New("line bot info: answer without a user id")
-	}
-	if webhookURL != "" {
-		body := map[string]string{"endpoint": webhookURL}
-		if _, err := p.call(ctx, "webhook endpoint", http.MethodPut, p.api()+"/v2/bot/channel/webhook/endpoint",
-			creds.Token, body, "", nil); err != nil {
-			return chanbridge.Account{}, err
-		}
 	}
 	return chanbridge.Account{ID: info.UserID, Name: info.DisplayName}, nil
 }

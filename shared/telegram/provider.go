@@ -102,6 +102,19 @@ func (p *Provider) Connect(ctx context.Context, creds chanbridge.Credentials, we
 	if webhookURL == "" {
 		return chanbridge.Account{}, errors.New("telegram: no webhook URL")
 	}
+	acct, err := p.Account(ctx, creds)
+	if err != nil {
+		return chanbridge.Account{}, err
+	}
+	hook := map[string]any{"url": webhookURL, "secret_token": creds.WebhookSecret, "allowed_updates": AllowedUpdates}
+	if err := p.call(ctx, creds.Token, "setWebhook", hook, nil); err != nil {
+		return chanbridge.Account{}, err
+	}
+	return acct, nil
+}
+
+// Account checks the bot token (getMe) and returns the bot.
+func (p *Provider) Account(ctx context.Context, creds chanbridge.Credentials) (chanbridge.Account, error) {
 	var me struct {
 		ID       int64  `json:"id"`
 		IsBot    bool   `json:"is_bot"`
@@ -112,10 +125,6 @@ func (p *Provider) Connect(ctx context.Context, creds chanbridge.Credentials, we
 	}
 	if me.ID == 0 || !me.IsBot {
 		return chanbridge.Account{}, fmt.Errorf("%w: telegram: getMe: the token is not a bot's", chanbridge.ErrRefused)
-	}
-	hook := map[string]any{"url": webhookURL, "secret_token": creds.WebhookSecret, "allowed_updates": AllowedUpdates}
-	if err := p.call(ctx, creds.Token, "setWebhook", hook, nil); err != nil {
-		return chanbridge.Account{}, err
 	}
 	return chanbridge.Account{ID: strconv.FormatInt(me.ID, 10), Name: me.Username}, nil
 }

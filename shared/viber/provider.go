@@ -134,6 +134,19 @@ func (p *Provider) Connect(ctx context.Context, creds chanbridge.Credentials, we
 	if webhookURL == "" {
 		return chanbridge.Account{}, fmt.Errorf("%w: connect without a webhook URL", ErrInvalid)
 	}
+	acct, err := p.Account(ctx, creds)
+	if err != nil {
+		return chanbridge.Account{}, err
+	}
+	hook := map[string]any{"url": webhookURL, "event_types": WebhookEvents, "send_name": true, "send_photo": false}
+	if err := p.call(ctx, "set_webhook", creds.Token, hook, nil); err != nil {
+		return chanbridge.Account{}, err
+	}
+	return acct, nil
+}
+
+// Account checks the auth token (get_account_info) and returns the account.
+func (p *Provider) Account(ctx context.Context, creds chanbridge.Credentials) (chanbridge.Account, error) {
 	var info struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
@@ -143,10 +156,6 @@ func (p *Provider) Connect(ctx context.Context, creds chanbridge.Credentials, we
 	}
 	if info.ID == "" {
 		return chanbridge.Account{}, errors.New("viber: get_account_info: answer without an account id")
-	}
-	hook := map[string]any{"url": webhookURL, "event_types": WebhookEvents, "send_name": true, "send_photo": false}
-	if err := p.call(ctx, "set_webhook", creds.Token, hook, nil); err != nil {
-		return chanbridge.Account{}, err
 	}
 	return chanbridge.Account{ID: info.ID, Name: info.Name}, nil
 }
