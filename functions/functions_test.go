@@ -52,7 +52,7 @@ func TestEveryFunctionHasATemplateResource(t *testing.T) {
 // ingest are the functions on the visitor's path: they link the DynamoDB
 // client (and ws-message the @connections API), never the S3 client that the
 // privacy export needs.
-var ingest = map[string]bool{"widget-session": true, "ws-connect": true, "ws-message": true, "webhook-meta": true}
+var ingest = map[string]bool{"widget-session": true, "ws-connect": true, "ws-message": true, "webhook-meta": true, "webhook-channels": true}
 
 // TestFunctionsLinkOnlyTheClientsTheyNeed: no function links the Lambda or KMS
 // SDK clients (the one Lambda call and the two KMS calls are signed requests,

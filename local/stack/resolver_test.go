@@ -54,6 +54,7 @@ func TestResolver_GivesFunctionsTheTemplatesEnvironmentPointedAtLocalServices(t 
 		{"DispatchFunction", "WS_MANAGEMENT_ENDPOINT", "http://127.0.0.1:8081/dev"},
 		{"WsMessageFunction", "MAX_MESSAGE_CHARS", "4000"},
 		{"WebhookMetaFunction", "META_APP_SECRETS_ARN", "arn:meta"},
+		{"WebhookChannelsFunction", "TELEGRAM_API_URL", "https://api.telegram.org"},
 	}
 	for _, tt := range tests {
 		if got := env[tt.fn][tt.name]; got != tt.want {

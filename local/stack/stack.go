@@ -23,10 +23,10 @@ import (
 	"github.com/livesupportbot/backend/local/lambdarunner"
 	"github.com/livesupportbot/backend/local/linefake"
 	"github.com/livesupportbot/backend/local/metafake"
-	"github.com/livesupportbot/backend/local/telegramfake"
-	"github.com/livesupportbot/backend/local/viberfake"
 	"github.com/livesupportbot/backend/local/moto"
 	"github.com/livesupportbot/backend/local/streams"
+	"github.com/livesupportbot/backend/local/telegramfake"
+	"github.com/livesupportbot/backend/local/viberfake"
 )
 
 // Options configure a stack. Zero values take the defaults shown.
