@@ -1,0 +1,71 @@
+package chanbridge_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/livesupportbot/backend/local/testaws"
+)
+
+// BenchmarkInbound measures what each channel's webhook stores for one
+// message of a known contact with an open conversation (route, integration,
+// erasure gate, channel user, inbound marker, message); the credentials are
+// decrypted once per warm instance and the tenant kept a minute.
+func BenchmarkInbound(b *testing.B) {
+	for _, d := range drivers {
+		b.Run(d.name, func(b *testing.B) {
+			m := testaws.NewMeter()
+			h := newMeteredHarness(b, m)
+			ten := h.tenant(b)
+			c, in := h.connect(b, ten, d)
+			h.post(b, d, c, in, d.text(in, 1, d.user(1), "first"))
+			m.Reset()
+			n := 1
+			for b.Loop() {
+				b.StopTimer()
+				n++
+				body := d.text(in, n, d.user(1), "again")
+				b.StartTimer()
+				h.post(b, d, c, in, body)
+			}
+			calls, read, write := m.Snapshot()
+			testaws.ReportUnits(b, testaws.Requests(calls), read, write)
+		})
+	}
+}
+
+// BenchmarkSend measures dispatch's send of an agent reply: integration,
+// channel user, send record, the part and its provider ref, the status.
+func BenchmarkSend(b *testing.B) {
+	for _, d := range drivers {
+		b.Run(d.name, func(b *testing.B) {
+			m := testaws.NewMeter()
+			h := newMeteredHarness(b, m)
+			ten := h.tenant(b)
+			c, in := h.connect(b, ten, d)
+			h.post(b, d, c, in, d.text(in, 1, d.user(1), "hello"))
+			first := h.messages(b, ten.ID)[0]
+			ctx := context.Background()
+			if err := h.bridge.Deliver(ctx, h.reply(b, first, "warm up")); err != nil {
+				b.Fatal(err)
+			}
+			var requests int
+			var read, write float64
+			for b.Loop() {
+				b.StopTimer()
+				r := h.reply(b, first, "on its way")
+				c0, r0, w0 := m.Snapshot()
+				b.StartTimer()
+				if err := h.bridge.Deliver(ctx, r); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				c1, r1, w1 := m.Snapshot()
+				requests += testaws.Requests(c1) - testaws.Requests(c0)
+				read, write = read+r1-r0, write+w1-w0
+				b.StartTimer()
+			}
+			testaws.ReportUnits(b, requests, read, write)
+		})
+	}
+}
