@@ -39,6 +39,11 @@ func (b *Bridge) Connect(ctx context.Context, t *chat.Tenant, ch string, c chat.
 	if c.HumanAgent && ch == meta.ChannelWhatsApp {
 		issues["humanAgent"] = "applies to messenger and instagram only"
 	}
+	for field, v := range map[string]string{"botToken": c.BotToken, "channelSecret": c.ChannelSecret, "authToken": c.AuthToken, "senderName": c.SenderName} {
+		if v != "" {
+			issues[field] = "does not apply to " + ch
+		}
+	}
 	if len(issues) > 0 {
 		return nil, &chat.Error{Code: chat.EInvalid, Message: "the integration is invalid", Fields: issues}
 	}
