@@ -39,7 +39,7 @@ FUZZ_TARGETS := \
 	shared/wsmessage:FuzzFrame \
 	shared/slackbridge:FuzzParseEvent shared/slackbridge:FuzzSignedEvents \
 	shared/meta:FuzzParse shared/metabridge:FuzzSignedWebhook \
-	shared/telegram:FuzzParse shared/line:FuzzParse shared/viber:FuzzParse \
+	shared/telegram:FuzzParse shared/line:FuzzParse shared/viber:FuzzParse shared/chanbridge:FuzzSignedWebhook \
 	shared/store:FuzzPageCursor
 FUZZTIME ?= 3s
 

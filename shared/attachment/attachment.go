@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/livesupportbot/backend/shared/chat"
@@ -137,4 +138,21 @@ func (s *Store) SubjectFiles(ctx context.Context, tenantID, contactID string) ([
 		out = append(out, File{Key: o.Key, ContentType: ct, Size: int64(len(data)), Data: data})
 	}
 	return out, nil
+}
+
+// Fetchable refuses a provider's file URL that is not https (a plain-http one
+// only on this machine: the fakes of tests and the local stack), so a webhook
+// cannot make us fetch from inside our network or wait on an unencrypted
+// host.
+func Fetchable(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "" || err != nil:
+		return errors.New("attachment has no usable url")
+	case u.Scheme == "https" && u.Host != "":
+		return nil
+	case u.Scheme == "http" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost"):
+		return nil
+	}
+	return errors.New("attachment url is not https")
 }

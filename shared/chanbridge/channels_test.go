@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/livesupportbot/backend/local/linefake"
+	"github.com/livesupportbot/backend/local/telegramfake"
 	"github.com/livesupportbot/backend/local/viberfake"
 	"github.com/livesupportbot/backend/shared/chat"
 )
@@ -147,5 +148,41 @@ func TestViberSubscriptionsAndStatuses(t *testing.T) {
 	h.post(t, d, c, in, viberfake.Event("subscribed", user, tok+8))
 	if err := h.bridge.CanReply(ctx, cv, false); err != nil {
 		t.Errorf("after subscribing again: %v", err)
+	}
+}
+
+// LINE's connectivity check (no events) is answered 200 and writes nothing; a
+// Telegram user who blocks the bot gets nothing more until they unblock it.
+func TestLineCheckAndTelegramBlock(t *testing.T) {
+	h := newHarness(t)
+	ten := h.tenant(t)
+	lc, lin := h.connect(t, ten, drivers[1])
+	before := h.items(t)
+	h.post(t, drivers[1], lc, lin, linefake.Events(lin.AccountID))
+	if after := h.items(t); after != before {
+		t.Errorf("LINE's check wrote: %d -> %d", before, after)
+	}
+	d := drivers[0]
+	c, in := h.connect(t, ten, d)
+	h.post(t, d, c, in, d.text(in, 1, d.user(1), "hi"))
+	h.pump(t)
+	var m *chat.Message
+	for _, x := range h.messages(t, ten.ID) {
+		if x.Channel == "telegram" {
+			m = x
+		}
+	}
+	chatID, _ := parseUint(d.user(1))
+	h.post(t, d, c, in, telegramfake.BlockedUpdate(2, int64(chatID)))
+	r := h.reply(t, m, "still there?")
+	h.pump(t)
+	if dl := h.message(t, r).Delivery; dl == nil || dl.Error != "unsubscribed" || len(h.tg.Sends()) != 0 {
+		t.Errorf("to a blocked bot: %+v, %d sends", dl, len(h.tg.Sends()))
+	}
+	h.post(t, d, c, in, telegramfake.UnblockedUpdate(3, int64(chatID)))
+	h.reply(t, m, "welcome back")
+	h.pump(t)
+	if n := len(h.tg.Sends()); n != 1 {
+		t.Errorf("%d sends after unblocking, want 1", n)
 	}
 }

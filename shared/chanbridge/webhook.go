@@ -157,6 +157,11 @@ type files struct {
 }
 
 func (f files) Copy(ctx context.Context, tenantID, contactID, dedupeKey string, n int, a channel.Attachment) (chat.Attachment, error) {
+	if a.URL != "" {
+		if err := attachment.Fetchable(a.URL); err != nil {
+			return chat.Attachment{}, err
+		}
+	}
 	data, ct, err := f.p.Fetch(ctx, f.creds, a, attachment.MaxBytes)
 	if errors.Is(err, ErrTooLarge) {
 		err = attachment.ErrTooLarge

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	neturl "net/url"
 
 	"github.com/livesupportbot/backend/shared/attachment"
 	"github.com/livesupportbot/backend/shared/channel"
@@ -38,7 +37,7 @@ func (f files) Copy(ctx context.Context, tenantID, contactID, dedupeKey string, 
 		}
 		url, ct = info.URL, info.MimeType
 	}
-	if err := fetchable(url); err != nil {
+	if err := attachment.Fetchable(url); err != nil {
 		return chat.Attachment{}, err
 	}
 	data, got, err := b.Graph.Download(ctx, token, url, attachment.MaxBytes)
@@ -52,20 +51,4 @@ func (f files) Copy(ctx context.Context, tenantID, contactID, dedupeKey string, 
 		ct = got
 	}
 	return b.Files.Put(ctx, tenantID, contactID, dedupeKey, n, a.Name, ct, data)
-}
-
-// fetchable refuses an attachment URL that is not https (a plain-http one only
-// on this machine: the fake CDN of tests and the local stack), so a webhook
-// cannot make us fetch from inside our network.
-func fetchable(raw string) error {
-	u, err := neturl.Parse(raw)
-	switch {
-	case raw == "" || err != nil:
-		return errors.New("attachment has no usable url")
-	case u.Scheme == "https" && u.Host != "":
-		return nil
-	case u.Scheme == "http" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost"):
-		return nil
-	}
-	return errors.New("attachment url is not https")
 }
