@@ -17,7 +17,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -26,6 +25,8 @@ import (
 	"sync"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/livesupportbot/backend/local/fakeserver"
 )
 
 // Kinds of sends.
@@ -80,30 +81,19 @@ type Server struct {
 func New(tb testing.TB) *Server {
 	tb.Helper()
 	s := newServer()
-	s.srv = httptest.NewServer(s)
-	tb.Cleanup(s.Close)
+	s.srv = fakeserver.New(tb, s)
 	return s
 }
 
 // Start starts a fake for the local stack on addr ("127.0.0.1:4020"; a
 // missing host is 127.0.0.1, never every interface). Close stops it.
 func Start(addr string) (*Server, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("linefake: address %q: %w", addr, err)
-	}
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
-	if err != nil {
-		return nil, fmt.Errorf("linefake: %w", err)
-	}
 	s := newServer()
-	s.srv = httptest.NewUnstartedServer(s)
-	s.srv.Listener.Close()
-	s.srv.Listener = ln
-	s.srv.Start()
+	srv, err := fakeserver.Start("linefake", addr, s)
+	if err != nil {
+		return nil, err
+	}
+	s.srv = srv
 	return s, nil
 }
 

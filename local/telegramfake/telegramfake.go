@@ -14,9 +14,7 @@ package telegramfake
 
 import (
 	"encoding/json"
-	"fmt"
 	"hash/fnv"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -24,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/livesupportbot/backend/local/fakeserver"
 )
 
 // SecretHeader is the webhook request header with the secret token, as API
@@ -74,30 +74,19 @@ type Server struct {
 func New(tb testing.TB) *Server {
 	tb.Helper()
 	s := newServer()
-	s.srv = httptest.NewServer(s)
-	tb.Cleanup(s.Close)
+	s.srv = fakeserver.New(tb, s)
 	return s
 }
 
 // Start starts a fake for the local stack on addr ("127.0.0.1:4011"; a
 // missing host is 127.0.0.1, never every interface). Close stops it.
 func Start(addr string) (*Server, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("telegramfake: address %q: %w", addr, err)
-	}
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
-	if err != nil {
-		return nil, fmt.Errorf("telegramfake: %w", err)
-	}
 	s := newServer()
-	s.srv = httptest.NewUnstartedServer(s)
-	s.srv.Listener.Close()
-	s.srv.Listener = ln
-	s.srv.Start()
+	srv, err := fakeserver.Start("telegramfake", addr, s)
+	if err != nil {
+		return nil, err
+	}
+	s.srv = srv
 	return s, nil
 }
 

@@ -16,8 +16,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -26,6 +24,8 @@ import (
 	"sync"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/livesupportbot/backend/local/fakeserver"
 )
 
 // FirstMessageToken is the message_token of the fake's first send; the
@@ -93,30 +93,19 @@ type Server struct {
 func New(tb testing.TB) *Server {
 	tb.Helper()
 	s := newServer()
-	s.srv = httptest.NewServer(s)
-	tb.Cleanup(s.Close)
+	s.srv = fakeserver.New(tb, s)
 	return s
 }
 
 // Start starts a fake for the local stack on addr ("127.0.0.1:4020"; a
 // missing host is 127.0.0.1, never every interface). Close stops it.
 func Start(addr string) (*Server, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("viberfake: address %q: %w", addr, err)
-	}
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
-	if err != nil {
-		return nil, fmt.Errorf("viberfake: %w", err)
-	}
 	s := newServer()
-	s.srv = httptest.NewUnstartedServer(s)
-	s.srv.Listener.Close()
-	s.srv.Listener = ln
-	s.srv.Start()
+	srv, err := fakeserver.Start("viberfake", addr, s)
+	if err != nil {
+		return nil, err
+	}
+	s.srv = srv
 	return s, nil
 }
 

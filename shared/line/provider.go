@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf16"
 
 	"github.com/livesupportbot/backend/shared/chanbridge"
@@ -137,32 +136,7 @@ func (*Provider) Disconnect(context.Context, chanbridge.Credentials) error { ret
 // rune boundary, after a whitespace when one is in the second half of the
 // part. Joined, the parts are text; none is empty (no parts for an empty
 // text).
-func (*Provider) Parts(text string) []string {
-	var parts []string
-	for text != "" {
-		units, cut, space := 0, len(text), 0
-		for i, r := range text {
-			n := utf16.RuneLen(r)
-			if n < 0 {
-				n = 1
-			}
-			if units+n > TextLimit {
-				cut = i
-				break
-			}
-			units += n
-			if unicode.IsSpace(r) && units >= TextLimit/2 {
-				space = i + len(string(r))
-			}
-		}
-		if cut < len(text) && space > 0 {
-			cut = space
-		}
-		parts = append(parts, text[:cut])
-		text = text[cut:]
-	}
-	return parts
-}
+func (*Provider) Parts(text string) []string { return channel.SplitText(text, TextLimit) }
 
 // sent is the answer of a reply or a push.
 type sent struct {

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf16"
 
 	"github.com/livesupportbot/backend/shared/channel"
@@ -184,37 +183,11 @@ func ErrorCode(err error) string {
 // the second half of the part. Joined, the parts are text; none is empty (no
 // parts for an empty text). An unknown channel gets the text whole.
 func Parts(channelName, text string) []string {
-	if text == "" {
-		return nil
-	}
 	limit, ok := textLimits[channelName]
-	if !ok {
+	if !ok && text != "" {
 		return []string{text}
 	}
-	var parts []string
-	for text != "" {
-		units, cut, space := 0, len(text), 0
-		for i, r := range text {
-			n := utf16.RuneLen(r)
-			if n < 0 {
-				n = 1
-			}
-			if units+n > limit {
-				cut = i
-				break
-			}
-			units += n
-			if unicode.IsSpace(r) && units >= limit/2 {
-				space = i + len(string(r))
-			}
-		}
-		if cut < len(text) && space > 0 {
-			cut = space
-		}
-		parts = append(parts, text[:cut])
-		text = text[cut:]
-	}
-	return parts
+	return channel.SplitText(text, limit)
 }
 
 // Parts is the package's Parts, for callers holding a Graph.

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf16"
 
 	"github.com/livesupportbot/backend/shared/chanbridge"
@@ -141,29 +140,10 @@ func (p *Provider) Disconnect(ctx context.Context, creds chanbridge.Credentials)
 // parts are text.
 func (*Provider) Parts(text string) []string {
 	var parts []string
-	for text != "" {
-		units, cut, space := 0, len(text), 0
-		for i, r := range text {
-			n := utf16.RuneLen(r)
-			if n < 0 {
-				n = 1
-			}
-			if units+n > MaxText {
-				cut = i
-				break
-			}
-			units += n
-			if unicode.IsSpace(r) && units >= MaxText/2 {
-				space = i + len(string(r))
-			}
+	for _, p := range channel.SplitText(text, MaxText) {
+		if strings.TrimSpace(p) != "" {
+			parts = append(parts, p)
 		}
-		if cut < len(text) && space > 0 {
-			cut = space
-		}
-		if strings.TrimSpace(text[:cut]) != "" {
-			parts = append(parts, text[:cut])
-		}
-		text = text[cut:]
 	}
 	return parts
 }

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/livesupportbot/backend/shared/chanbridge"
@@ -188,28 +187,7 @@ func checkCreds(creds chanbridge.Credentials) error {
 func (p *Provider) Parts(text string) []string { return Parts(text) }
 
 // Parts is Provider.Parts.
-func Parts(text string) []string {
-	var parts []string
-	for text != "" {
-		runes, cut, space := 0, len(text), 0
-		for i, r := range text {
-			if runes == TextLimit {
-				cut = i
-				break
-			}
-			runes++
-			if unicode.IsSpace(r) && runes >= TextLimit/2 {
-				space = i + utf8.RuneLen(r)
-			}
-		}
-		if cut < len(text) && space > 0 {
-			cut = space
-		}
-		parts = append(parts, text[:cut])
-		text = text[cut:]
-	}
-	return parts
-}
+func Parts(text string) []string { return channel.SplitText(text, TextLimit) }
 
 // Send sends out.Text to out.To as creds.SenderName (send_message, type
 // text) and returns Viber's message_token as a decimal string, exactly (it is
