@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"testing"
@@ -74,7 +75,11 @@ func TestSweep_CostFollowsTheAffectedItemsAcrossShards(t *testing.T) {
 	if small.changed != small.affected || large.changed != large.affected {
 		t.Errorf("changed %d and %d, want the affected %d and %d", small.changed, large.changed, small.affected, large.affected)
 	}
-	if small.read != large.read || small.write != large.write || sumCalls(small.calls) != sumCalls(large.calls) {
+	// Writes are billed by item size, and a few items (the sweep state with
+	// its checkpoint key, which is a contact's or a conversation's as the
+	// random ids order them) sit near a 1 KB step: one unit either way is
+	// that, not the unaffected items (2,000 of them would be hundreds).
+	if small.read != large.read || math.Abs(small.write-large.write) > 1 || sumCalls(small.calls) != sumCalls(large.calls) {
 		t.Errorf("the sweep's cost grew with the unaffected items: %+v vs %+v", small, large)
 	}
 }
