@@ -13,12 +13,13 @@ import (
 )
 
 // Connect checks a tenant's credentials of a channel with the provider,
-// registers the webhook, and stores the integration: the account's id and
-// name as plain settings, the credentials (and Telegram's webhook secret)
-// encrypted with KMS under the tenant's context, never returned or logged.
+// stores the integration (the account's id and name as plain settings, the
+// credentials and Telegram's webhook secret encrypted with KMS under the
+// tenant's context, never returned or logged), then registers the webhook.
 // Bad input is a validation error naming the fields; credentials the provider
-// refuses are invalid too; an account another tenant connected is a conflict.
-// Connecting again replaces the integration (a new webhook id and secret).
+// refuses are invalid too; an account another tenant connected is a conflict,
+// found before anything changes. Connecting again replaces the integration (a
+// new webhook id and secret).
 func (b *Bridge) Connect(ctx context.Context, t *chat.Tenant, ch string, c chat.ChannelConnect) (*chat.ChannelIntegration, error) {
 	p, ok := b.Providers[ch]
 	if !ok {
