@@ -1,6 +1,11 @@
 package channel_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -35,5 +40,35 @@ func TestSplitText(t *testing.T) {
 	}
 	if parts := channel.SplitText("aaaaaaa bbbbbbbbbb", 10); parts[0] != "aaaaaaa " {
 		t.Errorf("cut %q, want after the space", parts[0])
+	}
+}
+
+// VerifyHMAC takes the digest in the header's encoding after its prefix, and
+// refuses an empty secret, a missing or malformed header and another body.
+func TestVerifyHMAC(t *testing.T) {
+	body := []byte(`{"a":1}`)
+	mac := hmac.New(sha256.New, []byte("s3cret"))
+	mac.Write(body)
+	sum := mac.Sum(nil)
+	req := func(h string) channel.Request {
+		return channel.Request{Body: body, Headers: map[string]string{"X-Sig": h}}
+	}
+	if err := channel.VerifyHMAC(req("sha256="+hex.EncodeToString(sum)), "x-sig", "sha256=", channel.Hex, "secret", "s3cret"); err != nil {
+		t.Errorf("hex with prefix, header in another case: %v", err)
+	}
+	if err := channel.VerifyHMAC(req(base64.StdEncoding.EncodeToString(sum)), "x-sig", "", channel.Base64, "secret", "s3cret"); err != nil {
+		t.Errorf("base64: %v", err)
+	}
+	for name, err := range map[string]error{
+		"empty secret": channel.VerifyHMAC(req(hex.EncodeToString(sum)), "x-sig", "", channel.Hex, "secret", ""),
+		"no prefix":    channel.VerifyHMAC(req(hex.EncodeToString(sum)), "x-sig", "sha256=", channel.Hex, "secret", "s3cret"),
+		"wrong secret": channel.VerifyHMAC(req(hex.EncodeToString(sum)), "x-sig", "", channel.Hex, "secret", "other"),
+		"not hex":      channel.VerifyHMAC(req("zz"), "x-sig", "", channel.Hex, "secret", "s3cret"),
+		"no header":    channel.VerifyHMAC(channel.Request{Body: body}, "x-sig", "", channel.Hex, "secret", "s3cret"),
+		"changed body": channel.VerifyHMAC(channel.Request{Body: []byte(`{"a":2}`), Headers: map[string]string{"x-sig": hex.EncodeToString(sum)}}, "x-sig", "", channel.Hex, "secret", "s3cret"),
+	} {
+		if !errors.Is(err, channel.ErrUnverified) {
+			t.Errorf("%s: %v, want ErrUnverified", name, err)
+		}
 	}
 }

@@ -12,12 +12,6 @@
 package line
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"fmt"
-	"strings"
-
 	"github.com/livesupportbot/backend/shared/channel"
 )
 
@@ -44,35 +38,5 @@ func (Inbound) Channel() string { return Channel }
 // absorbed by the dedupe keys (webhookEventId). An empty secret verifies
 // nothing. Failures wrap channel.ErrUnverified and name only the reason.
 func (Inbound) Verify(req channel.Request, channelSecret string) error {
-	if channelSecret == "" {
-		return fmt.Errorf("%w: no channel secret configured", channel.ErrUnverified)
-	}
-	sig := header(req.Headers, SignatureHeader)
-	if sig == "" {
-		return fmt.Errorf("%w: no %s header", channel.ErrUnverified, SignatureHeader)
-	}
-	got, err := base64.StdEncoding.DecodeString(sig)
-	if err != nil || len(got) != sha256.Size {
-		return fmt.Errorf("%w: signature is not a base64 SHA-256 digest", channel.ErrUnverified)
-	}
-	mac := hmac.New(sha256.New, []byte(channelSecret))
-	mac.Write(req.Body)
-	if !hmac.Equal(got, mac.Sum(nil)) {
-		return fmt.Errorf("%w: signature does not match the body", channel.ErrUnverified)
-	}
-	return nil
-}
-
-// header finds a header by its lower-case name, or in any case if a caller did
-// not lower-case the names.
-func header(h map[string]string, name string) string {
-	if v, ok := h[name]; ok {
-		return v
-	}
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
+	return channel.VerifyHMAC(req, SignatureHeader, "", channel.Base64, "channel secret", channelSecret)
 }

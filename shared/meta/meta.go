@@ -16,12 +16,7 @@
 package meta
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
-	"fmt"
-	"strings"
 
 	"github.com/livesupportbot/backend/shared/channel"
 )
@@ -62,41 +57,7 @@ func (Inbound) Channel() string { return InboundName }
 // dedupe keys. An empty secret verifies nothing. Failures wrap
 // channel.ErrUnverified and name only the reason.
 func (Inbound) Verify(req channel.Request, appSecret string) error {
-	if appSecret == "" {
-		return fmt.Errorf("%w: no app secret configured", channel.ErrUnverified)
-	}
-	sig := header(req.Headers, SignatureHeader)
-	if sig == "" {
-		return fmt.Errorf("%w: no %s header", channel.ErrUnverified, SignatureHeader)
-	}
-	hexSig, ok := strings.CutPrefix(sig, "sha256=")
-	if !ok {
-		return fmt.Errorf("%w: signature is not sha256=<hex>", channel.ErrUnverified)
-	}
-	got, err := hex.DecodeString(hexSig)
-	if err != nil || len(got) != sha256.Size {
-		return fmt.Errorf("%w: signature is not a hex SHA-256 digest", channel.ErrUnverified)
-	}
-	mac := hmac.New(sha256.New, []byte(appSecret))
-	mac.Write(req.Body)
-	if !hmac.Equal(got, mac.Sum(nil)) {
-		return fmt.Errorf("%w: signature does not match the body", channel.ErrUnverified)
-	}
-	return nil
-}
-
-// header finds a header by its lower-case name, or in any case if a caller did
-// not lower-case the names.
-func header(h map[string]string, name string) string {
-	if v, ok := h[name]; ok {
-		return v
-	}
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
+	return channel.VerifyHMAC(req, SignatureHeader, "sha256=", channel.Hex, "app secret", appSecret)
 }
 
 // Handshake answers the webhook's subscription check (a GET with hub.mode,

@@ -22,7 +22,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
-	"strings"
 
 	"github.com/livesupportbot/backend/shared/channel"
 )
@@ -54,7 +53,7 @@ func (Inbound) Verify(req channel.Request, secret string) error {
 	if secret == "" {
 		return fmt.Errorf("%w: no webhook secret configured", channel.ErrUnverified)
 	}
-	got := header(req.Headers, SecretHeader)
+	got := req.HeaderFold(SecretHeader)
 	if got == "" {
 		return fmt.Errorf("%w: no %s header", channel.ErrUnverified, SecretHeader)
 	}
@@ -64,20 +63,6 @@ func (Inbound) Verify(req channel.Request, secret string) error {
 		return fmt.Errorf("%w: secret token does not match", channel.ErrUnverified)
 	}
 	return nil
-}
-
-// header finds a header by its lower-case name, or in any case if a caller did
-// not lower-case the names.
-func header(h map[string]string, name string) string {
-	if v, ok := h[name]; ok {
-		return v
-	}
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
 }
 
 // ValidSecret reports whether s may be a webhook's secret_token: 1 to 256
