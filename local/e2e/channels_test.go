@@ -93,6 +93,13 @@ func TestChannels_LoopsThroughTheRealBinaries(t *testing.T) {
 			if !strings.HasPrefix(url, s.APIURL+"/webhooks/"+c.name+"/") {
 				t.Fatalf("registered webhook %q", url)
 			}
+			var list struct {
+				Items []struct{ Channel, WebhookURL string } `json:"items"`
+			}
+			call(t, s, "GET", "/v1/integrations", ten.APIKey, nil, &list)
+			if len(list.Items) != 1 || list.Items[0].WebhookURL != url {
+				t.Errorf("integrations %+v: want the URL the provider got", list.Items)
+			}
 			post := func(body []byte, headers map[string]string) int {
 				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 				for k, v := range headers {

@@ -43,6 +43,8 @@ type IntegrationView struct {
 	AccountName string `json:"accountName,omitempty"`
 	BusinessID  string `json:"businessId,omitempty"`
 	HumanAgent  bool   `json:"humanAgent,omitempty"`
+	// WebhookURL is where the provider posts (Telegram, LINE, Viber).
+	WebhookURL string `json:"webhookUrl,omitempty"`
 	// Broken says why the integration stopped working (connect it again).
 	Broken      string    `json:"broken,omitempty"`
 	InstalledAt time.Time `json:"installedAt"`

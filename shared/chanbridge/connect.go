@@ -61,13 +61,14 @@ func (b *Bridge) Connect(ctx context.Context, t *chat.Tenant, ch string, c chat.
 	if err != nil {
 		return nil, err
 	}
-	in := &chat.ChannelIntegration{TenantID: t.ID, Channel: ch, AccountID: acct.ID, AccountName: acct.Name, WebhookID: ids.Secret(32),
-		TokenEncrypted: blob, InstalledAt: b.now().UTC()}
+	id := ids.Secret(32)
+	in := &chat.ChannelIntegration{TenantID: t.ID, Channel: ch, AccountID: acct.ID, AccountName: acct.Name, WebhookID: id,
+		WebhookURL: c.WebhookBase + WebhookPrefix + ch + "/" + id, TokenEncrypted: blob, InstalledAt: b.now().UTC()}
 	if err := b.Store.PutChannelIntegration(ctx, in, t.Periods()); err != nil {
 		return nil, err
 	}
 	b.creds.Forget(t.ID + "/" + ch)
-	if _, err := p.Connect(ctx, creds, c.WebhookBase+WebhookPrefix+ch+"/"+in.WebhookID); err != nil {
+	if _, err := p.Connect(ctx, creds, in.WebhookURL); err != nil {
 		// Undo: the earlier integration (its webhook still registered at
 		// the provider unless this call moved it), or none.
 		undo := b.Store.DeleteChannelIntegration(ctx, t.ID, ch)

@@ -46,7 +46,10 @@ type ChannelIntegration struct {
 	HumanAgent     bool   `json:"humanAgent,omitempty"`
 	// WebhookID is the unguessable id in the webhook URL of a channel whose
 	// credentials are the tenant's (/webhooks/<channel>/<webhookId>).
-	WebhookID   string    `json:"webhookId,omitempty"`
+	WebhookID string `json:"webhookId,omitempty"`
+	// WebhookURL is the URL registered with the provider (the owner's to
+	// check in the provider's console, or to post test messages to).
+	WebhookURL  string    `json:"webhookUrl,omitempty"`
 	AccountName string    `json:"accountName,omitempty"`
 	InstalledAt time.Time `json:"installedAt"`
 	// Broken, when set, says why sends stopped (the token was refused).

@@ -76,9 +76,20 @@ func (b *Bridge) Disconnect(ctx context.Context, tenantID, ch string) error {
 
 func (b *Bridge) forget(tenantID, ch string) { b.tokens.Forget(tenantID + "/" + ch) }
 
-// Integrations lists a tenant's connected Meta accounts (without tokens).
+// Integrations lists a tenant's connected Meta accounts (without tokens):
+// the tenant's other channel integrations are other bridges'.
 func (b *Bridge) Integrations(ctx context.Context, tenantID string) ([]*chat.ChannelIntegration, error) {
-	return b.Store.ChannelIntegrations(ctx, tenantID)
+	all, err := b.Store.ChannelIntegrations(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var out []*chat.ChannelIntegration
+	for _, in := range all {
+		if isMeta(in.Channel) {
+			out = append(out, in)
+		}
+	}
+	return out, nil
 }
 
 // ReplyWindow says until when an agent may answer a conversation of a Meta

@@ -56,6 +56,7 @@ type integrationRecord struct {
 	TokenEncrypted []byte    `dynamodbav:"tokenEncrypted"`
 	HumanAgent     bool      `dynamodbav:"humanAgent,omitempty"`
 	WebhookID      string    `dynamodbav:"webhookId,omitempty"`
+	WebhookURL     string    `dynamodbav:"webhookUrl,omitempty"`
 	AccountName    string    `dynamodbav:"accountName,omitempty"`
 	InstalledAt    time.Time `dynamodbav:"installedAt"`
 	Broken         string    `dynamodbav:"broken,omitempty"`

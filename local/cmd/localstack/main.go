@@ -104,6 +104,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	fmt.Fprintf(stdout, "  Meta (fake Graph API): %s, webhook %s/webhooks/meta\n", s.MetaGraph.URL(), s.APIURL)
 	fmt.Fprintf(stdout, "    connect a Page:  curl -X PUT %s/v1/integrations/messenger -H 'Authorization: Bearer <owner key>' -d '{\"accountId\":\"100000000000001\",\"accessToken\":\"EAAGlocaltokenlocaltoken\"}'\n", s.APIURL)
 	fmt.Fprintf(stdout, "    send a signed message:  go run ./local/cmd/metasign -url %s/webhooks/meta -text 'Hello'\n", s.APIURL)
+	fmt.Fprintf(stdout, "  Telegram, LINE, Viber (fakes): PUT %s/v1/integrations/{telegram|line|viber}; GET /v1/integrations shows webhookUrl; go run ./local/cmd/chansign posts to it\n", s.APIURL)
 	if getenv("PLATFORM_TOKEN") == "" {
 		fmt.Fprintf(stdout, "  platform token: %s (local default; set PLATFORM_TOKEN to change)\n", token)
 	}
