@@ -27,7 +27,7 @@ func TestPostsVerifiedMessages(t *testing.T) {
 			}
 			evs, err := channel.Receive(in, channel.Request{Method: r.Method, Headers: h, Body: body}, "the-secret-0123456789")
 			if err != nil {
-				http.Error(w, err.Error(), 401)
+				http.Error(w, err.Error(), http.StatusUnauthorized)
 				return
 			}
 			got = evs
