@@ -72,3 +72,16 @@ func TestVerifyHMAC(t *testing.T) {
 		}
 	}
 }
+
+// The body checks every provider's Parse starts with, and Truncate's cut.
+func TestCheckJSONObjectAndTruncate(t *testing.T) {
+	for body, ok := range map[string]bool{`{"a":1}`: true, ` {`: true, `[]`: false, ``: false, `"x"`: false,
+		`{"a":"` + strings.Repeat("x", channel.MaxBody) + `"}`: false} {
+		if err := channel.CheckJSONObject([]byte(body)); (err == nil) != ok || (err != nil && !errors.Is(err, channel.ErrMalformed)) {
+			t.Errorf("%.20q: %v", body, err)
+		}
+	}
+	if got := channel.Truncate("ééé", 3); got != "é..." || !utf8.ValidString(got) {
+		t.Errorf("Truncate = %q", got)
+	}
+}

@@ -1,20 +1,16 @@
 package line
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/livesupportbot/backend/shared/channel"
 )
 
 // MaxBody is the largest webhook body Parse reads (1 MiB); a larger one is
 // malformed.
-const MaxBody = 1 << 20
+const MaxBody = channel.MaxBody
 
 // Message is a contact message's LINE form (channel.Event.Native of a
 // channel.KindMessage): what the seam does not carry.
@@ -65,15 +61,12 @@ type Message struct {
 // over MaxBody, not a JSON object, or without a destination wraps
 // channel.ErrMalformed.
 func (Inbound) Parse(body []byte) ([]channel.Event, error) {
-	if len(body) > MaxBody {
-		return nil, fmt.Errorf("%w: body of %d bytes is over %d", channel.ErrMalformed, len(body), MaxBody)
-	}
-	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		return nil, fmt.Errorf("%w: body is not a JSON object", channel.ErrMalformed)
+	if err := channel.CheckJSONObject(body); err != nil {
+		return nil, err
 	}
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, fmt.Errorf("%w: %v", channel.ErrMalformed, jsonReason(err))
+		return nil, fmt.Errorf("%w: %v", channel.ErrMalformed, channel.JSONReason(err))
 	}
 	if env.Destination == "" {
 		return nil, fmt.Errorf("%w: no destination", channel.ErrMalformed)
@@ -192,7 +185,7 @@ func placeholder(typ string) string {
 	if typ == "" {
 		typ = "unsupported"
 	}
-	return "[" + truncate(typ, 40) + "]"
+	return "[" + channel.Truncate(typ, 40) + "]"
 }
 
 // millis is a LINE timestamp as a time (zero if absent or absurd).
@@ -201,28 +194,4 @@ func millis(ms int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(ms).UTC()
-}
-
-// jsonReason names what is wrong with a body without quoting it.
-func jsonReason(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return "invalid JSON at offset " + strconv.FormatInt(se.Offset, 10)
-	case errors.As(err, &te):
-		return fmt.Sprintf("field %q is not a %s", truncate(te.Field, 80), te.Type)
-	}
-	return "invalid JSON"
-}
-
-// truncate cuts s to at most n bytes, on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
 }

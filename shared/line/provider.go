@@ -213,7 +213,7 @@ func sentID(ans sent, res *http.Response, fallback string) (string, error) {
 	}
 	for _, id := range ids {
 		if id != "" {
-			return truncate(id, 100), nil
+			return channel.Truncate(id, 100), nil
 		}
 	}
 	return "", fmt.Errorf("line send: HTTP %d answer without a message id", res.StatusCode)
@@ -262,7 +262,7 @@ func (p *Provider) Fetch(ctx context.Context, creds chanbridge.Credentials, a ch
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		if res.StatusCode/100 == 2 {
-			return nil, "", fmt.Errorf("line content %s: HTTP %d, not ready yet", truncate(a.MediaID, 40), res.StatusCode)
+			return nil, "", fmt.Errorf("line content %s: HTTP %d, not ready yet", channel.Truncate(a.MediaID, 40), res.StatusCode)
 		}
 		return nil, "", answerError("content", res)
 	}
@@ -394,7 +394,7 @@ func transportError(op string, err error) error {
 // *channel.RateLimitedError, any other 4xx but 408 wrapping
 // chanbridge.ErrRefused, the rest (5xx, 408) as is: transient.
 func answerError(op string, res *http.Response) error {
-	ae := &APIError{Op: op, Status: res.StatusCode, RequestID: truncate(res.Header.Get("X-Line-Request-Id"), 64)}
+	ae := &APIError{Op: op, Status: res.StatusCode, RequestID: channel.Truncate(res.Header.Get("X-Line-Request-Id"), 64)}
 	switch {
 	case res.StatusCode == http.StatusTooManyRequests:
 		return &channel.RateLimitedError{RetryAfter: retryAfter(res.Header.Get("Retry-After")), Err: ae}

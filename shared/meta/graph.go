@@ -111,7 +111,7 @@ func (e *GraphError) Error() string {
 		s += ", subcode " + strconv.Itoa(e.Subcode)
 	}
 	if e.Type != "" {
-		s += ", type " + truncate(e.Type, 40)
+		s += ", type " + channel.Truncate(e.Type, 40)
 	}
 	return s
 }
@@ -232,7 +232,7 @@ func sendBody(out Outbound) ([]byte, error) {
 	limit, ok := textLimits[out.Channel]
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("%w: unknown channel %q", ErrInvalid, truncate(out.Channel, 40))
+		return nil, fmt.Errorf("%w: unknown channel %q", ErrInvalid, channel.Truncate(out.Channel, 40))
 	case out.Account == "" || out.To == "":
 		return nil, fmt.Errorf("%w: %s send without an account or a recipient", ErrInvalid, out.Channel)
 	case out.Template != nil && out.Channel != ChannelWhatsApp:
@@ -283,7 +283,7 @@ func (g *Graph) Media(ctx context.Context, token, mediaID string) (MediaInfo, er
 		MimeType string      `json:"mime_type"`
 		FileSize json.Number `json:"file_size"`
 	}
-	what := "media " + truncate(mediaID, 80)
+	what := "media " + channel.Truncate(mediaID, 80)
 	if err := g.call(ctx, http.MethodGet, g.base()+"/"+url.PathEscape(mediaID), token, nil, &ans, what); err != nil {
 		return MediaInfo{}, err
 	}
@@ -408,7 +408,7 @@ func answerError(res *http.Response) error {
 	}
 	_ = json.NewDecoder(io.LimitReader(res.Body, maxAnswer)).Decode(&ans)
 	ge := &GraphError{Status: res.StatusCode, Code: number(ans.Error.Code), Subcode: number(ans.Error.Subcode),
-		Type: ans.Error.Type, TraceID: truncate(ans.Error.FBTraceID, 64)}
+		Type: ans.Error.Type, TraceID: channel.Truncate(ans.Error.FBTraceID, 64)}
 	switch {
 	case ge.rateLimited():
 		return &channel.RateLimitedError{RetryAfter: retryAfter(res.Header.Get("Retry-After")), Err: ge}

@@ -14,7 +14,7 @@ import (
 
 // MaxBody is the largest webhook body Parse reads (1 MiB); a larger one is
 // malformed.
-const MaxBody = 1 << 20
+const MaxBody = channel.MaxBody
 
 // Webhook objects: which product a body is about.
 const (
@@ -103,15 +103,12 @@ type StatusError struct {
 // A body over MaxBody, not a JSON object, or whose object is not "page",
 // "instagram" or "whatsapp_business_account" wraps channel.ErrMalformed.
 func (Inbound) Parse(body []byte) ([]channel.Event, error) {
-	if len(body) > MaxBody {
-		return nil, fmt.Errorf("%w: body of %d bytes is over %d", channel.ErrMalformed, len(body), MaxBody)
-	}
-	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		return nil, fmt.Errorf("%w: body is not a JSON object", channel.ErrMalformed)
+	if err := channel.CheckJSONObject(body); err != nil {
+		return nil, err
 	}
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, fmt.Errorf("%w: %v", channel.ErrMalformed, jsonReason(err))
+		return nil, fmt.Errorf("%w: %v", channel.ErrMalformed, channel.JSONReason(err))
 	}
 	var product string
 	switch env.Object {
@@ -122,7 +119,7 @@ func (Inbound) Parse(body []byte) ([]channel.Event, error) {
 	case objectWhatsApp:
 		product = ChannelWhatsApp
 	default:
-		return nil, fmt.Errorf("%w: object %q is not a Meta messaging webhook", channel.ErrMalformed, truncate(env.Object, 40))
+		return nil, fmt.Errorf("%w: object %q is not a Meta messaging webhook", channel.ErrMalformed, channel.Truncate(env.Object, 40))
 	}
 	var out []channel.Event
 	for _, e := range env.Entry {
@@ -137,26 +134,6 @@ func (Inbound) Parse(body []byte) ([]channel.Event, error) {
 		}
 	}
 	return out, nil
-}
-
-// jsonReason names what is wrong with a body without quoting it.
-func jsonReason(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return "invalid JSON at offset " + strconv.FormatInt(se.Offset, 10)
-	case errors.As(err, &te):
-		return fmt.Sprintf("field %q is not a %s", truncate(te.Field, 80), te.Type)
-	}
-	return "invalid JSON"
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }
 
 // The wire format (only the fields we read).
@@ -309,7 +286,7 @@ func placeholder(typ string) string {
 	if typ == "" {
 		typ = "unsupported"
 	}
-	return "[" + truncate(typ, 40) + "]"
+	return "[" + channel.Truncate(typ, 40) + "]"
 }
 
 // messagingEvent is the event of one Messenger or Instagram messaging item,

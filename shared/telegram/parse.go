@@ -1,9 +1,7 @@
 package telegram
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,7 +12,7 @@ import (
 
 // MaxBody is the largest webhook body Parse reads (1 MiB); a larger one is
 // malformed.
-const MaxBody = 1 << 20
+const MaxBody = channel.MaxBody
 
 // EditedPrefix starts the text of an edited message's event.
 const EditedPrefix = "(edited) "
@@ -68,15 +66,12 @@ var placeholderTypes = []string{"sticker", "animation", "video", "video_note", "
 // comment). A body over MaxBody, not a JSON object, or without an update_id
 // wraps channel.ErrMalformed.
 func (Inbound) Parse(body []byte) ([]channel.Event, error) {
-	if len(body) > MaxBody {
-		return nil, fmt.Errorf("%w: body of %d bytes is over %d", channel.ErrMalformed, len(body), MaxBody)
-	}
-	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		return nil, fmt.Errorf("%w: body is not a JSON object", channel.ErrMalformed)
+	if err := channel.CheckJSONObject(body); err != nil {
+		return nil, err
 	}
 	var u update
 	if err := json.Unmarshal(body, &u); err != nil {
-		return nil, fmt.Errorf("%w: %v", channel.ErrMalformed, jsonReason(err))
+		return nil, fmt.Errorf("%w: %v", channel.ErrMalformed, channel.JSONReason(err))
 	}
 	if u.UpdateID == nil {
 		return nil, fmt.Errorf("%w: no update_id", channel.ErrMalformed)
@@ -96,26 +91,6 @@ func (Inbound) Parse(body []byte) ([]channel.Event, error) {
 		return nil, nil
 	}
 	return []channel.Event{ev}, nil
-}
-
-// jsonReason names what is wrong with a body without quoting it.
-func jsonReason(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return "invalid JSON at offset " + strconv.FormatInt(se.Offset, 10)
-	case errors.As(err, &te):
-		return fmt.Sprintf("field %q is not a %s", truncate(te.Field, 80), te.Type)
-	}
-	return "invalid JSON"
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }
 
 // The wire format (only the fields we read).

@@ -1,7 +1,6 @@
 package viber
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,14 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/livesupportbot/backend/shared/channel"
 )
 
 // MaxBody is the largest webhook body Parse reads (1 MiB); a larger one is
 // malformed.
-const MaxBody = 1 << 20
+const MaxBody = channel.MaxBody
 
 // Viber's callback events.
 const (
@@ -90,11 +88,8 @@ type Callback struct {
 // A body over MaxBody, not a JSON object, with a token, timestamp or size
 // that is not an integer, or without an event wraps channel.ErrMalformed.
 func (Inbound) Parse(body []byte) ([]channel.Event, error) {
-	if len(body) > MaxBody {
-		return nil, fmt.Errorf("%w: body of %d bytes is over %d", channel.ErrMalformed, len(body), MaxBody)
-	}
-	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		return nil, fmt.Errorf("%w: body is not a JSON object", channel.ErrMalformed)
+	if err := channel.CheckJSONObject(body); err != nil {
+		return nil, err
 	}
 	var cb callback
 	if err := json.Unmarshal(body, &cb); err != nil {
@@ -185,28 +180,10 @@ func (n integer) millis() time.Time {
 
 // jsonReason names what is wrong with a body without quoting it.
 func jsonReason(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return "invalid JSON at offset " + strconv.FormatInt(se.Offset, 10)
-	case errors.As(err, &te):
-		return fmt.Sprintf("field %q is not a %s", truncate(te.Field, 80), te.Type)
-	case errors.Is(err, errNotInteger):
+	if errors.Is(err, errNotInteger) {
 		return "a token, timestamp or size is not an integer"
 	}
-	return "invalid JSON"
-}
-
-// truncate cuts s to at most n bytes, on a rune boundary, marking the cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
+	return channel.JSONReason(err)
 }
 
 // placeholder is the text of a message we cannot show.
@@ -214,7 +191,7 @@ func placeholder(typ string) string {
 	if typ == "" {
 		typ = "unsupported"
 	}
-	return "[" + truncate(typ, 40) + "]"
+	return "[" + channel.Truncate(typ, 40) + "]"
 }
 
 // event is the callback's event, and whether it has one.
@@ -262,9 +239,9 @@ func (cb callback) event() (channel.Event, bool) {
 	}
 	switch {
 	case cb.MessageToken != "":
-		ev.DedupeKey = truncate(cb.Event, 40) + ":" + native.MessageToken
+		ev.DedupeKey = channel.Truncate(cb.Event, 40) + ":" + native.MessageToken
 	case native.UserID != "" && cb.Timestamp != "":
-		ev.DedupeKey = truncate(cb.Event, 40) + ":" + native.UserID + ":" + string(cb.Timestamp)
+		ev.DedupeKey = channel.Truncate(cb.Event, 40) + ":" + native.UserID + ":" + string(cb.Timestamp)
 	default:
 		return channel.Event{}, false
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 // MaxBody is the largest webhook body read (1 MiB).
-const MaxBody = 1 << 20
+const MaxBody = channel.MaxBody
 
 // RawBody is the request's body byte for byte as the provider signed it.
 func RawBody(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
