@@ -3,20 +3,13 @@ package chanbridge_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/livesupportbot/backend/local/pushertest"
+	"github.com/livesupportbot/backend/local/privacytest"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
-	"github.com/livesupportbot/backend/shared/privacy"
-	"github.com/livesupportbot/backend/shared/privacy/jobs"
 )
 
 // For each channel: a request with a bad signature (or to an unknown webhook
@@ -154,37 +147,11 @@ func TestAttachmentCopiedExportedAndErased(t *testing.T) {
 					t.Error("the link carries the tenant's token")
 				}
 			}
-			bucket := h.bucket
-			ex := &jobs.Exporter{Store: h.st, S3: bucket.S3, Presign: bucket.Presigner(), Bucket: bucket.Name, Files: h.files}
-			exp := &chat.PrivacyRequest{ID: ids.New(ids.Request), TenantID: ten.ID, Type: chat.PrivacyExport, Reason: "subject_request",
-				Subject: &chat.PrivacySubject{ContactID: m.ContactID}, Status: chat.PrivacyReceived, ReceivedAt: time.Now(), DueAt: time.Now()}
-			if err := h.st.PutPrivacyRequest(ctx, exp); err != nil {
-				t.Fatal(err)
-			}
-			if err := ex.Handle(ctx, privacy.Event{TenantID: ten.ID, RequestID: exp.ID}); err != nil {
-				t.Fatal(err)
-			}
-			out, err := bucket.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket.Name), Key: aws.String(jobs.ExportKey(ten.ID, exp.ID))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var doc jobs.Document
-			if err := json.NewDecoder(out.Body).Decode(&doc); err != nil {
-				t.Fatal(err)
-			}
+			doc := privacytest.Export(t, h.st, h.bucket, h.files, ten.ID, m.ContactID)
 			if len(doc.Files) != 1 || !bytes.Equal(doc.Files[0].Data, data) {
 				t.Errorf("export files: %d", len(doc.Files))
 			}
-			er := &jobs.Eraser{Store: h.st, S3: bucket.S3, Bucket: bucket.Name, Connections: pushertest.New(t).Pusher(),
-				Hooks: []jobs.EraseHook{h.files}}
-			erase := &chat.PrivacyRequest{ID: ids.New(ids.Request), TenantID: ten.ID, Type: chat.PrivacyErase, Reason: "subject_request",
-				Subject: &chat.PrivacySubject{ContactID: m.ContactID}, Status: chat.PrivacyReceived, ReceivedAt: time.Now(), DueAt: time.Now()}
-			if err := h.st.PutPrivacyRequest(ctx, erase); err != nil {
-				t.Fatal(err)
-			}
-			if err := er.Handle(ctx, privacy.Event{TenantID: ten.ID, RequestID: erase.ID}); err != nil {
-				t.Fatal(err)
-			}
+			privacytest.Erase(t, h.st, h.bucket, ten.ID, m.ContactID, h.files)
 			if fs, err := h.files.SubjectFiles(ctx, ten.ID, m.ContactID); err != nil || len(fs) != 0 {
 				t.Errorf("files after erasure: %d %v", len(fs), err)
 			}

@@ -10,16 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/livesupportbot/backend/local/metafake"
-	"github.com/livesupportbot/backend/local/pushertest"
+	"github.com/livesupportbot/backend/local/privacytest"
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/meta"
-	"github.com/livesupportbot/backend/shared/privacy"
-	"github.com/livesupportbot/backend/shared/privacy/jobs"
 )
 
 var png = append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{7}, 2048)...)
@@ -95,24 +89,7 @@ func TestAttachmentCopiedExportedAndErased(t *testing.T) {
 	}
 
 	// Export: the file itself, and the channel identity.
-	bucket := h.bucket
-	ex := &jobs.Exporter{Store: h.st, S3: bucket.S3, Presign: bucket.Presigner(), Bucket: bucket.Name, Files: h.files}
-	req := &chat.PrivacyRequest{ID: ids.New(ids.Request), TenantID: ten.ID, Type: chat.PrivacyExport, Reason: "subject_request",
-		Subject: &chat.PrivacySubject{ContactID: m.ContactID}, Status: chat.PrivacyReceived, ReceivedAt: time.Now(), DueAt: time.Now()}
-	if err := h.st.PutPrivacyRequest(ctx, req); err != nil {
-		t.Fatal(err)
-	}
-	if err := ex.Handle(ctx, privacy.Event{TenantID: ten.ID, RequestID: req.ID}); err != nil {
-		t.Fatal(err)
-	}
-	out, err := bucket.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket.Name), Key: aws.String(jobs.ExportKey(ten.ID, req.ID))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc jobs.Document
-	if err := json.NewDecoder(out.Body).Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := privacytest.Export(t, h.st, h.bucket, h.files, ten.ID, m.ContactID)
 	if len(doc.Files) != 1 || !bytes.Equal(doc.Files[0].Data, png) || doc.Files[0].Key != a.Key {
 		t.Errorf("export files %+v, want the image", doc.Files)
 	}
@@ -127,16 +104,7 @@ func TestAttachmentCopiedExportedAndErased(t *testing.T) {
 	}
 
 	// Erase: files, lookup, contact, conversation; the identity is suppressed.
-	er := &jobs.Eraser{Store: h.st, S3: bucket.S3, Bucket: bucket.Name, Connections: pushertest.New(t).Pusher(),
-		Hooks: []jobs.EraseHook{h.files}}
-	erase := &chat.PrivacyRequest{ID: ids.New(ids.Request), TenantID: ten.ID, Type: chat.PrivacyErase, Reason: "subject_request",
-		Subject: &chat.PrivacySubject{ContactID: m.ContactID}, Status: chat.PrivacyReceived, ReceivedAt: time.Now(), DueAt: time.Now()}
-	if err := h.st.PutPrivacyRequest(ctx, erase); err != nil {
-		t.Fatal(err)
-	}
-	if err := er.Handle(ctx, privacy.Event{TenantID: ten.ID, RequestID: erase.ID}); err != nil {
-		t.Fatal(err)
-	}
+	privacytest.Erase(t, h.st, h.bucket, ten.ID, m.ContactID, h.files)
 	left, err := h.st.SubjectHoldings(ctx, ten.ID, []string{m.ContactID}, false)
 	if err != nil {
 		t.Fatal(err)
