@@ -113,12 +113,7 @@ func (b *Bridge) replyToken(ctx context.Context, m *chat.Message, u *chat.Channe
 	return u.ReplyToken
 }
 
-// refusalCode is what a message shows of a provider's refusal: its own
-// message without our prefix ("telegram: 403 forbidden" -> "403 forbidden").
-func refusalCode(err error) string {
-	s := err.Error()
-	if len(s) > 80 {
-		s = s[:80]
-	}
-	return s
-}
+// refusalCode is what a message shows of a provider's refusal: the
+// provider package's error, which names the call and the provider's code
+// (never text or tokens), cut short.
+func refusalCode(err error) string { return channel.Truncate(err.Error(), 80) }
