@@ -199,6 +199,13 @@ func (s *Store) renewChannelUser(ctx context.Context, tenantID, pk string, it *c
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(pk, skChannelUser),
 		UpdateExpression: aws.String(upd), ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals})
+	if isConditionFailed(err) && exp != 0 {
+		// On legal hold (no expiresAt): record the day only, so the user's
+		// next messages of the day do not try again.
+		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(pk, skChannelUser),
+			UpdateExpression: aws.String("SET sideDay = :day"), ConditionExpression: aws.String("attribute_exists(PK)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":day": str(day)}})
+	}
 	if err != nil && !isConditionFailed(err) {
 		return wrap("renew channel user", err)
 	}
