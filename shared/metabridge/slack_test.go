@@ -43,7 +43,7 @@ func TestSlackThreadReplyIsSentToMessenger(t *testing.T) {
 			"thread_ts": threadTS, "channel": slackChannel, "channel_type": "channel"}})
 	now := time.Now().Unix()
 	res, err := sb.Handle(ctx, events.APIGatewayV2HTTPRequest{RawPath: "/webhooks/slack/events", Body: string(body),
-		Headers: map[string]string{"x-slack-request-timestamp": strconv.FormatInt(now, 10), "x-slack-signature": slackfake.Sign(signing, now, body)},
+		Headers:        map[string]string{"x-slack-request-timestamp": strconv.FormatInt(now, 10), "x-slack-signature": slackfake.Sign(signing, now, body)},
 		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: http.MethodPost}}})
 	if err != nil || res.StatusCode != http.StatusOK {
 		t.Fatalf("slack event: %d %s %v", res.StatusCode, res.Body, err)
