@@ -8,3 +8,8 @@ var ErrRefused = errors.New("refused by the provider")
 
 // ErrTooLarge marks an attachment over the size the bridge copies.
 var ErrTooLarge = errors.New("attachment is too large")
+
+// ErrTokenExpired marks a call the provider refused for its access token
+// (WeChat 40001, 40014, 42001; X 401): the bridge refreshes the token and
+// tries the call once more.
+var ErrTokenExpired = errors.New("access token refused by the provider")

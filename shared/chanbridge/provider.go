@@ -14,11 +14,34 @@ import (
 // is the secret a webhook is verified with when the channel lets us choose
 // one (Telegram's secret_token, generated at connect); SenderName is Viber's
 // sender name (at most 28 characters).
+//
+// WeChat: AppID and AppSecret (the access token's credentials), Token (the
+// URL token the owner set in the console: the webhook's SHA-1 signatures)
+// and AESKey (the 43-character EncodingAESKey of safe mode; empty: plain
+// mode). X: ConsumerKey and ConsumerSecret (the app's: CRC and webhook
+// signatures), ClientID and ClientSecret (the OAuth 2.0 client) and
+// RefreshToken (the account's offline.access grant; X rotates it on every
+// refresh, so the bridge keeps the newest with the access token).
+//
+// Access is never stored with the credentials: it is the short-lived access
+// token the bridge fills in, for a Refresher, before it calls the provider.
 type Credentials struct {
 	Token         string `json:"token,omitempty"`
 	ChannelSecret string `json:"channelSecret,omitempty"`
 	WebhookSecret string `json:"webhookSecret,omitempty"`
 	SenderName    string `json:"senderName,omitempty"`
+
+	AppID     string `json:"appId,omitempty"`
+	AppSecret string `json:"appSecret,omitempty"`
+	AESKey    string `json:"aesKey,omitempty"`
+
+	ConsumerKey    string `json:"consumerKey,omitempty"`
+	ConsumerSecret string `json:"consumerSecret,omitempty"`
+	ClientID       string `json:"clientId,omitempty"`
+	ClientSecret   string `json:"clientSecret,omitempty"`
+	RefreshToken   string `json:"refreshToken,omitempty"`
+
+	Access string `json:"-"`
 }
 
 // Account is what connecting tells of the tenant's account on the channel:
@@ -95,3 +118,68 @@ type Provider interface {
 // ReplyTokenLife is how long after a contact's message a LINE reply token is
 // used; later replies are pushed.
 const ReplyTokenLife = 50 * time.Second
+
+// The optional parts of a Provider: a provider implements those its channel
+// needs, and the bridge uses them when it does.
+
+// KeyedInbound is a provider whose inbound adapter needs more of the
+// tenant's credentials than VerifySecret (WeChat's safe mode decrypts with
+// the AES key and checks the app id): the bridge uses InboundFor(creds)
+// instead of Inbound() for the tenant's requests.
+type KeyedInbound interface {
+	InboundFor(creds Credentials) channel.Inbound
+}
+
+// Reply is an HTTP answer of the webhook: its status, content type and body.
+type Reply struct {
+	Status      int
+	ContentType string
+	Body        string
+}
+
+// Handshaker is a provider that checks the webhook URL with a GET (WeChat's
+// echostr, X's CRC): Handshake answers it with the tenant's credentials, or
+// returns an error wrapping channel.ErrUnverified (answered 401, nothing
+// written) when the request is not the provider's.
+type Handshaker interface {
+	Handshake(req channel.Request, creds Credentials) (Reply, error)
+}
+
+// Acker is a provider that expects a given 200 answer to its POSTs
+// (WeChat: the text "success"; the default is {"ok":true}).
+type Acker interface {
+	Ack() Reply
+}
+
+// Token is a short-lived access token: Access until Expires. Refresh is the
+// refresh token to keep for the next refresh, when the provider rotated it
+// (X); empty if it did not (WeChat).
+type Token struct {
+	Access  string
+	Refresh string
+	Expires time.Time
+}
+
+// Refresher is a provider whose calls take a short-lived access token that
+// the bridge obtains with Refresh, keeps encrypted in the store and in
+// memory, and shares between all instances under a lease, so that only one
+// instance refreshes at a time (a WeChat stable_token refresh or an X
+// refresh-token rotation by one instance would otherwise invalidate
+// another's). The bridge sets creds.Access before Account, Connect, Send,
+// Fetch and Disconnect.
+type Refresher interface {
+	// Refresh obtains a new access token with creds (WeChat: stable_token
+	// with AppID and AppSecret, force_refresh when force; X: the OAuth 2.0
+	// refresh_token grant with creds.RefreshToken, which the bridge sets to
+	// the newest one kept). A refused credential wraps ErrRefused.
+	Refresh(ctx context.Context, creds Credentials, force bool) (Token, error)
+}
+
+// Quota is a provider that allows at most Max sends to a contact within
+// Life after each message of theirs (WeChat's customer-service messages: 5
+// within 48 hours). The bridge counts them per contact message, refuses a
+// send over the quota (the message fails "window_closed", the admin API
+// answers 409) and shows the rest in the conversation's reply window.
+type Quota interface {
+	Quota() (max int, life time.Duration)
+}

@@ -134,6 +134,25 @@ type ChannelConnect struct {
 	ChannelSecret string `json:"channelSecret,omitempty"`
 	AuthToken     string `json:"authToken,omitempty"`
 	SenderName    string `json:"senderName,omitempty"`
+	// WeChat: the official account's app id and secret, the URL token and
+	// the EncodingAESKey set in its console (empty: plain mode).
+	AppID          string `json:"appId,omitempty"`
+	AppSecret      string `json:"appSecret,omitempty"`
+	Token          string `json:"token,omitempty"`
+	EncodingAESKey string `json:"encodingAesKey,omitempty"`
+	// X: the app's consumer key and secret, its OAuth 2.0 client id and
+	// secret, and the account's refresh token (offline.access).
+	ConsumerKey    string `json:"consumerKey,omitempty"`
+	ConsumerSecret string `json:"consumerSecret,omitempty"`
+	ClientID       string `json:"clientId,omitempty"`
+	ClientSecret   string `json:"clientSecret,omitempty"`
+	RefreshToken   string `json:"refreshToken,omitempty"`
+	// Zendesk: the Support subdomain, an agent's email and API token, and
+	// the signing secret of the webhook the owner creates.
+	Subdomain     string `json:"subdomain,omitempty"`
+	Email         string `json:"email,omitempty"`
+	APIToken      string `json:"apiToken,omitempty"`
+	WebhookSecret string `json:"webhookSecret,omitempty"`
 	// WebhookBase is the public base URL of the HTTP API (set by the admin
 	// API, not the owner): the channel's webhook is registered under it.
 	WebhookBase string `json:"-"`
