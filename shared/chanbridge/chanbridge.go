@@ -59,6 +59,12 @@ type Store interface {
 	BeginChannelSend(ctx context.Context, m *chat.Message, channel string, p retention.Periods) (*store.ChannelSend, error)
 	RecordSentPart(ctx context.Context, m *chat.Message, channel string, n int, providerID string, p retention.Periods) error
 	SetDelivery(ctx context.Context, m *chat.Message, status, code string) (bool, error)
+	ClaimQuotaSend(ctx context.Context, tenantID string, u *chat.ChannelUser, part string, max int) (bool, error)
+	// The shared access tokens of Refresher providers (token.go).
+	ChannelTokenOf(ctx context.Context, tenantID, channel string) (*store.ChannelToken, error)
+	LeaseChannelToken(ctx context.Context, tenantID, channel, owner string, now, until time.Time) (bool, error)
+	PutChannelToken(ctx context.Context, tenantID, channel, owner string, t store.ChannelToken, now time.Time, p retention.Periods) error
+	ReleaseChannelToken(ctx context.Context, tenantID, channel, owner string) error
 }
 
 // TokenCipher keeps credentials encrypted, bound to their tenant (slackkms).
@@ -84,6 +90,7 @@ type Bridge struct {
 	now     func() time.Time
 	tenants *store.TenantCache
 	creds   tokencache.Cache // by tenantId/channel
+	tokens  tokens           // access tokens of Refresher providers
 }
 
 // New returns the bridge of d.

@@ -2,6 +2,7 @@ package chanbridge
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -38,6 +39,20 @@ func (b *Bridge) Connect(ctx context.Context, t *chat.Tenant, ch string, c chat.
 		}
 		return err
 	}
+	// A provider of access tokens gives one first (X rotates the refresh
+	// token: the new one is what is stored).
+	var token *keptToken
+	if r, ok := p.(Refresher); ok {
+		t, err := r.Refresh(ctx, creds, false)
+		if err != nil {
+			return nil, refused(err)
+		}
+		if t.Refresh != "" {
+			creds.RefreshToken = t.Refresh
+		}
+		creds.Access = t.Access
+		token = &keptToken{Access: t.Access, Refresh: t.Refresh, Expires: t.Expires}
+	}
 	// The account first, changing nothing: another tenant's bot is refused
 	// before its webhook is pointed here.
 	acct, err := p.Account(ctx, creds)
@@ -68,7 +83,14 @@ func (b *Bridge) Connect(ctx context.Context, t *chat.Tenant, ch string, c chat.
 		return nil, err
 	}
 	b.creds.Forget(t.ID + "/" + ch)
-	if _, err := p.Connect(ctx, creds, in.WebhookURL); err != nil {
+	b.tokens.forget(t.ID + "/" + ch)
+	if token != nil {
+		err = b.keepFirst(ctx, in, *token)
+	}
+	if err == nil {
+		_, err = p.Connect(ctx, creds, in.WebhookURL)
+	}
+	if err != nil {
 		// Undo: the earlier integration (its webhook still registered at
 		// the provider unless this call moved it), or none.
 		undo := b.Store.DeleteChannelIntegration(ctx, t.ID, ch)
@@ -82,7 +104,8 @@ func (b *Bridge) Connect(ctx context.Context, t *chat.Tenant, ch string, c chat.
 }
 
 // credentialsOf reads the fields of a channel's credentials, and what is
-// wrong with them.
+// wrong with them: a field missing or malformed, or one the channel does
+// not take.
 func credentialsOf(ch string, c chat.ChannelConnect) (Credentials, map[string]string) {
 	issues := map[string]string{}
 	need := func(field, v string, min, max int) string {
@@ -96,14 +119,15 @@ func credentialsOf(ch string, c chat.ChannelConnect) (Credentials, map[string]st
 		issues["accountId"] = "applies to messenger, instagram and whatsapp only"
 	}
 	var creds Credentials
+	takes := map[string]bool{}
 	switch ch {
 	case "telegram":
 		creds.Token = need("botToken", c.BotToken, 20, 200)
-		unused(issues, map[string]string{"accessToken": c.AccessToken, "channelSecret": c.ChannelSecret, "authToken": c.AuthToken, "senderName": c.SenderName})
+		takes["botToken"] = true
 	case "line":
 		creds.Token = need("accessToken", c.AccessToken, 20, 1024)
 		creds.ChannelSecret = need("channelSecret", c.ChannelSecret, 16, 200)
-		unused(issues, map[string]string{"botToken": c.BotToken, "authToken": c.AuthToken, "senderName": c.SenderName})
+		takes["accessToken"], takes["channelSecret"] = true, true
 	case "viber":
 		creds.Token = need("authToken", c.AuthToken, 20, 200)
 		name := strings.TrimSpace(c.SenderName)
@@ -111,23 +135,45 @@ func credentialsOf(ch string, c chat.ChannelConnect) (Credentials, map[string]st
 			issues["senderName"] = "must be 1 to 28 characters"
 		}
 		creds.SenderName = name
-		unused(issues, map[string]string{"botToken": c.BotToken, "accessToken": c.AccessToken, "channelSecret": c.ChannelSecret})
+		takes["authToken"], takes["senderName"] = true, true
+	case "wechat":
+		creds.AppID = need("appId", c.AppID, 6, 64)
+		creds.AppSecret = need("appSecret", c.AppSecret, 16, 128)
+		creds.Token = need("token", c.Token, 3, 32)
+		if k := strings.TrimSpace(c.EncodingAESKey); k != "" {
+			if raw, err := base64.StdEncoding.DecodeString(k + "="); len(k) != 43 || err != nil || len(raw) != 32 {
+				issues["encodingAesKey"] = "must be the 43-character EncodingAESKey of the account's console (or empty for plain mode)"
+			}
+			creds.AESKey = k
+		}
+		for _, f := range []string{"appId", "appSecret", "token", "encodingAesKey"} {
+			takes[f] = true
+		}
+	case "x":
+		creds.ConsumerKey = need("consumerKey", c.ConsumerKey, 10, 200)
+		creds.ConsumerSecret = need("consumerSecret", c.ConsumerSecret, 20, 200)
+		creds.ClientID = need("clientId", c.ClientID, 10, 200)
+		creds.ClientSecret = need("clientSecret", c.ClientSecret, 20, 200)
+		creds.RefreshToken = need("refreshToken", c.RefreshToken, 20, 2048)
+		for _, f := range []string{"consumerKey", "consumerSecret", "clientId", "clientSecret", "refreshToken"} {
+			takes[f] = true
+		}
+	}
+	for f, v := range map[string]string{"botToken": c.BotToken, "accessToken": c.AccessToken, "channelSecret": c.ChannelSecret,
+		"authToken": c.AuthToken, "senderName": c.SenderName, "appId": c.AppID, "appSecret": c.AppSecret, "token": c.Token,
+		"encodingAesKey": c.EncodingAESKey, "consumerKey": c.ConsumerKey, "consumerSecret": c.ConsumerSecret,
+		"clientId": c.ClientID, "clientSecret": c.ClientSecret, "refreshToken": c.RefreshToken, "subdomain": c.Subdomain,
+		"email": c.Email, "apiToken": c.APIToken, "webhookSecret": c.WebhookSecret} {
+		if v != "" && !takes[f] {
+			issues[f] = "does not apply to this channel"
+		}
 	}
 	return creds, issues
 }
 
-// unused flags fields given that the channel does not take.
-func unused(issues map[string]string, fields map[string]string) {
-	for f, v := range fields {
-		if v != "" {
-			issues[f] = "does not apply to this channel"
-		}
-	}
-}
-
 // credentialField is the field that names a channel's main credential.
 func credentialField(ch string) string {
-	return map[string]string{"telegram": "botToken", "line": "accessToken", "viber": "authToken"}[ch]
+	return map[string]string{"telegram": "botToken", "line": "accessToken", "viber": "authToken", "wechat": "appSecret", "x": "refreshToken"}[ch]
 }
 
 // Disconnect removes a tenant's integration of a channel: the provider's
@@ -147,11 +193,12 @@ func (b *Bridge) Disconnect(ctx context.Context, tenantID, ch string) error {
 		return err
 	}
 	if creds, err := b.credentials(ctx, in); err == nil {
-		if err := p.Disconnect(ctx, creds); err != nil {
+		if err := b.withAccess(ctx, in, p, &creds, func() error { return p.Disconnect(ctx, creds) }); err != nil {
 			b.Log.WarnContext(ctx, "webhook not removed at the provider", "tenantId", tenantID, "channel", ch, "error", err.Error())
 		}
 	}
 	b.creds.Forget(tenantID + "/" + ch)
+	b.tokens.forget(tenantID + "/" + ch)
 	return b.Store.DeleteChannelIntegration(ctx, tenantID, ch)
 }
 
@@ -181,18 +228,43 @@ func (b *Bridge) ReplyWindow(ctx context.Context, cv *chat.Conversation) (*chat.
 	if errors.Is(err, chat.ErrNotFound) {
 		return nil, nil
 	}
-	if err != nil || !u.Unsubscribed {
+	if err != nil {
 		return nil, err
 	}
-	return &chat.ReplyWindow{Open: false, Blocked: "unsubscribed"}, nil
+	if u.Unsubscribed {
+		return &chat.ReplyWindow{Open: false, Blocked: "unsubscribed"}, nil
+	}
+	q, ok := b.Providers[cv.Channel].(Quota)
+	if !ok {
+		return nil, nil
+	}
+	max, life := q.Quota()
+	left := max - u.QuotaUsed
+	closes := u.LastInboundAt.Add(life)
+	w := &chat.ReplyWindow{ClosesAt: closes, Open: b.now().Before(closes) && left > 0, SendsLeft: &left}
+	if !w.Open {
+		w.Blocked = CodeWindowClosed
+		if left <= 0 {
+			w.Blocked = CodeQuotaExceeded
+		}
+	}
+	return w, nil
 }
 
 // CanReply refuses a reply to a contact who stopped the channel's messages
 // (409 unsubscribed).
 func (b *Bridge) CanReply(ctx context.Context, cv *chat.Conversation, _ bool) error {
 	w, err := b.ReplyWindow(ctx, cv)
-	if err != nil || w == nil {
+	if err != nil || w == nil || w.Open {
 		return err
+	}
+	switch w.Blocked {
+	case CodeQuotaExceeded:
+		max, life := b.Providers[cv.Channel].(Quota).Quota()
+		return chat.Errorf(chat.EConflict, "%s allows %d messages within %d hours of the contact's last message, and they were sent: wait for the contact to write again", cv.Channel, max, int(life.Hours()))
+	case CodeWindowClosed:
+		_, life := b.Providers[cv.Channel].(Quota).Quota()
+		return chat.Errorf(chat.EConflict, "%s allows answers only within %d hours of the contact's last message: wait for the contact to write again", cv.Channel, int(life.Hours()))
 	}
 	return chat.Errorf(chat.EConflict, "the contact unsubscribed from this %s account: nothing can be sent until they subscribe again", cv.Channel)
 }

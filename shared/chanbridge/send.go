@@ -15,7 +15,15 @@ const (
 	CodeNotConnected = "not_connected"
 	CodeNoRecipient  = "no_recipient"
 	CodeUnsubscribed = "unsubscribed"
+	// CodeWindowClosed: the channel's time to answer a contact's message
+	// passed (WeChat: 48 hours); CodeQuotaExceeded: the messages it allows
+	// per contact message were sent (WeChat: 5).
+	CodeWindowClosed  = "window_closed"
+	CodeQuotaExceeded = "quota_exceeded"
 )
+
+// errQuota stops a part over the contact's quota.
+var errQuota = errors.New("quota exceeded")
 
 var _ channel.Sender = (*Bridge)(nil)
 
@@ -83,16 +91,40 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 	if err != nil {
 		return err
 	}
+	q, counted := p.(Quota)
+	if counted {
+		if _, life := q.Quota(); b.now().Sub(u.LastInboundAt) > life {
+			return fail(CodeWindowClosed)
+		}
+	}
 	err = outbox.Send(ctx, b.Store, m, m.Channel, p.Parts(m.Text), periods, p.Limit().Interval(), func(i int, part string) (string, error) {
 		out := Outbound{To: u.UserID, Text: part, Key: m.ID + ":" + strconv.Itoa(i)}
 		if i == 0 {
 			out.ReplyToken = b.replyToken(ctx, m, u)
 		}
-		return p.Send(ctx, creds, out)
+		if counted {
+			max, _ := q.Quota()
+			ok, err := b.Store.ClaimQuotaSend(ctx, m.TenantID, u, out.Key, max)
+			if err != nil {
+				return "", err
+			}
+			if !ok {
+				return "", errQuota
+			}
+		}
+		var id string
+		err := b.withAccess(ctx, in, p, &creds, func() (err error) {
+			id, err = p.Send(ctx, creds, out)
+			return err
+		})
+		return id, err
 	})
 	var se *outbox.SendError
 	if !errors.As(err, &se) {
 		return err
+	}
+	if errors.Is(se.Err, errQuota) {
+		return fail(CodeQuotaExceeded)
 	}
 	if _, limited := channel.RetryAfter(se.Err); limited || !errors.Is(se.Err, ErrRefused) {
 		return se.Err

@@ -31,9 +31,15 @@ func (b *Bridge) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if !ok || !known {
 		return webhook.Problem(chat.Errorf(chat.ENotFound, "no such webhook"), "Not Found"), nil
 	}
-	if req.RequestContext.HTTP.Method != http.MethodPost {
-		res := webhook.ProblemStatus(http.StatusMethodNotAllowed, "Method Not Allowed", "use POST")
-		res.Headers["Allow"] = "POST"
+	method := req.RequestContext.HTTP.Method
+	hs, handshakes := p.(Handshaker)
+	if method != http.MethodPost && (method != http.MethodGet || !handshakes) {
+		allow := "POST"
+		if handshakes {
+			allow = "GET, POST"
+		}
+		res := webhook.ProblemStatus(http.StatusMethodNotAllowed, "Method Not Allowed", "use "+allow)
+		res.Headers["Allow"] = allow
 		return res, nil
 	}
 	tenantID, routed, err := b.Store.ChannelOfWebhook(ctx, webhookID)
@@ -58,7 +64,19 @@ func (b *Bridge) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if err != nil {
 		return webhook.Problem(errBadSignature, "Unauthorized"), nil
 	}
-	evs, err := channel.Receive(p.Inbound(), webhook.Request(req, body), p.VerifySecret(creds))
+	if method == http.MethodGet {
+		r, err := hs.Handshake(webhook.Request(req, body), creds)
+		if err != nil {
+			b.Log.WarnContext(ctx, "webhook handshake rejected", "channel", ch, "tenantId", tenantID, "reason", err.Error())
+			return webhook.Problem(errBadSignature, "Unauthorized"), nil
+		}
+		return reply(r), nil
+	}
+	inbound := p.Inbound()
+	if k, ok := p.(KeyedInbound); ok {
+		inbound = k.InboundFor(creds)
+	}
+	evs, err := channel.Receive(inbound, webhook.Request(req, body), p.VerifySecret(creds))
 	switch {
 	case errors.Is(err, channel.ErrUnverified):
 		b.Log.WarnContext(ctx, "webhook signature rejected", "channel", ch, "tenantId", tenantID, "reason", err.Error())
@@ -88,7 +106,16 @@ func (b *Bridge) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		return webhook.ProblemStatus(http.StatusInternalServerError, "Internal Server Error",
 			strconv.Itoa(failed)+" of "+strconv.Itoa(len(evs))+" events were not stored; send them again"), nil
 	}
+	if a, ok := p.(Acker); ok {
+		return reply(a.Ack()), nil
+	}
 	return webhook.JSON(http.StatusOK, map[string]bool{"ok": true}), nil
+}
+
+// reply is a provider's answer as the webhook's response.
+func reply(r Reply) events.APIGatewayV2HTTPResponse {
+	return events.APIGatewayV2HTTPResponse{StatusCode: r.Status, Body: r.Body,
+		Headers: map[string]string{"Content-Type": r.ContentType, "Cache-Control": "no-store"}}
 }
 
 // route reads the channel and webhook id of the request's path.
@@ -121,7 +148,7 @@ func (b *Bridge) event(ctx context.Context, t *chat.Tenant, in *chat.ChannelInte
 	case channel.KindMessage:
 		ing := &ingest.Ingester{Store: b.Store}
 		if b.Files != nil {
-			ing.Files = files{b: b, p: p, creds: creds}
+			ing.Files = files{b: b, p: p, in: in, creds: creds}
 		}
 		_, _, err := ing.Message(ctx, t, ev)
 		if ingest.IsErased(err) {
@@ -153,6 +180,7 @@ func (b *Bridge) event(ctx context.Context, t *chat.Tenant, in *chat.ChannelInte
 type files struct {
 	b     *Bridge
 	p     Provider
+	in    *chat.ChannelIntegration
 	creds Credentials
 }
 
@@ -162,7 +190,12 @@ func (f files) Copy(ctx context.Context, tenantID, contactID, dedupeKey string, 
 			return chat.Attachment{}, err
 		}
 	}
-	data, ct, err := f.p.Fetch(ctx, f.creds, a, attachment.MaxBytes)
+	var data []byte
+	var ct string
+	err := f.b.withAccess(ctx, f.in, f.p, &f.creds, func() (err error) {
+		data, ct, err = f.p.Fetch(ctx, f.creds, a, attachment.MaxBytes)
+		return err
+	})
 	if errors.Is(err, ErrTooLarge) {
 		err = attachment.ErrTooLarge
 	}

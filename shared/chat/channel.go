@@ -24,6 +24,9 @@ type ChannelUser struct {
 	// Unsubscribed says the user stopped the channel's messages (Viber's
 	// unsubscribed, a Telegram user who blocked the bot): nothing is sent.
 	Unsubscribed bool `json:"unsubscribed,omitempty"`
+	// QuotaUsed is how many sends counted against the quota of the user's
+	// last message (WeChat: 5 within 48 hours of it).
+	QuotaUsed int `json:"-"`
 }
 
 // ExternalID is the user's id as suppression entries and exports name it:
@@ -170,4 +173,7 @@ type ReplyWindow struct {
 	// Blocked says why nothing can be sent at all ("unsubscribed": the
 	// contact stopped the channel's messages).
 	Blocked string `json:"blocked,omitempty"`
+	// SendsLeft is how many more messages may be sent until the contact
+	// writes again, on a channel that counts them (WeChat: 5 per message).
+	SendsLeft *int `json:"sendsLeft,omitempty"`
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,6 +70,12 @@ type channelUserRecord struct {
 	ReplyToken   string `dynamodbav:"replyToken,omitempty"`
 	ReplyTokenAt string `dynamodbav:"replyTokenAt,omitempty"`
 	Unsubscribed bool   `dynamodbav:"unsubscribed,omitempty"`
+	// On the lookup: the sends counted against a per-message quota
+	// (WeChat's 5 within 48 hours): QuotaOf is the LastInbound they count
+	// after, QuotaParts the message parts counted (a retried part counts
+	// once).
+	QuotaOf    string   `dynamodbav:"quotaOf,omitempty"`
+	QuotaParts []string `dynamodbav:"quotaParts,omitempty,stringset"`
 }
 
 type channelUserItem struct {
@@ -80,7 +87,17 @@ func (r channelUserRecord) user() *chat.ChannelUser {
 	last, _ := time.Parse(timeKey, r.LastInbound)
 	replyAt, _ := time.Parse(timeKey, r.ReplyTokenAt)
 	return &chat.ChannelUser{Channel: r.Channel, Account: r.Account, UserID: r.UserID, DisplayName: r.DisplayName,
-		ContactID: r.ContactID, LastInboundAt: last, ReplyToken: r.ReplyToken, ReplyTokenAt: replyAt, Unsubscribed: r.Unsubscribed}
+		ContactID: r.ContactID, LastInboundAt: last, ReplyToken: r.ReplyToken, ReplyTokenAt: replyAt, Unsubscribed: r.Unsubscribed,
+		QuotaUsed: r.quotaUsed()}
+}
+
+// quotaUsed is how many sends count against the quota of the user's last
+// message.
+func (r channelUserRecord) quotaUsed() int {
+	if r.QuotaOf == "" || r.QuotaOf != r.LastInbound {
+		return 0
+	}
+	return len(r.QuotaParts)
 }
 
 // TouchChannelUser records a message of u (u.Channel, Account, UserID and
@@ -334,4 +351,51 @@ func (s *Store) SetChannelUserSubscribed(ctx context.Context, tenantID, channel,
 		return nil
 	}
 	return wrap("set channel user subscribed", err)
+}
+
+// ClaimQuotaSend counts the send of part (a key stable across its retries)
+// against the quota of the user's last message, u.LastInboundAt: at most max
+// parts per message. It reports whether the part may go: a part counted
+// already may (a retry), a new one only under max. A newer message of the
+// user starts a new count. The condition makes racing senders of one user
+// count each part once and never pass max.
+func (s *Store) ClaimQuotaSend(ctx context.Context, tenantID string, u *chat.ChannelUser, part string, max int) (bool, error) {
+	pk := ChannelUserPK(tenantID, u.Channel, u.Account, u.UserID)
+	of := TimeKey(u.LastInboundAt)
+	for range 4 {
+		var it channelUserItem
+		ok, err := s.getLive(ctx, pk, skChannelUser, true, &it)
+		if err != nil {
+			return false, wrap("get channel user", err)
+		}
+		if !ok {
+			return false, chat.ErrNotFound
+		}
+		if it.LastInbound > of {
+			of = it.LastInbound // a newer message: its quota
+		}
+		in := &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(pk, skChannelUser),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":of": str(of), ":p": &types.AttributeValueMemberSS{Value: []string{part}}}}
+		switch {
+		case it.QuotaOf == of && slices.Contains(it.QuotaParts, part):
+			return true, nil
+		case it.QuotaOf == of && len(it.QuotaParts) >= max:
+			return false, nil
+		case it.QuotaOf == of:
+			in.UpdateExpression = aws.String("ADD quotaParts :p")
+			in.ConditionExpression = aws.String("quotaOf = :of AND size(quotaParts) = :n")
+			in.ExpressionAttributeValues[":n"] = &types.AttributeValueMemberN{Value: itoa(int64(len(it.QuotaParts)))}
+		default:
+			in.UpdateExpression = aws.String("SET quotaOf = :of, quotaParts = :p")
+			in.ConditionExpression = aws.String("attribute_not_exists(quotaOf) OR quotaOf < :of")
+		}
+		_, err = s.db.UpdateItem(ctx, in)
+		if err == nil {
+			return true, nil
+		}
+		if !isConditionFailed(err) {
+			return false, wrap("claim quota send", err)
+		}
+	}
+	return false, fmt.Errorf("claim quota send: the count kept changing")
 }

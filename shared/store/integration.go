@@ -259,7 +259,8 @@ func (s *Store) MarkChannelIntegrationBroken(ctx context.Context, tenantID, chan
 }
 
 // DeleteChannelIntegration removes a tenant's integration of a channel: the
-// route first (no more webhooks are routed), then the encrypted token.
+// route first (no more webhooks are routed), then the shared access token
+// and the encrypted credentials.
 // Nothing connected is no error. Channel users, messages and attachments stay
 // with their contacts and conversations.
 func (s *Store) DeleteChannelIntegration(ctx context.Context, tenantID, channel string) error {
@@ -283,6 +284,9 @@ func (s *Store) DeleteChannelIntegration(ctx context.Context, tenantID, channel 
 		if err != nil && !isConditionFailed(err) {
 			return wrap("delete webhook route", err)
 		}
+	}
+	if err := s.deleteChannelToken(ctx, tenantID, channel); err != nil {
+		return err
 	}
 	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.data, Key: key(ChannelsPK(tenantID), prefIntegration+channel)})
 	return wrap("delete channel integration", err)
