@@ -22,7 +22,7 @@ const (
 	// leaseFor bounds one refresh (the provider call is bounded to 10 s).
 	leaseFor = 30 * time.Second
 	// waitFor is how long an instance waits for another's refresh.
-	waitFor = 12 * time.Second
+	waitFor   = 12 * time.Second
 	pollEvery = 200 * time.Millisecond
 )
 

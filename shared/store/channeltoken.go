@@ -67,7 +67,7 @@ func (s *Store) ChannelTokenOf(ctx context.Context, tenantID, channel string) (*
 // until until, if no one holds it at now; it reports whether it did.
 func (s *Store) LeaseChannelToken(ctx context.Context, tenantID, channel, owner string, now, until time.Time) (bool, error) {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(ChannelsPK(tenantID), prefChannelToken+channel),
-		UpdateExpression: aws.String("SET leaseOwner = :o, leaseUntil = :u, dataClass = :c, entity = :e"),
+		UpdateExpression:    aws.String("SET leaseOwner = :o, leaseUntil = :u, dataClass = :c, entity = :e"),
 		ConditionExpression: aws.String("attribute_not_exists(leaseUntil) OR leaseUntil < :now"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(owner), ":u": str(TimeKey(until)), ":now": str(TimeKey(now)),
 			":c": str(string(retention.Personal)), ":e": str("channelToken")}})
