@@ -32,7 +32,7 @@ type ChannelToken struct {
 	// Integration is the webhook id of the integration the token is of.
 	Integration string `dynamodbav:"integration,omitempty"`
 	// Blob is the token, encrypted; empty before the first refresh.
-	Blob []byte `dynamodbav:"blob,omitempty"`
+	Blob []byte `dynamodbav:"tokenBlob,omitempty"`
 	// Expires is when the access token expires (TimeKey).
 	Expires    string `dynamodbav:"tokenExpiresAt,omitempty"`
 	LeaseOwner string `dynamodbav:"leaseOwner,omitempty"`
@@ -81,11 +81,11 @@ func (s *Store) LeaseChannelToken(ctx context.Context, tenantID, channel, owner 
 // ErrLeaseLost if owner no longer holds it. The item expires with the
 // integration's data: a personal period after now.
 func (s *Store) PutChannelToken(ctx context.Context, tenantID, channel, owner string, t ChannelToken, now time.Time, p retention.Periods) error {
-	set := "SET integration = :i, blob = :b, tokenExpiresAt = :x REMOVE leaseOwner, leaseUntil"
+	set := "SET integration = :i, tokenBlob = :b, tokenExpiresAt = :x REMOVE leaseOwner, leaseUntil"
 	vals := map[string]types.AttributeValue{":i": str(t.Integration), ":b": &types.AttributeValueMemberB{Value: t.Blob},
 		":x": str(t.Expires), ":o": str(owner)}
 	if exp := retention.ExpiresAt(p, retention.Personal, now); exp > 0 {
-		set = "SET integration = :i, blob = :b, tokenExpiresAt = :x, expiresAt = :exp REMOVE leaseOwner, leaseUntil"
+		set = "SET integration = :i, tokenBlob = :b, tokenExpiresAt = :x, expiresAt = :exp REMOVE leaseOwner, leaseUntil"
 		vals[":exp"] = &types.AttributeValueMemberN{Value: itoa(exp)}
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(ChannelsPK(tenantID), prefChannelToken+channel),

@@ -362,7 +362,9 @@ func (s *Store) SetChannelUserSubscribed(ctx context.Context, tenantID, channel,
 func (s *Store) ClaimQuotaSend(ctx context.Context, tenantID string, u *chat.ChannelUser, part string, max int) (bool, error) {
 	pk := ChannelUserPK(tenantID, u.Channel, u.Account, u.UserID)
 	of := TimeKey(u.LastInboundAt)
-	for range 4 {
+	// Each failed condition is another sender's count (at most max) or a
+	// newer message of the user.
+	for range max + 4 {
 		var it channelUserItem
 		ok, err := s.getLive(ctx, pk, skChannelUser, true, &it)
 		if err != nil {
