@@ -152,6 +152,9 @@ type Deps struct {
 	// bridge of tenant-credential channels; none: none are offered) and say
 	// when a channel conversation may be answered.
 	Channels []ChannelIntegrations
+	// Desks hand conversations to a help desk (the Zendesk bridge; nil:
+	// none is offered, and handoff answers 404).
+	Desks Desks
 	// PublicURL is the HTTP API's public base URL (PUBLIC_API_URL), when the
 	// request's own domain is not it: channel webhooks are registered under it.
 	PublicURL string
@@ -177,6 +180,7 @@ type API struct {
 	maxMessageChars int
 	slack           SlackIntegrations
 	channels        []ChannelIntegrations
+	desks           Desks
 	publicURL       string
 	attachments     AttachmentLinks
 	routes          []Route
@@ -199,7 +203,7 @@ func New(d Deps) *API {
 		store: d.Store, limiter: d.Limiter, holds: d.Holds, now: d.Now, secrets: d.Secrets,
 		cursorSecret: d.CursorSecret, log: d.Logger, maxBody: d.MaxBodyBytes,
 		maxMessageChars: d.MaxMessageChars, privacy: d.Privacy, slack: d.Slack,
-		channels: d.Channels, attachments: d.Attachments, publicURL: d.PublicURL,
+		channels: d.Channels, desks: d.Desks, attachments: d.Attachments, publicURL: d.PublicURL,
 	}
 	if a.now == nil {
 		a.now = time.Now

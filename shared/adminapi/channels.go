@@ -34,6 +34,7 @@ func (a *API) channelRoutes() []Route {
 		{Method: http.MethodPut, Pattern: "/v1/integrations/{channel}", Role: RoleOwner, Handle: a.putChannel},
 		{Method: http.MethodDelete, Pattern: "/v1/integrations/{channel}", Role: RoleOwner, Handle: a.deleteChannel},
 		{Method: http.MethodPost, Pattern: "/v1/conversations/{id}/template", Role: RoleAgent, Handle: a.sendTemplate},
+		{Method: http.MethodPost, Pattern: "/v1/conversations/{id}/handoff", Role: RoleAgent, Handle: a.handoff},
 	}
 }
 
@@ -212,3 +213,58 @@ var (
 	templateName     = regexp.MustCompile(`^[a-z0-9_]{1,512}$`)
 	templateLanguage = regexp.MustCompile(`^[a-z]{2,3}(_[A-Z]{2})?$`)
 )
+
+// Desks hand conversations to a tenant's help desk (zendeskbridge.Bridge).
+type Desks interface {
+	// Handoff hands cv to the desk (idempotent: created is false when it
+	// was handed off before, and the handoff is the first one).
+	Handoff(ctx context.Context, t *chat.Tenant, cv *chat.Conversation, by string) (h *chat.Handoff, created bool, err error)
+}
+
+// ActHandoff is the audit action of a handoff.
+const ActHandoff = "conversation.handoff"
+
+type handoffBody struct {
+	To        string `json:"to"`
+	AgentName string `json:"agentName"`
+}
+
+// handoff hands a conversation to the tenant's help desk ("to": "zendesk"):
+// a ticket with the transcript; the desk's public replies come back as
+// agent messages and the contact's later messages go to the ticket. 201 the
+// first time, 200 with the same handoff after.
+func (a *API) handoff(ctx context.Context, r *Request) (*Response, error) {
+	var b handoffBody
+	if err := r.Decode(&b); err != nil {
+		return nil, err
+	}
+	issues := map[string]string{}
+	if b.To != "zendesk" {
+		issues["to"] = "must be zendesk"
+	}
+	agent := checkName(b.AgentName, issues, "agentName", false)
+	if len(issues) > 0 {
+		return nil, &chat.Error{Code: chat.EInvalid, Message: "the handoff is invalid", Fields: issues}
+	}
+	cv, err := a.conversation(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if a.desks == nil {
+		return nil, chat.Errorf(chat.ENotFound, "no help desk is offered by this deployment")
+	}
+	if agent == "" {
+		agent = "an agent"
+	}
+	h, created, err := a.desks.Handoff(ctx, r.Principal.Tenant, cv, agent)
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		return JSON(http.StatusOK, h), nil
+	}
+	if err := a.audit(ctx, r, r.Principal.TenantID, ActHandoff, map[string]string{"conversationId": cv.ID, "to": h.To, "ticketId": h.TicketID}); err != nil {
+		return nil, err
+	}
+	return JSON(http.StatusCreated, h), nil
+}

@@ -57,6 +57,8 @@ var routeCases = map[string]routeCase{
 	"DELETE /v1/integrations/{channel}": {path: fixed("/v1/integrations/messenger")},
 	"POST /v1/conversations/{id}/template": {path: func(f fixture) string { return "/v1/conversations/" + f.ConvID + "/template" },
 		body: `{"name":"hello_world","language":"en_US"}`, byID: true},
+	"POST /v1/conversations/{id}/handoff": {path: func(f fixture) string { return "/v1/conversations/" + f.ConvID + "/handoff" },
+		body: `{"to":"zendesk"}`, byID: true},
 	"PUT /v1/contacts/{id}/legal-hold":    {path: func(f fixture) string { return "/v1/contacts/" + f.ContactID + "/legal-hold" }, byID: true},
 	"DELETE /v1/contacts/{id}/legal-hold": {path: func(f fixture) string { return "/v1/contacts/" + f.ContactID + "/legal-hold" }, byID: true},
 	// The operator is no tenant: its tenant-wide hold names any tenant. Here it

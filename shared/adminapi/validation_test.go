@@ -58,6 +58,7 @@ func TestValidation_BadBodiesAre400AndWriteNothing(t *testing.T) {
 		"PATCH /v1/conversations/{id}":         {`{"status":1}`, "status"},
 		"POST /v1/conversations/{id}/messages": {`{"text":{},"agentName":2}`, "agentName,text"},
 		"POST /v1/conversations/{id}/template": {`{"name":1,"language":[],"params":"x"}`, "language,name,params"},
+		"POST /v1/conversations/{id}/handoff":  {`{"to":1,"agentName":[]}`, "agentName,to"},
 		"PATCH /v1/contacts/{id}":              {`{"marketingOptOut":"yes","phone":12}`, "marketingOptOut,phone"},
 		"POST /v1/privacy-requests":            {`{"type":1,"subject":{"contactId":2},"reason":[]}`, "reason,subject.contactId,type"},
 		"PATCH /v1/privacy-settings":           {`{"reingestAfterErasure":true}`, "reingestAfterErasure"},

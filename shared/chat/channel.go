@@ -177,3 +177,18 @@ type ReplyWindow struct {
 	// writes again, on a channel that counts them (WeChat: 5 per message).
 	SendsLeft *int `json:"sendsLeft,omitempty"`
 }
+
+// Handoff is a conversation handed to a tenant's help desk (Zendesk
+// Support): the ticket it became, whose comments by the desk's agents come
+// back as agent messages and to which the contact's later messages are
+// added.
+type Handoff struct {
+	TenantID       string    `json:"-"`
+	ConversationID string    `json:"conversationId"`
+	To             string    `json:"to"`
+	TicketID       string    `json:"ticketId"`
+	TicketURL      string    `json:"ticketUrl,omitempty"`
+	RequesterID    string    `json:"-"`
+	By             string    `json:"by"`
+	At             time.Time `json:"at"`
+}
