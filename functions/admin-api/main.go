@@ -20,6 +20,7 @@ import (
 	"github.com/livesupportbot/backend/shared/slackbridge"
 	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
 	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/zendeskbridge"
 )
 
 func main() { awsclients.Main(run) }
@@ -50,8 +51,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 		TenantTTL: store.AdminTenantCacheTTL, PublicURL: getenv("PUBLIC_API_URL")}
 	if keyID := getenv("CHANNEL_KMS_KEY_ID"); keyID != "" {
 		cipher := slackkms.New(rt.Config, getenv, keyID)
+		desk := zendeskbridge.New(zendeskbridge.Deps{Store: rt.Store, Cipher: cipher, BaseURL: getenv("ZENDESK_API_URL"), Log: log})
 		d.Channels = append(d.Channels, metabridge.New(metabridge.Deps{Store: rt.Store, Cipher: cipher, Log: log}),
-			chanbridge.New(chanbridge.Deps{Store: rt.Store, Cipher: cipher, Providers: providers.FromEnv(getenv), Log: log}))
+			chanbridge.New(chanbridge.Deps{Store: rt.Store, Cipher: cipher, Providers: providers.FromEnv(getenv), Log: log}), desk)
+		d.Desks = desk
 	}
 	if bucket := getenv("ATTACHMENT_BUCKET"); bucket != "" {
 		d.Attachments = &attachment.Store{Objects: s3link.New(rt.Config, getenv), Bucket: bucket}

@@ -18,6 +18,7 @@ import (
 	"github.com/livesupportbot/backend/shared/slackbridge"
 	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
 	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/zendeskbridge"
 )
 
 func main() { awsclients.Main(run) }
@@ -52,10 +53,15 @@ func run(ctx context.Context, getenv func(string) string) error {
 		b := metabridge.New(metabridge.Deps{Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, keyID),
 			Graph: &meta.Graph{BaseURL: getenv("META_GRAPH_URL")}, Log: log})
 		h.Outbound = append(h.Outbound, dispatch.Destination{Name: b.Channel(), Deliverer: b})
-		// Telegram, LINE and Viber, with each tenant's own credentials.
+		// Telegram, LINE, Viber, WeChat and X, with each tenant's own credentials.
 		c := chanbridge.New(chanbridge.Deps{Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, keyID),
 			Providers: providers.FromEnv(getenv), Log: log})
 		h.Outbound = append(h.Outbound, dispatch.Destination{Name: c.Channel(), Deliverer: c})
+		// Zendesk: contacts' messages of handed-off conversations go to
+		// their tickets.
+		z := zendeskbridge.New(zendeskbridge.Deps{Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, keyID),
+			BaseURL: getenv("ZENDESK_API_URL"), Log: log})
+		h.Outbound = append(h.Outbound, dispatch.Destination{Name: z.Channel(), Deliverer: z})
 	}
 	return serve(h.Handle)
 }

@@ -1,13 +1,16 @@
 // Command webhook-channels serves the webhooks of the channels whose
-// credentials belong to the tenant: POST /webhooks/telegram/{webhookId},
-// /webhooks/line/{webhookId} and /webhooks/viber/{webhookId}. Each request is
-// verified with its tenant's secret; contacts' messages go into the inbox,
-// their files into the attachment bucket.
+// credentials belong to the tenant: /webhooks/{telegram,line,viber,wechat,x}/{webhookId}
+// (GET too for WeChat's and X's checks of the URL), and Zendesk's
+// /webhooks/zendesk/{webhookId}. Each request is verified with its tenant's
+// secret; contacts' messages and Zendesk agents' replies go into the inbox,
+// files into the attachment bucket.
 package main
 
 import (
 	"context"
+	"strings"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/livesupportbot/backend/shared/attachment"
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/chanbridge"
@@ -15,6 +18,7 @@ import (
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/s3link"
 	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
+	"github.com/livesupportbot/backend/shared/zendeskbridge"
 )
 
 func main() { awsclients.Main(run) }
@@ -32,9 +36,14 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	b := chanbridge.New(chanbridge.Deps{Store: rt.Store, Providers: providers.FromEnv(getenv),
-		Cipher: slackkms.New(rt.Config, getenv, env["CHANNEL_KMS_KEY_ID"]),
-		Files:  &attachment.Store{Objects: s3link.New(rt.Config, getenv), Bucket: env["ATTACHMENT_BUCKET"]},
-		Log:    logging.FromEnv(getenv, "webhook-channels")})
-	return serve(b.Handle)
+	cipher, log := slackkms.New(rt.Config, getenv, env["CHANNEL_KMS_KEY_ID"]), logging.FromEnv(getenv, "webhook-channels")
+	b := chanbridge.New(chanbridge.Deps{Store: rt.Store, Providers: providers.FromEnv(getenv), Cipher: cipher,
+		Files: &attachment.Store{Objects: s3link.New(rt.Config, getenv), Bucket: env["ATTACHMENT_BUCKET"]}, Log: log})
+	z := zendeskbridge.New(zendeskbridge.Deps{Store: rt.Store, Cipher: cipher, BaseURL: getenv("ZENDESK_API_URL"), Log: log})
+	return serve(func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		if strings.Contains(req.RawPath+req.RequestContext.HTTP.Path, zendeskbridge.WebhookPrefix) {
+			return z.Handle(ctx, req)
+		}
+		return b.Handle(ctx, req)
+	})
 }

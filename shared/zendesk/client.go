@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/livesupportbot/backend/shared/chanbridge"
 	"github.com/livesupportbot/backend/shared/channel"
 )
 
@@ -45,19 +44,14 @@ const maxAnswer = 1 << 20
 // 403, an anonymous or end-user identity), a ticket it will not update (404
 // deleted, 422 closed or invalid), or a request the client refuses to make
 // (no credentials, an invalid subdomain or ticket id, no comment text).
-// Retrying cannot help. It also matches chanbridge.ErrRefused.
-var ErrRefused error = refusedError{}
-
-type refusedError struct{}
-
-func (refusedError) Error() string        { return "zendesk: refused" }
-func (refusedError) Is(target error) bool { return target == chanbridge.ErrRefused }
+// Retrying cannot help.
+var ErrRefused = errors.New("zendesk: refused")
 
 // StatusError is a failed HTTP answer of the API: the call, the HTTP status
 // and Zendesk's error code ("RecordNotFound", "RecordInvalid"...) when the
 // answer names one. Its Error names those only, never Zendesk's description
-// (it may quote the request). A refusal (see ErrRefused) matches ErrRefused
-// and chanbridge.ErrRefused; any other status is transient.
+// (it may quote the request). A refusal (see ErrRefused) matches
+// ErrRefused; any other status is transient.
 type StatusError struct {
 	Op         string // "users/me", "create ticket", "add comment"
 	HTTPStatus int
@@ -76,11 +70,8 @@ func (e *StatusError) Error() string {
 	return s
 }
 
-// Is matches ErrRefused and chanbridge.ErrRefused when the status is a
-// refusal.
-func (e *StatusError) Is(target error) bool {
-	return e.Refused && (target == ErrRefused || target == chanbridge.ErrRefused)
-}
+// Is matches ErrRefused when the status is a refusal.
+func (e *StatusError) Is(target error) bool { return e.Refused && target == ErrRefused }
 
 // Client calls a tenant's Zendesk Support API as an agent, with the agent's
 // email and an API token (Basic auth "email/token:apitoken"). The zero

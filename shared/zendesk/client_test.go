@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/livesupportbot/backend/local/zendeskfake"
-	"github.com/livesupportbot/backend/shared/chanbridge"
 	"github.com/livesupportbot/backend/shared/channel"
 	"github.com/livesupportbot/backend/shared/zendesk"
 )
@@ -55,7 +54,7 @@ func TestMe(t *testing.T) {
 	bad.APIToken = "wrong-token"
 	_, err = bad.Me(context.Background())
 	var se *zendesk.StatusError
-	if !errors.Is(err, zendesk.ErrRefused) || !errors.Is(err, chanbridge.ErrRefused) || !errors.As(err, &se) || se.HTTPStatus != 401 {
+	if !errors.Is(err, zendesk.ErrRefused) || !errors.As(err, &se) || se.HTTPStatus != 401 {
 		t.Fatalf("Me with a wrong token: %v, want a refused 401", err)
 	}
 	clean(t, err)

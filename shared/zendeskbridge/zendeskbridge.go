@@ -54,6 +54,7 @@ const (
 type Store interface {
 	outbox.Store
 	Tenant(ctx context.Context, tenantID string) (*chat.Tenant, error)
+	Now() time.Time
 	ChannelOfWebhook(ctx context.Context, webhookID string) (tenantID, channel string, err error)
 	ChannelTenantOfAccount(ctx context.Context, channel, accountID string) (string, error)
 	PutChannelIntegration(ctx context.Context, in *chat.ChannelIntegration, p retention.Periods) error
