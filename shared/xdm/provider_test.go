@@ -264,13 +264,13 @@ func TestSend(t *testing.T) {
 
 	secret := chanbridge.Credentials{Access: creds.Access}
 	for _, tc := range []struct {
-		name    string
-		fault   func()
-		out     chanbridge.Outbound
-		creds   chanbridge.Credentials
-		is      error         // nil: transient (neither refused nor expired)
-		rate    time.Duration // a RateLimitedError with about this RetryAfter
-		code    string        // in the error
+		name  string
+		fault func()
+		out   chanbridge.Outbound
+		creds chanbridge.Credentials
+		is    error         // nil: transient (neither refused nor expired)
+		rate  time.Duration // a RateLimitedError with about this RetryAfter
+		code  string        // in the error
 	}{
 		{"recipient refuses DMs", func() { f.FailNext(1, 403) }, out, creds, chanbridge.ErrRefused, 0,
 			"HTTP 403 from send (Forbidden: You are not allowed to create a Direct Message with this recipient.)"},
