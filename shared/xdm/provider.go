@@ -546,8 +546,10 @@ func reason(raw []byte, secrets []string) string {
 	switch code, _ := ans.Error.(string); {
 	case ans.Title != "" && ans.Detail != "" && ans.Detail != ans.Title:
 		r = ans.Title + ": " + ans.Detail
-	case ans.Title != "" || ans.Detail != "":
-		r = ans.Title + ans.Detail
+	case ans.Title != "":
+		r = ans.Title
+	case ans.Detail != "":
+		r = ans.Detail
 	case code != "":
 		r = code
 	case len(ans.Errors) > 0:

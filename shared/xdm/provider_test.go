@@ -131,7 +131,7 @@ func TestAccount(t *testing.T) {
 	}
 	f.ExpireAccessTokens()
 	_, err = p.Account(ctx, creds)
-	if !errors.Is(err, chanbridge.ErrTokenExpired) || errors.Is(err, chanbridge.ErrRefused) || !strings.Contains(err.Error(), "HTTP 401") {
+	if !errors.Is(err, chanbridge.ErrTokenExpired) || errors.Is(err, chanbridge.ErrRefused) || !strings.HasSuffix(err.Error(), "x: HTTP 401 from users/me (Unauthorized)") {
 		t.Fatalf("expired token: %v, want ErrTokenExpired only", err)
 	}
 	clean(t, err, creds)
