@@ -21,7 +21,7 @@ func TestVerifiedAndStoredOnce(t *testing.T) {
 			h := newHarness(t)
 			ten := h.tenant(t)
 			c, in := h.connect(t, ten, d)
-			body := d.text(in, 1, d.user(1), "Is the shop open?")
+			body := d.sealed(c, d.text(in, 1, d.user(1), "Is the shop open?"))
 			before := h.items(t)
 			forged := d.sign(h, c, in, []byte(`{"not":"this body"}`))
 			for name, req := range map[string]struct {
@@ -54,7 +54,8 @@ func TestVerifiedAndStoredOnce(t *testing.T) {
 			if err != nil || u.Account != in.AccountID || u.UserID != d.user(1) {
 				t.Errorf("channel user %+v %v", u, err)
 			}
-			for _, s := range []string{c.BotToken, c.AccessToken, c.ChannelSecret, c.AuthToken, "Is the shop open?"} {
+			for _, s := range []string{c.BotToken, c.AccessToken, c.ChannelSecret, c.AuthToken, c.ConsumerSecret, c.ClientSecret,
+				c.RefreshToken, c.AppSecret, c.Token, c.EncodingAESKey, "Is the shop open?"} {
 				if s != "" && strings.Contains(h.logs.String(), s) {
 					t.Errorf("the logs hold %q", s)
 				}
@@ -115,6 +116,9 @@ func TestReplySentOnceUnderRetry(t *testing.T) {
 func TestAttachmentCopiedExportedAndErased(t *testing.T) {
 	data := append([]byte("\xff\xd8\xff\xe0JFIF"), bytes.Repeat([]byte{9}, 1500)...)
 	for _, d := range drivers {
+		if d.file == nil {
+			continue // no files copied: TestXMediaShownNotCopied
+		}
 		t.Run(d.name, func(t *testing.T) {
 			h := newHarness(t)
 			ctx := context.Background()

@@ -1,11 +1,16 @@
 package chanbridge_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"net/http"
+	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +23,9 @@ import (
 	"github.com/livesupportbot/backend/local/telegramfake"
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/local/viberfake"
+	"github.com/livesupportbot/backend/local/wechatfake"
 	"github.com/livesupportbot/backend/local/wstest"
+	"github.com/livesupportbot/backend/local/xfake"
 	"github.com/livesupportbot/backend/shared/attachment"
 	"github.com/livesupportbot/backend/shared/chanbridge"
 	"github.com/livesupportbot/backend/shared/chat"
@@ -32,6 +39,8 @@ import (
 	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/telegram"
 	"github.com/livesupportbot/backend/shared/viber"
+	"github.com/livesupportbot/backend/shared/wechat"
+	"github.com/livesupportbot/backend/shared/xdm"
 )
 
 // webhookBase is the API's public URL the webhooks are registered under.
@@ -46,6 +55,8 @@ type harness struct {
 	tg     *telegramfake.Server
 	ln     *linefake.Server
 	vb     *viberfake.Server
+	xf     *xfake.Server
+	wc     *wechatfake.Server
 	bucket *testaws.Bucket
 	files  *attachment.Store
 	bridge *chanbridge.Bridge
@@ -66,7 +77,7 @@ func newMeteredHarness(tb testing.TB, m *testaws.Meter) *harness {
 	if m != nil {
 		db = m.Client(cfg)
 	}
-	h := &harness{tt: tt, tg: telegramfake.New(tb), ln: linefake.New(tb), vb: viberfake.New(tb),
+	h := &harness{tt: tt, tg: telegramfake.New(tb), ln: linefake.New(tb), vb: viberfake.New(tb), xf: xfake.New(tb), wc: wechatfake.New(tb),
 		bucket: testaws.NewBucket(tb), logs: &wstest.Logs{}, now: time.Now().UTC()}
 	h.st = store.New(db, tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
 	key := testaws.NewKMSKey(tb)
@@ -78,6 +89,8 @@ func newMeteredHarness(tb testing.TB, m *testaws.Meter) *harness {
 			"telegram": &telegram.Provider{BaseURL: h.tg.URL()},
 			"line":     &line.Provider{APIURL: h.ln.URL(), DataURL: h.ln.URL()},
 			"viber":    &viber.Provider{BaseURL: h.vb.URL()},
+			"x":        &xdm.Provider{BaseURL: h.xf.URL()},
+			"wechat":   &wechat.Provider{BaseURL: h.wc.URL()},
 		}}).WithClock(h.clock)
 	h.Widget = wstest.New(tb, cfg, h.st, tt.StreamArn, log, dispatch.Destination{Name: h.bridge.Channel(), Deliverer: h.bridge})
 	return h
@@ -101,11 +114,13 @@ type driver struct {
 	// connect makes the fake take a new account and returns what the owner
 	// gives to connect it.
 	connect func(h *harness) chat.ChannelConnect
-	// sign returns the headers that verify body for the connected account.
+	// sign returns the headers that verify body for the connected account
+	// (a name "?name" is a query parameter: WeChat signs in the query).
 	sign func(h *harness, c chat.ChannelConnect, in *chat.ChannelIntegration, body []byte) map[string]string
 	// text is a contact's message, event n (unique per test), from user.
 	text func(in *chat.ChannelIntegration, n int, user, text string) []byte
-	// file is a message of user with an attachment of data the fake serves.
+	// file is a message of user with an attachment of data the fake serves
+	// (nil: the channel's files are not copied; X shows them as a mark).
 	file func(h *harness, in *chat.ChannelIntegration, n int, user string, data []byte) []byte
 	// user is a contact's id on the channel.
 	user func(n int) string
@@ -113,6 +128,17 @@ type driver struct {
 	// way worth a retry.
 	sends    func(h *harness) int
 	failNext func(h *harness)
+	// seal turns a body into what the provider posts (WeChat's safe mode:
+	// the encrypted envelope; nil: the body itself). A sealed body is kept.
+	seal func(c chat.ChannelConnect, body []byte) []byte
+}
+
+// sealed is body as d's provider posts it.
+func (d driver) sealed(c chat.ChannelConnect, body []byte) []byte {
+	if d.seal == nil {
+		return body
+	}
+	return d.seal(c, body)
 }
 
 var drivers = []driver{
@@ -183,7 +209,69 @@ var drivers = []driver{
 		sends:    func(h *harness) int { return len(h.vb.Sends()) },
 		failNext: func(h *harness) { h.vb.FailHTTP(1, 500) },
 	},
+	{
+		name: "x",
+		connect: func(h *harness) chat.ChannelConnect {
+			a := h.xf.AddAccount(xfake.Account{})
+			return chat.ChannelConnect{ConsumerKey: a.ConsumerKey, ConsumerSecret: a.ConsumerSecret, ClientID: a.ClientID,
+				ClientSecret: a.ClientSecret, RefreshToken: a.RefreshToken}
+		},
+		sign: func(_ *harness, c chat.ChannelConnect, _ *chat.ChannelIntegration, body []byte) map[string]string {
+			return map[string]string{xfake.SignatureHeader: xfake.Sign(body, c.ConsumerSecret)}
+		},
+		text: func(in *chat.ChannelIntegration, n int, user, text string) []byte {
+			return xfake.DM(in.AccountID, strconv.FormatUint(xfake.FirstEventID+1000+uint64(n), 10), user, "Ana", text, time.Now())
+		},
+		user:     func(n int) string { return strconv.Itoa(4400000 + n) },
+		sends:    func(h *harness) int { return len(h.xf.Sends()) },
+		failNext: func(h *harness) { h.xf.FailNext(1, 503) },
+	}, {
+		name: "wechat",
+		connect: func(h *harness) chat.ChannelConnect {
+			appID, secret := "wx"+ids.Secret(16), ids.Secret(32)
+			h.wc.AddAccount(appID, secret)
+			key := make([]byte, 32)
+			rand.Read(key)
+			return chat.ChannelConnect{AppID: appID, AppSecret: secret, Token: "tok" + ids.Secret(12),
+				EncodingAESKey: strings.TrimSuffix(base64.StdEncoding.EncodeToString(key), "=")}
+		},
+		seal: func(c chat.ChannelConnect, body []byte) []byte {
+			if bytes.Contains(body, []byte("<Encrypt>")) {
+				return body
+			}
+			enc, err := wechatfake.Encrypt(c.EncodingAESKey, c.AppID, body)
+			if err != nil {
+				panic(err)
+			}
+			return wechatfake.Envelope(wechatAccount, enc)
+		},
+		sign: func(_ *harness, c chat.ChannelConnect, _ *chat.ChannelIntegration, body []byte) map[string]string {
+			enc := ""
+			if m := encryptRE.FindSubmatch(body); m != nil {
+				enc = string(m[1])
+			}
+			ts, nonce := strconv.FormatInt(time.Now().Unix(), 10), wechatfake.Nonce()
+			return map[string]string{"?signature": wechatfake.Sign(c.Token, ts, nonce), "?timestamp": ts, "?nonce": nonce,
+				"?encrypt_type": "aes", "?msg_signature": wechatfake.Sign(c.Token, ts, nonce, enc)}
+		},
+		text: func(_ *chat.ChannelIntegration, n int, user, text string) []byte {
+			return wechatfake.TextMessage(wechatAccount, user, 24000000000000000+int64(n), text, time.Now())
+		},
+		file: func(h *harness, _ *chat.ChannelIntegration, n int, user string, data []byte) []byte {
+			id := "media-" + strconv.Itoa(n)
+			h.wc.AddMedia(id, "image/jpeg", data)
+			return wechatfake.ImageMessage(wechatAccount, user, 24000000000000000+int64(n), id, time.Now())
+		},
+		user:     func(n int) string { return fmt.Sprintf("oUser-%06d", n) },
+		sends:    func(h *harness) int { return len(h.wc.Sends()) },
+		failNext: func(h *harness) { h.wc.FailHTTP(1, 500) },
+	},
 }
+
+// wechatAccount is the official account's original id in WeChat's posts.
+const wechatAccount = "gh_acme0001"
+
+var encryptRE = regexp.MustCompile(`<Encrypt><!\[CDATA\[([^\]]*)\]\]></Encrypt>|<Encrypt>([^<]*)</Encrypt>`)
 
 func (h *harness) tenant(tb testing.TB) *chat.Tenant {
 	tb.Helper()
@@ -206,11 +294,15 @@ func (h *harness) connect(tb testing.TB, t *chat.Tenant, d driver) (chat.Channel
 // request is a webhook POST of body to the integration's URL with headers.
 func request(ch, webhookID string, body []byte, headers map[string]string) events.APIGatewayV2HTTPRequest {
 	path := "/dev/webhooks/" + ch + "/" + webhookID
-	hs := map[string]string{"content-type": "application/json"}
+	hs, query := map[string]string{"content-type": "application/json"}, map[string]string{}
 	for k, v := range headers {
-		hs[k] = v
+		if q, ok := strings.CutPrefix(k, "?"); ok {
+			query[q] = v
+		} else {
+			hs[k] = v
+		}
 	}
-	return events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: path, Body: string(body), Headers: hs,
+	return events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: path, Body: string(body), Headers: hs, QueryStringParameters: query,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: http.MethodPost, Path: path}}}
 }
 
@@ -226,6 +318,7 @@ func (h *harness) do(tb testing.TB, req events.APIGatewayV2HTTPRequest) events.A
 // post posts a correctly signed body and wants 200.
 func (h *harness) post(tb testing.TB, d driver, c chat.ChannelConnect, in *chat.ChannelIntegration, body []byte) {
 	tb.Helper()
+	body = d.sealed(c, body)
 	if res := h.do(tb, request(d.name, in.WebhookID, body, d.sign(h, c, in, body))); res.StatusCode != http.StatusOK {
 		tb.Fatalf("%s webhook: %d %s", d.name, res.StatusCode, res.Body)
 	}

@@ -93,6 +93,8 @@ func (b *Bridge) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	for _, ev := range evs {
 		if ev.From.Account == "" {
 			ev.From.Account = in.AccountID // the body does not name the bot: its integration does
+		} else if ev.From.Account != in.AccountID {
+			continue // another account of the same app (X posts every subscribed account's events to the app's webhook)
 		}
 		if ev.DedupeKey != "" {
 			ev.DedupeKey = in.AccountID + ":" + ev.DedupeKey

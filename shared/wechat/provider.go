@@ -16,6 +16,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/livesupportbot/backend/shared/attachment"
 	"github.com/livesupportbot/backend/shared/chanbridge"
 	"github.com/livesupportbot/backend/shared/channel"
 )
@@ -361,7 +362,8 @@ func (p *Provider) Send(ctx context.Context, creds chanbridge.Credentials, out c
 // with creds.Access), at most maxBytes: a larger one is an error wrapping
 // chanbridge.ErrTooLarge. The content type is the answer's, else
 // a.ContentType, else sniffed. WeChat answers a video with the JSON of its
-// download URL (video_url), which Fetch then downloads (without the token).
+// download URL (video_url), which Fetch then downloads (without the token;
+// https only, as every file we copy).
 // An errcode is classified as Send's (40007, invalid media id, is final);
 // HTTP failures and network errors are transient. Errors never contain a
 // URL.
@@ -401,6 +403,9 @@ func (p *Provider) Fetch(ctx context.Context, creds chanbridge.Credentials, a ch
 				return nil, "", codeError(path, *ans.ErrCode, p.now())
 			}
 			if ans.VideoURL != "" {
+				if err := attachment.Fetchable(ans.VideoURL); err != nil {
+					return nil, "", fmt.Errorf("%w: the video's download URL is not https", ErrInvalid)
+				}
 				return p.download(ctx, ans.VideoURL, a, maxBytes)
 			}
 		}
