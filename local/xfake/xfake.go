@@ -246,6 +246,18 @@ func (s *Server) Revoke(refreshToken string) bool {
 	return ok
 }
 
+// RevokeUser revokes every grant of the account userID (the owner removed
+// the app in X's settings), whichever refresh token it is at now.
+func (s *Server) RevokeUser(userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range s.refresh {
+		if g.userID == userID {
+			g.revoked = true
+		}
+	}
+}
+
 // RefreshCount is how many refreshes the fake granted.
 func (s *Server) RefreshCount() int {
 	s.mu.Lock()

@@ -113,6 +113,18 @@ func (b *Bridge) access(ctx context.Context, in *chat.ChannelIntegration, p Prov
 			return keptToken{}, err
 		}
 		if got {
+			// Another instance may have stored a token between the read
+			// and the lease: read again, so a rotated refresh token is
+			// never used twice.
+			kept, err := b.storedToken(ctx, in)
+			if err == nil && fresh(kept) {
+				b.tokens.put(k, kept)
+				err = b.Store.ReleaseChannelToken(ctx, in.TenantID, in.Channel, owner)
+				return kept, err
+			}
+			if err != nil {
+				return keptToken{}, errors.Join(err, b.Store.ReleaseChannelToken(ctx, in.TenantID, in.Channel, owner))
+			}
 			return b.refresh(ctx, in, p, creds, kept, owner, failed != "")
 		}
 		if !b.now().Before(deadline) {
