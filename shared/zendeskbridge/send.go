@@ -76,4 +76,6 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 // them.
 type parts struct{ outbox.Store }
 
-func (parts) SetDelivery(context.Context, *chat.Message, string, string) (bool, error) { return false, nil }
+func (parts) SetDelivery(context.Context, *chat.Message, string, string) (bool, error) {
+	return false, nil
+}
