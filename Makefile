@@ -40,6 +40,8 @@ FUZZ_TARGETS := \
 	shared/slackbridge:FuzzParseEvent shared/slackbridge:FuzzSignedEvents \
 	shared/meta:FuzzParse shared/metabridge:FuzzSignedWebhook \
 	shared/telegram:FuzzParse shared/line:FuzzParse shared/viber:FuzzParse shared/chanbridge:FuzzSignedWebhook \
+	shared/wechat:FuzzParse shared/wechat:FuzzDecrypt shared/xdm:FuzzParse \
+	shared/zendesk:FuzzParseEvent shared/zendesk:FuzzVerify shared/zendeskbridge:FuzzSignedWebhook \
 	shared/store:FuzzPageCursor
 FUZZTIME ?= 3s
 
