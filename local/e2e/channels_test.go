@@ -12,27 +12,38 @@ import (
 	"github.com/livesupportbot/backend/local/stack"
 	"github.com/livesupportbot/backend/local/telegramfake"
 	"github.com/livesupportbot/backend/local/viberfake"
+	"github.com/livesupportbot/backend/local/wechatfake"
+	"github.com/livesupportbot/backend/local/xfake"
 )
 
 // channelLoop is one channel's loop in the local stack against its fake.
 type channelLoop struct {
 	name    string
 	connect map[string]any // the owner's PUT body
-	// inbound returns the webhook URL the provider was given and a signed
-	// request body and headers of a contact's message.
-	inbound func(s *stack.Stack, text string) (url string, body []byte, headers map[string]string)
+	// inbound returns the webhook URL the provider was given (WeChat: the
+	// one the owner sets in its console, webhookURL) and a signed request
+	// body and headers of a contact's message to account (a header
+	// "?name" is a query parameter: WeChat signs in the query).
+	inbound func(s *stack.Stack, text, webhookURL, account string) (url string, body []byte, headers map[string]string)
 	// sent returns the recipient and text of the fake's sends.
 	sent func(s *stack.Stack) [][2]string
 	user string
 }
 
+// The WeChat account's URL token and the X app's consumer secret.
+const (
+	wcToken = "e2etoken42"
+	xSecret = "e2e-consumer-secret-xxxxxxxxxxxxxxxxxxxx"
+)
+
 func channelLoops() []channelLoop {
 	tgToken := "424242:AAe2e" + strings.Repeat("t", 30)
 	lnToken, lnSecret := "line-e2e-"+strings.Repeat("a", 30), strings.Repeat("s", 32)
 	vbToken := "e2e-viber-" + strings.Repeat("v", 30)
+	wcApp, wcKey, xClient := "wxe2e0000000000001", strings.Repeat("k", 43), "e2e-client-id-42"
 	return []channelLoop{
 		{name: "telegram", connect: map[string]any{"botToken": tgToken}, user: "5550001",
-			inbound: func(s *stack.Stack, text string) (string, []byte, map[string]string) {
+			inbound: func(s *stack.Stack, text, _, _ string) (string, []byte, map[string]string) {
 				url, secret, _ := s.Telegram.Webhook(tgToken)
 				return url, telegramfake.TextUpdate(91, 5550001, "Ana", text), map[string]string{"X-Telegram-Bot-Api-Secret-Token": secret}
 			},
@@ -45,7 +56,7 @@ func channelLoops() []channelLoop {
 				return out
 			}},
 		{name: "line", connect: map[string]any{"accessToken": lnToken, "channelSecret": lnSecret}, user: "Ue2e0000000000000000000000000001",
-			inbound: func(s *stack.Stack, text string) (string, []byte, map[string]string) {
+			inbound: func(s *stack.Stack, text, _, _ string) (string, []byte, map[string]string) {
 				body := linefake.TextEvent(linefake.BotUserID(lnToken), "Ue2e0000000000000000000000000001", "01HE2E0000000000000000000A", "", text)
 				return s.Line.Endpoint(lnToken), body, map[string]string{"X-Line-Signature": linefake.Sign(body, lnSecret)}
 			},
@@ -58,7 +69,7 @@ func channelLoops() []channelLoop {
 				return out
 			}},
 		{name: "viber", connect: map[string]any{"authToken": vbToken, "senderName": "E2E Outdoor"}, user: "e2eViberUser==",
-			inbound: func(s *stack.Stack, text string) (string, []byte, map[string]string) {
+			inbound: func(s *stack.Stack, text, _, _ string) (string, []byte, map[string]string) {
 				url, _ := s.Viber.Webhook(vbToken)
 				body := viberfake.TextMessage(viberfake.FirstMessageToken+424242, "e2eViberUser==", "Ana", text)
 				return url, body, map[string]string{"X-Viber-Content-Signature": viberfake.Sign(body, vbToken)}
@@ -67,6 +78,49 @@ func channelLoops() []channelLoop {
 				for _, x := range s.Viber.Sends() {
 					if x.Token == vbToken {
 						out = append(out, [2]string{x.Receiver, x.Text})
+					}
+				}
+				return out
+			}},
+		{name: "wechat", connect: map[string]any{"appId": wcApp, "appSecret": strings.Repeat("w", 32), "token": wcToken, "encodingAesKey": wcKey},
+			user: "oE2eWeChatUser",
+			inbound: func(s *stack.Stack, text, webhookURL, _ string) (string, []byte, map[string]string) {
+				plain := wechatfake.TextMessage("gh_e2e", "oE2eWeChatUser", 24000000000004242, text, time.Now())
+				query, body, err := wechatfake.Signed(wcToken, wcKey, wcApp, plain, time.Now())
+				if err != nil {
+					panic(err)
+				}
+				headers := map[string]string{}
+				for k, v := range query {
+					headers["?"+k] = v
+				}
+				return webhookURL, body, headers
+			},
+			sent: func(s *stack.Stack) (out [][2]string) {
+				for _, x := range s.WeChat.Sends() {
+					if x.AppID == wcApp {
+						out = append(out, [2]string{x.ToUser, x.Text})
+					}
+				}
+				return out
+			}},
+		{name: "x", connect: map[string]any{"consumerKey": "e2e-consumer-key", "consumerSecret": xSecret, "clientId": xClient,
+			"clientSecret": strings.Repeat("c", 30), "refreshToken": "e2e-refresh-" + strings.Repeat("r", 20)},
+			user: "4400042",
+			inbound: func(s *stack.Stack, text, _, account string) (string, []byte, map[string]string) {
+				url := ""
+				for _, w := range s.X.Webhooks() {
+					if w.ConsumerKey == "e2e-consumer-key" {
+						url = w.URL
+					}
+				}
+				body := xfake.DM(account, "1853241553271124242", "4400042", "Ana", text, time.Now())
+				return url, body, map[string]string{xfake.SignatureHeader: xfake.Sign(body, xSecret)}
+			},
+			sent: func(s *stack.Stack) (out [][2]string) {
+				for _, x := range s.X.Sends() {
+					if x.ParticipantID == "4400042" {
+						out = append(out, [2]string{x.ParticipantID, x.Text})
 					}
 				}
 				return out
@@ -89,22 +143,39 @@ func TestChannels_LoopsThroughTheRealBinaries(t *testing.T) {
 			if st := call(t, s, "PUT", "/v1/integrations/"+c.name, ten.APIKey, c.connect, nil); st != http.StatusOK {
 				t.Fatalf("connect: %d", st)
 			}
-			url, body, headers := c.inbound(s, "Do you ship to Norway?")
-			if !strings.HasPrefix(url, s.APIURL+"/webhooks/"+c.name+"/") {
-				t.Fatalf("registered webhook %q", url)
-			}
 			var list struct {
-				Items []struct{ Channel, WebhookURL string } `json:"items"`
+				Items []struct{ Channel, WebhookURL, AccountID string } `json:"items"`
 			}
 			call(t, s, "GET", "/v1/integrations", ten.APIKey, nil, &list)
-			if len(list.Items) != 1 || list.Items[0].WebhookURL != url {
-				t.Errorf("integrations %+v: want the URL the provider got", list.Items)
+			if len(list.Items) != 1 {
+				t.Fatalf("integrations %+v", list.Items)
+			}
+			url, body, headers := c.inbound(s, "Do you ship to Norway?", list.Items[0].WebhookURL, list.Items[0].AccountID)
+			if !strings.HasPrefix(url, s.APIURL+"/webhooks/"+c.name+"/") || list.Items[0].WebhookURL != url {
+				t.Fatalf("registered webhook %q, listed %q", url, list.Items[0].WebhookURL)
+			}
+			switch c.name { // the providers' checks of the URL
+			case "wechat":
+				q := wechatfake.Handshake(wcToken, "echo-e2e", time.Now())
+				if st, got := getURL(t, url, q); st != http.StatusOK || got != "echo-e2e" {
+					t.Errorf("WeChat's URL check: %d %q", st, got)
+				}
+			case "x":
+				if st, got := getURL(t, url, map[string]string{"crc_token": "crc-e2e"}); st != http.StatusOK || !strings.Contains(got, xfake.CRC("crc-e2e", xSecret)) {
+					t.Errorf("X's CRC: %d %q", st, got)
+				}
 			}
 			post := func(body []byte, headers map[string]string) int {
 				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+				q := req.URL.Query()
 				for k, v := range headers {
-					req.Header.Set(k, v)
+					if name, ok := strings.CutPrefix(k, "?"); ok {
+						q.Set(name, v)
+					} else {
+						req.Header.Set(k, v)
+					}
 				}
+				req.URL.RawQuery = q.Encode()
 				res, err := http.DefaultClient.Do(req)
 				if err != nil {
 					t.Fatal(err)
@@ -145,4 +216,22 @@ func TestChannels_LoopsThroughTheRealBinaries(t *testing.T) {
 			}
 		})
 	}
+}
+
+// getURL GETs url with query and returns the status and body.
+func getURL(t *testing.T, url string, query map[string]string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	q := req.URL.Query()
+	for k, v := range query {
+		q.Set(k, v)
+	}
+	req.URL.RawQuery = q.Encode()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }

@@ -27,6 +27,9 @@ import (
 	"github.com/livesupportbot/backend/local/streams"
 	"github.com/livesupportbot/backend/local/telegramfake"
 	"github.com/livesupportbot/backend/local/viberfake"
+	"github.com/livesupportbot/backend/local/wechatfake"
+	"github.com/livesupportbot/backend/local/xfake"
+	"github.com/livesupportbot/backend/local/zendeskfake"
 )
 
 // Options configure a stack. Zero values take the defaults shown.
@@ -81,11 +84,16 @@ type Stack struct {
 	// MetaGraph is the fake Graph API the Meta senders post to (it takes any
 	// account a tenant connects); its Sends show what was sent.
 	MetaGraph *metafake.Server
-	// Telegram, Line and Viber are the fake providers of the
+	// Telegram, Line, Viber, WeChat and X are the fake providers of the
 	// tenant-credential channels (any bot or account a tenant connects works).
 	Telegram *telegramfake.Server
 	Line     *linefake.Server
 	Viber    *viberfake.Server
+	WeChat   *wechatfake.Server
+	X        *xfake.Server
+	// Zendesk is the fake Zendesk Support of handoffs (any agent's token
+	// works); its Webhook posts agents' comments to the stack.
+	Zendesk *zendeskfake.Server
 
 	log       *slog.Logger
 	ws        *gateway.WebSocketAPI

@@ -27,6 +27,9 @@ import (
 	"github.com/livesupportbot/backend/local/telegramfake"
 	"github.com/livesupportbot/backend/local/ttl"
 	"github.com/livesupportbot/backend/local/viberfake"
+	"github.com/livesupportbot/backend/local/wechatfake"
+	"github.com/livesupportbot/backend/local/xfake"
+	"github.com/livesupportbot/backend/local/zendeskfake"
 )
 
 // starter carries what one step of Start hands to the next.
@@ -72,9 +75,10 @@ func (st *starter) listen(context.Context) error {
 }
 
 // startFakes starts the providers the stack cannot reach, each on a free
-// local port: a fake Graph API for the Meta channels, fake Telegram, LINE and
-// Viber APIs. The functions call them (META_GRAPH_URL, TELEGRAM_API_URL,
-// LINE_API_URL, LINE_DATA_URL, VIBER_API_URL), and the Meta app's secret and verify token are the local
+// local port: a fake Graph API for the Meta channels, fake Telegram, LINE,
+// Viber, WeChat and X APIs and a fake Zendesk. The functions call them
+// (META_GRAPH_URL, TELEGRAM_API_URL, LINE_API_URL, LINE_DATA_URL,
+// VIBER_API_URL, WECHAT_API_URL, X_API_URL, ZENDESK_API_URL), and the Meta app's secret and verify token are the local
 // ones (metafake.LocalAppSecret) unless PARAM_MetaAppSecret and
 // PARAM_MetaVerifyToken say otherwise, so webhooks signed by
 // local/cmd/metasign are taken.
@@ -104,9 +108,28 @@ func (st *starter) startFakes(context.Context) error {
 	}
 	vb.AcceptAnyAccount()
 	st.s.onClose(vb.Close)
-	st.s.Telegram, st.s.Line, st.s.Viber = tg, ln, vb
+	wc, err := wechatfake.Start("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	wc.AcceptAnyAccount()
+	st.s.onClose(wc.Close)
+	xf, err := xfake.Start("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	xf.AcceptAnyAccount()
+	st.s.onClose(xf.Close)
+	zd, err := zendeskfake.Start("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	zd.AcceptAnyAgent()
+	st.s.onClose(zd.Close)
+	st.s.Telegram, st.s.Line, st.s.Viber, st.s.WeChat, st.s.X, st.s.Zendesk = tg, ln, vb, wc, xf, zd
 	env := map[string]string{"META_GRAPH_URL": g.URL(), "TELEGRAM_API_URL": tg.URL(),
-		"LINE_API_URL": ln.URL(), "LINE_DATA_URL": ln.URL(), "VIBER_API_URL": vb.URL()}
+		"LINE_API_URL": ln.URL(), "LINE_DATA_URL": ln.URL(), "VIBER_API_URL": vb.URL(),
+		"WECHAT_API_URL": wc.URL(), "X_API_URL": xf.URL(), "ZENDESK_API_URL": zd.URL()}
 	for k, v := range st.o.Env {
 		env[k] = v
 	}
