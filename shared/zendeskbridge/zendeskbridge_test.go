@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livesupportbot/backend/local/privacytest"
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/local/zendeskfake"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
@@ -224,5 +226,43 @@ func TestHandoffWithoutZendesk(t *testing.T) {
 	}
 	if n := len(h.zd.Tickets()); n != 0 {
 		t.Errorf("%d tickets", n)
+	}
+}
+
+// A handed-off conversation's handoff record and Zendesk agent's replies are
+// in the contact's export and go with their erasure; the ticket itself stays
+// in the tenant's Zendesk.
+func TestHandoffExportedAndErased(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	ten := h.tenant(t)
+	a := h.connect(t, ten)
+	cv, _ := h.visitor(t, ten, "Please delete my data later")
+	hf, _, err := h.bridge.Handoff(ctx, ten, cv, "Eve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := h.zd.AddAgent("bob@acme.example", ids.Secret(30), "Bob")
+	ev := h.zd.CommentEvent(hf.TicketID, h.zd.AgentComment(hf.TicketID, bob, "Noted.", true))
+	if res := h.do(t, request(a.in.WebhookID, ev, zendeskfake.SignedHeaders(a.secret, ev, time.Now(), "inv-x"))); res.StatusCode != http.StatusOK {
+		t.Fatalf("delivery: %d", res.StatusCode)
+	}
+	bucket := testaws.NewBucket(t)
+	doc := privacytest.Export(t, h.st, bucket, nil, ten.ID, cv.ContactID)
+	var handoff, reply bool
+	for _, p := range doc.Parts {
+		handoff = handoff || (p.Entity == "handoff" && p.Data["TicketID"] == hf.TicketID)
+		reply = reply || (p.Entity == "message" && p.Data["text"] == "Noted.")
+	}
+	if !handoff || !reply {
+		t.Errorf("export: handoff %v, Bob's reply %v", handoff, reply)
+	}
+	privacytest.Erase(t, h.st, bucket, ten.ID, cv.ContactID)
+	if _, err := h.st.Handoff(ctx, ten.ID, cv.ID, "zendesk"); err == nil {
+		t.Error("the handoff record outlived the erasure")
+	}
+	left, err := h.st.SubjectHoldings(ctx, ten.ID, []string{cv.ContactID}, false)
+	if err != nil || len(left.ExportRows()) != 0 {
+		t.Errorf("items left after erasure: %d %v", len(left.ExportRows()), err)
 	}
 }
