@@ -7,9 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livesupportbot/backend/local/testaws"
+	"github.com/livesupportbot/backend/local/zendeskfake"
+	"github.com/livesupportbot/backend/shared/adminapi"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
+	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
+	"github.com/livesupportbot/backend/shared/zendeskbridge"
 )
 
 // Connecting a channel account stores its ids and the token encrypted: the
@@ -109,4 +114,45 @@ func TestChannels_ReplyWindowAndTemplates(t *testing.T) {
 	if got := strings.Join(fields(t, p), ","); got != "language,name" {
 		t.Errorf("failing fields %q", got)
 	}
+}
+
+// Handing a conversation to Zendesk: 409 until Zendesk is connected (PUT
+// /v1/integrations/zendesk, its token checked with Zendesk and never shown);
+// then one ticket (201, then 200 with the same), audited once; a desk other
+// than zendesk is 400; a deployment without desks answers 404.
+func TestHandoff_Route(t *testing.T) {
+	zd := zendeskfake.New(t)
+	key := testaws.NewKMSKey(t)
+	e := newEnv(t, func(d *adminapi.Deps) {
+		z := zendeskbridge.New(zendeskbridge.Deps{Store: storeOf(d), Cipher: slackkms.New(testaws.Config(t), nil, key.KeyID), BaseURL: zd.URL()})
+		d.Channels, d.Desks = append(d.Channels, z), z
+	})
+	f := e.newFixture("Desk")
+	path := "/v1/conversations/" + f.ConvID + "/handoff"
+	wantProblem(t, "before connecting", e.call(http.MethodPost, path, f.AgentKey, `{"to":"zendesk"}`), http.StatusConflict)
+	token := strings.Repeat("zt", 20)
+	zd.AddAgent("api@acme.example", token, "API Agent")
+	res := e.call(http.MethodPut, "/v1/integrations/zendesk", f.OwnerKey,
+		`{"subdomain":"acme","email":"api@acme.example","apiToken":"`+token+`","webhookSecret":"`+strings.Repeat("w", 24)+`"}`)
+	wantStatus(t, "connect zendesk", res, http.StatusOK)
+	if !strings.Contains(res.Body, `"webhookUrl":"`) || strings.Contains(res.Body, token) || strings.Contains(e.logs.String(), token) {
+		t.Errorf("connect answered %s", res.Body)
+	}
+	p := wantProblem(t, "another desk", e.call(http.MethodPost, path, f.AgentKey, `{"to":"freshdesk"}`), http.StatusBadRequest)
+	if got := strings.Join(fields(t, p), ","); got != "to" {
+		t.Errorf("failing fields %q", got)
+	}
+	first := e.call(http.MethodPost, path, f.AgentKey, `{"to":"zendesk","agentName":"Eve"}`)
+	wantStatus(t, "handoff", first, http.StatusCreated)
+	again := e.call(http.MethodPost, path, f.AgentKey, `{"to":"zendesk"}`)
+	wantStatus(t, "handoff again", again, http.StatusOK)
+	if first.Body != again.Body || len(zd.Tickets()) != 1 || !strings.Contains(first.Body, `"ticketId":"`+zd.Tickets()[0].ID+`"`) {
+		t.Errorf("handoffs %s and %s, %d tickets", first.Body, again.Body, len(zd.Tickets()))
+	}
+	if audit := e.call(http.MethodGet, "/v1/audit-events", f.OwnerKey, ""); strings.Count(audit.Body, `"conversation.handoff"`) != 1 {
+		t.Errorf("audit %s: want one handoff", audit.Body)
+	}
+	plain := newEnv(t)
+	g := plain.newFixture("NoDesk")
+	wantProblem(t, "no desks", plain.call(http.MethodPost, "/v1/conversations/"+g.ConvID+"/handoff", g.AgentKey, `{"to":"zendesk"}`), http.StatusNotFound)
 }
