@@ -39,12 +39,20 @@ type harness struct {
 	*wstest.Widget
 }
 
-func newHarness(tb testing.TB) *harness {
+func newHarness(tb testing.TB) *harness { return newMeteredHarness(tb, nil) }
+
+// newMeteredHarness is a harness whose store counts its DynamoDB use in m
+// (nil: none).
+func newMeteredHarness(tb testing.TB, m *testaws.Meter) *harness {
 	tb.Helper()
 	tt := testaws.NewTables(tb)
 	cfg := testaws.Config(tb)
 	h := &harness{tt: tt, zd: zendeskfake.New(tb), logs: &wstest.Logs{}, auth: map[string]map[string]any{}}
-	h.st = store.New(tt.DB, tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
+	var db store.Client = tt.DB
+	if m != nil {
+		db = m.Client(cfg)
+	}
+	h.st = store.New(db, tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
 	key := testaws.NewKMSKey(tb)
 	log := logging.New(h.logs, "test")
 	h.bridge = zendeskbridge.New(zendeskbridge.Deps{Store: h.st, Cipher: slackkms.New(cfg, nil, key.KeyID), BaseURL: h.zd.URL(), Log: log})
