@@ -83,53 +83,21 @@ func (st *starter) listen(context.Context) error {
 // PARAM_MetaVerifyToken say otherwise, so webhooks signed by
 // local/cmd/metasign are taken.
 func (st *starter) startFakes(context.Context) error {
-	g, err := metafake.Start("127.0.0.1:0")
+	var err error
+	s := st.s
+	s.MetaGraph = startFake(st, &err, metafake.Start, (*metafake.Server).AcceptAnyAccount)
+	s.Telegram = startFake(st, &err, telegramfake.Start, (*telegramfake.Server).AcceptAnyBot)
+	s.Line = startFake(st, &err, linefake.Start, (*linefake.Server).AcceptAnyChannel)
+	s.Viber = startFake(st, &err, viberfake.Start, (*viberfake.Server).AcceptAnyAccount)
+	s.WeChat = startFake(st, &err, wechatfake.Start, (*wechatfake.Server).AcceptAnyAccount)
+	s.X = startFake(st, &err, xfake.Start, (*xfake.Server).AcceptAnyAccount)
+	s.Zendesk = startFake(st, &err, zendeskfake.Start, (*zendeskfake.Server).AcceptAnyAgent)
 	if err != nil {
 		return err
 	}
-	g.AcceptAnyAccount()
-	st.s.onClose(g.Close)
-	st.s.MetaGraph = g
-	tg, err := telegramfake.Start("127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	tg.AcceptAnyBot()
-	st.s.onClose(tg.Close)
-	ln, err := linefake.Start("127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	ln.AcceptAnyChannel()
-	st.s.onClose(ln.Close)
-	vb, err := viberfake.Start("127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	vb.AcceptAnyAccount()
-	st.s.onClose(vb.Close)
-	wc, err := wechatfake.Start("127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	wc.AcceptAnyAccount()
-	st.s.onClose(wc.Close)
-	xf, err := xfake.Start("127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	xf.AcceptAnyAccount()
-	st.s.onClose(xf.Close)
-	zd, err := zendeskfake.Start("127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	zd.AcceptAnyAgent()
-	st.s.onClose(zd.Close)
-	st.s.Telegram, st.s.Line, st.s.Viber, st.s.WeChat, st.s.X, st.s.Zendesk = tg, ln, vb, wc, xf, zd
-	env := map[string]string{"META_GRAPH_URL": g.URL(), "TELEGRAM_API_URL": tg.URL(),
-		"LINE_API_URL": ln.URL(), "LINE_DATA_URL": ln.URL(), "VIBER_API_URL": vb.URL(),
-		"WECHAT_API_URL": wc.URL(), "X_API_URL": xf.URL(), "ZENDESK_API_URL": zd.URL()}
+	env := map[string]string{"META_GRAPH_URL": s.MetaGraph.URL(), "TELEGRAM_API_URL": s.Telegram.URL(),
+		"LINE_API_URL": s.Line.URL(), "LINE_DATA_URL": s.Line.URL(), "VIBER_API_URL": s.Viber.URL(),
+		"WECHAT_API_URL": s.WeChat.URL(), "X_API_URL": s.X.URL(), "ZENDESK_API_URL": s.Zendesk.URL()}
 	for k, v := range st.o.Env {
 		env[k] = v
 	}
@@ -487,4 +455,22 @@ func (st *starter) watchReadiness(context.Context) error {
 		}
 	}()
 	return nil
+}
+
+// startFake starts a provider's fake on a free local port, taking any
+// credentials, and stops it with the stack; after a failure (*err set) it
+// starts nothing.
+func startFake[T interface{ Close() }](st *starter, err *error, start func(addr string) (T, error), acceptAny func(T)) T {
+	var zero T
+	if *err != nil {
+		return zero
+	}
+	f, e := start("127.0.0.1:0")
+	if e != nil {
+		*err = e
+		return zero
+	}
+	acceptAny(f)
+	st.s.onClose(f.Close)
+	return f
 }

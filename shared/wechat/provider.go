@@ -136,12 +136,7 @@ func (e *APIError) Is(target error) bool {
 // secret, no recipient or text, a text over TextLimit, an attachment without
 // a media id, an EncodingAESKey that is not one). It wraps
 // chanbridge.ErrRefused: retrying cannot help.
-var ErrInvalid error = invalidError{}
-
-type invalidError struct{}
-
-func (invalidError) Error() string        { return "wechat: invalid request" }
-func (invalidError) Is(target error) bool { return target == chanbridge.ErrRefused }
+var ErrInvalid = fmt.Errorf("wechat: invalid request (%w)", chanbridge.ErrRefused)
 
 // errNoAccess is a call without an access token: the bridge refreshes it.
 var errNoAccess = fmt.Errorf("%w: wechat: no access token", chanbridge.ErrTokenExpired)

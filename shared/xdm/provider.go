@@ -46,12 +46,7 @@ const maxReason = 120
 // credentials, no recipient or text, a text over TextLimit, a recipient
 // that is not an X user id). It wraps chanbridge.ErrRefused: retrying cannot
 // help.
-var ErrInvalid error = invalidError{}
-
-type invalidError struct{}
-
-func (invalidError) Error() string        { return "x: invalid request" }
-func (invalidError) Is(target error) bool { return target == chanbridge.ErrRefused }
+var ErrInvalid = fmt.Errorf("x: invalid request (%w)", chanbridge.ErrRefused)
 
 // ErrMediaNotCopied is Fetch's answer: DM media are not copied (see the
 // package doc). It wraps chanbridge.ErrRefused.
