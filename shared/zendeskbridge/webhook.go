@@ -18,6 +18,11 @@ import (
 // WebhookPrefix is where Zendesk posts: WebhookPrefix + <webhook id>.
 const WebhookPrefix = "/webhooks/zendesk/"
 
+// MaxCommentBytes is the most of a Zendesk comment's text a message keeps
+// (Zendesk takes up to 64 KB; a WebSocket frame carries 128 KB at most); the
+// rest is cut, marked "...".
+const MaxCommentBytes = 32 << 10
+
 var errBadSignature = chat.Errorf(chat.EUnauthorized, "missing, invalid or stale signature")
 
 // Handle serves POST /webhooks/zendesk/<webhook id>: the id names the
@@ -123,7 +128,7 @@ func (b *Bridge) comment(ctx context.Context, tenantID string, cr credentials, i
 		name = "Support"
 	}
 	m := &chat.Message{TenantID: tenantID, ConversationID: cv.ID, ContactID: cv.ContactID, Channel: cv.Channel,
-		Author: chat.Author{Kind: chat.AuthorAgent, Name: channel.Truncate(name, 80)}, Text: ev.Body,
+		Author: chat.Author{Kind: chat.AuthorAgent, Name: channel.Truncate(name, 80)}, Text: channel.Truncate(ev.Body, MaxCommentBytes),
 		ClientMessageID: "zendesk:" + ev.TicketID + ":" + ev.CommentID}
 	m, created, err := b.Store.PutMessage(ctx, m, t.Periods())
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/livesupportbot/backend/local/zendeskfake"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/zendeskbridge"
 )
 
 // Connecting checks the agent's token with Zendesk and names bad fields;
@@ -264,5 +265,29 @@ func TestHandoffExportedAndErased(t *testing.T) {
 	left, err := h.st.SubjectHoldings(ctx, ten.ID, []string{cv.ContactID}, false)
 	if err != nil || len(left.ExportRows()) != 0 {
 		t.Errorf("items left after erasure: %d %v", len(left.ExportRows()), err)
+	}
+}
+
+// A long Zendesk comment is cut to MaxCommentBytes (on a rune boundary,
+// marked), so it still fits a WebSocket frame.
+func TestLongCommentCut(t *testing.T) {
+	h := newHarness(t)
+	ten := h.tenant(t)
+	a := h.connect(t, ten)
+	cv, conn := h.visitor(t, ten, "hi")
+	hf, _, err := h.bridge.Handoff(context.Background(), ten, cv, "Eve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := h.zd.AddAgent("bob@acme.example", ids.Secret(30), "Bob")
+	long := strings.Repeat("détail ", 8000) // 64,000 bytes
+	ev := h.zd.CommentEvent(hf.TicketID, h.zd.AgentComment(hf.TicketID, bob, long, true))
+	if res := h.do(t, request(a.in.WebhookID, ev, zendeskfake.SignedHeaders(a.secret, ev, time.Now(), "inv-long"))); res.StatusCode != http.StatusOK {
+		t.Fatalf("delivery: %d", res.StatusCode)
+	}
+	h.pump(t)
+	got := agentTexts(h.Frames(t, conn))
+	if len(got) != 1 || len(got[0]) > zendeskbridge.MaxCommentBytes+3 || !strings.HasSuffix(got[0], "...") || !strings.HasPrefix(long, strings.TrimSuffix(got[0], "...")) {
+		t.Fatalf("pushed %d texts, the first %d bytes", len(got), len(got[0]))
 	}
 }
