@@ -42,6 +42,7 @@ FUZZ_TARGETS := \
 	shared/telegram:FuzzParse shared/line:FuzzParse shared/viber:FuzzParse shared/chanbridge:FuzzSignedWebhook \
 	shared/wechat:FuzzParse shared/wechat:FuzzDecrypt shared/xdm:FuzzParse \
 	shared/zendesk:FuzzParseEvent shared/zendesk:FuzzVerify shared/zendeskbridge:FuzzSignedWebhook \
+	shared/dialogflow:FuzzParseResponse \
 	shared/store:FuzzPageCursor
 FUZZTIME ?= 3s
 

@@ -9,6 +9,7 @@ import (
 	"github.com/livesupportbot/backend/shared/adminapi"
 	"github.com/livesupportbot/backend/shared/attachment"
 	"github.com/livesupportbot/backend/shared/awsclients"
+	"github.com/livesupportbot/backend/shared/botbridge"
 	"github.com/livesupportbot/backend/shared/chanbridge"
 	"github.com/livesupportbot/backend/shared/chanbridge/providers"
 	"github.com/livesupportbot/backend/shared/legalhold"
@@ -37,7 +38,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	rt, err := awsclients.Start(ctx, getenv, adminapi.PlatformTokenSecret, "SUBJECT_HASH_SECRET", "SLACK_APP_SECRETS")
+	secrets := []string{adminapi.PlatformTokenSecret, "SUBJECT_HASH_SECRET", "SLACK_APP_SECRETS"}
+	if getenv("GOOGLE_CLIENT_ID") != "" {
+		secrets = append(secrets, "GOOGLE_APP_SECRETS")
+	}
+	rt, err := awsclients.Start(ctx, getenv, secrets...)
 	if err != nil {
 		return err
 	}
@@ -55,6 +60,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 		d.Channels = append(d.Channels, metabridge.New(metabridge.Deps{Store: rt.Store, Cipher: cipher, Log: log}),
 			chanbridge.New(chanbridge.Deps{Store: rt.Store, Cipher: cipher, Providers: providers.FromEnv(getenv), Log: log}), desk)
 		d.Desks = desk
+		if cfg, ok := botbridge.ConfigFromEnv(getenv, rt.Secrets); ok {
+			bot := botbridge.New(botbridge.Deps{Config: cfg, Store: rt.Store, Cipher: cipher, Log: log})
+			d.Channels, d.Bot = append(d.Channels, bot), bot
+		}
 	}
 	if bucket := getenv("ATTACHMENT_BUCKET"); bucket != "" {
 		d.Attachments = &attachment.Store{Objects: s3link.New(rt.Config, getenv), Bucket: bucket}

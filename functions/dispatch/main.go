@@ -8,8 +8,10 @@ import (
 	"context"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
+	"github.com/livesupportbot/backend/shared/botbridge"
 	"github.com/livesupportbot/backend/shared/chanbridge"
 	"github.com/livesupportbot/backend/shared/chanbridge/providers"
+	"github.com/livesupportbot/backend/shared/dialogflow"
 	"github.com/livesupportbot/backend/shared/dispatch"
 	"github.com/livesupportbot/backend/shared/logging"
 	"github.com/livesupportbot/backend/shared/meta"
@@ -32,7 +34,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	rt, err := awsclients.Start(ctx, getenv)
+	var secrets []string
+	if getenv("GOOGLE_CLIENT_ID") != "" {
+		secrets = append(secrets, "GOOGLE_APP_SECRETS")
+	}
+	rt, err := awsclients.Start(ctx, getenv, secrets...)
 	if err != nil {
 		return err
 	}
@@ -62,6 +68,13 @@ func run(ctx context.Context, getenv func(string) string) error {
 		z := zendeskbridge.New(zendeskbridge.Deps{Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, keyID),
 			BaseURL: getenv("ZENDESK_API_URL"), Log: log})
 		h.Outbound = append(h.Outbound, dispatch.Destination{Name: z.Channel(), Deliverer: z})
+		// The tenants' Dialogflow agents, when the deployment has a Google
+		// client: they answer visitors first.
+		if cfg, ok := botbridge.ConfigFromEnv(getenv, rt.Secrets); ok {
+			bot := botbridge.New(botbridge.Deps{Config: cfg, Store: rt.Store, Cipher: slackkms.New(rt.Config, getenv, keyID),
+				Dialogflow: &dialogflow.Client{BaseURL: getenv("DIALOGFLOW_API_URL"), Timeout: botbridge.AskTimeout}, Log: log})
+			h.Outbound = append(h.Outbound, dispatch.Destination{Name: bot.Channel(), Deliverer: bot})
+		}
 	}
 	return serve(h.Handle)
 }

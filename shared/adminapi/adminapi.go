@@ -152,6 +152,8 @@ type Deps struct {
 	// bridge of tenant-credential channels; none: none are offered) and say
 	// when a channel conversation may be answered.
 	Channels []ChannelIntegrations
+	// Bot installs a tenant's Dialogflow agent (nil: not offered).
+	Bot BotInstalls
 	// Desks hand conversations to a help desk (the Zendesk bridge; nil:
 	// none is offered, and handoff answers 404).
 	Desks Desks
@@ -181,6 +183,7 @@ type API struct {
 	slack           SlackIntegrations
 	channels        []ChannelIntegrations
 	desks           Desks
+	bot             BotInstalls
 	publicURL       string
 	attachments     AttachmentLinks
 	routes          []Route
@@ -203,7 +206,7 @@ func New(d Deps) *API {
 		store: d.Store, limiter: d.Limiter, holds: d.Holds, now: d.Now, secrets: d.Secrets,
 		cursorSecret: d.CursorSecret, log: d.Logger, maxBody: d.MaxBodyBytes,
 		maxMessageChars: d.MaxMessageChars, privacy: d.Privacy, slack: d.Slack,
-		channels: d.Channels, desks: d.Desks, attachments: d.Attachments, publicURL: d.PublicURL,
+		channels: d.Channels, desks: d.Desks, bot: d.Bot, attachments: d.Attachments, publicURL: d.PublicURL,
 	}
 	if a.now == nil {
 		a.now = time.Now

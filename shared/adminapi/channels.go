@@ -41,7 +41,7 @@ func (a *API) channelRoutes() []Route {
 // channelView is a connected channel account as the API lists it.
 func channelView(in *chat.ChannelIntegration) IntegrationView {
 	return IntegrationView{Channel: in.Channel, AccountID: in.AccountID, AccountName: in.AccountName, BusinessID: in.BusinessID,
-		HumanAgent: in.HumanAgent, WebhookURL: in.WebhookURL, Broken: in.Broken, InstalledAt: in.InstalledAt}
+		HumanAgent: in.HumanAgent, WebhookURL: in.WebhookURL, Broken: in.Broken, InstalledAt: in.InstalledAt, Settings: in.Settings}
 }
 
 // bridge is the bridge that serves a channel (nil: none).

@@ -10,6 +10,7 @@ import (
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/local/zendeskfake"
 	"github.com/livesupportbot/backend/shared/adminapi"
+	"github.com/livesupportbot/backend/shared/botbridge"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
@@ -155,4 +156,38 @@ func TestHandoff_Route(t *testing.T) {
 	plain := newEnv(t)
 	g := plain.newFixture("NoDesk")
 	wantProblem(t, "no desks", plain.call(http.MethodPost, "/v1/conversations/"+g.ConvID+"/handoff", g.AgentKey, `{"to":"zendesk"}`), http.StatusNotFound)
+}
+
+// The Dialogflow install link: bad settings name their fields (and change
+// nothing); good ones redirect to Google's consent with offline access, the
+// Dialogflow scope, the callback and a state, and set the install cookie;
+// the install is audited; a deployment without a Google client is 404;
+// PUT cannot connect Dialogflow with a token.
+func TestDialogflowInstall_Route(t *testing.T) {
+	e := newEnv(t, func(d *adminapi.Deps) { d.Channels = append(d.Channels, d.Bot.(*botbridge.Bridge)) })
+	f := e.newFixture("Bot")
+	wantProblem(t, "PUT", e.call(http.MethodPut, "/v1/integrations/dialogflow", f.OwnerKey, `{"refreshToken":"1//a-token-given-by-hand-0123"}`), http.StatusConflict)
+	p := wantProblem(t, "bad settings", e.call(http.MethodGet, "/v1/integrations/dialogflow/install?edition=dx&project=X&channels=fax", f.OwnerKey, ""), http.StatusBadRequest)
+	if got := strings.Join(fields(t, p), ","); got != "channels,edition,project" {
+		t.Errorf("failing fields %q", got)
+	}
+	res := e.call(http.MethodGet, "/v1/integrations/dialogflow/install?edition=cx&project=acme-support-bot&location=europe-west1&agent=0b3a6c57-6e4b-4a4f-9d55-3f1f0c1d2e3f&channels=widget,telegram&phrases=operator", f.OwnerKey, "")
+	wantStatus(t, "install", res, http.StatusFound)
+	loc := res.Headers["Location"]
+	for _, want := range []string{"https://accounts.google.com/o/oauth2/auth?", "access_type=offline", "prompt=consent", "client_id=client-1",
+		"scope=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fdialogflow", "redirect_uri=", "%2Fwebhooks%2Fdialogflow%2Foauth", "state="} {
+		if !strings.Contains(loc, want) {
+			t.Errorf("consent URL %q lacks %q", loc, want)
+		}
+	}
+	if !strings.HasPrefix(res.Headers["Set-Cookie"], "__Secure-lsb-dialogflow-install=") {
+		t.Errorf("Set-Cookie %q", res.Headers["Set-Cookie"])
+	}
+	if audit := e.call(http.MethodGet, "/v1/audit-events", f.OwnerKey, ""); !strings.Contains(audit.Body, `"channel":"dialogflow"`) {
+		t.Errorf("audit %s", audit.Body)
+	}
+	wantProblem(t, "agent key", e.call(http.MethodGet, "/v1/integrations/dialogflow/install?edition=es&project=acme-support-bot&channels=widget", f.AgentKey, ""), http.StatusForbidden)
+	plain := newEnv(t, func(d *adminapi.Deps) { d.Bot = nil })
+	g := plain.newFixture("NoBot")
+	wantProblem(t, "no google client", plain.call(http.MethodGet, "/v1/integrations/dialogflow/install?edition=es&project=acme-support-bot&channels=widget", g.OwnerKey, ""), http.StatusNotFound)
 }

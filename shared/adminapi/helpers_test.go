@@ -21,7 +21,9 @@ import (
 
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/adminapi"
+	"github.com/livesupportbot/backend/shared/botbridge"
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/dialogflow"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/legalhold"
 	"github.com/livesupportbot/backend/shared/ratelimit"
@@ -64,7 +66,9 @@ func newEnv(t testing.TB, opts ...func(*adminapi.Deps)) *env {
 func (e *env) deps() adminapi.Deps {
 	return withStore(e.store, adminapi.Deps{PlatformToken: platformToken,
 		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Privacy: noPrivacyProcessing(e.store),
-		Slack: slackDeps(e.store), Channels: []adminapi.ChannelIntegrations{channelDeps(e.t, e.store)}, TenantTTL: store.AdminTenantCacheTTL})
+		Slack: slackDeps(e.store), Channels: []adminapi.ChannelIntegrations{channelDeps(e.t, e.store)}, TenantTTL: store.AdminTenantCacheTTL,
+		Bot: botbridge.New(botbridge.Deps{Store: e.store, Config: botbridge.Config{ClientID: "client-1", ClientSecret: "client-secret",
+			Endpoint: dialogflow.GoogleEndpoint}})})
 }
 
 // withStore is d over st: the store, and the limiter and legal holds over it.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/livesupportbot/backend/shared/botbridge"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/slackbridge"
 )
@@ -48,6 +49,8 @@ type IntegrationView struct {
 	// Broken says why the integration stopped working (connect it again).
 	Broken      string    `json:"broken,omitempty"`
 	InstalledAt time.Time `json:"installedAt"`
+	// Settings are the plain settings of the Dialogflow agent.
+	Settings map[string]string `json:"settings,omitempty"`
 }
 
 func (a *API) integrationRoutes() []Route {
@@ -55,7 +58,59 @@ func (a *API) integrationRoutes() []Route {
 		{Method: http.MethodGet, Pattern: "/v1/integrations", Role: RoleOwner, Handle: a.listIntegrations},
 		{Method: http.MethodGet, Pattern: "/v1/integrations/slack/install", Role: RoleOwner, Handle: a.installSlack},
 		{Method: http.MethodDelete, Pattern: "/v1/integrations/slack", Role: RoleOwner, Handle: a.deleteSlack},
+		{Method: http.MethodGet, Pattern: "/v1/integrations/dialogflow/install", Role: RoleOwner, Handle: a.installDialogflow},
 	}
+}
+
+// BotInstalls starts the install of a tenant's Dialogflow agent
+// (botbridge.Bridge): Google's consent URL with a signed state carrying the
+// settings, and the Set-Cookie value that binds it to the browser
+// (botbridge.ErrNotConfigured when the deployment has no Google client).
+type BotInstalls interface {
+	InstallLink(tenantID string, in botbridge.Install, rc events.APIGatewayV2HTTPRequestContext) (consentURL, setCookie string, err error)
+}
+
+var errBotNotConfigured = chat.Errorf(chat.ENotFound, "Dialogflow is not configured for this deployment")
+
+// installDialogflow starts connecting the tenant's Dialogflow agent: its
+// settings (edition, project, location, agent, environment, language), the
+// channels the bot answers and extra handoff phrases are checked (400 naming
+// them), then the answer redirects to Google's consent (or, with
+// redirect=false, gives its url), as installSlack does.
+func (a *API) installDialogflow(ctx context.Context, r *Request) (*Response, error) {
+	if err := onlyQuery(r, "redirect", "edition", "project", "location", "agent", "environment", "language", "channels", "phrases"); err != nil {
+		return nil, err
+	}
+	status := http.StatusFound
+	switch r.Query.Get("redirect") {
+	case "", "true":
+	case "false":
+		status = http.StatusOK
+	default:
+		return nil, fieldError("redirect", "must be true or false")
+	}
+	in, issues := botbridge.ParseInstall(r.Query)
+	if len(issues) > 0 {
+		return nil, &chat.Error{Code: chat.EInvalid, Message: "the Dialogflow settings are invalid", Fields: issues}
+	}
+	if a.bot == nil {
+		return nil, errBotNotConfigured
+	}
+	u, cookie, err := a.bot.InstallLink(r.Principal.TenantID, in, r.APIContext)
+	if errors.Is(err, botbridge.ErrNotConfigured) {
+		return nil, errBotNotConfigured
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := a.audit(ctx, r, r.Principal.TenantID, ActIntegrationInstall, map[string]string{"channel": "dialogflow", "project": in.Settings.Project}); err != nil {
+		return nil, err
+	}
+	h := map[string]string{"Set-Cookie": cookie}
+	if status == http.StatusFound {
+		h["Location"] = u
+	}
+	return &Response{Status: status, Headers: h, Body: map[string]string{"url": u}}, nil
 }
 
 var errSlackNotConfigured = chat.Errorf(chat.ENotFound, "Slack is not configured for this deployment")

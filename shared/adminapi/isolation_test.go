@@ -17,7 +17,7 @@ type routeCase struct {
 	// byID marks routes that name another tenant's item in the path: they must
 	// answer 404 exactly as for a missing id.
 	byID bool
-	// redirect marks routes that answer 302 (the Slack install).
+	// redirect marks routes that answer 302 (the Slack and Dialogflow installs).
 	redirect bool
 }
 
@@ -51,7 +51,9 @@ var routeCases = map[string]routeCase{
 	"POST /v1/suppressions/lift":         {path: fixed("/v1/suppressions/lift"), body: `{"email":"nobody@example.com"}`, byID: true},
 	"GET /v1/integrations":               {path: fixed("/v1/integrations")},
 	"GET /v1/integrations/slack/install": {path: fixed("/v1/integrations/slack/install"), redirect: true},
-	"DELETE /v1/integrations/slack":      {path: fixed("/v1/integrations/slack")},
+	"GET /v1/integrations/dialogflow/install": {path: fixed("/v1/integrations/dialogflow/install?edition=es&project=acme-support-bot&channels=widget"),
+		redirect: true},
+	"DELETE /v1/integrations/slack": {path: fixed("/v1/integrations/slack")},
 	"PUT /v1/integrations/{channel}": {path: fixed("/v1/integrations/messenger"),
 		body: `{"accountId":"1029384756","accessToken":"EAAGtesttokentesttokentest"}`},
 	"DELETE /v1/integrations/{channel}": {path: fixed("/v1/integrations/messenger")},

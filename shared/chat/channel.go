@@ -57,6 +57,10 @@ type ChannelIntegration struct {
 	InstalledAt time.Time `json:"installedAt"`
 	// Broken, when set, says why sends stopped (the token was refused).
 	Broken string `json:"broken,omitempty"`
+	// Settings are an integration's plain (not secret) settings (the
+	// Dialogflow agent: edition, project, location, agent, environment,
+	// language, the channels it answers, handoff phrases).
+	Settings map[string]string `json:"settings,omitempty"`
 }
 
 // Delivery statuses of a message sent to a channel, in the order they
@@ -191,4 +195,13 @@ type Handoff struct {
 	RequesterID    string    `json:"-"`
 	By             string    `json:"by"`
 	At             time.Time `json:"at"`
+}
+
+// BotState says who answers a conversation: the bot until it is handed to
+// people (People true: the bot handed off, a visitor asked for a person, the
+// bot failed, or an agent answered), and why.
+type BotState struct {
+	People bool      `json:"people"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at,omitzero"`
 }

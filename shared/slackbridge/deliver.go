@@ -13,18 +13,19 @@ import (
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
-// Wants reports whether Deliver would take m: visitor and bot messages
-// (dispatch.Selective), so dispatch never parks agent or system messages for
-// Slack.
+// Wants reports whether Deliver would take m: visitor, bot and system
+// messages (the bot's handoff notes) (dispatch.Selective), so dispatch never
+// parks agent messages for Slack.
 func (b *Bridge) Wants(m *chat.Message) bool {
-	return m.Author.Kind == chat.AuthorVisitor || m.Author.Kind == chat.AuthorBot
+	return m.Author.Kind == chat.AuthorVisitor || m.Author.Kind == chat.AuthorBot || m.Author.Kind == chat.AuthorSystem
 }
 
 // Deliver mirrors a visitor or bot message to the tenant's Slack channel (it is
 // a dispatch.Deliverer and runs in dispatch, never in the request that received
 // the message). The first message of a conversation opens a thread (visitor
-// name, channel, console link); every message then goes into that thread. Agent
-// and system messages are not echoed; tenants without Slack are skipped.
+// name, channel, console link); every message then goes into that thread
+// (system notes in italics). Agent messages are not echoed; tenants without
+// Slack are skipped.
 //
 // A failure, such as a 429 from Slack (*slack.RateLimitedError, with its
 // RetryAfter), is returned: dispatch parks the delivery and its retry run
@@ -186,6 +187,9 @@ func (b *Bridge) headerText(ctx context.Context, m *chat.Message) string {
 
 // messageText is a message as posted in the thread.
 func (b *Bridge) messageText(ctx context.Context, m *chat.Message) string {
+	if m.Author.Kind == chat.AuthorSystem {
+		return ":information_source: _" + toMrkdwn(m.Text) + "_"
+	}
 	who := m.Author.Name
 	switch {
 	case who != "":

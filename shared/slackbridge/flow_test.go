@@ -177,7 +177,8 @@ func TestDeliver_RateLimitedIsRetriedWithoutLossOrDuplication(t *testing.T) {
 	}
 }
 
-// TestDeliver_SkipsAgentMessagesAndTenantsWithoutSlack.
+// TestDeliver_SkipsAgentMessagesAndTenantsWithoutSlack; bot messages and
+// system notes (the bot's handoff) go into the thread.
 func TestDeliver_SkipsAgentMessagesAndTenantsWithoutSlack(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
@@ -189,18 +190,16 @@ func TestDeliver_SkipsAgentMessagesAndTenantsWithoutSlack(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := len(h.slack.Calls("chat.postMessage"))
-	for _, kind := range []string{chat.AuthorAgent, chat.AuthorSystem} {
-		am := *m
-		am.ID, am.Author = ids.New(ids.Message), chat.Author{Kind: kind, Name: "Alice"}
-		if err := h.bridge.Deliver(ctx, &am); err != nil {
-			t.Fatal(err)
-		}
+	am := *m
+	am.ID, am.Author = ids.New(ids.Message), chat.Author{Kind: chat.AuthorAgent, Name: "Alice"}
+	if err := h.bridge.Deliver(ctx, &am); err != nil {
+		t.Fatal(err)
 	}
 	if err := h.bridge.Deliver(ctx, h.storeVisitorMessage(t, without.ID, ids.New(ids.Contact), "hi")); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(h.slack.Calls("chat.postMessage")); n != calls {
-		t.Errorf("%d posts after agent/system messages and a tenant without Slack, want %d", n, calls)
+		t.Errorf("%d posts after an agent message and a tenant without Slack, want %d", n, calls)
 	}
 	bot := *m
 	bot.ID, bot.Author = ids.New(ids.Message), chat.Author{Kind: chat.AuthorBot, Name: "Helper"}
@@ -210,6 +209,15 @@ func TestDeliver_SkipsAgentMessagesAndTenantsWithoutSlack(t *testing.T) {
 	live := h.slack.Live()
 	if last := live[len(live)-1]; last.Text != ":robot_face: *Helper*: hello" || last.ThreadTS != live[0].TS {
 		t.Errorf("bot message posted as %+v, want in the thread", last)
+	}
+	note := *m
+	note.ID, note.Author, note.Text = ids.New(ids.Message), chat.Author{Kind: chat.AuthorSystem}, "The bot handed this conversation to people."
+	if err := h.bridge.Deliver(ctx, &note); err != nil {
+		t.Fatal(err)
+	}
+	live = h.slack.Live()
+	if last := live[len(live)-1]; last.Text != ":information_source: _The bot handed this conversation to people._" || last.ThreadTS != live[0].TS {
+		t.Errorf("system note posted as %+v, want in the thread", last)
 	}
 }
 

@@ -49,17 +49,18 @@ func ChannelRoutePK(channel, accountID string) string {
 }
 
 type integrationRecord struct {
-	TenantID       string    `dynamodbav:"tenantId"`
-	Channel        string    `dynamodbav:"channel"`
-	AccountID      string    `dynamodbav:"accountId"`
-	BusinessID     string    `dynamodbav:"businessId,omitempty"`
-	TokenEncrypted []byte    `dynamodbav:"tokenEncrypted"`
-	HumanAgent     bool      `dynamodbav:"humanAgent,omitempty"`
-	WebhookID      string    `dynamodbav:"webhookId,omitempty"`
-	WebhookURL     string    `dynamodbav:"webhookUrl,omitempty"`
-	AccountName    string    `dynamodbav:"accountName,omitempty"`
-	InstalledAt    time.Time `dynamodbav:"installedAt"`
-	Broken         string    `dynamodbav:"broken,omitempty"`
+	TenantID       string            `dynamodbav:"tenantId"`
+	Channel        string            `dynamodbav:"channel"`
+	AccountID      string            `dynamodbav:"accountId"`
+	BusinessID     string            `dynamodbav:"businessId,omitempty"`
+	TokenEncrypted []byte            `dynamodbav:"tokenEncrypted"`
+	HumanAgent     bool              `dynamodbav:"humanAgent,omitempty"`
+	WebhookID      string            `dynamodbav:"webhookId,omitempty"`
+	WebhookURL     string            `dynamodbav:"webhookUrl,omitempty"`
+	AccountName    string            `dynamodbav:"accountName,omitempty"`
+	InstalledAt    time.Time         `dynamodbav:"installedAt"`
+	Broken         string            `dynamodbav:"broken,omitempty"`
+	Settings       map[string]string `dynamodbav:"settings,omitempty"`
 }
 
 type integrationItem struct {
