@@ -114,7 +114,7 @@ func (h *harness) consent(tb testing.TB, tenantID string, q url.Values) events.A
 		query[k] = back.Query().Get(k)
 	}
 	return events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: "/dev" + botbridge.OAuthPath, QueryStringParameters: query,
-		Cookies: []string{cookie.Name + "=" + cookie.Value},
+		Cookies:        []string{cookie.Name + "=" + cookie.Value},
 		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: http.MethodGet}}}
 }
 
