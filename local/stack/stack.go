@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/livesupportbot/backend/local/gateway"
+	"github.com/livesupportbot/backend/local/googlefake"
 	"github.com/livesupportbot/backend/local/lambdarunner"
 	"github.com/livesupportbot/backend/local/linefake"
 	"github.com/livesupportbot/backend/local/metafake"
@@ -94,6 +95,9 @@ type Stack struct {
 	// Zendesk is the fake Zendesk Support of handoffs (any agent's token
 	// works); its Webhook posts agents' comments to the stack.
 	Zendesk *zendeskfake.Server
+	// Google is the fake Google of the Dialogflow bot: its consent page,
+	// token endpoint and detectIntent (any client works).
+	Google *googlefake.Server
 
 	log       *slog.Logger
 	ws        *gateway.WebSocketAPI

@@ -19,6 +19,7 @@ import (
 
 	"github.com/livesupportbot/backend/local/cfntemplate"
 	"github.com/livesupportbot/backend/local/gateway"
+	"github.com/livesupportbot/backend/local/googlefake"
 	"github.com/livesupportbot/backend/local/lambdarunner"
 	"github.com/livesupportbot/backend/local/linefake"
 	"github.com/livesupportbot/backend/local/metafake"
@@ -74,11 +75,19 @@ func (st *starter) listen(context.Context) error {
 	return nil
 }
 
+// The Google OAuth client of the local stack (the fake takes any).
+const (
+	LocalGoogleClientID     = "local-client.apps.googleusercontent.com"
+	LocalGoogleClientSecret = "GOCSPX-local-secret"
+)
+
 // startFakes starts the providers the stack cannot reach, each on a free
 // local port: a fake Graph API for the Meta channels, fake Telegram, LINE,
-// Viber, WeChat and X APIs and a fake Zendesk. The functions call them
-// (META_GRAPH_URL, TELEGRAM_API_URL, LINE_API_URL, LINE_DATA_URL,
-// VIBER_API_URL, WECHAT_API_URL, X_API_URL, ZENDESK_API_URL), and the Meta app's secret and verify token are the local
+// Viber, WeChat and X APIs, a fake Zendesk and a fake Google (OAuth and
+// Dialogflow). The functions call them (META_GRAPH_URL, TELEGRAM_API_URL,
+// LINE_API_URL, LINE_DATA_URL, VIBER_API_URL, WECHAT_API_URL, X_API_URL,
+// ZENDESK_API_URL, GOOGLE_CONSENT_URL, GOOGLE_EXCHANGE_URL,
+// DIALOGFLOW_API_URL); the Google client is LocalGoogleClientID, and the Meta app's secret and verify token are the local
 // ones (metafake.LocalAppSecret) unless PARAM_MetaAppSecret and
 // PARAM_MetaVerifyToken say otherwise, so webhooks signed by
 // local/cmd/metasign are taken.
@@ -92,18 +101,21 @@ func (st *starter) startFakes(context.Context) error {
 	s.WeChat = startFake(st, &err, wechatfake.Start, (*wechatfake.Server).AcceptAnyAccount)
 	s.X = startFake(st, &err, xfake.Start, (*xfake.Server).AcceptAnyAccount)
 	s.Zendesk = startFake(st, &err, zendeskfake.Start, (*zendeskfake.Server).AcceptAnyAgent)
+	s.Google = startFake(st, &err, googlefake.Start, (*googlefake.Server).AcceptAnyClient)
 	if err != nil {
 		return err
 	}
 	env := map[string]string{"META_GRAPH_URL": s.MetaGraph.URL(), "TELEGRAM_API_URL": s.Telegram.URL(),
 		"LINE_API_URL": s.Line.URL(), "LINE_DATA_URL": s.Line.URL(), "VIBER_API_URL": s.Viber.URL(),
-		"WECHAT_API_URL": s.WeChat.URL(), "X_API_URL": s.X.URL(), "ZENDESK_API_URL": s.Zendesk.URL()}
+		"WECHAT_API_URL": s.WeChat.URL(), "X_API_URL": s.X.URL(), "ZENDESK_API_URL": s.Zendesk.URL(),
+		"GOOGLE_CONSENT_URL": s.Google.AuthURL(), "GOOGLE_EXCHANGE_URL": s.Google.TokenURL(), "DIALOGFLOW_API_URL": s.Google.URL()}
 	for k, v := range st.o.Env {
 		env[k] = v
 	}
 	st.o.Env = env
 	params, defaults := st.o.ParamEnv, map[string]string{
-		"PARAM_MetaAppSecret": metafake.LocalAppSecret, "PARAM_MetaVerifyToken": metafake.LocalVerifyToken}
+		"PARAM_MetaAppSecret": metafake.LocalAppSecret, "PARAM_MetaVerifyToken": metafake.LocalVerifyToken,
+		"PARAM_GoogleClientId": LocalGoogleClientID, "PARAM_GoogleClientSecret": LocalGoogleClientSecret}
 	st.o.ParamEnv = func(k string) string {
 		if params != nil {
 			if v := params(k); v != "" {
