@@ -66,7 +66,7 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 	if !b.Wants(m) {
 		return nil
 	}
-	in, err := b.integration(ctx, m.TenantID)
+	in, err := b.has.Integration(ctx, m.TenantID, b.now())
 	if err != nil || in == nil {
 		return err
 	}

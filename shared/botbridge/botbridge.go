@@ -140,7 +140,7 @@ type Bridge struct {
 	creds   tokencache.Cache // the decrypted refresh token, by tenant
 	mu      sync.Mutex
 	sources map[string]source // access tokens in memory, by tenant
-	has     sync.Map          // tenant id -> hasEntry
+	has     *store.IntegrationCache
 }
 
 // source is a tenant's in-memory access tokens, for the refresh token of
@@ -148,11 +148,6 @@ type Bridge struct {
 type source struct {
 	blob string
 	ts   oauth2.TokenSource
-}
-
-type hasEntry struct {
-	in    *chat.ChannelIntegration // nil: none
-	until time.Time
 }
 
 // New returns the bridge of d.
@@ -163,7 +158,8 @@ func New(d Deps) *Bridge {
 	if d.Dialogflow == nil {
 		d.Dialogflow = &dialogflow.Client{}
 	}
-	return &Bridge{Deps: d, now: time.Now, tenants: store.NewTenantCache(d.Store, time.Minute), sources: map[string]source{}}
+	return &Bridge{Deps: d, now: time.Now, tenants: store.NewTenantCache(d.Store, time.Minute), sources: map[string]source{},
+		has: store.NewIntegrationCache(d.Store, Channel, time.Minute)}
 }
 
 // WithClock returns a copy of b that reads the time from now (tests).
@@ -234,27 +230,10 @@ func (b *Bridge) CanReply(context.Context, *chat.Conversation, bool) error { ret
 // forget drops what the instance keeps of a tenant's integration.
 func (b *Bridge) forget(tenantID string) {
 	b.creds.Forget(tenantID)
-	b.has.Delete(tenantID)
+	b.has.Forget(tenantID)
 	b.mu.Lock()
 	delete(b.sources, tenantID)
 	b.mu.Unlock()
-}
-
-// integration is the tenant's integration, kept a minute per instance (nil:
-// none), so visitors' messages of tenants without a bot cost no read.
-func (b *Bridge) integration(ctx context.Context, tenantID string) (*chat.ChannelIntegration, error) {
-	if e, ok := b.has.Load(tenantID); ok && b.now().Before(e.(hasEntry).until) {
-		return e.(hasEntry).in, nil
-	}
-	in, err := b.Store.ChannelIntegration(ctx, tenantID, Channel)
-	if errors.Is(err, chat.ErrNotFound) {
-		in, err = nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	b.has.Store(tenantID, hasEntry{in: in, until: b.now().Add(time.Minute)})
-	return in, nil
 }
 
 // settingsOf reads an integration's settings.

@@ -157,18 +157,9 @@ func (b *Bridge) InstallLink(tenantID string, in Install, rc events.APIGatewayV2
 // sameBrowser reports whether the request carries the install cookie whose
 // hash is nonce.
 func sameBrowser(req events.APIGatewayV2HTTPRequest, nonce string) bool {
-	lines := append([]string(nil), req.Cookies...)
-	for k, v := range req.Headers {
-		if strings.EqualFold(k, "cookie") {
-			lines = append(lines, v)
-		}
-	}
-	for _, line := range lines {
-		cs, _ := http.ParseCookie(line)
-		for _, c := range cs {
-			if c.Name == InstallCookie && subtle.ConstantTimeCompare([]byte(nonceOf(c.Value)), []byte(nonce)) == 1 {
-				return true
-			}
+	for _, v := range webhook.CookieValues(req, InstallCookie) {
+		if subtle.ConstantTimeCompare([]byte(nonceOf(v)), []byte(nonce)) == 1 {
+			return true
 		}
 	}
 	return false

@@ -21,6 +21,7 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/webhook"
 )
 
 // StateTTL is how long an install link stays valid.
@@ -142,18 +143,9 @@ func (b *Bridge) clearInstallCookie(rc events.APIGatewayV2HTTPRequestContext) st
 // sameBrowser reports whether the callback request carries the install cookie
 // whose hash the state's nonce is.
 func sameBrowser(req events.APIGatewayV2HTTPRequest, nonce string) bool {
-	lines := append([]string(nil), req.Cookies...) // payload 2.0 moves Cookie here
-	for k, v := range req.Headers {
-		if strings.EqualFold(k, "cookie") {
-			lines = append(lines, v)
-		}
-	}
-	for _, line := range lines {
-		cs, _ := http.ParseCookie(line)
-		for _, c := range cs {
-			if c.Name == InstallCookie && subtle.ConstantTimeCompare([]byte(installNonce(c.Value)), []byte(nonce)) == 1 {
-				return true
-			}
+	for _, v := range webhook.CookieValues(req, InstallCookie) {
+		if subtle.ConstantTimeCompare([]byte(installNonce(v)), []byte(nonce)) == 1 {
+			return true
 		}
 	}
 	return false

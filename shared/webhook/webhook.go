@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -63,4 +64,26 @@ func Text(status int, s string) events.APIGatewayV2HTTPResponse {
 // Forbidden is a 403 (a handshake with a wrong verify token).
 func Forbidden(detail string) events.APIGatewayV2HTTPResponse {
 	return ProblemStatus(http.StatusForbidden, "Forbidden", detail)
+}
+
+// CookieValues returns the values of the request's cookies named name: API
+// Gateway's payload 2.0 moves them to Cookies; a Cookie header (a test, another
+// front) counts too.
+func CookieValues(req events.APIGatewayV2HTTPRequest, name string) []string {
+	lines := append([]string(nil), req.Cookies...)
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, "cookie") {
+			lines = append(lines, v)
+		}
+	}
+	var out []string
+	for _, line := range lines {
+		cs, _ := http.ParseCookie(line)
+		for _, c := range cs {
+			if c.Name == name {
+				out = append(out, c.Value)
+			}
+		}
+	}
+	return out
 }

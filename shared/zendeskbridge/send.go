@@ -28,7 +28,7 @@ func (b *Bridge) Deliver(ctx context.Context, m *chat.Message) error {
 	if !b.Wants(m) {
 		return nil
 	}
-	if ok, err := b.connected(ctx, m.TenantID); err != nil || !ok {
+	if in, err := b.has.Integration(ctx, m.TenantID, b.now()); err != nil || in == nil {
 		return err
 	}
 	h, err := b.Store.Handoff(ctx, m.TenantID, m.ConversationID, Channel)

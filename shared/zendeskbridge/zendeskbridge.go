@@ -31,7 +31,6 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/livesupportbot/backend/shared/chat"
@@ -92,13 +91,8 @@ type Bridge struct {
 	Deps
 	now     func() time.Time
 	tenants *store.TenantCache
-	creds   tokencache.Cache // by tenant id
-	has     sync.Map         // tenant id -> hasEntry: whether it connected Zendesk
-}
-
-type hasEntry struct {
-	yes   bool
-	until time.Time
+	creds   tokencache.Cache        // by tenant id
+	has     *store.IntegrationCache // whether a tenant connected Zendesk
 }
 
 // New returns the bridge of d.
@@ -106,7 +100,8 @@ func New(d Deps) *Bridge {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Bridge{Deps: d, now: time.Now, tenants: store.NewTenantCache(d.Store, time.Minute)}
+	return &Bridge{Deps: d, now: time.Now, tenants: store.NewTenantCache(d.Store, time.Minute),
+		has: store.NewIntegrationCache(d.Store, Channel, time.Minute)}
 }
 
 // WithClock returns a copy of b that reads the time from now (tests).
@@ -199,7 +194,7 @@ func (b *Bridge) Connect(ctx context.Context, t *chat.Tenant, ch string, c chat.
 		return nil, err
 	}
 	b.creds.Forget(t.ID)
-	b.has.Delete(t.ID)
+	b.has.Forget(t.ID)
 	return in, nil
 }
 
@@ -209,7 +204,7 @@ func (b *Bridge) Disconnect(ctx context.Context, tenantID, ch string) error {
 		return chat.ErrNotFound
 	}
 	b.creds.Forget(tenantID)
-	b.has.Delete(tenantID)
+	b.has.Forget(tenantID)
 	return b.Store.DeleteChannelIntegration(ctx, tenantID, Channel)
 }
 
@@ -250,21 +245,6 @@ func (b *Bridge) integration(ctx context.Context, tenantID string) (*chat.Channe
 		return nil, credentials{}, errors.New("decode zendesk credentials: not the stored shape")
 	}
 	return in, cr, nil
-}
-
-// connected reports whether the tenant connected Zendesk, kept a minute per
-// instance: the contact messages of tenants without it cost no read.
-func (b *Bridge) connected(ctx context.Context, tenantID string) (bool, error) {
-	if e, ok := b.has.Load(tenantID); ok && b.now().Before(e.(hasEntry).until) {
-		return e.(hasEntry).yes, nil
-	}
-	_, err := b.Store.ChannelIntegration(ctx, tenantID, Channel)
-	if err != nil && !errors.Is(err, chat.ErrNotFound) {
-		return false, err
-	}
-	yes := err == nil
-	b.has.Store(tenantID, hasEntry{yes: yes, until: b.now().Add(time.Minute)})
-	return yes, nil
 }
 
 // client is the Zendesk API of a subdomain with the agent's credentials.
