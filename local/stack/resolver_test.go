@@ -29,7 +29,7 @@ func TestResolver_GivesFunctionsTheTemplatesEnvironmentPointedAtLocalServices(t 
 			"DataTable": {Name: "DataTable", Arn: "arn:aws:dynamodb:us-east-1:123456789012:table/DataTable",
 				StreamArn: "arn:aws:dynamodb:us-east-1:123456789012:table/DataTable/stream/x"},
 			"ArchiveTable": {Name: "ArchiveTable"}}},
-		secrets: map[string]string{"VisitorTokenKeySecret": visitorKeyARN, "SubjectHashKeySecret": "arn:s", "PlatformTokenSecret": "arn:p", "SlackAppSecret": "arn:sl", "MetaAppSecretSecret": "arn:meta"},
+		secrets: map[string]string{"VisitorTokenKeySecret": visitorKeyARN, "SubjectHashKeySecret": "arn:s", "PlatformTokenSecret": "arn:p", "SlackAppSecret": "arn:sl", "MetaAppSecretSecret": "arn:meta", "GoogleAppSecret": "arn:google"},
 		tpl:     tpl, httpBase: "http://127.0.0.1:8080", wsHost: "127.0.0.1:8081",
 		apis: map[string]string{"HttpApi": "http", "WebSocketApi": "ws"},
 	}
@@ -55,6 +55,7 @@ func TestResolver_GivesFunctionsTheTemplatesEnvironmentPointedAtLocalServices(t 
 		{"WsMessageFunction", "MAX_MESSAGE_CHARS", "4000"},
 		{"WebhookMetaFunction", "META_APP_SECRETS_ARN", "arn:meta"},
 		{"WebhookChannelsFunction", "TELEGRAM_API_URL", "https://api.telegram.org"},
+		{"DispatchFunction", "GOOGLE_APP_SECRETS_ARN", "arn:google"},
 	}
 	for _, tt := range tests {
 		if got := env[tt.fn][tt.name]; got != tt.want {

@@ -126,8 +126,9 @@ func TestBot_AnswersOnceAndHandsOff(t *testing.T) {
 	}
 }
 
-// A visitor asking for a person ("Human!", or the tenant's phrase) hands
-// off without asking Dialogflow; an agent's reply ends the bot's turn too.
+// A visitor asking for a person ("Human!", or the tenant's phrase, but not
+// a longer message containing it) hands off without asking Dialogflow; an
+// agent's reply ends the bot's turn too.
 func TestBot_VisitorOrAgentTakesOver(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
@@ -140,6 +141,24 @@ func TestBot_VisitorOrAgentTakesOver(t *testing.T) {
 	}
 	if st, _ := h.st.BotState(ctx, ten.ID, m.ConversationID); !st.People || st.Reason != botbridge.ReasonAsked {
 		t.Errorf("state %+v", st)
+	}
+	// The tenant's own phrase (installed with phrases=operator).
+	phr := h.tenant(t)
+	q := settings("es")
+	q.Set("project", "bot-"+phr.ID[len(phr.ID)-20:])
+	q.Set("phrases", "Operator, real person")
+	if res, _ := h.bridge.HandleOAuth(ctx, h.consent(t, phr.ID, q)); res.StatusCode != http.StatusOK {
+		t.Fatalf("install: %d %s", res.StatusCode, res.Body)
+	}
+	p := h.visitor(t, phr)
+	pm := p.say(t, "Real person, please?")
+	if st, _ := h.st.BotState(ctx, phr.ID, pm.ConversationID); st.People {
+		t.Errorf("a message that only contains a phrase handed off: %+v", st)
+	}
+	calls := len(h.gf.Calls())
+	p.say(t, "operator!")
+	if st, _ := h.st.BotState(ctx, phr.ID, pm.ConversationID); !st.People || st.Reason != botbridge.ReasonAsked || len(h.gf.Calls()) != calls {
+		t.Errorf("the tenant's phrase: state %+v, %d calls (was %d)", st, len(h.gf.Calls()), calls)
 	}
 	other := h.tenant(t)
 	h.install(t, other, "es")
