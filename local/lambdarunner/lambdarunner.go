@@ -220,6 +220,12 @@ func (p *Pool) retire(in *instance) {
 // spawn starts an instance; the caller has counted it in p.starting.
 func (p *Pool) spawn(ctx context.Context) (*instance, error) {
 	in, err := startInstance(ctx, p.spec, p.recordInit)
+	// The two ports are found free, then bound by the emulator: another
+	// process can take one in between, and the emulator exits at start.
+	// New ports, up to twice more.
+	for try := 0; errors.Is(err, errExitedAtStart) && try < 2; try++ {
+		in, err = startInstance(ctx, p.spec, p.recordInit)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.starting--
@@ -285,6 +291,9 @@ type instance struct {
 }
 
 var initReport = regexp.MustCompile(`INIT REPORT\(.*durationMs: ([0-9.]+)`)
+
+// errExitedAtStart: the emulator stopped before it served (a port taken).
+var errExitedAtStart = errors.New("exited at start")
 
 func startInstance(ctx context.Context, spec Spec, onInit func(time.Duration)) (*instance, error) {
 	port, err := freePort()
@@ -353,7 +362,7 @@ func startInstance(ctx context.Context, spec Spec, onInit func(time.Duration)) (
 		}
 		select {
 		case <-in.done:
-			return nil, fmt.Errorf("emulator of %s exited at start: %v", spec.Name, cmd.ProcessState)
+			return nil, fmt.Errorf("emulator of %s %w: %v", spec.Name, errExitedAtStart, cmd.ProcessState)
 		case <-ctx.Done():
 			in.stop()
 			return nil, ctx.Err()

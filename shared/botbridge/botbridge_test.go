@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livesupportbot/backend/local/privacytest"
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/botbridge"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/dialogflow"
@@ -249,5 +251,34 @@ func TestBot_OnlyEnabledChannels(t *testing.T) {
 	}
 	if n := len(h.gf.Calls()); n != 0 {
 		t.Errorf("%d calls for a channel the bot does not answer", n)
+	}
+}
+
+// The bot's records of a conversation (who answers it, the claims of the
+// messages it was asked) and its answers go with the contact's erasure.
+func TestBot_RecordsErasedWithTheContact(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	ten := h.tenant(t)
+	h.install(t, ten, "cx")
+	v := h.visitor(t, ten)
+	m := v.say(t, "hello")
+	v.say(t, "human")
+	bucket := testaws.NewBucket(t)
+	doc := privacytest.Export(t, h.st, bucket, nil, ten.ID, m.ContactID)
+	kinds := map[string]bool{}
+	for _, p := range doc.Parts {
+		kinds[p.Entity] = true
+	}
+	if !kinds["botState"] || !kinds["botQuery"] {
+		t.Errorf("export entities %v: want the bot's records", kinds)
+	}
+	privacytest.Erase(t, h.st, bucket, ten.ID, m.ContactID)
+	if st, _ := h.st.BotState(ctx, ten.ID, m.ConversationID); st.People {
+		t.Error("the bot state outlived the erasure")
+	}
+	left, err := h.st.SubjectHoldings(ctx, ten.ID, []string{m.ContactID}, false)
+	if err != nil || len(left.ExportRows()) != 0 {
+		t.Errorf("items left after erasure: %d %v", len(left.ExportRows()), err)
 	}
 }
