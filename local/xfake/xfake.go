@@ -118,6 +118,7 @@ type Server struct {
 	access     map[string]*access
 	hooks      []*hook
 	nextHook   uint64
+	hookLimit  int // webhooks per app (0: no limit)
 	nextEvent  uint64
 	sends      []Send
 	faults     []int
@@ -154,6 +155,7 @@ func newServer() *Server {
 	s.mux.HandleFunc("GET /2/users/me", s.me)
 	s.mux.HandleFunc("GET /2/webhooks", s.listWebhooks)
 	s.mux.HandleFunc("POST /2/webhooks", s.createWebhook)
+	s.mux.HandleFunc("DELETE /2/webhooks/{id}", s.deleteWebhook)
 	s.mux.HandleFunc("POST /2/account_activity/webhooks/{id}/subscriptions/all", s.subscribe)
 	s.mux.HandleFunc("DELETE /2/account_activity/webhooks/{id}/subscriptions/{user}/all", s.unsubscribe)
 	s.mux.HandleFunc("POST /2/dm_conversations/with/{participant}/messages", s.send)
@@ -460,16 +462,48 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 		invalid(w, "The `url` body parameter value is not a valid webhook URL")
 		return
 	}
+	n := 0
 	for _, h := range s.hooks {
 		if h.app == app && h.url == body.URL {
 			problem(w, http.StatusBadRequest, "Duplicate URL", "A webhook with this URL is registered already.", "about:blank")
 			return
 		}
+		if h.app == app {
+			n++
+		}
+	}
+	if s.hookLimit > 0 && n >= s.hookLimit {
+		problem(w, http.StatusForbidden, "Forbidden", "The app has reached its limit of webhooks.", "about:blank")
+		return
 	}
 	h := &hook{id: strconv.FormatUint(s.nextHook, 10), url: body.URL, app: app, created: time.Now().UTC(), subs: map[string]bool{}}
 	s.nextHook++
 	s.hooks = append(s.hooks, h)
 	reply(w, http.StatusOK, map[string]any{"data": h.json()})
+}
+
+// deleteWebhook is DELETE /2/webhooks/{id} (the app's bearer token).
+func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
+	app := s.appAuth(w, r)
+	if app == "" {
+		return
+	}
+	for i, h := range s.hooks {
+		if h.id == r.PathValue("id") && h.app == app {
+			s.hooks = append(s.hooks[:i], s.hooks[i+1:]...)
+			reply(w, http.StatusOK, map[string]any{"data": map[string]bool{"deleted": true}})
+			return
+		}
+	}
+	problem(w, http.StatusNotFound, "Not Found Error", "Could not find the webhook.", "about:blank")
+}
+
+// SetWebhookLimit makes registering more than n webhooks per app answer 403
+// (X's tiers allow a few; 0: no limit).
+func (s *Server) SetWebhookLimit(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hookLimit = n
 }
 
 // hookOf is the webhook of r's path, or nil after answering 404.

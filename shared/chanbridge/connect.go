@@ -88,6 +88,9 @@ func (b *Bridge) Connect(ctx context.Context, t *chat.Tenant, ch string, c chat.
 		err = b.keepFirst(ctx, in, *token)
 	}
 	if err == nil {
+		if prev != nil {
+			creds.Replaces = prev.WebhookURL
+		}
 		_, err = p.Connect(ctx, creds, in.WebhookURL)
 	}
 	if err != nil {

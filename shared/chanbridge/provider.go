@@ -42,6 +42,10 @@ type Credentials struct {
 	RefreshToken   string `json:"refreshToken,omitempty"`
 
 	Access string `json:"-"`
+	// Replaces is, at a reconnect, the webhook URL of the integration the
+	// connect replaces: a provider that registers webhooks per app (X) may
+	// remove that one, which no longer works.
+	Replaces string `json:"-"`
 }
 
 // Account is what connecting tells of the tenant's account on the channel:

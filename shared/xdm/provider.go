@@ -231,11 +231,13 @@ func (p *Provider) Connect(ctx context.Context, creds chanbridge.Credentials, we
 	if err != nil {
 		return chanbridge.Account{}, err
 	}
-	id := ""
+	id, stale := "", []string{}
 	for _, h := range hooks {
-		if h.URL == webhookURL {
+		switch {
+		case h.URL == webhookURL:
 			id = h.ID
-			break
+		case h.URL == creds.Replaces:
+			stale = append(stale, h.ID)
 		}
 	}
 	if id == "" {
@@ -244,7 +246,17 @@ func (p *Provider) Connect(ctx context.Context, creds chanbridge.Credentials, we
 		}
 		c := call{name: "webhook registration", method: http.MethodPost, path: "/2/webhooks", json: map[string]string{"url": webhookURL},
 			bearer: app, secrets: append(secretsOf(creds), app, webhookURL)}
-		if err := p.do(ctx, c, &ans); err != nil {
+		err := p.do(ctx, c, &ans)
+		if errors.Is(err, chanbridge.ErrRefused) && len(stale) > 0 {
+			// X limits an app's webhooks: the one of the integration this
+			// connect replaces (its URL dead from now on) makes room, and
+			// registering is tried again.
+			if err = p.deleteWebhooks(ctx, creds, app, stale); err == nil {
+				stale = nil
+				err = p.do(ctx, c, &ans)
+			}
+		}
+		if err != nil {
 			return chanbridge.Account{}, err
 		}
 		if id = ans.Data.ID; id == "" {
@@ -265,7 +277,24 @@ func (p *Provider) Connect(ctx context.Context, creds chanbridge.Credentials, we
 	if status != http.StatusConflict && !sub.Data.Subscribed {
 		return chanbridge.Account{}, errors.New("x: subscription: answer is not subscribed")
 	}
+	// The replaced integration's webhook (its URL stopped working) goes.
+	if err := p.deleteWebhooks(ctx, creds, app, stale); err != nil {
+		return chanbridge.Account{}, err
+	}
 	return acct, nil
+}
+
+// deleteWebhooks removes the app's webhooks of ids (DELETE /2/webhooks/<id>,
+// the app's bearer token); one already gone is no error.
+func (p *Provider) deleteWebhooks(ctx context.Context, creds chanbridge.Credentials, app string, ids []string) error {
+	for _, id := range ids {
+		c := call{name: "webhook removal", method: http.MethodDelete, path: "/2/webhooks/" + url.PathEscape(id),
+			bearer: app, secrets: append(secretsOf(creds), app), ok: []int{http.StatusNotFound}}
+		if _, err := p.doStatus(ctx, c, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Disconnect unsubscribes the account from the app's webhooks (DELETE

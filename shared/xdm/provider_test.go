@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -184,8 +185,10 @@ func TestConnect(t *testing.T) {
 	if again := f.Webhooks(); len(again) != 1 || again[0].ID != hooks[0].ID || !f.Subscribed(account) {
 		t.Fatalf("webhooks after a second Connect %+v", again)
 	}
-	// A new URL (a reconnect): a second webhook, subscribed too.
-	if _, err := p.Connect(ctx, creds, hookURL+"b"); err != nil || len(f.Webhooks()) != 2 {
+	// A new URL (a reconnect): the new webhook replaces the old one.
+	re := creds
+	re.Replaces = hookURL
+	if _, err := p.Connect(ctx, re, hookURL+"b"); err != nil || len(f.Webhooks()) != 1 || f.Webhooks()[0].URL != hookURL+"b" {
 		t.Fatalf("Connect to another URL: %v, webhooks %+v", err, f.Webhooks())
 	}
 	if err := p.Disconnect(ctx, creds); err != nil {
@@ -232,13 +235,14 @@ func TestConnect(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.creds(creds)
+			before := f.Webhooks()
 			_, err := p.Connect(ctx, c, tc.url)
 			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.code) {
 				t.Fatalf("Connect: %v, want %v naming %q", err, tc.is, tc.code)
 			}
 			clean(t, err, c, tc.secrets...)
-			if n := len(f.Webhooks()); n != 2 {
-				t.Errorf("%d webhooks after a refused Connect, want 2", n)
+			if after := f.Webhooks(); len(after) != len(before) {
+				t.Errorf("%d webhooks after a refused Connect, %d before", len(after), len(before))
 			}
 		})
 	}
@@ -450,5 +454,44 @@ func TestProviderBasics(t *testing.T) {
 	}
 	if _, err := url.Parse(xdm.DefaultBaseURL); err != nil {
 		t.Error(err)
+	}
+}
+
+// A reconnect (a new webhook URL) works within X's per-app webhook limit:
+// the replaced integration's webhook goes, another webhook of the app (of
+// another integration, or not ours) stays, and the account is subscribed to
+// the new one.
+func TestReconnectReplacesTheOldWebhook(t *testing.T) {
+	f, p, creds := setup(t)
+	f.SetWebhookLimit(2)
+	if _, err := p.Connect(ctx, creds, hookURL); err != nil {
+		t.Fatal(err)
+	}
+	other := "https://api.livesupportbot.test/webhooks/x/wh-of-another-integration"
+	app := appBearer(t, f, creds)
+	req, _ := http.NewRequest(http.MethodPost, f.URL()+"/2/webhooks", strings.NewReader(`{"url":"`+other+`"}`))
+	req.Header.Set("Authorization", "Bearer "+app)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("another webhook of the app: %v %v", err, res)
+	}
+	res.Body.Close()
+	next := "https://api.livesupportbot.test/webhooks/x/wh-secret-id-2"
+	re := creds
+	re.Replaces = hookURL
+	if _, err := p.Connect(ctx, re, next); err != nil {
+		t.Fatalf("reconnect at the limit: %v", err)
+	}
+	var urls []string
+	for _, h := range f.Webhooks() {
+		urls = append(urls, h.URL)
+		if h.URL == next && strings.Join(h.Subscribers, ",") != account {
+			t.Errorf("the new webhook's subscribers %v", h.Subscribers)
+		}
+	}
+	slices.Sort(urls)
+	if want := []string{other, next}; !slices.Equal(urls, want) {
+		t.Errorf("webhooks %v, want %v", urls, want)
 	}
 }
