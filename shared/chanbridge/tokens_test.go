@@ -198,3 +198,22 @@ func TestWeChatHandshakeAckQuotaAndToken(t *testing.T) {
 		t.Errorf("a reply 49 hours later: %+v", dl)
 	}
 }
+
+// X allows an app few webhooks: connecting the same account again (a new
+// URL) replaces the old webhook instead of failing at the limit.
+func TestXReconnectWithinTheWebhookLimit(t *testing.T) {
+	h := newHarness(t)
+	h.xf.SetWebhookLimit(1)
+	d := driverOf("x")
+	ten := h.tenant(t)
+	c, first := h.connect(t, ten, d)
+	// X rotated the owner's refresh token at the first connect: the owner
+	// grants the app again for the new one.
+	c.RefreshToken = h.xf.AddAccount(xfake.Account{ConsumerKey: c.ConsumerKey, ConsumerSecret: c.ConsumerSecret, ClientID: c.ClientID,
+		ClientSecret: c.ClientSecret, UserID: first.AccountID}).RefreshToken
+	_, again := h.connect(t, ten, driver{name: "x", connect: func(*harness) chat.ChannelConnect { return c }})
+	hooks := h.xf.Webhooks()
+	if len(hooks) != 1 || hooks[0].URL != again.WebhookURL || again.WebhookURL == first.WebhookURL || !h.xf.Subscribed(again.AccountID) {
+		t.Fatalf("webhooks %+v after a reconnect", hooks)
+	}
+}
