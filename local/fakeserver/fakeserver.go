@@ -39,3 +39,40 @@ func Start(name, addr string, h http.Handler) (*httptest.Server, error) {
 	srv.Start()
 	return srv, nil
 }
+
+// Host is the running server a fake embeds: it gives the fake Close and
+// URL (the server's root), and lets Serve and Listen start it.
+type Host struct{ srv *httptest.Server }
+
+// Close stops the server.
+func (h *Host) Close() { h.srv.Close() }
+
+// URL is the server's root, "http://127.0.0.1:<port>".
+func (h *Host) URL() string { return h.srv.URL }
+
+func (h *Host) host() *Host { return h }
+
+// Fake is a provider's fake: a handler that embeds a Host.
+type Fake interface {
+	http.Handler
+	host() *Host
+}
+
+// Serve starts f on a local port until the test ends (New), and returns it.
+func Serve[F Fake](tb testing.TB, f F) F {
+	tb.Helper()
+	f.host().srv = New(tb, f)
+	return f
+}
+
+// Listen starts f on addr for the local stack (Start; name says whose fake
+// it is in errors), and returns it; Close stops it.
+func Listen[F Fake](name, addr string, f F) (F, error) {
+	srv, err := Start(name, addr, f)
+	if err != nil {
+		var none F
+		return none, err
+	}
+	f.host().srv = srv
+	return f, nil
+}

@@ -48,7 +48,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -114,7 +113,7 @@ type code struct {
 
 // Server is the fake Google. It is safe for concurrent use.
 type Server struct {
-	srv *httptest.Server
+	fakeserver.Host
 
 	mu        sync.Mutex
 	acceptAny bool
@@ -134,21 +133,13 @@ type Server struct {
 // New starts a fake on a local port; it stops when the test ends.
 func New(tb testing.TB) *Server {
 	tb.Helper()
-	s := newServer()
-	s.srv = fakeserver.New(tb, s)
-	return s
+	return fakeserver.Serve(tb, newServer())
 }
 
 // Start starts a fake for the local stack on addr ("127.0.0.1:4040"; a
 // missing host is 127.0.0.1, never every interface). Close stops it.
 func Start(addr string) (*Server, error) {
-	s := newServer()
-	srv, err := fakeserver.Start("googlefake", addr, s)
-	if err != nil {
-		return nil, err
-	}
-	s.srv = srv
-	return s, nil
+	return fakeserver.Listen("googlefake", addr, newServer())
 }
 
 func newServer() *Server {
@@ -156,18 +147,15 @@ func newServer() *Server {
 		usedCodes: map[string]bool{}, refresh: map[string]*grant{}, access: map[string]*access{}, life: TokenLife}
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
-
 // URL is the server's URL: Dialogflow's base URL (dialogflow.Client's
 // BaseURL).
-func (s *Server) URL() string { return s.srv.URL }
+func (s *Server) URL() string { return s.Host.URL() }
 
 // AuthURL is the consent page's URL, URL()+"/auth".
-func (s *Server) AuthURL() string { return s.srv.URL + "/auth" }
+func (s *Server) AuthURL() string { return s.Host.URL() + "/auth" }
 
 // TokenURL is the token endpoint's URL, URL()+"/token".
-func (s *Server) TokenURL() string { return s.srv.URL + "/token" }
+func (s *Server) TokenURL() string { return s.Host.URL() + "/token" }
 
 // Endpoint is the fake's OAuth 2.0 endpoint, the client authenticated in
 // the form's parameters (as Google's).

@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -63,7 +62,7 @@ type accepted struct {
 
 // Server is the fake Messaging API. It is safe for concurrent use.
 type Server struct {
-	srv *httptest.Server
+	fakeserver.Host
 
 	mu          sync.Mutex
 	channels    map[string]*channelInfo // token -> channel
@@ -80,21 +79,13 @@ type Server struct {
 // New starts a fake on a local port; it stops when the test ends.
 func New(tb testing.TB) *Server {
 	tb.Helper()
-	s := newServer()
-	s.srv = fakeserver.New(tb, s)
-	return s
+	return fakeserver.Serve(tb, newServer())
 }
 
 // Start starts a fake for the local stack on addr ("127.0.0.1:4020"; a
 // missing host is 127.0.0.1, never every interface). Close stops it.
 func Start(addr string) (*Server, error) {
-	s := newServer()
-	srv, err := fakeserver.Start("linefake", addr, s)
-	if err != nil {
-		return nil, err
-	}
-	s.srv = srv
-	return s, nil
+	return fakeserver.Listen("linefake", addr, newServer())
 }
 
 func newServer() *Server {
@@ -102,11 +93,8 @@ func newServer() *Server {
 		replyTokens: map[string]bool{}, contents: map[string]content{}}
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
-
 // URL is the base URL of both hosts, for line.Provider's APIURL and DataURL.
-func (s *Server) URL() string { return s.srv.URL }
+func (s *Server) URL() string { return s.Host.URL() }
 
 // AddChannel makes token the channel access token of a channel whose bot has
 // user id botUserID (the webhook's destination) and display name name. Calls

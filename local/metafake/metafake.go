@@ -16,7 +16,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,7 +51,7 @@ type fault struct{ status, code, subcode int }
 
 // Server is the fake Graph API. It is safe for concurrent use.
 type Server struct {
-	srv *httptest.Server
+	fakeserver.Host
 
 	mu       sync.Mutex
 	accounts map[string]string // account id -> token
@@ -69,21 +68,13 @@ type Server struct {
 // New starts a fake on a local port; it stops when the test ends.
 func New(tb testing.TB) *Server {
 	tb.Helper()
-	s := newServer()
-	s.srv = fakeserver.New(tb, s)
-	return s
+	return fakeserver.Serve(tb, newServer())
 }
 
 // Start starts a fake for the local stack on addr ("127.0.0.1:4010"; a
 // missing host is 127.0.0.1, never every interface). Close stops it.
 func Start(addr string) (*Server, error) {
-	s := newServer()
-	srv, err := fakeserver.Start("metafake", addr, s)
-	if err != nil {
-		return nil, err
-	}
-	s.srv = srv
-	return s, nil
+	return fakeserver.Listen("metafake", addr, newServer())
 }
 
 // AcceptAnyAccount makes the fake take sends of accounts it was not told of,
@@ -99,12 +90,9 @@ func newServer() *Server {
 	return &Server{accounts: map[string]string{}, media: map[string]media{}, cdn: map[string]media{}}
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
-
 // URL is the Graph API base URL to give meta.Graph: the server's URL and
 // "/v21.0".
-func (s *Server) URL() string { return s.srv.URL + "/" + Version }
+func (s *Server) URL() string { return s.Host.URL() + "/" + Version }
 
 // AddAccount makes accountID (a page id, an Instagram account id or a
 // phone_number_id) a sender with its token. Sends from an unknown account,
@@ -129,7 +117,7 @@ func (s *Server) CDN(name, mime string, data []byte) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cdn[name] = media{mime, data}
-	return s.srv.URL + "/cdn/" + name + "?oh=fake-signature"
+	return s.Host.URL() + "/cdn/" + name + "?oh=fake-signature"
 }
 
 // FailNext refuses the next n sends with a Graph error: HTTP status, error
@@ -304,7 +292,7 @@ func (s *Server) mediaInfo(w http.ResponseWriter, id, token string) {
 	sum := sha256.Sum256(m.data)
 	reply(w, http.StatusOK, map[string]any{"messaging_product": "whatsapp", "id": id, "mime_type": m.mime,
 		"sha256": hex.EncodeToString(sum[:]), "file_size": len(m.data),
-		"url": s.srv.URL + "/media/" + id + "?ext=" + strconv.Itoa(len(id)) + "&hash=fake"})
+		"url": s.Host.URL() + "/media/" + id + "?ext=" + strconv.Itoa(len(id)) + "&hash=fake"})
 }
 
 func (s *Server) serveMediaBytes(w http.ResponseWriter, id, token string) {

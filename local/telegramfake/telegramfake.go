@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"hash/fnv"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,7 +57,7 @@ type fault struct{ code, retryAfter int }
 
 // Server is the fake Bot API. It is safe for concurrent use.
 type Server struct {
-	srv *httptest.Server
+	fakeserver.Host
 
 	mu        sync.Mutex
 	bots      map[string]*bot // by token
@@ -73,32 +72,21 @@ type Server struct {
 // New starts a fake on a local port; it stops when the test ends.
 func New(tb testing.TB) *Server {
 	tb.Helper()
-	s := newServer()
-	s.srv = fakeserver.New(tb, s)
-	return s
+	return fakeserver.Serve(tb, newServer())
 }
 
 // Start starts a fake for the local stack on addr ("127.0.0.1:4011"; a
 // missing host is 127.0.0.1, never every interface). Close stops it.
 func Start(addr string) (*Server, error) {
-	s := newServer()
-	srv, err := fakeserver.Start("telegramfake", addr, s)
-	if err != nil {
-		return nil, err
-	}
-	s.srv = srv
-	return s, nil
+	return fakeserver.Listen("telegramfake", addr, newServer())
 }
 
 func newServer() *Server {
 	return &Server{bots: map[string]*bot{}, files: map[string]file{}}
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
-
 // URL is the Bot API base to give telegram.Provider.BaseURL.
-func (s *Server) URL() string { return s.srv.URL }
+func (s *Server) URL() string { return s.Host.URL() }
 
 // AddBot makes token a bot's, with its id and username. Calls with an unknown
 // token are refused with 401 Unauthorized (unless AcceptAnyBot).

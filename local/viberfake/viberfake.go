@@ -17,7 +17,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -76,7 +75,7 @@ type fault struct{ status, http int }
 
 // Server is the fake Viber API. It is safe for concurrent use.
 type Server struct {
-	srv *httptest.Server
+	fakeserver.Host
 
 	mu           sync.Mutex
 	accounts     map[string]*account // by auth token
@@ -92,21 +91,13 @@ type Server struct {
 // New starts a fake on a local port; it stops when the test ends.
 func New(tb testing.TB) *Server {
 	tb.Helper()
-	s := newServer()
-	s.srv = fakeserver.New(tb, s)
-	return s
+	return fakeserver.Serve(tb, newServer())
 }
 
 // Start starts a fake for the local stack on addr ("127.0.0.1:4020"; a
 // missing host is 127.0.0.1, never every interface). Close stops it.
 func Start(addr string) (*Server, error) {
-	s := newServer()
-	srv, err := fakeserver.Start("viberfake", addr, s)
-	if err != nil {
-		return nil, err
-	}
-	s.srv = srv
-	return s, nil
+	return fakeserver.Listen("viberfake", addr, newServer())
 }
 
 func newServer() *Server {
@@ -114,12 +105,9 @@ func newServer() *Server {
 		unsubscribed: map[string]bool{}}
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
-
 // URL is the API's base URL to give viber.Provider: the server's URL and
 // "/pa".
-func (s *Server) URL() string { return s.srv.URL + "/pa" }
+func (s *Server) URL() string { return s.Host.URL() + "/pa" }
 
 // AddAccount makes token the auth token of the account id ("pa:..."), named
 // name. Calls with an unknown token are refused with status 2
@@ -156,7 +144,7 @@ func (s *Server) CDN(name, mime string, data []byte) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cdn[name] = media{mime, data}
-	return s.srv.URL + "/media/" + url.PathEscape(name)
+	return s.Host.URL() + "/media/" + url.PathEscape(name)
 }
 
 // Unsubscribe makes receiver a user who left the account: later sends to

@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -100,7 +99,7 @@ type fault struct{ code, http int }
 
 // Server is the fake WeChat API. It is safe for concurrent use.
 type Server struct {
-	srv *httptest.Server
+	fakeserver.Host
 
 	mu           sync.Mutex
 	accounts     map[string]*account // by app id
@@ -118,21 +117,13 @@ type Server struct {
 // New starts a fake on a local port; it stops when the test ends.
 func New(tb testing.TB) *Server {
 	tb.Helper()
-	s := newServer()
-	s.srv = fakeserver.New(tb, s)
-	return s
+	return fakeserver.Serve(tb, newServer())
 }
 
 // Start starts a fake for the local stack on addr ("127.0.0.1:4030"; a
 // missing host is 127.0.0.1, never every interface). Close stops it.
 func Start(addr string) (*Server, error) {
-	s := newServer()
-	srv, err := fakeserver.Start("wechatfake", addr, s)
-	if err != nil {
-		return nil, err
-	}
-	s.srv = srv
-	return s, nil
+	return fakeserver.Listen("wechatfake", addr, newServer())
 }
 
 func newServer() *Server {
@@ -140,12 +131,9 @@ func newServer() *Server {
 		users: map[string]*user{}, now: time.Now}
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
-
 // URL is the API's base URL to give wechat.Provider (the paths start with
 // "/cgi-bin/").
-func (s *Server) URL() string { return s.srv.URL }
+func (s *Server) URL() string { return s.Host.URL() }
 
 // SetClock makes now the fake's clock (token lives and the 48-hour window).
 func (s *Server) SetClock(now func() time.Time) {
@@ -409,7 +397,7 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"errcode":%d,"errmsg":"invalid media_id"}`, CodeInvalidMediaID)
 		return
 	case strings.HasPrefix(m.mime, "video/"):
-		reply(w, map[string]any{"video_url": s.srv.URL + "/video/" + url.PathEscape(id)})
+		reply(w, map[string]any{"video_url": s.Host.URL() + "/video/" + url.PathEscape(id)})
 		return
 	}
 	w.Header().Set("Content-Type", m.mime)

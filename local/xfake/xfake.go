@@ -22,7 +22,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -104,7 +103,7 @@ type hook struct {
 
 // Server is the fake X API. It is safe for concurrent use.
 type Server struct {
-	srv *httptest.Server
+	fakeserver.Host
 	mux *http.ServeMux
 
 	mu         sync.Mutex
@@ -129,21 +128,13 @@ type Server struct {
 // New starts a fake on a local port; it stops when the test ends.
 func New(tb testing.TB) *Server {
 	tb.Helper()
-	s := newServer()
-	s.srv = fakeserver.New(tb, s)
-	return s
+	return fakeserver.Serve(tb, newServer())
 }
 
 // Start starts a fake for the local stack on addr ("127.0.0.1:4030"; a
 // missing host is 127.0.0.1, never every interface). Close stops it.
 func Start(addr string) (*Server, error) {
-	s := newServer()
-	srv, err := fakeserver.Start("xfake", addr, s)
-	if err != nil {
-		return nil, err
-	}
-	s.srv = srv
-	return s, nil
+	return fakeserver.Listen("xfake", addr, newServer())
 }
 
 func newServer() *Server {
@@ -162,11 +153,8 @@ func newServer() *Server {
 	return s
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
-
 // URL is the API's base URL to give xdm.Provider: the server's URL.
-func (s *Server) URL() string { return s.srv.URL }
+func (s *Server) URL() string { return s.Host.URL() }
 
 // AddAccount adds an account and its app. Blank fields are filled (the
 // n-th account: consumer key "xfake-consumer-key-n", user id 1500000000000000000+n,

@@ -24,7 +24,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -100,7 +99,7 @@ type idemRecord struct {
 
 // Server is the fake Zendesk. It is safe for concurrent use.
 type Server struct {
-	srv *httptest.Server
+	fakeserver.Host
 
 	mu          sync.Mutex
 	users       map[string]*user // by id
@@ -128,8 +127,7 @@ type Server struct {
 // New starts a fake on a local port; it stops when the test ends.
 func New(tb testing.TB) *Server {
 	tb.Helper()
-	s := newServer()
-	s.srv = fakeserver.New(tb, s)
+	s := fakeserver.Serve(tb, newServer())
 	tb.Cleanup(s.pending.Wait) // runs before the server closes
 	return s
 }
@@ -137,13 +135,7 @@ func New(tb testing.TB) *Server {
 // Start starts a fake for the local stack on addr ("127.0.0.1:4030"; a
 // missing host is 127.0.0.1, never every interface). Close stops it.
 func Start(addr string) (*Server, error) {
-	s := newServer()
-	srv, err := fakeserver.Start("zendeskfake", addr, s)
-	if err != nil {
-		return nil, err
-	}
-	s.srv = srv
-	return s, nil
+	return fakeserver.Listen("zendeskfake", addr, newServer())
 }
 
 func newServer() *Server {
@@ -155,12 +147,12 @@ func newServer() *Server {
 // Close waits for the webhook deliveries under way and stops the server.
 func (s *Server) Close() {
 	s.pending.Wait()
-	s.srv.Close()
+	s.Host.Close()
 }
 
 // URL is the account's base URL to give zendesk.Client (as
 // https://<subdomain>.zendesk.com).
-func (s *Server) URL() string { return s.srv.URL }
+func (s *Server) URL() string { return s.Host.URL() }
 
 // AddAgent makes email an agent named name whose API token is token, and
 // returns the agent's user id. Calls with another token for email, or an
@@ -545,7 +537,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request, agent *use
 		s.lose--
 		zendeskError(w, http.StatusInternalServerError)
 	} else {
-		w.Header().Set("Location", s.srv.URL+"/api/v2/tickets/"+t.ID+".json")
+		w.Header().Set("Location", s.Host.URL()+"/api/v2/tickets/"+t.ID+".json")
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(http.StatusCreated)
 		w.Write(body)
@@ -656,7 +648,7 @@ func (s *Server) echoOf(t *Ticket, c Comment) []echoed {
 }
 
 func (s *Server) userJSON(u *user) map[string]any {
-	return map[string]any{"id": json.Number(u.ID), "url": s.srv.URL + "/api/v2/users/" + u.ID + ".json",
+	return map[string]any{"id": json.Number(u.ID), "url": s.Host.URL() + "/api/v2/users/" + u.ID + ".json",
 		"name": u.Name, "email": u.Email, "role": u.Role, "active": true, "verified": true}
 }
 
@@ -669,7 +661,7 @@ func (s *Server) ticketJSON(t *Ticket) map[string]any {
 	if len(t.Comments) > 0 {
 		desc = t.Comments[0].Body
 	}
-	return map[string]any{"id": json.Number(t.ID), "url": s.srv.URL + "/api/v2/tickets/" + t.ID + ".json",
+	return map[string]any{"id": json.Number(t.ID), "url": s.Host.URL() + "/api/v2/tickets/" + t.ID + ".json",
 		"external_id": ext, "subject": t.Subject, "raw_subject": t.Subject, "description": desc,
 		"status": t.Status, "requester_id": json.Number(t.RequesterID), "submitter_id": json.Number(t.SubmitterID),
 		"assignee_id": nil, "tags": nonNil(t.Tags), "via": map[string]any{"channel": "api"},
