@@ -313,16 +313,7 @@ func (p *Provider) data() string {
 	return strings.TrimSuffix(p.DataURL, "/")
 }
 
-// defaultClient bounds every call: the webhook answers LINE quickly, and a
-// send is one attempt of the bridge's.
-var defaultClient = &http.Client{Timeout: 10 * time.Second}
-
-func (p *Provider) client() *http.Client {
-	if p.HTTP == nil {
-		return defaultClient
-	}
-	return p.HTTP
-}
+func (p *Provider) client() *http.Client { return channel.APIClient(p.HTTP) }
 
 // do sends one request: JSON body if body is not nil, the Bearer token if
 // any, the retry key if any. A network error names op, never the URL.

@@ -327,23 +327,9 @@ func (g *Graph) Download(ctx context.Context, token, rawURL string, max int64) (
 	return data, res.Header.Get("Content-Type"), nil
 }
 
-func (g *Graph) base() string {
-	if g.BaseURL == "" {
-		return DefaultBaseURL
-	}
-	return strings.TrimSuffix(g.BaseURL, "/")
-}
+func (g *Graph) base() string { return channel.APIBase(g.BaseURL, DefaultBaseURL) }
 
-// defaultClient bounds every Graph call and download: the webhook answers
-// Meta within its 20 s, and a send is one attempt of dispatch's.
-var defaultClient = &http.Client{Timeout: 10 * time.Second}
-
-func (g *Graph) client() *http.Client {
-	if g.HTTP == nil {
-		return defaultClient
-	}
-	return g.HTTP
-}
+func (g *Graph) client() *http.Client { return channel.APIClient(g.HTTP) }
 
 func (g *Graph) request(ctx context.Context, method, rawURL, token string, body []byte) (*http.Request, error) {
 	var rd io.Reader

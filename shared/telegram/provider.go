@@ -246,23 +246,9 @@ func contentType(served, inUpdate, filePath string) string {
 	return generic
 }
 
-func (p *Provider) base() string {
-	if p.BaseURL == "" {
-		return DefaultBaseURL
-	}
-	return strings.TrimSuffix(p.BaseURL, "/")
-}
+func (p *Provider) base() string { return channel.APIBase(p.BaseURL, DefaultBaseURL) }
 
-// defaultClient bounds every call and download: a send is one attempt of
-// the bridge's, a webhook's work ends within Telegram's patience.
-var defaultClient = &http.Client{Timeout: 10 * time.Second}
-
-func (p *Provider) client() *http.Client {
-	if p.HTTP == nil {
-		return defaultClient
-	}
-	return p.HTTP
-}
+func (p *Provider) client() *http.Client { return channel.APIClient(p.HTTP) }
 
 // validToken reports whether a token can be put in a URL path as it is: not
 // empty, only A-Z a-z 0-9 : _ - (Telegram's are "<bot id>:<secret>").

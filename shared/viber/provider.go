@@ -274,23 +274,9 @@ func (p *Provider) Fetch(ctx context.Context, _ chanbridge.Credentials, a channe
 	return data, ct, nil
 }
 
-func (p *Provider) base() string {
-	if p.BaseURL == "" {
-		return DefaultBaseURL
-	}
-	return strings.TrimSuffix(p.BaseURL, "/")
-}
+func (p *Provider) base() string { return channel.APIBase(p.BaseURL, DefaultBaseURL) }
 
-// defaultClient bounds every call and download: a send is one attempt of
-// dispatch's.
-var defaultClient = &http.Client{Timeout: 10 * time.Second}
-
-func (p *Provider) client() *http.Client {
-	if p.HTTP == nil {
-		return defaultClient
-	}
-	return p.HTTP
-}
+func (p *Provider) client() *http.Client { return channel.APIClient(p.HTTP) }
 
 // call posts body to the API's method with the token and decodes an answer
 // of status 0 into ans (nil: only the status is read). A non-zero status or

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -466,23 +465,9 @@ func isAnswer(ct string) bool {
 	return err == nil && (mt == "application/json" || mt == "text/plain" || mt == "text/json")
 }
 
-func (p *Provider) base() string {
-	if p.BaseURL == "" {
-		return DefaultBaseURL
-	}
-	return strings.TrimSuffix(p.BaseURL, "/")
-}
+func (p *Provider) base() string { return channel.APIBase(p.BaseURL, DefaultBaseURL) }
 
-// defaultClient bounds every call and download: a send is one attempt of
-// dispatch's.
-var defaultClient = &http.Client{Timeout: 10 * time.Second}
-
-func (p *Provider) client() *http.Client {
-	if p.HTTPClient == nil {
-		return defaultClient
-	}
-	return p.HTTPClient
-}
+func (p *Provider) client() *http.Client { return channel.APIClient(p.HTTPClient) }
 
 // do makes a request (body JSON when not nil).
 func (p *Provider) do(ctx context.Context, method, u string, body io.Reader) (*http.Response, error) {

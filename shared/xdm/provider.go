@@ -432,22 +432,9 @@ func (p *Provider) Fetch(context.Context, chanbridge.Credentials, channel.Attach
 	return nil, "", ErrMediaNotCopied
 }
 
-func (p *Provider) base() string {
-	if p.BaseURL == "" {
-		return DefaultBaseURL
-	}
-	return strings.TrimSuffix(p.BaseURL, "/")
-}
+func (p *Provider) base() string { return channel.APIBase(p.BaseURL, DefaultBaseURL) }
 
-// defaultClient bounds every call: a send is one attempt of dispatch's.
-var defaultClient = &http.Client{Timeout: 10 * time.Second}
-
-func (p *Provider) client() *http.Client {
-	if p.HTTPClient == nil {
-		return defaultClient
-	}
-	return p.HTTPClient
-}
+func (p *Provider) client() *http.Client { return channel.APIClient(p.HTTPClient) }
 
 // call is one request to X's API.
 type call struct {
