@@ -10,15 +10,20 @@ import (
 	"github.com/livesupportbot/backend/shared/chat"
 )
 
-// ChannelIntegrations is what the admin API needs of the messaging channels'
-// bridge (metabridge.Bridge): connecting and disconnecting an account, listing
-// the connected ones (without tokens), and the reply window of a channel
-// conversation.
+// ChannelIntegrations is what the admin API needs of an integration's bridge
+// (metabridge, chanbridge, zendeskbridge, botbridge): connecting and
+// disconnecting an account, and listing the connected ones (without
+// tokens). A bridge of conversation channels is also a ReplyWindows.
 type ChannelIntegrations interface {
 	Channels() []string
 	Connect(ctx context.Context, t *chat.Tenant, channel string, c chat.ChannelConnect) (*chat.ChannelIntegration, error)
 	Disconnect(ctx context.Context, tenantID, channel string) error
 	Integrations(ctx context.Context, tenantID string) ([]*chat.ChannelIntegration, error)
+}
+
+// ReplyWindows says whether a channel conversation may be answered now (the
+// bridges of conversation channels: metabridge, chanbridge).
+type ReplyWindows interface {
 	ReplyWindow(ctx context.Context, cv *chat.Conversation) (*chat.ReplyWindow, error)
 	CanReply(ctx context.Context, cv *chat.Conversation, template bool) error
 }
@@ -131,8 +136,8 @@ type conversationView struct {
 
 func (a *API) conversationView(ctx context.Context, cv *chat.Conversation) (*conversationView, error) {
 	v := &conversationView{Conversation: *cv}
-	c := a.bridge(cv.Channel)
-	if c == nil || cv.Archived {
+	c, ok := a.bridge(cv.Channel).(ReplyWindows)
+	if !ok || cv.Archived {
 		return v, nil
 	}
 	w, err := c.ReplyWindow(ctx, cv)
@@ -143,8 +148,8 @@ func (a *API) conversationView(ctx context.Context, cv *chat.Conversation) (*con
 // canReply refuses a reply the conversation's channel would not take now
 // (window_closed, 409).
 func (a *API) canReply(ctx context.Context, cv *chat.Conversation, template bool) error {
-	c := a.bridge(cv.Channel)
-	if c == nil {
+	c, ok := a.bridge(cv.Channel).(ReplyWindows)
+	if !ok {
 		return nil
 	}
 	return c.CanReply(ctx, cv, template)

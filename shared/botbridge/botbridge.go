@@ -64,6 +64,7 @@ type Store interface {
 	PutChannelIntegration(ctx context.Context, in *chat.ChannelIntegration, p retention.Periods) error
 	ChannelIntegration(ctx context.Context, tenantID, channel string) (*chat.ChannelIntegration, error)
 	DeleteChannelIntegration(ctx context.Context, tenantID, channel string) error
+	ChannelIntegrationsOf(ctx context.Context, tenantID, channel string) ([]*chat.ChannelIntegration, error)
 	MarkChannelIntegrationBroken(ctx context.Context, tenantID, channel, reason string) error
 	ClaimOAuthState(ctx context.Context, tenantID, channel, nonce string, stateExpiry time.Time, p retention.Periods) (bool, error)
 	BotState(ctx context.Context, tenantID, convID string) (*chat.BotState, error)
@@ -209,23 +210,8 @@ func (b *Bridge) Disconnect(ctx context.Context, tenantID, ch string) error {
 // Integrations lists the tenant's Dialogflow integration, if any: its
 // settings and whether it is broken, never the token.
 func (b *Bridge) Integrations(ctx context.Context, tenantID string) ([]*chat.ChannelIntegration, error) {
-	in, err := b.Store.ChannelIntegration(ctx, tenantID, Channel)
-	if errors.Is(err, chat.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return []*chat.ChannelIntegration{in}, nil
+	return b.Store.ChannelIntegrationsOf(ctx, tenantID, Channel)
 }
-
-// ReplyWindow is none: the bot is not a conversation's channel.
-func (b *Bridge) ReplyWindow(context.Context, *chat.Conversation) (*chat.ReplyWindow, error) {
-	return nil, nil
-}
-
-// CanReply never refuses.
-func (b *Bridge) CanReply(context.Context, *chat.Conversation, bool) error { return nil }
 
 // forget drops what the instance keeps of a tenant's integration.
 func (b *Bridge) forget(tenantID string) {

@@ -183,6 +183,19 @@ func (s *Store) ChannelIntegrations(ctx context.Context, tenantID string) ([]*ch
 	return out, nil
 }
 
+// ChannelIntegrationsOf lists a tenant's integration of one channel: none
+// or one.
+func (s *Store) ChannelIntegrationsOf(ctx context.Context, tenantID, channel string) ([]*chat.ChannelIntegration, error) {
+	in, err := s.ChannelIntegration(ctx, tenantID, channel)
+	if errors.Is(err, chat.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []*chat.ChannelIntegration{in}, nil
+}
+
 // ChannelTenantOfAccount resolves a channel account to the tenant that
 // connected it; an unknown account is chat.ErrNotFound.
 func (s *Store) ChannelTenantOfAccount(ctx context.Context, channel, accountID string) (string, error) {

@@ -59,6 +59,7 @@ type Store interface {
 	PutChannelIntegration(ctx context.Context, in *chat.ChannelIntegration, p retention.Periods) error
 	ChannelIntegration(ctx context.Context, tenantID, channel string) (*chat.ChannelIntegration, error)
 	DeleteChannelIntegration(ctx context.Context, tenantID, channel string) error
+	ChannelIntegrationsOf(ctx context.Context, tenantID, channel string) ([]*chat.ChannelIntegration, error)
 	Conversation(ctx context.Context, tenantID, convID string) (*chat.Conversation, error)
 	Contact(ctx context.Context, tenantID, contactID string) (*chat.Contact, error)
 	History(ctx context.Context, tenantID, convID, before string, limit int) ([]*chat.Message, string, error)
@@ -210,23 +211,8 @@ func (b *Bridge) Disconnect(ctx context.Context, tenantID, ch string) error {
 
 // Integrations lists the tenant's Zendesk integration, if any.
 func (b *Bridge) Integrations(ctx context.Context, tenantID string) ([]*chat.ChannelIntegration, error) {
-	in, err := b.Store.ChannelIntegration(ctx, tenantID, Channel)
-	if errors.Is(err, chat.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return []*chat.ChannelIntegration{in}, nil
+	return b.Store.ChannelIntegrationsOf(ctx, tenantID, Channel)
 }
-
-// ReplyWindow is none: Zendesk is not a conversation's channel.
-func (b *Bridge) ReplyWindow(context.Context, *chat.Conversation) (*chat.ReplyWindow, error) {
-	return nil, nil
-}
-
-// CanReply never refuses: Zendesk is not a conversation's channel.
-func (b *Bridge) CanReply(context.Context, *chat.Conversation, bool) error { return nil }
 
 // integration reads the tenant's integration and its credentials.
 func (b *Bridge) integration(ctx context.Context, tenantID string) (*chat.ChannelIntegration, credentials, error) {
