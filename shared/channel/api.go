@@ -1,7 +1,9 @@
 package channel
 
 import (
+	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -28,4 +30,15 @@ func APIClient(c *http.Client) *http.Client {
 		return apiClient
 	}
 	return c
+}
+
+// WithoutURL is a transport error without the request's URL: url.Error
+// quotes it, and a provider's URL can carry a token or a file's secret
+// address, while errors are logged.
+func WithoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

@@ -1,7 +1,10 @@
 package channel_test
 
 import (
+	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/livesupportbot/backend/shared/channel"
@@ -20,5 +23,18 @@ func TestAPIBaseAndClient(t *testing.T) {
 	own := &http.Client{}
 	if channel.APIClient(own) != own {
 		t.Error("the given client was not used")
+	}
+}
+
+// A transport error loses the URL it quoted (a token in it), and keeps its
+// cause.
+func TestWithoutURL(t *testing.T) {
+	cause := errors.New("connection refused")
+	err := &url.Error{Op: "Get", URL: "https://api.example/bot123:SECRET/getMe", Err: cause}
+	if got := channel.WithoutURL(err); got != cause || strings.Contains(got.Error(), "SECRET") {
+		t.Errorf("got %v", got)
+	}
+	if got := channel.WithoutURL(cause); got != cause {
+		t.Errorf("another error changed: %v", got)
 	}
 }

@@ -276,9 +276,8 @@ func (c *Client) client(ctx context.Context, ts oauth2.TokenSource) *http.Client
 // context.DeadlineExceeded.
 func transportError(ctx context.Context, err error) error {
 	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
+	errors.As(err, &ue)
+	err = channel.WithoutURL(err)
 	var te *tokenErr
 	switch {
 	case errors.As(err, &te):

@@ -374,10 +374,7 @@ func (p *Provider) call(ctx context.Context, op, method, endpoint, token string,
 // transportError is a network failure without the request's URL (url.Error
 // quotes it, and an external content URL can be a credential).
 func transportError(op string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
+	err = channel.WithoutURL(err)
 	return fmt.Errorf("line %s: %w", op, err)
 }
 

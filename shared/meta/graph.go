@@ -373,10 +373,7 @@ func (g *Graph) call(ctx context.Context, method, endpoint, token string, body [
 // transportError is a network failure without the request's URL (url.Error
 // quotes it, and a media URL is a credential).
 func transportError(what string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
+	err = channel.WithoutURL(err)
 	return fmt.Errorf("meta graph: %s: %w", what, err)
 }
 

@@ -325,10 +325,7 @@ func (p *Provider) call(ctx context.Context, token, method string, in, out any) 
 // quotes it, and every Bot API URL holds the token); one that still names the
 // token is replaced by a plain failure.
 func transportError(method, token string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
+	err = channel.WithoutURL(err)
 	if strings.Contains(err.Error(), token) {
 		return fmt.Errorf("telegram: %s: request failed", method)
 	}

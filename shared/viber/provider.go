@@ -343,10 +343,7 @@ func statusError(method string, status int64) error {
 // transportError is a network failure without the request's URL (url.Error
 // quotes it).
 func transportError(what string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
+	err = channel.WithoutURL(err)
 	return fmt.Errorf("viber: %s: %w", what, err)
 }
 

@@ -568,9 +568,6 @@ func httpError(path string, status int) error {
 // transportError is a network failure without the request's URL (url.Error
 // quotes it, access token included).
 func transportError(what string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
+	err = channel.WithoutURL(err)
 	return fmt.Errorf("wechat: %s: %w", what, err)
 }

@@ -583,10 +583,7 @@ func reason(raw []byte, secrets []string) string {
 // transportError is a network failure without the request's URL (url.Error
 // quotes it).
 func transportError(what string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
+	err = channel.WithoutURL(err)
 	return fmt.Errorf("x: %s: %w", what, err)
 }
 

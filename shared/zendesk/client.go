@@ -396,10 +396,7 @@ func errorCode(raw []byte) string {
 // transportError is a network failure naming the call's host and path only
 // (url.Error quotes the whole URL).
 func transportError(op string, u *url.URL, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
+	err = channel.WithoutURL(err)
 	return fmt.Errorf("zendesk: %s: %s%s: %w", op, u.Host, u.Path, err)
 }
 
