@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -41,4 +42,20 @@ func WithoutURL(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// MaxRetryAfter bounds how long a provider may ask us to wait.
+const MaxRetryAfter = 24 * time.Hour
+
+// RetryAfterHeader reads a Retry-After header (seconds, or an HTTP date after now)
+// as a wait between a second and MaxRetryAfter; def when it says neither.
+func RetryAfterHeader(h string, now time.Time, def time.Duration) time.Duration {
+	h = strings.TrimSpace(h)
+	if s, err := strconv.ParseInt(h, 10, 64); err == nil && s > 0 {
+		return time.Duration(min(s, int64(MaxRetryAfter/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+		return min(max(t.Sub(now).Round(time.Second), time.Second), MaxRetryAfter)
+	}
+	return def
 }

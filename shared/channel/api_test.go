@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/livesupportbot/backend/shared/channel"
 )
@@ -36,5 +37,21 @@ func TestWithoutURL(t *testing.T) {
 	}
 	if got := channel.WithoutURL(cause); got != cause {
 		t.Errorf("another error changed: %v", got)
+	}
+}
+
+// Retry-After in seconds or as an HTTP date, bounded; anything else is the
+// default.
+func TestRetryAfterHeader(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	for h, want := range map[string]time.Duration{
+		"30": 30 * time.Second, " 7 ": 7 * time.Second, "99999999": channel.MaxRetryAfter,
+		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
+		now.Add(-time.Minute).Format(http.TimeFormat):     time.Minute * 5,
+		"": time.Minute * 5, "soon": time.Minute * 5, "-3": time.Minute * 5,
+	} {
+		if got := channel.RetryAfterHeader(h, now, 5*time.Minute); got != want {
+			t.Errorf("%q: %v, want %v", h, got, want)
+		}
 	}
 }

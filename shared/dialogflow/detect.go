@@ -324,12 +324,8 @@ func classify(res *http.Response, raw []byte, now time.Time) error {
 // else RetryAfterDefault; at least a second, at most a day.
 func retryAfter(h http.Header, ge googleError, now time.Time) time.Duration {
 	bound := func(d time.Duration) time.Duration { return min(max(d, time.Second), maxRetryAfter) }
-	ra := strings.TrimSpace(h.Get("Retry-After"))
-	if s, err := strconv.ParseInt(ra, 10, 64); err == nil && s > 0 {
-		return bound(time.Duration(min(s, 1<<20)) * time.Second)
-	}
-	if t, err := http.ParseTime(ra); err == nil && t.After(now) {
-		return bound(t.Sub(now).Round(time.Second))
+	if d := channel.RetryAfterHeader(h.Get("Retry-After"), now, 0); d > 0 {
+		return bound(d)
 	}
 	for _, d := range ge.Error.Details {
 		if !strings.HasSuffix(d.Type, "google.rpc.RetryInfo") {

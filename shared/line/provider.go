@@ -392,16 +392,7 @@ func answerError(op string, res *http.Response) error {
 	return ae
 }
 
-// retryAfter reads a Retry-After header (seconds or an HTTP date), else
-// RetryAfterDefault.
+// retryAfter reads a Retry-After header, else RetryAfterDefault.
 func retryAfter(h string) time.Duration {
-	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return RetryAfterDefault
+	return channel.RetryAfterHeader(h, time.Now(), RetryAfterDefault)
 }

@@ -347,10 +347,7 @@ func transportError(what string, err error) error {
 	return fmt.Errorf("viber: %s: %w", what, err)
 }
 
-// retryAfter reads a Retry-After header in seconds, else RetryAfterDefault.
+// retryAfter reads a Retry-After header, else RetryAfterDefault.
 func retryAfter(h string) time.Duration {
-	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s > 0 {
-		return time.Duration(min(s, 3600)) * time.Second
-	}
-	return RetryAfterDefault
+	return channel.RetryAfterHeader(h, time.Now(), RetryAfterDefault)
 }

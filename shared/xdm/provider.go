@@ -594,8 +594,5 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 	if s, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-Rate-Limit-Reset")), 10, 64); err == nil && s > 0 && s < 1<<40 {
 		return min(max(time.Unix(s, 0).Sub(now).Round(time.Second), time.Second), maxRetryAfter)
 	}
-	if s, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && s > 0 {
-		return min(time.Duration(min(s, 1<<20))*time.Second, maxRetryAfter)
-	}
-	return RetryAfterDefault
+	return min(channel.RetryAfterHeader(h.Get("Retry-After"), now, RetryAfterDefault), maxRetryAfter)
 }
