@@ -242,7 +242,7 @@ func (b *Bridge) ReplyWindow(ctx context.Context, cv *chat.Conversation) (*chat.
 		return nil, nil
 	}
 	max, life := q.Quota()
-	left := max - u.QuotaUsed
+	left := max - u.QuotaUsed()
 	closes := u.LastInboundAt.Add(life)
 	w := &chat.ReplyWindow{ClosesAt: closes, Open: b.now().Before(closes) && left > 0, SendsLeft: &left}
 	if !w.Open {

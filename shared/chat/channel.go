@@ -24,9 +24,20 @@ type ChannelUser struct {
 	// Unsubscribed says the user stopped the channel's messages (Viber's
 	// unsubscribed, a Telegram user who blocked the bot): nothing is sent.
 	Unsubscribed bool `json:"unsubscribed,omitempty"`
-	// QuotaUsed is how many sends counted against the quota of the user's
-	// last message (WeChat: 5 within 48 hours of it).
-	QuotaUsed int `json:"-"`
+	// QuotaOf and QuotaParts are the count of sends against the quota of one
+	// message of the user (WeChat: 5 within 48 hours of it): the message's
+	// time and the message parts counted.
+	QuotaOf    time.Time `json:"-"`
+	QuotaParts []string  `json:"-"`
+}
+
+// QuotaUsed is how many sends counted against the quota of the user's last
+// message.
+func (u ChannelUser) QuotaUsed() int {
+	if u.QuotaOf.IsZero() || !u.QuotaOf.Equal(u.LastInboundAt) {
+		return 0
+	}
+	return len(u.QuotaParts)
 }
 
 // ExternalID is the user's id as suppression entries and exports name it:

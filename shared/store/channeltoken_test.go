@@ -125,8 +125,9 @@ func TestClaimQuotaSend(t *testing.T) {
 	var ok atomic.Int32
 	var wg sync.WaitGroup
 	for i := range 8 {
+		sender := *u // each sender holds the user as it read it
 		wg.Go(func() {
-			if got, err := st.ClaimQuotaSend(ctx, tenant, u, fmt.Sprint("m", i+2, ":0"), 5); err != nil {
+			if got, err := st.ClaimQuotaSend(ctx, tenant, &sender, fmt.Sprint("m", i+2, ":0"), 5); err != nil {
 				t.Error(err)
 			} else if got {
 				ok.Add(1)
@@ -141,22 +142,22 @@ func TestClaimQuotaSend(t *testing.T) {
 		t.Error("a sixth part went")
 	}
 	read, err := st.ChannelUser(ctx, tenant, "wechat", "wx1", "openid-1")
-	if err != nil || read.QuotaUsed != 5 {
-		t.Fatalf("used %d, %v", read.QuotaUsed, err)
+	if err != nil || read.QuotaUsed() != 5 {
+		t.Fatalf("used %d, %v", read.QuotaUsed(), err)
 	}
 	u2, err := st.TouchChannelUser(ctx, tenant, &chat.ChannelUser{Channel: "wechat", Account: "wx1", UserID: "openid-1", ContactID: contact}, at.Add(time.Minute), retention.Defaults)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if read, _ := st.ChannelUser(ctx, tenant, "wechat", "wx1", "openid-1"); read.QuotaUsed != 0 {
-		t.Errorf("a new message left %d used", read.QuotaUsed)
+	if read, _ := st.ChannelUser(ctx, tenant, "wechat", "wx1", "openid-1"); read.QuotaUsed() != 0 {
+		t.Errorf("a new message left %d used", read.QuotaUsed())
 	}
 	// A sender holding the user as read before the new message counts in
 	// the new message's quota.
 	if !claim(u, "next:0") || !claim(u2, "next:1") {
 		t.Fatal("the new message's quota refused")
 	}
-	if read, _ := st.ChannelUser(ctx, tenant, "wechat", "wx1", "openid-1"); read.QuotaUsed != 2 {
-		t.Errorf("used %d of the new quota, want 2", read.QuotaUsed)
+	if read, _ := st.ChannelUser(ctx, tenant, "wechat", "wx1", "openid-1"); read.QuotaUsed() != 2 {
+		t.Errorf("used %d of the new quota, want 2", read.QuotaUsed())
 	}
 }

@@ -86,18 +86,10 @@ type channelUserItem struct {
 func (r channelUserRecord) user() *chat.ChannelUser {
 	last, _ := time.Parse(timeKey, r.LastInbound)
 	replyAt, _ := time.Parse(timeKey, r.ReplyTokenAt)
+	quotaOf, _ := time.Parse(timeKey, r.QuotaOf)
 	return &chat.ChannelUser{Channel: r.Channel, Account: r.Account, UserID: r.UserID, DisplayName: r.DisplayName,
 		ContactID: r.ContactID, LastInboundAt: last, ReplyToken: r.ReplyToken, ReplyTokenAt: replyAt, Unsubscribed: r.Unsubscribed,
-		QuotaUsed: r.quotaUsed()}
-}
-
-// quotaUsed is how many sends count against the quota of the user's last
-// message.
-func (r channelUserRecord) quotaUsed() int {
-	if r.QuotaOf == "" || r.QuotaOf != r.LastInbound {
-		return 0
-	}
-	return len(r.QuotaParts)
+		QuotaOf: quotaOf, QuotaParts: r.QuotaParts}
 }
 
 // TouchChannelUser records a message of u (u.Channel, Account, UserID and
@@ -359,40 +351,58 @@ func (s *Store) SetChannelUserSubscribed(ctx context.Context, tenantID, channel,
 // already may (a retry), a new one only under max. A newer message of the
 // user starts a new count. The condition makes racing senders of one user
 // count each part once and never pass max.
+//
+// The first write is tried on the count u holds (as read with the user; no
+// read), and u is kept up to date, so the parts of one message cost a write
+// each; a condition that fails, or a decision not to write, is made again
+// on a consistent read.
 func (s *Store) ClaimQuotaSend(ctx context.Context, tenantID string, u *chat.ChannelUser, part string, max int) (bool, error) {
 	pk := ChannelUserPK(tenantID, u.Channel, u.Account, u.UserID)
 	of := TimeKey(u.LastInboundAt)
 	// Each failed condition is another sender's count (at most max) or a
 	// newer message of the user.
-	for range max + 4 {
-		var it channelUserItem
-		ok, err := s.getLive(ctx, pk, skChannelUser, true, &it)
-		if err != nil {
-			return false, wrap("get channel user", err)
+	for i := range max + 5 {
+		it := channelUserItem{channelUserRecord: channelUserRecord{LastInbound: of, QuotaParts: u.QuotaParts}}
+		if !u.QuotaOf.IsZero() {
+			it.QuotaOf = TimeKey(u.QuotaOf)
 		}
-		if !ok {
-			return false, chat.ErrNotFound
-		}
-		if it.LastInbound > of {
-			of = it.LastInbound // a newer message: its quota
+		read := i > 0
+		if read {
+			it = channelUserItem{}
+			ok, err := s.getLive(ctx, pk, skChannelUser, true, &it)
+			if err != nil {
+				return false, wrap("get channel user", err)
+			}
+			if !ok {
+				return false, chat.ErrNotFound
+			}
+			if it.LastInbound > of {
+				of = it.LastInbound // a newer message: its quota
+			}
 		}
 		in := &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(pk, skChannelUser),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":of": str(of), ":p": &types.AttributeValueMemberSS{Value: []string{part}}}}
-		switch {
-		case it.QuotaOf == of && slices.Contains(it.QuotaParts, part):
+		parts := []string{part}
+		switch counted := it.QuotaOf == of; {
+		case counted && !read && (slices.Contains(it.QuotaParts, part) || len(it.QuotaParts) >= max):
+			continue // decided on a consistent read
+		case counted && slices.Contains(it.QuotaParts, part):
 			return true, nil
-		case it.QuotaOf == of && len(it.QuotaParts) >= max:
+		case counted && len(it.QuotaParts) >= max:
 			return false, nil
-		case it.QuotaOf == of:
+		case counted:
 			in.UpdateExpression = aws.String("ADD quotaParts :p")
 			in.ConditionExpression = aws.String("quotaOf = :of AND size(quotaParts) = :n")
 			in.ExpressionAttributeValues[":n"] = &types.AttributeValueMemberN{Value: itoa(int64(len(it.QuotaParts)))}
+			parts = append(slices.Clone(it.QuotaParts), part)
 		default:
 			in.UpdateExpression = aws.String("SET quotaOf = :of, quotaParts = :p")
 			in.ConditionExpression = aws.String("attribute_not_exists(quotaOf) OR quotaOf < :of")
 		}
-		_, err = s.db.UpdateItem(ctx, in)
+		_, err := s.db.UpdateItem(ctx, in)
 		if err == nil {
+			at, _ := time.Parse(timeKey, of)
+			u.LastInboundAt, u.QuotaOf, u.QuotaParts = at, at, parts
 			return true, nil
 		}
 		if !isConditionFailed(err) {
