@@ -217,3 +217,36 @@ func TestXReconnectWithinTheWebhookLimit(t *testing.T) {
 		t.Fatalf("webhooks %+v after a reconnect", hooks)
 	}
 }
+
+// An access token is refreshed before it expires (5 minutes ahead), not
+// after the provider refused it: a send 1 h 56 min into X's 2-hour token
+// refreshes first, and X never answers 401.
+func TestXTokenRefreshedBeforeItExpires(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	d := driverOf("x")
+	ten := h.tenant(t)
+	c, in := h.connect(t, ten, d)
+	h.post(t, d, c, in, d.text(in, 1, d.user(1), "hi"))
+	h.pump(t)
+	m := h.messages(t, ten.ID)[0]
+	if err := h.bridge.Deliver(ctx, h.reply(t, m, "first")); err != nil {
+		t.Fatal(err)
+	}
+	refreshes := h.xf.RefreshCount()
+	h.advance(time.Hour + 50*time.Minute)
+	if err := h.bridge.Deliver(ctx, h.reply(t, m, "still fresh")); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.xf.RefreshCount() - refreshes; n != 0 {
+		t.Fatalf("%d refreshes 10 minutes before expiry, want 0", n)
+	}
+	h.advance(6 * time.Minute)
+	if err := h.bridge.Deliver(ctx, h.reply(t, m, "near expiry")); err != nil {
+		t.Fatal(err)
+	}
+	sends := h.xf.Sends()
+	if n := h.xf.RefreshCount() - refreshes; n != 1 || len(sends) != 3 || sends[2].Token == sends[1].Token {
+		t.Errorf("%d refreshes and %d sends 4 minutes before expiry; want 1 refresh and a new token on the third send", n, len(sends))
+	}
+}
