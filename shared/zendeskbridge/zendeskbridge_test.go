@@ -219,14 +219,27 @@ func TestVisitorMessagesAddedWithoutLoop(t *testing.T) {
 // A tenant without Zendesk: a handoff is a conflict, and its visitors'
 // messages cost dispatch no read of a handoff.
 func TestHandoffWithoutZendesk(t *testing.T) {
-	h := newHarness(t)
+	m := testaws.NewMeter()
+	h := newMeteredHarness(t, m)
+	ctx := context.Background()
 	ten := h.tenant(t)
 	cv, _ := h.visitor(t, ten, "hi")
-	if _, _, err := h.bridge.Handoff(context.Background(), ten, cv, "Eve"); chat.ErrorCode(err) != chat.EConflict {
+	if _, _, err := h.bridge.Handoff(ctx, ten, cv, "Eve"); chat.ErrorCode(err) != chat.EConflict {
 		t.Errorf("handoff without Zendesk: %v", err)
 	}
 	if n := len(h.zd.Tickets()); n != 0 {
 		t.Errorf("%d tickets", n)
+	}
+	msg := h.messages(t, cv)[0]
+	if err := h.bridge.Deliver(ctx, msg); err != nil { // dispatch's first of the minute: one read of the integration
+		t.Fatal(err)
+	}
+	before, _, _ := m.Snapshot()
+	if err := h.bridge.Deliver(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	if after, _, _ := m.Snapshot(); testaws.Requests(after) != testaws.Requests(before) {
+		t.Errorf("a visitor's message of a tenant without Zendesk cost %d requests", testaws.Requests(after)-testaws.Requests(before))
 	}
 }
 
