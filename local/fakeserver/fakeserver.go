@@ -50,18 +50,19 @@ func (h *Host) Close() { h.srv.Close() }
 // URL is the server's root, "http://127.0.0.1:<port>".
 func (h *Host) URL() string { return h.srv.URL }
 
-func (h *Host) host() *Host { return h }
+// FakeHost is the Host itself (what makes a type that embeds it a Fake).
+func (h *Host) FakeHost() *Host { return h }
 
 // Fake is a provider's fake: a handler that embeds a Host.
 type Fake interface {
 	http.Handler
-	host() *Host
+	FakeHost() *Host
 }
 
 // Serve starts f on a local port until the test ends (New), and returns it.
 func Serve[F Fake](tb testing.TB, f F) F {
 	tb.Helper()
-	f.host().srv = New(tb, f)
+	f.FakeHost().srv = New(tb, f)
 	return f
 }
 
@@ -73,6 +74,6 @@ func Listen[F Fake](name, addr string, f F) (F, error) {
 		var none F
 		return none, err
 	}
-	f.host().srv = srv
+	f.FakeHost().srv = srv
 	return f, nil
 }
