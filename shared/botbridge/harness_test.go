@@ -56,6 +56,10 @@ func newMeteredHarness(tb testing.TB, m *testaws.Meter) *harness {
 	if m != nil {
 		db = m.Client(cfg)
 	}
+	// One request at a time, atomically as DynamoDB applies it (moto's
+	// backends are not thread-safe): racing instances interleave between
+	// their requests.
+	db = &testaws.HookDB{Client: db, Serialize: true}
 	h.st = store.New(db, tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
 	key := testaws.NewKMSKey(tb)
 	h.cipher = slackkms.New(cfg, nil, key.KeyID)

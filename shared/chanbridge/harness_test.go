@@ -77,6 +77,10 @@ func newMeteredHarness(tb testing.TB, m *testaws.Meter) *harness {
 	if m != nil {
 		db = m.Client(cfg)
 	}
+	// One request at a time, atomically as DynamoDB applies it (moto's
+	// backends are not thread-safe): racing instances interleave between
+	// their requests.
+	db = &testaws.HookDB{Client: db, Serialize: true}
 	h := &harness{tt: tt, tg: telegramfake.New(tb), ln: linefake.New(tb), vb: viberfake.New(tb), xf: xfake.New(tb), wc: wechatfake.New(tb),
 		bucket: testaws.NewBucket(tb), logs: &wstest.Logs{}, now: time.Now().UTC()}
 	h.st = store.New(db, tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)

@@ -23,7 +23,7 @@ import (
 // deletes the token.
 func TestChannelTokenLease(t *testing.T) {
 	tt := testaws.NewTables(t)
-	st := store.New(tt.DB, tt.Data, tt.Archive)
+	st := store.New(serialized(tt.DB), tt.Data, tt.Archive)
 	ctx := context.Background()
 	tenant := ids.New(ids.Tenant)
 	now := time.Now().UTC()
@@ -99,7 +99,7 @@ func TestChannelTokenLease(t *testing.T) {
 // message starts a new count.
 func TestClaimQuotaSend(t *testing.T) {
 	tt := testaws.NewTables(t)
-	st := store.New(tt.DB, tt.Data, tt.Archive)
+	st := store.New(serialized(tt.DB), tt.Data, tt.Archive)
 	ctx := context.Background()
 	tenant, contact := ids.New(ids.Tenant), ids.New(ids.Contact)
 	at := time.Now().UTC().Add(-time.Hour)
@@ -161,3 +161,8 @@ func TestClaimQuotaSend(t *testing.T) {
 		t.Errorf("used %d of the new quota, want 2", read.QuotaUsed())
 	}
 }
+
+// serialized applies one request at a time, atomically as DynamoDB does
+// (moto's backends are not thread-safe); racing callers still interleave
+// between their requests.
+func serialized(db store.Client) store.Client { return &testaws.HookDB{Client: db, Serialize: true} }
