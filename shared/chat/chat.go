@@ -28,6 +28,16 @@ const (
 // ChannelWidget is the channel of messages sent through the web widget.
 const ChannelWidget = "widget"
 
+// The tenant's choices of AnalyticsConsent.
+const (
+	AnalyticsConsentRequired    = "required"
+	AnalyticsConsentNotRequired = "not_required"
+)
+
+// ConsentRequired reports whether the widget's usage analytics wait for the
+// visitor's consent.
+func (t *Tenant) ConsentRequired() bool { return t.AnalyticsConsent == AnalyticsConsentRequired }
+
 // Tenant is a business that embeds the widget.
 type Tenant struct {
 	ID             string            `json:"id"`
@@ -43,6 +53,11 @@ type Tenant struct {
 	// ReingestAfterErasure says what happens when an erased identity comes back:
 	// "refuse" (the default) or "new_contact" (a new contact, unlinked to the old).
 	ReingestAfterErasure string `json:"reingestAfterErasure,omitempty"`
+
+	// AnalyticsConsent says whether the widget records usage analytics (page
+	// views, device) only after the visitor consents: AnalyticsConsentRequired,
+	// or "" / AnalyticsConsentNotRequired (the default) for at once.
+	AnalyticsConsent string `json:"analyticsConsent,omitempty"`
 
 	// RateLimits are the tenant's overrides of the platform's rate limits
 	// (shared/ratelimit); a zero limit is the platform default.
