@@ -40,6 +40,10 @@ type PageViewFrame struct {
 	Path         string `json:"path"`
 	Referrer     string `json:"referrer"`
 	TimeOnPageMs int64  `json:"timeOnPageMs"`
+	// Consent is true when the visitor consented to usage analytics (the
+	// widget's LiveSupportBot.consent(true)); a tenant that requires consent
+	// records nothing without it.
+	Consent bool `json:"consent"`
 }
 
 // Client is what the request context says about the visitor's connection
@@ -146,9 +150,20 @@ type Tenants interface {
 	Tenant(ctx context.Context, id string) (*chat.Tenant, error)
 }
 
+// HookStore is what Hook needs of the store: recording, and the erasure list.
+type HookStore interface {
+	Store
+	IsSuppressed(ctx context.Context, tenantID, kind, value string) (bool, error)
+}
+
 // Hook returns the wsmessage.Handler.PageView hook: it decodes a pageView frame
 // and records it with the source IP and User-Agent of the request context.
-func Hook(st Store, tenants Tenants) func(ctx context.Context, tenantID, visitorID string, frame json.RawMessage, rc events.APIGatewayWebsocketProxyRequestContext) error {
+//
+// A tenant that requires consent (chat.Tenant.ConsentRequired) gets nothing
+// from a frame without "consent": true, and a visitor whose data was erased
+// (an open connection, or a token that outlived the erasure) records nothing:
+// both are refused with a clear error.
+func Hook(st HookStore, tenants Tenants) func(ctx context.Context, tenantID, visitorID string, frame json.RawMessage, rc events.APIGatewayWebsocketProxyRequestContext) error {
 	return func(ctx context.Context, tenantID, visitorID string, frame json.RawMessage, rc events.APIGatewayWebsocketProxyRequestContext) error {
 		var f PageViewFrame
 		if err := json.Unmarshal(frame, &f); err != nil {
@@ -157,6 +172,16 @@ func Hook(st Store, tenants Tenants) func(ctx context.Context, tenantID, visitor
 		t, err := tenants.Tenant(ctx, tenantID)
 		if err != nil {
 			return err
+		}
+		if t.ConsentRequired() && !f.Consent {
+			return chat.Errorf(chat.EInvalid, "usage analytics wait for the visitor's consent")
+		}
+		erased, err := st.IsSuppressed(ctx, tenantID, chat.SuppressContact, visitorID)
+		if err != nil {
+			return err
+		}
+		if erased {
+			return chat.Errorf(chat.EUnauthorized, "this visitor's data was erased; start a new session")
 		}
 		_, err = RecordPageView(ctx, st, t, visitorID, f, Client{SourceIP: rc.Identity.SourceIP, UserAgent: rc.Identity.UserAgent})
 		return err

@@ -145,3 +145,64 @@ func TestHook_RecordsTheSampleFrame(t *testing.T) {
 		t.Fatalf("bad frame: %v, want invalid", err)
 	}
 }
+
+// An erased visitor's connection may still be open, or its token still valid:
+// a page view it reports is refused and stores nothing (one GetItem of the
+// suppression entry per page view).
+func TestHook_ErasedVisitorRecordsNothing(t *testing.T) {
+	tt := testaws.NewTables(t)
+	st := tt.Store()
+	ctx := context.Background()
+	var req events.APIGatewayWebsocketProxyRequest
+	testaws.LoadEvent(t, "ws-page-view.json", &req)
+	ten := &chat.Tenant{ID: ids.New(ids.Tenant), Status: "active"}
+	if err := st.PutTenant(ctx, ten); err != nil {
+		t.Fatal(err)
+	}
+	erased := ids.New(ids.Contact)
+	if err := st.Suppress(ctx, ten.ID, chat.SuppressContact, erased, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	hook := usage.Hook(st, store.NewTenantCache(st, time.Minute))
+	err := hook(ctx, ten.ID, erased, json.RawMessage(req.Body), req.RequestContext)
+	if chat.ErrorCode(err) != chat.EUnauthorized {
+		t.Fatalf("page view of an erased visitor: %v, want unauthorized", err)
+	}
+	if n := len(tt.ScanAll(t, tt.Data)); n != 2 { // the tenant and the suppression entry
+		t.Fatalf("%d items after a refused page view, want 2", n)
+	}
+}
+
+// A tenant that requires consent gets no usage data from a visitor until the
+// widget says the visitor consented: a frame without "consent": true stores
+// nothing; one with it is recorded.
+func TestHook_WaitsForConsentWhereTheTenantRequiresIt(t *testing.T) {
+	tt := testaws.NewTables(t)
+	st := tt.Store()
+	ctx := context.Background()
+	var req events.APIGatewayWebsocketProxyRequest
+	testaws.LoadEvent(t, "ws-page-view.json", &req)
+	ten := &chat.Tenant{ID: ids.New(ids.Tenant), Status: "active", AnalyticsConsent: chat.AnalyticsConsentRequired}
+	if err := st.PutTenant(ctx, ten); err != nil {
+		t.Fatal(err)
+	}
+	visitor := ids.New(ids.Contact)
+	hook := usage.Hook(st, store.NewTenantCache(st, time.Minute))
+	for _, body := range []string{req.Body, `{"action":"pageView","path":"/a","consent":false}`} {
+		if err := hook(ctx, ten.ID, visitor, json.RawMessage(body), req.RequestContext); chat.ErrorCode(err) != chat.EInvalid {
+			t.Fatalf("page view without consent %s: %v, want invalid", body, err)
+		}
+	}
+	if views, _ := st.PageViews(ctx, ten.ID, visitor); len(views) != 0 {
+		t.Fatalf("page views stored without consent: %+v", views)
+	}
+	if devs, _ := st.Devices(ctx, ten.ID, visitor); len(devs) != 0 {
+		t.Fatalf("devices stored without consent: %+v", devs)
+	}
+	if err := hook(ctx, ten.ID, visitor, json.RawMessage(`{"action":"pageView","path":"/a","consent":true}`), req.RequestContext); err != nil {
+		t.Fatal(err)
+	}
+	if views, _ := st.PageViews(ctx, ten.ID, visitor); len(views) != 1 {
+		t.Fatalf("page views after consent: %+v", views)
+	}
+}

@@ -138,3 +138,34 @@ func TestTemplate_WsConnectPolicyIsWhatItUses(t *testing.T) {
 		t.Errorf("WsConnectFunction's environment %v does not name SUBJECT_HASH_SECRET_ARN", vars)
 	}
 }
+
+// The authorizer checked the erasure list, but an erasure can complete between
+// a connection's authorization and its $connect route: $connect checks again,
+// so no connection record is written under an erased visitor's id (the erasure
+// would not find it to delete it) and the connection is refused (403).
+func TestConnect_ErasedVisitorIsNotRecorded(t *testing.T) {
+	ctx := context.Background()
+	st := testaws.NewTables(t).Store()
+	h := wsconn.New(wsconn.Deps{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	tid, erased, kept := ids.New(ids.Tenant), ids.New(ids.Contact), ids.New(ids.Contact)
+	if err := st.Suppress(ctx, tid, chat.SuppressContact, erased, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		visitor string
+		status  int
+		conns   int
+	}{{erased, 403, 0}, {kept, 200, 1}} {
+		var req events.APIGatewayWebsocketProxyRequest
+		testaws.LoadEvent(t, "ws-connect.json", &req)
+		req.RequestContext.Authorizer = map[string]any{"principalId": c.visitor, "tenantId": tid, "visitorId": c.visitor}
+		out, err := h.Route(ctx, req)
+		if err != nil || out.StatusCode != c.status {
+			t.Fatalf("$connect of %s: %d %v, want %d", c.visitor, out.StatusCode, err, c.status)
+		}
+		conns, err := st.Connections(ctx, tid, c.visitor)
+		if err != nil || len(conns) != c.conns {
+			t.Fatalf("connections of %s: %v %v, want %d", c.visitor, conns, err, c.conns)
+		}
+	}
+}

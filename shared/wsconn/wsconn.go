@@ -146,6 +146,17 @@ func (h *Handler) Route(ctx context.Context, req events.APIGatewayWebsocketProxy
 	log := h.Log.With("tenantId", id.TenantID, "connectionId", rc.ConnectionID)
 	switch rc.EventType {
 	case "CONNECT":
+		// The authorizer checked the erasure list, but an erasure may have
+		// completed since: a connection of an erased visitor is refused, and
+		// leaves no record the erasure would not find.
+		var erased bool
+		if erased, err = h.Store.IsSuppressed(ctx, id.TenantID, chat.SuppressContact, id.VisitorID); err == nil && erased {
+			log.InfoContext(ctx, "erased visitor's connection refused")
+			return events.APIGatewayProxyResponse{StatusCode: http.StatusForbidden}, nil
+		}
+		if err != nil {
+			break
+		}
 		err = h.Store.PutConnection(ctx, &chat.Connection{ID: rc.ConnectionID, TenantID: id.TenantID,
 			ContactID: id.VisitorID, ConnectedAt: h.Store.Now()})
 	case "DISCONNECT":

@@ -127,6 +127,21 @@ func (e *Eraser) run(ctx context.Context, p *processor, tenant *chat.Tenant, r *
 		return step("record hashes", err)
 	}
 	r.SubjectHashes = hashes
+	// Gather again now that every ingest path refuses the subject: a
+	// connection or page view admitted just before the suppression is found
+	// and erased too; an identity it added (an email given meanwhile) is
+	// suppressed as well.
+	if h, err = st.SubjectHoldings(ctx, r.TenantID, contacts, false); err != nil {
+		return step("gather", err)
+	}
+	if more, err := e.suppress(ctx, r, h); err != nil {
+		return step("suppress", err)
+	} else if len(more) != len(hashes) {
+		if err := st.UpdatePrivacyRequest(ctx, r.TenantID, r.ID, who, chat.PrivacyUpdate{SubjectHashes: more}); err != nil {
+			return step("record hashes", err)
+		}
+		r.SubjectHashes, hashes = more, more
+	}
 
 	// Live connections are closed through the management API.
 	if e.Connections != nil {
@@ -239,8 +254,9 @@ func subjectIdentities(subject *chat.PrivacySubject, h *store.Holdings) identiti
 	return ids
 }
 
-// suppress writes a suppression entry for each identifier of the subject and
-// returns their hashes (with those of earlier attempts), sorted.
+// suppress writes a suppression entry for each identifier of the subject not
+// suppressed yet (its hash not recorded on the request) and returns the
+// hashes, with those recorded before, sorted.
 func (e *Eraser) suppress(ctx context.Context, r *chat.PrivacyRequest, h *store.Holdings) ([]string, error) {
 	ids := subjectIdentities(r.Subject, h)
 	hashes := append([]string(nil), r.SubjectHashes...)
@@ -249,11 +265,14 @@ func (e *Eraser) suppress(ctx context.Context, r *chat.PrivacyRequest, h *store.
 		values []string
 	}{{chat.SuppressEmail, ids.Emails}, {chat.SuppressContact, ids.Contacts}, {chat.SuppressChannel, ids.Channels}} {
 		for _, v := range kv.values {
-			if err := e.Store.Suppress(ctx, r.TenantID, kv.kind, v, r.ID); err != nil {
-				return nil, err
-			}
 			hsh, err := e.Store.SubjectHash(r.TenantID, kv.kind, v)
 			if err != nil {
+				return nil, err
+			}
+			if slices.Contains(r.SubjectHashes, kv.kind+"#"+hsh) {
+				continue // suppressed before its hash was recorded
+			}
+			if err := e.Store.Suppress(ctx, r.TenantID, kv.kind, v, r.ID); err != nil {
 				return nil, err
 			}
 			hashes = append(hashes, kv.kind+"#"+hsh)
