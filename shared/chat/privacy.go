@@ -35,10 +35,30 @@ const (
 // PrivacyDue is the time a request must be answered in, from receipt.
 const PrivacyDue = 30 * 24 * time.Hour
 
-// PrivacySubject names the person of a request: a contact id or an email.
+// PrivacySubject names the person of a request, by exactly one of: a contact
+// id; a visitor id (the widget shows it to the visitor; a visitor who only
+// browsed has usage data under it but no profile, and it is the same id as
+// their contact's); an email; or a channel identity (Channel with ExternalID:
+// "<account>:<user>" for a messaging channel's user, "<team>:<user>" for a
+// Slack member).
 type PrivacySubject struct {
-	ContactID string `json:"contactId,omitempty"`
-	Email     string `json:"email,omitempty"`
+	ContactID  string `json:"contactId,omitempty"`
+	VisitorID  string `json:"visitorId,omitempty"`
+	Email      string `json:"email,omitempty"`
+	Channel    string `json:"channel,omitempty"`
+	ExternalID string `json:"externalId,omitempty"`
+}
+
+// ChannelSlack is the channel of a Slack member's identity.
+const ChannelSlack = "slack"
+
+// PersonID is the contact id a subject names directly (by contact or visitor
+// id), or "".
+func (s PrivacySubject) PersonID() string {
+	if s.ContactID != "" {
+		return s.ContactID
+	}
+	return s.VisitorID
 }
 
 // PrivacyRequest is one export or erasure request.

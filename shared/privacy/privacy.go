@@ -49,7 +49,7 @@ type Auditor interface {
 // ServiceStore is what Service needs of the store (store.Store).
 type ServiceStore interface {
 	Auditor
-	Contact(ctx context.Context, tenantID, contactID string) (*chat.Contact, error)
+	SubjectKnown(ctx context.Context, tenantID string, subject *chat.PrivacySubject) (bool, error)
 	PutPrivacyRequest(ctx context.Context, r *chat.PrivacyRequest) error
 	UpdatePrivacyRequest(ctx context.Context, tenantID, id, owner string, u chat.PrivacyUpdate) error
 	PrivacyRequest(ctx context.Context, tenantID, id string) (*chat.PrivacyRequest, error)
@@ -101,17 +101,29 @@ func (in *CreateInput) validate() *chat.Error {
 		fields["reason"] = "must be one of " + strings.Join(chat.Reasons, ", ")
 	}
 	s := &in.Subject
-	s.ContactID, s.Email = strings.TrimSpace(s.ContactID), strings.TrimSpace(s.Email)
+	for _, f := range []*string{&s.ContactID, &s.VisitorID, &s.Email, &s.Channel, &s.ExternalID} {
+		*f = strings.TrimSpace(*f)
+	}
+	given := 0
+	for _, f := range []string{s.ContactID, s.VisitorID, s.Email, s.Channel + s.ExternalID} {
+		if f != "" {
+			given++
+		}
+	}
 	switch {
-	case (s.ContactID == "") == (s.Email == ""):
-		fields["subject"] = "give exactly one of contactId and email"
-	case s.ContactID != "" && (len(s.ContactID) > 64 || strings.ContainsAny(s.ContactID, "#/ ")):
-		fields["subject.contactId"] = "not a contact id"
+	case given != 1:
+		fields["subject"] = "give exactly one of contactId, visitorId, email, or channel with externalId"
+	case s.PersonID() != "" && (len(s.PersonID()) > 64 || strings.ContainsAny(s.PersonID(), "#/ ")):
+		fields["subject"] = "not a contact or visitor id"
 	case s.Email != "":
 		if a, err := mail.ParseAddress(s.Email); err != nil || a.Address != s.Email || len(s.Email) > 254 {
 			fields["subject.email"] = "not an email address"
 		}
 		s.Email = strings.ToLower(s.Email)
+	case s.Channel != "" || s.ExternalID != "":
+		if !validChannelIdentity(s.Channel, s.ExternalID) {
+			fields["subject.externalId"] = `give channel (a channel name) with externalId "<account>:<user>" (Slack: "<team>:<user>")`
+		}
 	}
 	if len(fields) == 0 {
 		return nil
@@ -119,19 +131,35 @@ func (in *CreateInput) validate() *chat.Error {
 	return &chat.Error{Code: chat.EInvalid, Message: "invalid privacy request", Fields: fields}
 }
 
+// validChannelIdentity reports whether channel and externalId name a channel
+// identity: a lower-case channel name and "<account>:<user>".
+func validChannelIdentity(channel, externalID string) bool {
+	if channel == "" || len(channel) > 32 || len(externalID) > 256 || strings.ContainsAny(externalID, "# \x00") {
+		return false
+	}
+	for _, r := range channel {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	account, user, ok := strings.Cut(externalID, ":")
+	return ok && account != "" && user != ""
+}
+
 // Create records a request (received, due in 30 days), writes its audit event and
-// invokes the function that processes it. A subject given by contact id must be a
-// live contact of the tenant (a foreign, missing or erased one is not found). If
-// the function cannot be started the request is marked failed and the error
-// returned.
+// invokes the function that processes it. A subject given by contact or visitor
+// id or by channel identity must be one the tenant holds data about, a
+// visitor who only browsed included (a foreign, missing or erased one is not
+// found). If the function cannot be started the request is marked failed and
+// the error returned.
 func (s *Service) Create(ctx context.Context, tenant *chat.Tenant, actor Actor, in CreateInput) (*chat.PrivacyRequest, error) {
 	if e := in.validate(); e != nil {
 		return nil, e
 	}
-	if in.Subject.ContactID != "" {
-		if _, err := s.Store.Contact(ctx, tenant.ID, in.Subject.ContactID); err != nil {
-			return nil, err
-		}
+	if known, err := s.Store.SubjectKnown(ctx, tenant.ID, &in.Subject); err != nil {
+		return nil, err
+	} else if !known {
+		return nil, chat.ErrNotFound
 	}
 	now := s.Store.Now()
 	subject := in.Subject

@@ -26,40 +26,6 @@ const (
 	TableArchive = "archive"
 )
 
-// ResolveSubject returns the contact ids of a subject: the given contact id, or
-// every contact whose email is the given one (by the email index), sorted.
-func (s *Store) ResolveSubject(ctx context.Context, tenantID string, subject *chat.PrivacySubject) ([]string, error) {
-	if subject == nil {
-		return nil, nil
-	}
-	if subject.ContactID != "" {
-		return []string{subject.ContactID}, nil
-	}
-	var out []string
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: aws.String(s.data), IndexName: aws.String("GSI1"),
-		KeyConditionExpression: aws.String("GSI1PK = :e AND begins_with(GSI1SK, :c)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":e": &types.AttributeValueMemberS{Value: EmailKey(tenantID, subject.Email)},
-			":c": &types.AttributeValueMemberS{Value: "CONTACT#"},
-		},
-		ProjectionExpression: aws.String("GSI1SK"),
-	})
-	for p.HasMorePages() {
-		res, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, wrap("query contacts by email", err)
-		}
-		for _, m := range res.Items {
-			if v, ok := m["GSI1SK"].(*types.AttributeValueMemberS); ok {
-				out = append(out, strings.TrimPrefix(v.Value, "CONTACT#"))
-			}
-		}
-	}
-	sort.Strings(out)
-	return slices.Compact(out), nil
-}
-
 // heldItem is one stored item about a subject and the table it was found in.
 type heldItem struct {
 	table string
@@ -202,8 +168,9 @@ func (h *Holdings) note(it heldItem, convs map[string]bool) {
 	if id, ok := strings.CutPrefix(sk, prefConn); ok && it.table == TableData {
 		h.Connections = append(h.Connections, id)
 	}
-	if id, ok := strings.CutPrefix(sk, prefPrivReq); ok {
-		h.PrivacyRequests = append(h.PrivacyRequests, id)
+	if rest, ok := strings.CutPrefix(sk, prefPrivReq); ok {
+		// The request id is last: a Slack member's pointer names the member first.
+		h.PrivacyRequests = append(h.PrivacyRequests, rest[strings.LastIndexByte(rest, '#')+1:])
 	}
 }
 

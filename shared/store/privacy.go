@@ -59,14 +59,17 @@ type privacyRecord struct {
 }
 
 type privacySubjectItem struct {
-	ContactID string `dynamodbav:"contactId,omitempty"`
-	Email     string `dynamodbav:"email,omitempty"`
+	ContactID  string `dynamodbav:"contactId,omitempty"`
+	VisitorID  string `dynamodbav:"visitorId,omitempty"`
+	Email      string `dynamodbav:"email,omitempty"`
+	Channel    string `dynamodbav:"channel,omitempty"`
+	ExternalID string `dynamodbav:"externalId,omitempty"`
 }
 
 func privacyRecordOf(r *chat.PrivacyRequest) privacyRecord {
 	var subject *privacySubjectItem
 	if r.Subject != nil {
-		subject = &privacySubjectItem{ContactID: r.Subject.ContactID, Email: r.Subject.Email}
+		subject = (*privacySubjectItem)(r.Subject)
 	}
 	return privacyRecord{ID: r.ID, TenantID: r.TenantID, Type: r.Type, Reason: r.Reason, Subject: subject,
 		SubjectErased: r.SubjectErased, ContactIDs: r.ContactIDs, SubjectHashes: r.SubjectHashes, SubjectHash: r.SubjectHash,
@@ -80,7 +83,7 @@ func privacyRecordOf(r *chat.PrivacyRequest) privacyRecord {
 func (it privacyRecord) request(tenantID string) *chat.PrivacyRequest {
 	var subject *chat.PrivacySubject
 	if it.Subject != nil {
-		subject = &chat.PrivacySubject{ContactID: it.Subject.ContactID, Email: it.Subject.Email}
+		subject = (*chat.PrivacySubject)(it.Subject)
 	}
 	return &chat.PrivacyRequest{ID: it.ID, TenantID: tenantID, Type: it.Type, Reason: it.Reason, Subject: subject,
 		SubjectErased: it.SubjectErased, ContactIDs: it.ContactIDs, SubjectHashes: it.SubjectHashes, SubjectHash: it.SubjectHash,
@@ -393,11 +396,27 @@ func (s *Store) ScrubPrivacyRequest(ctx context.Context, tenantID, id, subjectHa
 // names one of the subject's requests. It is found (and erased) with everything
 // else about the subject. Writing it again is no error.
 func (s *Store) PutPrivacyPointer(ctx context.Context, tenantID, contactID, requestID string) error {
+	return s.putPointer(ctx, ContactPK(tenantID, contactID), prefPrivReq+requestID, requestID)
+}
+
+// PutSubjectPointer writes the pointer to a request about a subject that has
+// no contact partition, a Slack member, next to the member's item, so a later
+// erasure of the member finds the request (and deletes its export file). For
+// any other subject it writes nothing.
+func (s *Store) PutSubjectPointer(ctx context.Context, tenantID string, subject *chat.PrivacySubject, requestID string) error {
+	pk, sk := slackMemberKey(tenantID, subject)
+	if pk == "" {
+		return nil
+	}
+	return s.putPointer(ctx, pk, memberPointerPrefix(sk)+requestID, requestID)
+}
+
+func (s *Store) putPointer(ctx context.Context, pk, sk, requestID string) error {
 	item, err := attributevalue.MarshalMap(struct {
 		Base
 		RequestID string `dynamodbav:"requestId"`
 	}{
-		Base: Base{PK: ContactPK(tenantID, contactID), SK: prefPrivReq + requestID, DataClass: retention.Personal,
+		Base: Base{PK: pk, SK: sk, DataClass: retention.Personal,
 			Entity: "privacyRequestPointer", ExpiresAt: complianceExpiresAt(s.Now())},
 		RequestID: requestID,
 	})

@@ -112,7 +112,7 @@ func (e *Eraser) run(ctx context.Context, p *processor, tenant *chat.Tenant, r *
 		return step("audit", privacy.Audit(ctx, st, tenant, act, "privacy.erase.block", r.ID, nil))
 	}
 
-	h, err := st.SubjectHoldings(ctx, r.TenantID, contacts, false)
+	h, err := gather(ctx, st, r, contacts, false)
 	if err != nil {
 		return step("gather", err)
 	}
@@ -123,15 +123,17 @@ func (e *Eraser) run(ctx context.Context, p *processor, tenant *chat.Tenant, r *
 	if err != nil {
 		return step("suppress", err)
 	}
-	if err := st.UpdatePrivacyRequest(ctx, r.TenantID, r.ID, who, chat.PrivacyUpdate{SubjectHashes: hashes}); err != nil {
-		return step("record hashes", err)
+	if len(hashes) > len(r.SubjectHashes) {
+		if err := st.UpdatePrivacyRequest(ctx, r.TenantID, r.ID, who, chat.PrivacyUpdate{SubjectHashes: hashes}); err != nil {
+			return step("record hashes", err)
+		}
+		r.SubjectHashes = hashes
 	}
-	r.SubjectHashes = hashes
 	// Gather again now that every ingest path refuses the subject: a
 	// connection or page view admitted just before the suppression is found
 	// and erased too; an identity it added (an email given meanwhile) is
 	// suppressed as well.
-	if h, err = st.SubjectHoldings(ctx, r.TenantID, contacts, false); err != nil {
+	if h, err = gather(ctx, st, r, contacts, false); err != nil {
 		return step("gather", err)
 	}
 	if more, err := e.suppress(ctx, r, h); err != nil {

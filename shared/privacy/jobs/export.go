@@ -83,7 +83,10 @@ type Document struct {
 	TenantID      string    `json:"tenantId"`
 	Subject       struct {
 		ContactIDs []string `json:"contactIds"`
+		VisitorID  string   `json:"visitorId,omitempty"`
 		Email      string   `json:"email,omitempty"`
+		Channel    string   `json:"channel,omitempty"`
+		ExternalID string   `json:"externalId,omitempty"`
 	} `json:"subject"`
 	// Contacts summarises each contact profile, with its marketing opt-out.
 	Contacts []ContactSummary `json:"contacts"`
@@ -152,7 +155,7 @@ func (e *Exporter) run(ctx context.Context, p *processor, tenant *chat.Tenant, r
 	if err != nil {
 		return step("resolve subject", err)
 	}
-	h, err := e.Store.SubjectHoldings(ctx, r.TenantID, contacts, true)
+	h, err := gather(ctx, e.Store, r, contacts, true)
 	if err != nil {
 		return step("gather", err)
 	}
@@ -235,7 +238,8 @@ func buildDocument(now time.Time, tenant *chat.Tenant, r *chat.PrivacyRequest, h
 		Contacts: []ContactSummary{}, Parts: []Part{}, RetentionPolicy: map[retention.Class]ClassRetention{}}
 	doc.Subject.ContactIDs = append([]string{}, h.ContactIDs...)
 	if r.Subject != nil {
-		doc.Subject.Email = r.Subject.Email
+		doc.Subject.VisitorID, doc.Subject.Email = r.Subject.VisitorID, r.Subject.Email
+		doc.Subject.Channel, doc.Subject.ExternalID = r.Subject.Channel, r.Subject.ExternalID
 	}
 	for _, c := range retention.Classes {
 		cr := ClassRetention{Days: int(periods.Period(c) / (24 * time.Hour)), Archived: retention.Archived(c)}

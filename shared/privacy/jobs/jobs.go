@@ -41,7 +41,20 @@ type Store interface {
 	PrivacyRequest(ctx context.Context, tenantID, id string) (*chat.PrivacyRequest, error)
 	ResolveSubject(ctx context.Context, tenantID string, subject *chat.PrivacySubject) ([]string, error)
 	PutPrivacyPointer(ctx context.Context, tenantID, contactID, requestID string) error
+	PutSubjectPointer(ctx context.Context, tenantID string, subject *chat.PrivacySubject, requestID string) error
 	SubjectHoldings(ctx context.Context, tenantID string, contactIDs []string, live bool) (*store.Holdings, error)
+	AddSubjectItems(ctx context.Context, h *store.Holdings, tenantID string, subject *chat.PrivacySubject, live bool) error
+}
+
+// gather returns what the store holds about the request's subject: its
+// contacts' partitions and the conversations they name, and the items the
+// subject names outside them (a Slack member's).
+func gather(ctx context.Context, st Store, r *chat.PrivacyRequest, contacts []string, live bool) (*store.Holdings, error) {
+	h, err := st.SubjectHoldings(ctx, r.TenantID, contacts, live)
+	if err != nil {
+		return nil, err
+	}
+	return h, st.AddSubjectItems(ctx, h, r.TenantID, r.Subject, live)
 }
 
 // stepError is a failed step of processing. Its step name is what the request
@@ -151,6 +164,9 @@ func (p *processor) resolveOnce(ctx context.Context, r *chat.PrivacyRequest, who
 		if err := p.st.PutPrivacyPointer(ctx, r.TenantID, c, r.ID); err != nil {
 			return nil, err
 		}
+	}
+	if err := p.st.PutSubjectPointer(ctx, r.TenantID, r.Subject, r.ID); err != nil {
+		return nil, err
 	}
 	u := chat.PrivacyUpdate{Resolved: true}
 	if len(contacts) > 0 {
