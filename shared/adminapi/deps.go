@@ -83,7 +83,7 @@ type PrivacyRequests interface {
 	Create(ctx context.Context, tenant *chat.Tenant, actor privacy.Actor, in privacy.CreateInput) (*chat.PrivacyRequest, error)
 	Get(ctx context.Context, tenant *chat.Tenant, actor privacy.Actor, id string) (*chat.PrivacyRequest, error)
 	List(ctx context.Context, tenant *chat.Tenant, after string, limit int) ([]*chat.PrivacyRequest, string, error)
-	UpdateSettings(ctx context.Context, tenant *chat.Tenant, actor privacy.Actor, in privacy.Settings) (privacy.Settings, error)
+	UpdateSettings(ctx context.Context, tenant *chat.Tenant, actor privacy.Actor, in privacy.SettingsPatch) (privacy.Settings, error)
 	Lift(ctx context.Context, tenant *chat.Tenant, actor privacy.Actor, in privacy.LiftInput) error
 }
 

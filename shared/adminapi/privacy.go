@@ -38,13 +38,14 @@ func (a *API) getPrivacySettings(ctx context.Context, r *Request) (*Response, er
 	return JSON(http.StatusOK, privacy.SettingsOf(t)), nil
 }
 
-// patchPrivacySettings sets reingestAfterErasure: "refuse" or "new_contact".
+// patchPrivacySettings sets reingestAfterErasure ("refuse" or "new_contact")
+// and analyticsConsent ("required" or "not_required").
 func (a *API) patchPrivacySettings(ctx context.Context, r *Request) (*Response, error) {
 	svc, err := a.privacyService()
 	if err != nil {
 		return nil, err
 	}
-	var in privacy.Settings
+	var in privacy.SettingsPatch
 	if err := r.Decode(&in); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,5 +206,35 @@ func TestPrivacySettingsAndLift_ChooseWhatErasedIdentitiesGet(t *testing.T) {
 		`{"email":"zed@example.com","contactId":"`+contact+`"}`), 400)
 	if _, err := e.store.Contact(ctx, a.ID, contact); !errors.Is(err, chat.ErrNotFound) {
 		t.Errorf("the erased contact came back: %v", err)
+	}
+}
+
+// A tenant may require the visitor's consent before usage analytics: the
+// setting is read back, audited, and reaches the page view path (a page view
+// without consent stores nothing).
+func TestPrivacySettings_AnalyticsConsent(t *testing.T) {
+	e := newEnv(t, func(d *adminapi.Deps) { d.Privacy = noPrivacyProcessing(storeOf(d)) })
+	a := e.newFixture("A")
+	get := func() map[string]any {
+		res := e.call(http.MethodGet, "/v1/privacy-settings", a.OwnerKey, "")
+		wantStatus(t, "get settings", res, 200)
+		return res.json(t)
+	}
+	if got := get(); got["analyticsConsent"] != "not_required" || got["reingestAfterErasure"] != "refuse" {
+		t.Fatalf("defaults %v", got)
+	}
+	wantProblem(t, "bad value", e.call(http.MethodPatch, "/v1/privacy-settings", a.OwnerKey, `{"analyticsConsent":"maybe"}`), 400)
+	wantProblem(t, "nothing to change", e.call(http.MethodPatch, "/v1/privacy-settings", a.OwnerKey, `{}`), 400)
+	wantProblem(t, "agent key", e.call(http.MethodPatch, "/v1/privacy-settings", a.AgentKey, `{"analyticsConsent":"required"}`), 403)
+	wantStatus(t, "require consent", e.call(http.MethodPatch, "/v1/privacy-settings", a.OwnerKey, `{"analyticsConsent":"required"}`), 200)
+	if got := get(); got["analyticsConsent"] != "required" || got["reingestAfterErasure"] != "refuse" {
+		t.Fatalf("after requiring consent %v", got)
+	}
+	tn, err := e.store.Tenant(context.Background(), a.ID)
+	if err != nil || !tn.ConsentRequired() {
+		t.Fatalf("tenant %+v %v", tn, err)
+	}
+	if audit := e.auditItems(a.ID); !strings.Contains(audit, `"count.field.analyticsConsent":"1"`) {
+		t.Fatalf("no audit event names the analyticsConsent change: %s", audit)
 	}
 }

@@ -61,7 +61,7 @@ func TestValidation_BadBodiesAre400AndWriteNothing(t *testing.T) {
 		"POST /v1/conversations/{id}/handoff":  {`{"to":1,"agentName":[]}`, "agentName,to"},
 		"PATCH /v1/contacts/{id}":              {`{"marketingOptOut":"yes","phone":12}`, "marketingOptOut,phone"},
 		"POST /v1/privacy-requests":            {`{"type":1,"subject":{"contactId":2},"reason":[]}`, "reason,subject.contactId,type"},
-		"PATCH /v1/privacy-settings":           {`{"reingestAfterErasure":true}`, "reingestAfterErasure"},
+		"PATCH /v1/privacy-settings":           {`{"analyticsConsent":true}`, "analyticsConsent"},
 		"POST /v1/suppressions/lift":           {`{"email":1,"channel":[]}`, "channel,email"},
 	}
 	bad := []struct {

@@ -54,7 +54,7 @@ type ServiceStore interface {
 	UpdatePrivacyRequest(ctx context.Context, tenantID, id, owner string, u chat.PrivacyUpdate) error
 	PrivacyRequest(ctx context.Context, tenantID, id string) (*chat.PrivacyRequest, error)
 	PrivacyRequests(ctx context.Context, tenantID, after string, limit int) ([]*chat.PrivacyRequest, string, error)
-	SetReingestAfterErasure(ctx context.Context, tenantID, value string) (*chat.Tenant, error)
+	SetPrivacySettings(ctx context.Context, tenantID string, reingest, consent *string) (*chat.Tenant, error)
 	LiftSuppression(ctx context.Context, tenantID, kind, value string) (bool, error)
 }
 

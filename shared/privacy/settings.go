@@ -13,28 +13,66 @@ import (
 type Settings struct {
 	// ReingestAfterErasure: "refuse" (the default) or "new_contact".
 	ReingestAfterErasure string `json:"reingestAfterErasure"`
+	// AnalyticsConsent: "not_required" (the default: the widget reports page
+	// views at once) or "required" (only after the visitor's consent, given
+	// through the widget's LiveSupportBot.consent(true); ws-message refuses a
+	// page view without it).
+	AnalyticsConsent string `json:"analyticsConsent"`
+}
+
+// SettingsPatch changes some of the settings: absent fields stay.
+type SettingsPatch struct {
+	ReingestAfterErasure *string `json:"reingestAfterErasure"`
+	AnalyticsConsent     *string `json:"analyticsConsent"`
 }
 
 // SettingsOf returns the tenant's privacy settings, defaults filled in.
 func SettingsOf(t *chat.Tenant) Settings {
-	s := Settings{ReingestAfterErasure: t.ReingestAfterErasure}
+	s := Settings{ReingestAfterErasure: t.ReingestAfterErasure, AnalyticsConsent: t.AnalyticsConsent}
 	if s.ReingestAfterErasure == "" {
 		s.ReingestAfterErasure = suppression.ReingestRefuse
+	}
+	if s.AnalyticsConsent == "" {
+		s.AnalyticsConsent = chat.AnalyticsConsentNotRequired
 	}
 	return s
 }
 
-// UpdateSettings changes the tenant's privacy settings and audits the change.
-func (s *Service) UpdateSettings(ctx context.Context, tenant *chat.Tenant, actor Actor, in Settings) (Settings, error) {
-	if in.ReingestAfterErasure != suppression.ReingestRefuse && in.ReingestAfterErasure != suppression.ReingestNewContact {
-		return Settings{}, &chat.Error{Code: chat.EInvalid, Message: "invalid privacy settings",
-			Fields: map[string]string{"reingestAfterErasure": `must be "refuse" or "new_contact"`}}
+func (in SettingsPatch) validate() *chat.Error {
+	fields := map[string]string{}
+	if v := in.ReingestAfterErasure; v != nil && *v != suppression.ReingestRefuse && *v != suppression.ReingestNewContact {
+		fields["reingestAfterErasure"] = `must be "refuse" or "new_contact"`
 	}
-	t, err := s.Store.SetReingestAfterErasure(ctx, tenant.ID, in.ReingestAfterErasure)
+	if v := in.AnalyticsConsent; v != nil && *v != chat.AnalyticsConsentRequired && *v != chat.AnalyticsConsentNotRequired {
+		fields["analyticsConsent"] = `must be "required" or "not_required"`
+	}
+	if in.ReingestAfterErasure == nil && in.AnalyticsConsent == nil {
+		fields["body"] = "give reingestAfterErasure or analyticsConsent"
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	return &chat.Error{Code: chat.EInvalid, Message: "invalid privacy settings", Fields: fields}
+}
+
+// UpdateSettings changes the tenant's privacy settings and audits the change
+// (with the names of the fields changed).
+func (s *Service) UpdateSettings(ctx context.Context, tenant *chat.Tenant, actor Actor, in SettingsPatch) (Settings, error) {
+	if e := in.validate(); e != nil {
+		return Settings{}, e
+	}
+	t, err := s.Store.SetPrivacySettings(ctx, tenant.ID, in.ReingestAfterErasure, in.AnalyticsConsent)
 	if err != nil {
 		return Settings{}, err
 	}
-	if err := Audit(ctx, s.Store, t, actor, "privacy.settings.update", "", nil); err != nil {
+	counts := map[string]int{}
+	if in.ReingestAfterErasure != nil {
+		counts["field.reingestAfterErasure"] = 1
+	}
+	if in.AnalyticsConsent != nil {
+		counts["field.analyticsConsent"] = 1
+	}
+	if err := Audit(ctx, s.Store, t, actor, "privacy.settings.update", "", counts); err != nil {
 		return Settings{}, err
 	}
 	return SettingsOf(t), nil

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -207,19 +208,44 @@ func (s *Store) LiftSuppression(ctx context.Context, tenantID, kind, value strin
 // SetReingestAfterErasure stores the tenant's choice for erased identities that
 // come back (chat.Tenant.ReingestAfterErasure) and returns the tenant.
 func (s *Store) SetReingestAfterErasure(ctx context.Context, tenantID, value string) (*chat.Tenant, error) {
+	return s.SetPrivacySettings(ctx, tenantID, &value, nil)
+}
+
+// SetPrivacySettings sets the tenant's re-ingest choice and analytics consent
+// choice, each when given, in one conditional update (the tenant version
+// moves, so caches read it again), and returns the tenant. A missing tenant
+// is chat.ErrNotFound.
+func (s *Store) SetPrivacySettings(ctx context.Context, tenantID string, reingest, consent *string) (*chat.Tenant, error) {
+	var set []string
+	names, vals := map[string]string{}, map[string]types.AttributeValue{}
+	for i, f := range []struct {
+		field string
+		v     *string
+	}{{"ReingestAfterErasure", reingest}, {"AnalyticsConsent", consent}} {
+		if f.v == nil {
+			continue
+		}
+		n, v := fmt.Sprintf("#f%d", i), fmt.Sprintf(":v%d", i)
+		set = append(set, n+" = "+v)
+		names[n] = attrName(chat.Tenant{}, f.field)
+		vals[v] = &types.AttributeValueMemberS{Value: *f.v}
+	}
+	if len(set) == 0 {
+		return s.Tenant(ctx, tenantID)
+	}
 	res, err := s.db.UpdateItem(ctx, versioned(&dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
-		UpdateExpression:          aws.String("SET #r = :v"),
+		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ")),
 		ConditionExpression:       aws.String("attribute_exists(PK)"),
-		ExpressionAttributeNames:  map[string]string{"#r": attrName(chat.Tenant{}, "ReingestAfterErasure")},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberS{Value: value}},
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: vals,
 		ReturnValues:              types.ReturnValueAllNew,
 	}))
 	if isConditionFailed(err) {
 		return nil, chat.ErrNotFound
 	}
 	if err != nil {
-		return nil, wrap("set reingest after erasure", err)
+		return nil, wrap("set privacy settings", err)
 	}
 	return updatedTenant(res.Attributes)
 }
