@@ -230,7 +230,9 @@ func ArchiveMessage(tenant, contact, conv string, hotExpiresAt time.Time) []Acce
 
 // Slack event: the team's tenant, the integration, the thread and the
 // member's name (SlackTenantOfTeam, SlackIntegration, SlackThreadByTS,
-// SlackMember), then the message.
+// SlackMember), then the message. An agent's first reply, a renamed one and
+// one a day also write the agent's member item (PutSlackMember), left out
+// here as rare.
 func SlackEvent(tenant, team, channel, threadTS, user, conv string) []Access {
 	return append([]Access{
 		data(store.SlackRoutePK(team), eventual, 0),

@@ -33,6 +33,15 @@ type User struct {
 	Deleted     bool
 }
 
+// MessageProfile is the user_profile object Slack attaches to the member's
+// messages in Events API message events: names, avatar and flags, never the
+// email.
+func (u User) MessageProfile() map[string]any {
+	return map[string]any{"avatar_hash": "g" + strings.ToLower(u.ID), "image_72": u.Image192, "first_name": u.Name,
+		"real_name": u.RealName, "display_name": u.DisplayName, "team": "", "name": u.Name,
+		"is_restricted": false, "is_ultra_restricted": false}
+}
+
 // Call is one recorded API call.
 type Call struct {
 	Method string

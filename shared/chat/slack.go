@@ -21,25 +21,24 @@ type SlackIntegration struct {
 	ExpiresAt int64 `json:"expiresAt,omitempty"`
 }
 
-// SlackMember is a Slack workspace member's profile, kept so agent replies carry
-// the agent's name (personal data).
+// SlackMember is what the Slack bridge keeps of a workspace member: only of a
+// member who replied as an agent in a thread, and only the name those replies
+// show (personal data). No email, image or other profile field is kept.
 type SlackMember struct {
-	TeamID      string `json:"teamId"`
-	UserID      string `json:"userId"`
-	Name        string `json:"name,omitempty"`
-	RealName    string `json:"realName,omitempty"`
+	TeamID string `json:"teamId"`
+	UserID string `json:"userId"`
+	// DisplayName is the name Slack shows for the member (the profile's
+	// display name, else its real name); empty when Slack did not say.
 	DisplayName string `json:"displayName,omitempty"`
-	Email       string `json:"email,omitempty"`
-	ImageURL    string `json:"imageUrl,omitempty"`
+	// ExpiresAt is the stored item's expiry (Unix seconds) as read; it is
+	// never written from here.
+	ExpiresAt int64 `json:"-"`
 }
 
-// AgentName is the name an agent reply shows: the display name, the real name,
-// the user name, or "Agent".
+// AgentName is the name an agent reply shows: the display name, else "Agent".
 func (m *SlackMember) AgentName() string {
-	for _, n := range []string{m.DisplayName, m.RealName, m.Name} {
-		if n != "" {
-			return n
-		}
+	if m.DisplayName != "" {
+		return m.DisplayName
 	}
 	return "Agent"
 }

@@ -29,7 +29,7 @@ func TestSlackThreadReplyIsSentToMessenger(t *testing.T) {
 	h.pump(t)
 	const signing, team, slackChannel, threadTS = "slack-signing-secret-for-meta", "TMETA01", "CSUPPORT", "1795860000.000100"
 	if err := h.st.PutSlackIntegration(ctx, &chat.SlackIntegration{TenantID: ten.ID, TeamID: team, ChannelID: slackChannel,
-		BotUserID: "UBOT", InstalledAt: time.Now(), TokenEncrypted: []byte("not read here")}, nil, retention.Defaults); err != nil {
+		BotUserID: "UBOT", InstalledAt: time.Now(), TokenEncrypted: []byte("not read here")}, retention.Defaults); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := h.st.PutSlackThread(ctx, &chat.SlackThread{TenantID: ten.ID, ConversationID: in.ConversationID, ContactID: in.ContactID,

@@ -24,10 +24,11 @@ type Store interface {
 }
 
 // SlackStore is the store of the bridge's own records: installations and their
-// workspace routes, member profiles, used OAuth states, threads and posts.
+// workspace routes, the member items of agents who replied (display name
+// only), used OAuth states, threads and posts.
 // Missing records are chat.ErrNotFound.
 type SlackStore interface {
-	PutSlackIntegration(ctx context.Context, in *chat.SlackIntegration, members []chat.SlackMember, p retention.Periods) error
+	PutSlackIntegration(ctx context.Context, in *chat.SlackIntegration, p retention.Periods) error
 	SlackIntegration(ctx context.Context, tenantID string) (*chat.SlackIntegration, error)
 	TouchSlackIntegration(ctx context.Context, in *chat.SlackIntegration, at time.Time, p retention.Periods) error
 	DeleteSlackIntegration(ctx context.Context, tenantID string) error
@@ -36,6 +37,7 @@ type SlackStore interface {
 
 	SlackMember(ctx context.Context, tenantID, teamID, userID string) (*chat.SlackMember, error)
 	PutSlackMember(ctx context.Context, tenantID string, m *chat.SlackMember, at time.Time, p retention.Periods) error
+	RenameSlackMember(ctx context.Context, tenantID, teamID, userID, displayName string) (bool, error)
 	DeleteSlackMember(ctx context.Context, tenantID, teamID, userID string) error
 
 	SlackThread(ctx context.Context, tenantID, convID string) (*chat.SlackThread, error)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/slack-go/slack"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/livesupportbot/backend/shared/channel"
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/webhook"
 )
 
@@ -24,7 +26,7 @@ const (
 	KindMessage         = "message"
 	KindUninstalled     = "app_uninstalled"
 	KindTokensRevoked   = "tokens_revoked"
-	KindMember          = "member"  // team_join or user_change: a member's profile
+	KindMember          = "member"  // user_change: a member's shown name (or deactivation)
 	KindIgnored         = "ignored" // a valid request the bridge has nothing to do for
 )
 
@@ -43,10 +45,15 @@ type Event struct {
 	ThreadTS string
 	SubType  string
 	BotID    string
+	// UserName is the name Slack shows for the message's author, from the
+	// event's user_profile when Slack sends one (display name, else real
+	// name); "" otherwise. Nothing else of that profile is taken.
+	UserName string
 	// RevokedBots are the bot user ids of a tokens_revoked event.
 	RevokedBots []string
-	// Member is the profile of a team_join or user_change event; MemberGone says
-	// the member was deactivated or is a bot (its profile is not kept).
+	// Member is the member and the name Slack shows for it of a user_change
+	// event (KindMember); MemberGone says the member was deactivated or is a
+	// bot (its item is removed).
 	Member     *chat.SlackMember
 	MemberGone bool
 }
@@ -75,8 +82,11 @@ func ParseEvent(body []byte) (ev *Event, err error) {
 		EventID string `json:"event_id"`
 		TeamID  string `json:"team_id"`
 		Event   struct {
-			Type string          `json:"type"`
-			User json.RawMessage `json:"user"`
+			Type        string `json:"type"`
+			UserProfile *struct {
+				DisplayName string `json:"display_name"`
+				RealName    string `json:"real_name"`
+			} `json:"user_profile"`
 		} `json:"event"`
 	}
 	if err := json.Unmarshal(body, &outer); err != nil || outer.Type == "" {
@@ -110,25 +120,21 @@ func ParseEvent(body []byte) (ev *Event, err error) {
 			ev.Kind = KindMessage
 			ev.User, ev.Text, ev.Channel, ev.TS, ev.ThreadTS = in.User, in.Text, in.Channel, in.TimeStamp, in.ThreadTimeStamp
 			ev.SubType, ev.BotID = in.SubType, in.BotID
+			if up := outer.Event.UserProfile; up != nil {
+				ev.UserName = shownName(up.DisplayName, up.RealName)
+			}
 		case *slackevents.AppUninstalledEvent:
 			ev.Kind = KindUninstalled
 		case *slackevents.TokensRevokedEvent:
 			ev.Kind = KindTokensRevoked
 			ev.RevokedBots = in.Tokens.Bot
-		case *slackevents.TeamJoinEvent:
-			if in.User != nil && in.User.ID != "" {
-				u := in.User
-				ev.Kind, ev.MemberGone = KindMember, u.Deleted || u.IsBot
-				ev.Member = &chat.SlackMember{TeamID: ev.TeamID, UserID: u.ID, Name: u.Name,
-					RealName: firstNonEmpty(u.Profile.RealName, u.RealName), DisplayName: u.Profile.DisplayName,
-					Email: u.Profile.Email, ImageURL: firstNonEmpty(u.Profile.Image192, u.Profile.Image72)}
-			}
 		case *slackevents.UserChangeEvent:
+			// team_join is not taken: a member who joins has not replied, so
+			// the bridge keeps nothing of it (the event stays KindIgnored).
 			if u := in.User; u.ID != "" {
 				ev.Kind, ev.MemberGone = KindMember, u.Deleted || u.IsBot
-				ev.Member = &chat.SlackMember{TeamID: ev.TeamID, UserID: u.ID, Name: u.Name,
-					RealName: firstNonEmpty(u.Profile.RealName, u.RealName), DisplayName: u.Profile.DisplayName,
-					Email: emailOf(outer.Event.User), ImageURL: firstNonEmpty(u.Profile.Image192, u.Profile.Image72)}
+				ev.Member = &chat.SlackMember{TeamID: ev.TeamID, UserID: u.ID,
+					DisplayName: shownName(u.Profile.DisplayName, u.Profile.RealName, u.RealName)}
 			}
 		}
 		return ev, nil
@@ -136,18 +142,15 @@ func ParseEvent(body []byte) (ev *Event, err error) {
 	return &Event{Kind: KindIgnored}, nil
 }
 
-// emailOf reads user.profile.email of a member event (slackevents' user_change
-// profile type has no email field).
-func emailOf(user json.RawMessage) string {
-	var u struct {
-		Profile struct {
-			Email string `json:"email"`
-		} `json:"profile"`
+// shownName is the name Slack shows for a member: the first non-empty of
+// names (display name, then real name).
+func shownName(names ...string) string {
+	for _, n := range names {
+		if n = strings.TrimSpace(n); n != "" {
+			return n
+		}
 	}
-	if json.Unmarshal(user, &u) != nil {
-		return ""
-	}
-	return u.Profile.Email
+	return ""
 }
 
 // IsHumanThreadReply reports whether a message event is a person's reply in a
@@ -263,13 +266,11 @@ func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
 	if err != nil {
 		return err
 	}
-	name := "Agent"
-	if m, err := b.st.SlackMember(ctx, tenantID, ev.TeamID, ev.User); err == nil {
-		name = m.AgentName()
-	} else if !errors.Is(err, chat.ErrNotFound) {
+	p, err := b.tenants.Periods(ctx, tenantID)
+	if err != nil {
 		return err
 	}
-	p, err := b.tenants.Periods(ctx, tenantID)
+	name, err := b.rememberAgent(ctx, tenantID, ev, p)
 	if err != nil {
 		return err
 	}
@@ -286,9 +287,39 @@ func (b *Bridge) storeReply(ctx context.Context, ev *Event) error {
 	return nil
 }
 
-// storeMember keeps a workspace member's profile current (team_join,
-// user_change), so agents who joined after the install reply under their name; a
-// deactivated member's profile is removed.
+// memberTouch is how far a replying agent's item may lag behind a full
+// personal-data period before a reply moves it forward: an agent who replies
+// often costs one write a day, not one a reply.
+const memberTouch = 24 * time.Hour
+
+// rememberAgent returns the name an agent's reply shows and keeps the member
+// item of the replying Slack user, the only member the bridge stores: its team,
+// user and display name. The name is the one Slack sent with the message
+// (user_profile), else the stored one, else "Agent". The item is written only
+// when it is missing, its name changed, or its retention is more than a day
+// behind (so it lasts a personal-data period after the agent's last reply).
+func (b *Bridge) rememberAgent(ctx context.Context, tenantID string, ev *Event, p retention.Periods) (string, error) {
+	prev, err := b.st.SlackMember(ctx, tenantID, ev.TeamID, ev.User)
+	if err != nil && !errors.Is(err, chat.ErrNotFound) {
+		return "", err
+	}
+	m := chat.SlackMember{TeamID: ev.TeamID, UserID: ev.User, DisplayName: ev.UserName}
+	if m.DisplayName == "" && prev != nil {
+		m.DisplayName = prev.DisplayName
+	}
+	now := b.now()
+	due := retention.ExpiresAt(p, retention.Personal, now.Add(-memberTouch))
+	if prev == nil || prev.DisplayName != m.DisplayName || prev.ExpiresAt < due {
+		if err := b.st.PutSlackMember(ctx, tenantID, &m, now, p); err != nil {
+			return "", err
+		}
+	}
+	return m.AgentName(), nil
+}
+
+// storeMember keeps the name of an agent who replied current (user_change):
+// it renames the member's item when there is one and stores nothing for any
+// other member; a deactivated member's item is removed.
 func (b *Bridge) storeMember(ctx context.Context, ev *Event) error {
 	tenantID, err := b.st.SlackTenantOfTeam(ctx, ev.TeamID)
 	if errors.Is(err, chat.ErrNotFound) {
@@ -300,11 +331,8 @@ func (b *Bridge) storeMember(ctx context.Context, ev *Event) error {
 	if ev.MemberGone {
 		return b.st.DeleteSlackMember(ctx, tenantID, ev.TeamID, ev.Member.UserID)
 	}
-	p, err := b.tenants.Periods(ctx, tenantID)
-	if err != nil {
-		return err
-	}
-	return b.st.PutSlackMember(ctx, tenantID, ev.Member, b.now(), p)
+	_, err = b.st.RenameSlackMember(ctx, tenantID, ev.TeamID, ev.Member.UserID, ev.Member.DisplayName)
+	return err
 }
 
 // handleRevocation removes the integration of the event's workspace when the app

@@ -258,6 +258,8 @@ func TestEvents_UninstallAndRevocationRemoveTheIntegration(t *testing.T) {
 			h := newHarness(t)
 			tid, convID, threadTS := threadFixture(t, h)
 			ctx := context.Background()
+			h.reply(t, tid, convID, threadTS, "EvU0", "UAGENT01", nil) // an agent's member item
+			before := len(h.agentMessages(t, tid, convID))
 			body := []byte(`{"token":"x","team_id":"` + h.slack.TeamID + `","api_app_id":"AAPP0001","type":"event_callback","event_id":"EvU1","event_time":1795860000,"event":` + c.event + `}`)
 			for range 2 { // a redelivery is harmless
 				if res := h.post(t, signedEvent(t, body, time.Now(), nil)); res.StatusCode != 200 {
@@ -286,17 +288,105 @@ func TestEvents_UninstallAndRevocationRemoveTheIntegration(t *testing.T) {
 			if n := len(h.slack.Calls("")); n != calls {
 				t.Errorf("%d Slack calls after uninstall", n-calls)
 			}
-			if n := len(h.agentMessages(t, tid, convID)); n != 0 {
+			if n := len(h.agentMessages(t, tid, convID)) - before; n != 0 {
 				t.Errorf("%d replies stored after uninstall", n)
 			}
 		})
 	}
 }
 
-// TestEvents_MemberEventsKeepProfilesCurrent: team_join and user_change keep
-// the member profiles current, so agents who joined or renamed after the
-// install reply under their name; a deactivated member's profile goes.
-func TestEvents_MemberEventsKeepProfilesCurrent(t *testing.T) {
+// rawMember is the stored member item of a Slack user, as DynamoDB holds it
+// (nil when there is none).
+func (h *harness) rawMember(t *testing.T, tenantID, userID string) map[string]types.AttributeValue {
+	t.Helper()
+	out, err := h.tt.DB.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(h.tt.Data),
+		Key: map[string]types.AttributeValue{
+			"PK": &types.AttributeValueMemberS{Value: store.SlackPK(tenantID)},
+			"SK": &types.AttributeValueMemberS{Value: store.SlackMemberSK(h.slack.TeamID, userID)},
+		}, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Item
+}
+
+// wantMemberItem checks that a member item holds its keys, class and
+// retention, the team, the user and the display name, and nothing else.
+func wantMemberItem(t *testing.T, it map[string]types.AttributeValue, userID, displayName string) {
+	t.Helper()
+	if it == nil {
+		t.Fatalf("no member item for %s", userID)
+	}
+	allowed := map[string]bool{"PK": true, "SK": true, "GSI2PK": true, "GSI2SK": true, "dataClass": true,
+		"expiresAt": true, "entity": true, "teamId": true, "userId": true, "displayName": true}
+	for k := range it {
+		if !allowed[k] {
+			t.Errorf("member item of %s holds %s", userID, k)
+		}
+	}
+	str := func(k string) string {
+		v, _ := it[k].(*types.AttributeValueMemberS)
+		if v == nil {
+			return ""
+		}
+		return v.Value
+	}
+	if str("userId") != userID || str("displayName") != displayName || str("dataClass") != "personal" || str("entity") != "slackMember" {
+		t.Errorf("member item %v, want %s named %q (personal)", it, userID, displayName)
+	}
+}
+
+// reply posts a thread reply of user (with the user_profile Slack attaches,
+// unless extra removes it) and returns the name the stored agent message shows.
+func (h *harness) reply(t *testing.T, tid, convID, threadTS, eventID, user string, extra map[string]any) string {
+	t.Helper()
+	ts := "1795860003." + strconv.Itoa(100000+len(h.agentMessages(t, tid, convID)))
+	if res := h.post(t, signedEvent(t, replyEvent(eventID, h.slack.TeamID, h.slack.ChannelID, threadTS, ts, user, "hi", extra), time.Now(), nil)); res.StatusCode != 200 {
+		t.Fatalf("reply: %d %s", res.StatusCode, res.Body)
+	}
+	agent := h.agentMessages(t, tid, convID)
+	return agent[len(agent)-1].Author.Name
+}
+
+// TestEvents_AgentReplyKeepsItsDisplayNameOnly: a reply shows the name Slack
+// sent with it and stores a member item of the replier holding the team, the
+// user and that display name only (no email, image or real name, though the
+// event's profile carries an avatar); a later reply without a profile shows
+// the stored name; an unknown replier without one is "Agent". No member who
+// never replied gets an item.
+func TestEvents_AgentReplyKeepsItsDisplayNameOnly(t *testing.T) {
+	h := newHarness(t)
+	tid, convID, threadTS := threadFixture(t, h)
+	noProfile := map[string]any{"user_profile": nil}
+	steps := []struct {
+		name, eventID, user string
+		extra               map[string]any
+		want, stored        string
+	}{
+		{"display name", "EvA1", "UAGENT01", nil, "Alice", "Alice"},
+		{"real name when no display name", "EvA2", "UAGENT02", nil, "Bob Builder", "Bob Builder"},
+		{"stored name when the event has no profile", "EvA3", "UAGENT01", noProfile, "Alice", "Alice"},
+		{"unknown replier without a profile", "EvA4", "UNEW0001", noProfile, "Agent", ""},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			if got := h.reply(t, tid, convID, threadTS, s.eventID, s.user, s.extra); got != s.want {
+				t.Errorf("reply named %q, want %q", got, s.want)
+			}
+			wantMemberItem(t, h.rawMember(t, tid, s.user), s.user, s.stored)
+		})
+	}
+	wantNoMemberData(t, h, map[string]bool{"UAGENT01": true, "UAGENT02": true, "UNEW0001": true})
+	if calls := h.slack.Calls("users.list"); len(calls) != 0 {
+		t.Errorf("%d users.list calls", len(calls))
+	}
+}
+
+// TestEvents_MemberEventsOnlyRenameAgentsWhoReplied: team_join stores nothing;
+// user_change renames the item of an agent who replied (name only, retention
+// kept, no email or image) and creates none for anyone else; a deactivated
+// agent's item goes; a foreign workspace's events store nothing.
+func TestEvents_MemberEventsOnlyRenameAgentsWhoReplied(t *testing.T) {
 	h := newHarness(t)
 	tid, convID, threadTS := threadFixture(t, h)
 	ctx := context.Background()
@@ -304,51 +394,75 @@ func TestEvents_MemberEventsKeepProfilesCurrent(t *testing.T) {
 		return []byte(`{"type":"event_callback","team_id":"` + h.slack.TeamID + `","api_app_id":"AAPP0001","event_id":"` + eventID +
 			`","event_time":1795860000,"event":{"type":"` + typ + `","user":` + user + `,"event_ts":"1795860000.000100"}}`)
 	}
-	reply := func(eventID, ts, user string) string {
+	send := func(body []byte) {
 		t.Helper()
-		if res := h.post(t, signedEvent(t, replyEvent(eventID, h.slack.TeamID, h.slack.ChannelID, threadTS, ts, user, "hi", nil), time.Now(), nil)); res.StatusCode != 200 {
-			t.Fatalf("reply: %d", res.StatusCode)
+		if res := h.post(t, signedEvent(t, body, time.Now(), nil)); res.StatusCode != 200 {
+			t.Fatalf("member event: %d %s", res.StatusCode, res.Body)
 		}
-		agent := h.agentMessages(t, tid, convID)
-		return agent[len(agent)-1].Author.Name
 	}
-	steps := []struct {
-		name, body string
-		user, want string
-	}{
-		{"a member who joined after the install", string(member("EvM1", "team_join",
-			`{"id":"UNEW0001","team_id":"`+h.slack.TeamID+`","name":"carol","real_name":"Carol C","profile":{"display_name":"Carol","real_name":"Carol C","email":"carol@acme.test"}}`)),
-			"UNEW0001", "Carol"},
-		{"a renamed member", string(member("EvM2", "user_change",
-			`{"id":"UAGENT01","team_id":"`+h.slack.TeamID+`","name":"alice","real_name":"Alice Example","profile":{"display_name":"Alice B.","real_name":"Alice Example","email":"alice.b@acme.test"}}`)),
-			"UAGENT01", "Alice B."},
-		{"a deactivated member", string(member("EvM3", "user_change",
-			`{"id":"UAGENT02","team_id":"`+h.slack.TeamID+`","name":"bob","deleted":true,"profile":{"real_name":"Bob Builder"}}`)),
-			"UAGENT02", "Agent"},
+	h.reply(t, tid, convID, threadTS, "EvR1", "UAGENT01", nil)
+	h.reply(t, tid, convID, threadTS, "EvR2", "UAGENT02", nil)
+	before := h.rawMember(t, tid, "UAGENT01")
+
+	send(member("EvM1", "team_join", `{"id":"UNEW0001","team_id":"`+h.slack.TeamID+`","name":"dave","real_name":"Dave New",`+
+		`"profile":{"display_name":"Dave","real_name":"Dave New","email":"dave@acme.test","image_192":"https://avatars.example.test/dave.png"}}`))
+	if it := h.rawMember(t, tid, "UNEW0001"); it != nil {
+		t.Errorf("team_join stored %v", it)
 	}
-	for i, s := range steps {
-		t.Run(s.name, func(t *testing.T) {
-			if res := h.post(t, signedEvent(t, []byte(s.body), time.Now(), nil)); res.StatusCode != 200 {
-				t.Fatalf("member event: %d %s", res.StatusCode, res.Body)
-			}
-			if got := reply("EvR"+strconv.Itoa(i), "1795860002.00000"+strconv.Itoa(i), s.user); got != s.want {
-				t.Errorf("reply named %q, want %q", got, s.want)
-			}
-		})
+
+	send(member("EvM2", "user_change", `{"id":"UAGENT01","team_id":"`+h.slack.TeamID+`","name":"alice","real_name":"Alice Example",`+
+		`"profile":{"display_name":"Alice B.","real_name":"Alice Example","email":"alice.b@acme.test","image_192":"https://avatars.example.test/alice2.png"}}`))
+	after := h.rawMember(t, tid, "UAGENT01")
+	wantMemberItem(t, after, "UAGENT01", "Alice B.")
+	for _, k := range []string{"expiresAt", "GSI2PK", "GSI2SK"} {
+		if b, a := before[k], after[k]; b == nil || a == nil || !attributeEqual(b, a) {
+			t.Errorf("rename moved %s: %v -> %v", k, b, a)
+		}
 	}
-	m, err := h.st.SlackMember(ctx, tid, h.slack.TeamID, "UAGENT01")
-	if err != nil || m.Email != "alice.b@acme.test" {
-		t.Errorf("alice's profile %+v %v, want the changed email", m, err)
+	if got := h.reply(t, tid, convID, threadTS, "EvR3", "UAGENT01", map[string]any{"user_profile": nil}); got != "Alice B." {
+		t.Errorf("reply after the rename named %q, want Alice B.", got)
 	}
+
+	send(member("EvM3", "user_change", `{"id":"UQUIET01","team_id":"`+h.slack.TeamID+`","name":"carol","real_name":"Carol Quiet",`+
+		`"profile":{"display_name":"Carol Q.","real_name":"Carol Quiet","email":"carol@acme.test"}}`))
+	if it := h.rawMember(t, tid, "UQUIET01"); it != nil {
+		t.Errorf("user_change of a member who never replied stored %v", it)
+	}
+
+	send(member("EvM4", "user_change", `{"id":"UAGENT02","team_id":"`+h.slack.TeamID+`","name":"bob","deleted":true,"profile":{"real_name":"Bob Builder"}}`))
 	if _, err := h.st.SlackMember(ctx, tid, h.slack.TeamID, "UAGENT02"); !errors.Is(err, chat.ErrNotFound) {
-		t.Errorf("deactivated member's profile kept: %v", err)
+		t.Errorf("deactivated member's item kept: %v", err)
 	}
+
 	// A member event of a workspace no tenant installed stores nothing.
-	other := []byte(`{"type":"event_callback","team_id":"T0THER","event_id":"EvM9","event":{"type":"team_join","user":{"id":"UX","name":"x"}}}`)
-	if res := h.post(t, signedEvent(t, other, time.Now(), nil)); res.StatusCode != 200 {
-		t.Fatal(res.StatusCode)
+	send([]byte(`{"type":"event_callback","team_id":"T0THER","event_id":"EvM9","event":{"type":"user_change","user":{"id":"UAGENT01","name":"x"}}}`))
+	if _, err := h.st.SlackMember(ctx, tid, "T0THER", "UAGENT01"); !errors.Is(err, chat.ErrNotFound) {
+		t.Errorf("member of a foreign workspace stored: %v", err)
 	}
-	if _, err := h.st.SlackMember(ctx, tid, "T0THER", "UX"); !errors.Is(err, chat.ErrNotFound) {
-		t.Errorf("profile of a foreign workspace stored: %v", err)
+	// Bob's reply keeps his name in the message (communication data); his item is gone (above).
+	wantNoMemberData(t, h, map[string]bool{"UAGENT01": true, "UAGENT02": true})
+	for _, leak := range []string{"alice.b@acme.test", "dave@acme.test", "Dave", "alice2.png"} {
+		for _, it := range h.tt.ScanAll(t, h.tt.Data) {
+			for k, v := range it {
+				walk(v, func(s string) {
+					if strings.Contains(s, leak) {
+						t.Errorf("attribute %s of %v holds %q", k, it["SK"], leak)
+					}
+				})
+			}
+		}
 	}
+}
+
+// attributeEqual compares two scalar attribute values.
+func attributeEqual(a, b types.AttributeValue) bool {
+	switch x := a.(type) {
+	case *types.AttributeValueMemberS:
+		y, ok := b.(*types.AttributeValueMemberS)
+		return ok && x.Value == y.Value
+	case *types.AttributeValueMemberN:
+		y, ok := b.(*types.AttributeValueMemberN)
+		return ok && x.Value == y.Value
+	}
+	return false
 }

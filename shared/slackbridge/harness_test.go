@@ -72,10 +72,9 @@ func newHookedHarness(tb testing.TB, m *testaws.Meter, hook *testaws.HookDB) *ha
 	key := testaws.NewKMSKey(tb)
 	fake := slackfake.New(tb)
 	fake.RedirectURI = redirectURL
-	fake.AddUser(slackfake.User{ID: "UAGENT01", Name: "alice", RealName: "Alice Example", DisplayName: "Alice",
-		Email: "alice@acme.test", Image192: "https://avatars.example.test/alice.png"})
-	fake.AddUser(slackfake.User{ID: "UAGENT02", Name: "bob", RealName: "Bob Builder", Email: "bob@acme.test"})
-	fake.AddUser(slackfake.User{ID: "UGONE001", Name: "gone", Deleted: true})
+	for _, u := range workspace {
+		fake.AddUser(u)
+	}
 	logs := &wstest.Logs{}
 	log := logging.New(logs, "test")
 	b := slackbridge.New(slackbridge.Deps{Config: slackbridge.Config{
@@ -85,6 +84,30 @@ func newHookedHarness(tb testing.TB, m *testaws.Meter, hook *testaws.HookDB) *ha
 
 	return &harness{tt: tt, st: st, key: key, slack: fake, bridge: b, logs: logs,
 		Widget: wstest.New(tb, cfg, st, tt.StreamArn, log, dispatch.Destination{Name: "slack", Deliverer: b})}
+}
+
+// workspace are the members of the fake Slack workspace: two agents who reply
+// in the tests, a colleague who never does, and a deactivated member. Each has
+// a profile with an email and most an image URL, none of which the bridge
+// may keep.
+var workspace = []slackfake.User{
+	{ID: "UAGENT01", Name: "alice", RealName: "Alice Example", DisplayName: "Alice",
+		Email: "alice@acme.test", Image192: "https://avatars.example.test/alice.png"},
+	{ID: "UAGENT02", Name: "bob", RealName: "Bob Builder", Email: "bob@acme.test",
+		Image192: "https://avatars.example.test/bob.png"},
+	{ID: "UQUIET01", Name: "carol", RealName: "Carol Quiet", DisplayName: "Carol",
+		Email: "carol@acme.test", Image192: "https://avatars.example.test/carol.png"},
+	{ID: "UGONE001", Name: "gone", Email: "gone@acme.test", Deleted: true},
+}
+
+// workspaceUser is the member of the fake workspace with id, if any.
+func workspaceUser(id string) (slackfake.User, bool) {
+	for _, u := range workspace {
+		if u.ID == id {
+			return u, true
+		}
+	}
+	return slackfake.User{}, false
 }
 
 func (h *harness) tenant(tb testing.TB) *chat.Tenant {
@@ -194,10 +217,15 @@ func signedEvent(tb testing.TB, body []byte, at time.Time, extra map[string]stri
 	return req
 }
 
-// replyEvent is the event_callback of a message posted in a thread.
+// replyEvent is the event_callback of a message posted in a thread. A member
+// of the fake workspace's message carries the user_profile Slack attaches
+// (names and avatar); extra {"user_profile": nil} removes it.
 func replyEvent(eventID, teamID, channel, threadTS, ts, user, text string, extra map[string]any) []byte {
 	ev := map[string]any{"type": "message", "user": user, "text": text, "ts": ts, "thread_ts": threadTS,
 		"channel": channel, "channel_type": "channel", "event_ts": ts}
+	if u, ok := workspaceUser(user); ok {
+		ev["user_profile"] = u.MessageProfile()
+	}
 	for k, v := range extra {
 		if v == nil {
 			delete(ev, k)

@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -153,9 +152,10 @@ func sameBrowser(req events.APIGatewayV2HTTPRequest, nonce string) bool {
 
 // HandleOAuth is the OAuth callback, GET /webhooks/slack/oauth?code&state: it
 // checks the state and that this browser started the install (its cookie),
-// exchanges the code (oauth.v2.access), fetches the workspace members once
-// (users.list), encrypts the bot token and stores the integration. A bad
-// request changes nothing. Every answer clears the install cookie.
+// exchanges the code (oauth.v2.access), encrypts the bot token and stores the
+// integration. It reads and stores nothing about the workspace's members (an
+// agent's name is learnt from the agent's replies). A bad request changes
+// nothing. Every answer clears the install cookie.
 func (b *Bridge) HandleOAuth(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	res, err := b.oauth(ctx, req)
 	res.Cookies = append(res.Cookies, b.clearInstallCookie(req.RequestContext))
@@ -218,10 +218,6 @@ func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	if res.AccessToken == "" || res.Team.ID == "" || res.BotUserID == "" || res.IncomingWebhook.ChannelID == "" {
 		return problem(chat.Errorf(chat.EInvalid, "the installation granted no bot or no channel; pick a channel when installing"), "Slack was not connected"), nil
 	}
-	members, err := b.fetchMembers(ctx, res.AccessToken, res.Team.ID)
-	if err != nil {
-		return b.internal(ctx, "users.list", err), nil
-	}
 	blob, err := b.cipher.Encrypt(ctx, tenantID, res.AccessToken)
 	if err != nil {
 		return b.internal(ctx, "encrypt token", err), nil
@@ -232,7 +228,7 @@ func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 		BotUserID: res.BotUserID, AppID: res.AppID, InstalledBy: res.AuthedUser.ID,
 		InstalledAt: b.now().UTC(), TokenEncrypted: blob,
 	}
-	err = b.st.PutSlackIntegration(ctx, in, members, tenant.Periods())
+	err = b.st.PutSlackIntegration(ctx, in, tenant.Periods())
 	if errors.Is(err, store.ErrSlackTeamTaken) {
 		return problem(err, "Slack was not connected"), nil
 	}
@@ -240,7 +236,7 @@ func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 		return b.internal(ctx, "store integration", err), nil
 	}
 	b.forget(tenantID)
-	log.InfoContext(ctx, "slack installed", "teamId", in.TeamID, "channelId", in.ChannelID, "members", len(members))
+	log.InfoContext(ctx, "slack installed", "teamId", in.TeamID, "channelId", in.ChannelID)
 	if b.cfg.ConsoleURL != "" {
 		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusFound,
 			Headers: map[string]string{"Location": b.cfg.ConsoleURL + "?slack=connected", "Cache-Control": "no-store"}}, nil
@@ -248,32 +244,4 @@ func (b *Bridge) oauth(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK,
 		Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"},
 		Body:    "Slack is connected. You can close this window.\n"}, nil
-}
-
-// fetchMembers lists the human members of the workspace (users.list).
-func (b *Bridge) fetchMembers(ctx context.Context, token, teamID string) ([]chat.SlackMember, error) {
-	users, err := b.api(token).GetUsersContext(ctx, slack.GetUsersOptionLimit(200))
-	if err != nil {
-		return nil, fmt.Errorf("list slack users: %w", err)
-	}
-	var out []chat.SlackMember
-	for _, u := range users {
-		if u.Deleted || u.IsBot || u.ID == "USLACKBOT" || u.ID == "" {
-			continue
-		}
-		// Keyed by the installed workspace: that is the team_id of its events.
-		out = append(out, chat.SlackMember{TeamID: teamID, UserID: u.ID, Name: u.Name,
-			RealName: firstNonEmpty(u.Profile.RealName, u.RealName), DisplayName: u.Profile.DisplayName,
-			Email: u.Profile.Email, ImageURL: firstNonEmpty(u.Profile.Image192, u.Profile.Image72)})
-	}
-	return out, nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

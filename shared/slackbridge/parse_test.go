@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/slackbridge"
 )
 
@@ -28,7 +29,7 @@ func TestParseEvent(t *testing.T) {
 		{"edit", `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"message","subtype":"message_changed","channel":"C1","ts":"3.0","message":{"user":"U1","text":"x","ts":"2.0","thread_ts":"1.0"}}}`, slackbridge.KindMessage, false, false},
 		{"app uninstalled", `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"app_uninstalled"}}`, slackbridge.KindUninstalled, false, false},
 		{"tokens revoked", `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"tokens_revoked","tokens":{"bot":["U9"]}}}`, slackbridge.KindTokensRevoked, false, false},
-		{"team join", `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"team_join","user":{"id":"U2","name":"c","profile":{"email":"c@x.test"}}}}`, slackbridge.KindMember, false, false},
+		{"team join", `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"team_join","user":{"id":"U2","name":"c","profile":{"email":"c@x.test"}}}}`, slackbridge.KindIgnored, false, false}, // nothing is kept of a member who joins
 		{"user change", `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"user_change","user":{"id":"U2","name":"c","profile":{"email":"c@x.test"}}}}`, slackbridge.KindMember, false, false},
 		{"team join without user", `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"team_join"}}`, slackbridge.KindIgnored, false, false},
 		{"unknown inner type", `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"no_such_event"}}`, slackbridge.KindIgnored, false, false},
@@ -120,5 +121,29 @@ func TestConfigFromEnv_NamesEveryMissingSetting(t *testing.T) {
 	}
 	if c, err := slackbridge.ConfigFromEnv(func(k string) string { return env[k] }, "SLACK_KMS_KEY_ID"); err != nil || c.KMSKeyID != "k" {
 		t.Errorf("dispatch settings: %+v %v", c, err)
+	}
+}
+
+// TestParseEvent_TakesOnlyTheShownName: of the user_profile Slack attaches to
+// a message, and of a user_change's profile, only the name Slack shows is
+// taken (display name, else real name); emails and avatars are not.
+func TestParseEvent_TakesOnlyTheShownName(t *testing.T) {
+	msg := func(profile string) string {
+		return `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"message","user":"U1","text":"hi","ts":"2.0","thread_ts":"1.0","channel":"C1"` + profile + `}}`
+	}
+	for _, c := range []struct{ name, body, want string }{
+		{"display name", msg(`,"user_profile":{"display_name":"Ali","real_name":"Alice Example","image_72":"https://a.test/a.png","name":"alice"}`), "Ali"},
+		{"real name", msg(`,"user_profile":{"display_name":"","real_name":"Alice Example"}`), "Alice Example"},
+		{"no profile", msg(""), ""},
+	} {
+		ev, err := slackbridge.ParseEvent([]byte(c.body))
+		if err != nil || ev.UserName != c.want {
+			t.Errorf("%s: name %q (%v), want %q", c.name, ev.UserName, err, c.want)
+		}
+	}
+	ev, err := slackbridge.ParseEvent([]byte(`{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"user_change","user":{"id":"U2","name":"c","real_name":"Cee",` +
+		`"profile":{"display_name":"","real_name":"Cee Real","email":"c@x.test","image_192":"https://a.test/c.png"}}}}`))
+	if err != nil || ev.Member == nil || *ev.Member != (chat.SlackMember{TeamID: "T1", UserID: "U2", DisplayName: "Cee Real"}) {
+		t.Errorf("user_change member %+v %v", ev.Member, err)
 	}
 }

@@ -27,8 +27,10 @@ import (
 	"github.com/livesupportbot/backend/shared/store"
 )
 
-// Scopes are the bot scopes the app asks for at install.
-var Scopes = []string{"chat:write", "channels:history", "groups:history", "users:read", "users:read.email", "incoming-webhook"}
+// Scopes are the bot scopes the app asks for at install. users:read is only
+// for the user_change events that keep a replying agent's name current; no
+// member list and no email is ever read (no users:read.email).
+var Scopes = []string{"chat:write", "channels:history", "groups:history", "users:read", "incoming-webhook"}
 
 // DefaultAuthorizeURL is Slack's OAuth v2 authorize page.
 const DefaultAuthorizeURL = "https://slack.com/oauth/v2/authorize"
@@ -203,7 +205,7 @@ func (b *Bridge) forget(tenantID string) {
 }
 
 // Uninstall removes a tenant's Slack integration: the encrypted token, the
-// workspace route and the member profiles. Nothing installed is no error.
+// workspace route and the member items. Nothing installed is no error.
 func (b *Bridge) Uninstall(ctx context.Context, tenantID string) error {
 	b.forget(tenantID)
 	if err := b.st.DeleteSlackIntegration(ctx, tenantID); err != nil {

@@ -207,7 +207,7 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 		Reason: "test", Status: "received", ReceivedAt: now, DueAt: now.Add(30 * day)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutSlackMember(ctx, f.tenantID, &chat.SlackMember{TeamID: "T1", UserID: "U1", Name: "grace"}, now, f.tenant.Periods()); err != nil {
+	if err := st.PutSlackMember(ctx, f.tenantID, &chat.SlackMember{TeamID: "T1", UserID: "U1", DisplayName: "grace"}, now, f.tenant.Periods()); err != nil {
 		t.Fatal(err)
 	}
 	entities := map[string]bool{}

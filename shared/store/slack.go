@@ -19,6 +19,7 @@ import (
 //	item               PK                                    SK                        GSI2 (retention index)
 //	slack integration  T#t#SLACK                             INTEGRATION               T#t#RET#personal#<month> / <time>#PK
 //	slack member       T#t#SLACK                             MEMBER#<teamId>#<userId>  T#t#RET#personal#<month> / <time>#PK#SK
+//	                   (teamId, userId, displayName; only of a member who replied as an agent)
 //	used oauth state   T#t#SLACK                             STATE#<nonce>             -
 //	slack team route   T#_slack#TEAM#<teamId>                ROUTE                     -
 //	slack thread       T#t#CONV#v                            SLACK#THREAD              -
@@ -45,8 +46,14 @@ const (
 	SlackRoutingTenant = "_slack"
 )
 
-// SlackPK is the tenant's Slack partition: the integration and member profiles.
+// SlackPK is the tenant's Slack partition: the integration, the member items
+// and the used OAuth states.
 func SlackPK(tenantID string) string { return TenantPrefix(tenantID) + "SLACK" }
+
+// SlackMemberSK is the sort key, in SlackPK, of the member item of a Slack
+// user (team, user): "MEMBER#<teamId>#<userId>". Every writer and reader of
+// member items builds the key here, so a person's item can be found by it.
+func SlackMemberSK(teamID, userID string) string { return prefSlackMember + teamID + "#" + userID }
 
 // SlackRoutePK is the partition of the route from a Slack workspace to its tenant.
 func SlackRoutePK(teamID string) string { return TenantPrefix(SlackRoutingTenant) + "TEAM#" + teamID }
@@ -73,15 +80,26 @@ type slackIntegrationRecord struct {
 	ExpiresAt      int64     `dynamodbav:"-"` // Base's expiresAt, as read
 }
 
+// slackMemberRecord is all a member item holds: the member and the name its
+// replies show.
 type slackMemberRecord struct {
 	TeamID      string `dynamodbav:"teamId"`
 	UserID      string `dynamodbav:"userId"`
-	Name        string `dynamodbav:"name,omitempty"`
-	RealName    string `dynamodbav:"realName,omitempty"`
 	DisplayName string `dynamodbav:"displayName,omitempty"`
-	Email       string `dynamodbav:"email,omitempty"`
-	ImageURL    string `dynamodbav:"imageUrl,omitempty"`
 }
+
+// legacySlackProfile names the attributes that member items written before
+// the bridge kept names only may still hold (the whole users.list profile):
+// read so such an item's name still shows, never written, and removed by
+// StripSlackMemberProfiles.
+type legacySlackProfile struct {
+	Name     string `dynamodbav:"name,omitempty"`
+	RealName string `dynamodbav:"realName,omitempty"`
+}
+
+// legacySlackProfileAttrs are the attribute names of legacySlackProfile and the
+// legacy email and image URL.
+var legacySlackProfileAttrs = []string{"email", "imageUrl", "realName", "name"}
 
 type slackThreadRecord struct {
 	TenantID       string `dynamodbav:"tenantId"`
@@ -111,6 +129,25 @@ type slackMemberItem struct {
 	slackMemberRecord
 }
 
+// slackMemberRead is a member item as read, with what a legacy item may hold.
+type slackMemberRead struct {
+	slackMemberItem
+	legacySlackProfile
+}
+
+// member is the domain form of a read item; a legacy item without a display
+// name shows its real name, else its user name (as replies did when it was
+// written).
+func (it *slackMemberRead) member() *chat.SlackMember {
+	name := it.DisplayName
+	for _, n := range []string{it.RealName, it.Name} {
+		if name == "" {
+			name = n
+		}
+	}
+	return &chat.SlackMember{TeamID: it.TeamID, UserID: it.UserID, DisplayName: name, ExpiresAt: it.Base.ExpiresAt}
+}
+
 type slackRouteItem struct {
 	Base
 	TeamID   string `dynamodbav:"teamId"`
@@ -132,9 +169,10 @@ type slackPostItem struct {
 var ErrSlackTeamTaken = chat.Errorf(chat.EConflict, "this Slack workspace is connected to another account")
 
 // PutSlackIntegration stores a tenant's Slack installation and the route of its
-// workspace, replacing an earlier installation of the same tenant (and its member
-// profiles). A workspace connected to another tenant is ErrSlackTeamTaken.
-func (s *Store) PutSlackIntegration(ctx context.Context, in *chat.SlackIntegration, members []chat.SlackMember, p retention.Periods) error {
+// workspace, replacing an earlier installation of the same tenant and removing
+// its member items (an install stores no member: names are learnt from
+// replies). A workspace connected to another tenant is ErrSlackTeamTaken.
+func (s *Store) PutSlackIntegration(ctx context.Context, in *chat.SlackIntegration, p retention.Periods) error {
 	prev, err := s.SlackIntegration(ctx, in.TenantID)
 	if err != nil && !errors.Is(err, chat.ErrNotFound) {
 		return err
@@ -174,34 +212,32 @@ func (s *Store) PutSlackIntegration(ctx context.Context, in *chat.SlackIntegrati
 		}
 		return wrap("put slack integration", err)
 	}
-	if err := s.deleteSlackMembers(ctx, in.TenantID); err != nil {
-		return err
-	}
-	var reqs []types.WriteRequest
-	for _, m := range members {
-		it, err := slackMemberAttrs(in.TenantID, &m, in.InstalledAt, p)
-		if err != nil {
-			return err
-		}
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
-	}
-	return wrap("put slack members", s.batchWrite(ctx, reqs))
+	return s.deleteSlackMembers(ctx, in.TenantID)
 }
 
-func slackMemberAttrs(tenantID string, m *chat.SlackMember, at time.Time, p retention.Periods) (map[string]types.AttributeValue, error) {
-	pk, sk := SlackPK(tenantID), prefSlackMember+m.TeamID+"#"+m.UserID
-	it, err := attributevalue.MarshalMap(slackMemberItem{
-		Base: Base{PK: pk, SK: sk, DataClass: retention.Personal, Entity: "slackMember",
-			GSI2PK: RetentionKey(tenantID, string(retention.Personal), at, pk),
-			GSI2SK: RetentionSort(at, pk+"#"+sk), ExpiresAt: retention.ExpiresAt(p, retention.Personal, at)},
-		slackMemberRecord: slackMemberRecord(*m),
-	})
+// slackMemberBase is the keys, class and retention of a member item whose
+// personal-data period runs from at.
+func slackMemberBase(tenantID, teamID, userID string, at time.Time, p retention.Periods) Base {
+	pk, sk := SlackPK(tenantID), SlackMemberSK(teamID, userID)
+	return Base{PK: pk, SK: sk, DataClass: retention.Personal, Entity: "slackMember",
+		GSI2PK: RetentionKey(tenantID, string(retention.Personal), at, pk),
+		GSI2SK: RetentionSort(at, pk+"#"+sk), ExpiresAt: retention.ExpiresAt(p, retention.Personal, at)}
+}
+
+// slackMemberAttrs is the whole stored form of a member item: base and the
+// team, user and display name of m, nothing else.
+func slackMemberAttrs(base Base, m *chat.SlackMember) (map[string]types.AttributeValue, error) {
+	it, err := attributevalue.MarshalMap(slackMemberItem{Base: base,
+		slackMemberRecord: slackMemberRecord{TeamID: m.TeamID, UserID: m.UserID, DisplayName: m.DisplayName}})
 	return it, wrap("marshal slack member", err)
 }
 
-// PutSlackMember stores or replaces one member profile, seen at time at.
+// PutSlackMember stores or replaces the member item of a Slack user who
+// replied as an agent at time at: the team, the user and the display name
+// (empty when unknown), with a personal-data period from at. It replaces the
+// whole item, so a legacy item loses its other profile attributes.
 func (s *Store) PutSlackMember(ctx context.Context, tenantID string, m *chat.SlackMember, at time.Time, p retention.Periods) error {
-	it, err := slackMemberAttrs(tenantID, m, at, p)
+	it, err := slackMemberAttrs(slackMemberBase(tenantID, m.TeamID, m.UserID, at, p), m)
 	if err != nil {
 		return err
 	}
@@ -209,10 +245,122 @@ func (s *Store) PutSlackMember(ctx context.Context, tenantID string, m *chat.Sla
 	return wrap("put slack member", err)
 }
 
-// DeleteSlackMember removes one member profile; a missing one is no error.
+// RenameSlackMember sets the display name of a member item that already
+// exists (Slack's user_change) and reports whether it changed it. A member
+// with no item gets none: the write is conditioned on the item existing, so a
+// rename never stores a member who did not reply, not even racing a delete.
+// The item keeps its retention (a rename is not the member acting) and is
+// rewritten whole (PutItem, as webhook-slack's policy allows no UpdateItem),
+// so a legacy item loses its other profile attributes too.
+func (s *Store) RenameSlackMember(ctx context.Context, tenantID, teamID, userID, displayName string) (bool, error) {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.data,
+		Key: key(SlackPK(tenantID), SlackMemberSK(teamID, userID)), ConsistentRead: aws.Bool(true)})
+	if err != nil || res.Item == nil {
+		return false, wrap("get slack member", err)
+	}
+	var old slackMemberRead
+	if err := attributevalue.UnmarshalMap(res.Item, &old); err != nil {
+		return false, wrap("unmarshal slack member", err)
+	}
+	if old.DisplayName == displayName && !hasLegacyProfile(res.Item) {
+		return false, nil
+	}
+	it, err := slackMemberAttrs(old.Base, &chat.SlackMember{TeamID: teamID, UserID: userID, DisplayName: displayName})
+	if err != nil {
+		return false, err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: it,
+		ConditionExpression: aws.String("attribute_exists(PK)")})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	return err == nil, wrap("rename slack member", err)
+}
+
+// hasLegacyProfile reports whether a member item holds any attribute of the
+// old full profile.
+func hasLegacyProfile(item map[string]types.AttributeValue) bool {
+	for _, a := range legacySlackProfileAttrs {
+		if _, ok := item[a]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// DeleteSlackMember removes one member item; a missing one is no error.
 func (s *Store) DeleteSlackMember(ctx context.Context, tenantID, teamID, userID string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.data, Key: key(SlackPK(tenantID), prefSlackMember+teamID+"#"+userID)})
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.data, Key: key(SlackPK(tenantID), SlackMemberSK(teamID, userID))})
 	return wrap("delete slack member", err)
+}
+
+// StripSlackMemberProfiles rewrites the tenant's member items written before
+// the bridge kept names only: those holding an email, an image URL, a real
+// name or a user name lose them, and keep the name their replies show as
+// displayName. It reads the tenant's member items (one Query, expired ones
+// included: they still hold the data until TTL removes them), updates only
+// those, each conditioned on still existing and still holding a legacy
+// attribute (an item renamed or deleted meanwhile is left as it is), and
+// returns how many it changed. Run again, it changes nothing.
+func (s *Store) StripSlackMemberProfiles(ctx context.Context, tenantID string) (int, error) {
+	var legacy []slackMemberRead
+	in := s.prefixQuery(SlackPK(tenantID), prefSlackMember, false)
+	in.FilterExpression = aws.String(legacyFilter)
+	in.ExpressionAttributeNames = legacyNames()
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() {
+		res, err := p.NextPage(ctx)
+		if err != nil {
+			return 0, wrap("query slack members", err)
+		}
+		var page []slackMemberRead
+		if err := attributevalue.UnmarshalListOfMaps(res.Items, &page); err != nil {
+			return 0, wrap("unmarshal slack members", err)
+		}
+		legacy = append(legacy, page...)
+	}
+	n := 0
+	for i := range legacy {
+		ok, err := s.stripSlackMember(ctx, &legacy[i])
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// legacyFilter holds an item with any legacy profile attribute (#a0.. are
+// legacySlackProfileAttrs).
+const legacyFilter = "attribute_exists(#a0) OR attribute_exists(#a1) OR attribute_exists(#a2) OR attribute_exists(#a3)"
+
+func legacyNames() map[string]string {
+	names := map[string]string{}
+	for i, a := range legacySlackProfileAttrs {
+		names["#a"+itoa(int64(i))] = a
+	}
+	return names
+}
+
+// stripSlackMember removes the legacy attributes of one member item and sets
+// its displayName to the name it showed; false when the item is gone or was
+// rewritten meanwhile.
+func (s *Store) stripSlackMember(ctx context.Context, it *slackMemberRead) (bool, error) {
+	in := &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(it.PK, it.SK),
+		UpdateExpression:         aws.String("REMOVE #a0, #a1, #a2, #a3"),
+		ConditionExpression:      aws.String("attribute_exists(PK) AND (" + legacyFilter + ")"),
+		ExpressionAttributeNames: legacyNames()}
+	if name := it.member().DisplayName; name != it.DisplayName {
+		in.UpdateExpression = aws.String("SET displayName = :n REMOVE #a0, #a1, #a2, #a3")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":n": &types.AttributeValueMemberS{Value: name}}
+	}
+	_, err := s.db.UpdateItem(ctx, in)
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	return err == nil, wrap("strip slack member", err)
 }
 
 // chat.SlackIntegration reads a tenant's Slack installation; none is chat.ErrNotFound.
@@ -277,11 +425,11 @@ func (s *Store) SlackTenantOfTeam(ctx context.Context, teamID string) (string, e
 }
 
 // DeleteSlackIntegration removes a tenant's installation, with its encrypted
-// token, its workspace route and its member profiles. Nothing installed is no
+// token, its workspace route and its member items. Nothing installed is no
 // error. Threads and post records stay with their conversations (communication
 // data, kept and erased with them). Each step is idempotent, so a retry after a
 // failure finishes the job: the route goes first (no more events are routed),
-// then the token, then the profiles.
+// then the token, then the member items.
 func (s *Store) DeleteSlackIntegration(ctx context.Context, tenantID string) error {
 	in, err := s.SlackIntegration(ctx, tenantID)
 	if err != nil && !errors.Is(err, chat.ErrNotFound) {
@@ -313,29 +461,28 @@ func (s *Store) deleteSlackMembers(ctx context.Context, tenantID string) error {
 	return wrap("delete slack members", s.batchWrite(ctx, reqs))
 }
 
-// chat.SlackMember reads a member profile; an unknown member is chat.ErrNotFound.
+// SlackMember reads a member item; an unknown member is chat.ErrNotFound.
 func (s *Store) SlackMember(ctx context.Context, tenantID, teamID, userID string) (*chat.SlackMember, error) {
-	var it slackMemberItem
-	ok, err := s.getLive(ctx, SlackPK(tenantID), prefSlackMember+teamID+"#"+userID, false, &it)
+	var it slackMemberRead
+	ok, err := s.getLive(ctx, SlackPK(tenantID), SlackMemberSK(teamID, userID), false, &it)
 	if err != nil {
 		return nil, wrap("get slack member", err)
 	}
 	if !ok {
 		return nil, chat.ErrNotFound
 	}
-	m := chat.SlackMember(it.slackMemberRecord)
-	return &m, nil
+	return it.member(), nil
 }
 
-// SlackMembers lists the stored member profiles of the tenant.
+// SlackMembers lists the tenant's live member items.
 func (s *Store) SlackMembers(ctx context.Context, tenantID string) ([]chat.SlackMember, error) {
 	var out []chat.SlackMember
 	err := s.queryEach(ctx, SlackPK(tenantID), prefSlackMember, true, func(item map[string]types.AttributeValue) error {
-		var it slackMemberItem
+		var it slackMemberRead
 		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 			return err
 		}
-		out = append(out, chat.SlackMember(it.slackMemberRecord))
+		out = append(out, *it.member())
 		return nil
 	})
 	return out, wrap("query slack members", err)
