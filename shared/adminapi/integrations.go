@@ -178,7 +178,7 @@ func (a *API) installSlack(ctx context.Context, r *Request) (*Response, error) {
 }
 
 // deleteSlack uninstalls Slack: the encrypted token, the workspace route and the
-// member profiles go. Nothing installed is no error.
+// agents' display names go. Nothing installed is no error.
 func (a *API) deleteSlack(ctx context.Context, r *Request) (*Response, error) {
 	if err := onlyQuery(r); err != nil {
 		return nil, err

@@ -29,14 +29,17 @@ func slackDeps(st *store.Store) adminapi.SlackIntegrations {
 
 func slackTeam(f fixture) string { return "T" + strings.ToUpper(f.ID) }
 
-// seedSlack gives a fixture tenant a Slack installation with one member profile,
-// as the OAuth callback stores it.
+// seedSlack gives a fixture tenant a Slack installation, as the OAuth callback
+// stores it, and the item of one agent who replied from Slack.
 func (e *env) seedSlack(f fixture) {
 	e.t.Helper()
 	in := &chat.SlackIntegration{TenantID: f.ID, TeamID: slackTeam(f), TeamName: "Workspace", ChannelID: "C0SUPPORT",
 		BotUserID: "UBOT0001", InstalledAt: time.Now().UTC(), TokenEncrypted: []byte("kms-ciphertext")}
-	if err := e.store.PutSlackIntegration(context.Background(), in,
-		[]chat.SlackMember{{TeamID: slackTeam(f), UserID: "UAGENT01", Name: "alice", Email: "alice@example.com"}}, retention.Defaults); err != nil {
+	if err := e.store.PutSlackIntegration(context.Background(), in, retention.Defaults); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.store.PutSlackMember(context.Background(), f.ID, &chat.SlackMember{TeamID: slackTeam(f), UserID: "UAGENT01",
+		DisplayName: "alice"}, time.Now(), retention.Defaults); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -89,7 +89,7 @@ func slackMemberKey(tenantID string, subject *chat.PrivacySubject) (pk, sk strin
 	if !ok {
 		return "", ""
 	}
-	return SlackPK(tenantID), prefSlackMember + team + "#" + user
+	return SlackPK(tenantID), SlackMemberSK(team, user)
 }
 
 // SubjectKnown reports whether the store holds anything about a subject named
