@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -48,13 +49,45 @@ type auditItem struct {
 	auditRecord
 }
 
-// PutAuditEvent writes an audit event; it is technical data and expires after
-// the tenant's technical period.
+// complianceActions are the prefixes of the audit actions that record how the
+// platform honoured privacy rights and legal duties: privacy requests and
+// their processing, privacy settings and suppression lifts, legal holds, and
+// the closing of accounts. They are kept as long as the records they account
+// for (tombstones, suppression entries: 1,095 days), whatever the tenant's
+// technical period; every other audit event is technical data.
+var complianceActions = []string{"privacy.", "contact.legalHold.", "tenant.legalHold.", "tenant.close", "tenant.reopen"}
+
+// ComplianceAudit reports whether an audit action is a compliance record.
+func ComplianceAudit(action string) bool {
+	for _, p := range complianceActions {
+		if strings.HasPrefix(action, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// auditExpiresAt is the expiresAt of an audit event: the compliance period
+// for a compliance record, else the tenant's technical period (none while the
+// tenant is on legal hold).
+func auditExpiresAt(e *chat.AuditEvent, p retention.Periods) int64 {
+	if ComplianceAudit(e.Action) {
+		return complianceExpiresAt(e.At)
+	}
+	return retention.ExpiresAt(p, retention.Technical, e.At)
+}
+
+// PutAuditEvent writes an audit event: a compliance record (ComplianceAudit)
+// lasts as long as the tombstones it accounts for; any other event is
+// technical data and expires after the tenant's technical period.
 func (s *Store) PutAuditEvent(ctx context.Context, e *chat.AuditEvent, p retention.Periods) error {
+	class := retention.Technical
+	if ComplianceAudit(e.Action) {
+		class = retention.Personal // as the tombstones and requests it accounts for
+	}
 	item, err := attributevalue.MarshalMap(auditItem{
 		Base: Base{PK: AuditPK(e.TenantID, e.ID), SK: prefAudit + TimeKey(e.At) + "#" + e.ID,
-			DataClass: retention.Technical, Entity: "auditEvent",
-			ExpiresAt: retention.ExpiresAt(p, retention.Technical, e.At)},
+			DataClass: class, Entity: "auditEvent", ExpiresAt: auditExpiresAt(e, p)},
 		auditRecord: auditRecord{ID: e.ID, TenantID: e.TenantID, At: e.At, ActorKey: e.ActorKey, ActorRole: e.ActorRole,
 			Action: e.Action, Targets: e.Targets, RequestID: e.RequestID},
 	})
