@@ -8,6 +8,21 @@
  * conversation's history, reconnects with backoff, pings before the 10-minute
  * idle timeout, and shows acks, agent and bot messages, typing and errors.
  * Optional: data-ping-seconds (default 240).
+ *
+ * Page API (window.LiveSupportBot):
+ *   open()           opens the panel.
+ *   send(text)       sends a message.
+ *   stop()           disconnects for good.
+ *   visitorId()      the visitor's id, as the session named it (null until then);
+ *                    the panel's footer shows it too, for privacy requests.
+ *   consent()        the visitor's stored analytics choice: true, false, or null
+ *                    when never given.
+ *   consent(bool)    gives (true) or withdraws (false) consent to usage analytics,
+ *                    kept in localStorage across page loads; returns the choice.
+ * Usage analytics are pageView frames and device data (recorded at $connect when
+ * the WebSocket URL carries consent=1). When the session's analyticsConsent is
+ * "required" the widget sends neither until consent(true); when "not_required"
+ * it sends both unless the visitor called consent(false). Chat works either way.
  */
 (function () {
   'use strict';
@@ -27,7 +42,9 @@
     clockOffset: 0,      // the server's clock minus ours (ms), from the session
     shown: {},           // message id -> element
     pendingEls: {},      // clientMessageId -> element
-    historyNext: null, identified: false, stopped: false
+    historyNext: null, identified: false, stopped: false,
+    consentRequired: false, // the session's analyticsConsent is "required"
+    wsConsent: false        // the open socket was connected with consent=1
   };
 
   function load() {
@@ -64,10 +81,13 @@
     '#lsb-identify{padding:10px 12px;border-top:1px solid #e3e3e3;background:#fafafa}',
     '#lsb-identify input{width:100%;box-sizing:border-box;margin:3px 0;padding:6px;border:1px solid #ccc;border-radius:6px;font:inherit}',
     '#lsb-identify button{margin-top:4px;border:0;border-radius:6px;background:#2f6fed;color:#fff;padding:6px 10px;cursor:pointer}',
-    '#lsb-more{display:none;margin:0 auto 6px;border:0;background:none;color:#2f6fed;cursor:pointer;font-size:12px}'
+    '#lsb-more{display:none;margin:0 auto 6px;border:0;background:none;color:#2f6fed;cursor:pointer;font-size:12px}',
+    '#lsb-privacy{display:none;padding:3px 12px;border-top:1px solid #eee;font-size:11px;color:#888}',
+    '#lsb-visitor-id{font-family:monospace;user-select:all}',
+    '#lsb-copy{border:0;background:none;color:#2f6fed;cursor:pointer;font-size:11px;padding:0 4px}'
   ].join('\n');
 
-  var root, log, input, statusEl, typingEl, errorEl, identifyEl, moreBtn;
+  var root, log, input, statusEl, typingEl, errorEl, identifyEl, moreBtn, privacyEl, visitorIdEl;
 
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
@@ -110,12 +130,20 @@
     form.appendChild(el('button', { id: 'lsb-send', type: 'submit' }, 'Send'));
     form.onsubmit = function (ev) { ev.preventDefault(); sendMessage(input.value); };
     input.addEventListener('input', onTyping);
+    // The visitor's id, to cite in a privacy request (shown once the session names it).
+    privacyEl = el('div', { id: 'lsb-privacy' }, 'Your visitor id: ');
+    visitorIdEl = el('span', { id: 'lsb-visitor-id' });
+    var copyBtn = el('button', { id: 'lsb-copy', type: 'button', title: 'Copy your visitor id' }, 'Copy');
+    copyBtn.onclick = function () { copyText(state.visitorId || '', copyBtn); };
+    privacyEl.appendChild(visitorIdEl);
+    privacyEl.appendChild(copyBtn);
     panel.appendChild(head);
     panel.appendChild(log);
     panel.appendChild(typingEl);
     panel.appendChild(errorEl);
     panel.appendChild(identifyEl);
     panel.appendChild(form);
+    panel.appendChild(privacyEl);
     var toggle = el('button', { id: 'lsb-toggle', type: 'button', 'aria-expanded': 'false' }, 'Chat');
     toggle.onclick = function () {
       var open = root.classList.toggle('lsb-open');
@@ -128,6 +156,35 @@
     document.body.appendChild(root);
     if (load().open) { root.classList.add('lsb-open'); toggle.setAttribute('aria-expanded', 'true'); }
     if (load().identified) { identifyEl.style.display = 'none'; }
+  }
+
+  function showVisitorId(id) {
+    visitorIdEl.textContent = id || '';
+    privacyEl.style.display = id ? 'block' : 'none';
+  }
+
+  // copyText puts text on the clipboard (or, where that is refused, selects it
+  // for the visitor to copy) and says so on the button.
+  function copyText(text, btn) {
+    function done(ok) {
+      btn.textContent = ok ? 'Copied' : 'Select and copy';
+      setTimeout(function () { btn.textContent = 'Copy'; }, 2000);
+    }
+    function fallback() {
+      var r = document.createRange();
+      r.selectNodeContents(visitorIdEl);
+      var sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(r);
+      var ok = false;
+      try { ok = document.execCommand('copy'); } catch (e) { /* unsupported */ }
+      done(ok);
+    }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(function () { done(true); }, fallback);
+    } else {
+      fallback();
+    }
   }
 
   function setStatus(s) { statusEl.textContent = s; root.setAttribute('data-status', s); }
@@ -186,14 +243,40 @@
     return true;
   }
 
+  // consentChoice is the visitor's stored analytics choice: true, false or null.
+  function consentChoice() {
+    var c = load().consent;
+    return typeof c === 'boolean' ? c : null;
+  }
+
+  // analyticsAllowed: usage data may be sent. An explicit choice decides; without
+  // one, only when the tenant does not require consent.
+  function analyticsAllowed() {
+    var c = consentChoice();
+    return c === null ? !state.consentRequired : c;
+  }
+
+  // setConsent stores the visitor's choice and, when the open socket was
+  // connected under the other choice, moves to one connected under this one.
+  function setConsent(c) {
+    save({ consent: !!c });
+    if (state.ws && !state.stopped && state.wsConsent !== analyticsAllowed()) {
+      var old = state.ws;
+      setStatus('connecting…');
+      open();
+      old.close();
+    }
+  }
+
   // Usage data (privacy policy, section 2): the page's path, referrer and time on
-  // page, sent once when the visitor leaves or hides the page.
+  // page, sent once when the visitor leaves or hides the page, if analytics are
+  // allowed then.
   var pageStart = Date.now(), pageReported = false;
   function reportPageView() {
-    if (pageReported) { return; }
+    if (pageReported || !analyticsAllowed()) { return; }
     pageReported = send({
       action: 'pageView', path: location.pathname, referrer: document.referrer || '',
-      timeOnPageMs: Date.now() - pageStart
+      timeOnPageMs: Date.now() - pageStart, consent: true
     });
   }
   window.addEventListener('pagehide', reportPageView);
@@ -335,9 +418,11 @@
       state.token = j.visitorToken;
       state.visitorId = j.visitorId;
       state.wsUrl = j.websocketUrl;
+      state.consentRequired = j.analyticsConsent === 'required';
       if (j.serverTime) { state.clockOffset = j.serverTime - Math.round((asked + Date.now()) / 2); }
       save({ token: j.visitorToken, visitorId: j.visitorId });
       root.setAttribute('data-visitor', j.visitorId);
+      showVisitorId(j.visitorId);
     });
   }
 
@@ -354,8 +439,12 @@
 
   function open() {
     var opened = false;
-    var ws = new WebSocket(state.wsUrl + (state.wsUrl.indexOf('?') < 0 ? '?' : '&') + 'token=' + encodeURIComponent(state.token));
+    // consent=1 lets $connect record the device (usage data).
+    var consent = analyticsAllowed();
+    var ws = new WebSocket(state.wsUrl + (state.wsUrl.indexOf('?') < 0 ? '?' : '&') + 'token=' + encodeURIComponent(state.token) +
+      (consent ? '&consent=1' : ''));
     state.ws = ws;
+    state.wsConsent = consent;
     ws.onopen = function () {
       opened = true;
       state.backoff = 1000;
@@ -373,8 +462,8 @@
       onFrame(f);
     };
     ws.onclose = function () {
+      if (state.ws !== ws) { return; } // replaced (setConsent): its successor owns the timers
       clearInterval(state.pingTimer);
-      if (state.ws !== ws) { return; }
       state.ws = null;
       setStatus('offline');
       // Refused before opening: the token may have expired; the next session renews it.
@@ -405,7 +494,12 @@
   window.LiveSupportBot = {
     open: function () { if (!root.classList.contains('lsb-open')) { document.getElementById('lsb-toggle').click(); } },
     send: sendMessage,
-    stop: function () { state.stopped = true; state.ws && state.ws.close(); }
+    stop: function () { state.stopped = true; state.ws && state.ws.close(); },
+    visitorId: function () { return state.visitorId; },
+    consent: function (c) {
+      if (arguments.length) { setConsent(c); }
+      return consentChoice();
+    }
   };
 
   if (document.readyState === 'loading') {

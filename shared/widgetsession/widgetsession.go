@@ -75,6 +75,10 @@ type response struct {
 	WebsocketURL string `json:"websocketUrl"`
 	// ServerTime lets the widget set its clock for sentAt (ms since 1970).
 	ServerTime int64 `json:"serverTime"`
+	// AnalyticsConsent is the tenant's choice (analyticsConsent): "required"
+	// makes the widget send no usage data (page views) until the visitor
+	// consents; "not_required" sends it at once.
+	AnalyticsConsent string `json:"analyticsConsent"`
 }
 
 // Handle answers one session request.
@@ -125,13 +129,23 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		visitorID = adm.ContactID
 	}
 	out := response{
-		VisitorToken: tokens.IssueVersioned(t.ID, t.Version, visitorID, visitortoken.DefaultTTL),
-		VisitorID:    visitorID,
-		WebsocketURL: h.WebSocketURL,
-		ServerTime:   time.Now().UnixMilli(),
+		VisitorToken:     tokens.IssueVersioned(t.ID, t.Version, visitorID, visitortoken.DefaultTTL),
+		VisitorID:        visitorID,
+		WebsocketURL:     h.WebSocketURL,
+		ServerTime:       time.Now().UnixMilli(),
+		AnalyticsConsent: analyticsConsent(t),
 	}
 	b, _ := json.Marshal(out)
 	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK, Headers: headers(origin, "application/json"), Body: string(b)}, nil
+}
+
+// analyticsConsent is the session's analyticsConsent for tenant t: "required"
+// when the tenant chose it, else "not_required" (also for an unset choice).
+func analyticsConsent(t *chat.Tenant) string {
+	if t.ConsentRequired() {
+		return chat.AnalyticsConsentRequired
+	}
+	return chat.AnalyticsConsentNotRequired
 }
 
 func decode(req events.APIGatewayV2HTTPRequest) (request, error) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
 )
 
 func TestSession(t *testing.T) {
@@ -81,5 +82,36 @@ func TestSession(t *testing.T) {
 	}
 	if code, _ := call("https://shop.example.com", `{"widgetKey":"wk_`+shop.ID+`_wrong"}`); code != 401 {
 		t.Errorf("wrong key: %d, want 401", code)
+	}
+}
+
+// TestSession_AnalyticsConsent: the answer names the tenant's analyticsConsent,
+// "not_required" when the tenant never chose, so the widget knows whether to
+// wait for the visitor's consent before it sends usage data.
+func TestSession_AnalyticsConsent(t *testing.T) {
+	st := testaws.NewTables(t).Store()
+	h := newHandler(st, nil, nil)
+	for choice, want := range map[string]string{
+		"":                               chat.AnalyticsConsentNotRequired,
+		chat.AnalyticsConsentNotRequired: chat.AnalyticsConsentNotRequired,
+		chat.AnalyticsConsentRequired:    chat.AnalyticsConsentRequired,
+	} {
+		id := ids.New(ids.Tenant)
+		tn := &chat.Tenant{ID: id, WidgetKey: "wk_" + id + "_" + ids.Secret(16), Status: "active",
+			AnalyticsConsent: choice, CreatedAt: time.Now()}
+		if err := st.PutTenant(context.Background(), tn); err != nil {
+			t.Fatal(err)
+		}
+		req := sampleRequest(t)
+		req.Headers["origin"], req.Body = "https://shop.example.com", `{"widgetKey":"`+tn.WidgetKey+`"}`
+		res, err := h.Handle(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		json.Unmarshal([]byte(res.Body), &m)
+		if res.StatusCode != 200 || m["analyticsConsent"] != want {
+			t.Errorf("tenant's choice %q: %d analyticsConsent %v, want %q", choice, res.StatusCode, m["analyticsConsent"], want)
+		}
 	}
 }
