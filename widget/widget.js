@@ -19,10 +19,11 @@
  *                    when never given.
  *   consent(bool)    gives (true) or withdraws (false) consent to usage analytics,
  *                    kept in localStorage across page loads; returns the choice.
- * Usage analytics are pageView frames and device data (recorded at $connect when
- * the WebSocket URL carries consent=1). When the session's analyticsConsent is
- * "required" the widget sends neither until consent(true); when "not_required"
- * it sends both unless the visitor called consent(false). Chat works either way.
+ * Usage analytics are the pageView frames (page, referrer, time on page; the
+ * server adds device and network). When the session's analyticsConsent is
+ * "required" the widget sends none until consent(true), and marks the ones it
+ * sends "consent": true (the server refuses others); when "not_required" it
+ * sends them unless the visitor called consent(false). Chat works either way.
  */
 (function () {
   'use strict';
@@ -43,8 +44,7 @@
     shown: {},           // message id -> element
     pendingEls: {},      // clientMessageId -> element
     historyNext: null, identified: false, stopped: false,
-    consentRequired: false, // the session's analyticsConsent is "required"
-    wsConsent: false        // the open socket was connected with consent=1
+    consentRequired: false // the session's analyticsConsent is "required"
   };
 
   function load() {
@@ -256,17 +256,8 @@
     return c === null ? !state.consentRequired : c;
   }
 
-  // setConsent stores the visitor's choice and, when the open socket was
-  // connected under the other choice, moves to one connected under this one.
-  function setConsent(c) {
-    save({ consent: !!c });
-    if (state.ws && !state.stopped && state.wsConsent !== analyticsAllowed()) {
-      var old = state.ws;
-      setStatus('connecting…');
-      open();
-      old.close();
-    }
-  }
+  // setConsent stores the visitor's choice; the next page view follows it.
+  function setConsent(c) { save({ consent: !!c }); }
 
   // Usage data (privacy policy, section 2): the page's path, referrer and time on
   // page, sent once when the visitor leaves or hides the page, if analytics are
@@ -439,12 +430,8 @@
 
   function open() {
     var opened = false;
-    // consent=1 lets $connect record the device (usage data).
-    var consent = analyticsAllowed();
-    var ws = new WebSocket(state.wsUrl + (state.wsUrl.indexOf('?') < 0 ? '?' : '&') + 'token=' + encodeURIComponent(state.token) +
-      (consent ? '&consent=1' : ''));
+    var ws = new WebSocket(state.wsUrl + (state.wsUrl.indexOf('?') < 0 ? '?' : '&') + 'token=' + encodeURIComponent(state.token));
     state.ws = ws;
-    state.wsConsent = consent;
     ws.onopen = function () {
       opened = true;
       state.backoff = 1000;
@@ -462,8 +449,8 @@
       onFrame(f);
     };
     ws.onclose = function () {
-      if (state.ws !== ws) { return; } // replaced (setConsent): its successor owns the timers
       clearInterval(state.pingTimer);
+      if (state.ws !== ws) { return; }
       state.ws = null;
       setStatus('offline');
       // Refused before opening: the token may have expired; the next session renews it.

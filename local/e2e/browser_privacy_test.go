@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -22,10 +19,10 @@ import (
 )
 
 // recorder is a script run before each page's own: it keeps the answers of
-// the widget's session requests (lsbSessions), the URLs of the WebSockets it
-// opens (lsbSockets) and the frames it sends (lsbFrames), for the test to read.
+// the widget's session requests (lsbSessions) and the frames it sends
+// (lsbFrames), for the test to read.
 const recorder = `(function () {
-  window.lsbSessions = []; window.lsbSockets = []; window.lsbFrames = [];
+  window.lsbSessions = []; window.lsbFrames = [];
   var f = window.fetch;
   window.fetch = function (u) {
     return f.apply(this, arguments).then(function (r) {
@@ -37,7 +34,6 @@ const recorder = `(function () {
   };
   var W = window.WebSocket;
   window.WebSocket = function (u) {
-    window.lsbSockets.push(String(u));
     var ws = new W(u), send = ws.send;
     ws.send = function (d) { window.lsbFrames.push(String(d)); return send.call(ws, d); };
     return ws;
@@ -107,7 +103,7 @@ var leave = chromedp.Evaluate[chromedp.Void](`window.dispatchEvent(new Event('pa
 // there is no session), and it is the contact partition the visitor's page
 // views are stored in, so a visitor without a contact profile can cite it in
 // a privacy request. Of a tenant that does not require consent, page views
-// are sent at once, marked consent: true, on a socket opened with consent=1.
+// are sent at once, marked consent: true.
 func TestBrowser_WidgetShowsTheVisitorsID(t *testing.T) {
 	s := localStack(t)
 	ten := newTenant(t, s)
@@ -185,37 +181,18 @@ func TestBrowser_WidgetShowsTheVisitorsID(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPageViews(t, s, ten.ID, id, 1, "not_required, page left")
-	sockets := evalJS[[]string](t, demo, `window.lsbSockets`)
-	if len(sockets) != 1 || !strings.Contains(sockets[0], "&consent=1") {
-		t.Errorf("sockets %v, want one opened with consent=1", sockets)
-	}
 	if pv := pageViewFrames(t, demo); len(pv) != 1 || pv[0]["consent"] != true {
 		t.Errorf("pageView frames %v, want one with consent: true", pv)
 	}
 }
 
-// requireConsent sets the tenant's analyticsConsent to "required" on its
-// profile item, bumping its version as the store's updates do, and waits until
-// new sessions answer it (widget-session reads tenants through a cache).
-// TODO: set it through the admin API once its route for the setting exists.
+// requireConsent sets the tenant's analyticsConsent to "required" through the
+// admin API and waits until new sessions answer it (widget-session reads
+// tenants through a cache).
 func requireConsent(t *testing.T, s *stack.Stack, ten tenant) {
 	t.Helper()
-	_, err := dynamodb.NewFromConfig(s.AWS).UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.Tables["DataTable"]),
-		Key: map[string]types.AttributeValue{
-			"PK": &types.AttributeValueMemberS{Value: store.TenantPK(ten.ID)},
-			"SK": &types.AttributeValueMemberS{Value: store.SKProfile},
-		},
-		// The profile's attributes are named after chat.Tenant's fields.
-		UpdateExpression:    aws.String("SET AnalyticsConsent = :c ADD Version :one"),
-		ConditionExpression: aws.String("attribute_exists(PK)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":c":   &types.AttributeValueMemberS{Value: chat.AnalyticsConsentRequired},
-			":one": &types.AttributeValueMemberN{Value: "1"},
-		},
-	})
-	if err != nil {
-		t.Fatalf("set analyticsConsent: %v", err)
+	if st := call(t, s, "PATCH", "/v1/privacy-settings", ten.APIKey, map[string]any{"analyticsConsent": "required"}, nil); st != http.StatusOK {
+		t.Fatalf("set analyticsConsent: %d", st)
 	}
 	deadline := time.Now().Add(2 * store.SessionTenantCacheTTL)
 	for {
@@ -232,8 +209,8 @@ func requireConsent(t *testing.T, s *stack.Stack, ten tenant) {
 
 // TestBrowser_WidgetSendsNoPageViewWithoutConsent: of a tenant that requires
 // consent, the widget sends no page view until the page calls
-// LiveSupportBot.consent(true); then it does (and reconnects with consent=1),
-// remembers the choice over a reload, and stops again after consent(false).
+// LiveSupportBot.consent(true); then it does (each frame marked consent:
+// true), remembers the choice over a reload, and stops again after consent(false).
 // Chat works before any consent.
 func TestBrowser_WidgetSendsNoPageViewWithoutConsent(t *testing.T) {
 	s := localStack(t)
@@ -265,10 +242,6 @@ func TestBrowser_WidgetSendsNoPageViewWithoutConsent(t *testing.T) {
 		t.Fatalf("chat before consent: %v", err)
 	}
 	id := evalJS[string](t, demo, `window.lsbSessions[0].visitorId`)
-	sockets := evalJS[[]string](t, demo, `window.lsbSockets`)
-	if len(sockets) != 1 || strings.Contains(sockets[0], "consent=") {
-		t.Errorf("sockets %v, want one opened without consent", sockets)
-	}
 	if pv := pageViewFrames(t, demo); len(pv) != 0 {
 		t.Errorf("pageView frames sent without consent: %v", pv)
 	}
@@ -281,34 +254,24 @@ func TestBrowser_WidgetSendsNoPageViewWithoutConsent(t *testing.T) {
 	}
 	screenshot(demo, t, "e2e-widget-consent-none.png")
 
-	// Consent: the widget reconnects with consent=1, and the next page view is stored.
+	// Consent: the next page view is sent, marked, and stored.
 	if err := chromedp.Do(demo,
 		chromedp.Evaluate[chromedp.Void](`window.LiveSupportBot.consent(true)`),
-		waitJS(`window.lsbSockets.length === 2`, 5*time.Second),
-		online,
 		leave,
 	); err != nil {
 		t.Fatalf("consent: %v", err)
-	}
-	sockets = evalJS[[]string](t, demo, `window.lsbSockets`)
-	if !strings.Contains(sockets[1], "&consent=1") {
-		t.Errorf("socket after consent %q, want consent=1", sockets[1])
 	}
 	if pv := pageViewFrames(t, demo); len(pv) != 1 || pv[0]["consent"] != true {
 		t.Errorf("pageView frames after consent %v, want one with consent: true", pv)
 	}
 	waitPageViews(t, s, ten.ID, id, 1, "consent given, page left")
 
-	// A reload remembers the consent: at once consent=1, and leaving stores a view.
+	// A reload remembers the consent, and leaving stores a view.
 	if err := chromedp.Do(demo, chromedp.Reload(), online); err != nil {
 		t.Fatalf("reload: %v", err)
 	}
 	if c := consent(); c != true {
 		t.Errorf("consent() = %v after a reload, want true", c)
-	}
-	sockets = evalJS[[]string](t, demo, `window.lsbSockets`)
-	if len(sockets) != 1 || !strings.Contains(sockets[0], "&consent=1") {
-		t.Errorf("sockets after a reload %v, want one with consent=1", sockets)
 	}
 	if err := chromedp.Do(demo, leave); err != nil {
 		t.Fatal(err)
@@ -319,15 +282,9 @@ func TestBrowser_WidgetSendsNoPageViewWithoutConsent(t *testing.T) {
 	// were one a page: a page reports itself once).
 	if err := chromedp.Do(demo, chromedp.Reload(), online,
 		chromedp.Evaluate[chromedp.Void](`window.LiveSupportBot.consent(false)`),
-		waitJS(`window.lsbSockets.length === 2`, 5*time.Second),
-		online,
 		leave,
 	); err != nil {
 		t.Fatalf("withdraw: %v", err)
-	}
-	sockets = evalJS[[]string](t, demo, `window.lsbSockets`)
-	if strings.Contains(sockets[1], "consent=") {
-		t.Errorf("socket after withdrawal %q, want no consent", sockets[1])
 	}
 	if pv := pageViewFrames(t, demo); len(pv) != 0 {
 		t.Errorf("pageView frames after withdrawal: %v", pv)
