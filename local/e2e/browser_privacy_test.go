@@ -11,6 +11,7 @@ import (
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 
 	"github.com/livesupportbot/backend/local/stack"
@@ -309,4 +310,48 @@ func TestBrowser_WidgetSendsNoPageViewWithoutConsent(t *testing.T) {
 		t.Fatalf("chat after withdrawal: %v", err)
 	}
 	screenshot(demo, t, "e2e-widget-consent.png")
+}
+
+// TestBrowser_WidgetSetsNoCookieAndCallsOnlyOurAPI: the privacy map promises
+// no cookies and no third-party scripts. A visitor chats and leaves a page;
+// the browser then holds no cookie for any site, and every resource the page
+// loaded came from the page's own origin (which serves the widget and the
+// API here).
+func TestBrowser_WidgetSetsNoCookieAndCallsOnlyOurAPI(t *testing.T) {
+	s := localStack(t)
+	ten := newTenant(t, s)
+	ctx := recordingBrowser(t)
+	demo, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := chromedp.Do(demo,
+		chromedp.Navigate(s.HTTPURL+"/demo.html?key="+url.QueryEscape(ten.WidgetKey)),
+		chromedp.WaitVisible(css("#lsb-toggle")),
+		chromedp.Click(css("#lsb-toggle")),
+		waitJS(`document.getElementById('lsb-root').getAttribute('data-status') === 'online'`, 30*time.Second),
+		chromedp.SendKeys(css("#lsb-input"), "no cookies please"),
+		chromedp.Click(css("#lsb-send")),
+		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, "no cookies please"), 20*time.Second),
+		leave,
+	); err != nil {
+		t.Fatalf("chat: %v", err)
+	}
+	res, err := chromedp.Call(demo, storage.GetCookies, storage.GetCookiesParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cookies := res.Cookies; len(cookies) != 0 || evalJS[string](t, demo, `document.cookie`) != "" {
+		t.Errorf("cookies after a chat: %d (%q)", len(cookies), evalJS[string](t, demo, `document.cookie`))
+	}
+	origins := evalJS[[]string](t, demo, `performance.getEntriesByType('resource').map(function (e) { return new URL(e.name).origin; })`)
+	if len(origins) == 0 {
+		t.Fatal("no resource entries: the check would pass vacuously")
+	}
+	for _, o := range origins {
+		if o != s.HTTPURL {
+			t.Errorf("the page loaded a resource from %s, not from %s", o, s.HTTPURL)
+		}
+	}
+	if keys := evalJS[[]string](t, demo, `Object.keys(localStorage)`); len(keys) != 1 || keys[0] != "lsb:"+ten.WidgetKey {
+		t.Errorf("localStorage keys %v, want the widget's one", keys)
+	}
 }

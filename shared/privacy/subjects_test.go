@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -244,4 +246,46 @@ func mustJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
-var _ = store.ContactPK
+
+// interleaved is the store of an erasure during which the subject's widget
+// connects and reports a page view, after the erasure gathered what to delete
+// and before it suppressed the subject: an ingest that passed the erasure
+// gate just before it closed.
+type interleaved struct {
+	jobs.EraseStore
+	once    sync.Once
+	between func()
+}
+
+func (s *interleaved) SubjectHoldings(ctx context.Context, tenantID string, contactIDs []string, live bool) (*store.Holdings, error) {
+	h, err := s.EraseStore.SubjectHoldings(ctx, tenantID, contactIDs, live)
+	s.once.Do(s.between)
+	return h, err
+}
+
+// What a visitor's widget writes while their erasure runs, after the gate let
+// it in, is erased with the rest: the erasure gathers again once the subject
+// is suppressed.
+func TestErase_WhatArrivesDuringTheErasureIsErasedToo(t *testing.T) {
+	f := newFixture(t)
+	visitor := ids.New(ids.Contact)
+	f.browse(f.tenant, visitor, "/a")
+	f.eraser.Store = &interleaved{EraseStore: f.st, between: func() {
+		f.browse(f.tenant, visitor, "/b")
+		if err := f.st.PutConnection(context.Background(), &chat.Connection{ID: "late=", TenantID: f.tenant.ID,
+			ContactID: visitor, ConnectedAt: time.Now().UTC()}); err != nil {
+			t.Fatal(err)
+		}
+	}}
+	if r, err := f.create(chat.PrivacyErase, chat.PrivacySubject{VisitorID: visitor}); err != nil || r.Status != chat.PrivacyCompleted {
+		t.Fatalf("erase: %+v %v", r, err)
+	}
+	for _, it := range f.scanAll() {
+		if strings.Contains(it.json, visitor) {
+			t.Errorf("%s item %s/%s written during the erasure survived it", it.table, it.pk, it.sk)
+		}
+	}
+	if got := f.mgmt.closed; !slices.Contains(got, "late=") {
+		t.Errorf("connections closed %v, want the late one too", got)
+	}
+}

@@ -73,6 +73,16 @@ var Defaults = Periods{
 // maximums, so tenants can only shorten.
 var Maximums = Defaults
 
+// ComplianceDays is how long the platform keeps the records that show it
+// honoured privacy rights (privacy requests, erasure tombstones, suppression
+// entries, and the audit events of both), whatever a tenant chose: as long as
+// the longest personal-data period, so a record outlives the data it accounts
+// for.
+const ComplianceDays = 1095
+
+// ComplianceExpiresAt is the expiresAt of a compliance record made at at.
+func ComplianceExpiresAt(at time.Time) int64 { return at.Add(ComplianceDays * day).Unix() }
+
 // ConnectionTTL is how long a WebSocket connection record lives (API Gateway
 // closes connections after two hours at most).
 const ConnectionTTL = 3 * time.Hour

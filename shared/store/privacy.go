@@ -104,9 +104,7 @@ func PrivacyPK(tenantID string) string { return TenantPrefix(tenantID) + "PRIVAC
 // complianceExpiresAt is the expiresAt of privacy requests, tombstones and
 // suppressions: records the platform keeps to show it honoured a request, for the
 // platform's longest personal-data period whatever the tenant chose.
-func complianceExpiresAt(at time.Time) int64 {
-	return retention.ExpiresAt(retention.Maximums, retention.Personal, at)
-}
+func complianceExpiresAt(at time.Time) int64 { return retention.ComplianceExpiresAt(at) }
 
 // PutPrivacyRequest records a new request; the id must be new.
 func (s *Store) PutPrivacyRequest(ctx context.Context, r *chat.PrivacyRequest) error {
