@@ -213,7 +213,7 @@ func (s *Store) withLinked(tenantID string, items []purgeItem) []purgeItem {
 		sk := it.str("SK")
 		switch {
 		case strings.HasPrefix(sk, prefContactUser):
-			out = append(out, keyed(TenantPrefix(tenantID)+sk, "USER"))
+			out = append(out, keyed(TenantPrefix(tenantID)+sk, skChannelUser))
 		case sk == skSlackThread && it.str("teamId") != "":
 			out = append(out, keyed(SlackThreadRefPK(tenantID, it.str("teamId"), it.str("channelId"), it.str("threadTs")), skSlackThreadRef))
 		case strings.HasPrefix(sk, prefIntegration):
