@@ -349,18 +349,22 @@ func (t *tenantRun) purgeByKey() error {
 	return nil
 }
 
+// ttlLag bounds how long DynamoDB's TTL may take to remove an expired item
+// (usually within two days): the purge still looks for items that long past
+// their expiry.
+const ttlLag = 7 * day
+
+// day is a calendar day's length.
+const day = 24 * time.Hour
+
 // purgeIndex deletes every item the retention index of class (or the
 // archive's) lists for the account, whatever its basis, with what it leads to
-// (a contact's or a conversation's partition, an integration's routes). The
-// walk spans the account's life and a month beyond now (a conversation's
-// basis is the end of its last day).
+// (a contact's or a conversation's partition, an integration's routes).
 func (t *tenantRun) purgeIndex(class retention.Class) error {
 	n := t.counts(t.id(), class)
-	from := t.rec.Tenant.CreatedAt
-	if from.IsZero() {
-		from = t.now.AddDate(-10, 0, 0)
-	}
-	return t.walkTo(jobPurge, class, from.AddDate(0, -1, 0), t.now.AddDate(0, 1, 0), func(e store.Entry) error {
+	// Two days past now: a conversation's or device's basis is the end of its
+	// last day.
+	return t.walkTo(jobPurge, class, purgeFrom(class, t.rec.Tenant.CreatedAt, t.now), t.now.Add(2*day), func(e store.Entry) error {
 		n.Read++
 		t.sum.Writes++ // at least the entry's delete
 		deleted, err := t.st.PurgeEntry(t.ctx, e)
@@ -370,6 +374,27 @@ func (t *tenantRun) purgeIndex(class retention.Class) error {
 		}
 		return err
 	})
+}
+
+// purgeFrom is where the purge's walk of class starts: no item of the class
+// can have a basis before the account was created, nor, unless held (and
+// held items stay), longer ago than the longest period any tenant may set and
+// TTL's lag. So the walk reads at most that many months of index partitions,
+// however old the account: its fixed cost is bounded, the rest follows the
+// items it finds.
+func purgeFrom(class retention.Class, created, now time.Time) time.Time {
+	from := now.AddDate(-10, 0, 0)
+	if !created.IsZero() {
+		from = created.AddDate(0, -1, 0)
+	}
+	period := retention.Maximums.ArchivePeriod()
+	if class != archiveLabel {
+		period = retention.Maximums.Period(class)
+	}
+	if oldest := now.Add(-period - ttlLag); oldest.After(from) {
+		return oldest
+	}
+	return from
 }
 
 // shortenArchive brings archived items into line with a shorter archive period:
