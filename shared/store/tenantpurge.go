@@ -50,11 +50,11 @@ import (
 const purgeAttrs = "PK, SK, expiresAt, accountId, channel, webhookId, teamId, channelId, threadTs, tenantId"
 
 // ParkedDestinations are the destinations whose parked deliveries a purge
-// deletes by key (dispatch's destination names: Slack, the messaging channels,
-// the help desk and the bot). A destination added later needs its name here;
-// its parked items would otherwise wait for their TTL (technical period).
-var ParkedDestinations = []string{"slack", "messenger", "instagram", "whatsapp", "telegram", "line", "viber",
-	"wechat", "x", "zendesk", "dialogflow"}
+// deletes by key: dispatch's destination names (Slack, the Meta channels, the
+// tenant-credential channels, Zendesk, the bot; functions/dispatch). A test
+// keeps the list in step with the bridges' names; a destination added later
+// needs its name here, or its parked items wait for their TTL (technical).
+var ParkedDestinations = []string{"slack", "meta", "bots", "zendesk", "bot"}
 
 // purgeItem is an item as the purge reads it.
 type purgeItem map[string]types.AttributeValue
