@@ -75,6 +75,12 @@ type Route struct {
 	Pattern string // e.g. /v1/conversations/{id}
 	Role    Role
 	Handle  func(ctx context.Context, r *Request) (*Response, error)
+	// WhileClosed lets the owner keys of a closed account call the route
+	// within the account's grace period (the keys of a closed account
+	// authenticate nobody for any other route); AfterGrace also after it,
+	// until the account is deleted, so a late reopen is told why it is
+	// refused rather than given a bare 401.
+	WhileClosed, AfterGrace bool
 }
 
 // Request is what a route handler gets: the caller, the path parameters, the query
@@ -340,7 +346,7 @@ func (a *API) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, req 
 	if err != nil {
 		return nil, err
 	}
-	p, err := a.authenticate(ctx, k.platformToken, req.Header.Get("Authorization"))
+	p, err := a.authenticate(ctx, k.platformToken, req.Header.Get("Authorization"), route)
 	if err != nil {
 		return nil, err
 	}

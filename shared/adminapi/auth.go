@@ -49,10 +49,11 @@ func parseKey(key string) (tenantID, keyID string, ok bool) {
 
 var errUnauthorized = chat.Errorf(chat.EUnauthorized, "a valid API key is required: Authorization: Bearer <key>")
 
-// authenticate resolves an Authorization header to a principal. A missing,
-// malformed, unknown, wrong, revoked or expired key, and a key of a closed or
-// missing tenant, are all the same 401.
-func (a *API) authenticate(ctx context.Context, platformToken, header string) (Principal, error) {
+// authenticate resolves an Authorization header to a principal for route. A
+// missing, malformed, unknown, wrong, revoked or expired key, and a key of a
+// closed or missing tenant, are all the same 401; only an owner key of a
+// closed account may call the routes open to it (closedAllows).
+func (a *API) authenticate(ctx context.Context, platformToken, header string, route *Route) (Principal, error) {
 	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return Principal{}, errUnauthorized
@@ -86,10 +87,20 @@ func (a *API) authenticate(ctx context.Context, platformToken, header string) (P
 	if err != nil {
 		return Principal{}, err
 	}
-	if t.Status == "closed" {
+	if t.Status == "closed" && !a.closedAllows(t, Role(k.Role), route) {
 		return Principal{}, errUnauthorized
 	}
 	return Principal{TenantID: tenantID, KeyID: keyID, Role: Role(k.Role), Tenant: t}, nil
+}
+
+// closedAllows reports whether a key of role of the closed tenant t may call
+// route: an owner key, a route open to closed accounts, and the grace period
+// not over (or the route open after it too).
+func (a *API) closedAllows(t *chat.Tenant, role Role, route *Route) bool {
+	if route == nil || role != RoleOwner || !route.WhileClosed || t.ClosedAt == nil {
+		return false
+	}
+	return route.AfterGrace || a.now().Before(deletionAt(t))
 }
 
 // equalSecret compares two secrets in constant time, lengths included (it

@@ -19,6 +19,8 @@ type Tenants interface {
 	Tenant(ctx context.Context, tenantID string) (*chat.Tenant, error)
 	PutTenant(ctx context.Context, t *chat.Tenant) error
 	UpdateTenantSettings(ctx context.Context, tenantID string, u chat.TenantSettings) (*chat.Tenant, error)
+	CloseTenant(ctx context.Context, tenantID string) error
+	ReopenTenant(ctx context.Context, tenantID string) error
 }
 
 // APIKeys keeps tenants' API keys; lists page with the store's opaque cursors.

@@ -19,6 +19,11 @@ type routeCase struct {
 	byID bool
 	// redirect marks routes that answer 302 (the Slack and Dialogflow installs).
 	redirect bool
+	// refused is the status of a call refused on purpose (0: none): the
+	// fixture's account must stay open for the other routes, so its close is
+	// sent a wrong confirmation (400) and its reopen finds it open (409);
+	// TestTenantClose_* close and reopen real accounts.
+	refused int
 }
 
 var routeCases = map[string]routeCase{
@@ -71,6 +76,11 @@ var routeCases = map[string]routeCase{
 	"PUT /v1/tenants/{id}/inbox-shards": {path: fixed("/v1/tenants/t0000000000000000000000000/inbox-shards"), body: `{"inboxShards":2}`, byID: true},
 	// Likewise the operator's owner key for a tenant; TestOperator_* issue real ones.
 	"POST /v1/tenants/{id}/api-keys": {path: fixed("/v1/tenants/t0000000000000000000000000/api-keys"), body: `{"name":"recovery"}`, byID: true},
+	"POST /v1/tenant/close":          {path: fixed("/v1/tenant/close"), body: `{"confirm":"t0000000000000000000000000"}`, refused: http.StatusBadRequest},
+	"POST /v1/tenant/reopen":         {path: fixed("/v1/tenant/reopen"), body: `{}`, refused: http.StatusConflict},
+	// Likewise the operator's close and reopen; TestTenantClose_Operator* close real ones.
+	"POST /v1/tenants/{id}/close":  {path: fixed("/v1/tenants/t0000000000000000000000000/close"), body: `{"reason":"requested"}`, byID: true},
+	"POST /v1/tenants/{id}/reopen": {path: fixed("/v1/tenants/t0000000000000000000000000/reopen"), body: `{}`, byID: true},
 }
 
 func fixed(p string) func(fixture) string { return func(fixture) string { return p } }
@@ -106,7 +116,11 @@ func TestIsolation_ForeignIDsAnswerAsMissing(t *testing.T) {
 			}
 			foreign := e.call(rt.Method, tc.path(b), key, tc.body)
 			absent := e.call(rt.Method, tc.path(missing()), key, tc.body)
-			if tc.byID {
+			switch {
+			case tc.refused != 0:
+				wantProblem(t, "own account", foreign, tc.refused)
+				wantProblem(t, "own account, absent ids", absent, tc.refused)
+			case tc.byID:
 				pf := wantProblem(t, "foreign id", foreign, http.StatusNotFound)
 				pa := wantProblem(t, "missing id", absent, http.StatusNotFound)
 				for _, k := range []string{"type", "title", "detail", "code", "errors"} {
@@ -116,7 +130,7 @@ func TestIsolation_ForeignIDsAnswerAsMissing(t *testing.T) {
 						}
 					}
 				}
-			} else {
+			default:
 				if foreign.Status >= 300 && !(tc.redirect && foreign.Status == http.StatusFound) {
 					t.Fatalf("list/own route failed: %d %s", foreign.Status, foreign.Body)
 				}

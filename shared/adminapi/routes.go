@@ -11,6 +11,7 @@ package adminapi
 func (a *API) allRoutes() []Route {
 	var r []Route
 	r = append(r, a.tenantRoutes()...)
+	r = append(r, a.tenantCloseRoutes()...)
 	r = append(r, a.apiKeyRoutes()...)
 	r = append(r, a.inboxRoutes()...)
 	r = append(r, a.contactRoutes()...)

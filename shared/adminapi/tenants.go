@@ -19,7 +19,7 @@ import (
 func (a *API) tenantRoutes() []Route {
 	return []Route{
 		{Method: http.MethodPost, Pattern: "/v1/tenants", Role: RoleOperator, Handle: a.createTenant},
-		{Method: http.MethodGet, Pattern: "/v1/tenant", Role: RoleOwner, Handle: a.getTenant},
+		{Method: http.MethodGet, Pattern: "/v1/tenant", Role: RoleOwner, Handle: a.getTenant, WhileClosed: true},
 		{Method: http.MethodPatch, Pattern: "/v1/tenant", Role: RoleOwner, Handle: a.patchTenant},
 	}
 }
@@ -40,6 +40,11 @@ type TenantView struct {
 	EffectiveRateLimits chat.RateLimits `json:"effectiveRateLimits"`
 	Status              string          `json:"status"`
 	CreatedAt           time.Time       `json:"createdAt"`
+	// ClosedAt and DeletionAt are set while the account is closed: when it
+	// was, and when its grace period ends and everything it holds but the
+	// compliance records is deleted.
+	ClosedAt   *time.Time `json:"closedAt,omitempty"`
+	DeletionAt *time.Time `json:"deletionAt,omitempty"`
 }
 
 func tenantView(t *chat.Tenant) TenantView {
@@ -47,10 +52,15 @@ func tenantView(t *chat.Tenant) TenantView {
 	if origins == nil {
 		origins = []string{}
 	}
-	return TenantView{ID: t.ID, Name: t.Name, WidgetKey: t.WidgetKey, AllowedOrigins: origins,
+	v := TenantView{ID: t.ID, Name: t.Name, WidgetKey: t.WidgetKey, AllowedOrigins: origins,
 		Retention: t.Retention, EffectiveRetention: t.Periods(), MaximumRetention: retention.Maximums,
 		RateLimits: t.RateLimits, EffectiveRateLimits: ratelimit.EffectiveAll(t),
 		Status: t.Status, CreatedAt: t.CreatedAt}
+	if t.Status == "closed" && t.ClosedAt != nil {
+		closed, del := t.ClosedAt.UTC(), deletionAt(t)
+		v.ClosedAt, v.DeletionAt = &closed, &del
+	}
+	return v
 }
 
 // NewKeyView is a key at its creation: the only time its secret is shown.

@@ -63,6 +63,10 @@ func TestValidation_BadBodiesAre400AndWriteNothing(t *testing.T) {
 		"POST /v1/privacy-requests":            {`{"type":1,"subject":{"contactId":2},"reason":[]}`, "reason,subject.contactId,type"},
 		"PATCH /v1/privacy-settings":           {`{"analyticsConsent":true}`, "analyticsConsent"},
 		"POST /v1/suppressions/lift":           {`{"email":1,"channel":[]}`, "channel,email"},
+		"POST /v1/tenant/close":                {`{"confirm":1}`, "confirm"},
+		"POST /v1/tenant/reopen":               {`{"confirm":"x"}`, "confirm"},
+		"POST /v1/tenants/{id}/close":          {`{"reason":1}`, "reason"},
+		"POST /v1/tenants/{id}/reopen":         {`{"reason":"requested"}`, "reason"},
 	}
 	bad := []struct {
 		name, body, fields string

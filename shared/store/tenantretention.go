@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -100,36 +101,159 @@ func (s *Store) RenewTenant(ctx context.Context, tenantID string) error {
 	return wrap("renew tenant", err)
 }
 
-// CloseTenant closes a tenant account at the store's time: its widget stops
-// working, its profile expires after the grace period, and retention-sweep
-// deletes the personal data of its contacts when that period ends.
+// attrGraceEndsAt is the profile attribute (Unix seconds) of a closed
+// account's end of grace: closedAt plus the tenant's closedGraceDays, stamped
+// at close so a reopen can be refused by a condition alone.
+const attrGraceEndsAt = "graceEndsAt"
+
+// closeAttempts bounds the retries of a close whose tenant changed between
+// its read and its conditional write.
+const closeAttempts = 5
+
+// CloseTenant closes a tenant account at the store's time: its widget and keys
+// stop working, its profile expires after the grace period, and retention-sweep
+// deletes everything the account holds (but the compliance records) when that
+// period ends. Closing a closed account changes nothing; a missing one is
+// chat.ErrNotFound.
+//
+// The write is conditional on the version read, so a settings change (say a
+// shorter closedGraceDays) racing with the close cannot leave a grace end that
+// no longer matches the tenant's periods; a lost race is read again.
 func (s *Store) CloseTenant(ctx context.Context, tenantID string) error {
-	rec, err := s.TenantRecord(ctx, tenantID)
+	for range closeAttempts {
+		rec, err := s.TenantRecord(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		if rec.Expired || rec.Tenant.Status == "closed" {
+			return nil
+		}
+		err = s.closeAt(ctx, &rec.Tenant, s.Now())
+		if !isConditionFailed(err) {
+			return wrap("close tenant", err)
+		}
+	}
+	return chat.Errorf(chat.EConflict, "the tenant changed while it was being closed; try again")
+}
+
+// closeAt writes the close of t (as read) at now, only if the tenant is still
+// open and unchanged since.
+func (s *Store) closeAt(ctx context.Context, t *chat.Tenant, now time.Time) error {
+	at, err := attributevalue.Marshal(&now)
 	if err != nil {
 		return err
 	}
-	if rec.Expired || rec.Tenant.Status == "closed" {
-		return nil
+	p := t.Periods()
+	set := "SET #st = :closed, #at = :at, " + attrGraceEndsAt + " = :grace"
+	vals := map[string]types.AttributeValue{
+		":closed": &types.AttributeValueMemberS{Value: "closed"}, ":at": at,
+		":grace": &types.AttributeValueMemberN{Value: itoa(retention.GraceEnds(p, now).Unix())},
+		":v":     &types.AttributeValueMemberN{Value: itoa(t.Version)},
 	}
-	now := s.Now()
-	t := rec.Tenant
-	t.ClosedAt = &now
-	set := "SET #st = :closed, #at = :at"
-	at, err := attributevalue.Marshal(&now)
-	if err != nil {
-		return wrap("marshal closedAt", err)
-	}
-	vals := map[string]types.AttributeValue{":closed": &types.AttributeValueMemberS{Value: "closed"}, ":at": at}
-	if exp := retention.TenantExpiresAt(t.Periods(), &now, now); exp != 0 {
+	if exp := retention.TenantExpiresAt(p, &now, now); exp != 0 {
 		set += ", expiresAt = :exp"
 		vals[":exp"] = &types.AttributeValueMemberN{Value: itoa(exp)}
 	}
+	cond := "attribute_exists(PK) AND #st <> :closed AND "
+	if t.Version == 0 {
+		cond += "(attribute_not_exists(#version) OR #version = :v)"
+	} else {
+		cond += "#version = :v"
+	}
 	_, err = s.db.UpdateItem(ctx, versioned(&dynamodb.UpdateItemInput{
-		TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
-		UpdateExpression: aws.String(set), ConditionExpression: aws.String("attribute_exists(PK)"),
-		ExpressionAttributeNames: map[string]string{"#st": attrName(chat.Tenant{}, "Status"), "#at": attrName(chat.Tenant{}, "ClosedAt")}, ExpressionAttributeValues: vals,
+		TableName: &s.data, Key: key(TenantPK(t.ID), SKProfile),
+		UpdateExpression: aws.String(set), ConditionExpression: aws.String(cond),
+		ExpressionAttributeNames:  map[string]string{"#st": attrName(chat.Tenant{}, "Status"), "#at": attrName(chat.Tenant{}, "ClosedAt")},
+		ExpressionAttributeValues: vals,
 	}))
-	return wrap("close tenant", err)
+	return err
+}
+
+// Why a reopen was refused.
+var (
+	// ErrNotClosed: the account is open.
+	ErrNotClosed = chat.Errorf(chat.EConflict, "the account is not closed")
+	// ErrGraceOver: the grace period ended; the account's data is being (or
+	// was) deleted and it cannot come back.
+	ErrGraceOver = chat.Errorf(chat.EConflict, "the account's grace period is over: its data is deleted and it cannot be reopened")
+)
+
+// ReopenTenant cancels the close of an account within its grace period: the
+// status is active again, closedAt and the grace end are removed and
+// expiresAt is an active tenant's (none on legal hold). One conditional
+// update decides (closed, grace not over, profile still there, so not
+// purged): a reopen racing with a close, another reopen or the purge either
+// wins whole or is refused. A missing (or purged) account is
+// chat.ErrNotFound; an open one ErrNotClosed; one past its grace ErrGraceOver.
+func (s *Store) ReopenTenant(ctx context.Context, tenantID string) error {
+	now := s.Now()
+	for _, held := range []bool{false, true} {
+		old, err := s.reopen(ctx, tenantID, held, now)
+		if err == nil {
+			return nil
+		}
+		if !isConditionFailed(err) {
+			return wrap("reopen tenant", err)
+		}
+		if why := reopenRefusal(old, now); why != nil {
+			return why
+		}
+		// The hold differs from the one assumed: try the other form.
+	}
+	return chat.Errorf(chat.EConflict, "the tenant changed while it was being reopened; try again")
+}
+
+// reopen writes the reopen of a closed tenant within grace, its legal hold
+// as assumed (held: no expiresAt). On a failed condition it returns the
+// item as it was.
+func (s *Store) reopen(ctx context.Context, tenantID string, held bool, now time.Time) (map[string]types.AttributeValue, error) {
+	set := "SET #st = :active REMOVE #at, " + attrGraceEndsAt + ", expiresAt"
+	cond := "#st = :closed AND " + attrGraceEndsAt + " > :now AND "
+	vals := map[string]types.AttributeValue{
+		":active": &types.AttributeValueMemberS{Value: "active"},
+		":closed": &types.AttributeValueMemberS{Value: "closed"},
+		":now":    &types.AttributeValueMemberN{Value: itoa(now.Unix())},
+		":true":   &types.AttributeValueMemberBOOL{Value: true},
+	}
+	if held {
+		cond += "#h = :true"
+	} else {
+		set = "SET #st = :active, expiresAt = :exp REMOVE #at, " + attrGraceEndsAt
+		cond += "(attribute_not_exists(#h) OR #h <> :true)"
+		vals[":exp"] = &types.AttributeValueMemberN{Value: itoa(retention.TenantExpiresAt(retention.Periods{}, nil, now))}
+	}
+	_, err := s.db.UpdateItem(ctx, versioned(&dynamodb.UpdateItemInput{
+		TableName: &s.data, Key: key(TenantPK(tenantID), SKProfile),
+		UpdateExpression: aws.String(set), ConditionExpression: aws.String(cond),
+		ExpressionAttributeNames: map[string]string{"#st": attrName(chat.Tenant{}, "Status"),
+			"#at": attrName(chat.Tenant{}, "ClosedAt"), "#h": attrName(chat.Tenant{}, "LegalHold")},
+		ExpressionAttributeValues:           vals,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}))
+	var cf *types.ConditionalCheckFailedException
+	if errors.As(err, &cf) {
+		return cf.Item, err
+	}
+	return nil, err
+}
+
+// reopenRefusal says why a profile as it was (nil: missing) cannot be
+// reopened at now; nil when it can (the hold was not as assumed).
+func reopenRefusal(old map[string]types.AttributeValue, now time.Time) error {
+	if old == nil {
+		return chat.ErrNotFound
+	}
+	if st, _ := old[attrName(chat.Tenant{}, "Status")].(*types.AttributeValueMemberS); st == nil || st.Value != "closed" {
+		return ErrNotClosed
+	}
+	g, _ := old[attrGraceEndsAt].(*types.AttributeValueMemberN)
+	if g == nil {
+		return ErrGraceOver // closed before grace ends were stamped: not reopenable by condition
+	}
+	if end, err := parseInt(g.Value); err != nil || end <= now.Unix() {
+		return ErrGraceOver
+	}
+	return nil
 }
 
 // DeleteClosedTenant deletes the profile of a closed account (not one on legal

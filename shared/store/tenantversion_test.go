@@ -39,6 +39,7 @@ func TestTenantVersion_EveryChangeBumpsItAndTheCacheHonoursIt(t *testing.T) {
 		{"unhold", func() error { return st.SetTenantHold(ctx, tn.ID, false) }},
 		{"reingest", func() error { _, err := st.SetReingestAfterErasure(ctx, tn.ID, "new_contact"); return err }},
 		{"close", func() error { return st.CloseTenant(ctx, tn.ID) }},
+		{"reopen", func() error { return st.ReopenTenant(ctx, tn.ID) }},
 	}
 	version := int64(0)
 	for _, c := range changes {

@@ -9,7 +9,9 @@
 //     (communication items are re-stamped even then, so TTL removes them and the
 //     archive function archives them); the messages of an affected conversation
 //     are read by Query on its partition;
-//   - deletes the personal data of a closed account when its grace period ends;
+//   - deletes everything a closed account holds but its compliance records
+//     when its grace period ends (purgeAccount; the list is in
+//     store/tenantpurge.go), the sweep state and the profile last;
 //   - moves the tenant's suppression entries from their legacy partition to
 //     their shards (store.MigrateSuppressions) until a complete pass records
 //     the move as done (store/suppressmigrate.go).
@@ -90,6 +92,9 @@ type Store interface {
 	TenantRecord(ctx context.Context, tenantID string) (*chat.TenantRecord, error)
 	RenewTenant(ctx context.Context, tenantID string) error
 	DeleteClosedTenant(ctx context.Context, tenantID string) (bool, error)
+	DeleteSweep(ctx context.Context, tenantID, owner string) (bool, error)
+	PurgeEntry(ctx context.Context, e store.Entry) (int, error)
+	PurgeAccountItems(ctx context.Context, tenantID string) (int, error)
 	AcquireSweep(ctx context.Context, tenantID, owner string, until time.Time) (*chat.SweepState, error)
 	SaveSweep(ctx context.Context, st *chat.SweepState) (bool, error)
 
@@ -293,6 +298,9 @@ func (r *run) tenant(tenantID string) error {
 	r.sum.Tenants++
 	t := &tenantRun{run: r, rec: rec, state: st, resume: st.Cursor}
 	workErr := t.work()
+	if workErr == nil && t.state.Purged {
+		return t.finishPurge()
+	}
 	t.state.Cursor = t.cursor
 	t.state.LeaseUntil = 0
 	ok, err := r.st.SaveSweep(r.ctx, t.state)
@@ -301,6 +309,28 @@ func (r *run) tenant(tenantID string) error {
 	}
 	if workErr != nil {
 		return workErr
+	}
+	return err
+}
+
+// finishPurge deletes a purged account's sweep state (while this run holds
+// its lease) and then its profile: the last of its items. Should the profile
+// stay (a legal hold placed meanwhile, a failure), the next run finds the
+// account again, with a fresh state, and repeats the purge (finding nothing
+// left) before trying again.
+func (t *tenantRun) finishPurge() error {
+	t.sum.Writes++
+	ok, err := t.st.DeleteSweep(t.ctx, t.id(), t.opt.Owner)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("sweep lease of %s lost", t.id())
+	}
+	t.sum.Writes++
+	deleted, err := t.st.DeleteClosedTenant(t.ctx, t.id())
+	if deleted {
+		t.counts(t.id(), retention.Personal).Deleted++
 	}
 	return err
 }

@@ -350,8 +350,10 @@ func TestSweep_DeletesPersonalDataOfAClosedAccountWhenGraceEnds(t *testing.T) {
 	if _, ok := snap[store.ContactPK(ten.ID, c2)+"|"+store.SKProfile]; !ok {
 		t.Fatal("contact on legal hold deleted")
 	}
-	if n := sum.Counts[ten.ID][retention.Personal]; n == nil || n.Deleted != 2 {
-		t.Fatalf("personal counts %+v, want 2 deleted (the contact, then the account's profile)", n)
+	// The contact takes its whole partition (profile, conversation pointer,
+	// page view, device), then the account's profile goes.
+	if n := sum.Counts[ten.ID][retention.Personal]; n == nil || n.Deleted != 5 {
+		t.Fatalf("personal counts %+v, want 5 deleted (the contact's partition of 4, then the account's profile)", n)
 	}
 	if _, ok := snap[store.TenantPK(ten.ID)+"|"+store.SKProfile]; ok {
 		t.Fatal("closed account's profile not deleted after its personal data")

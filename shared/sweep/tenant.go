@@ -78,17 +78,11 @@ func (t *tenantRun) work() error {
 	// and new items get the longer one.
 	t.state.Applied = target
 	if ten.Status == "closed" && ten.ClosedAt != nil && !t.state.Purged && !t.now.Before(retention.GraceEnds(target, *ten.ClosedAt)) {
-		if err := t.purgePersonal(); err != nil {
+		if err := t.purgeAccount(); err != nil {
 			return err
 		}
-		t.sum.Writes++
-		ok, err := t.st.DeleteClosedTenant(t.ctx, t.id())
-		if err != nil {
-			return err
-		}
-		if ok {
-			t.counts(t.id(), retention.Personal).Deleted++
-		}
+		// The sweep state and the profile go last (run.tenant), so an
+		// interrupted purge is found and resumed through them.
 		t.state.Purged = true
 	}
 	return nil
@@ -114,11 +108,16 @@ func withPeriod(p, q retention.Periods, c retention.Class) retention.Periods {
 // each entry. Before each entry it checks the budget; when spent, it records a
 // checkpoint after the last entry done and returns errBudget.
 func (t *tenantRun) walk(job string, class retention.Class, from time.Time, fn func(store.Entry) error) error {
+	return t.walkTo(job, class, from, t.now, fn)
+}
+
+// walkTo is walk over [from, to].
+func (t *tenantRun) walkTo(job string, class retention.Class, from, to time.Time, fn func(store.Entry) error) error {
 	page := func(after string) ([]store.Entry, string, error) {
 		if class == archiveLabel {
-			return t.st.ArchivePage(t.ctx, t.id(), from, t.now, after, t.opt.PageSize)
+			return t.st.ArchivePage(t.ctx, t.id(), from, to, after, t.opt.PageSize)
 		}
-		return t.st.RetentionPage(t.ctx, t.id(), class, from, t.now, after, t.opt.PageSize)
+		return t.st.RetentionPage(t.ctx, t.id(), class, from, to, after, t.opt.PageSize)
 	}
 	after := ""
 	resumed := t.resume != nil && t.resume.Job == job && t.resume.Class == class
@@ -286,27 +285,116 @@ func (t *tenantRun) markers(old time.Duration, target retention.Periods) error {
 	})
 }
 
-// purgePersonal deletes every personal item of a closed account whose grace
-// period ended (items on legal hold stay).
-func (t *tenantRun) purgePersonal() error {
-	n := t.counts(t.id(), retention.Personal)
-	from := t.rec.Tenant.CreatedAt
-	if from.IsZero() {
-		from = t.now.AddDate(-10, 0, 0)
-	}
-	return t.walk(jobPurge, retention.Personal, from, func(e store.Entry) error {
-		n.Read++
-		if e.Held() {
-			return nil
+// accountLabel names the purge's step over the partitions reached by key
+// (API keys, channel integrations, the Slack installation, parked
+// deliveries) in checkpoints and the summary's counts.
+const accountLabel = retention.Class("account")
+
+// purgeSteps are the steps of the purge of a closed account, in order: the
+// partitions reached by key first (their routes stop routing provider events
+// to the account), then each retention index (personal first: a contact's
+// profile takes its whole partition, so the usage and technical walks find
+// little left), then the archive's.
+var purgeSteps = []retention.Class{accountLabel, retention.Personal, retention.Communication,
+	retention.Usage, retention.Technical, archiveLabel}
+
+// purgeAccount deletes everything a closed account whose grace period ended
+// holds in both tables but its compliance records (privacy requests,
+// tombstones, suppression entries, audit events: store/tenantpurge.go),
+// except the sweep state and the profile, which run.tenant deletes after it.
+// Items on legal hold stay. A checkpoint names the step it stopped in; the
+// steps before it are done.
+func (t *tenantRun) purgeAccount() error {
+	steps := purgeSteps
+	if r := t.resume; r != nil && r.Job == jobPurge {
+		for i, c := range purgeSteps {
+			if c == r.Class {
+				steps = purgeSteps[i:]
+			}
 		}
-		t.sum.Writes++
-		// Whatever its basis: the account is closed and its grace period over.
-		ok, err := t.st.DeleteExpiring(t.ctx, e.Ref.AnyBasis())
-		if ok {
-			n.Deleted++
+	}
+	for _, c := range steps {
+		var err error
+		if c == accountLabel {
+			err = t.purgeByKey()
+		} else {
+			err = t.purgeIndex(c)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// purgeByKey deletes the account's items in the partitions reached by key.
+// It is one step: a checkpoint in it repeats it whole (its deletes are
+// idempotent).
+func (t *tenantRun) purgeByKey() error {
+	if err := t.budget(); err != nil {
+		t.cursor = &chat.SweepCursor{Job: jobPurge, Class: accountLabel}
+		return err
+	}
+	n, err := t.st.PurgeAccountItems(t.ctx, t.id())
+	t.sum.Writes += n
+	t.counts(t.id(), accountLabel).Deleted += n
+	if err != nil {
+		t.cursor = &chat.SweepCursor{Job: jobPurge, Class: accountLabel}
+		return err
+	}
+	if t.resume != nil && t.resume.Job == jobPurge && t.resume.Class == accountLabel {
+		t.resume = nil
+	}
+	t.cursor = nil
+	return nil
+}
+
+// ttlLag bounds how long DynamoDB's TTL may take to remove an expired item
+// (usually within two days): the purge still looks for items that long past
+// their expiry.
+const ttlLag = 7 * day
+
+// day is a calendar day's length.
+const day = 24 * time.Hour
+
+// purgeIndex deletes every item the retention index of class (or the
+// archive's) lists for the account, whatever its basis, with what it leads to
+// (a contact's or a conversation's partition, an integration's routes).
+func (t *tenantRun) purgeIndex(class retention.Class) error {
+	n := t.counts(t.id(), class)
+	// Two days past now: a conversation's or device's basis is the end of its
+	// last day.
+	return t.walkTo(jobPurge, class, purgeFrom(class, t.rec.Tenant.CreatedAt, t.now), t.now.Add(2*day), func(e store.Entry) error {
+		n.Read++
+		t.sum.Writes++ // at least the entry's delete
+		deleted, err := t.st.PurgeEntry(t.ctx, e)
+		n.Deleted += deleted
+		if deleted > 1 {
+			t.sum.Writes += deleted - 1
 		}
 		return err
 	})
+}
+
+// purgeFrom is where the purge's walk of class starts: no item of the class
+// can have a basis before the account was created, nor, unless held (and
+// held items stay), longer ago than the longest period any tenant may set and
+// TTL's lag. So the walk reads at most that many months of index partitions,
+// however old the account: its fixed cost is bounded, the rest follows the
+// items it finds.
+func purgeFrom(class retention.Class, created, now time.Time) time.Time {
+	from := now.AddDate(-10, 0, 0)
+	if !created.IsZero() {
+		from = created.AddDate(0, -1, 0)
+	}
+	period := retention.Maximums.ArchivePeriod()
+	if class != archiveLabel {
+		period = retention.Maximums.Period(class)
+	}
+	if oldest := now.Add(-period - ttlLag); oldest.After(from) {
+		return oldest
+	}
+	return from
 }
 
 // shortenArchive brings archived items into line with a shorter archive period:
