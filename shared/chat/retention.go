@@ -24,6 +24,9 @@ type SweepState struct {
 	Purged bool `json:"purged"`
 	// HoldApplied is whether the items are stripped for a tenant-wide legal hold.
 	HoldApplied bool `json:"holdApplied"`
+	// SlackStripped is set once the tenant's Slack member items of the old
+	// layout lost their emails and image links (store.StripSlackMemberProfiles).
+	SlackStripped bool `json:"slackStripped"`
 	// LeaseOwner names the sweep holding the lease; LeaseUntil (Unix seconds)
 	// is when it ends, 0 to release it on save.
 	LeaseOwner string `json:"leaseOwner,omitempty"`

@@ -22,8 +22,10 @@ type sweepState struct {
 	Cursor      *sweepCursor      `dynamodbav:"cursor,omitempty"`
 	Purged      bool              `dynamodbav:"purged"`
 	HoldApplied bool              `dynamodbav:"holdApplied"`
-	LeaseOwner  string            `dynamodbav:"leaseOwner,omitempty"`
-	LeaseUntil  int64             `dynamodbav:"leaseUntil"`
+	// SlackStripped: chat.SweepState.SlackStripped.
+	SlackStripped bool   `dynamodbav:"slackStripped,omitempty"`
+	LeaseOwner    string `dynamodbav:"leaseOwner,omitempty"`
+	LeaseUntil    int64  `dynamodbav:"leaseUntil"`
 }
 
 // sweepCursor is the stored shape of a chat.SweepCursor: the opaque position
@@ -44,7 +46,7 @@ type sweepStateItem struct {
 
 func (r *sweepState) domain() *chat.SweepState {
 	st := &chat.SweepState{TenantID: r.TenantID, Applied: r.Applied, Purged: r.Purged, HoldApplied: r.HoldApplied,
-		LeaseOwner: r.LeaseOwner, LeaseUntil: r.LeaseUntil}
+		SlackStripped: r.SlackStripped, LeaseOwner: r.LeaseOwner, LeaseUntil: r.LeaseUntil}
 	if c := r.Cursor; c != nil {
 		st.Cursor = &chat.SweepCursor{Job: c.Job, Class: c.Class, After: encodeCursor(indexPos{Month: c.Month, Shard: c.Shard, After: c.After})}
 	}
@@ -53,7 +55,7 @@ func (r *sweepState) domain() *chat.SweepState {
 
 func sweepStateOf(st *chat.SweepState) (sweepState, error) {
 	r := sweepState{TenantID: st.TenantID, Applied: st.Applied, Purged: st.Purged, HoldApplied: st.HoldApplied,
-		LeaseOwner: st.LeaseOwner, LeaseUntil: st.LeaseUntil}
+		SlackStripped: st.SlackStripped, LeaseOwner: st.LeaseOwner, LeaseUntil: st.LeaseUntil}
 	if c := st.Cursor; c != nil {
 		pos, err := decodeCursor(c.After)
 		if err != nil {

@@ -59,7 +59,8 @@ func (w *world) account(t *testing.T, ten *chat.Tenant, team, pageID string) (st
 		t.Fatal(err)
 	}
 	must(w.st.PutSlackIntegration(ctx, &chat.SlackIntegration{TenantID: ten.ID, TeamID: team, ChannelID: "C1", BotUserID: "B1",
-		InstalledAt: t0, TokenEncrypted: []byte("sealed")}, []chat.SlackMember{{TeamID: team, UserID: "U1", Name: "agent"}}, p))
+		InstalledAt: t0, TokenEncrypted: []byte("sealed")}, p))
+	must(w.st.PutSlackMember(ctx, ten.ID, &chat.SlackMember{TeamID: team, UserID: "U1", DisplayName: "agent"}, t0, p))
 	if _, err := w.st.ClaimSlackState(ctx, ten.ID, "nonce"+team, t0.Add(time.Hour), p); err != nil {
 		t.Fatal(err)
 	}

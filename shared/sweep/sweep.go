@@ -107,6 +107,8 @@ type Store interface {
 	DeleteExpiring(ctx context.Context, ref store.ItemRef) (bool, error)
 	ForgetOpenConversation(ctx context.Context, tenantID, contactID, convID string) error
 
+	StripSlackMemberProfiles(ctx context.Context, tenantID string) (int, error)
+
 	BeginSuppressMigration(ctx context.Context) (store.SuppressMigration, error)
 	MigrateSuppressions(ctx context.Context, tenantID string) (int, error)
 	FinishSuppressMigration(ctx context.Context) error

@@ -49,6 +49,9 @@ func (t *tenantRun) work() error {
 	if ten.LegalHold {
 		return nil // held: nothing is shortened or deleted until the hold is lifted
 	}
+	if err := t.stripSlackProfiles(); err != nil {
+		return err
+	}
 	target := retention.Merge(ten.Retention)
 	applied := t.state.AppliedOrMax()
 	for _, c := range retention.Shortened(applied, target) {
@@ -447,4 +450,19 @@ func (t *tenantRun) migrateSuppressions() error {
 		return errBudget
 	}
 	return err
+}
+
+// stripSlackProfiles removes, once per tenant, the emails and image links of
+// the Slack member items stored before the bridge kept display names only.
+func (t *tenantRun) stripSlackProfiles() error {
+	if t.state.SlackStripped {
+		return nil
+	}
+	n, err := t.st.StripSlackMemberProfiles(t.ctx, t.id())
+	t.sum.Writes += n
+	if err != nil {
+		return err
+	}
+	t.state.SlackStripped = true
+	return nil
 }
