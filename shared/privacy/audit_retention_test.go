@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,20 +19,32 @@ import (
 )
 
 // The record of who asked for an erasure, and when it was done, lasts at
-// least as long as the erasure's tombstone (the platform's longest personal
-// period, 1,095 days), whatever the tenant's technical period; the rest of
-// the audit trail (reads) stays technical data.
+// least as long as the erasure's tombstone (1,095 days from the request's
+// receipt), whatever the tenant's technical period; the rest of the audit
+// trail (reads) stays technical data. The steps of a request take time, so
+// the test makes them seconds apart.
 func TestAudit_PrivacyTrailLastsAsLongAsTheTombstone(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	f.tenant.Retention = retention.Periods{TechnicalDays: 7}
 	p := f.seed(f.tenant, "ann."+strings.ToLower(ids.Secret(4))+"@example.com", 2)
+	// Each reading of the clock is a second later: receipt, start and
+	// completion fall on different seconds, as they do in production.
+	var mu sync.Mutex
+	tick := time.Now()
+	f.st = f.st.WithClock(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		tick = tick.Add(time.Second)
+		return tick
+	})
+	f.svc.Store, f.eraser.Store = f.st, f.st
 	r, err := f.create(chat.PrivacyErase, chat.PrivacySubject{ContactID: p.contactID})
 	if err != nil || r.Status != chat.PrivacyCompleted {
 		t.Fatalf("erase: %+v %v", r, err)
 	}
 	tomb := f.expiresAt(store.PrivacyPK(f.tenant.ID), "TOMB#"+r.ID)
-	if want := r.CompletedAt.Add(1095 * 24 * time.Hour).Unix(); tomb != want {
+	if want := r.ReceivedAt.Add(1095 * 24 * time.Hour).Unix(); tomb != want {
 		t.Fatalf("tombstone expires %d, want %d", tomb, want)
 	}
 	actions := map[string]bool{}

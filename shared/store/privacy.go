@@ -437,11 +437,14 @@ type tombstoneItem struct {
 
 // CompleteErasure ends an erasure that owner holds: it applies u to the request
 // and writes the tombstone t, in one transaction. A lost lease is
-// ErrPrivacyLeaseLost, and then nothing is written.
+// ErrPrivacyLeaseLost, and then nothing is written. The tombstone's period
+// counts from the request's receipt, as the request's own does, so every
+// audit event of the request (made at or after receipt, kept as long) lasts
+// at least as long as the tombstone.
 func (s *Store) CompleteErasure(ctx context.Context, tenantID, id, owner string, u chat.PrivacyUpdate, t chat.Tombstone) error {
 	item, err := attributevalue.MarshalMap(tombstoneItem{
 		Base: Base{PK: PrivacyPK(tenantID), SK: prefTomb + t.RequestID, DataClass: retention.Personal,
-			Entity: "tombstone", ExpiresAt: complianceExpiresAt(t.CompletedAt)},
+			Entity: "tombstone", ExpiresAt: complianceExpiresAt(t.ReceivedAt)},
 		RequestID: t.RequestID, SubjectHashes: t.SubjectHashes, Counts: t.Counts,
 		ReceivedAt: t.ReceivedAt, CompletedAt: t.CompletedAt,
 	})
