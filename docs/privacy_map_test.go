@@ -126,13 +126,13 @@ func TestPrivacyMap_PeriodsMatchTheCodeAndTheTemplate(t *testing.T) {
 		case !ok:
 			t.Errorf("the map states %s %s for %s, which names no promised period of the code", m[1], m[2], m[3])
 		case time.Duration(n)*unit != want:
-			t.Errorf("the map states %s %s for %s; the code has %v", m[1], m[2], m[3], want)
+			t.Errorf("the map states %s %s for %s; the code has %s", m[1], m[2], m[3], inWords(want))
 		}
 		stated[m[3]] = true
 	}
 	for name := range code {
 		if !stated[name] {
-			t.Errorf("the map does not state the period %s (%v)", name, code[name])
+			t.Errorf("the map does not state the period %s (%s)", name, inWords(code[name]))
 		}
 	}
 	// A compliance record outlives the data it accounts for.
@@ -220,28 +220,32 @@ func repoTests(t *testing.T, root string) map[string]bool {
 // methods, types, variables, constants), from its non-test files.
 func packageDecls(t *testing.T, dir string) map[string]bool {
 	t.Helper()
-	pkgs, err := parser.ParseDir(token.NewFileSet(), dir, func(fi fs.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, parser.SkipObjectResolution)
-	if err != nil {
-		t.Fatalf("parse %s: %v", dir, err)
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("package %s: no Go files (%v)", dir, err)
 	}
 	out := map[string]bool{}
-	for _, p := range pkgs {
-		for _, f := range p.Files {
-			for _, d := range f.Decls {
-				switch d := d.(type) {
-				case *ast.FuncDecl:
-					out[d.Name.Name] = true
-				case *ast.GenDecl:
-					for _, s := range d.Specs {
-						switch s := s.(type) {
-						case *ast.TypeSpec:
-							out[s.Name.Name] = true
-						case *ast.ValueSpec:
-							for _, n := range s.Names {
-								out[n.Name] = true
-							}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatalf("parse %s: %v", name, err)
+		}
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				out[d.Name.Name] = true
+			case *ast.GenDecl:
+				for _, s := range d.Specs {
+					switch s := s.(type) {
+					case *ast.TypeSpec:
+						out[s.Name.Name] = true
+					case *ast.ValueSpec:
+						for _, n := range s.Names {
+							out[n.Name] = true
 						}
 					}
 				}
@@ -249,4 +253,12 @@ func packageDecls(t *testing.T, dir string) map[string]bool {
 		}
 	}
 	return out
+}
+
+// inWords writes a period as the map does: days, or hours when shorter.
+func inWords(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return fmt.Sprintf("%d hours", d/time.Hour)
 }
