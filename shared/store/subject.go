@@ -161,18 +161,11 @@ func (s *Store) AddSubjectItems(ctx context.Context, h *Holdings, tenantID strin
 }
 
 // queryPrefix reads the items of a Data partition whose sort key begins with
-// prefix (live ones only when live).
+// prefix (live ones only when live), strongly consistent: an erasure must
+// find what an earlier step of it wrote.
 func (s *Store) queryPrefix(ctx context.Context, pk, prefix string, live bool) ([]heldItem, error) {
-	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.data), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: pk}, ":p": &types.AttributeValueMemberS{Value: prefix}},
-		ConsistentRead: aws.Bool(true),
-	}
-	if live {
-		in.FilterExpression = aws.String(LiveFilter)
-		in.ExpressionAttributeValues[":now"] = s.nowValue()
-	}
+	in := s.prefixQuery(pk, prefix, live)
+	in.ConsistentRead = aws.Bool(true)
 	var out []heldItem
 	for pg := dynamodb.NewQueryPaginator(s.db, in); pg.HasMorePages(); {
 		res, err := pg.NextPage(ctx)
