@@ -57,14 +57,30 @@
   }
 
   // ---------------------------------------------------------------- UI
+  // Layout: the launcher stays at the bottom right; the panel is fixed apart from
+  // it, so opening never moves it. On larger screens the panel floats above the
+  // launcher and never exceeds the viewport (20 px margins, 74 px kept for the
+  // launcher); its log scrolls inside while header and input stay. Phones get it
+  // full screen (see the media query) with a close control in the header.
+  // Safe areas (notches, home bars) count where the host page lets them.
+  var SAFE_T = 'env(safe-area-inset-top,0px)', SAFE_R = 'env(safe-area-inset-right,0px)';
+  var SAFE_B = 'env(safe-area-inset-bottom,0px)', SAFE_L = 'env(safe-area-inset-left,0px)';
   var css = [
-    '#lsb-root{position:fixed;right:20px;bottom:20px;z-index:2147483000;font:14px/1.4 system-ui,sans-serif;color:#1d1d1f}',
-    '#lsb-toggle{border:0;border-radius:24px;padding:12px 18px;background:#2f6fed;color:#fff;font-weight:600;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.2)}',
-    '#lsb-panel{display:none;flex-direction:column;width:340px;height:480px;background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);overflow:hidden;margin-bottom:10px}',
+    '#lsb-root{position:fixed;right:calc(20px + ' + SAFE_R + ');bottom:calc(20px + ' + SAFE_B + ');z-index:2147483000;font:14px/1.4 system-ui,sans-serif;color:#1d1d1f}',
+    '#lsb-toggle{box-sizing:border-box;height:44px;border:0;border-radius:22px;padding:0 18px;background:#2f6fed;color:#fff;font:inherit;font-weight:600;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.2)}',
+    '#lsb-panel{display:none;flex-direction:column;box-sizing:border-box;position:fixed;' +
+      'right:calc(20px + ' + SAFE_R + ');bottom:calc(74px + ' + SAFE_B + ');' +
+      'width:340px;max-width:calc(100% - 40px - ' + SAFE_L + ' - ' + SAFE_R + ');' +
+      'height:480px;max-height:calc(100% - 94px - ' + SAFE_T + ' - ' + SAFE_B + ');' +
+      'background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);overflow:hidden}',
     '#lsb-root.lsb-open #lsb-panel{display:flex}',
-    '#lsb-head{background:#2f6fed;color:#fff;padding:10px 14px;display:flex;justify-content:space-between;align-items:center}',
+    '#lsb-panel>*{flex-shrink:0}',
+    '#lsb-head{background:#2f6fed;color:#fff;padding:10px 8px 10px 14px;display:flex;align-items:center;gap:8px}',
+    '#lsb-head strong{flex:1}',
     '#lsb-status{font-size:12px;opacity:.85}',
-    '#lsb-log{flex:1;overflow-y:auto;padding:10px;background:#f6f7f9}',
+    '#lsb-close{border:0;background:none;color:#fff;font-size:22px;line-height:1;width:32px;height:32px;border-radius:16px;cursor:pointer}',
+    '#lsb-close:hover,#lsb-close:focus-visible{background:rgba(255,255,255,.2)}',
+    '#lsb-log{flex:1 1 auto;min-height:0;overflow-y:auto;overscroll-behavior:contain;padding:10px;background:#f6f7f9}',
     '.lsb-msg{max-width:80%;margin:6px 0;padding:8px 10px;border-radius:10px;white-space:pre-wrap;word-wrap:break-word}',
     '.lsb-msg .lsb-meta{display:block;font-size:11px;opacity:.7;margin-top:2px}',
     '.lsb-visitor{margin-left:auto;background:#2f6fed;color:#fff}',
@@ -76,7 +92,7 @@
     '#lsb-typing{min-height:18px;padding:0 12px;font-size:12px;color:#666}',
     '#lsb-error{display:none;padding:6px 12px;background:#fdecea;color:#8a1c12;font-size:12px}',
     '#lsb-form{display:flex;border-top:1px solid #e3e3e3}',
-    '#lsb-input{flex:1;border:0;padding:12px;font:inherit;outline:none}',
+    '#lsb-input{flex:1;min-width:0;border:0;padding:12px;font:inherit;outline:none}',
     '#lsb-send{border:0;background:none;color:#2f6fed;font-weight:600;padding:0 14px;cursor:pointer}',
     '#lsb-identify{padding:10px 12px;border-top:1px solid #e3e3e3;background:#fafafa}',
     '#lsb-identify input{width:100%;box-sizing:border-box;margin:3px 0;padding:6px;border:1px solid #ccc;border-radius:6px;font:inherit}',
@@ -84,7 +100,15 @@
     '#lsb-more{display:none;margin:0 auto 6px;border:0;background:none;color:#2f6fed;cursor:pointer;font-size:12px}',
     '#lsb-privacy{display:none;padding:3px 12px;border-top:1px solid #eee;font-size:11px;color:#888}',
     '#lsb-visitor-id{font-family:monospace;user-select:all}',
-    '#lsb-copy{border:0;background:none;color:#2f6fed;cursor:pointer;font-size:11px;padding:0 4px}'
+    '#lsb-copy{border:0;background:none;color:#2f6fed;cursor:pointer;font-size:11px;padding:0 4px}',
+    // Full screen where a floating panel would leave the log too little room:
+    // phones in portrait (up to 480 px wide) and in landscape (up to 440 px high).
+    // 16 px inputs keep iOS from zooming in on focus.
+    '@media (max-width:480px),(max-height:440px){' +
+      '#lsb-panel{top:0;right:0;bottom:0;left:0;width:auto;height:auto;max-width:none;max-height:none;border-radius:0;' +
+        'padding:0 ' + SAFE_R + ' ' + SAFE_B + ' ' + SAFE_L + '}' +
+      '#lsb-head{padding-top:calc(10px + ' + SAFE_T + ')}' +
+      '#lsb-input,#lsb-identify input{font-size:16px}}'
   ].join('\n');
 
   var root, log, input, statusEl, typingEl, errorEl, identifyEl, moreBtn, privacyEl, visitorIdEl;
@@ -105,6 +129,9 @@
     head.appendChild(el('strong', null, 'Chat with us'));
     statusEl = el('span', { id: 'lsb-status' }, 'connecting…');
     head.appendChild(statusEl);
+    // Always there, and the way back on phones, where the panel covers the launcher.
+    var closeBtn = el('button', { id: 'lsb-close', type: 'button', 'aria-label': 'Close chat', title: 'Close' }, '\u00d7');
+    head.appendChild(closeBtn);
     log = el('div', { id: 'lsb-log', 'aria-live': 'polite' });
     moreBtn = el('button', { id: 'lsb-more', type: 'button' }, 'Earlier messages');
     moreBtn.onclick = function () { send({ action: 'history', before: state.historyNext }); };
@@ -151,6 +178,7 @@
       save({ open: open });
       if (open) { input.focus(); }
     };
+    closeBtn.onclick = function () { toggle.click(); toggle.focus(); };
     root.appendChild(panel);
     root.appendChild(toggle);
     document.body.appendChild(root);
