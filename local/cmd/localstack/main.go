@@ -100,7 +100,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return err
 	}
 	defer os.RemoveAll(gotmp)
-	os.Setenv("GOTMPDIR", gotmp)
+	defer setenv("GOTMPDIR", gotmp)()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	s, err := stack.Start(ctx, stack.Options{
 		WorkDir:       filepath.Join(cache, "build"),
@@ -184,4 +184,17 @@ func startedAt(getenv func(string) string, now time.Time) time.Time {
 		return now
 	}
 	return time.Unix(0, int64(f*1e9))
+}
+
+// setenv sets k to v for this process and returns what puts it back.
+func setenv(k, v string) (restore func()) {
+	old, had := os.LookupEnv(k)
+	os.Setenv(k, v)
+	return func() {
+		if had {
+			os.Setenv(k, old)
+		} else {
+			os.Unsetenv(k)
+		}
+	}
 }
