@@ -116,6 +116,10 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		Out:           stdout,
 		Log:           log,
 	})
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintln(stdout, "stopped while starting")
+		return nil // Ctrl-C during the start: everything started is stopped
+	}
 	if err != nil {
 		return err
 	}
