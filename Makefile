@@ -8,7 +8,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test fuzz lint build bench deploy tools
+.PHONY: run run-clean test fuzz lint build bench deploy tools
 
 ## tools: the pinned Python tools (moto server, cfn-lint, SAM CLI, openapi-spec-validator) in a venv
 tools: $(VENV)/.installed
@@ -17,9 +17,28 @@ $(VENV)/.installed: requirements-dev.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-## run: the whole suite locally (moto, every function under the Lambda emulator, the gateway)
-run: tools
-	go run ./local/cmd/localstack
+# The local stack's cache (its own command, the emulator, the functions' builds):
+# kept between runs so a second start only relinks what changed.
+LOCALSTACK_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/livesupportbot/localstack
+
+## run: the whole suite locally (moto, every function under the Lambda emulator, the gateway).
+## The recipe ends by exec'ing the stack, so it is make's child itself: the SIGTERM
+## make passes to its child reaches it (not a `go run` in between), and it stops everything.
+run:
+	@export LOCALSTACK_STARTED=$$(date +%s.%N); \
+	if [ ! -f $(VENV)/.installed ] || [ requirements-dev.txt -nt $(VENV)/.installed ]; then \
+	  echo "[make run] installing the Python tools (moto, cfn-lint, SAM CLI) into $(VENV): a few minutes the first time"; \
+	fi; \
+	$(MAKE) --no-print-directory tools; \
+	echo "[make run] compiling the local stack command"; \
+	mkdir -p $(LOCALSTACK_CACHE); \
+	go build -o $(LOCALSTACK_CACHE)/localstack ./local/cmd/localstack; \
+	exec $(LOCALSTACK_CACHE)/localstack $(LOCALSTACK_FLAGS)
+
+## run-clean: forget the local stack's cached builds (then run as the first time)
+run-clean:
+	rm -rf $(LOCALSTACK_CACHE)
+	$(MAKE) --no-print-directory run
 
 ## test: unit, store, handler and end-to-end tests against moto, then the lints.
 ## Each test binary starts its own moto server on a free loopback port (and stops

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"sync"
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
@@ -17,6 +18,9 @@ func main() { awsclients.Main(run) }
 // serve hands the handler to the Lambda runtime (a test takes it instead).
 var serve = awsclients.Serve
 
+// notConfigured says "slack is off" once per process.
+var notConfigured sync.Once
+
 // run builds the handler at cold start and serves it. The app's two secrets
 // (SLACK_APP_SECRETS) are read per request, from the cold start's one
 // background fetch.
@@ -28,7 +32,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 	log := logging.FromEnv(getenv, "webhook-slack")
 	sc, err := slackbridge.ConfigFromEnv(getenv, "SLACK_CLIENT_ID", "SLACK_KMS_KEY_ID")
 	if err != nil { // Slack is optional: answer 503 rather than fail the stack
-		log.Error("slack is not configured; every request gets 503", "error", err.Error())
+		// A deployment without Slack is a choice, not a fault: said once, at INFO.
+		notConfigured.Do(func() {
+			log.Info("slack is off (set the SlackClientId parameter, SLACK_CLIENT_ID, to turn it on); every request gets 503", "missing", err.Error())
+		})
 		return serve(slackbridge.NotConfigured)
 	}
 	sc.Secrets = rt.Secrets

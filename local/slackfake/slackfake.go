@@ -81,21 +81,30 @@ type Server struct {
 	limited   map[string][]int // method -> Retry-After seconds of the 429s still to answer
 	lose      map[string]int   // method -> answers still to lose after doing the work
 	tsCounter int
+
+	// Set by Start (the local stack's workspace): see local.go.
+	reusableCode             bool
+	EventsURL, SigningSecret string
 }
 
 // New starts a fake with one workspace, one channel and a bot; it stops when the
 // test ends.
 func New(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{
-		ClientID: "1111.2222", ClientSecret: "fake-client-secret", Code: "code-" + strconv.Itoa(len(tb.Name())),
+	s := newServer("code-" + strconv.Itoa(len(tb.Name())))
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	tb.Cleanup(s.srv.Close)
+	return s
+}
+
+// newServer is the workspace of New and Start, not yet serving.
+func newServer(code string) *Server {
+	return &Server{
+		ClientID: "1111.2222", ClientSecret: "fake-client-secret", Code: code,
 		BotToken: "xoxb-1111-2222-fakebottoken", BotUserID: "UBOT0001", BotID: "BBOT0001", AppID: "AAPP0001",
 		TeamID: "T0001", TeamName: "Acme Support", ChannelID: "C0SUPPORT", ChannelName: "#support",
 		AuthedUserID: "UADMIN01", limited: map[string][]int{}, lose: map[string]int{},
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	tb.Cleanup(s.srv.Close)
-	return s
 }
 
 // APIURL is the base URL to give slack-go, ending in "/".
@@ -175,6 +184,9 @@ func (s *Server) Live() []Message {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/")
+	if s.local(w, r) {
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
@@ -247,7 +259,7 @@ func (s *Server) oauth(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case id != s.ClientID || secret != s.ClientSecret:
 		reply(w, map[string]any{"ok": false, "error": "invalid_client_id"})
-	case r.Form.Get("code") != s.Code || s.codeUsed:
+	case r.Form.Get("code") != s.Code || (s.codeUsed && !s.reusableCode):
 		reply(w, map[string]any{"ok": false, "error": "invalid_code"})
 	case s.RedirectURI != "" && r.Form.Get("redirect_uri") != s.RedirectURI:
 		reply(w, map[string]any{"ok": false, "error": "bad_redirect_uri"})

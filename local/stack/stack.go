@@ -25,6 +25,7 @@ import (
 	"github.com/livesupportbot/backend/local/linefake"
 	"github.com/livesupportbot/backend/local/metafake"
 	"github.com/livesupportbot/backend/local/moto"
+	"github.com/livesupportbot/backend/local/slackfake"
 	"github.com/livesupportbot/backend/local/streams"
 	"github.com/livesupportbot/backend/local/telegramfake"
 	"github.com/livesupportbot/backend/local/viberfake"
@@ -57,6 +58,10 @@ type Options struct {
 	Functions []string
 	// MotoLog receives moto's own output (default: dropped).
 	MotoLog io.Writer
+	// FakeSlack runs the fake Slack workspace (local/slackfake) and points the
+	// Slack parameters and SLACK_API_URL at it, unless PARAM_SlackClientId
+	// names a real app.
+	FakeSlack bool
 	// Verbose passes the emulator's routine lines through to Out.
 	Verbose bool
 	// Out receives function logs, prefixed by function; Log the stack's own.
@@ -98,12 +103,15 @@ type Stack struct {
 	// Google is the fake Google of the Dialogflow bot: its consent page,
 	// token endpoint and detectIntent (any client works).
 	Google *googlefake.Server
+	// Slack is the fake Slack workspace (nil unless Options.FakeSlack).
+	Slack *slackfake.Server
 
 	log       *slog.Logger
 	ws        *gateway.WebSocketAPI
 	stall     *stall
 	motoProxy *serialTransport
 	ready     chan struct{}
+	probed    map[string]bool    // the functions the readiness probe starts
 	mappings  []*streams.Mapping // the stream mappings, for their lag
 	cleanups  []func()           // what each step started, undone backwards by Close
 	once      sync.Once
@@ -123,7 +131,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	st := &starter{o: o, s: &Stack{Functions: map[string]*lambdarunner.Pool{}, Tables: map[string]string{}, log: o.Log, ready: make(chan struct{})}}
 	for _, step := range []func(context.Context) error{
 		st.readTemplate,
-		st.listen, // ports first: a port in use is the likeliest failure, and the clearest
+		st.listen,      // ports first: a port in use is the likeliest failure, and the clearest
+		st.startBuilds, // in the background, while moto starts
 		st.startFakes,
 		st.startMoto,
 		st.createResources,
@@ -193,10 +202,14 @@ func (s *Stack) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// ColdStarts returns each function's first INIT REPORT duration.
+// ColdStarts returns the first INIT REPORT duration of each function the
+// start-up probe invoked.
 func (s *Stack) ColdStarts() map[string]time.Duration {
 	out := map[string]time.Duration{}
 	for id, p := range s.Functions {
+		if !s.probed[id] {
+			continue // not started before its first invoke
+		}
 		if d := p.AwaitInits(1, time.Second); len(d) > 0 {
 			out[id] = d[0]
 		}

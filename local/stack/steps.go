@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 	"github.com/livesupportbot/backend/local/linefake"
 	"github.com/livesupportbot/backend/local/metafake"
 	"github.com/livesupportbot/backend/local/moto"
+	"github.com/livesupportbot/backend/local/slackfake"
 	"github.com/livesupportbot/backend/local/streams"
 	"github.com/livesupportbot/backend/local/telegramfake"
 	"github.com/livesupportbot/backend/local/ttl"
@@ -47,6 +47,8 @@ type starter struct {
 	httpAPIs           []cfntemplate.HTTPAPI
 	wsStage, httpStage string
 	work, rie          string
+	builds             *builds
+	probes             map[string][]byte
 }
 
 func (st *starter) readTemplate(context.Context) error {
@@ -90,7 +92,9 @@ const (
 // DIALOGFLOW_API_URL); the Google client is LocalGoogleClientID, and the Meta app's secret and verify token are the local
 // ones (metafake.LocalAppSecret) unless PARAM_MetaAppSecret and
 // PARAM_MetaVerifyToken say otherwise, so webhooks signed by
-// local/cmd/metasign are taken.
+// local/cmd/metasign are taken. With Options.FakeSlack (and no
+// PARAM_SlackClientId of a real app) a fake Slack workspace runs too, and the
+// three Slack parameters and SLACK_API_URL point at it.
 func (st *starter) startFakes(context.Context) error {
 	var err error
 	s := st.s
@@ -102,6 +106,9 @@ func (st *starter) startFakes(context.Context) error {
 	s.X = startFake(st, &err, xfake.Start, (*xfake.Server).AcceptAnyAccount)
 	s.Zendesk = startFake(st, &err, zendeskfake.Start, (*zendeskfake.Server).AcceptAnyAgent)
 	s.Google = startFake(st, &err, googlefake.Start, (*googlefake.Server).AcceptAnyClient)
+	if st.o.FakeSlack && (st.o.ParamEnv == nil || st.o.ParamEnv("PARAM_SlackClientId") == "") {
+		s.Slack = startFake(st, &err, slackfake.Start, func(*slackfake.Server) {})
+	}
 	if err != nil {
 		return err
 	}
@@ -109,6 +116,9 @@ func (st *starter) startFakes(context.Context) error {
 		"LINE_API_URL": s.Line.URL(), "LINE_DATA_URL": s.Line.URL(), "VIBER_API_URL": s.Viber.URL(),
 		"WECHAT_API_URL": s.WeChat.URL(), "X_API_URL": s.X.URL(), "ZENDESK_API_URL": s.Zendesk.URL(),
 		"GOOGLE_CONSENT_URL": s.Google.AuthURL(), "GOOGLE_EXCHANGE_URL": s.Google.TokenURL(), "DIALOGFLOW_API_URL": s.Google.URL()}
+	if s.Slack != nil {
+		env["SLACK_API_URL"] = s.Slack.APIURL()
+	}
 	for k, v := range st.o.Env {
 		env[k] = v
 	}
@@ -116,6 +126,10 @@ func (st *starter) startFakes(context.Context) error {
 	params, defaults := st.o.ParamEnv, map[string]string{
 		"PARAM_MetaAppSecret": metafake.LocalAppSecret, "PARAM_MetaVerifyToken": metafake.LocalVerifyToken,
 		"PARAM_GoogleClientId": LocalGoogleClientID, "PARAM_GoogleClientSecret": LocalGoogleClientSecret}
+	if s.Slack != nil { // the fake workspace's app (the defaults leave Slack off)
+		defaults["PARAM_SlackClientId"], defaults["PARAM_SlackClientSecret"] = s.Slack.ClientID, s.Slack.ClientSecret
+		defaults["PARAM_SlackSigningSecret"] = slackfake.LocalSigningSecret
+	}
 	st.o.ParamEnv = func(k string) string {
 		if params != nil {
 			if v := params(k); v != "" {
@@ -129,6 +143,7 @@ func (st *starter) startFakes(context.Context) error {
 
 // startMoto starts moto behind the proxy that serves it one request at a time.
 func (st *starter) startMoto(ctx context.Context) error {
+	st.o.Log.Info("starting moto")
 	srv, err := moto.Start(ctx, st.o.MotoLog)
 	if err != nil {
 		return err
@@ -211,35 +226,17 @@ func (st *starter) createSecrets(ctx context.Context) error {
 		"PlatformTokenSecret": st.o.PlatformToken, "VisitorTokenKeySecret": st.s.VisitorTokenSecret})
 }
 
-// buildFunctions builds the emulator and every selected function with a
-// source folder, each with its environment from the template.
+// buildFunctions waits for the builds and gives every built function its
+// environment from the template.
 func (st *starter) buildFunctions(ctx context.Context) error {
 	o, s := st.o, st.s
-	st.work = o.WorkDir
-	if st.work == "" {
-		var err error
-		if st.work, err = os.MkdirTemp("", "localstack"); err != nil {
-			return err
-		}
-		s.onClose(func() { os.RemoveAll(st.work) })
-	}
-	st.rie = filepath.Join(st.work, "aws-lambda-rie")
-	o.Log.Info("building the Lambda emulator")
-	if err := lambdarunner.BuildRIE(ctx, o.RepoRoot, st.rie); err != nil {
+	if err := st.builds.wait(ctx); err != nil {
 		return err
-	}
-	selected := map[string]bool{}
-	for _, id := range o.Functions {
-		selected[id] = true
 	}
 	mgmt := "http://" + st.wsHost + "/" + st.wsStage
 	for _, f := range st.fns {
-		if len(selected) > 0 && !selected[f.ID] {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(o.RepoRoot, f.Dir(), "main.go")); err != nil {
-			s.Skipped = append(s.Skipped, f.ID)
-			o.Log.Warn("function has no source yet, not started", "function", f.ID, "folder", f.Dir())
+		bin, ok := st.builds.bins[f.ID]
+		if !ok {
 			continue
 		}
 		env, err := st.r.env(f)
@@ -257,11 +254,6 @@ func (st *starter) buildFunctions(ctx context.Context) error {
 		for k, v := range o.Env {
 			env = append(env, k+"="+v)
 		}
-		bin := filepath.Join(st.work, f.ID, "bootstrap")
-		o.Log.Info("building function", "function", f.ID)
-		if err := lambdarunner.BuildBootstrap(ctx, o.RepoRoot, "./"+f.Dir(), bin); err != nil {
-			return err
-		}
 		s.Functions[f.ID] = lambdarunner.NewPool(lambdarunner.Spec{Name: f.ID, Bootstrap: bin, RIE: st.rie, Env: env,
 			Timeout: f.Timeout, MemorySize: f.MemorySize, MaxInstances: o.MaxInstances, Log: o.Out, Verbose: o.Verbose})
 	}
@@ -278,12 +270,24 @@ func (st *starter) startFunctions(ctx context.Context) error {
 		}
 		wg.Wait()
 	})
+	st.o.Log.Info("starting functions", "count", len(st.s.Functions))
+	errs := make(chan error, len(st.s.Functions))
 	for id, p := range st.s.Functions {
-		if err := p.Start(ctx); err != nil {
-			return fmt.Errorf("start %s: %w", id, err)
+		go func() {
+			if err := p.Start(ctx); err != nil {
+				errs <- fmt.Errorf("start %s: %w", id, err)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	var first error
+	for range st.s.Functions {
+		if err := <-errs; err != nil && first == nil {
+			first = err
 		}
 	}
-	return nil
+	return first
 }
 
 // serveGateway serves the WebSocket API on the WS port, and the HTTP API,
@@ -333,6 +337,9 @@ func (st *starter) serveGateway(context.Context) error {
 	if len(st.httpAPIs) > 0 && st.httpAPIs[0].Cors != nil {
 		c := gateway.Cors(*st.httpAPIs[0].Cors)
 		cors = &c
+	}
+	if s.Slack != nil {
+		s.Slack.EventsURL = s.APIURL + "/webhooks/slack/events"
 	}
 	httpMux := http.NewServeMux()
 	httpAPI := gateway.NewHTTPAPI(gateway.HTTPConfig{APIID: "httpapi", Stage: st.httpStage, Routes: httpRoutes, Cors: cors, Log: o.Log.With("api", "HttpApi")})
@@ -436,10 +443,17 @@ func (st *starter) startEventSources(context.Context) error {
 	return nil
 }
 
-// watchReadiness closes Ready once every function answered an invocation
-// (this is also each function's cold start).
+// watchReadiness closes Ready once every function with an event source
+// answered an invocation (this is also its cold start). Each gets a probe of
+// its own kind (see probeEvents); a function only other functions invoke
+// is not probed.
 func (st *starter) watchReadiness(context.Context) error {
 	s := st.s
+	st.probes = probeEvents(st.fns, st.wsAPIs)
+	s.probed = map[string]bool{}
+	for id := range st.probes {
+		s.probed[id] = true
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	s.onClose(func() { cancel(); <-done })
@@ -447,11 +461,15 @@ func (st *starter) watchReadiness(context.Context) error {
 		defer close(done)
 		var wg sync.WaitGroup
 		for id, p := range s.Functions {
+			probe, ok := st.probes[id]
+			if !ok {
+				continue // invoked by other functions only: its first invoke starts it
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for runCtx.Err() == nil {
-					_, err := p.Invoke(runCtx, []byte(`{}`))
+					_, err := p.Invoke(runCtx, probe)
 					var fe *lambdarunner.FunctionError
 					if err == nil || errors.As(err, &fe) {
 						return

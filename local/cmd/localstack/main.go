@@ -6,7 +6,13 @@
 // Environment: HTTP_PORT (8080), WS_PORT (8081), PLATFORM_TOKEN (a printed
 // local default), LOCAL_MAX_INSTANCES (4), LOCAL_TTL_INTERVAL (30s),
 // LOCAL_VERBOSE (set: show the emulator's routine log lines too), PARAM_<Name>
-// (a template parameter; those without a default get a random local value).
+// (a template parameter; those without a default get a random local value),
+// LOCAL_SLACK=off (no fake Slack), LOCALSTACK_CACHE (where builds are kept,
+// default <user cache dir>/livesupportbot/localstack), LOCALSTACK_STARTED
+// (unix time `make run` began, for the "ready in" figure).
+//
+// State (tenants, keys, conversations) lives in moto's memory: it is lost
+// when the stack stops, and the banner says so.
 package main
 
 import (
@@ -32,10 +38,17 @@ const DefaultPlatformToken = "local-platform-token-0123456789abcdef"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopWithParent()
 	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "localstack:", err)
 		os.Exit(1)
 	}
+}
+
+// stopWithParent asks Linux for a SIGTERM when the parent (make) dies, so a
+// killed `make run` still stops the stack and everything it started.
+func stopWithParent() {
+	syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0)
 }
 
 func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -72,8 +85,26 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 			}
 		}
 	}
+	t0 := startedAt(getenv, time.Now())
+	cache, err := cacheDir(getenv)
+	if err != nil {
+		return err
+	}
+	// go build's own scratch goes under the cache too: a build cut short by
+	// Ctrl-C leaves nothing in the system's temporary folder.
+	if err := os.MkdirAll(filepath.Join(cache, "gotmp"), 0o755); err != nil {
+		return err
+	}
+	gotmp, err := os.MkdirTemp(filepath.Join(cache, "gotmp"), "run")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(gotmp)
+	defer setenv("GOTMPDIR", gotmp)()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	s, err := stack.Start(ctx, stack.Options{
+		WorkDir:       filepath.Join(cache, "build"),
+		FakeSlack:     getenv("LOCAL_SLACK") != "off",
 		RepoRoot:      dirOf(tpl),
 		HTTPAddr:      "127.0.0.1:" + env("HTTP_PORT", "8080"),
 		WSAddr:        "127.0.0.1:" + env("WS_PORT", "8081"),
@@ -85,6 +116,10 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		Out:           stdout,
 		Log:           log,
 	})
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintln(stdout, "stopped while starting")
+		return nil // Ctrl-C during the start: everything started is stopped
+	}
 	if err != nil {
 		return err
 	}
@@ -94,7 +129,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	case <-ctx.Done():
 		return nil
 	}
-	fmt.Fprintf(stdout, "\nLiveSupportBot local stack is up (Ctrl-C stops it)\n")
+	fmt.Fprintf(stdout, "\nLiveSupportBot local stack is up (Ctrl-C stops it), ready in %.1f s\n", time.Since(t0).Seconds())
+	fmt.Fprintf(stdout, "  state:          in memory only: every tenant, key and conversation is lost when the stack stops\n")
 	fmt.Fprintf(stdout, "  demo page:      %s/demo.html\n", s.HTTPURL)
 	fmt.Fprintf(stdout, "  agent console:  %s/console.html\n", s.HTTPURL)
 	fmt.Fprintf(stdout, "  HTTP API:       %s\n", s.APIURL)
@@ -108,8 +144,18 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if getenv("PLATFORM_TOKEN") == "" {
 		fmt.Fprintf(stdout, "  platform token: %s (local default; set PLATFORM_TOKEN to change)\n", token)
 	}
+	if s.Slack != nil {
+		fmt.Fprintf(stdout, "  Slack (fake workspace): %s; install from the console, reply as a Slack user: curl -X POST %slocal/reply -d text='Hi from Slack'\n", s.Slack.APIURL(), s.Slack.APIURL())
+	} else {
+		fmt.Fprintf(stdout, "  Slack: off (LOCAL_SLACK=off)\n")
+	}
+	cold := s.ColdStarts()
 	for _, id := range s.FunctionIDs() {
-		fmt.Fprintf(stdout, "  function %-28s cold start %v\n", id, s.ColdStarts()[id].Round(10*time.Microsecond))
+		if d, ok := cold[id]; ok {
+			fmt.Fprintf(stdout, "  function %-28s cold start %v\n", id, d.Round(10*time.Microsecond))
+		} else {
+			fmt.Fprintf(stdout, "  function %-28s starts on its first invoke\n", id)
+		}
 	}
 	for _, id := range s.Skipped {
 		fmt.Fprintf(stdout, "  function %-28s not built yet (no source folder)\n", id)
@@ -120,3 +166,39 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 }
 
 func dirOf(p string) string { return filepath.Dir(p) }
+
+// cacheDir is where the stack keeps its builds between runs:
+// LOCALSTACK_CACHE, else <user cache dir>/livesupportbot/localstack.
+func cacheDir(getenv func(string) string) (string, error) {
+	if d := getenv("LOCALSTACK_CACHE"); d != "" {
+		return d, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache folder (set LOCALSTACK_CACHE): %w", err)
+	}
+	return filepath.Join(d, "livesupportbot", "localstack"), nil
+}
+
+// startedAt is when `make run` began (LOCALSTACK_STARTED, unix seconds), so
+// "ready in" counts the tools and the compile too; else now.
+func startedAt(getenv func(string) string, now time.Time) time.Time {
+	f, err := strconv.ParseFloat(getenv("LOCALSTACK_STARTED"), 64)
+	if err != nil || f <= 0 || f > float64(now.Unix()+1) {
+		return now
+	}
+	return time.Unix(0, int64(f*1e9))
+}
+
+// setenv sets k to v for this process and returns what puts it back.
+func setenv(k, v string) (restore func()) {
+	old, had := os.LookupEnv(k)
+	os.Setenv(k, v)
+	return func() {
+		if had {
+			os.Setenv(k, old)
+		} else {
+			os.Unsetenv(k)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -59,7 +60,10 @@ func TestRun_RefusesBadSettings(t *testing.T) {
 
 // TestRun_ServesUntilCancelledThenStopsEveryChild drives the real program:
 // it starts, answers /healthz, prints its URLs, and on cancel (what SIGINT
-// does) leaves no child process behind.
+// does) leaves no child process behind. A clean start logs no line at level
+// ERROR (nor a function's error document), and Slack, turned off, says so
+// once at INFO; the builds stay in the cache folder, go build's scratch does
+// not.
 func TestRun_ServesUntilCancelledThenStopsEveryChild(t *testing.T) {
 	if _, err := moto.Binary(); err != nil {
 		if os.Getenv("CI") != "" {
@@ -68,12 +72,13 @@ func TestRun_ServesUntilCancelledThenStopsEveryChild(t *testing.T) {
 		t.Skip(err)
 	}
 	httpPort, wsPort := freePort(t), freePort(t)
+	cache := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out testaws.Logs
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, envOf(map[string]string{"HTTP_PORT": httpPort, "WS_PORT": wsPort}), &out, &out)
+		done <- run(ctx, envOf(map[string]string{"HTTP_PORT": httpPort, "WS_PORT": wsPort, "LOCAL_SLACK": "off", "LOCALSTACK_CACHE": cache}), &out, &out)
 	}()
 	url := "http://127.0.0.1:" + httpPort + "/healthz"
 	for deadline := time.Now().Add(4 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
@@ -112,6 +117,32 @@ func TestRun_ServesUntilCancelledThenStopsEveryChild(t *testing.T) {
 	}
 	if _, err := http.Get(url); err == nil {
 		t.Error("the gateway still answers after the stack stopped")
+	}
+	for line := range strings.Lines(out.String()) {
+		if strings.Contains(line, "level=ERROR") || strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"errorMessage"`) {
+			t.Errorf("a clean start logged an error: %s", line)
+		}
+	}
+	if n := strings.Count(out.String(), `"level":"INFO","msg":"slack is off (set the SlackClientId parameter`); n != 1 {
+		t.Errorf("%d lines say Slack is off at INFO, want 1:\n%s", n, out.String())
+	}
+	if _, err := os.Stat(filepath.Join(cache, "build", "WsConnectFunction", "bootstrap")); err != nil {
+		t.Errorf("the build is not kept in the cache: %v", err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(cache, "gotmp")); len(left) > 0 {
+		t.Errorf("go build's scratch is left: %v", left)
+	}
+}
+
+func TestStartedAt_CountsFromMakeRunWhenItSaysWhen(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	if got := startedAt(envOf(map[string]string{"LOCALSTACK_STARTED": "1799999990.5"}), now); now.Sub(got) != 9500*time.Millisecond {
+		t.Errorf("started %v before now, want 9.5s", now.Sub(got))
+	}
+	for _, v := range []string{"", "soon", "1900000000"} {
+		if got := startedAt(envOf(map[string]string{"LOCALSTACK_STARTED": v}), now); !got.Equal(now) {
+			t.Errorf("LOCALSTACK_STARTED=%q: %v, want now", v, got)
+		}
 	}
 }
 

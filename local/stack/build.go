@@ -1,0 +1,146 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/livesupportbot/backend/local/cfntemplate"
+	"github.com/livesupportbot/backend/local/lambdarunner"
+)
+
+// builds are the emulator's and the functions' builds, started as soon as
+// the template is read: they need nothing from moto, so they run while moto
+// starts and the resources are made (the builds are most of a first start).
+type builds struct {
+	done chan struct{}
+	err  error
+	bins map[string]string // function id -> its bootstrap
+	stop context.CancelFunc
+}
+
+// wait returns once every build finished (or failed).
+func (b *builds) wait(ctx context.Context) error {
+	select {
+	case <-b.done:
+		return b.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// buildWorkers is how many builds run at once: one per core (each go build
+// compiles in parallel too, but a function's own packages and its link are
+// mostly serial, so more than one build keeps the cores busy), at most 4 so
+// that the linkers' memory stays modest.
+func buildWorkers() int { return min(max(runtime.NumCPU(), 1), 4) }
+
+// startBuilds builds the emulator, then every selected function with a
+// source folder into the work folder, buildWorkers at a time, logging each
+// ("building functions 3/12: dispatch"). The build step waits for them.
+func (st *starter) startBuilds(context.Context) error {
+	o, s := st.o, st.s
+	st.work = o.WorkDir
+	if st.work == "" {
+		var err error
+		if st.work, err = os.MkdirTemp("", "localstack"); err != nil {
+			return err
+		}
+		s.onClose(func() { os.RemoveAll(st.work) })
+	}
+	st.rie = filepath.Join(st.work, "aws-lambda-rie")
+	todo := st.selected()
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &builds{done: make(chan struct{}), bins: map[string]string{}, stop: cancel}
+	st.builds = b
+	s.onClose(func() { cancel(); <-b.done })
+	go func() {
+		defer close(b.done)
+		b.err = st.build(ctx, todo, b.bins)
+	}()
+	return nil
+}
+
+// selected returns the functions to run: those asked for (all by default)
+// that have a source folder; the others are listed in Skipped.
+func (st *starter) selected() []cfntemplate.Function {
+	o, s := st.o, st.s
+	want := map[string]bool{}
+	for _, id := range o.Functions {
+		want[id] = true
+	}
+	var out []cfntemplate.Function
+	for _, f := range st.fns {
+		if len(want) > 0 && !want[f.ID] {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(o.RepoRoot, f.Dir(), "main.go")); err != nil {
+			s.Skipped = append(s.Skipped, f.ID)
+			o.Log.Warn("function has no source yet, not started", "function", f.ID, "folder", f.Dir())
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// build compiles the emulator, then the functions in parallel.
+func (st *starter) build(ctx context.Context, fns []cfntemplate.Function, bins map[string]string) error {
+	o := st.o
+	t0 := time.Now()
+	o.Log.Info("compiling the Lambda emulator")
+	if err := lambdarunner.BuildRIE(ctx, o.RepoRoot, st.rie); err != nil {
+		return err
+	}
+	o.Log.Info("compiled the Lambda emulator", "took", since(t0))
+	t0 = time.Now()
+	jobs := make(chan cfntemplate.Function)
+	var (
+		mu       sync.Mutex
+		started  int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for range buildWorkers() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range jobs {
+				mu.Lock()
+				started++
+				o.Log.Info(fmt.Sprintf("building functions %d/%d: %s", started, len(fns), filepath.Base(f.Dir())))
+				mu.Unlock()
+				bin := filepath.Join(st.work, f.ID, "bootstrap")
+				err := lambdarunner.BuildBootstrap(ctx, o.RepoRoot, "./"+f.Dir(), bin)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				bins[f.ID] = bin
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, f := range fns {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- f
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	if firstErr == nil {
+		o.Log.Info("built the functions", "count", len(fns), "workers", buildWorkers(), "took", since(t0))
+	}
+	return firstErr
+}
+
+// since is the time since t0, rounded for a log line.
+func since(t0 time.Time) time.Duration { return time.Since(t0).Round(100 * time.Millisecond) }
