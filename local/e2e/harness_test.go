@@ -56,9 +56,9 @@ func localStack(tb testing.TB) *stack.Stack {
 
 // ownStack starts a stack of the test's own, closed when the test ends: for
 // tests that stall or kill parts of it, so the shared one stays undisturbed.
-func ownStack(tb testing.TB, name string) *stack.Stack {
+func ownStack(tb testing.TB, name string, opts ...func(*stack.Options)) *stack.Stack {
 	tb.Helper()
-	s, err := startStack(tb, name)
+	s, err := startStack(tb, name, opts...)
 	if s != nil {
 		tb.Cleanup(func() { s.Close() })
 	}
@@ -70,7 +70,7 @@ func ownStack(tb testing.TB, name string) *stack.Stack {
 
 // startStack starts a stack whose functions and moto log to
 // artifacts/<name>-functions.log and <name>-moto.log.
-func startStack(tb testing.TB, name string) (*stack.Stack, error) {
+func startStack(tb testing.TB, name string, opts ...func(*stack.Options)) (*stack.Stack, error) {
 	tb.Helper()
 	if _, err := moto.Binary(); err != nil {
 		if os.Getenv("CI") != "" {
@@ -93,11 +93,15 @@ func startStack(tb testing.TB, name string) (*stack.Stack, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	s, err := stack.Start(ctx, stack.Options{
+	o := stack.Options{
 		RepoRoot: testaws.RepoRoot(tb), HTTPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0",
 		PlatformToken: token, MaxInstances: 4, Out: logs, MotoLog: moto,
 		Log: slog.New(slog.NewTextHandler(logs, nil)),
-	})
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s, err := stack.Start(ctx, o)
 	if err != nil {
 		return s, err
 	}

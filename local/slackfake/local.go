@@ -101,6 +101,12 @@ func (s *Server) userReply(w http.ResponseWriter, r *http.Request) {
 	s.tsCounter++
 	ts := fmt.Sprintf("%d.%06d", time.Now().Unix(), s.tsCounter)
 	team, app, bot, channel, events, secret := s.TeamID, s.AppID, s.BotUserID, s.ChannelID, s.EventsURL, s.SigningSecret
+	var profile map[string]any // Slack sends the author's profile with a user's message
+	for _, u := range s.users {
+		if u.ID == in.User {
+			profile = u.MessageProfile()
+		}
+	}
 	s.mu.Unlock()
 	if in.Text == "" || in.ThreadTS == "" || events == "" {
 		http.Error(w, "need text, and a thread (none opened yet) and the stack's events URL", http.StatusBadRequest)
@@ -111,8 +117,8 @@ func (s *Server) userReply(w http.ResponseWriter, r *http.Request) {
 		"token": "legacy", "team_id": team, "api_app_id": app, "type": "event_callback",
 		"event_id": "Ev" + strconv.FormatInt(now, 10) + ts[len(ts)-6:], "event_time": now,
 		"authorizations": []map[string]any{{"team_id": team, "user_id": bot, "is_bot": true}},
-		"event": map[string]any{"type": "message", "user": in.User, "text": in.Text, "ts": ts, "thread_ts": in.ThreadTS,
-			"channel": channel, "channel_type": "channel", "event_ts": ts},
+		"event": map[string]any{"type": "message", "user": in.User, "user_profile": profile, "text": in.Text, "ts": ts,
+			"thread_ts": in.ThreadTS, "channel": channel, "channel_type": "channel", "event_ts": ts},
 	})
 	req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, events, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")

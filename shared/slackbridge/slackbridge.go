@@ -63,7 +63,8 @@ type Config struct {
 }
 
 // ConfigFromEnv reads SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET
-// and SLACK_KMS_KEY_ID, PUBLIC_API_URL, CONSOLE_URL and SLACK_API_URL. Only the
+// and SLACK_KMS_KEY_ID, PUBLIC_API_URL, CONSOLE_URL, SLACK_API_URL and
+// SLACK_AUTHORIZE_URL (the local stack's fake workspace sets both). Only the
 // settings a function needs are required (awsclients.Env: the error names
 // every missing one): pass their names in required (all four when nil). A
 // function that reads the secrets per request (Config.Secrets) requires
@@ -79,6 +80,7 @@ func ConfigFromEnv(getenv func(string) string, required ...string) (Config, erro
 		ClientID: getenv("SLACK_CLIENT_ID"), ClientSecret: getenv("SLACK_CLIENT_SECRET"),
 		SigningSecret: getenv("SLACK_SIGNING_SECRET"), KMSKeyID: getenv("SLACK_KMS_KEY_ID"),
 		PublicURL: getenv("PUBLIC_API_URL"), ConsoleURL: getenv("CONSOLE_URL"), APIURL: getenv("SLACK_API_URL"),
+		AuthorizeURL: getenv("SLACK_AUTHORIZE_URL"),
 	}, nil
 }
 
