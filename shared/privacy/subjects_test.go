@@ -246,7 +246,6 @@ func mustJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
-
 // interleaved is the store of an erasure during which the subject's widget
 // connects and reports a page view, after the erasure gathered what to delete
 // and before it suppressed the subject: an ingest that passed the erasure
