@@ -57,7 +57,6 @@ func TestLocalSlack_InstallThreadAndReplyThroughTheFakeWorkspace(t *testing.T) {
 
 	// 2. A visitor's message opens a thread in the fake's channel.
 	v := newVisitor(t, s, ten.WidgetKey)
-	v.dial(t)
 	v.sendMessage(t, "Is the blue tent waterproof?")
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(threadTexts(s), "Is the blue tent waterproof?") {

@@ -60,7 +60,7 @@ func (st *starter) startBuilds(context.Context) error {
 	s.onClose(func() { cancel(); <-b.done })
 	go func() {
 		defer close(b.done)
-		b.err = st.build(ctx, todo, b.bins)
+		b.err = st.build(ctx, o, todo, b.bins)
 	}()
 	return nil
 }
@@ -88,9 +88,10 @@ func (st *starter) selected() []cfntemplate.Function {
 	return out
 }
 
-// build compiles the emulator, then the functions in parallel.
-func (st *starter) build(ctx context.Context, fns []cfntemplate.Function, bins map[string]string) error {
-	o := st.o
+// build compiles the emulator, then the functions in parallel. It runs while
+// the later steps of Start change st.o, so it reads the options o as they
+// were when the builds started.
+func (st *starter) build(ctx context.Context, o Options, fns []cfntemplate.Function, bins map[string]string) error {
 	t0 := time.Now()
 	o.Log.Info("compiling the Lambda emulator")
 	if err := lambdarunner.BuildRIE(ctx, o.RepoRoot, st.rie); err != nil {
