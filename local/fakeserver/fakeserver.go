@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 )
 
@@ -76,4 +77,32 @@ func Listen[F Fake](name, addr string, f F) (F, error) {
 	}
 	f.FakeHost().srv = srv
 	return f, nil
+}
+
+// Faults is the queue of the faults a fake answers its next requests with,
+// in order: a test adds n of one kind, the fake's handler takes the next.
+// It has its own lock, so a handler may take one under the fake's.
+type Faults[T any] struct {
+	mu sync.Mutex
+	q  []T
+}
+
+// Add queues fault n times.
+func (f *Faults[T]) Add(n int, fault T) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for range n {
+		f.q = append(f.q, fault)
+	}
+}
+
+// Next takes the next fault; ok is false when none is queued.
+func (f *Faults[T]) Next() (fault T, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.q) == 0 {
+		return fault, false
+	}
+	fault, f.q = f.q[0], f.q[1:]
+	return fault, true
 }

@@ -71,7 +71,7 @@ type Server struct {
 	retryKeys   map[string]accepted // token + " " + retry key -> the accepted push
 	replyTokens map[string]bool     // issued reply token -> still valid
 	contents    map[string]content
-	faults      []int
+	faults      fakeserver.Faults[int]
 	lose        int
 	n           int
 }
@@ -164,11 +164,7 @@ func (s *Server) ExpireReplyTokens() {
 // FailNext refuses the next n replies or pushes with HTTP status (429, 500,
 // 400...). A 429 says Retry-After: 1.
 func (s *Server) FailNext(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, status)
-	}
+	s.faults.Add(n, status)
 }
 
 // LoseNext makes the next n replies or pushes take effect (recorded, with an
@@ -283,9 +279,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, token, kind string
 			return
 		}
 	}
-	if len(s.faults) > 0 {
-		status := s.faults[0]
-		s.faults = s.faults[1:]
+	if status, ok := s.faults.Next(); ok {
 		if status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "1")
 		}

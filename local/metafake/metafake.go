@@ -58,7 +58,7 @@ type Server struct {
 	sends    []Send
 	media    map[string]media
 	cdn      map[string]media
-	faults   []fault
+	faults   fakeserver.Faults[fault]
 	lose     int
 	n        int
 	// acceptAll: see AcceptAnyAccount.
@@ -123,11 +123,7 @@ func (s *Server) CDN(name, mime string, data []byte) string {
 // FailNext refuses the next n sends with a Graph error: HTTP status, error
 // code and subcode (429/4, 500/2, 400/131047...). A 429 says Retry-After: 1.
 func (s *Server) FailNext(n, status, code, subcode int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, fault{status, code, subcode})
-	}
+	s.faults.Add(n, fault{status, code, subcode})
 }
 
 // LoseNext makes the next n sends take effect (recorded, with an id) and then
@@ -189,9 +185,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, account, token str
 		graphError(w, http.StatusUnauthorized, 190, 0, "Invalid OAuth access token")
 		return
 	}
-	if len(s.faults) > 0 {
-		f := s.faults[0]
-		s.faults = s.faults[1:]
+	if f, ok := s.faults.Next(); ok {
 		if f.status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "1")
 		}

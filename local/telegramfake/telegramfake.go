@@ -64,7 +64,7 @@ type Server struct {
 	acceptAll bool
 	sends     []Send
 	files     map[string]file // by file id
-	faults    []fault
+	faults    fakeserver.Faults[fault]
 	lose      int
 	n         int64
 }
@@ -129,11 +129,7 @@ func (s *Server) AddFile(fileID, mime string, data []byte) {
 // FailNext refuses the next n sendMessage calls with error code (429, 403,
 // 400, 500...); a 429 carries parameters.retry_after = retryAfter.
 func (s *Server) FailNext(n, code, retryAfter int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, fault{code, retryAfter})
-	}
+	s.faults.Add(n, fault{code, retryAfter})
 }
 
 // LoseNext makes the next n sendMessage calls take effect (recorded, with a
@@ -266,9 +262,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, token string, in map[string]
 		fail(w, http.StatusBadRequest, "Bad Request: message is too long", 0)
 		return
 	}
-	if len(s.faults) > 0 {
-		f := s.faults[0]
-		s.faults = s.faults[1:]
+	if f, ok := s.faults.Next(); ok {
 		fail(w, f.code, injected(f.code, f.retryAfter), f.retryAfter)
 		return
 	}

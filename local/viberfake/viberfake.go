@@ -82,7 +82,7 @@ type Server struct {
 	acceptAll    bool
 	sends        []Send
 	cdn          map[string]media
-	faults       []fault
+	faults       fakeserver.Faults[fault]
 	lose         int
 	next         uint64
 	unsubscribed map[string]bool
@@ -159,21 +159,13 @@ func (s *Server) Unsubscribe(receiver string) {
 // tooManyRequests, 6: receiverNotSubscribed, 99: a general error...), in an
 // HTTP 200 answer as Viber does.
 func (s *Server) FailNext(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, fault{status: status})
-	}
+	s.faults.Add(n, fault{status: status})
 }
 
 // FailHTTP refuses the next n sends with the HTTP status code (500, 429...)
 // and no Viber answer.
 func (s *Server) FailHTTP(n, code int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, fault{http: code})
-	}
+	s.faults.Add(n, fault{http: code})
 }
 
 // LoseNext makes the next n sends take effect (recorded, with a token) and
@@ -270,9 +262,7 @@ func (s *Server) setWebhook(w http.ResponseWriter, a *account, body map[string]a
 }
 
 func (s *Server) send(w http.ResponseWriter, token string, body map[string]any) {
-	if len(s.faults) > 0 {
-		f := s.faults[0]
-		s.faults = s.faults[1:]
+	if f, ok := s.faults.Next(); ok {
 		if f.http != 0 {
 			w.WriteHeader(f.http)
 			return

@@ -109,7 +109,7 @@ type Server struct {
 	sends        []Send
 	media        map[string]media
 	users        map[string]*user
-	faults       []fault
+	faults       fakeserver.Faults[fault]
 	tokenFetches int
 	now          func() time.Time
 }
@@ -202,21 +202,13 @@ func (s *Server) UserMessage(openid string, at time.Time) {
 // FailNext refuses the next n API calls (any path) with errcode (45047,
 // 42001, -1...), in an HTTP 200 answer as WeChat does.
 func (s *Server) FailNext(n, errcode int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, fault{code: errcode})
-	}
+	s.faults.Add(n, fault{code: errcode})
 }
 
 // FailHTTP refuses the next n API calls with the HTTP status code (500,
 // 502...) and no WeChat answer.
 func (s *Server) FailHTTP(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, fault{http: status})
-	}
+	s.faults.Add(n, fault{http: status})
 }
 
 // Sends returns the sends carried out so far, in order.
@@ -250,9 +242,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answer(w, CodeIPNotWhitelisted)
 		return
 	}
-	if len(s.faults) > 0 {
-		f := s.faults[0]
-		s.faults = s.faults[1:]
+	if f, ok := s.faults.Next(); ok {
 		if f.http != 0 {
 			w.WriteHeader(f.http)
 			return

@@ -120,7 +120,7 @@ type Server struct {
 	hookLimit  int // webhooks per app (0: no limit)
 	nextEvent  uint64
 	sends      []Send
-	faults     []int
+	faults     fakeserver.Faults[int]
 	refreshes  int
 	accountSeq int
 }
@@ -208,11 +208,7 @@ func (s *Server) Sends() []Send {
 // HTTP status: 403 as X refuses a recipient who does not take the account's
 // DMs, 429 with x-rate-limit-reset RateLimitWindow ahead, 401, 5xx...
 func (s *Server) FailNext(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, status)
-	}
+	s.faults.Add(n, status)
 }
 
 // ExpireAccessTokens makes every access token issued so far answer 401;
@@ -542,9 +538,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	if u == nil {
 		return
 	}
-	if len(s.faults) > 0 {
-		status := s.faults[0]
-		s.faults = s.faults[1:]
+	if status, ok := s.faults.Next(); ok {
 		fail(w, status)
 		return
 	}

@@ -109,7 +109,7 @@ type Server struct {
 	tickets     map[string]*Ticket
 	order       []string
 	keys        map[string]idemRecord
-	faults      []int
+	faults      fakeserver.Faults[int]
 	lose        int
 	nextUser    uint64
 	nextTicket  uint64
@@ -208,11 +208,7 @@ func (s *Server) Deliveries() []Delivery {
 // Retry-After: RetryAfter, 500, 503, 401...) and Zendesk's error body,
 // without carrying them out.
 func (s *Server) FailNext(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, status)
-	}
+	s.faults.Add(n, status)
 }
 
 // LoseNext makes the next n ticket writes take effect and then answer 500,
@@ -382,9 +378,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	if len(s.faults) > 0 {
-		code := s.faults[0]
-		s.faults = s.faults[1:]
+	if code, ok := s.faults.Next(); ok {
 		s.mu.Unlock()
 		zendeskError(w, code)
 		return
