@@ -78,9 +78,7 @@ func TestLineReplyTokenOnceThenPush(t *testing.T) {
 	d := drivers[1]
 	c, in := h.connect(t, ten, d)
 	token := h.ln.IssueReplyToken()
-	h.post(t, d, c, in, linefake.TextEvent(in.AccountID, d.user(1), "01HREPLY0000000000000000001", token, "hi"))
-	h.pump(t)
-	m := h.messages(t, ten.ID)[0]
+	m := h.inbound(t, d, c, in, linefake.TextEvent(in.AccountID, d.user(1), "01HREPLY0000000000000000001", token, "hi"))
 	h.reply(t, m, "first answer")
 	h.reply(t, m, "second answer")
 	h.pump(t)
@@ -111,9 +109,7 @@ func TestViberSubscriptionsAndStatuses(t *testing.T) {
 	d := drivers[2]
 	c, in := h.connect(t, ten, d)
 	user := d.user(5)
-	h.post(t, d, c, in, d.text(in, 5, user, "hello"))
-	h.pump(t)
-	m := h.messages(t, ten.ID)[0]
+	m := h.inbound(t, d, c, in, d.text(in, 5, user, "hello"))
 	r := h.reply(t, m, "welcome")
 	h.pump(t)
 	sent := h.vb.Sends()

@@ -80,9 +80,7 @@ func TestReplySentOnceUnderRetry(t *testing.T) {
 			h := newHarness(t)
 			ten := h.tenant(t)
 			c, in := h.connect(t, ten, d)
-			h.post(t, d, c, in, d.text(in, 2, d.user(2), "hello"))
-			h.pump(t)
-			m := h.messages(t, ten.ID)[0]
+			m := h.inbound(t, d, c, in, d.text(in, 2, d.user(2), "hello"))
 			d.failNext(h)
 			r := h.reply(t, m, "Yes, until 6 pm.")
 			h.pump(t)

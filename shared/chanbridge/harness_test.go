@@ -337,6 +337,20 @@ func (h *harness) items(tb testing.TB) int32 {
 	return res.Count
 }
 
+// inbound posts the signed body as the provider would, runs the stream and
+// returns the first message stored for the tenant: the visitor's message a
+// test then replies to.
+func (h *harness) inbound(tb testing.TB, d driver, c chat.ChannelConnect, in *chat.ChannelIntegration, body []byte) *chat.Message {
+	tb.Helper()
+	h.post(tb, d, c, in, body)
+	h.pump(tb)
+	msgs := h.messages(tb, in.TenantID)
+	if len(msgs) == 0 {
+		tb.Fatal("no message stored")
+	}
+	return msgs[0]
+}
+
 // messages returns every message of the tenant's conversations, oldest first.
 func (h *harness) messages(tb testing.TB, tenantID string) []*chat.Message {
 	tb.Helper()

@@ -74,9 +74,7 @@ func TestXTokenRefreshedOnceAcrossInstances(t *testing.T) {
 	d := driverOf("x")
 	ten := h.tenant(t)
 	c, in := h.connect(t, ten, d)
-	h.post(t, d, c, in, d.text(in, 1, d.user(1), "hi"))
-	h.pump(t)
-	m := h.messages(t, ten.ID)[0]
+	m := h.inbound(t, d, c, in, d.text(in, 1, d.user(1), "hi"))
 	other := chanbridge.New(h.bridge.Deps).WithClock(h.clock) // a second instance: nothing in memory
 	refreshes := h.xf.RefreshCount()
 	h.xf.ExpireAccessTokens()
@@ -227,9 +225,7 @@ func TestXTokenRefreshedBeforeItExpires(t *testing.T) {
 	d := driverOf("x")
 	ten := h.tenant(t)
 	c, in := h.connect(t, ten, d)
-	h.post(t, d, c, in, d.text(in, 1, d.user(1), "hi"))
-	h.pump(t)
-	m := h.messages(t, ten.ID)[0]
+	m := h.inbound(t, d, c, in, d.text(in, 1, d.user(1), "hi"))
 	if err := h.bridge.Deliver(ctx, h.reply(t, m, "first")); err != nil {
 		t.Fatal(err)
 	}
