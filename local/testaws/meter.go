@@ -755,3 +755,27 @@ func ReportUnits(b *testing.B, requests int, read, write float64) {
 	b.ReportMetric(read/float64(b.N), "read-units/op")
 	b.ReportMetric(write/float64(b.N), "write-units/op")
 }
+
+// Usage is what a Meter counted: DynamoDB requests and capacity units.
+type Usage struct {
+	Requests    int
+	Read, Write float64
+}
+
+// Usage returns what m counted so far.
+func (m *Meter) Usage() Usage {
+	calls, read, write := m.Snapshot()
+	return Usage{Requests: Requests(calls), Read: read, Write: write}
+}
+
+// AddSince adds to u what m counted since it read from (m.Usage()): the cost
+// of one measured operation, leaving out the setup around it.
+func (u *Usage) AddSince(m *Meter, from Usage) {
+	now := m.Usage()
+	u.Requests += now.Requests - from.Requests
+	u.Read += now.Read - from.Read
+	u.Write += now.Write - from.Write
+}
+
+// Report adds u per operation to a benchmark's results (ReportUnits).
+func (u Usage) Report(b *testing.B) { ReportUnits(b, u.Requests, u.Read, u.Write) }

@@ -41,14 +41,13 @@ func BenchmarkBotAnswer(b *testing.B) {
 				}
 				return x
 			}
-			var requests int
-			var read, write float64
+			var used testaws.Usage
 			n := 0
 			for b.Loop() {
 				b.StopTimer()
 				n++
 				x := msg(n)
-				c0, r0, w0 := m.Snapshot()
+				from := m.Usage()
 				bot := h.bridge
 				if c.cold { // a new instance: the refresh token decrypted, an access token got
 					bot = botbridge.New(h.bridge.Deps)
@@ -58,12 +57,10 @@ func BenchmarkBotAnswer(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StopTimer()
-				c1, r1, w1 := m.Snapshot()
-				requests += testaws.Requests(c1) - testaws.Requests(c0)
-				read, write = read+r1-r0, write+w1-w0
+				used.AddSince(m, from)
 				b.StartTimer()
 			}
-			testaws.ReportUnits(b, requests, read, write)
+			used.Report(b)
 			if withBot && h.gf.CallsFor(first.ConversationID) != n+1 {
 				b.Fatalf("%d calls for %d questions", h.gf.CallsFor(first.ConversationID), n+1)
 			}

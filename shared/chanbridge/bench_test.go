@@ -30,8 +30,7 @@ func BenchmarkInbound(b *testing.B) {
 				b.StartTimer()
 				h.post(b, d, c, in, body)
 			}
-			calls, read, write := m.Snapshot()
-			testaws.ReportUnits(b, testaws.Requests(calls), read, write)
+			m.Usage().Report(b)
 		})
 	}
 }
@@ -52,8 +51,7 @@ func BenchmarkSend(b *testing.B) {
 			if err := h.bridge.Deliver(ctx, h.reply(b, first, "warm up")); err != nil {
 				b.Fatal(err)
 			}
-			var requests int
-			var read, write float64
+			var used testaws.Usage
 			n := 1
 			for b.Loop() {
 				b.StopTimer()
@@ -62,18 +60,16 @@ func BenchmarkSend(b *testing.B) {
 					h.post(b, d, c, in, wechatfake.TextMessage(wechatAccount, d.user(1), 24000000000000000+int64(n), "again", time.Now().Add(time.Duration(n)*time.Second)))
 				}
 				r := h.reply(b, first, "on its way")
-				c0, r0, w0 := m.Snapshot()
+				from := m.Usage()
 				b.StartTimer()
 				if err := h.bridge.Deliver(ctx, r); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
-				c1, r1, w1 := m.Snapshot()
-				requests += testaws.Requests(c1) - testaws.Requests(c0)
-				read, write = read+r1-r0, write+w1-w0
+				used.AddSince(m, from)
 				b.StartTimer()
 			}
-			testaws.ReportUnits(b, requests, read, write)
+			used.Report(b)
 		})
 	}
 }

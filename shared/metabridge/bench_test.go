@@ -26,8 +26,7 @@ func BenchmarkInbound(b *testing.B) {
 		b.StartTimer()
 		h.post(b, body)
 	}
-	calls, read, write := m.Snapshot()
-	testaws.ReportUnits(b, testaws.Requests(calls), read, write)
+	m.Usage().Report(b)
 }
 
 // BenchmarkSend measures dispatch's send of an agent reply to WhatsApp: the
@@ -43,21 +42,18 @@ func BenchmarkSend(b *testing.B) {
 	if err := h.bridge.Deliver(ctx, h.reply(b, in, "warm up")); err != nil { // the token is decrypted once per instance
 		b.Fatal(err)
 	}
-	var requests int
-	var read, write float64
+	var used testaws.Usage
 	for b.Loop() {
 		b.StopTimer()
 		r := h.reply(b, in, "on its way")
-		c0, r0, w0 := m.Snapshot()
+		from := m.Usage()
 		b.StartTimer()
 		if err := h.bridge.Deliver(ctx, r); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		c1, r1, w1 := m.Snapshot()
-		requests += testaws.Requests(c1) - testaws.Requests(c0)
-		read, write = read+r1-r0, write+w1-w0
+		used.AddSince(m, from)
 		b.StartTimer()
 	}
-	testaws.ReportUnits(b, requests, read, write)
+	used.Report(b)
 }

@@ -35,8 +35,7 @@ func BenchmarkHandleEvents_ThreadReply(b *testing.B) {
 			b.Fatalf("events: %d %s", res.StatusCode, res.Body)
 		}
 	}
-	calls, read, write := m.Snapshot()
-	testaws.ReportUnits(b, testaws.Requests(calls), read, write)
+	m.Usage().Report(b)
 }
 
 // BenchmarkDeliver_ThreadMessage measures the dispatch side of a later visitor
@@ -51,22 +50,19 @@ func BenchmarkDeliver_ThreadMessage(b *testing.B) {
 	if err := h.bridge.Deliver(ctx, h.storeVisitorMessage(b, ten.ID, vid, "first")); err != nil {
 		b.Fatal(err)
 	}
-	var requests int
-	var read, write float64
+	var used testaws.Usage
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
 		msg := h.storeVisitorMessage(b, ten.ID, vid, "again")
-		c0, r0, w0 := m.Snapshot()
+		from := m.Usage()
 		b.StartTimer()
 		if err := h.bridge.Deliver(ctx, msg); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		c1, r1, w1 := m.Snapshot()
-		requests += testaws.Requests(c1) - testaws.Requests(c0)
-		read, write = read+r1-r0, write+w1-w0
+		used.AddSince(m, from)
 		b.StartTimer()
 	}
-	testaws.ReportUnits(b, requests, read, write)
+	used.Report(b)
 }

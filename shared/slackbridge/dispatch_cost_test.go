@@ -109,8 +109,7 @@ func BenchmarkDispatch(b *testing.B) {
 			h.storeVisitorMessage(b, ten.ID, vid, "first") // opens the thread
 			h.pumpOK(b)
 			h.slack.SetDown(tc.down)
-			var requests int
-			var read, write float64
+			var used testaws.Usage
 			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
@@ -128,19 +127,17 @@ func BenchmarkDispatch(b *testing.B) {
 				if tc.author != chat.AuthorVisitor {
 					recs = recs[len(recs)-1:] // only the reply's record
 				}
-				c0, r0, w0 := m.Snapshot()
+				from := m.Usage()
 				b.StartTimer()
 				res, err := h.Dispatch.Batch(context.Background(), events.DynamoDBEvent{Records: recs})
 				b.StopTimer()
 				if err != nil || len(res.BatchItemFailures) != 0 {
 					b.Fatalf("dispatch: %+v %v", res.BatchItemFailures, err)
 				}
-				c1, r1, w1 := m.Snapshot()
-				requests += testaws.Requests(c1) - testaws.Requests(c0)
-				read, write = read+r1-r0, write+w1-w0
+				used.AddSince(m, from)
 				b.StartTimer()
 			}
-			testaws.ReportUnits(b, requests, read, write)
+			used.Report(b)
 		})
 	}
 	b.Run("retry_run_per_parked_delivery", func(b *testing.B) {
@@ -164,8 +161,7 @@ func BenchmarkDispatch(b *testing.B) {
 		if err != nil || sum.Delivered != b.N {
 			b.Fatalf("retry: %+v %v", sum, err)
 		}
-		calls, read, write := m.Snapshot()
-		testaws.ReportUnits(b, testaws.Requests(calls), read, write)
+		m.Usage().Report(b)
 	})
 	b.Run("retry_run_idle", func(b *testing.B) {
 		m := testaws.NewMeter()
@@ -176,7 +172,6 @@ func BenchmarkDispatch(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		calls, read, write := m.Snapshot()
-		testaws.ReportUnits(b, testaws.Requests(calls), read, write)
+		m.Usage().Report(b)
 	})
 }

@@ -48,12 +48,5 @@ func BenchmarkHook(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	calls, rcu, wcu := meter.Snapshot()
-	n := 0
-	for _, c := range calls {
-		n += c
-	}
-	b.ReportMetric(float64(n)/float64(b.N), "calls/op")
-	b.ReportMetric(rcu/float64(b.N), "RCU/op")
-	b.ReportMetric(wcu/float64(b.N), "WCU/op")
+	meter.Usage().Report(b)
 }

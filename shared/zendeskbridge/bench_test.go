@@ -36,26 +36,23 @@ func BenchmarkDeskReply(b *testing.B) {
 		}
 	}
 	post(0)
-	var requests int
-	var read, write float64
+	var used testaws.Usage
 	n := 0
 	for b.Loop() {
 		b.StopTimer()
 		n++
 		ev := h.zd.CommentEvent(hf.TicketID, h.zd.AgentComment(hf.TicketID, bob, fmt.Sprint("answer ", n), true))
 		req := request(a.in.WebhookID, ev, zendeskfake.SignedHeaders(a.secret, ev, time.Now(), fmt.Sprint("inv-", n)))
-		c0, r0, w0 := m.Snapshot()
+		from := m.Usage()
 		b.StartTimer()
 		if res := h.do(b, req); res.StatusCode != http.StatusOK {
 			b.Fatalf("delivery: %d", res.StatusCode)
 		}
 		b.StopTimer()
-		c1, r1, w1 := m.Snapshot()
-		requests += testaws.Requests(c1) - testaws.Requests(c0)
-		read, write = read+r1-r0, write+w1-w0
+		used.AddSince(m, from)
 		b.StartTimer()
 	}
-	testaws.ReportUnits(b, requests, read, write)
+	used.Report(b)
 }
 
 // BenchmarkContactMessage measures dispatch's Zendesk destination for a
@@ -93,25 +90,22 @@ func BenchmarkContactMessage(b *testing.B) {
 			if err := h.bridge.Deliver(ctx, msg(0)); err != nil {
 				b.Fatal(err)
 			}
-			var requests int
-			var read, write float64
+			var used testaws.Usage
 			n := 0
 			for b.Loop() {
 				b.StopTimer()
 				n++
 				x := msg(n)
-				c0, r0, w0 := m.Snapshot()
+				from := m.Usage()
 				b.StartTimer()
 				if err := h.bridge.Deliver(ctx, x); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
-				c1, r1, w1 := m.Snapshot()
-				requests += testaws.Requests(c1) - testaws.Requests(c0)
-				read, write = read+r1-r0, write+w1-w0
+				used.AddSince(m, from)
 				b.StartTimer()
 			}
-			testaws.ReportUnits(b, requests, read, write)
+			used.Report(b)
 		})
 	}
 }
