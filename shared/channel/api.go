@@ -59,3 +59,23 @@ func RetryAfterHeader(h string, now time.Time, def time.Duration) time.Duration 
 	}
 	return def
 }
+
+// StatusError is a provider's failed answer to a call: the HTTP status and
+// the reason the provider gave (an error code or title, cut short; never
+// anything of the request). What it is wrapped in says what it means
+// (refused, rate limited, an expired token...); the provider packages'
+// StatusError are this type.
+type StatusError struct {
+	Service    string // "x", "dialogflow"
+	Call       string // the provider's call: "send", "detectIntent", "token refresh"...
+	HTTPStatus int
+	Reason     string // the provider's, "" if it gave none
+}
+
+func (e *StatusError) Error() string {
+	s := e.Service + ": HTTP " + strconv.Itoa(e.HTTPStatus) + " from " + e.Call
+	if e.Reason != "" {
+		s += " (" + e.Reason + ")"
+	}
+	return s
+}

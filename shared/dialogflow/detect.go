@@ -58,22 +58,10 @@ var errMalformed = errors.New("dialogflow: detectIntent: the answer is not the e
 
 // StatusError is a failed answer of Google: the call, the HTTP status and
 // Google's error status ("NOT_FOUND", "PERMISSION_DENIED") or OAuth error
-// code ("invalid_grant"); never anything of the request. What it is
+// code ("invalid_grant") as its Reason; never anything of the request. What it is
 // wrapped in says what it means (ErrAuth, ErrRefused, ErrRevoked, a
 // *channel.RateLimitedError); a bare StatusError is transient.
-type StatusError struct {
-	Call       string // "detectIntent", "token refresh", "exchange"
-	HTTPStatus int
-	Status     string // Google's, "" if it gave none
-}
-
-func (e *StatusError) Error() string {
-	s := "dialogflow: HTTP " + strconv.Itoa(e.HTTPStatus) + " from " + e.Call
-	if e.Status != "" {
-		s += " (" + e.Status + ")"
-	}
-	return s
-}
+type StatusError = channel.StatusError
 
 // Client calls detectIntent. The zero value calls Google with DefaultTimeout;
 // it holds no tenant state and is safe for concurrent use.
@@ -305,9 +293,9 @@ type googleError struct {
 func classify(res *http.Response, raw []byte, now time.Time) error {
 	var ge googleError
 	_ = json.Unmarshal(raw, &ge)
-	se := &StatusError{Call: "detectIntent", HTTPStatus: res.StatusCode, Status: code(ge.Error.Status)}
+	se := &StatusError{Service: "dialogflow", Call: "detectIntent", HTTPStatus: res.StatusCode, Reason: code(ge.Error.Status)}
 	switch {
-	case res.StatusCode == http.StatusTooManyRequests || se.Status == "RESOURCE_EXHAUSTED":
+	case res.StatusCode == http.StatusTooManyRequests || se.Reason == "RESOURCE_EXHAUSTED":
 		return &channel.RateLimitedError{RetryAfter: retryAfter(res.Header, ge, now), Err: se}
 	case res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden:
 		return fmt.Errorf("%w: %w", ErrAuth, se)

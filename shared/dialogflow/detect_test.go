@@ -179,7 +179,7 @@ func TestDetectIntentErrors(t *testing.T) {
 	for _, s := range []dialogflow.Settings{esSettings, cxSettings} {
 		_, err := e.detect(t, s, "please fail now", "widget")
 		var se *dialogflow.StatusError
-		if err == nil || !errors.As(err, &se) || se.HTTPStatus != 500 || se.Status != "INTERNAL" ||
+		if err == nil || !errors.As(err, &se) || se.HTTPStatus != 500 || se.Reason != "INTERNAL" ||
 			errors.Is(err, dialogflow.ErrAuth) || errors.Is(err, dialogflow.ErrRefused) {
 			t.Fatalf("%s 500: %v", s.Edition, err)
 		}
@@ -237,7 +237,7 @@ func TestDetectIntentErrors(t *testing.T) {
 	check("huge", func(err error) bool { return strings.Contains(err.Error(), "over") })
 	check("html 502", func(err error) bool {
 		var se *dialogflow.StatusError
-		return errors.As(err, &se) && se.HTTPStatus == 502 && se.Status == ""
+		return errors.As(err, &se) && se.HTTPStatus == 502 && se.Reason == ""
 	})
 	if r, err := e.detect(t, esSettings, "empty", "widget"); err != nil || len(r.Texts) != 0 || r.Handoff {
 		t.Errorf("empty answer: %+v %v", r, err)

@@ -138,7 +138,7 @@ func tokenError(call string, err error) error {
 		if re.Response != nil {
 			status = re.Response.StatusCode
 		}
-		se := &StatusError{Call: call, HTTPStatus: status, Status: code(re.ErrorCode)}
+		se := &StatusError{Service: "dialogflow", Call: call, HTTPStatus: status, Reason: code(re.ErrorCode)}
 		switch {
 		case re.ErrorCode == "invalid_grant" && call != "exchange":
 			return &tokenErr{fmt.Errorf("%w: %w", ErrRevoked, se)}

@@ -179,7 +179,7 @@ func TestTokenSourceErrors(t *testing.T) {
 		t.Fatalf("revoked: %v", err)
 	}
 	var se *dialogflow.StatusError
-	if !errors.As(err, &se) || se.HTTPStatus != 400 || se.Status != "invalid_grant" {
+	if !errors.As(err, &se) || se.HTTPStatus != 400 || se.Reason != "invalid_grant" {
 		t.Fatalf("revoked: %#v", se)
 	}
 

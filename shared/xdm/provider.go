@@ -56,19 +56,7 @@ var ErrMediaNotCopied = fmt.Errorf("%w: x: DM media are not copied", chanbridge.
 // X's reason (an error title and detail, an OAuth error code or a v1.1 error
 // code; never anything of the request). The status decides what it wraps
 // (see Provider).
-type StatusError struct {
-	Call       string // "refresh", "users/me", "app token", "webhooks", "subscription", "send"...
-	HTTPStatus int
-	Reason     string // X's, cut short; "" if it gave none
-}
-
-func (e *StatusError) Error() string {
-	s := "x: HTTP " + strconv.Itoa(e.HTTPStatus) + " from " + e.Call
-	if e.Reason != "" {
-		s += " (" + e.Reason + ")"
-	}
-	return s
-}
+type StatusError = channel.StatusError
 
 // Provider is X's API as a chanbridge.Provider, chanbridge.Handshaker and
 // chanbridge.Refresher. The zero value uses DefaultBaseURL and a client with
@@ -524,7 +512,7 @@ func (p *Provider) doStatus(ctx context.Context, c call, ans any) (int, error) {
 
 // classify is the error of a failed answer (see Provider).
 func classify(c call, res *http.Response, raw []byte) error {
-	se := &StatusError{Call: c.name, HTTPStatus: res.StatusCode, Reason: reason(raw, c.secrets)}
+	se := &StatusError{Service: "x", Call: c.name, HTTPStatus: res.StatusCode, Reason: reason(raw, c.secrets)}
 	switch {
 	case res.StatusCode == http.StatusTooManyRequests:
 		return &channel.RateLimitedError{RetryAfter: retryAfter(res.Header, time.Now()), Err: se}
