@@ -81,13 +81,9 @@ func (a *API) installDialogflow(ctx context.Context, r *Request) (*Response, err
 	if err := onlyQuery(r, "redirect", "edition", "project", "location", "agent", "environment", "language", "channels", "phrases"); err != nil {
 		return nil, err
 	}
-	status := http.StatusFound
-	switch r.Query.Get("redirect") {
-	case "", "true":
-	case "false":
-		status = http.StatusOK
-	default:
-		return nil, fieldError("redirect", "must be true or false")
+	redirect, err := installRedirect(r)
+	if err != nil {
+		return nil, err
 	}
 	in, issues := botbridge.ParseInstall(r.Query)
 	if len(issues) > 0 {
@@ -106,11 +102,30 @@ func (a *API) installDialogflow(ctx context.Context, r *Request) (*Response, err
 	if err := a.audit(ctx, r, r.Principal.TenantID, ActIntegrationInstall, map[string]string{"channel": "dialogflow", "project": in.Settings.Project}); err != nil {
 		return nil, err
 	}
-	h := map[string]string{"Set-Cookie": cookie}
-	if status == http.StatusFound {
-		h["Location"] = u
+	return installAnswer(redirect, u, cookie), nil
+}
+
+// installRedirect reads an install route's redirect parameter: true (the
+// default) answers with a redirect to the provider's consent page, false
+// with its url, for a script that cannot read a redirect's target.
+func installRedirect(r *Request) (bool, error) {
+	switch r.Query.Get("redirect") {
+	case "", "true":
+		return true, nil
+	case "false":
+		return false, nil
 	}
-	return &Response{Status: status, Headers: h, Body: map[string]string{"url": u}}, nil
+	return false, fieldError("redirect", "must be true or false")
+}
+
+// installAnswer is an install route's answer: the consent page's url, with
+// the browser's binding cookie, as a 302 to it or a 200.
+func installAnswer(redirect bool, url, cookie string) *Response {
+	res := &Response{Status: http.StatusOK, Headers: map[string]string{"Set-Cookie": cookie}, Body: map[string]string{"url": url}}
+	if redirect {
+		res.Status, res.Headers["Location"] = http.StatusFound, url
+	}
+	return res
 }
 
 var errSlackNotConfigured = chat.Errorf(chat.ENotFound, "Slack is not configured for this deployment")
@@ -149,13 +164,9 @@ func (a *API) installSlack(ctx context.Context, r *Request) (*Response, error) {
 	if err := onlyQuery(r, "redirect"); err != nil {
 		return nil, err
 	}
-	status := http.StatusFound
-	switch r.Query.Get("redirect") {
-	case "", "true":
-	case "false":
-		status = http.StatusOK
-	default:
-		return nil, fieldError("redirect", "must be true or false")
+	redirect, err := installRedirect(r)
+	if err != nil {
+		return nil, err
 	}
 	if a.slack == nil {
 		return nil, errSlackNotConfigured
@@ -170,11 +181,7 @@ func (a *API) installSlack(ctx context.Context, r *Request) (*Response, error) {
 	if err := a.audit(ctx, r, r.Principal.TenantID, ActIntegrationInstall, map[string]string{"channel": "slack"}); err != nil {
 		return nil, err
 	}
-	h := map[string]string{"Set-Cookie": cookie}
-	if status == http.StatusFound {
-		h["Location"] = u
-	}
-	return &Response{Status: status, Headers: h, Body: map[string]string{"url": u}}, nil
+	return installAnswer(redirect, u, cookie), nil
 }
 
 // deleteSlack uninstalls Slack: the encrypted token, the workspace route and the
