@@ -35,6 +35,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/livesupportbot/backend/shared/channel"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/dialogflow"
 	"github.com/livesupportbot/backend/shared/retention"
@@ -76,10 +77,7 @@ type Store interface {
 }
 
 // TokenCipher keeps the refresh token encrypted, bound to its tenant (slackkms).
-type TokenCipher interface {
-	Encrypt(ctx context.Context, tenantID, token string) ([]byte, error)
-	Decrypt(ctx context.Context, tenantID string, blob []byte) (string, error)
-}
+type TokenCipher = channel.TokenCipher
 
 // Secrets gives the Google OAuth client's secret by name
 // (GOOGLE_CLIENT_SECRET), from the cold start's background fetch.

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/livesupportbot/backend/shared/attachment"
+	"github.com/livesupportbot/backend/shared/channel"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ingest"
 	"github.com/livesupportbot/backend/shared/retention"
@@ -68,10 +69,7 @@ type Store interface {
 }
 
 // TokenCipher keeps credentials encrypted, bound to their tenant (slackkms).
-type TokenCipher interface {
-	Encrypt(ctx context.Context, tenantID, token string) ([]byte, error)
-	Decrypt(ctx context.Context, tenantID string, blob []byte) (string, error)
-}
+type TokenCipher = channel.TokenCipher
 
 // Deps is what a bridge is built from.
 type Deps struct {

@@ -291,3 +291,12 @@ func RetryAfter(err error) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// TokenCipher keeps a tenant's credentials (bot and page tokens, refresh
+// tokens, API tokens) encrypted and bound to the tenant: slackkms.Cipher, KMS
+// with the encryption context {"tenantId": <id>}. Every bridge that stores a
+// credential takes one.
+type TokenCipher interface {
+	Encrypt(ctx context.Context, tenantID, token string) ([]byte, error)
+	Decrypt(ctx context.Context, tenantID string, blob []byte) (string, error)
+}

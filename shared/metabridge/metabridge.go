@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/livesupportbot/backend/shared/attachment"
+	"github.com/livesupportbot/backend/shared/channel"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ingest"
 	"github.com/livesupportbot/backend/shared/meta"
@@ -55,10 +56,7 @@ type Store interface {
 
 // TokenCipher keeps access tokens encrypted, bound to their tenant
 // (slackkms.Cipher: KMS with the encryption context {"tenantId": <id>}).
-type TokenCipher interface {
-	Encrypt(ctx context.Context, tenantID, token string) ([]byte, error)
-	Decrypt(ctx context.Context, tenantID string, blob []byte) (string, error)
-}
+type TokenCipher = channel.TokenCipher
 
 // Secrets gives the app's secrets by name (awsclients.Runtime.Secrets).
 type Secrets interface {

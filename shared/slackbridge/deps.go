@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/livesupportbot/backend/shared/channel"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/retention"
 )
@@ -57,10 +58,7 @@ type SlackStore interface {
 // (shared/slackbridge/slackkms, linked only by the functions that post to
 // Slack); the admin API installs nothing and passes none. Errors never carry
 // the token.
-type TokenCipher interface {
-	Encrypt(ctx context.Context, tenantID, token string) ([]byte, error)
-	Decrypt(ctx context.Context, tenantID string, blob []byte) (string, error)
-}
+type TokenCipher = channel.TokenCipher
 
 // Secrets gives the Slack app's secrets by name (SLACK_CLIENT_SECRET,
 // SLACK_SIGNING_SECRET) when they are needed: awsclients.Runtime.Secrets,

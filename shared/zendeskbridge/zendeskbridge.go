@@ -33,6 +33,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/livesupportbot/backend/shared/channel"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/outbox"
@@ -72,10 +73,7 @@ type Store interface {
 }
 
 // TokenCipher keeps credentials encrypted, bound to their tenant (slackkms).
-type TokenCipher interface {
-	Encrypt(ctx context.Context, tenantID, token string) ([]byte, error)
-	Decrypt(ctx context.Context, tenantID string, blob []byte) (string, error)
-}
+type TokenCipher = channel.TokenCipher
 
 // Deps is what a bridge is built from.
 type Deps struct {
