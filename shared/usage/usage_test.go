@@ -150,25 +150,18 @@ func TestHook_RecordsTheSampleFrame(t *testing.T) {
 // a page view it reports is refused and stores nothing (one GetItem of the
 // suppression entry per page view).
 func TestHook_ErasedVisitorRecordsNothing(t *testing.T) {
-	tt := testaws.NewTables(t)
-	st := tt.Store()
 	ctx := context.Background()
-	var req events.APIGatewayWebsocketProxyRequest
-	testaws.LoadEvent(t, "ws-page-view.json", &req)
 	ten := &chat.Tenant{ID: ids.New(ids.Tenant), Status: "active"}
-	if err := st.PutTenant(ctx, ten); err != nil {
-		t.Fatal(err)
-	}
+	w := newHookWorld(t, ten)
 	erased := ids.New(ids.Contact)
-	if err := st.Suppress(ctx, ten.ID, chat.SuppressContact, erased, "r1"); err != nil {
+	if err := w.st.Suppress(ctx, ten.ID, chat.SuppressContact, erased, "r1"); err != nil {
 		t.Fatal(err)
 	}
-	hook := usage.Hook(st, store.NewTenantCache(st, time.Minute))
-	err := hook(ctx, ten.ID, erased, json.RawMessage(req.Body), req.RequestContext)
+	err := w.hook(ctx, ten.ID, erased, json.RawMessage(w.req.Body), w.req.RequestContext)
 	if chat.ErrorCode(err) != chat.EUnauthorized {
 		t.Fatalf("page view of an erased visitor: %v, want unauthorized", err)
 	}
-	if n := len(tt.ScanAll(t, tt.Data)); n != 2 { // the tenant and the suppression entry
+	if n := len(w.tt.ScanAll(t, w.tt.Data)); n != 2 { // the tenant and the suppression entry
 		t.Fatalf("%d items after a refused page view, want 2", n)
 	}
 }
@@ -177,17 +170,11 @@ func TestHook_ErasedVisitorRecordsNothing(t *testing.T) {
 // widget says the visitor consented: a frame without "consent": true stores
 // nothing; one with it is recorded.
 func TestHook_WaitsForConsentWhereTheTenantRequiresIt(t *testing.T) {
-	tt := testaws.NewTables(t)
-	st := tt.Store()
 	ctx := context.Background()
-	var req events.APIGatewayWebsocketProxyRequest
-	testaws.LoadEvent(t, "ws-page-view.json", &req)
 	ten := &chat.Tenant{ID: ids.New(ids.Tenant), Status: "active", AnalyticsConsent: chat.AnalyticsConsentRequired}
-	if err := st.PutTenant(ctx, ten); err != nil {
-		t.Fatal(err)
-	}
+	w := newHookWorld(t, ten)
+	st, req, hook := w.st, w.req, w.hook
 	visitor := ids.New(ids.Contact)
-	hook := usage.Hook(st, store.NewTenantCache(st, time.Minute))
 	for _, body := range []string{req.Body, `{"action":"pageView","path":"/a","consent":false}`} {
 		if err := hook(ctx, ten.ID, visitor, json.RawMessage(body), req.RequestContext); chat.ErrorCode(err) != chat.EInvalid {
 			t.Fatalf("page view without consent %s: %v, want invalid", body, err)
@@ -205,4 +192,25 @@ func TestHook_WaitsForConsentWhereTheTenantRequiresIt(t *testing.T) {
 	if views, _ := st.PageViews(ctx, ten.ID, visitor); len(views) != 1 {
 		t.Fatalf("page views after consent: %+v", views)
 	}
+}
+
+// hookWorld is a page view hook over fresh tables, with the sample frame's
+// request and its tenant stored.
+type hookWorld struct {
+	tt   *testaws.Tables
+	st   *store.Store
+	req  events.APIGatewayWebsocketProxyRequest
+	hook func(context.Context, string, string, json.RawMessage, events.APIGatewayWebsocketProxyRequestContext) error
+}
+
+func newHookWorld(t *testing.T, ten *chat.Tenant) *hookWorld {
+	t.Helper()
+	w := &hookWorld{tt: testaws.NewTables(t)}
+	w.st = w.tt.Store()
+	testaws.LoadEvent(t, "ws-page-view.json", &w.req)
+	if err := w.st.PutTenant(context.Background(), ten); err != nil {
+		t.Fatal(err)
+	}
+	w.hook = usage.Hook(w.st, store.NewTenantCache(w.st, time.Minute))
+	return w
 }
