@@ -59,7 +59,8 @@ func TestRun_RefusesBadSettings(t *testing.T) {
 }
 
 // TestRun_ServesUntilCancelledThenStopsEveryChild drives the real program:
-// it starts, answers /healthz, prints its URLs, and on cancel (what SIGINT
+// it starts, says how far along it is, answers /healthz, prints its URLs
+// and that its state is not kept, and on cancel (what SIGINT
 // does) leaves no child process behind. A clean start logs no line at level
 // ERROR (nor a function's error document), and Slack, turned off, says so
 // once at INFO; the builds stay in the cache folder, go build's scratch does
@@ -93,7 +94,10 @@ func TestRun_ServesUntilCancelledThenStopsEveryChild(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"demo page:      http://127.0.0.1:" + httpPort + "/demo.html",
-		"WebSocket API:  ws://127.0.0.1:" + wsPort + "/dev", "platform token: " + DefaultPlatformToken, "cold start"} {
+		"WebSocket API:  ws://127.0.0.1:" + wsPort + "/dev", "platform token: " + DefaultPlatformToken, "cold start",
+		// the progress a newcomer sees, and the warning that nothing is kept
+		"starting moto", "compiling the Lambda emulator", "building functions 1/", "built the functions",
+		"starting functions", ", ready in ", "state:          in memory only"} {
 		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), want); time.Sleep(50 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("output lacks %q:\n%s", want, out.String())
