@@ -98,14 +98,20 @@ func slackMemberKey(tenantID string, subject *chat.PrivacySubject) (pk, sk strin
 // Slack member item). An email subject is always known: a request by email
 // may find nothing, and says so in its counts.
 func (s *Store) SubjectKnown(ctx context.Context, tenantID string, subject *chat.PrivacySubject) (bool, error) {
-	if pk, sk := slackMemberKey(tenantID, subject); pk != "" {
+	switch {
+	case subject.Email != "":
+		return true, nil
+	case subject.Channel == chat.ChannelSlack:
+		pk, sk := slackMemberKey(tenantID, subject)
+		if pk == "" {
+			return false, nil
+		}
 		res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.data, Key: key(pk, sk),
 			ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("PK")})
 		return err == nil && res.Item != nil, wrap("get slack member", err)
-	}
-	contacts, err := s.ResolveSubject(ctx, tenantID, subject)
-	if err != nil || subject.PersonID() == "" {
-		return subject.Email != "" || len(contacts) > 0, err
+	case subject.Channel != "":
+		contacts, err := s.channelContact(ctx, tenantID, subject.Channel, subject.ExternalID)
+		return len(contacts) > 0, err
 	}
 	// Any item counts, expired ones too: an export then shows nothing, truly,
 	// and an erasure deletes what TTL has not yet.
