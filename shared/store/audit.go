@@ -67,27 +67,25 @@ func ComplianceAudit(action string) bool {
 	return false
 }
 
-// auditExpiresAt is the expiresAt of an audit event: the compliance period
-// for a compliance record, else the tenant's technical period (none while the
-// tenant is on legal hold).
-func auditExpiresAt(e *chat.AuditEvent, p retention.Periods) int64 {
+// auditRetention is an audit event's data class and expiresAt: a compliance
+// record is kept as the tombstones and requests it accounts for (personal,
+// the compliance period); any other event is technical data (the tenant's
+// technical period, none while the tenant is on legal hold).
+func auditRetention(e *chat.AuditEvent, p retention.Periods) (retention.Class, int64) {
 	if ComplianceAudit(e.Action) {
-		return complianceExpiresAt(e.At)
+		return retention.Personal, complianceExpiresAt(e.At)
 	}
-	return retention.ExpiresAt(p, retention.Technical, e.At)
+	return retention.Technical, retention.ExpiresAt(p, retention.Technical, e.At)
 }
 
 // PutAuditEvent writes an audit event: a compliance record (ComplianceAudit)
 // lasts as long as the tombstones it accounts for; any other event is
 // technical data and expires after the tenant's technical period.
 func (s *Store) PutAuditEvent(ctx context.Context, e *chat.AuditEvent, p retention.Periods) error {
-	class := retention.Technical
-	if ComplianceAudit(e.Action) {
-		class = retention.Personal // as the tombstones and requests it accounts for
-	}
+	class, exp := auditRetention(e, p)
 	item, err := attributevalue.MarshalMap(auditItem{
 		Base: Base{PK: AuditPK(e.TenantID, e.ID), SK: prefAudit + TimeKey(e.At) + "#" + e.ID,
-			DataClass: class, Entity: "auditEvent", ExpiresAt: auditExpiresAt(e, p)},
+			DataClass: class, Entity: "auditEvent", ExpiresAt: exp},
 		auditRecord: auditRecord{ID: e.ID, TenantID: e.TenantID, At: e.At, ActorKey: e.ActorKey, ActorRole: e.ActorRole,
 			Action: e.Action, Targets: e.Targets, RequestID: e.RequestID},
 	})
