@@ -43,8 +43,14 @@ func TestWatchMake_StopsWhenMakeIsInterrupted(t *testing.T) {
 	if err := os.WriteFile(mf, []byte("run:\n\t@exec $(BIN) -test.run=TestWatchMake_StopsWhenMakeIsInterrupted\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(mk, "-f", mf, "run", "BIN="+os.Args[0])
-	cmd.Env = append(os.Environ(), "LSB_WATCH_MAKE=1")
+	cmd := exec.Command(mk, "--no-print-directory", "-f", mf, "run", "BIN="+os.Args[0])
+	// A make of its own, not a sub-make of the `make test` running this.
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "LSB_WATCH_MAKE=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the signal goes to make's pid only
 	out, err := cmd.StdoutPipe()
 	if err != nil {
