@@ -1,17 +1,56 @@
 /*
- * Agent console for the LiveSupportBot admin API: list open conversations,
- * read one, reply, close. It polls; the API key is kept in sessionStorage only.
+ * Agent console for the LiveSupportBot admin API and its agent WebSocket
+ * (docs/CONTRACT.md, "Agent console over WebSocket").
+ *
+ * Connect asks for an agent token (POST /v1/agent-tokens) and opens the
+ * WebSocket with it; a closed socket reconnects with a new token, with backoff.
+ * The inbox is read once per connection and then kept current by the socket's
+ * events (no polling): new messages move their conversation to the top,
+ * assignment and closing update or remove rows, visitors' typing shows live.
+ * The API key is kept in sessionStorage only; nothing here logs it, a token or
+ * a message's text.
  */
 (function () {
   'use strict';
   var $ = function (id) { return document.getElementById(id); };
-  var state = { api: '', key: '', selected: null, shown: {}, timer: null, busy: false };
+
+  var PING_MS = 5 * 60 * 1000;      // well inside API Gateway's 10-minute idle timeout
+  var MAX_BACKOFF_MS = 10 * 1000;
+  var AGENTS_MS = 60 * 1000;        // agents list (and relative times) refresh at most this often otherwise
+  var INBOX_PAGES = 5;              // pages of 100 read on connect
+  var TYPING_SHOW_MS = 6 * 1000;    // a visitor's "is typing" without a stop fades after this
+  var TYPING_EVERY_MS = 3 * 1000;   // our own typing "start" at most this often
+  var TYPING_IDLE_MS = 4 * 1000;    // our own typing "stop" after this long without a key
+
+  var state = {
+    api: '', key: '', name: '',
+    me: { id: '', name: '' },        // the agent: the key's id and the name the token records
+    gen: 0,                          // connection generation: a stale socket or answer is ignored
+    ws: null, backoff: 1000, retryTimer: null, pingTimer: null,
+    presence: 'online',
+    convs: {},                       // conversation id -> conversation (plus the local _top)
+    seen: {},                        // message ids of inbox events already applied
+    fetching: {},                    // conversation id -> inbox events waiting for its GET
+    typingNow: {}, typingTimers: {}, // conversation id -> "Ada is typing…"
+    agents: [], agentsTimer: null, agentsLoading: false, agentsAgain: false,
+    filter: 'all',
+    selected: null, shown: {},
+    myTyping: { conv: null, sentAt: 0, idle: null }
+  };
 
   $('api-base').value = sessionStorage.getItem('lsb-console-api') || (location.origin + '/dev');
   $('api-key').value = sessionStorage.getItem('lsb-console-key') || '';
   $('agent-name').value = sessionStorage.getItem('lsb-console-agent') || 'Agent';
 
-  function notice(msg) { $('notice').textContent = msg || ''; $('notice').style.display = msg ? 'block' : 'none'; }
+  var noticeTimer = null;
+  function notice(msg, ms) {
+    clearTimeout(noticeTimer);
+    $('notice').textContent = msg || '';
+    $('notice').style.display = msg ? 'block' : 'none';
+    if (msg && ms) { noticeTimer = setTimeout(function () { notice(''); }, ms); }
+  }
+
+  function enc(s) { return encodeURIComponent(s); }
 
   function call(method, path, body, token) {
     var headers = { authorization: 'Bearer ' + (token || state.key) };
@@ -20,10 +59,26 @@
       .then(function (res) {
         if (res.status === 204) { return null; }
         return res.json().catch(function () { return {}; }).then(function (j) {
-          if (!res.ok) { throw new Error((j.title || 'Error') + (j.detail ? ': ' + j.detail : '') + ' (' + res.status + ')'); }
+          if (!res.ok) {
+            var err = new Error((j.title || 'Error') + (j.detail ? ': ' + j.detail : '') + ' (' + res.status + ')');
+            err.status = res.status;
+            throw err;
+          }
           return j;
         });
       });
+  }
+
+  // pages reads a list route's items, following next up to max pages.
+  function pages(path, max) {
+    var all = [], n = 0;
+    function page(cursor) {
+      return call('GET', path + (cursor ? '&cursor=' + enc(cursor) : '')).then(function (j) {
+        all = all.concat(j.items || []);
+        return j.next && ++n < max ? page(j.next) : all;
+      });
+    }
+    return page(null);
   }
 
   function el(tag, cls, text) {
@@ -33,112 +88,574 @@
     return e;
   }
 
+  function ms(iso) { var t = Date.parse(iso || ''); return isNaN(t) ? 0 : t; }
   function when(iso) { var d = new Date(iso); return isNaN(d) ? '' : d.toLocaleString(); }
 
-  function loadConversations() {
-    return call('GET', '/v1/conversations?status=open&limit=50').then(function (j) {
-      var ul = $('conversations');
-      ul.textContent = '';
-      if (!j.items.length) { ul.appendChild(el('li', 'empty', 'No open conversations.')); }
-      j.items.forEach(function (c) {
-        var li = el('li', c.id === state.selected ? 'active' : '');
-        li.setAttribute('data-id', c.id);
-        li.appendChild(el('div', null, (c.channel || 'widget') + ' · ' + c.contactId.slice(-6)));
-        li.appendChild(el('div', 'when', when(c.lastActivityAt)));
-        li.onclick = function () { select(c.id); };
-        ul.appendChild(li);
-      });
+  // shortTime: "now", "5 min", a time today, else a date.
+  function shortTime(t) {
+    if (!t) { return ''; }
+    var d = Date.now() - t, at = new Date(t);
+    if (d < 60 * 1000) { return 'now'; }
+    if (d < 60 * 60 * 1000) { return Math.floor(d / 60000) + ' min'; }
+    if (at.toDateString() === new Date().toDateString()) { return at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }); }
+    return at.toLocaleDateString([], { month: 'short', day: 'numeric' });
+  }
+
+  // ---------------------------------------------------------------- connection
+
+  function setConn(s, text) {
+    $('conn-state').setAttribute('data-state', s);
+    $('conn-state').textContent = text;
+  }
+
+  function wsSend(frame) {
+    if (!state.ws || state.ws.readyState !== 1) { return false; }
+    state.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  // disconnect drops the socket and any pending reconnect; answers of the old
+  // generation are ignored from now on.
+  function disconnect() {
+    state.gen++;
+    clearTimeout(state.retryTimer);
+    clearInterval(state.pingTimer);
+    var ws = state.ws;
+    state.ws = null;
+    if (ws) { ws.close(); }
+  }
+
+  function connect() {
+    state.api = $('api-base').value.replace(/\/+$/, '');
+    state.key = $('api-key').value.trim();
+    state.name = $('agent-name').value.trim() || 'Agent';
+    sessionStorage.setItem('lsb-console-api', state.api);
+    sessionStorage.setItem('lsb-console-key', state.key);
+    sessionStorage.setItem('lsb-console-agent', state.name);
+    disconnect();
+    state.convs = {};
+    state.seen = {};
+    endThread('No conversation selected', true);
+    setPresence('online', false);
+    state.backoff = 1000;
+    openSocket();
+    clearInterval(state.agentsTimer);
+    state.agentsTimer = setInterval(function () {
+      if (state.ws) { loadAgents(); }
+      render(); // relative times
+    }, AGENTS_MS);
+  }
+
+  // openSocket gets a new token (one is good for 15 minutes and one connect)
+  // and opens the socket with it.
+  function openSocket() {
+    var gen = ++state.gen;
+    clearTimeout(state.retryTimer);
+    setConn('connecting', 'Connecting…');
+    call('POST', '/v1/agent-tokens', { name: state.name }).then(function (t) {
+      if (gen !== state.gen) { return; }
+      state.me = { id: t.agentId, name: t.name || state.name };
+      var url = t.websocketUrl;
+      var ws = new WebSocket(url + (url.indexOf('?') < 0 ? '?' : '&') + 'token=' + enc(t.token));
+      state.ws = ws;
+      ws.onopen = function () {
+        if (state.ws !== ws) { return; }
+        state.backoff = 1000;
+        setConn('online', 'Connected as ' + state.me.name);
+        notice('');
+        // The server records a new connection as online; an agent who chose
+        // Away stays away across reconnects.
+        wsSend({ action: 'presence', state: state.presence });
+        clearInterval(state.pingTimer);
+        state.pingTimer = setInterval(function () { wsSend({ action: 'ping' }); }, PING_MS);
+        // Events flow from now on; the inbox and the open thread catch up on
+        // what happened while we were away.
+        loadInbox(gen);
+        loadAgents();
+        if (state.selected) { loadMessages(); }
+      };
+      ws.onmessage = function (ev) {
+        if (state.ws !== ws) { return; }
+        var f;
+        try { f = JSON.parse(ev.data); } catch (e) { return; }
+        onFrame(f);
+      };
+      ws.onclose = function () {
+        if (state.ws !== ws) { return; }
+        state.ws = null;
+        clearInterval(state.pingTimer);
+        retry();
+      };
+    }, function (e) {
+      if (gen !== state.gen) { return; }
+      notice(e.message);
+      if (e.status === 401 || e.status === 403) { setConn('offline', 'Not connected'); return; } // a bad key: retrying will not help
+      retry();
     });
   }
 
+  function retry() {
+    var wait = state.backoff;
+    state.backoff = Math.min(state.backoff * 2, MAX_BACKOFF_MS);
+    setConn('offline', 'Reconnecting in ' + Math.round(wait / 1000) + ' s…');
+    state.retryTimer = setTimeout(openSocket, wait);
+  }
+
+  function onFrame(f) {
+    switch (f.type) {
+      case 'inbox':
+        if (f.event === 'message') { onInboxMessage(f); } else if (f.event === 'conversation') { onInboxConversation(f.conversation); }
+        break;
+      case 'typing':
+        onVisitorTyping(f);
+        break;
+      case 'agent':
+        onAgent(f);
+        break;
+      case 'presence':
+        $('presence').setAttribute('data-agents-online', String(!!f.agentsOnline));
+        break;
+      case 'pong':
+        $('conn-state').setAttribute('data-last-pong', new Date().toISOString());
+        break;
+      case 'error':
+        notice(f.message || 'Something went wrong', 8000);
+        break;
+      default: // frames of API Gateway itself, and types this console does not know
+    }
+  }
+
+  // ---------------------------------------------------------------- presence and agents
+
+  function setPresence(p, send) {
+    state.presence = p;
+    $('presence').setAttribute('data-state', p);
+    $('presence-online').setAttribute('aria-pressed', String(p === 'online'));
+    $('presence-away').setAttribute('aria-pressed', String(p === 'away'));
+    if (send) { wsSend({ action: 'presence', state: p }); }
+    // The server tells other agents; our own row follows our choice.
+    state.agents.forEach(function (a) { if (a.id === state.me.id) { a.state = p; } });
+    renderAgents();
+  }
+
+  function onAgent(f) {
+    var known = false;
+    state.agents.forEach(function (a) {
+      if (a.id === f.agentId) { a.state = f.state; a.name = f.name || a.name; known = true; }
+    });
+    if (!known) { state.agents.push({ id: f.agentId, name: f.name, state: f.state }); }
+    renderAgents();
+    loadAgents();
+  }
+
+  function loadAgents() {
+    // One read at a time; an event during it asks for one more.
+    if (state.agentsLoading) { state.agentsAgain = true; return; }
+    state.agentsLoading = true;
+    var gen = state.gen;
+    pages('/v1/agents?limit=100', 5).then(function (items) {
+      if (gen !== state.gen) { return; }
+      state.agents = items;
+      renderAgents();
+      render();
+    }, function (e) { notice(e.message, 8000); }).then(function () {
+      state.agentsLoading = false;
+      if (state.agentsAgain) { state.agentsAgain = false; loadAgents(); }
+    });
+  }
+
+  function agentName(id) {
+    for (var i = 0; i < state.agents.length; i++) {
+      if (state.agents[i].id === id) { return state.agents[i].name || id; }
+    }
+    return id === state.me.id ? state.me.name : id;
+  }
+
+  function renderAgents() {
+    var ul = $('agents');
+    ul.textContent = '';
+    state.agents.forEach(function (a) {
+      var li = el('li');
+      li.setAttribute('data-agent-id', a.id);
+      li.setAttribute('data-state', a.state || 'offline');
+      var dot = el('span', 'dot');
+      dot.setAttribute('data-state', a.state || 'offline');
+      dot.title = a.state || 'offline';
+      li.appendChild(dot);
+      li.appendChild(el('span', 'agent-name', (a.name || a.id) + (a.id === state.me.id ? ' (you)' : '')));
+      ul.appendChild(li);
+    });
+    renderAssignee();
+  }
+
+  // ---------------------------------------------------------------- inbox
+
+  // loadInbox reads the open conversations once per connection. Rows that
+  // events brought while it read are kept, and a newer last message known from
+  // an event wins over the list's.
+  function loadInbox(gen) {
+    var started = Date.now();
+    pages('/v1/conversations?status=open&limit=100', INBOX_PAGES).then(function (items) {
+      if (gen !== state.gen) { return; }
+      var fresh = {};
+      items.forEach(function (c) { fresh[c.id] = merge(state.convs[c.id], c); });
+      Object.keys(state.convs).forEach(function (id) {
+        var old = state.convs[id];
+        if (!fresh[id] && old._eventAt >= started) { fresh[id] = old; }
+      });
+      state.convs = fresh;
+      if (state.selected && !fresh[state.selected]) { endThread('Conversation closed'); }
+      render();
+      renderThreadHead();
+    }, function (e) { notice(e.message); });
+  }
+
+  // merge returns the conversation c as the server sent it, keeping what this
+  // console knows that may be newer: its place at the top and a later message.
+  function merge(old, c) {
+    if (!old) { return c; }
+    c._top = old._top;
+    c._eventAt = old._eventAt;
+    if (old.lastMessage && (!c.lastMessage || ms(old.lastMessage.createdAt) > ms(c.lastMessage.createdAt))) {
+      c.lastMessage = old.lastMessage;
+      c.unread = old.unread;
+    }
+    return c;
+  }
+
+  function sortTime(c) { return ms(c.lastMessage && c.lastMessage.createdAt) || ms(c.lastActivityAt); }
+  function order(c) { return c._top || sortTime(c); }
+
+  function onInboxMessage(f) {
+    var id = f.conversationId, mid = f.message && f.message.id;
+    if (!id) { return; }
+    if (mid && state.seen[mid]) { return; } // delivered at least once: a repeat changes nothing
+    var c = state.convs[id];
+    if (!c) {
+      // A conversation this console did not list (new, or past the pages read).
+      if (state.fetching[id]) { state.fetching[id].push(f); return; }
+      state.fetching[id] = [f];
+      var gen = state.gen;
+      call('GET', '/v1/conversations/' + enc(id)).then(function (conv) {
+        var waiting = state.fetching[id] || [];
+        delete state.fetching[id];
+        if (gen !== state.gen || conv.status === 'closed') { return; }
+        state.convs[id] = merge(state.convs[id], conv);
+        waiting.forEach(onInboxMessage);
+        render();
+      }, function () { delete state.fetching[id]; });
+      return;
+    }
+    if (mid) { state.seen[mid] = true; }
+    if (f.lastMessage) { c.lastMessage = f.lastMessage; }
+    c.unread = f.unread || 0;
+    // An event means this is now the latest conversation: it goes to the top
+    // at once, even when its message's time (the sender's sentAt) is a little
+    // behind another's.
+    var top = 0;
+    Object.keys(state.convs).forEach(function (k) { if (k !== id) { top = Math.max(top, order(state.convs[k])); } });
+    c._top = Math.max(ms(c.lastMessage && c.lastMessage.createdAt), top + 1);
+    c._eventAt = Date.now();
+    if (f.message && f.message.author && f.message.author.kind === 'visitor') { clearVisitorTyping(id); }
+    if (state.selected === id) {
+      showMessage(f.message);
+      if (c.unread > 0) { markRead(c); }
+    }
+    render();
+  }
+
+  function onInboxConversation(c) {
+    if (!c || !c.id) { return; }
+    if (c.status === 'closed') {
+      delete state.convs[c.id];
+      clearVisitorTyping(c.id);
+      if (state.selected === c.id) { endThread('Conversation closed'); }
+      render();
+      return;
+    }
+    state.convs[c.id] = merge(state.convs[c.id], c);
+    state.convs[c.id]._eventAt = Date.now();
+    render();
+    if (state.selected === c.id) { renderThreadHead(); }
+  }
+
+  function onVisitorTyping(f) {
+    var id = f.conversationId;
+    if (!id) { return; }
+    clearTimeout(state.typingTimers[id]);
+    if (f.state === 'start') {
+      var c = state.convs[id];
+      state.typingNow[id] = ((f.author && f.author.name) || (c && c.contactName) || 'Visitor') + ' is typing…';
+      state.typingTimers[id] = setTimeout(function () { clearVisitorTyping(id); render(); }, TYPING_SHOW_MS);
+    } else {
+      clearVisitorTyping(id);
+    }
+    render();
+  }
+
+  function clearVisitorTyping(id) {
+    clearTimeout(state.typingTimers[id]);
+    delete state.typingTimers[id];
+    delete state.typingNow[id];
+  }
+
+  function visitorName(c) {
+    return c.contactName || c.contactEmail || ('Visitor ' + String(c.contactId || '').slice(-6));
+  }
+
+  function preview(c) {
+    var m = c.lastMessage;
+    if (!m) { return ''; }
+    var who = '';
+    if (m.authorKind === 'agent') { who = m.authorName && m.authorName !== state.me.name ? m.authorName + ': ' : 'You: '; }
+    if (m.authorKind === 'bot') { who = (m.authorName || 'Bot') + ': '; }
+    return who + m.text;
+  }
+
+  function matches(c) {
+    if (state.filter === 'mine') { return !!state.me.id && c.assigneeId === state.me.id; }
+    if (state.filter === 'unassigned') { return !c.assigneeId; }
+    return true;
+  }
+
+  // render rebuilds the list from the loaded conversations: newest first,
+  // filtered on this side.
+  function render() {
+    var all = Object.keys(state.convs).map(function (id) { return state.convs[id]; });
+    var counts = { mine: 0, unassigned: 0, all: all.length };
+    all.forEach(function (c) {
+      if (c.assigneeId && c.assigneeId === state.me.id) { counts.mine++; }
+      if (!c.assigneeId) { counts.unassigned++; }
+    });
+    ['mine', 'unassigned', 'all'].forEach(function (f) {
+      $('filter-' + f).querySelector('.count').textContent = counts[f] ? String(counts[f]) : '';
+    });
+    var list = all.filter(matches).sort(function (a, b) {
+      return order(b) - order(a) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+    });
+    var ul = $('conversations');
+    ul.textContent = '';
+    if (!list.length) {
+      ul.appendChild(el('li', 'empty', state.ws || all.length ? 'No open conversations here.' : 'Connect with an API key.'));
+    }
+    list.forEach(function (c) { ul.appendChild(row(c)); });
+  }
+
+  function row(c) {
+    var li = el('li', c.id === state.selected ? 'active' : '');
+    li.setAttribute('data-id', c.id);
+    var top = el('div', 'row-top');
+    top.appendChild(el('span', 'name', visitorName(c)));
+    var t = sortTime(c), w = el('span', 'when', shortTime(t));
+    if (t) { w.title = new Date(t).toLocaleString(); }
+    top.appendChild(w);
+    li.appendChild(top);
+    if (state.typingNow[c.id]) { li.appendChild(el('div', 'typing', state.typingNow[c.id])); }
+    li.appendChild(el('div', 'preview', preview(c)));
+    var meta = el('div', 'row-meta');
+    meta.appendChild(el('span', 'channel', c.channel || 'widget'));
+    if (c.assigneeId) { meta.appendChild(el('span', 'assignee', agentName(c.assigneeId))); }
+    if (c.unread > 0) {
+      var u = el('span', 'unread', String(c.unread));
+      u.setAttribute('aria-label', c.unread + ' unread');
+      meta.appendChild(u);
+    }
+    li.appendChild(meta);
+    return li;
+  }
+
+  $('conversations').onclick = function (ev) {
+    var li = ev.target.closest('li[data-id]');
+    if (li) { select(li.getAttribute('data-id')); }
+  };
+
+  Array.prototype.forEach.call(document.querySelectorAll('#filters [data-filter]'), function (b) {
+    b.onclick = function () {
+      state.filter = b.getAttribute('data-filter');
+      Array.prototype.forEach.call(document.querySelectorAll('#filters [data-filter]'), function (o) {
+        o.setAttribute('aria-selected', String(o === b));
+      });
+      render();
+    };
+  });
+
+  // ---------------------------------------------------------------- the open conversation
+
   function select(id) {
+    if (state.selected !== id) { stopMyTyping(); }
     state.selected = id;
     state.shown = {};
     $('messages').textContent = '';
-    $('thread-title').textContent = 'Conversation ' + id;
     $('reply-text').disabled = $('reply-send').disabled = $('close-conversation').disabled = false;
-    Array.prototype.forEach.call(document.querySelectorAll('#conversations li'), function (li) {
-      li.classList.toggle('active', li.getAttribute('data-id') === id);
-    });
+    $('assignee').disabled = $('assign-me').disabled = false;
+    renderThreadHead();
+    render();
     loadMessages();
+    var c = state.convs[id];
+    if (c && c.unread > 0) { markRead(c); }
+  }
+
+  // endThread leaves the open conversation (closed, or gone from the inbox);
+  // its messages stay on screen, the controls do not.
+  function endThread(title, clear) {
+    stopMyTyping();
+    state.selected = null;
+    if (clear) { $('messages').textContent = ''; }
+    $('thread-title').textContent = title;
+    $('thread-sub').textContent = '';
+    $('thread-typing').textContent = '';
+    $('reply-text').disabled = $('reply-send').disabled = $('close-conversation').disabled = true;
+    $('assignee').disabled = $('assign-me').disabled = true;
+  }
+
+  function renderThreadHead() {
+    var c = state.selected && state.convs[state.selected];
+    if (!c) { return; }
+    $('thread-title').textContent = visitorName(c);
+    var sub = [];
+    if (c.contactEmail && c.contactEmail !== visitorName(c)) { sub.push(c.contactEmail); }
+    sub.push(c.channel || 'widget');
+    $('thread-sub').textContent = sub.join(' · ');
+    $('thread-typing').textContent = state.typingNow[c.id] || '';
+    $('assign-me').disabled = !state.me.id || c.assigneeId === state.me.id;
+    renderAssignee();
+  }
+
+  function renderAssignee() {
+    var sel = $('assignee'), c = state.selected && state.convs[state.selected];
+    var current = (c && c.assigneeId) || '';
+    sel.textContent = '';
+    sel.appendChild(el('option', null, 'Unassigned')).value = '';
+    var listed = false;
+    state.agents.forEach(function (a) {
+      var o = sel.appendChild(el('option', null, (a.name || a.id) + (a.id === state.me.id ? ' (you)' : '')));
+      o.value = a.id;
+      if (a.id === current) { listed = true; }
+    });
+    if (current && !listed) { sel.appendChild(el('option', null, agentName(current))).value = current; }
+    sel.value = current;
+  }
+
+  function patchConversation(id, body) {
+    return call('PATCH', '/v1/conversations/' + enc(id), body).then(function (c) {
+      // The answer is the conversation after the change; the event follows.
+      if (c && c.id && c.status !== 'closed' && state.convs[c.id]) {
+        state.convs[c.id] = merge(state.convs[c.id], c);
+        render();
+        if (state.selected === c.id) { renderThreadHead(); }
+      }
+      return c;
+    });
+  }
+
+  function assign(agentId) {
+    var id = state.selected;
+    if (!id) { return; }
+    patchConversation(id, { assigneeId: agentId }).catch(function (e) {
+      notice(e.message);
+      renderThreadHead(); // back to the assignee the server has
+    });
+  }
+
+  $('assignee').onchange = function () { assign($('assignee').value); };
+  $('assign-me').onclick = function () { if (state.me.id) { assign(state.me.id); } };
+
+  function markRead(c) {
+    c.unread = 0;
+    render();
+    patchConversation(c.id, { read: true }).catch(function (e) { notice(e.message, 8000); });
   }
 
   function loadMessages() {
     var id = state.selected;
     if (!id) { return Promise.resolve(); }
-    var all = [];
-    function page(cursor) {
-      return call('GET', '/v1/conversations/' + encodeURIComponent(id) + '/messages?limit=100' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''))
-        .then(function (j) { all = all.concat(j.items); return j.next ? page(j.next) : all; });
-    }
-    return page(null).then(function (msgs) {
+    return pages('/v1/conversations/' + enc(id) + '/messages?limit=100', 50).then(function (msgs) {
       if (state.selected !== id) { return; }
-      msgs.sort(function (a, b) { return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0; });
-      var box = $('messages');
-      var stick = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
-      msgs.forEach(function (m) {
-        if (state.shown[m.id]) { return; }
-        var kind = m.author.kind;
-        var e = el('div', 'msg ' + kind);
-        e.setAttribute('data-id', m.id);
-        e.setAttribute('data-author', kind);
-        e.appendChild(el('span', 'text', m.text));
-        e.appendChild(el('span', 'meta', (m.author.name || kind) + ' · ' + when(m.createdAt)));
-        box.appendChild(e);
-        state.shown[m.id] = true;
-      });
-      if (stick) { box.scrollTop = box.scrollHeight; }
-    });
+      msgs.forEach(showMessage);
+    }, function (e) { notice(e.message); });
   }
 
-  function tick() {
-    if (state.busy || !state.key) { return; }
-    state.busy = true;
-    Promise.all([loadConversations(), loadMessages()]).then(function () { notice(''); }, function (e) { notice(e.message); })
-      .then(function () { state.busy = false; });
+  // showMessage adds a message to the open thread once, in time order.
+  function showMessage(m) {
+    if (!m || !m.id || state.shown[m.id] || m.conversationId && m.conversationId !== state.selected) { return; }
+    var box = $('messages');
+    var stick = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+    var kind = (m.author && m.author.kind) || 'system';
+    var e = el('div', 'msg ' + kind);
+    e.setAttribute('data-id', m.id);
+    e.setAttribute('data-author', kind);
+    e.setAttribute('data-t', String(ms(m.createdAt)));
+    e.appendChild(el('span', 'text', m.text));
+    e.appendChild(el('span', 'meta', ((m.author && m.author.name) || kind) + ' · ' + when(m.createdAt)));
+    var before = null, t = ms(m.createdAt), nodes = box.querySelectorAll('.msg');
+    for (var i = nodes.length - 1; i >= 0 && Number(nodes[i].getAttribute('data-t')) > t; i--) { before = nodes[i]; }
+    box.insertBefore(e, before);
+    state.shown[m.id] = true;
+    if (stick) { box.scrollTop = box.scrollHeight; }
   }
 
-  $('connect').onclick = function () {
-    state.api = $('api-base').value.replace(/\/+$/, '');
-    state.key = $('api-key').value.trim();
-    sessionStorage.setItem('lsb-console-api', state.api);
-    sessionStorage.setItem('lsb-console-key', state.key);
-    clearInterval(state.timer);
-    state.timer = setInterval(tick, 1000);
-    tick();
-  };
+  // ---------------------------------------------------------------- our typing and replies
 
-  $('agent-name').onchange = function () { sessionStorage.setItem('lsb-console-agent', $('agent-name').value); };
+  $('reply-text').addEventListener('input', function () {
+    var id = state.selected;
+    if (!id) { return; }
+    var t = state.myTyping, now = Date.now();
+    if (t.conv !== id || now - t.sentAt >= TYPING_EVERY_MS) {
+      if (t.conv && t.conv !== id) { stopMyTyping(); }
+      if (wsSend({ action: 'typing', conversationId: id, state: 'start' })) { t.conv = id; t.sentAt = now; }
+    }
+    clearTimeout(t.idle);
+    t.idle = setTimeout(stopMyTyping, TYPING_IDLE_MS);
+  });
+  $('reply-text').addEventListener('blur', function () { stopMyTyping(); });
+
+  function stopMyTyping() {
+    var t = state.myTyping;
+    clearTimeout(t.idle);
+    if (t.conv) { wsSend({ action: 'typing', conversationId: t.conv, state: 'stop' }); }
+    t.conv = null;
+    t.sentAt = 0;
+  }
 
   $('reply').onsubmit = function (ev) {
     ev.preventDefault();
-    var text = $('reply-text').value.trim();
-    if (!text || !state.selected) { return; }
+    var text = $('reply-text').value.trim(), id = state.selected;
+    if (!text || !id) { return; }
+    stopMyTyping();
     $('reply-send').disabled = true;
+    // One key per reply: a retried request stores it once.
     var key = 'r' + Date.now() + Math.random().toString(36).slice(2);
-    fetch(state.api + '/v1/conversations/' + encodeURIComponent(state.selected) + '/messages', {
+    fetch(state.api + '/v1/conversations/' + enc(id) + '/messages', {
       method: 'POST',
       headers: { authorization: 'Bearer ' + state.key, 'content-type': 'application/json', 'idempotency-key': key },
-      body: JSON.stringify({ text: text, agentName: $('agent-name').value.trim() || 'Agent' })
+      body: JSON.stringify({ text: text, agentName: state.me.name || state.name || 'Agent' })
     }).then(function (res) {
       return res.json().then(function (j) {
         if (!res.ok) { throw new Error((j.title || 'Error') + (j.detail ? ': ' + j.detail : '')); }
         $('reply-text').value = '';
-        return loadMessages();
+        if (state.selected === id) { showMessage(j); }
       });
-    }).catch(function (e) { notice(e.message); }).then(function () { $('reply-send').disabled = false; });
+    }).catch(function (e) { notice(e.message); }).then(function () { $('reply-send').disabled = !state.selected; });
   };
 
   $('close-conversation').onclick = function () {
-    if (!state.selected) { return; }
-    call('PATCH', '/v1/conversations/' + encodeURIComponent(state.selected), { status: 'closed' }).then(function () {
-      state.selected = null;
-      $('messages').textContent = '';
-      $('thread-title').textContent = 'Conversation closed';
-      $('reply-text').disabled = $('reply-send').disabled = $('close-conversation').disabled = true;
-      return loadConversations();
+    var id = state.selected;
+    if (!id) { return; }
+    call('PATCH', '/v1/conversations/' + enc(id), { status: 'closed' }).then(function () {
+      delete state.convs[id];
+      if (state.selected === id) { endThread('Conversation closed', true); }
+      render();
     }).catch(function (e) { notice(e.message); });
   };
+
+  $('presence-online').onclick = function () { setPresence('online', true); };
+  $('presence-away').onclick = function () { setPresence('away', true); };
+
+  // ---------------------------------------------------------------- setup
+
+  $('connect').onclick = connect;
+
+  $('agent-name').onchange = function () { sessionStorage.setItem('lsb-console-agent', $('agent-name').value); };
 
   // Slack's install is bound to this browser: the API's answer sets a cookie the
   // OAuth callback checks, so the console fetches the link (same site as the
