@@ -7,6 +7,11 @@
  * in localStorage, connects to the WebSocket URL the session names, resumes the
  * conversation's history, reconnects with backoff, pings before the 10-minute
  * idle timeout, and shows acks, agent and bot messages, typing and errors.
+ * It asks whether an agent is online (on connect, and every minute while the
+ * panel is open) and shows it in the header; when nobody is and the visitor
+ * has no conversation yet, the panel offers an offline form (name, email,
+ * message) instead of the composer: it identifies the visitor, then sends the
+ * message like any other.
  * Optional: data-ping-seconds (default 240).
  *
  * Page API (window.LiveSupportBot):
@@ -35,6 +40,7 @@
   // Ping well inside API Gateway's 10-minute idle timeout (data-ping-seconds, default 240).
   var PING_MS = Math.max(1, Number(script.getAttribute('data-ping-seconds')) || 240) * 1000;
   var MAX_BACKOFF_MS = 30 * 1000;
+  var PRESENCE_MS = 60 * 1000; // how often an open panel asks whether an agent is online
 
   var state = {
     token: null, visitorId: null, ws: null, wsUrl: null,
@@ -44,7 +50,10 @@
     shown: {},           // message id -> element
     pendingEls: {},      // clientMessageId -> element
     historyNext: null, identified: false, stopped: false,
-    consentRequired: false // the session's analyticsConsent is "required"
+    consentRequired: false, // the session's analyticsConsent is "required"
+    agentsOnline: null,     // the last presence answer: true, false, or null before one
+    historyLoaded: false,   // the latest history page arrived: we know whether a conversation exists
+    offline: null           // {name, email, text} of an offline form being sent
   };
 
   function load() {
@@ -76,7 +85,11 @@
     '#lsb-root.lsb-open #lsb-panel{display:flex}',
     '#lsb-panel>*{flex-shrink:0}',
     '#lsb-head{background:#2f6fed;color:#fff;padding:10px 8px 10px 14px;display:flex;align-items:center;gap:8px}',
-    '#lsb-head strong{flex:1}',
+    '#lsb-title{flex:1;display:flex;flex-direction:column;min-width:0}',
+    '#lsb-presence{font-size:12px;opacity:.9}',
+    '#lsb-presence:empty{display:none}',
+    '#lsb-presence::before{content:"";display:inline-block;width:8px;height:8px;border-radius:4px;margin-right:5px;background:#f5b942}',
+    '#lsb-presence[data-online=true]::before{background:#4ade80}',
     '#lsb-status{font-size:12px;opacity:.85}',
     '#lsb-close{border:0;background:none;color:#fff;font-size:22px;line-height:1;width:32px;height:32px;border-radius:16px;cursor:pointer}',
     '#lsb-close:hover,#lsb-close:focus-visible{background:rgba(255,255,255,.2)}',
@@ -97,6 +110,18 @@
     '#lsb-identify{padding:10px 12px;border-top:1px solid #e3e3e3;background:#fafafa}',
     '#lsb-identify input{width:100%;box-sizing:border-box;margin:3px 0;padding:6px;border:1px solid #ccc;border-radius:6px;font:inherit}',
     '#lsb-identify button{margin-top:4px;border:0;border-radius:6px;background:#2f6fed;color:#fff;padding:6px 10px;cursor:pointer}',
+    '#lsb-offline{display:none;flex:0 1 auto;min-height:0;overflow-y:auto;padding:10px 12px;border-top:1px solid #e3e3e3;background:#fafafa}',
+    '#lsb-root.lsb-away #lsb-offline{display:block}',
+    '#lsb-root.lsb-away #lsb-form,#lsb-root.lsb-away #lsb-identify{display:none}',
+    '#lsb-offline p{margin:0 0 6px}',
+    '#lsb-offline label{display:block;font-size:12px;color:#444;margin-top:4px}',
+    '#lsb-offline input,#lsb-offline textarea{width:100%;box-sizing:border-box;margin:2px 0 0;padding:6px;border:1px solid #ccc;border-radius:6px;font:inherit;resize:vertical}',
+    '#lsb-offline [aria-invalid=true]{border-color:#c0392b}',
+    '.lsb-field-error{font-size:12px;color:#c0392b;min-height:0}',
+    '.lsb-field-error:empty{display:none}',
+    '#lsb-offline button{margin-top:6px;border:0;border-radius:6px;background:#2f6fed;color:#fff;padding:7px 12px;cursor:pointer;font:inherit}',
+    '#lsb-offline button:disabled{opacity:.6;cursor:default}',
+    '.lsb-notice{margin:8px auto;font-size:12px;color:#555;text-align:center}',
     '#lsb-more{display:none;margin:0 auto 6px;border:0;background:none;color:#2f6fed;cursor:pointer;font-size:12px}',
     '#lsb-privacy{display:none;padding:3px 12px;border-top:1px solid #eee;font-size:11px;color:#888}',
     '#lsb-visitor-id{font-family:monospace;user-select:all}',
@@ -108,10 +133,11 @@
       '#lsb-panel{top:0;right:0;bottom:0;left:0;width:auto;height:auto;max-width:none;max-height:none;border-radius:0;' +
         'padding:0 ' + SAFE_R + ' ' + SAFE_B + ' ' + SAFE_L + '}' +
       '#lsb-head{padding-top:calc(10px + ' + SAFE_T + ')}' +
-      '#lsb-input,#lsb-identify input{font-size:16px}}'
+      '#lsb-input,#lsb-identify input,#lsb-offline input,#lsb-offline textarea{font-size:16px}}'
   ].join('\n');
 
   var root, log, input, statusEl, typingEl, errorEl, identifyEl, moreBtn, privacyEl, visitorIdEl;
+  var presenceEl, offlineEl, offlineFields, offlineSend;
 
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
@@ -126,7 +152,12 @@
     root = el('div', { id: 'lsb-root' });
     var panel = el('div', { id: 'lsb-panel', role: 'dialog', 'aria-label': 'Chat' });
     var head = el('div', { id: 'lsb-head' });
-    head.appendChild(el('strong', null, 'Chat with us'));
+    var title = el('div', { id: 'lsb-title' });
+    title.appendChild(el('strong', null, 'Chat with us'));
+    // Whether an agent is online: empty until the server says.
+    presenceEl = el('span', { id: 'lsb-presence', 'data-online': '' });
+    title.appendChild(presenceEl);
+    head.appendChild(title);
     statusEl = el('span', { id: 'lsb-status' }, 'connecting…');
     head.appendChild(statusEl);
     // Always there, and the way back on phones, where the panel covers the launcher.
@@ -151,6 +182,7 @@
         identifyEl.setAttribute('data-state', 'sent');
       }
     };
+    buildOfflineForm();
     var form = el('form', { id: 'lsb-form' });
     input = el('input', { id: 'lsb-input', placeholder: 'Type a message…', autocomplete: 'off', maxlength: '4000' });
     form.appendChild(input);
@@ -169,6 +201,7 @@
     panel.appendChild(typingEl);
     panel.appendChild(errorEl);
     panel.appendChild(identifyEl);
+    panel.appendChild(offlineEl);
     panel.appendChild(form);
     panel.appendChild(privacyEl);
     var toggle = el('button', { id: 'lsb-toggle', type: 'button', 'aria-expanded': 'false' }, 'Chat');
@@ -176,7 +209,10 @@
       var open = root.classList.toggle('lsb-open');
       toggle.setAttribute('aria-expanded', String(open));
       save({ open: open });
-      if (open) { input.focus(); }
+      if (open) {
+        askPresence();
+        (root.classList.contains('lsb-away') ? offlineFields.name.input : input).focus();
+      }
     };
     closeBtn.onclick = function () { toggle.click(); toggle.focus(); };
     root.appendChild(panel);
@@ -185,6 +221,111 @@
     if (load().open) { root.classList.add('lsb-open'); toggle.setAttribute('aria-expanded', 'true'); }
     if (load().identified) { identifyEl.style.display = 'none'; }
   }
+
+  // buildOfflineForm: what the panel shows instead of the composer when no
+  // agent is online and the visitor has no conversation yet.
+  function buildOfflineForm() {
+    offlineEl = el('form', { id: 'lsb-offline', novalidate: '' });
+    offlineEl.appendChild(el('p', null, "We're away right now. Leave a message and we'll reply by email."));
+    offlineFields = {};
+    [
+      ['name', 'Name', el('input', { id: 'lsb-offline-name', autocomplete: 'name', maxlength: '100' })],
+      ['email', 'Email', el('input', { id: 'lsb-offline-email', type: 'email', autocomplete: 'email', maxlength: '254' })],
+      ['message', 'Message', el('textarea', { id: 'lsb-offline-message', rows: '3', maxlength: '4000' })]
+    ].forEach(function (f) {
+      var id = f[2].getAttribute('id');
+      var err = el('div', { id: id + '-error', 'class': 'lsb-field-error' });
+      f[2].setAttribute('aria-describedby', id + '-error');
+      offlineEl.appendChild(el('label', { 'for': id }, f[1]));
+      offlineEl.appendChild(f[2]);
+      offlineEl.appendChild(err);
+      offlineFields[f[0]] = { input: f[2], error: err };
+    });
+    offlineSend = el('button', { id: 'lsb-offline-send', type: 'submit' }, 'Send message');
+    offlineEl.appendChild(offlineSend);
+    offlineEl.onsubmit = function (ev) {
+      ev.preventDefault();
+      var v = validateOffline();
+      if (!v) { return; }
+      // Identify first; the message goes out once the server names the visitor
+      // (see 'identified'), so it is stored with the name and email.
+      if (!send({ action: 'identify', name: v.name, email: v.email })) {
+        fieldError('message', 'Not connected yet. Please try again in a moment.');
+        return;
+      }
+      state.offline = v;
+      offlineSend.disabled = true;
+    };
+  }
+
+  function fieldError(name, msg) {
+    var f = offlineFields[name];
+    f.error.textContent = msg || '';
+    f.input.setAttribute('aria-invalid', String(!!msg));
+  }
+
+  // A bare address, as the server takes it: something@host.tld, no spaces or
+  // display name.
+  var EMAIL = /^[^\s@<>()\[\],;:"]+@[^\s@<>()\[\],;:"]+\.[^\s@<>()\[\],;:".]+$/;
+
+  // validateOffline shows each field's problem next to it and returns the
+  // form's values, or null when one is wrong.
+  function validateOffline() {
+    var v = {
+      name: offlineFields.name.input.value.trim(),
+      email: offlineFields.email.input.value.trim(),
+      text: offlineFields.message.input.value.trim()
+    };
+    var errs = {
+      name: !v.name ? 'Please enter your name.' : '',
+      email: !v.email ? 'Please enter your email address.' :
+        (!EMAIL.test(v.email) || v.email.length > 254) ? 'Please enter a valid email address, like name@example.com.' : '',
+      message: !v.text ? 'Please write a message.' : ''
+    };
+    var first = null;
+    ['name', 'email', 'message'].forEach(function (k) {
+      fieldError(k, errs[k]);
+      if (errs[k] && !first) { first = offlineFields[k].input; }
+    });
+    if (first) { first.focus(); return null; }
+    return v;
+  }
+
+  // offlineSent: the server identified the visitor of the offline form; the
+  // message goes the usual way (clientMessageId, sentAt, ack and resend).
+  function offlineSent() {
+    var v = state.offline;
+    state.offline = null;
+    offlineSend.disabled = false;
+    sendMessage(v.text);
+    ['name', 'email', 'message'].forEach(function (k) { offlineFields[k].input.value = ''; fieldError(k, ''); });
+    var n = el('div', { id: 'lsb-offline-thanks', 'class': 'lsb-notice', role: 'status' },
+      "Thanks! We're away right now and will reply to " + v.email + '.');
+    log.appendChild(n);
+    log.scrollTop = log.scrollHeight;
+    updateAway();
+  }
+
+  // hasConversation: the visitor has written or been written to (or is sending).
+  function hasConversation() {
+    for (var k in state.shown) { return true; }
+    for (var c in state.outbox) { return true; }
+    return false;
+  }
+
+  // updateAway shows the offline form when nobody is online and the visitor
+  // has no conversation yet (known once the latest history page arrived);
+  // otherwise the composer.
+  function updateAway() {
+    var away = state.agentsOnline === false && state.historyLoaded && !hasConversation();
+    root.classList.toggle('lsb-away', away || !!state.offline);
+    if (state.agentsOnline === null) { return; }
+    presenceEl.setAttribute('data-online', String(state.agentsOnline));
+    presenceEl.textContent = state.agentsOnline ? 'Online' :
+      hasConversation() ? "Away — we'll reply soon" : 'Away — leave a message';
+  }
+
+  function askPresence() { send({ action: 'presence' }); }
 
   function showVisitorId(id) {
     visitorIdEl.textContent = id || '';
@@ -215,7 +356,9 @@
     }
   }
 
-  function setStatus(s) { statusEl.textContent = s; root.setAttribute('data-status', s); }
+  // setStatus: the connection's state. Once connected the header shows
+  // presence instead.
+  function setStatus(s) { statusEl.textContent = s === 'online' ? '' : s; root.setAttribute('data-status', s); }
 
   function showError(msg) {
     errorEl.textContent = msg;
@@ -376,6 +519,12 @@
         (f.messages || []).forEach(render);
         state.historyNext = f.next || null;
         moreBtn.style.display = state.historyNext ? 'block' : 'none';
+        state.historyLoaded = true;
+        updateAway();
+        break;
+      case 'presence':
+        state.agentsOnline = !!f.agentsOnline;
+        updateAway();
         break;
       case 'typing':
         if (f.author && f.author.kind !== 'visitor') {
@@ -387,6 +536,7 @@
       case 'identified':
         save({ identified: true });
         identifyEl.style.display = 'none';
+        if (state.offline) { offlineSent(); }
         break;
       case 'pong':
         root.setAttribute('data-last-pong', new Date().toISOString());
@@ -410,6 +560,13 @@
         }
         if (f.code === 'invalid' && identifyEl.getAttribute('data-state') === 'sent' && !f.clientMessageId) {
           identifyEl.removeAttribute('data-state');
+        }
+        if (state.offline && !f.clientMessageId) {
+          // The identify of the offline form was refused (say, "invalid email").
+          state.offline = null;
+          offlineSend.disabled = false;
+          fieldError(/email/.test(f.message || '') ? 'email' : /name/.test(f.message || '') ? 'name' : 'message', f.message || 'Something went wrong');
+          updateAway();
         }
         if (f.code === 'unauthorized') { save({ token: null }); state.token = null; state.ws && state.ws.close(); }
         break;
@@ -466,6 +623,9 @@
       setStatus('online');
       showError('');
       send({ action: 'history' });
+      askPresence();
+      // An offline form whose identify went unanswered: identifying again is harmless.
+      if (state.offline) { send({ action: 'identify', name: state.offline.name, email: state.offline.email }); }
       // Resend what was not acked: the same clientMessageId stores nothing twice.
       for (var cmid in state.outbox) { sendOutbox(cmid); }
       clearInterval(state.pingTimer);
@@ -502,6 +662,8 @@
     buildUI();
     state.token = load().token || null;
     connect();
+    // Agents come and go: an open panel asks again every minute.
+    setInterval(function () { if (root.classList.contains('lsb-open')) { askPresence(); } }, PRESENCE_MS);
     // Reconnect at once when the page comes back online or into view.
     window.addEventListener('online', function () { if (!state.ws) { state.backoff = 1000; connect(); } });
   }
