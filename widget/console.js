@@ -213,7 +213,10 @@
         onAgent(f);
         break;
       case 'presence':
+        // The answer to our presence: the server has our state now.
         $('presence').setAttribute('data-agents-online', String(!!f.agentsOnline));
+        ownState();
+        renderAgents();
         break;
       case 'pong':
         $('conn-state').setAttribute('data-last-pong', new Date().toISOString());
@@ -233,9 +236,15 @@
     $('presence-online').setAttribute('aria-pressed', String(p === 'online'));
     $('presence-away').setAttribute('aria-pressed', String(p === 'away'));
     if (send) { wsSend({ action: 'presence', state: p }); }
-    // The server tells other agents; our own row follows our choice.
-    state.agents.forEach(function (a) { if (a.id === state.me.id) { a.state = p; } });
+    ownState();
     renderAgents();
+  }
+
+  // ownState: the server tells other agents of our presence, not us; our own
+  // row follows our choice while connected (a list read just before our
+  // presence frame would still say offline).
+  function ownState() {
+    state.agents.forEach(function (a) { if (a.id === state.me.id && state.ws) { a.state = state.presence; } });
   }
 
   function onAgent(f) {
@@ -256,6 +265,7 @@
     pages('/v1/agents?limit=100', 5).then(function (items) {
       if (gen !== state.gen) { return; }
       state.agents = items;
+      ownState();
       renderAgents();
       render();
     }, function (e) { notice(e.message, 8000); }).then(function () {

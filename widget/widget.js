@@ -10,8 +10,9 @@
  * It asks whether an agent is online (on connect, and every minute while the
  * panel is open) and shows it in the header; when nobody is and the visitor
  * has no conversation yet, the panel offers an offline form (name, email,
- * message) instead of the composer: it identifies the visitor, then sends the
- * message like any other.
+ * message) above the composer: it identifies the visitor, then sends the
+ * message like any other. The composer stays for a visitor who would rather
+ * just write (and for pages that send with LiveSupportBot.send).
  * Optional: data-ping-seconds (default 240).
  *
  * Page API (window.LiveSupportBot):
@@ -112,7 +113,7 @@
     '#lsb-identify button{margin-top:4px;border:0;border-radius:6px;background:#2f6fed;color:#fff;padding:6px 10px;cursor:pointer}',
     '#lsb-offline{display:none;flex:0 1 auto;min-height:0;overflow-y:auto;padding:10px 12px;border-top:1px solid #e3e3e3;background:#fafafa}',
     '#lsb-root.lsb-away #lsb-offline{display:block}',
-    '#lsb-root.lsb-away #lsb-form,#lsb-root.lsb-away #lsb-identify{display:none}',
+    '#lsb-root.lsb-away #lsb-identify{display:none}',
     '#lsb-offline p{margin:0 0 6px}',
     '#lsb-offline label{display:block;font-size:12px;color:#444;margin-top:4px}',
     '#lsb-offline input,#lsb-offline textarea{width:100%;box-sizing:border-box;margin:2px 0 0;padding:6px;border:1px solid #ccc;border-radius:6px;font:inherit;resize:vertical}',
@@ -308,14 +309,13 @@
 
   // hasConversation: the visitor has written or been written to (or is sending).
   function hasConversation() {
-    for (var k in state.shown) { return true; }
-    for (var c in state.outbox) { return true; }
-    return false;
+    return Object.keys(state.shown).length > 0 || Object.keys(state.outbox).length > 0;
   }
 
   // updateAway shows the offline form when nobody is online and the visitor
-  // has no conversation yet (known once the latest history page arrived);
-  // otherwise the composer.
+  // has no conversation yet (known once the latest history page arrived). It
+  // takes the place of the identify form; a message from the composer starts
+  // the conversation and hides it.
   function updateAway() {
     var away = state.agentsOnline === false && state.historyLoaded && !hasConversation();
     root.classList.toggle('lsb-away', away || !!state.offline);
@@ -391,6 +391,7 @@
     var who = kind === 'visitor' ? '' : (m.author.name || (kind === 'bot' ? 'Bot' : 'Agent')) + ' · ';
     e.querySelector('.lsb-meta').textContent = who + timeOf(m.createdAt) + (kind === 'visitor' ? ' ✓' : '');
     insertOrdered(e);
+    updateAway();
   }
 
   function insertOrdered(e) {
@@ -468,6 +469,7 @@
     input.value = '';
     stopTyping();
     sendOutbox(cmid);
+    updateAway();
   }
 
   function sendOutbox(cmid) {

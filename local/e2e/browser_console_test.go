@@ -326,7 +326,7 @@ func waitAPI(t *testing.T, what string, cond func() bool) {
 }
 
 // TestBrowser_WidgetOfflineForm: with no agent online, a new visitor gets the
-// offline form instead of the composer. A bad email is refused in the form
+// offline form. A bad email is refused in the form
 // (nothing is sent); a good form identifies the visitor and stores the
 // message, and the widget thanks them. Once an agent's console is online, a
 // new visitor gets the composer; once the agent is away, the form again.
@@ -348,7 +348,9 @@ func TestBrowser_WidgetOfflineForm(t *testing.T) {
 	}
 	away := `document.getElementById('lsb-presence').getAttribute('data-online') === 'false'`
 	online := `document.getElementById('lsb-presence').getAttribute('data-online') === 'true'`
-	form := shown("#lsb-offline") + ` && !` + shown("#lsb-input")
+	// The form takes the optional identify form's place; the composer stays
+	// (a visitor may just write, and pages send with LiveSupportBot.send).
+	form := shown("#lsb-offline") + ` && !` + shown("#lsb-identify") + ` && ` + shown("#lsb-input")
 	composer := `!` + shown("#lsb-offline") + ` && ` + shown("#lsb-input")
 	do(demo, "the offline form", waitJS(away, live), waitJS(form, time.Second))
 	screenshot(demo, t, "e2e-widget-offline-form.png")
