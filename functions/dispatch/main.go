@@ -1,5 +1,6 @@
 // Command dispatch delivers each new message of the Data table's stream to where
-// it must go (the visitor's live connections, and the channels that are wired in),
+// it must go (the visitor's live connections, the agents' consoles, and the
+// channels that are wired in),
 // reporting failed records as batch item failures, and, on its schedule, retries
 // the outbound deliveries (Slack) that failed.
 package main
@@ -43,9 +44,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	log := logging.FromEnv(getenv, "dispatch")
-	widget := &dispatch.Widget{Store: rt.Store, Pusher: pusher.New(pusher.NewClient(rt.Config, env["WS_MANAGEMENT_ENDPOINT"])), Log: log}
+	push := pusher.New(pusher.NewClient(rt.Config, env["WS_MANAGEMENT_ENDPOINT"]))
+	widget := &dispatch.Widget{Store: rt.Store, Pusher: push, Log: log}
 	h := dispatch.New(dispatch.Deps{Store: rt.Store, Tenants: store.NewTenantCache(rt.Store, store.TenantCacheTTL), Log: log,
-		Deliverers: []dispatch.Deliverer{widget}})
+		Deliverers: []dispatch.Deliverer{widget}, Agents: &dispatch.Agents{Store: rt.Store, Pusher: push}})
 	// Slack, when its key is configured: mirror visitor and bot messages to the
 	// tenant's Slack thread. It is outbound: its failures are parked and retried
 	// by the scheduled run.

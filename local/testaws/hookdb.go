@@ -121,6 +121,16 @@ func (h *HookDB) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItem
 	return h.Client.BatchWriteItem(ctx, in, opts...)
 }
 
+// BatchGetItem runs the hook, then the call.
+func (h *HookDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	done, err := h.before(ctx, "BatchGetItem", in)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return h.Client.BatchGetItem(ctx, in, opts...)
+}
+
 // IsMessagePut reports whether a call is the PutItem of a message item (sort
 // key MSG#...), the second write of an ingest.
 func IsMessagePut(call string, in any) bool {

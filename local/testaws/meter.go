@@ -507,6 +507,23 @@ func (b *biller) after(in, out any, err error) {
 				b.spend(partitionOf(t.name, "", t.keys[0], v.Key), true, read, 0)
 			}
 		}
+	case *dynamodb.BatchGetItemInput:
+		// "BatchGetItem—Reads up to 100 items [...] DynamoDB processes each
+		// item in the batch as an individual GetItem request": each returned
+		// item rounded up to 4 KB on its own.
+		call = "BatchGetItem"
+		if err == nil {
+			for tbl, items := range out.(*dynamodb.BatchGetItemOutput).Responses {
+				t, err := b.m.table(b.ctx, b.db, tbl)
+				for _, item := range items {
+					u := readUnits(ItemSize(item), aws.ToBool(v.RequestItems[tbl].ConsistentRead))
+					read += u
+					if err == nil {
+						b.spend(partitionOf(t.name, "", t.keys[0], pick(item, t.keys)), true, u, 0)
+					}
+				}
+			}
+		}
 	case *dynamodb.QueryInput:
 		call = "Query"
 		if err == nil {

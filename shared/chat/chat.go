@@ -150,6 +150,18 @@ type Conversation struct {
 	Archived       bool      `json:"archived,omitempty"`
 	CreatedAt      time.Time `json:"createdAt"`
 	LastActivityAt time.Time `json:"lastActivityAt"`
+	// ContactName and ContactEmail are the contact's, kept on the
+	// conversation so the inbox shows who is writing without reading each
+	// contact: set when it opens and when the visitor identifies.
+	ContactName  string `json:"contactName,omitempty" dynamodbav:",omitempty"`
+	ContactEmail string `json:"contactEmail,omitempty" dynamodbav:",omitempty"`
+	// AssigneeID is the agent (an API key id) the conversation is assigned
+	// to; "" is unassigned.
+	AssigneeID string `json:"assigneeId,omitempty" dynamodbav:",omitempty"`
+	// LastMessage and Unread come from the conversation's summary item
+	// (store.ConversationSummaries), not from its own item.
+	LastMessage *MessagePreview `json:"lastMessage,omitempty" dynamodbav:"-"`
+	Unread      int             `json:"unread" dynamodbav:"-"`
 }
 
 // Author says who wrote a message.

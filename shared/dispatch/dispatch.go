@@ -102,6 +102,10 @@ type Deps struct {
 	Deliverers []Deliverer
 	// Outbound destinations retry their failures themselves (Slack).
 	Outbound []Destination
+	// Agents keeps the agents' inbox live (nil: no console events). It is
+	// retried by the stream, and also told of conversations that open or
+	// change.
+	Agents *Agents
 	// AttemptTimeout bounds an outbound attempt from the stream (0:
 	// DefaultAttemptTimeout).
 	AttemptTimeout time.Duration
@@ -167,8 +171,8 @@ func (h *Handler) Batch(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 	var resp events.DynamoDBEventResponse
 	recs := ev.Records
 	first := &lowest{i: len(recs)}
-	msgs, convs := h.messages(ctx, recs, first)
-	h.deliverStream(ctx, recs, msgs, convs, first)
+	msgs, changed, convs := h.messages(ctx, recs, first)
+	h.deliverStream(ctx, recs, msgs, changed, convs, first)
 	var done []handled
 	for i := range first.get() {
 		if msgs[i] != nil {
@@ -185,25 +189,34 @@ func (h *Handler) Batch(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 	return resp, nil
 }
 
-// messages reads the batch's message records (nil for other records) and
-// groups their indexes by conversation, in stream order. An unreadable record
-// is the batch's first failure: the records after it are left for the retry.
-func (h *Handler) messages(ctx context.Context, recs []events.DynamoDBEventRecord, first *lowest) ([]*chat.Message, [][]int) {
+// messages reads the batch's message records and the conversations opened or
+// changed (nil for other records), and groups their indexes by conversation,
+// in stream order. An unreadable record is the batch's first failure: the
+// records after it are left for the retry.
+func (h *Handler) messages(ctx context.Context, recs []events.DynamoDBEventRecord, first *lowest) ([]*chat.Message, []*chat.Conversation, [][]int) {
 	msgs := make([]*chat.Message, len(recs))
+	changed := make([]*chat.Conversation, len(recs))
 	var convs [][]int
 	byConv := map[[2]string]int{}
 	for i, rec := range recs {
 		m, err := store.InsertedMessage(rec)
+		if err == nil && m == nil && h.Agents != nil {
+			changed[i], err = store.ChangedConversation(rec)
+		}
 		if err != nil {
 			h.Log.ErrorContext(ctx, "delivery failed", "eventId", rec.EventID, "error", err)
 			first.lower(i)
 			break
 		}
-		if m == nil {
+		var k [2]string
+		switch {
+		case m != nil:
+			msgs[i], k = m, [2]string{m.TenantID, m.ConversationID}
+		case changed[i] != nil:
+			k = [2]string{changed[i].TenantID, changed[i].ID}
+		default:
 			continue
 		}
-		msgs[i] = m
-		k := [2]string{m.TenantID, m.ConversationID}
 		c, ok := byConv[k]
 		if !ok {
 			c = len(convs)
@@ -212,13 +225,13 @@ func (h *Handler) messages(ctx context.Context, recs []events.DynamoDBEventRecor
 		}
 		convs[c] = append(convs[c], i)
 	}
-	return msgs, convs
+	return msgs, changed, convs
 }
 
 // deliverStream runs the stream's deliverers: each conversation's records in
 // order on one of the workers, up to its first failure and never past the
 // batch's first failure.
-func (h *Handler) deliverStream(ctx context.Context, recs []events.DynamoDBEventRecord, msgs []*chat.Message, convs [][]int, first *lowest) {
+func (h *Handler) deliverStream(ctx context.Context, recs []events.DynamoDBEventRecord, msgs []*chat.Message, changed []*chat.Conversation, convs [][]int, first *lowest) {
 	bctx := withBatchCache(ctx)
 	work := make(chan []int)
 	var wg sync.WaitGroup
@@ -229,7 +242,13 @@ func (h *Handler) deliverStream(ctx context.Context, recs []events.DynamoDBEvent
 					if i > first.get() {
 						break // retried from the first failure on
 					}
-					if err := h.record(bctx, msgs[i]); err != nil {
+					var err error
+					if msgs[i] != nil {
+						err = h.record(bctx, msgs[i])
+					} else {
+						err = h.Agents.conversation(bctx, changed[i])
+					}
+					if err != nil {
 						h.Log.ErrorContext(ctx, "delivery failed", "eventId", recs[i].EventID, "error", err)
 						first.lower(i)
 						break // the conversation's later records wait for the retry
@@ -291,6 +310,11 @@ func (h *Handler) record(ctx context.Context, m *chat.Message) error {
 	var errs []error
 	for _, d := range h.Deliverers {
 		if err := d.Deliver(ctx, m); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if h.Agents != nil {
+		if err := h.Agents.Deliver(ctx, m); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -22,11 +22,45 @@ type Message struct {
 	Message *chat.Message `json:"message"`
 }
 
-// Typing tells the other side someone is typing.
+// Typing tells the other side someone is typing. Frames to agents name the
+// conversation; frames to the visitor need not.
 type Typing struct {
-	Type   string      `json:"type"` // "typing"
-	Author chat.Author `json:"author"`
-	State  string      `json:"state"`
+	Type           string      `json:"type"` // "typing"
+	ConversationID string      `json:"conversationId,omitempty"`
+	Author         chat.Author `json:"author"`
+	State          string      `json:"state"`
+}
+
+// Presence answers a presence frame: whether an agent is online.
+type Presence struct {
+	Type         string `json:"type"` // "presence"
+	AgentsOnline bool   `json:"agentsOnline"`
+}
+
+// AgentPresence tells the agents that one of them set their presence.
+type AgentPresence struct {
+	Type    string `json:"type"` // "agent"
+	AgentID string `json:"agentId"`
+	Name    string `json:"name"`
+	State   string `json:"state"`
+}
+
+// InboxConversation tells the agents a conversation opened or changed.
+type InboxConversation struct {
+	Type         string             `json:"type"`  // "inbox"
+	Event        string             `json:"event"` // "conversation"
+	Conversation *chat.Conversation `json:"conversation"`
+}
+
+// InboxMessage tells the agents of a new message, with its conversation's
+// summary after it.
+type InboxMessage struct {
+	Type           string               `json:"type"`  // "inbox"
+	Event          string               `json:"event"` // "message"
+	ConversationID string               `json:"conversationId"`
+	Message        *chat.Message        `json:"message"`
+	LastMessage    *chat.MessagePreview `json:"lastMessage"`
+	Unread         int                  `json:"unread"`
 }
 
 // History is a page of a conversation's messages, oldest first.

@@ -56,13 +56,16 @@ const (
 	MaxPerMinute = 60000
 )
 
-// FrameBucket returns the bucket of a visitor frame's action, and false for
-// frames that are not counted: ping (no storage, and the widget's keep-alive)
-// and anything unknown (answered with an error, storing nothing).
+// FrameBucket returns the bucket of a frame's action, and false for frames
+// that are not counted: ping (no storage, and the widget's keep-alive) and
+// anything unknown (answered with an error, storing nothing). Presence frames
+// (a read, like history) share the history budget.
 func FrameBucket(action string) (string, bool) {
 	switch action {
 	case SendMessage, Typing, History, Identify, PageView:
 		return action, true
+	case "presence":
+		return History, true
 	}
 	return "", false
 }

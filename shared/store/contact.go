@@ -200,6 +200,9 @@ func (s *Store) Identify(ctx context.Context, tenantID, contactID, name, email s
 		return nil, wrap("identify", err)
 	}
 	it.Contact.TenantID = tenantID
+	if err := s.nameConversation(ctx, &it.Contact); err != nil {
+		return nil, err
+	}
 	return &it.Contact, nil
 }
 
@@ -238,7 +241,8 @@ func (s *Store) OpenConversation(ctx context.Context, tenantID, contactID, chann
 			return c, c.OpenConversationID, nil
 		}
 		cv := &chat.Conversation{ID: newConversationID(), TenantID: tenantID, ContactID: contactID,
-			Channel: channel, Status: chat.StatusOpen, CreatedAt: now, LastActivityAt: now}
+			Channel: channel, Status: chat.StatusOpen, CreatedAt: now, LastActivityAt: now,
+			ContactName: c.Name, ContactEmail: c.Email}
 		err = s.openConversationTx(ctx, c, cv, now, p)
 		if err == nil {
 			c.OpenConversationID, c.LastSeenAt = cv.ID, now

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -122,4 +123,58 @@ func recordedActivity(item map[string]types.AttributeValue) time.Time {
 		return time.Time{}
 	}
 	return t
+}
+
+// AssignConversation assigns a live conversation to an agent ("" unassigns
+// it), changing only its assignee. Missing, expired or foreign is
+// chat.ErrNotFound.
+func (s *Store) AssignConversation(ctx context.Context, tenantID, convID, agentID string) (*chat.Conversation, error) {
+	in := &dynamodb.UpdateItemInput{
+		TableName:                 &s.data,
+		Key:                       key(ConversationPK(tenantID, convID), SKMeta),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND (" + LiveFilter + ")"),
+		ExpressionAttributeNames:  map[string]string{"#as": attrName(chat.Conversation{}, "AssigneeID")},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": s.nowValue()},
+		ReturnValues:              types.ReturnValueAllNew,
+	}
+	if agentID == "" {
+		in.UpdateExpression = aws.String("REMOVE #as")
+	} else {
+		in.UpdateExpression = aws.String("SET #as = :as")
+		in.ExpressionAttributeValues[":as"] = str(agentID)
+	}
+	res, err := s.db.UpdateItem(ctx, in)
+	if isConditionFailed(err) {
+		return nil, chat.ErrNotFound
+	}
+	if err != nil {
+		return nil, wrap("assign conversation", err)
+	}
+	var it conversationItem
+	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
+		return nil, wrap("unmarshal conversation", err)
+	}
+	it.Conversation.TenantID = tenantID
+	return &it.Conversation, nil
+}
+
+// nameConversation copies the contact's name and email to its open
+// conversation (the inbox shows them); a conversation gone since is no error.
+func (s *Store) nameConversation(ctx context.Context, c *chat.Contact) error {
+	if c.OpenConversationID == "" {
+		return nil
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           &s.data,
+		Key:                 key(ConversationPK(c.TenantID, c.OpenConversationID), SKMeta),
+		UpdateExpression:    aws.String("SET #n = :n, #e = :e"),
+		ConditionExpression: aws.String("attribute_exists(PK)"),
+		ExpressionAttributeNames: map[string]string{
+			"#n": attrName(chat.Conversation{}, "ContactName"), "#e": attrName(chat.Conversation{}, "ContactEmail")},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": str(c.Name), ":e": str(c.Email)},
+	})
+	if isConditionFailed(err) {
+		return nil
+	}
+	return wrap("name conversation", err)
 }

@@ -18,13 +18,16 @@ import (
 //
 //	PK T#t#RATE#<subject>   SK <bucket>#<window ms>#<window index>   n, expiresAt
 //
-// A subject is a visitor (V#<visitorId>), an admin API key (K#<keyId>, the
+// A subject is a visitor (V#<visitorId>), an agent (A#<agentId>), an admin API key (K#<keyId>, the
 // operator's under the platform pseudo-tenant) or a network (N#<prefix>). The
 // window length is part of the sort key, so a changed limit never shares a
 // counter with the old one.
 
 // VisitorRateSubject is the rate-limit subject of a widget visitor.
 func VisitorRateSubject(visitorID string) string { return "V#" + visitorID }
+
+// AgentRateSubject is the rate-limit subject of an agent's console frames.
+func AgentRateSubject(agentID string) string { return "A#" + agentID }
 
 // KeyRateSubject is the rate-limit subject of an admin API key.
 func KeyRateSubject(keyID string) string { return "K#" + keyID }

@@ -1,5 +1,7 @@
 // Package visitortoken issues and verifies the signed, expiring tokens that name
-// a widget visitor: base64url(JSON claims) "." base64url(HMAC-SHA256(secret, claims)).
+// a widget visitor or a console agent: base64url(JSON claims) "."
+// base64url(HMAC-SHA256(secret, claims)). A visitor's token names a visitor and
+// no agent, an agent's an agent and no visitor, so neither passes for the other.
 package visitortoken
 
 import (
@@ -17,6 +19,10 @@ import (
 // DefaultTTL is how long a token is valid; the widget renews it on every session.
 const DefaultTTL = 24 * time.Hour
 
+// AgentTTL is how long an agent token is valid: it is only used to connect,
+// and the console asks for a new one on every reconnect.
+const AgentTTL = 15 * time.Minute
+
 // ErrInvalid is returned for a token that is malformed, tampered with or expired.
 var ErrInvalid = errors.New("invalid or expired visitor token")
 
@@ -28,6 +34,9 @@ type Claims struct {
 	// TenantVersion is the tenant's settings version when the session was
 	// made (chat.Tenant.Version; 0 in tokens from before it was kept).
 	TenantVersion int64 `json:"tv,omitempty"`
+	// AgentID and AgentName name the agent of an agent token.
+	AgentID   string `json:"a,omitempty"`
+	AgentName string `json:"n,omitempty"`
 }
 
 // Signer signs and verifies tokens with one secret.
@@ -97,13 +106,54 @@ func (s *Signer) Issue(tenantID, visitorID string, ttl time.Duration) string {
 
 // IssueVersioned is Issue for a session that saw the tenant at tenantVersion.
 func (s *Signer) IssueVersioned(tenantID string, tenantVersion int64, visitorID string, ttl time.Duration) string {
-	body, _ := json.Marshal(Claims{TenantID: tenantID, VisitorID: visitorID, ExpiresAt: s.now().Add(ttl).Unix(), TenantVersion: tenantVersion})
+	return s.sign(Claims{TenantID: tenantID, VisitorID: visitorID, ExpiresAt: s.now().Add(ttl).Unix(), TenantVersion: tenantVersion})
+}
+
+// IssueAgent returns an agent token, valid for AgentTTL, and its expiry.
+func (s *Signer) IssueAgent(tenantID, agentID, name string) (string, time.Time) {
+	exp := s.now().Add(AgentTTL).Truncate(time.Second)
+	return s.sign(Claims{TenantID: tenantID, AgentID: agentID, AgentName: name, ExpiresAt: exp.Unix()}), exp
+}
+
+func (s *Signer) sign(c Claims) string {
+	body, _ := json.Marshal(c)
 	p := base64.RawURLEncoding.EncodeToString(body)
 	return p + "." + base64.RawURLEncoding.EncodeToString(s.mac(p))
 }
 
-// Verify checks the signature and expiry of token and returns its claims.
+// Verify checks the signature and expiry of a visitor's token and returns its
+// claims; an agent token is ErrInvalid.
 func (s *Signer) Verify(token string) (Claims, error) {
+	c, err := s.verify(token)
+	if err != nil || c.VisitorID == "" || c.AgentID != "" {
+		return Claims{}, ErrInvalid
+	}
+	return c, nil
+}
+
+// VerifyAgent checks the signature and expiry of an agent token and returns
+// its claims; a visitor's token is ErrInvalid.
+func (s *Signer) VerifyAgent(token string) (Claims, error) {
+	c, err := s.verify(token)
+	if err != nil || c.AgentID == "" || c.VisitorID != "" {
+		return Claims{}, ErrInvalid
+	}
+	return c, nil
+}
+
+// IsAgentToken reports whether token claims to be an agent's (it is not
+// verified): the authorizer's choice of which check to run.
+func IsAgentToken(token string) bool {
+	p, _, _ := strings.Cut(token, ".")
+	body, err := base64.RawURLEncoding.DecodeString(p)
+	if err != nil || len(body) > 1024 {
+		return false
+	}
+	var c Claims
+	return json.Unmarshal(body, &c) == nil && c.AgentID != ""
+}
+
+func (s *Signer) verify(token string) (Claims, error) {
 	p, sig, ok := strings.Cut(token, ".")
 	if !ok || len(token) > 1024 {
 		return Claims{}, ErrInvalid
@@ -117,7 +167,7 @@ func (s *Signer) Verify(token string) (Claims, error) {
 		return Claims{}, ErrInvalid
 	}
 	var c Claims
-	if err := json.Unmarshal(body, &c); err != nil || c.TenantID == "" || c.VisitorID == "" {
+	if err := json.Unmarshal(body, &c); err != nil || c.TenantID == "" {
 		return Claims{}, ErrInvalid
 	}
 	if s.now().Unix() >= c.ExpiresAt {

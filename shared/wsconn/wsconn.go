@@ -1,8 +1,8 @@
 // Package wsconn admits WebSocket connections: as the REQUEST authorizer of the
-// $connect route it checks the visitor token (a bad or expired one, or one whose
-// visitor was erased, is refused with 401) and hands tenant and visitor to every
-// later frame of the connection; on $connect and $disconnect it records and
-// removes the connection.
+// $connect route it checks the visitor's or agent's token (a bad or expired
+// one, or one whose visitor was erased, is refused with 401) and hands tenant
+// and visitor, or tenant and agent, to every later frame of the connection; on
+// $connect and $disconnect it records and removes the connection.
 package wsconn
 
 import (
@@ -29,6 +29,8 @@ type Store interface {
 	IsSuppressed(ctx context.Context, tenantID, kind, value string) (bool, error)
 	PutConnection(ctx context.Context, c *chat.Connection) error
 	DeleteConnection(ctx context.Context, tenantID, contactID, connectionID string) error
+	PutAgentConnection(ctx context.Context, c *chat.AgentConnection) error
+	DeleteAgentConnection(ctx context.Context, tenantID, connectionID string) error
 	Now() time.Time
 }
 
@@ -51,10 +53,13 @@ type Handler struct{ Deps }
 // New returns the handler of the authorizer, $connect and $disconnect.
 func New(d Deps) *Handler { return &Handler{Deps: d} }
 
-// Identity is what the authorizer passes on: requestContext.authorizer.
+// Identity is what the authorizer passes on: requestContext.authorizer. It
+// names a visitor or an agent, never both.
 type Identity struct {
 	TenantID  string `json:"tenantId"`
-	VisitorID string `json:"visitorId"`
+	VisitorID string `json:"visitorId,omitempty"`
+	AgentID   string `json:"agentId,omitempty"`
+	AgentName string `json:"agentName,omitempty"`
 	// TenantVersion is the tenant version the visitor's session saw: a
 	// cached tenant older than it is read again.
 	TenantVersion int64 `json:"tenantVersion,string,omitempty"`
@@ -67,11 +72,14 @@ func IdentityOf(rc events.APIGatewayWebsocketProxyRequestContext) (Identity, err
 	if err == nil {
 		err = json.Unmarshal(b, &id)
 	}
-	if err != nil || id.TenantID == "" || id.VisitorID == "" {
+	if err != nil || id.TenantID == "" || (id.VisitorID == "") == (id.AgentID == "") {
 		return Identity{}, chat.Errorf(chat.EUnauthorized, "connection is not authorized")
 	}
 	return id, nil
 }
+
+// IsAgent reports whether the connection is an agent's console.
+func (id Identity) IsAgent() bool { return id.AgentID != "" }
 
 // Handle handles a raw event: an authorizer request (it has a methodArn) or a
 // WebSocket route event.
@@ -109,7 +117,11 @@ func (h *Handler) Authorize(ctx context.Context, req events.APIGatewayCustomAuth
 		h.Log.ErrorContext(ctx, "visitor token signer", "error", err)
 		return events.APIGatewayCustomAuthorizerResponse{}, fmt.Errorf("visitor token signer: %w", err)
 	}
-	c, err := tokens.Verify(req.QueryStringParameters["token"])
+	token := req.QueryStringParameters["token"]
+	if visitortoken.IsAgentToken(token) {
+		return h.authorizeAgent(ctx, tokens, token, req.MethodArn)
+	}
+	c, err := tokens.Verify(token)
 	if err != nil {
 		h.Log.InfoContext(ctx, "visitor token refused")
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
@@ -124,16 +136,31 @@ func (h *Handler) Authorize(ctx context.Context, req events.APIGatewayCustomAuth
 		h.Log.InfoContext(ctx, "erased visitor refused", "tenantId", c.TenantID)
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	}
+	return allow(c.VisitorID, req.MethodArn, map[string]any{"tenantId": c.TenantID, "visitorId": c.VisitorID,
+		"tenantVersion": strconv.FormatInt(c.TenantVersion, 10)}), nil
+}
+
+// authorizeAgent admits an agent's console with a valid agent token.
+func (h *Handler) authorizeAgent(ctx context.Context, tokens *visitortoken.Signer, token, methodArn string) (events.APIGatewayCustomAuthorizerResponse, error) {
+	c, err := tokens.VerifyAgent(token)
+	if err != nil {
+		h.Log.InfoContext(ctx, "agent token refused")
+		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+	}
+	return allow(c.AgentID, methodArn, map[string]any{"tenantId": c.TenantID, "agentId": c.AgentID, "agentName": c.AgentName}), nil
+}
+
+func allow(principal, methodArn string, vars map[string]any) events.APIGatewayCustomAuthorizerResponse {
 	return events.APIGatewayCustomAuthorizerResponse{
-		PrincipalID: c.VisitorID,
+		PrincipalID: principal,
 		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
 			Version: "2012-10-17",
 			Statement: []events.IAMPolicyStatement{{
-				Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{req.MethodArn},
+				Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{methodArn},
 			}},
 		},
-		Context: map[string]any{"tenantId": c.TenantID, "visitorId": c.VisitorID, "tenantVersion": strconv.FormatInt(c.TenantVersion, 10)},
-	}, nil
+		Context: vars,
+	}
 }
 
 // Route records a connection on $connect and removes it on $disconnect.
@@ -144,6 +171,9 @@ func (h *Handler) Route(ctx context.Context, req events.APIGatewayWebsocketProxy
 		return events.APIGatewayProxyResponse{StatusCode: http.StatusUnauthorized}, nil
 	}
 	log := h.Log.With("tenantId", id.TenantID, "connectionId", rc.ConnectionID)
+	if id.IsAgent() {
+		return h.routeAgent(ctx, log, id, rc)
+	}
 	switch rc.EventType {
 	case "CONNECT":
 		// The authorizer checked the erasure list, but an erasure may have
@@ -166,6 +196,26 @@ func (h *Handler) Route(ctx context.Context, req events.APIGatewayWebsocketProxy
 	}
 	if err != nil {
 		log.ErrorContext(ctx, "connection record", "eventType", rc.EventType, "error", err)
+		return events.APIGatewayProxyResponse{StatusCode: http.StatusInternalServerError}, nil
+	}
+	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
+}
+
+// routeAgent records an agent's console connection on $connect (online) and
+// removes it on $disconnect.
+func (h *Handler) routeAgent(ctx context.Context, log *slog.Logger, id Identity, rc events.APIGatewayWebsocketProxyRequestContext) (events.APIGatewayProxyResponse, error) {
+	var err error
+	switch rc.EventType {
+	case "CONNECT":
+		err = h.Store.PutAgentConnection(ctx, &chat.AgentConnection{ID: rc.ConnectionID, TenantID: id.TenantID,
+			AgentID: id.AgentID, AgentName: id.AgentName, ConnectedAt: h.Store.Now()})
+	case "DISCONNECT":
+		err = h.Store.DeleteAgentConnection(ctx, id.TenantID, rc.ConnectionID)
+	default:
+		return events.APIGatewayProxyResponse{StatusCode: http.StatusBadRequest}, nil
+	}
+	if err != nil {
+		log.ErrorContext(ctx, "agent connection record", "eventType", rc.EventType, "error", err)
 		return events.APIGatewayProxyResponse{StatusCode: http.StatusInternalServerError}, nil
 	}
 	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil

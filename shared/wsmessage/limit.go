@@ -9,7 +9,7 @@ import (
 	"github.com/livesupportbot/backend/shared/wsconn"
 )
 
-// limit counts a frame against its visitor's budget for the action, before
+// limit counts a frame against its visitor's (or agent's) budget for the action, before
 // the frame is handled: a frame over the limit is answered rate_limited and
 // stores nothing. The budget is the visitor's, shared by all of its
 // connections, so it bounds each connection too. Uncounted frames (ping,
@@ -19,5 +19,9 @@ func (h *Handler) limit(ctx context.Context, t *chat.Tenant, id wsconn.Identity,
 	if !counted {
 		return nil
 	}
-	return h.Limiter.Take(ctx, t.ID, store.VisitorRateSubject(id.VisitorID), bucket, ratelimit.Effective(t, bucket))
+	subject := store.VisitorRateSubject(id.VisitorID)
+	if id.IsAgent() {
+		subject = store.AgentRateSubject(id.AgentID)
+	}
+	return h.Limiter.Take(ctx, t.ID, subject, bucket, ratelimit.Effective(t, bucket))
 }

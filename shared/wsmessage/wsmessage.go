@@ -1,7 +1,8 @@
 // Package wsmessage handles the frames a visitor sends over the WebSocket
-// (sendMessage, typing, history, identify, ping, and anything else on $default):
-// it validates each frame, stores messages once by clientMessageId, and answers
-// the sender. A bad frame gets an error frame; the connection stays open.
+// (sendMessage, typing, history, identify, ping, presence, and anything else on
+// $default): it validates each frame, stores messages once by clientMessageId,
+// and answers the sender; and the frames of agents' consoles (agent.go). A bad
+// frame gets an error frame; the connection stays open.
 package wsmessage
 
 import (
@@ -36,6 +37,10 @@ type Store interface {
 	History(ctx context.Context, tenantID, convID, before string, limit int) ([]*chat.Message, string, error)
 	Identify(ctx context.Context, tenantID, contactID, name, email string, p retention.Periods) (*chat.Contact, error)
 	Connections(ctx context.Context, tenantID, contactID string) ([]chat.Connection, error)
+	Conversation(ctx context.Context, tenantID, convID string) (*chat.Conversation, error)
+	AgentConnections(ctx context.Context, tenantID string) ([]chat.AgentConnection, error)
+	DeleteAgentConnection(ctx context.Context, tenantID, connectionID string) error
+	SetAgentAway(ctx context.Context, tenantID, connectionID string, away bool) error
 	// IsSuppressed is the erasure gate's check.
 	IsSuppressed(ctx context.Context, tenantID, kind, value string) (bool, error)
 }
@@ -83,6 +88,7 @@ type frame struct {
 	Before          string  `json:"before"`
 	Name            string  `json:"name"`
 	Email           string  `json:"email"`
+	ConversationID  string  `json:"conversationId"`
 }
 
 // Identified answers an identify frame (an extension of the contract).
@@ -139,6 +145,9 @@ func (h *Handler) frame(ctx context.Context, p *pusher.Pusher, id wsconn.Identit
 	if err := h.limit(ctx, t, id, f.Action); err != nil {
 		return err, f.ClientMessageID
 	}
+	if id.IsAgent() {
+		return h.agentFrame(ctx, p, id, req.RequestContext.ConnectionID, f), ""
+	}
 	switch f.Action {
 	case "sendMessage":
 		return h.sendMessage(ctx, t, id, req.RequestContext.ConnectionID, f)
@@ -150,6 +159,8 @@ func (h *Handler) frame(ctx context.Context, p *pusher.Pusher, id wsconn.Identit
 		return h.identify(ctx, t, id, f), ""
 	case "ping":
 		return frames.Pong{Type: "pong"}, ""
+	case "presence":
+		return h.agentsOnline(ctx, id.TenantID), ""
 	case "pageView":
 		if h.PageView == nil {
 			return nil, ""
@@ -233,7 +244,7 @@ func (h *Handler) typing(ctx context.Context, p *pusher.Pusher, id wsconn.Identi
 			}
 		}
 	}
-	return nil
+	return h.typingToAgents(ctx, p, id, frame)
 }
 
 func (h *Handler) history(ctx context.Context, id wsconn.Identity, f frame) any {
