@@ -112,8 +112,9 @@
     '#lsb-identify input{width:100%;box-sizing:border-box;margin:3px 0;padding:6px;border:1px solid #ccc;border-radius:6px;font:inherit}',
     '#lsb-identify button{margin-top:4px;border:0;border-radius:6px;background:#2f6fed;color:#fff;padding:6px 10px;cursor:pointer}',
     '#lsb-offline{display:none;flex:0 1 auto;min-height:0;overflow-y:auto;padding:10px 12px;border-top:1px solid #e3e3e3;background:#fafafa}',
-    '#lsb-root.lsb-away #lsb-offline{display:block}',
-    '#lsb-root.lsb-away #lsb-identify{display:none}',
+    // Away with no conversation the log is empty: the form takes its room.
+    '#lsb-root.lsb-away #lsb-offline{display:block;flex:1 1 auto}',
+    '#lsb-root.lsb-away #lsb-log,#lsb-root.lsb-away #lsb-identify{display:none}',
     '#lsb-offline p{margin:0 0 6px}',
     '#lsb-offline label{display:block;font-size:12px;color:#444;margin-top:4px}',
     '#lsb-offline input,#lsb-offline textarea{width:100%;box-sizing:border-box;margin:2px 0 0;padding:6px;border:1px solid #ccc;border-radius:6px;font:inherit;resize:vertical}',

@@ -216,9 +216,12 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 	if sub := evalJS[string](t, ana, `document.getElementById('thread-sub').textContent`); sub != "ada@example.com · widget" {
 		t.Errorf("thread header %q, want the email and the channel", sub)
 	}
-	waitAPI(t, "conversation read", func() bool {
+	waitAPI(t, "conversation read", func() error {
 		var c struct{ Unread int }
-		return call(t, s, "GET", "/v1/conversations/"+conv1, ten.APIKey, nil, &c) == http.StatusOK && c.Unread == 0
+		if st := call(t, s, "GET", "/v1/conversations/"+conv1, ten.APIKey, nil, &c); st != http.StatusOK || c.Unread != 0 {
+			return fmt.Errorf("GET the conversation: %d, unread %d", st, c.Unread)
+		}
+		return nil
 	})
 
 	// Ana assigns it to Ben with the select. Ben finds it under Mine; Ana does
@@ -244,16 +247,17 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 	if v := evalJS[string](t, ana, `document.getElementById('assignee').value`); v != benID {
 		t.Errorf("the assignee select shows %q, want Ben %q", v, benID)
 	}
-	waitAPI(t, "a conversation.assign audit event", func() bool {
+	waitAPI(t, "the assignment's audit event", func() error {
 		var page struct {
 			Items []struct {
 				Action  string
 				Targets map[string]string
 			}
 		}
-		if call(t, s, "GET", "/v1/audit-events?limit=100", ten.APIKey, nil, &page) != http.StatusOK {
-			return false
+		if st := call(t, s, "GET", "/v1/audit-events?limit=100", ten.APIKey, nil, &page); st != http.StatusOK {
+			return fmt.Errorf("GET /v1/audit-events: %d", st)
 		}
+		var seen []map[string]string
 		for _, e := range page.Items {
 			if e.Action != "conversation.assign" {
 				continue
@@ -264,11 +268,11 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 				who = who || v == benID
 			}
 			if conv && who {
-				return true
+				return nil
 			}
-			t.Logf("conversation.assign with targets %v (want %s and %s)", e.Targets, conv1, benID)
+			seen = append(seen, e.Targets)
 		}
-		return false
+		return fmt.Errorf("no conversation.assign event naming %s and %s (those with other targets: %v)", conv1, benID, seen)
 	})
 
 	// Typing, both ways: the visitor's shows in Ana's row and thread header,
@@ -315,12 +319,17 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 	}
 }
 
-// waitAPI polls cond (an admin API check) for up to 10 seconds.
-func waitAPI(t *testing.T, what string, cond func() bool) {
+// waitAPI polls check (of the admin API) until it returns nil, for up to 10
+// seconds.
+func waitAPI(t *testing.T, what string, check func() error) {
 	t.Helper()
-	for deadline := time.Now().Add(live); !cond(); time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(live); ; time.Sleep(200 * time.Millisecond) {
+		err := check()
+		if err == nil {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("%s: %v", what, err)
 		}
 	}
 }
@@ -386,22 +395,20 @@ func TestBrowser_WidgetOfflineForm(t *testing.T) {
 		waitJS(composer, time.Second),
 	)
 	screenshot(demo, t, "e2e-widget-offline-thanks.png")
-	waitAPI(t, "the offline message in the inbox", func() bool {
+	waitAPI(t, "the offline message in the inbox", func() error {
 		var page struct {
 			Items []struct {
 				ContactName, ContactEmail string
 				LastMessage               struct{ Text string }
 			}
 		}
-		if call(t, s, "GET", "/v1/conversations?status=open", ten.APIKey, nil, &page) != http.StatusOK || len(page.Items) != 1 {
-			return false
+		if st := call(t, s, "GET", "/v1/conversations?status=open", ten.APIKey, nil, &page); st != http.StatusOK || len(page.Items) != 1 {
+			return fmt.Errorf("GET /v1/conversations: %d, %d conversations", st, len(page.Items))
 		}
-		c := page.Items[0]
-		if c.ContactName == "Ada" && c.ContactEmail == "ada@example.com" && c.LastMessage.Text == text {
-			return true
+		if c := page.Items[0]; c.ContactName != "Ada" || c.ContactEmail != "ada@example.com" || c.LastMessage.Text != text {
+			return fmt.Errorf("conversation %+v, want Ada, ada@example.com and the message", c)
 		}
-		t.Logf("conversation %+v", c)
-		return false
+		return nil
 	})
 
 	// An agent comes online: a new visitor gets the composer.
