@@ -114,6 +114,9 @@ func TestBrowser_VisitorAndAgentChatThroughWidgetAndConsole(t *testing.T) {
 		chromedp.SetValue(css("#agent-name"), "Grace"),
 		chromedp.Click(css("#create-tenant")),
 		chromedp.WaitVisible(css("#demo-link")),
+		// The console connects its agent socket: the agent is online before
+		// the visitor comes (else the widget would offer its offline form).
+		waitJS(`document.getElementById('conn-state').getAttribute('data-state') === 'online'`, 20*time.Second),
 	); err != nil {
 		t.Fatalf("create tenant in the console: %v", err)
 	}
