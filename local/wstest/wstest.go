@@ -1,7 +1,7 @@
-// Package wstest drives a widget visitor through the real handlers in tests: the
-// authorizer and $connect (ws-connect), frames (ws-message), and dispatch fed
-// from the Data table's real stream, with a fake API Gateway management API,
-// wired as the deployed stack wires them.
+// Package wstest drives a widget visitor and agents' consoles through the real
+// handlers in tests: the authorizer and $connect (ws-connect), frames
+// (ws-message), and dispatch fed from the Data table's real stream, with a
+// fake API Gateway management API, wired as the deployed stack wires them.
 package wstest
 
 import (
@@ -59,6 +59,7 @@ func New(tb testing.TB, cfg aws.Config, st *store.Store, streamArn string, log *
 			Pusher: func(string, string) *pusher.Pusher { return p }}),
 		Dispatch: dispatch.New(dispatch.Deps{Store: st, Tenants: store.NewTenantCache(st, store.TenantCacheTTL), Log: log,
 			Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: p, Log: log}}, Outbound: outbound,
+			Agents: &dispatch.Agents{Store: st, Pusher: p},
 			// Tests of the outbound timeout set their own; the default's 5 s can
 			// pass on a loaded 2-core machine under -race, parking a delivery
 			// that a test expects to go through.
@@ -83,9 +84,14 @@ func Tenant(tb testing.TB, st *store.Store, name string, origins ...string) *cha
 // and returns the authorizer context API Gateway passes on to its frames.
 func (w *Widget) Connect(tb testing.TB, tenantID, visitorID, connID string) map[string]any {
 	tb.Helper()
+	return w.connectWith(tb, w.Tokens.Issue(tenantID, visitorID, time.Hour), connID)
+}
+
+func (w *Widget) connectWith(tb testing.TB, token, connID string) map[string]any {
+	tb.Helper()
 	var areq events.APIGatewayCustomAuthorizerRequestTypeRequest
 	testaws.LoadEvent(tb, "ws-authorize.json", &areq)
-	areq.QueryStringParameters["token"] = w.Tokens.Issue(tenantID, visitorID, time.Hour)
+	areq.QueryStringParameters["token"] = token
 	res, err := w.Conn.Authorize(context.Background(), areq)
 	if err != nil {
 		tb.Fatalf("authorize: %v", err)
@@ -102,6 +108,14 @@ func (w *Widget) Connect(tb testing.TB, tenantID, visitorID, connID string) map[
 		tb.Fatalf("$connect: %d %v", out.StatusCode, err)
 	}
 	return auth
+}
+
+// ConnectAgent runs the authorizer and $connect for a console connection of
+// an agent with a fresh agent token, and returns the authorizer context.
+func (w *Widget) ConnectAgent(tb testing.TB, tenantID, agentID, name, connID string) map[string]any {
+	tb.Helper()
+	token, _ := w.Tokens.IssueAgent(tenantID, agentID, name)
+	return w.connectWith(tb, token, connID)
 }
 
 // Frame sends a frame on a connection as API Gateway invokes ws-message: the

@@ -150,7 +150,9 @@ func (b *batch) record(ctx context.Context, r events.DynamoDBEventRecord) (Outco
 			return "", err
 		}
 	}
-	if !retention.Archived(item.Class) {
+	if !retention.Archived(item.Class) || item.Entity == store.EntitySummary {
+		// A conversation's summary only repeats its last message, which is
+		// archived itself.
 		return Skipped, nil
 	}
 	if contactID != "" {

@@ -23,6 +23,9 @@ import (
 //	suppression     T#t#SUPPRESS#<hhh>        <kind>#<hmac hex>       -                                     -  (suppression.go; hhh: the hmac's first three hex digits)
 //	legacy suppr.   T#t#SUPPRESS              <kind>#<hmac hex>       -                                     -  (before sharding: read and moved until the marker says done)
 //	migration mark  T#_platform#MIGRATIONS    SUPPRESS-SHARDED        -                                     -  (suppressmigrate.go)
+//	conv. summary   T#t#CONV#v                SUMMARY                 -                                     -  (summary.go)
+//	agent           T#t#AGENTS                AGENT#<keyId>           -                                     -  (agent.go)
+//	console conn.   T#t#AGENTS                CONN#<connectionId>     -                                     -  (agent.go)
 //
 // [#n] is a write shard (shard.go): the inbox has the tenant's InboxShards,
 // each retention index month RetentionShards(class); shard 0 has no suffix.

@@ -12,7 +12,8 @@ import (
 // The store's queries of one partition by sort-key prefix, in one place.
 
 // prefixQuery is the Query of the items of partition pk whose sort key starts
-// with prefix; with live set it hides items past their expiresAt.
+// with prefix ("": all of them); with live set it hides items past their
+// expiresAt.
 func (s *Store) prefixQuery(pk, prefix string, live bool) *dynamodb.QueryInput {
 	in := &dynamodb.QueryInput{
 		TableName:              &s.data,
@@ -21,6 +22,10 @@ func (s *Store) prefixQuery(pk, prefix string, live bool) *dynamodb.QueryInput {
 			":pk": &types.AttributeValueMemberS{Value: pk},
 			":p":  &types.AttributeValueMemberS{Value: prefix},
 		},
+	}
+	if prefix == "" { // the whole partition (begins_with refuses "")
+		in.KeyConditionExpression = aws.String("PK = :pk")
+		delete(in.ExpressionAttributeValues, ":p")
 	}
 	if live {
 		in.FilterExpression = aws.String(LiveFilter)

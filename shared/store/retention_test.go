@@ -173,6 +173,12 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 	ctx := context.Background()
 	f := writeAll(t, st, retention.Periods{})
 	held := writeAll(t, st, retention.Periods{})
+	// The inbox's summaries, one of them then held with its conversation.
+	for _, w := range []*fixture{f, held} {
+		if _, err := st.RecordLastMessage(ctx, w.msg); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := legalhold.HoldContact(ctx, st, held.tenantID, held.contact); err != nil {
 		t.Fatal(err)
 	}
@@ -210,6 +216,13 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 	if err := st.PutSlackMember(ctx, f.tenantID, &chat.SlackMember{TeamID: "T1", UserID: "U1", DisplayName: "grace"}, now, f.tenant.Periods()); err != nil {
 		t.Fatal(err)
 	}
+	// The agents' console.
+	if err := st.PutAgent(ctx, f.tenantID, "key1", "Ana", f.tenant.Periods()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutAgentConnection(ctx, &chat.AgentConnection{ID: "console1", TenantID: f.tenantID, AgentID: "key1", ConnectedAt: now}); err != nil {
+		t.Fatal(err)
+	}
 	entities := map[string]bool{}
 	for _, table := range []string{tt.Data, tt.Archive} {
 		for _, it := range tt.ScanAll(t, table) {
@@ -242,7 +255,8 @@ func TestEveryEntity_CarriesDataClassAndExpiresAtOrLegalHold(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"tenant", "contact", "conversation", "conversationPointer", "message", "dedupe",
-		"connection", "pageView", "device", "sweepState", "apiKey", "auditEvent", "suppression", "migration", "privacyRequest", "slackMember"} {
+		"connection", "pageView", "device", "sweepState", "apiKey", "auditEvent", "suppression", "migration", "privacyRequest", "slackMember",
+		"conversationSummary", "agent", "agentConnection"} {
 		if !entities[want] {
 			t.Errorf("entity %s was not written by the fixture", want)
 		}

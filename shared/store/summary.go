@@ -87,7 +87,7 @@ func (s *Store) RecordLastMessage(ctx context.Context, m *chat.Message) (*Summar
 		return nil, wrap("record last message", err)
 	}
 	old := cf.Item
-	if _, hasExp := old["expiresAt"]; hasExp || old == nil || !m.KeepUntil.IsZero() && !lessSK(old, MessageSK(m.CreatedAt, m.ID)) {
+	if _, hasExp := old["expiresAt"]; hasExp || !lessSK(old, MessageSK(m.CreatedAt, m.ID)) {
 		return summaryOf(old) // m, or a later message, is recorded already
 	}
 	// Held (no expiresAt) and m is newer: record it and stay held.
@@ -106,7 +106,7 @@ func (s *Store) RecordLastMessage(ctx context.Context, m *chat.Message) (*Summar
 // lessSK reports whether the summary item records a message sorting before sk.
 func lessSK(item map[string]types.AttributeValue, sk string) bool {
 	v, ok := item["lastSK"].(*types.AttributeValueMemberS)
-	return !ok || v.Value < sk
+	return item != nil && (!ok || v.Value < sk)
 }
 
 func summaryOf(item map[string]types.AttributeValue) (*Summary, error) {

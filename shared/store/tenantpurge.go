@@ -30,7 +30,8 @@ import (
 //   - fixed partitions reached by key (PurgeAccountItems): the API keys (their
 //     GSI1 list, and keys still in T#t#TENANT), T#t#CHANNELS (integrations and
 //     tokens, with their account and webhook routes), T#t#SLACK (installation,
-//     members, used OAuth states, with the team route) and the parked
+//     members, used OAuth states, with the team route), T#t#AGENTS (agents
+//     and their console connections) and the parked
 //     deliveries T#t#PARKED#<destination> of the known destinations;
 //   - last the sweep state and the profile (which holds the widget key: the
 //     widget key mapping is the profile itself).
@@ -109,7 +110,7 @@ func (s *Store) PurgeAccountItems(ctx context.Context, tenantID string) (int, er
 	if err != nil {
 		return n, err
 	}
-	pks := []string{ChannelsPK(tenantID), SlackPK(tenantID)}
+	pks := []string{ChannelsPK(tenantID), SlackPK(tenantID), AgentsPK(tenantID)}
 	for _, d := range ParkedDestinations {
 		pks = append(pks, ParkedPK(tenantID, d))
 	}

@@ -25,7 +25,7 @@ import (
 
 // account seeds, at t0, everything an account can hold besides its visitors:
 // an API key, a channel integration with its routes and token, a channel user
-// (lookup and contact item), a Slack installation with its route, a member,
+// (lookup and contact item), an agent and its console connection, a Slack installation with its route, a member,
 // a used OAuth state, a thread and its ref, a parked delivery, a bot query and
 // a handoff, and the compliance records: a privacy request, a tombstone, a
 // suppression entry and audit events. It returns the contact and
@@ -71,6 +71,10 @@ func (w *world) account(t *testing.T, ten *chat.Tenant, team, pageID string) (st
 	m, _, err := w.st.PutMessage(ctx, &chat.Message{TenantID: ten.ID, ConversationID: conv, ContactID: c,
 		Author: chat.Author{Kind: chat.AuthorVisitor}, Text: "parked", Channel: chat.ChannelWidget}, p)
 	must(err)
+	_, err = w.st.RecordLastMessage(ctx, m)
+	must(err)
+	must(w.st.PutAgent(ctx, ten.ID, "key"+team, "Ana", p))
+	must(w.st.PutAgentConnection(ctx, &chat.AgentConnection{ID: "console" + team, TenantID: ten.ID, AgentID: "key" + team, ConnectedAt: t0}))
 	must(w.st.ParkDelivery(ctx, "slack", m, p))
 	if _, _, _, err := w.st.ClaimBotQuery(ctx, ten.ID, conv, m.ID, t0, p); err != nil {
 		t.Fatal(err)

@@ -3,13 +3,18 @@ package wsmessage_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/dispatch"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/ratelimit"
+	"github.com/livesupportbot/backend/shared/store"
 )
 
 // BenchmarkSendMessage reports the DynamoDB requests and units of one
@@ -155,5 +160,68 @@ func chatPace(b *testing.B, sentAt bool) {
 	}
 	if got := len(h.Mgmt.Frames("connB")); got != b.N+1 {
 		b.Fatalf("connB got %d frames, want %d", got, b.N+1)
+	}
+}
+
+// BenchmarkAgentFanOut reports what dispatching one visitor message costs
+// with n agents' consoles online, each message in a batch of its own (the
+// agents' connections are read once per batch, so this is the most a message
+// costs): DynamoDB requests and units, and PostToConnection calls. "widget
+// only" is dispatch before agents' consoles were live: the visitor's other
+// tab is all it serves.
+func BenchmarkAgentFanOut(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		agents int
+		live   bool
+	}{{"widget only", 0, false}, {"agents=0", 0, true}, {"agents=1", 1, true}, {"agents=5", 5, true}, {"agents=25", 25, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			h := newHarness(b)
+			if !tc.live {
+				log := slog.New(slog.NewTextHandler(io.Discard, nil))
+				h.Dispatch = dispatch.New(dispatch.Deps{Store: h.st, Tenants: store.NewTenantCache(h.st, store.TenantCacheTTL), Log: log,
+					Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: h.st, Pusher: h.Mgmt.Pusher(), Log: log}}})
+			}
+			tn := h.tenant(b)
+			raise(b, h, tn.ID)
+			var consoles []string
+			for i := range tc.agents {
+				id := fmt.Sprintf("console%d", i)
+				h.ConnectAgent(b, tn.ID, fmt.Sprintf("key%d", i), fmt.Sprintf("Agent %d", i), id)
+				consoles = append(consoles, id)
+			}
+			v := ids.New(ids.Contact)
+			a := h.Connect(b, tn.ID, v, "connA")
+			h.Connect(b, tn.ID, v, "connB")
+			h.Frame(b, "ws-send-message.json", a, "connA", `{"action":"sendMessage","clientMessageId":"warm","text":"warm up"}`)
+			h.Pump(b)
+			posts := func() int {
+				n := len(h.Mgmt.Frames("connB"))
+				for _, c := range consoles {
+					n += len(h.Mgmt.Frames(c))
+				}
+				return n
+			}
+			var u testaws.Usage
+			before := posts()
+			b.ResetTimer()
+			for i := range b.N {
+				h.Frame(b, "ws-send-message.json", a, "connA",
+					fmt.Sprintf(`{"action":"sendMessage","clientMessageId":"b%d","text":"Do you ship to Norway?","sentAt":%d}`, i, time.Now().UnixMilli()))
+				from := h.meter.Usage()
+				if res := h.Pump(b); len(res.BatchItemFailures) > 0 {
+					b.Fatalf("failures %v", res.BatchItemFailures)
+				}
+				u.AddSince(h.meter, from)
+			}
+			b.StopTimer()
+			u.Report(b)
+			b.ReportMetric(float64(posts()-before)/float64(b.N), "posts/msg")
+			for _, c := range consoles {
+				if got := len(h.Mgmt.Frames(c)); got < b.N {
+					b.Fatalf("%s got %d frames, want at least %d", c, got, b.N)
+				}
+			}
+		})
 	}
 }
