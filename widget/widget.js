@@ -326,7 +326,13 @@
       hasConversation() ? "Away — we'll reply soon" : 'Away — leave a message';
   }
 
-  function askPresence() { send({ action: 'presence' }); }
+  // askPresence asks whether an agent is online. The server counts it in the
+  // history budget, so opening and closing the panel quickly asks once.
+  var presenceAsked = 0;
+  function askPresence(force) {
+    if (!force && Date.now() - presenceAsked < 10 * 1000) { return; }
+    if (send({ action: 'presence' })) { presenceAsked = Date.now(); }
+  }
 
   function showVisitorId(id) {
     visitorIdEl.textContent = id || '';
@@ -626,7 +632,7 @@
       setStatus('online');
       showError('');
       send({ action: 'history' });
-      askPresence();
+      askPresence(true);
       // An offline form whose identify went unanswered: identifying again is harmless.
       if (state.offline) { send({ action: 'identify', name: state.offline.name, email: state.offline.email }); }
       // Resend what was not acked: the same clientMessageId stores nothing twice.
@@ -666,7 +672,7 @@
     state.token = load().token || null;
     connect();
     // Agents come and go: an open panel asks again every minute.
-    setInterval(function () { if (root.classList.contains('lsb-open')) { askPresence(); } }, PRESENCE_MS);
+    setInterval(function () { if (root.classList.contains('lsb-open')) { askPresence(true); } }, PRESENCE_MS);
     // Reconnect at once when the page comes back online or into view.
     window.addEventListener('online', function () { if (!state.ws) { state.backoff = 1000; connect(); } });
   }
