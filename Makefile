@@ -54,8 +54,8 @@ test: tools
 FUZZ_TARGETS := \
 	shared/adminapi:FuzzDecodeStrict shared/adminapi:FuzzCursor shared/adminapi:FuzzAdminRequest \
 	shared/frames:FuzzErrorFrame shared/frames:FuzzMessageFrame \
-	shared/visitortoken:FuzzVerify shared/visitortoken:FuzzIssueVerify \
-	shared/wsmessage:FuzzFrame \
+	shared/visitortoken:FuzzVerify shared/visitortoken:FuzzIssueVerify shared/visitortoken:FuzzVerifyAgent \
+	shared/wsmessage:FuzzFrame shared/wsmessage:FuzzAgentFrame \
 	shared/slackbridge:FuzzParseEvent shared/slackbridge:FuzzSignedEvents \
 	shared/meta:FuzzParse shared/metabridge:FuzzSignedWebhook \
 	shared/telegram:FuzzParse shared/line:FuzzParse shared/viber:FuzzParse shared/chanbridge:FuzzSignedWebhook \

@@ -1,5 +1,6 @@
 // Command admin-api serves the admin HTTP API (/v1/...): tenants, API keys, the
-// inbox, agent replies, contacts, privacy requests and the audit trail.
+// inbox, agent replies, agent tokens, contacts, privacy requests and the audit
+// trail.
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 	"github.com/livesupportbot/backend/shared/slackbridge"
 	"github.com/livesupportbot/backend/shared/slackbridge/slackkms"
 	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/visitortoken"
 	"github.com/livesupportbot/backend/shared/zendeskbridge"
 )
 
@@ -29,16 +31,20 @@ func main() { awsclients.Main(run) }
 // serve hands the handler to the Lambda runtime (a test takes it instead).
 var serve = awsclients.Serve
 
-// run builds the handler at cold start and serves it. The platform token and
-// Slack's client secret are read on the first request that needs them, so a
-// cold start waits for no secret.
+// run builds the handler at cold start and serves it. The platform token,
+// Slack's client secret and the agent token key are read on the first request
+// that needs them, so a cold start waits for no secret.
 func run(ctx context.Context, getenv func(string) string) error {
 	// MAX_MESSAGE_CHARS: unset is the default limit (chat.DefaultMaxTextChars).
 	maxChars, err := awsclients.Int(getenv, "MAX_MESSAGE_CHARS", 0, 1, 1<<20)
 	if err != nil {
 		return err
 	}
-	secrets := []string{adminapi.PlatformTokenSecret, "SUBJECT_HASH_SECRET", "SLACK_APP_SECRETS"}
+	env, err := awsclients.Env(getenv, "WEBSOCKET_URL")
+	if err != nil {
+		return err
+	}
+	secrets := []string{adminapi.PlatformTokenSecret, "SUBJECT_HASH_SECRET", "SLACK_APP_SECRETS", "VISITOR_TOKEN_SECRET"}
 	if getenv("GOOGLE_CLIENT_ID") != "" {
 		secrets = append(secrets, "GOOGLE_APP_SECRETS")
 	}
@@ -53,7 +59,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 	log := logging.FromEnv(getenv, "admin-api")
 	d := adminapi.Deps{Store: rt.Store, Limiter: ratelimit.New(rt.Store), Holds: legalhold.Over(rt.Store),
 		Secrets: rt.Secrets, Logger: log, MaxMessageChars: maxChars, Privacy: priv, Slack: slackBridge(rt, getenv, log),
-		TenantTTL: store.AdminTenantCacheTTL, PublicURL: getenv("PUBLIC_API_URL")}
+		TenantTTL: store.AdminTenantCacheTTL, PublicURL: getenv("PUBLIC_API_URL"),
+		// Agent tokens are signed with the key the WebSocket authorizer checks.
+		Tokens:       visitortoken.FromSecret(func() (string, error) { return rt.Secrets.Get("VISITOR_TOKEN_SECRET") }),
+		WebSocketURL: env["WEBSOCKET_URL"]}
 	if keyID := getenv("CHANNEL_KMS_KEY_ID"); keyID != "" {
 		cipher := slackkms.New(rt.Config, getenv, keyID)
 		desk := zendeskbridge.New(zendeskbridge.Deps{Store: rt.Store, Cipher: cipher, BaseURL: getenv("ZENDESK_API_URL"), Log: log})

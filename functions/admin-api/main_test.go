@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/livesupportbot/backend/local/testaws"
+	"github.com/livesupportbot/backend/shared/visitortoken"
 )
 
 const token = "main-test-platform-token-0123456789abcdef"
@@ -19,12 +20,16 @@ type handler = func(context.Context, events.APIGatewayV2HTTPRequest) (events.API
 // secretsOf are the function's secrets as the template gives them.
 func secretsOf(platformToken string) map[string]string {
 	return map[string]string{"PLATFORM_TOKEN": platformToken, "SUBJECT_HASH_SECRET": "subject-key",
-		"SLACK_APP_SECRETS": `{"SLACK_CLIENT_SECRET":"client-secret","SLACK_SIGNING_SECRET":"signing-secret"}`}
+		"SLACK_APP_SECRETS":    `{"SLACK_CLIENT_SECRET":"client-secret","SLACK_SIGNING_SECRET":"signing-secret"}`,
+		"VISITOR_TOKEN_SECRET": visitorKey}
 }
+
+// visitorKey signs visitor and agent tokens.
+var visitorKey = strings.Repeat("v", 32)
 
 // settings are the function's plain variables.
 var settings = map[string]string{"PRIVACY_EXPORT_FUNCTION": "export", "PRIVACY_ERASE_FUNCTION": "erase",
-	"SLACK_CLIENT_ID": "1111.2222", "MAX_MESSAGE_CHARS": "100"}
+	"SLACK_CLIENT_ID": "1111.2222", "MAX_MESSAGE_CHARS": "100", "WEBSOCKET_URL": "wss://ws.example/dev"}
 
 // fn is the function's main under test.
 var fn = testaws.Main{Run: run, Serve: &serve}
@@ -61,6 +66,18 @@ func TestRun_ServesItsSampleEvent(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(res.Body, "client_id=1111.2222") || res.Headers["Set-Cookie"] == "" {
 		t.Fatalf("slack install: %d %s", res.StatusCode, res.Body)
 	}
+	// An agent token, signed with the visitor token key from the secrets, for
+	// the WebSocket URL of the settings.
+	ev.RequestContext.HTTP.Method, ev.RawPath, ev.RawQueryString, ev.Body = http.MethodPost, "/dev/v1/agent-tokens", "", `{"name":"Ana"}`
+	res = call(t, h, ev, out.APIKey.Key)
+	var tok struct{ Token, AgentID, WebsocketURL string }
+	if err := json.Unmarshal([]byte(res.Body), &tok); err != nil || res.StatusCode != http.StatusCreated || tok.WebsocketURL != "wss://ws.example/dev" {
+		t.Fatalf("agent token: %d %s", res.StatusCode, res.Body)
+	}
+	signer, _ := visitortoken.New(visitorKey)
+	if c, err := signer.VerifyAgent(tok.Token); err != nil || c.AgentID != tok.AgentID || c.AgentName != "Ana" {
+		t.Fatalf("agent token claims %+v %v", c, err)
+	}
 }
 
 // A platform token under 32 characters starts (the cold start reads no
@@ -82,5 +99,6 @@ func TestRun_MissingOrBadSettingsAreStartUpErrors(t *testing.T) {
 	tt := testaws.NewTables(t)
 	fn.Refuses(t, testaws.FunctionEnv(t, tt, secretsOf(token), settings),
 		[2]string{"PLATFORM_TOKEN_ARN", ""}, [2]string{"DATA_TABLE", ""},
-		[2]string{"PRIVACY_ERASE_FUNCTION", ""}, [2]string{"MAX_MESSAGE_CHARS", "lots"})
+		[2]string{"PRIVACY_ERASE_FUNCTION", ""}, [2]string{"MAX_MESSAGE_CHARS", "lots"},
+		[2]string{"WEBSOCKET_URL", ""}, [2]string{"VISITOR_TOKEN_SECRET_ARN", ""})
 }

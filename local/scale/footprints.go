@@ -207,15 +207,40 @@ func CloseConversation(tenant, contact, conv string, shards int) []Access {
 	}
 }
 
-// Identify is store.Identify of a contact without an email before: its
-// profile gets name and email (the email index) and its visit moves.
-func Identify(tenant, contact, email string, before, at time.Time) []Access {
+// Identify is store.Identify of a contact without an email before, with an
+// open conversation: its profile gets name and email (the email index), its
+// visit moves, and the conversation (in the inbox index) gets them too.
+func Identify(tenant, contact, email, conv string, shards int, before, at time.Time) []Access {
 	return []Access{
 		data(store.ContactPK(tenant, contact), 0, 1),
 		gsi1(store.EmailKey(tenant, email), 0, 1),
 		gsi2(store.RetentionKey(tenant, string(retention.Personal), before, store.ContactPK(tenant, contact)), 0, 1),
 		gsi2(store.RetentionKey(tenant, string(retention.Personal), at, store.ContactPK(tenant, contact)), 0, 1),
+		data(store.ConversationPK(tenant, conv), 0, 1),
+		gsi1(store.InboxKey(tenant, chat.StatusOpen, conv, shards), 0, 1),
 	}
+}
+
+// RecordLastMessage is store.RecordLastMessage: the conversation's summary
+// item, in no index.
+func RecordLastMessage(tenant, conv string) []Access {
+	return []Access{data(store.ConversationPK(tenant, conv), 0, 1)}
+}
+
+// AgentConnections is store.AgentConnections (a Query of the tenant's
+// agents' partition, CONN# items: under 4 KB up to about 20 consoles).
+func AgentConnections(tenant string) []Access {
+	return []Access{data(store.AgentsPK(tenant), eventual, 0)}
+}
+
+// WithSummaries is store.WithSummaries of conversations (one BatchGetItem,
+// each key a read of its own).
+func WithSummaries(tenant string, convs ...string) []Access {
+	var a []Access
+	for _, v := range convs {
+		a = append(a, data(store.ConversationPK(tenant, v), eventual, 0))
+	}
+	return a
 }
 
 // ArchiveMessage is the archive function's copy of a message TTL removed:

@@ -170,7 +170,23 @@ func TestFootprints_MatchTheStore(t *testing.T) {
 	r.check(t, "Identify", func() []Access {
 		_, err := r.st.Identify(ctx, tid, contact, "Ada Lovelace", "ada@example.com", p)
 		must(t, err)
-		return Identify(tid, contact, "ada@example.com", seen, r.now)
+		return Identify(tid, contact, "ada@example.com", conv, p.InboxShards, seen, r.now)
+	})
+	r.check(t, "RecordLastMessage", func() []Access {
+		_, err := r.st.RecordLastMessage(ctx, &chat.Message{ID: ids.New(ids.Message), TenantID: tid, ConversationID: conv,
+			Author: chat.Author{Kind: chat.AuthorVisitor}, Text: "hello", CreatedAt: r.now, KeepUntil: r.now.Add(time.Hour)})
+		must(t, err)
+		return RecordLastMessage(tid, conv)
+	})
+	r.check(t, "WithSummaries", func() []Access {
+		must(t, r.st.WithSummaries(ctx, tid, []chat.Conversation{{ID: conv}, {ID: first}}))
+		return WithSummaries(tid, conv, first)
+	})
+	must(t, r.st.PutAgentConnection(ctx, &chat.AgentConnection{ID: "console1", TenantID: tid, AgentID: "k1", ConnectedAt: r.now}))
+	r.check(t, "AgentConnections", func() []Access {
+		_, err := r.st.AgentConnections(ctx, tid)
+		must(t, err)
+		return AgentConnections(tid)
 	})
 	r.check(t, "Contact", func() []Access {
 		_, err := r.st.Contact(ctx, tid, contact)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/dispatch"
 	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/store"
 )
@@ -46,8 +47,11 @@ const (
 	// ChatsPerAgent is how many open conversations an agent handles.
 	ChatsPerAgent = 5
 	// AgentRefreshSeconds is how often an agent's console reads the inbox
-	// and the open conversation.
-	AgentRefreshSeconds = 10
+	// and a conversation's messages. The console is live (inbox events over
+	// its WebSocket, no polling): it reads the inbox when it connects and the
+	// messages when the agent opens a conversation; once a minute is more
+	// than either. (It polled every 10 s before.)
+	AgentRefreshSeconds = 60
 	// InboxPageSize and MessagePageSize are the console's page sizes.
 	InboxPageSize   = 50
 	MessagePageSize = 100
@@ -66,6 +70,10 @@ const (
 	SessionSeconds = 0.02
 	// AdminSeconds is how long admin-api takes per request.
 	AdminSeconds = 0.03
+	// DispatchSeconds is how long dispatch takes per message: with the
+	// message rate, how many warm instances read a tenant's consoles per
+	// TTL.
+	DispatchSeconds = 0.02
 	// ShardTarget is the share of a partition's limits a tenant's inbox shard
 	// is sized for (InboxShardsFor), leaving room for bursts.
 	ShardTarget = 0.25
@@ -184,11 +192,15 @@ var Ops = []Op{
 			c, v := chatOf(t, rng)
 			return join(ReadContact(t.ID, c), PutMessageMarked(t.ID, v))
 		}},
-	{"dispatch: deliver to the visitor's connections", func(t *Tenant) float64 { return t.Workload.Messages },
+	{"dispatch: deliver to the visitor's connections and the agents' consoles", func(t *Tenant) float64 { return t.Workload.Messages },
 		func(t *Tenant, rng *rand.Rand) []Access {
-			c, _ := chatOf(t, rng)
-			return Connections(t.ID, c)
+			c, v := chatOf(t, rng)
+			return join(Connections(t.ID, c), RecordLastMessage(t.ID, v))
 		}},
+	{"dispatch: a warm instance reads its tenant's consoles (dispatch.AgentsCacheTTL)", func(t *Tenant) float64 {
+		return t.Workload.Messages * DispatchSeconds / dispatch.AgentsCacheTTL.Seconds()
+	},
+		func(t *Tenant, rng *rand.Rand) []Access { return AgentConnections(t.ID) }},
 	{"dispatch: inbox position (once a minute per conversation)", func(t *Tenant) float64 {
 		return min(t.Workload.conversations()/60, t.Workload.Messages*VisitorShare)
 	},
@@ -212,7 +224,13 @@ var Ops = []Op{
 	{"agent: inbox page", func(t *Tenant) float64 { return t.Workload.agents() / AgentRefreshSeconds },
 		func(t *Tenant, rng *rand.Rand) []Access {
 			k := agentKey(t, rng)
-			return join(ReadAPIKey(t.ID, k), Take(t.ID, store.KeyRateSubject(k)), InboxPage(t.ID, t.InboxShards, InboxPageSize))
+			var convs []string
+			for range InboxPageSize {
+				_, v := chatOf(t, rng)
+				convs = append(convs, v)
+			}
+			return join(ReadAPIKey(t.ID, k), Take(t.ID, store.KeyRateSubject(k)), InboxPage(t.ID, t.InboxShards, InboxPageSize),
+				WithSummaries(t.ID, convs...))
 		}},
 	{"agent: conversation messages", func(t *Tenant) float64 { return t.Workload.agents() / AgentRefreshSeconds },
 		func(t *Tenant, rng *rand.Rand) []Access {
@@ -236,10 +254,10 @@ var Ops = []Op{
 		}},
 	{"visitor identifies", func(t *Tenant) float64 { return t.Workload.opens() * IdentifyShare },
 		func(t *Tenant, rng *rand.Rand) []Access {
-			c, _ := chatOf(t, rng)
+			c, v := chatOf(t, rng)
 			at := recent(t, rng)
 			return join(Take(t.ID, store.VisitorRateSubject(c)), IsSuppressed(t.ID, chat.SuppressContact, c),
-				IsSuppressed(t.ID, chat.SuppressEmail, c+"@example.com"), Identify(t.ID, c, c+"@example.com", at.Add(-time.Hour), at))
+				IsSuppressed(t.ID, chat.SuppressEmail, c+"@example.com"), Identify(t.ID, c, c+"@example.com", v, t.InboxShards, at.Add(-time.Hour), at))
 		}},
 	{"archive: messages and conversations leaving the hot table", func(t *Tenant) float64 {
 		return t.Workload.Messages + t.Workload.opens()

@@ -222,16 +222,30 @@ func hashFirst(ks []types.KeySchemaElement) []string {
 // partitionOf is the partition (of the table, or of index ix when not "")
 // whose hash key value item holds.
 func partitionOf(table, ix, hashAttr string, item attrs) Partition {
-	p := Partition{Table: table, Index: ix}
-	switch v := item[hashAttr].(type) {
+	return Partition{Table: table, Index: ix, Key: keyValue(item[hashAttr])}
+}
+
+// keyValue is the value of a key attribute (a string, number or binary) as a
+// string; "" for anything else.
+func keyValue(v types.AttributeValue) string {
+	switch v := v.(type) {
 	case *types.AttributeValueMemberS:
-		p.Key = v.Value
+		return v.Value
 	case *types.AttributeValueMemberN:
-		p.Key = v.Value
+		return v.Value
 	case *types.AttributeValueMemberB:
-		p.Key = string(v.Value)
+		return string(v.Value)
 	}
-	return p
+	return ""
+}
+
+// keyString is the values of item's key attributes (names) as one string.
+func keyString(item attrs, names []string) string {
+	var k []byte
+	for _, n := range names {
+		k = append(append(k, keyValue(item[n])...), 0)
+	}
+	return string(k)
 }
 
 // pick returns the named attributes of item that it has.
@@ -508,21 +522,9 @@ func (b *biller) after(in, out any, err error) {
 			}
 		}
 	case *dynamodb.BatchGetItemInput:
-		// "BatchGetItem—Reads up to 100 items [...] DynamoDB processes each
-		// item in the batch as an individual GetItem request": each returned
-		// item rounded up to 4 KB on its own.
 		call = "BatchGetItem"
 		if err == nil {
-			for tbl, items := range out.(*dynamodb.BatchGetItemOutput).Responses {
-				t, err := b.m.table(b.ctx, b.db, tbl)
-				for _, item := range items {
-					u := readUnits(ItemSize(item), aws.ToBool(v.RequestItems[tbl].ConsistentRead))
-					read += u
-					if err == nil {
-						b.spend(partitionOf(t.name, "", t.keys[0], pick(item, t.keys)), true, u, 0)
-					}
-				}
-			}
+			read = b.batchGet(v, out.(*dynamodb.BatchGetItemOutput))
 		}
 	case *dynamodb.QueryInput:
 		call = "Query"
@@ -606,6 +608,45 @@ func (b *biller) after(in, out any, err error) {
 			m.byPart[p] = PartitionUse{t.Requests + u.Requests, t.Read + u.Read, t.Write + u.Write}
 		}
 	}
+}
+
+// batchGet bills a BatchGetItem: "DynamoDB processes each item in the batch
+// as an individual GetItem request", so each key it processed (every key asked
+// for but the unprocessed ones) costs what a GetItem of it would: its item
+// rounded up to 4 KB on its own, the whole item whatever a projection returns,
+// and the minimum for a key with no item ("If you perform a read operation on
+// an item that doesn't exist, DynamoDB will still consume read throughput").
+func (b *biller) batchGet(v *dynamodb.BatchGetItemInput, out *dynamodb.BatchGetItemOutput) float64 {
+	read := 0.0
+	for tbl, ka := range v.RequestItems {
+		t, err := b.m.table(b.ctx, b.db, tbl)
+		if err != nil {
+			b.failed = true
+			return 0
+		}
+		got := map[string]attrs{}
+		for _, item := range out.Responses[tbl] {
+			got[keyString(item, t.keys)] = item
+		}
+		skipped := map[string]bool{}
+		for _, k := range out.UnprocessedKeys[tbl].Keys {
+			skipped[keyString(k, t.keys)] = true
+		}
+		for _, k := range ka.Keys {
+			ks := keyString(k, t.keys)
+			if skipped[ks] {
+				continue
+			}
+			item := got[ks]
+			if item != nil && ka.ProjectionExpression != nil {
+				item = b.get(tbl, k)
+			}
+			u := readUnits(ItemSize(item), aws.ToBool(ka.ConsistentRead))
+			read += u
+			b.spend(partitionOf(t.name, "", t.keys[0], k), true, u, 0)
+		}
+	}
+	return read
 }
 
 // page bills a Query page: "Query—Reads multiple items that have the same

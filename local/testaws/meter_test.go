@@ -357,6 +357,20 @@ func TestMeter_Reads(t *testing.T) {
 			return err
 		}, false)
 	})
+	t.Run("batch get with a missing key", func(t *testing.T) {
+		f.t = t
+		// Each key as its own eventually consistent GetItem: Q/00 (1,000
+		// bytes) 0.5, G#5 (5,120 bytes, 2 x 4 KB) 1, the missing key the
+		// minimum 0.5: 2 RCU.
+		f.bill("BatchGetItem", 2, 0, func(ctx context.Context, db *dynamodb.Client) error {
+			out, err := db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{f.table: {Keys: []attrs{
+				{"PK": s("Q"), "SK": s("00")}, {"PK": s("T#a"), "SK": s("G#5")}, {"PK": s("T#a"), "SK": s("none")}}}}})
+			if err == nil && len(out.Responses[f.table]) != 2 {
+				t.Errorf("batch get returned %d items, want 2", len(out.Responses[f.table]))
+			}
+			return err
+		}, false)
+	})
 	t.Run("scan with a filter", func(t *testing.T) {
 		f.t = t
 		// A scan reads every item of the table: billed on all of them,

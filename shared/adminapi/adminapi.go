@@ -169,6 +169,10 @@ type Deps struct {
 	// Attachments signs short-lived links to messages' files (nil: messages
 	// are listed without links).
 	Attachments AttachmentLinks
+	// Tokens signs agent tokens (nil: POST /v1/agent-tokens answers 500), and
+	// WebSocketURL is where agents connect with them.
+	Tokens       AgentTokens
+	WebSocketURL string
 	// TenantTTL is how long the API keeps the tenant of a key it
 	// authenticated (0: it reads the tenant on every request). Keys are never
 	// kept. A change of a tenant through this API takes effect on it at once.
@@ -192,6 +196,8 @@ type API struct {
 	bot             BotInstalls
 	publicURL       string
 	attachments     AttachmentLinks
+	tokens          AgentTokens
+	websocketURL    string
 	routes          []Route
 	privacy         PrivacyRequests
 	tenants         *store.TenantCache // nil: no cache
@@ -213,6 +219,7 @@ func New(d Deps) *API {
 		cursorSecret: d.CursorSecret, log: d.Logger, maxBody: d.MaxBodyBytes,
 		maxMessageChars: d.MaxMessageChars, privacy: d.Privacy, slack: d.Slack,
 		channels: d.Channels, desks: d.Desks, bot: d.Bot, attachments: d.Attachments, publicURL: d.PublicURL,
+		tokens: d.Tokens, websocketURL: d.WebSocketURL,
 	}
 	if a.now == nil {
 		a.now = time.Now

@@ -21,10 +21,12 @@ const (
 	ActMessagesRead       = "conversation.messages.read"
 	ActConversationClose  = "conversation.close"
 	ActConversationReopen = "conversation.reopen"
+	ActConversationAssign = "conversation.assign"
 	ActMessageCreate      = "message.create"
 	ActContactRead        = "contact.read"
 	ActContactSearch      = "contact.search"
 	ActContactUpdate      = "contact.update"
+	ActAgentTokenIssue    = "agent.token.issue" // names the agent, never the token
 )
 
 func (a *API) auditRoutes() []Route {

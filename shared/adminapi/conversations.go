@@ -44,6 +44,9 @@ func (a *API) listConversations(ctx context.Context, r *Request) (*Response, err
 	if cvs == nil {
 		cvs = []chat.Conversation{}
 	}
+	if err := a.store.WithSummaries(ctx, r.Principal.TenantID, cvs); err != nil {
+		return nil, err
+	}
 	return JSON(http.StatusOK, List[chat.Conversation]{Items: cvs, Next: a.encodeCursor(r.Principal.TenantID, scope, next)}), nil
 }
 
@@ -65,6 +68,9 @@ func (a *API) getConversation(ctx context.Context, r *Request) (*Response, error
 	if err != nil {
 		return nil, err
 	}
+	if err := a.withSummary(ctx, r, cv); err != nil {
+		return nil, err
+	}
 	v, err := a.conversationView(ctx, cv)
 	if err != nil {
 		return nil, err
@@ -75,34 +81,131 @@ func (a *API) getConversation(ctx context.Context, r *Request) (*Response, error
 	return JSON(http.StatusOK, v), nil
 }
 
-type patchConversationBody struct {
-	Status string `json:"status"`
+// withSummary fills in cv's last message and unread count. An archived
+// conversation has none: the archive does not keep summaries.
+func (a *API) withSummary(ctx context.Context, r *Request, cv *chat.Conversation) error {
+	if cv.Archived {
+		return nil
+	}
+	one := []chat.Conversation{*cv}
+	if err := a.store.WithSummaries(ctx, r.Principal.TenantID, one); err != nil {
+		return err
+	}
+	*cv = one[0]
+	return nil
 }
 
+// patchConversationBody names the changes to make; a field left out (or
+// null) is not changed.
+type patchConversationBody struct {
+	Status     *string `json:"status"`
+	AssigneeID *string `json:"assigneeId"`
+	Read       *bool   `json:"read"`
+}
+
+// patchConversation closes or reopens a conversation, assigns it and marks it
+// read, any of them. Every field is checked before anything changes. The
+// answer is the conversation as its last change left it (each write returns
+// the whole item), with its summary read after every change.
 func (a *API) patchConversation(ctx context.Context, r *Request) (*Response, error) {
 	var b patchConversationBody
 	if err := r.Decode(&b); err != nil {
 		return nil, err
 	}
-	if b.Status != chat.StatusOpen && b.Status != chat.StatusClosed {
-		return nil, fieldError("status", `must be "open" or "closed"`)
+	if err := a.checkConversationPatch(ctx, r, &b); err != nil {
+		return nil, err
 	}
+	cv, err := a.changeConversation(ctx, r, &b)
+	if err != nil {
+		return nil, err
+	}
+	if b.Read != nil {
+		if err := a.store.MarkConversationRead(ctx, r.Principal.TenantID, cv.ID); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.withSummary(ctx, r, cv); err != nil {
+		return nil, err
+	}
+	return JSON(http.StatusOK, cv), nil
+}
+
+// checkConversationPatch refuses a patch that changes nothing or has a bad
+// field; an assignee must be one of the tenant's agents.
+func (a *API) checkConversationPatch(ctx context.Context, r *Request, b *patchConversationBody) error {
+	if b.Status == nil && b.AssigneeID == nil && b.Read == nil {
+		return fieldError("body", "status, assigneeId or read is required")
+	}
+	issues := map[string]string{}
+	if b.Status != nil && *b.Status != chat.StatusOpen && *b.Status != chat.StatusClosed {
+		issues["status"] = `must be "open" or "closed"`
+	}
+	if b.Read != nil && !*b.Read {
+		issues["read"] = "must be true"
+	}
+	if b.AssigneeID != nil && *b.AssigneeID != "" {
+		ok, err := a.isAgent(ctx, r.Principal.TenantID, *b.AssigneeID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			issues["assigneeId"] = "is not an agent of this account"
+		}
+	}
+	if len(issues) > 0 {
+		return &chat.Error{Code: chat.EInvalid, Message: "the change is invalid", Fields: issues}
+	}
+	return nil
+}
+
+// isAgent reports whether id names one of the tenant's agents.
+func (a *API) isAgent(ctx context.Context, tenantID, id string) (bool, error) {
+	if !ids.Valid(ids.APIKey, id) {
+		return false, nil
+	}
+	_, err := a.store.Agent(ctx, tenantID, id)
+	if chat.ErrorCode(err) == chat.ENotFound {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// changeConversation makes the patch's changes to the conversation's own item
+// (status, assignee), each audited, and returns the item after them. Without
+// such a change it reads the conversation: a read mark alone must find it live
+// before it writes. Missing, expired and foreign conversations are not found.
+func (a *API) changeConversation(ctx context.Context, r *Request, b *patchConversationBody) (*chat.Conversation, error) {
 	id := r.Param("id")
 	if !ids.Valid(ids.Conversation, id) {
 		return nil, chat.ErrNotFound
 	}
-	cv, err := a.store.SetConversationStatus(ctx, r.Principal.TenantID, id, b.Status, inboxShards(r.Principal.Tenant))
-	if err != nil {
-		return nil, err
+	tid := r.Principal.TenantID
+	var cv *chat.Conversation
+	var err error
+	if b.Status != nil {
+		if cv, err = a.store.SetConversationStatus(ctx, tid, id, *b.Status, inboxShards(r.Principal.Tenant)); err != nil {
+			return nil, err
+		}
+		act := ActConversationClose
+		if *b.Status == chat.StatusOpen {
+			act = ActConversationReopen
+		}
+		if err := a.audit(ctx, r, tid, act, map[string]string{"conversationId": id}); err != nil {
+			return nil, err
+		}
 	}
-	act := ActConversationClose
-	if b.Status == chat.StatusOpen {
-		act = ActConversationReopen
+	if b.AssigneeID != nil {
+		if cv, err = a.store.AssignConversation(ctx, tid, id, *b.AssigneeID); err != nil {
+			return nil, err
+		}
+		if err := a.audit(ctx, r, tid, ActConversationAssign, map[string]string{"conversationId": id, "assigneeId": *b.AssigneeID}); err != nil {
+			return nil, err
+		}
 	}
-	if err := a.audit(ctx, r, r.Principal.TenantID, act, map[string]string{"conversationId": cv.ID}); err != nil {
-		return nil, err
+	if cv == nil {
+		return a.store.Conversation(ctx, tid, id)
 	}
-	return JSON(http.StatusOK, cv), nil
+	return cv, nil
 }
 
 func (a *API) listMessages(ctx context.Context, r *Request) (*Response, error) {

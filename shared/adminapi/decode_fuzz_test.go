@@ -22,6 +22,7 @@ func bodyTypes() []func() any {
 		func() any { return &patchTenantBody{} },
 		func() any { return &patchContactBody{} },
 		func() any { return &replyBody{} },
+		func() any { return &patchConversationBody{} },
 		func() any { return &createKeyBody{} },
 		func() any { return &privacy.CreateInput{} },
 	}

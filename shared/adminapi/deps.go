@@ -9,6 +9,7 @@ import (
 	"github.com/livesupportbot/backend/shared/privacy"
 	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/visitortoken"
 )
 
 // What the admin API needs of the data store, by concern; *store.Store is all
@@ -54,6 +55,19 @@ type Conversations interface {
 	HistoryOrArchived(ctx context.Context, tenantID string, cv *chat.Conversation, before string, limit int) ([]*chat.Message, string, error)
 	PutMessage(ctx context.Context, m *chat.Message, p retention.Periods) (*chat.Message, bool, error)
 	TouchConversation(ctx context.Context, tenantID, convID string, at, keepUntil time.Time, step time.Duration) (time.Time, error)
+	AssignConversation(ctx context.Context, tenantID, convID, agentID string) (*chat.Conversation, error)
+	// WithSummaries fills in the last message and unread count of a page of
+	// conversations (one BatchGetItem); MarkConversationRead sets unread to 0.
+	WithSummaries(ctx context.Context, tenantID string, cvs []chat.Conversation) error
+	MarkConversationRead(ctx context.Context, tenantID, convID string) error
+}
+
+// Agents keeps the people who answer in the console: each is an API key that
+// asked for an agent token, under the name it gave.
+type Agents interface {
+	PutAgent(ctx context.Context, tenantID, agentID, name string, p retention.Periods) error
+	Agents(ctx context.Context, tenantID string) ([]chat.Agent, error)
+	Agent(ctx context.Context, tenantID, agentID string) (*chat.Agent, error)
 }
 
 // Store is everything the admin API reads and writes.
@@ -63,6 +77,7 @@ type Store interface {
 	AuditTrail
 	Contacts
 	Conversations
+	Agents
 }
 
 // RateLimiter counts a request of a subject against a limit
@@ -89,6 +104,13 @@ type PrivacyRequests interface {
 	Lift(ctx context.Context, tenant *chat.Tenant, actor privacy.Actor, in privacy.LiftInput) error
 }
 
+// AgentTokens gives the signer of agent tokens: a *visitortoken.Lazy that
+// builds it from the visitor token secret on first use (the secret the
+// WebSocket authorizer checks them with), or a *visitortoken.Signer.
+type AgentTokens interface {
+	Signer() (*visitortoken.Signer, error)
+}
+
 // Secrets gives a secret's value by name (awsclients' runtime secrets): the
 // admin API reads the platform token through it on each request.
 type Secrets interface {
@@ -99,4 +121,5 @@ var (
 	_ Store           = (*store.Store)(nil)
 	_ LegalHolds      = legalhold.Holds{}
 	_ PrivacyRequests = (*privacy.Service)(nil)
+	_ AgentTokens     = (*visitortoken.Lazy)(nil)
 )

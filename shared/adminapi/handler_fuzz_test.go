@@ -20,6 +20,8 @@ func FuzzAdminRequest(f *testing.F) {
 	f.Add(uint8(1), "/v1/conversations/cv06h2jr7v37e8gbz7ra24a2n47w/messages", "", `{"text": "Hi, how can I help?", "agentName": "Ana"}`, uint8(0))
 	f.Add(uint8(2), "/v1/tenant", "", `{"retention":{"communicationDays":30}}`, uint8(0))
 	f.Add(uint8(0), "/v1/contacts", "email=a%40example.com&cursor=abc", "", uint8(0))
+	f.Add(uint8(1), "/v1/agent-tokens", "", `{"name": "Ana"}`, uint8(0))
+	f.Add(uint8(2), "/v1/conversations/cv06h2jr7v37e8gbz7ra24a2n47w", "", `{"assigneeId": "", "read": true}`, uint8(0))
 	f.Add(uint8(1), "/v1/privacy-requests", "", `{"type":"erase","subject":{"email":"a@example.com"},"reason":"subject_request"}`, uint8(0))
 	e := newEnv(f)
 	tn := e.newTenant("Fuzz")

@@ -29,6 +29,7 @@ import (
 	"github.com/livesupportbot/backend/shared/ratelimit"
 	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
+	"github.com/livesupportbot/backend/shared/visitortoken"
 )
 
 const platformToken = "platform-token-for-tests-0123456789abcdef"
@@ -68,7 +69,24 @@ func (e *env) deps() adminapi.Deps {
 		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Privacy: noPrivacyProcessing(e.store),
 		Slack: slackDeps(e.store), Channels: []adminapi.ChannelIntegrations{channelDeps(e.t, e.store)}, TenantTTL: store.AdminTenantCacheTTL,
 		Bot: botbridge.New(botbridge.Deps{Store: e.store, Config: botbridge.Config{ClientID: "client-1", ClientSecret: "client-secret",
-			Endpoint: dialogflow.GoogleEndpoint}})})
+			Endpoint: dialogflow.GoogleEndpoint}}),
+		Tokens: agentSigner(e.t), WebSocketURL: websocketURL})
+}
+
+// The key that signs the tests' agent tokens, and where agents connect.
+const (
+	tokenKey     = "agent-token-key-for-tests-0123456789abcdef"
+	websocketURL = "wss://ws.example.test/dev"
+)
+
+// agentSigner signs and verifies the tests' agent tokens.
+func agentSigner(t testing.TB) *visitortoken.Signer {
+	t.Helper()
+	s, err := visitortoken.New(tokenKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // withStore is d over st: the store, and the limiter and legal holds over it.
@@ -213,7 +231,7 @@ func (e *env) snapshot(f fixture) string {
 	var out []string
 	for _, pk := range append([]string{store.TenantPK(f.ID), store.APIKeyPK(f.ID, f.OwnerKeyID), store.APIKeyPK(f.ID, f.AgentKeyID),
 		store.ContactPK(f.ID, f.ContactID), store.ConversationPK(f.ID, f.ConvID), store.SlackPK(f.ID),
-		store.SlackRoutePK(slackTeam(f))}, store.AuditPartitions(f.ID)...) {
+		store.SlackRoutePK(slackTeam(f)), store.AgentsPK(f.ID)}, store.AuditPartitions(f.ID)...) {
 		res, err := e.tt.DB.Query(context.Background(), &dynamodb.QueryInput{
 			TableName: &e.tt.Data, KeyConditionExpression: aws.String("PK = :pk"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},

@@ -66,6 +66,8 @@ var routeCases = map[string]routeCase{
 		body: `{"name":"hello_world","language":"en_US"}`, byID: true},
 	"POST /v1/conversations/{id}/handoff": {path: func(f fixture) string { return "/v1/conversations/" + f.ConvID + "/handoff" },
 		body: `{"to":"zendesk"}`, byID: true},
+	"POST /v1/agent-tokens":               {path: fixed("/v1/agent-tokens"), body: `{"name":"Ana"}`},
+	"GET /v1/agents":                      {path: fixed("/v1/agents")},
 	"PUT /v1/contacts/{id}/legal-hold":    {path: func(f fixture) string { return "/v1/contacts/" + f.ContactID + "/legal-hold" }, byID: true},
 	"DELETE /v1/contacts/{id}/legal-hold": {path: func(f fixture) string { return "/v1/contacts/" + f.ContactID + "/legal-hold" }, byID: true},
 	// The operator is no tenant: its tenant-wide hold names any tenant. Here it

@@ -303,6 +303,7 @@ func TestOpenAPI_PatternsArePortable(t *testing.T) {
 func TestOpenAPI_CharacterRulesHoldForEveryCharacter(t *testing.T) {
 	s := newSchemas(t)
 	name := s.ref("#/components/schemas/Name")
+	agentName := s.ref("#/components/schemas/AgentName")
 	display := s.ref("#/components/schemas/DisplayName")
 	notBlank := s.ref("#/components/schemas/NotBlank")
 	idem := s.param(http.MethodPost, "/v1/conversations/{id}/messages", "header", "Idempotency-Key")
@@ -322,6 +323,7 @@ func TestOpenAPI_CharacterRulesHoldForEveryCharacter(t *testing.T) {
 			{"DisplayName", display, "a" + c + "a", !unicode.IsControl(r)},
 			{"Name", name, "a" + c + "a", !unicode.IsControl(r)},
 			{"Name", name, c, !unicode.IsControl(r) && !unicode.IsSpace(r)},
+			{"AgentName", agentName, c, !unicode.IsControl(r) && !unicode.IsSpace(r)},
 			{"NotBlank", notBlank, c, !unicode.IsSpace(r)},
 			{"Idempotency-Key", idem, c, r <= unicode.MaxASCII && !unicode.IsControl(r)},
 		}
@@ -479,6 +481,18 @@ func TestOpenAPI_RulesAgreeWithTheHandlers(t *testing.T) {
 		{"\t", false, ""},
 	}, names...)
 	optional := append([]sample{{"", true, ""}, {" ", true, ""}, {"\u3000", true, ""}, {"\t", true, trimmed}}, names...)
+	// Agent names: required names of at most 100 characters.
+	agentNames := []sample{
+		{strings.Repeat("é", 100), true, ""},
+		{strings.Repeat("🙂", 100), true, ""},
+		{strings.Repeat("é", 101), false, ""},
+		{" " + strings.Repeat("a", 100), true, trimmed},
+	}
+	for _, sm := range required {
+		if utf8.RuneCountInString(sm.v) <= 100 {
+			agentNames = append(agentNames, sm)
+		}
+	}
 
 	rules := []rule{
 		{
@@ -510,6 +524,13 @@ func TestOpenAPI_RulesAgreeWithTheHandlers(t *testing.T) {
 				return e.call("POST", "/v1/api-keys", f.OwnerKey, js("name", v, "role", "agent"))
 			},
 			accept: http.StatusCreated, field: "name", samples: required,
+		},
+		{
+			name:     "name of POST /v1/agent-tokens",
+			schema:   s.body("POST", "/v1/agent-tokens"),
+			instance: func(v string) any { return obj("name", v) },
+			handler:  func(v string) response { return e.call("POST", "/v1/agent-tokens", f.AgentKey, js("name", v)) },
+			accept:   http.StatusCreated, field: "name", samples: agentNames,
 		},
 		{
 			name:     "Idempotency-Key of POST /v1/conversations/{id}/messages",

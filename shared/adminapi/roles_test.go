@@ -53,7 +53,7 @@ func TestRoles_RouteTableGivesAgentsOnlyTheInbox(t *testing.T) {
 		"GET /v1/conversations": true, "GET /v1/conversations/{id}": true, "PATCH /v1/conversations/{id}": true,
 		"GET /v1/conversations/{id}/messages": true, "POST /v1/conversations/{id}/messages": true,
 		"POST /v1/conversations/{id}/template": true, "POST /v1/conversations/{id}/handoff": true,
-		"GET /v1/contacts/{id}": true,
+		"GET /v1/contacts/{id}": true, "POST /v1/agent-tokens": true, "GET /v1/agents": true,
 	}
 	for _, rt := range newAPIWithoutStore().Routes() {
 		name := rt.Method + " " + rt.Pattern

@@ -14,6 +14,7 @@ func (a *API) allRoutes() []Route {
 	r = append(r, a.tenantCloseRoutes()...)
 	r = append(r, a.apiKeyRoutes()...)
 	r = append(r, a.inboxRoutes()...)
+	r = append(r, a.agentRoutes()...)
 	r = append(r, a.contactRoutes()...)
 	r = append(r, a.legalHoldRoutes()...)
 	r = append(r, a.shardRoutes()...)

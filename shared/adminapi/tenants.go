@@ -185,12 +185,17 @@ func changed(pairs ...any) string {
 
 // checkName trims a display name and records a problem with it.
 func checkName(s string, issues map[string]string, field string, required bool) string {
+	return checkNameUpTo(s, issues, field, required, 200)
+}
+
+// checkNameUpTo is checkName for a name of at most limit characters.
+func checkNameUpTo(s string, issues map[string]string, field string, required bool, limit int) string {
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "" && required:
 		issues[field] = "is required"
-	case utf8.RuneCountInString(s) > 200:
-		issues[field] = "must be at most 200 characters"
+	case utf8.RuneCountInString(s) > limit:
+		issues[field] = "must be at most " + itoa(limit) + " characters"
 	case strings.IndexFunc(s, unicode.IsControl) >= 0:
 		issues[field] = "must not contain control characters"
 	}

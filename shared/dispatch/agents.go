@@ -2,6 +2,8 @@ package dispatch
 
 import (
 	"context"
+	"sync"
+	"time"
 
 	"github.com/livesupportbot/backend/shared/agentfeed"
 	"github.com/livesupportbot/backend/shared/chat"
@@ -18,6 +20,43 @@ import (
 type Agents struct {
 	Store  AgentStore
 	Pusher *pusher.Pusher
+
+	consoles consoles
+}
+
+// AgentsCacheTTL is how long an instance keeps a tenant's live consoles: a
+// busy tenant's messages would otherwise read its agents' one partition with
+// each batch of every instance (docs/SCALE.md). A console that connects gets
+// events at most this much later; it reads the inbox again after it, so
+// nothing falls between (docs/CONTRACT.md).
+const AgentsCacheTTL = time.Second
+
+// consoles is each tenant's live consoles, read at most once per
+// AgentsCacheTTL by the instance; callers of one tenant share a read.
+type consoles struct {
+	mu   sync.Mutex
+	memo memo[[]chat.AgentConnection]
+	at   map[string]time.Time
+}
+
+func (c *consoles) get(tenantID string, load func() ([]chat.AgentConnection, error)) ([]chat.AgentConnection, error) {
+	now := time.Now()
+	c.mu.Lock()
+	if c.at == nil {
+		c.at = map[string]time.Time{}
+	}
+	if at, ok := c.at[tenantID]; !ok || now.Sub(at) >= AgentsCacheTTL {
+		c.memo.forget(tenantID)
+		c.at[tenantID] = now
+	}
+	c.mu.Unlock()
+	return c.memo.get(tenantID, load)
+}
+
+func (c *consoles) forget(tenantID string) {
+	c.mu.Lock()
+	delete(c.at, tenantID)
+	c.mu.Unlock()
 }
 
 // AgentStore is what Agents needs of the store (*store.Store).
@@ -46,7 +85,7 @@ func (a *Agents) conversation(ctx context.Context, cv *chat.Conversation) error 
 }
 
 func (a *Agents) push(ctx context.Context, tenantID string, frame any) error {
-	conns, err := batchAgentConnections(ctx, tenantID, func() ([]chat.AgentConnection, error) {
+	conns, err := a.consoles.get(tenantID, func() ([]chat.AgentConnection, error) {
 		return a.Store.AgentConnections(ctx, tenantID)
 	})
 	if err != nil || len(conns) == 0 {
@@ -54,7 +93,7 @@ func (a *Agents) push(ctx context.Context, tenantID string, frame any) error {
 	}
 	gone, err := agentfeed.Send(ctx, a.Store, a.Pusher, tenantID, conns, "", frame)
 	if gone {
-		forgetAgentConnections(ctx, tenantID) // the next event reads them again
+		a.consoles.forget(tenantID) // the next event reads them again
 	}
 	return err
 }

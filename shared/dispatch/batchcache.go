@@ -53,16 +53,15 @@ func (c *memo[V]) forgetEntry(key string, e *memoEntry[V]) {
 	c.mu.Unlock()
 }
 
-// A batch's connections of each visitor, and of each tenant's agents, read
-// once per batch. A tab or console that connects while the batch runs misses
-// its messages, as one connecting just after a read always did; it asks for
-// the conversation's history (or the inbox) when it connects. Outside a batch
-// (no cache in ctx) every call reads.
+// A batch's connections of each visitor, read once per batch. A tab that
+// connects while the batch runs misses its messages, as one connecting just
+// after a read always did; it asks for the conversation's history when it
+// connects. Outside a batch (no cache in ctx) every call reads. (The agents'
+// consoles are kept longer, per instance: Agents.)
 type batchCacheKey struct{}
 
 type batchCache struct {
 	visitors memo[[]chat.Connection]
-	agents   memo[[]chat.AgentConnection]
 }
 
 func withBatchCache(ctx context.Context) context.Context {
@@ -84,18 +83,5 @@ func batchConnections(ctx context.Context, tenantID, contactID string, load func
 func forgetConnections(ctx context.Context, tenantID, contactID string) {
 	if c := cacheOf(ctx); c != nil {
 		c.visitors.forget(tenantID + "/" + contactID)
-	}
-}
-
-func batchAgentConnections(ctx context.Context, tenantID string, load func() ([]chat.AgentConnection, error)) ([]chat.AgentConnection, error) {
-	if c := cacheOf(ctx); c != nil {
-		return c.agents.get(tenantID, load)
-	}
-	return load()
-}
-
-func forgetAgentConnections(ctx context.Context, tenantID string) {
-	if c := cacheOf(ctx); c != nil {
-		c.agents.forget(tenantID)
 	}
 }

@@ -12,20 +12,17 @@ import (
 // The store's queries of one partition by sort-key prefix, in one place.
 
 // prefixQuery is the Query of the items of partition pk whose sort key starts
-// with prefix ("": all of them); with live set it hides items past their
-// expiresAt.
+// with prefix ("": every item, as DynamoDB refuses begins_with with an empty
+// string); with live set it hides items past their expiresAt.
 func (s *Store) prefixQuery(pk, prefix string, live bool) *dynamodb.QueryInput {
 	in := &dynamodb.QueryInput{
-		TableName:              &s.data,
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: pk},
-			":p":  &types.AttributeValueMemberS{Value: prefix},
-		},
+		TableName:                 &s.data,
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
 	}
-	if prefix == "" { // the whole partition (begins_with refuses "")
-		in.KeyConditionExpression = aws.String("PK = :pk")
-		delete(in.ExpressionAttributeValues, ":p")
+	if prefix != "" {
+		in.KeyConditionExpression = aws.String("PK = :pk AND begins_with(SK, :p)")
+		in.ExpressionAttributeValues[":p"] = &types.AttributeValueMemberS{Value: prefix}
 	}
 	if live {
 		in.FilterExpression = aws.String(LiveFilter)

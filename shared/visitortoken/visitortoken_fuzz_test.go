@@ -103,3 +103,36 @@ func signer(secret string) *visitortoken.Signer {
 	}
 	return s.WithClock(func() time.Time { return fuzzNow })
 }
+
+// FuzzVerifyAgent feeds the agent check and IsAgentToken arbitrary tokens
+// (seeds in testdata/fuzz/FuzzVerifyAgent: agent and visitor tokens,
+// truncated, with claims of the wrong types). A token is accepted as an
+// agent's only if this key signed it, it names a tenant and an agent and no
+// visitor, and it is not expired; and no token passes both checks.
+func FuzzVerifyAgent(f *testing.F) {
+	s := signer(fuzzSecret)
+	agent, _ := s.IssueAgent("t06h2jr6gxdgdf9p4m9gzfqpd84", "k06h2jr6gxdgdf9p4m9gzfqpd84", "Ana")
+	f.Add(agent)
+	f.Add(s.Issue("t06h2jr6gxdgdf9p4m9gzfqpd84", "c06h2jr6gxdgdf9p4m9gzfqpd84", time.Hour))
+	f.Add("eyJ0IjoidDEiLCJhIjoiazEiLCJleHAiOjF9.AAAA")
+	other := signer("another deployment's secret, 32 bytes or more")
+	f.Fuzz(func(t *testing.T, token string) {
+		_ = visitortoken.IsAgentToken(token) // must not panic on anything
+		c, err := s.VerifyAgent(token)
+		if err != nil {
+			if !errors.Is(err, visitortoken.ErrInvalid) || c != (visitortoken.Claims{}) {
+				t.Fatalf("refused with %v and claims %+v", err, c)
+			}
+			return
+		}
+		if c.TenantID == "" || c.AgentID == "" || c.VisitorID != "" || c.ExpiresAt <= fuzzNow.Unix() || !visitortoken.IsAgentToken(token) {
+			t.Fatalf("accepted %q with claims %+v", token, c)
+		}
+		if _, err := s.Verify(token); err == nil {
+			t.Fatalf("%q passed both checks", token)
+		}
+		if _, err := other.VerifyAgent(token); err == nil {
+			t.Fatalf("another deployment's key accepted %q", token)
+		}
+	})
+}

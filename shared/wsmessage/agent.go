@@ -71,11 +71,8 @@ func (h *Handler) agentTyping(ctx context.Context, p *pusher.Pusher, id wsconn.I
 	if err != nil {
 		return err
 	}
-	frame := frames.Typing{Type: "typing", Author: chat.Author{Kind: chat.AuthorAgent, Name: id.AgentName}, State: f.State}
-	for _, c := range conns {
-		if err := p.Send(ctx, c.ID, frame); err != nil && !errors.Is(err, pusher.ErrGone) {
-			return err
-		}
+	if err := sendAll(ctx, p, conns, "", frames.Typing{Type: "typing", Author: chat.Author{Kind: chat.AuthorAgent, Name: id.AgentName}, State: f.State}); err != nil {
+		return err
 	}
 	return nil
 }

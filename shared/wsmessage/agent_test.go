@@ -290,3 +290,34 @@ func TestAgents_GoneConsoleIsRemoved(t *testing.T) {
 		t.Fatalf("connections left %+v %v", conns, err)
 	}
 }
+
+// TestAgents_VisitorWhoIdentifiesLaterIsNamedInTheInbox: a conversation opened
+// by an anonymous visitor gets the name and email given later, and the
+// consoles are told.
+func TestAgents_VisitorWhoIdentifiesLaterIsNamedInTheInbox(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	tn := h.tenant(t)
+	h.ConnectAgent(t, tn.ID, "keyAna", "Ana", "ana")
+	v := ids.New(ids.Contact)
+	a := h.Connect(t, tn.ID, v, "visitor")
+	h.Frame(t, "ws-send-message.json", a, "visitor", `{"action":"sendMessage","clientMessageId":"m1","text":"Hello"}`)
+	h.Pump(t)
+	h.Frame(t, "ws-identify.json", a, "visitor", `{"action":"identify","name":"Sam Lee","email":"sam@example.com"}`)
+	h.Pump(t)
+	cvs := h.framesOf(t, "ana", "inbox", "conversation")
+	if len(cvs) != 2 {
+		t.Fatalf("conversation events %v, want the opening and the naming", cvs)
+	}
+	if cv := cvs[0]["conversation"].(map[string]any); cv["contactName"] != nil {
+		t.Fatalf("opened with a name: %v", cv)
+	}
+	named := cvs[1]["conversation"].(map[string]any)
+	if named["contactName"] != "Sam Lee" || named["contactEmail"] != "sam@example.com" {
+		t.Fatalf("naming event %v", named)
+	}
+	cv, err := h.st.Conversation(ctx, tn.ID, named["id"].(string))
+	if err != nil || cv.ContactName != "Sam Lee" || cv.ContactEmail != "sam@example.com" {
+		t.Fatalf("stored conversation %+v %v", cv, err)
+	}
+}

@@ -37,42 +37,66 @@ func FuzzFrame(f *testing.F) {
 	var base events.APIGatewayWebsocketProxyRequest
 	testaws.LoadEvent(f, "ws-default.json", &base)
 	base.RequestContext.ConnectionID, base.RequestContext.Authorizer = "connF", auth
-	types := []string{"ack", "error", "history", "identified", "pong"}
+	types := []string{"ack", "error", "history", "identified", "pong", "presence"}
+	f.Fuzz(func(t *testing.T, body string) { checkFrame(t, h, base, body, types) })
+}
+
+// FuzzAgentFrame is FuzzFrame on an agent's console connection (seeds in
+// testdata/fuzz/FuzzAgentFrame: the agent actions and visitor actions an
+// agent may not use): the same promises, with the answers an agent gets.
+func FuzzAgentFrame(f *testing.F) {
+	f.Add(`{"action":"presence","state":"away"}`)
+	f.Add(`{"action":"typing","conversationId":"v06h2jr6gxdgdf9p4m9gzfqpd84","state":"start"}`)
+	f.Add(`{"action":"sendMessage","clientMessageId":"x","text":"as an agent"}`)
+	f.Add(`{"action":"ping"}`)
+	h := newHarness(f)
+	tn := h.tenant(f)
+	auth := h.ConnectAgent(f, tn.ID, "keyF", "Fuzz", "consoleF")
+	var base events.APIGatewayWebsocketProxyRequest
+	testaws.LoadEvent(f, "ws-default.json", &base)
+	base.RequestContext.ConnectionID, base.RequestContext.Authorizer = "consoleF", auth
+	types := []string{"error", "pong", "presence"}
+	f.Fuzz(func(t *testing.T, body string) { checkFrame(t, h, base, body, types) })
+}
+
+// checkFrame sends one frame body on the connection of base and checks the
+// promises of FuzzFrame: a 200, at most one answer of the given types, error
+// codes of the contract, no text and no error in the logs.
+func checkFrame(t *testing.T, h *harness, base events.APIGatewayWebsocketProxyRequest, body string, types []string) {
 	codes := []string{"invalid", "too_large", "rate_limited", "unauthorized"}
-	f.Fuzz(func(t *testing.T, body string) {
-		before, logged := len(h.Mgmt.Frames("connF")), len(h.logs.String())
-		req := base
-		req.Body = body
-		res, err := h.Msg.Handle(context.Background(), req)
-		if err != nil || res.StatusCode != 200 {
-			t.Fatalf("%q: %d %v", body, res.StatusCode, err)
+	conn := base.RequestContext.ConnectionID
+	before, logged := len(h.Mgmt.Frames(conn)), len(h.logs.String())
+	req := base
+	req.Body = body
+	res, err := h.Msg.Handle(context.Background(), req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("%q: %d %v", body, res.StatusCode, err)
+	}
+	answers := h.Mgmt.Frames(conn)[before:]
+	if len(answers) > 1 {
+		t.Fatalf("%q: %d answers", body, len(answers))
+	}
+	for _, a := range answers {
+		var fr struct {
+			Type string `json:"type"`
+			Code string `json:"code"`
 		}
-		answers := h.Mgmt.Frames("connF")[before:]
-		if len(answers) > 1 {
-			t.Fatalf("%q: %d answers", body, len(answers))
+		if err := json.Unmarshal([]byte(a), &fr); err != nil || !slices.Contains(types, fr.Type) {
+			t.Fatalf("%q answered %s", body, a)
 		}
-		for _, a := range answers {
-			var fr struct {
-				Type string `json:"type"`
-				Code string `json:"code"`
-			}
-			if err := json.Unmarshal([]byte(a), &fr); err != nil || !slices.Contains(types, fr.Type) {
-				t.Fatalf("%q answered %s", body, a)
-			}
-			if fr.Type == "error" && !slices.Contains(codes, fr.Code) {
-				t.Fatalf("%q answered %s", body, a)
-			}
+		if fr.Type == "error" && !slices.Contains(codes, fr.Code) {
+			t.Fatalf("%q answered %s", body, a)
 		}
-		logs := h.logs.String()[logged:]
-		var f struct {
-			Text *string `json:"text"`
-		}
-		if json.Unmarshal([]byte(body), &f) == nil && f.Text != nil && len(strings.TrimSpace(*f.Text)) >= 8 &&
-			strings.Contains(logs, *f.Text) {
-			t.Fatalf("the log holds the text of %q: %s", body, logs)
-		}
-		if strings.Contains(logs, `"level":"ERROR"`) {
-			t.Fatalf("%q logged an error: %s", body, logs)
-		}
-	})
+	}
+	logs := h.logs.String()[logged:]
+	var f struct {
+		Text *string `json:"text"`
+	}
+	if json.Unmarshal([]byte(body), &f) == nil && f.Text != nil && len(strings.TrimSpace(*f.Text)) >= 8 &&
+		strings.Contains(logs, *f.Text) {
+		t.Fatalf("the log holds the text of %q: %s", body, logs)
+	}
+	if strings.Contains(logs, `"level":"ERROR"`) {
+		t.Fatalf("%q logged an error: %s", body, logs)
+	}
 }

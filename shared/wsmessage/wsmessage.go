@@ -237,14 +237,23 @@ func (h *Handler) typing(ctx context.Context, p *pusher.Pusher, id wsconn.Identi
 		return err
 	}
 	frame := frames.Typing{Type: "typing", Author: chat.Author{Kind: chat.AuthorVisitor}, State: f.State}
+	if err := sendAll(ctx, p, conns, connID, frame); err != nil {
+		return err
+	}
+	return h.typingToAgents(ctx, p, id, frame)
+}
+
+// sendAll sends a frame to a visitor's connections but skip. A gone one is
+// left for dispatch to remove (typing is not worth a write).
+func sendAll(ctx context.Context, p *pusher.Pusher, conns []chat.Connection, skip string, frame any) error {
 	for _, c := range conns {
-		if c.ID != connID {
+		if c.ID != skip {
 			if err := p.Send(ctx, c.ID, frame); err != nil && !errors.Is(err, pusher.ErrGone) {
 				return err
 			}
 		}
 	}
-	return h.typingToAgents(ctx, p, id, frame)
+	return nil
 }
 
 func (h *Handler) history(ctx context.Context, id wsconn.Identity, f frame) any {
