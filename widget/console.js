@@ -262,9 +262,10 @@
     if (state.agentsLoading) { state.agentsAgain = true; return; }
     state.agentsLoading = true;
     var gen = state.gen;
-    pages('/v1/agents?limit=100', 5).then(function (items) {
+    // One page: a tenant has few agents (the route takes no query).
+    call('GET', '/v1/agents').then(function (j) {
       if (gen !== state.gen) { return; }
-      state.agents = items;
+      state.agents = j.items || [];
       ownState();
       renderAgents();
       render();
@@ -449,6 +450,7 @@
       ul.appendChild(el('li', 'empty', state.ws || all.length ? 'No open conversations here.' : 'Connect with an API key.'));
     }
     list.forEach(function (c) { ul.appendChild(row(c)); });
+    $('thread-typing').textContent = (state.selected && state.typingNow[state.selected]) || '';
   }
 
   function row(c) {
