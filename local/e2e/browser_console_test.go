@@ -123,7 +123,20 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 	ctx := browser(t)
 
 	ana := openConsole(t, ctx, s, ten.APIKey, "Ana")
+	before := map[string]bool{}
+	for _, id := range s.WebSocket().ConnectionIDs() {
+		before[id] = true
+	}
 	ben := openConsole(t, ctx, s, benKey, "Ben")
+	var benConn []string
+	for _, id := range s.WebSocket().ConnectionIDs() {
+		if !before[id] {
+			benConn = append(benConn, id)
+		}
+	}
+	if len(benConn) != 1 {
+		t.Fatalf("new connections when Ben connected: %v", benConn)
+	}
 	demo := openWidget(t, ctx, s, ten.WidgetKey, false)
 	defer func() {
 		if t.Failed() {
@@ -317,6 +330,22 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 	if n := evalJS[int](t, ben, inboxReads); n != readsBen {
 		t.Errorf("Ben's console read the conversation list %d times after connecting (%d on connect)", n-readsBen, readsBen)
 	}
+
+	// The server drops Ben's socket: his console reconnects with a new token,
+	// reads the inbox again, and events flow again.
+	tokens := `performance.getEntriesByType('resource').filter(function (e) { return e.name.indexOf('/v1/agent-tokens') >= 0; }).length`
+	if n := evalJS[int](t, ben, tokens); n != 1 {
+		t.Fatalf("Ben's console asked for %d tokens before the drop", n)
+	}
+	if st := manage(t, s, "DELETE", benConn[0], ""); st != http.StatusNoContent {
+		t.Fatalf("drop Ben's connection: %d", st)
+	}
+	do(ben, "Ben's console reconnects",
+		waitJS(fmt.Sprintf(`%s === 2 && document.getElementById('conn-state').getAttribute('data-state') === 'online'`, tokens), live),
+		waitJS(fmt.Sprintf(`%s === %d`, inboxReads, readsBen+1), live),
+	)
+	v2.sendMessage(t, "Still there?")
+	do(ben, "an event after the reconnect", waitJS(rowPart(conv2, ".preview")+` === 'Still there?'`, live))
 }
 
 // waitAPI polls check (of the admin API) until it returns nil, for up to 10
