@@ -318,7 +318,12 @@
       if (state.selected && !fresh[state.selected]) { endThread('Conversation closed'); }
       render();
       renderThreadHead();
-    }, function (e) { notice(e.message); });
+    }, function (e) {
+      // Without the list the inbox shows only what events bring: read again
+      // a little later (on this connection only).
+      notice(e.message);
+      setTimeout(function () { if (gen === state.gen) { loadInbox(gen); } }, 5000);
+    });
   }
 
   // merge returns the conversation c as the server sent it, keeping what this

@@ -224,8 +224,9 @@
     if (load().identified) { identifyEl.style.display = 'none'; }
   }
 
-  // buildOfflineForm: what the panel shows instead of the composer when no
-  // agent is online and the visitor has no conversation yet.
+  // buildOfflineForm: what the panel shows, above the composer and in place of
+  // the empty log and the identify form, when no agent is online and the
+  // visitor has no conversation yet.
   function buildOfflineForm() {
     offlineEl = el('form', { id: 'lsb-offline', novalidate: '' });
     offlineEl.appendChild(el('p', null, "We're away right now. Leave a message and we'll reply by email."));
