@@ -29,7 +29,7 @@ var ErrInvalid = errors.New("invalid or expired visitor token")
 // Claims are what a token says.
 type Claims struct {
 	TenantID  string `json:"t"`
-	VisitorID string `json:"v"`
+	VisitorID string `json:"v,omitempty"`
 	ExpiresAt int64  `json:"exp"`
 	// TenantVersion is the tenant's settings version when the session was
 	// made (chat.Tenant.Version; 0 in tokens from before it was kept).
