@@ -4,8 +4,8 @@
  *
  * Connect asks for an agent token (POST /v1/agent-tokens) and opens the
  * WebSocket with it; a closed socket reconnects with a new token, with backoff.
- * The inbox is read once per connection and then kept current by the socket's
- * events (no polling): new messages move their conversation to the top,
+ * The inbox is read when a connection opens (and once more a second later, as
+ * the contract asks) and then kept current by the socket's events (no polling): new messages move their conversation to the top,
  * assignment and closing update or remove rows, visitors' typing shows live.
  * The API key is kept in sessionStorage only; nothing here logs it, a token or
  * a message's text.
@@ -18,6 +18,10 @@
   var MAX_BACKOFF_MS = 10 * 1000;
   var AGENTS_MS = 60 * 1000;        // agents list (and relative times) refresh at most this often otherwise
   var INBOX_PAGES = 5;              // pages of 100 read on connect
+  // Dispatch keeps a tenant's list of consoles for a second
+  // (dispatch.AgentsCacheTTL): a new connection may miss that second's events,
+  // so the inbox is read when the socket opens and once more after it.
+  var CATCH_UP_MS = 1500;
   var TYPING_SHOW_MS = 6 * 1000;    // a visitor's "is typing" without a stop fades after this
   var TYPING_EVERY_MS = 3 * 1000;   // our own typing "start" at most this often
   var TYPING_IDLE_MS = 4 * 1000;    // our own typing "stop" after this long without a key
@@ -173,6 +177,11 @@
         loadInbox(gen);
         loadAgents();
         if (state.selected) { loadMessages(); }
+        setTimeout(function () {
+          if (gen !== state.gen) { return; }
+          loadInbox(gen);
+          if (state.selected) { loadMessages(); }
+        }, CATCH_UP_MS);
       };
       ws.onmessage = function (ev) {
         if (state.ws !== ws) { return; }
@@ -301,8 +310,8 @@
 
   // ---------------------------------------------------------------- inbox
 
-  // loadInbox reads the open conversations once per connection. Rows that
-  // events brought while it read are kept, and a newer last message known from
+  // loadInbox reads the open conversations (when a connection opens, and once
+  // more after CATCH_UP_MS). Rows that events brought while it read are kept, and a newer last message known from
   // an event wins over the list's.
   function loadInbox(gen) {
     var started = Date.now();
