@@ -150,8 +150,13 @@ func (s *Store) AssignConversation(ctx context.Context, tenantID, convID, agentI
 	if err != nil {
 		return nil, wrap("assign conversation", err)
 	}
+	return conversationOf(res.Attributes, tenantID)
+}
+
+// conversationOf decodes a conversation item a write returned.
+func conversationOf(item map[string]types.AttributeValue, tenantID string) (*chat.Conversation, error) {
 	var it conversationItem
-	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return nil, wrap("unmarshal conversation", err)
 	}
 	it.Conversation.TenantID = tenantID

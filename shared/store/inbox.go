@@ -71,12 +71,10 @@ func (s *Store) SetConversationStatus(ctx context.Context, tenantID, convID, sta
 	if err != nil {
 		return nil, wrap("set conversation status", err)
 	}
-	var it conversationItem
-	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
-		return nil, wrap("unmarshal conversation", err)
+	cv, err := conversationOf(res.Attributes, tenantID)
+	if err != nil {
+		return nil, err
 	}
-	it.Conversation.TenantID = tenantID
-	cv := &it.Conversation
 
 	open := attrName(chat.Contact{}, "OpenConversationID")
 	in := &dynamodb.UpdateItemInput{

@@ -163,19 +163,26 @@ func allow(principal, methodArn string, vars map[string]any) events.APIGatewayCu
 	}
 }
 
-// Route records a connection on $connect and removes it on $disconnect.
+// Route records a connection on $connect and removes it on $disconnect: a
+// visitor's under its contact, an agent's console under the tenant's agents.
 func (h *Handler) Route(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	rc := req.RequestContext
 	id, err := IdentityOf(rc)
 	if err != nil {
 		return events.APIGatewayProxyResponse{StatusCode: http.StatusUnauthorized}, nil
 	}
-	log := h.Log.With("tenantId", id.TenantID, "connectionId", rc.ConnectionID)
-	if id.IsAgent() {
-		return h.routeAgent(ctx, log, id, rc)
+	if rc.EventType != "CONNECT" && rc.EventType != "DISCONNECT" {
+		return events.APIGatewayProxyResponse{StatusCode: http.StatusBadRequest}, nil
 	}
-	switch rc.EventType {
-	case "CONNECT":
+	log := h.Log.With("tenantId", id.TenantID, "connectionId", rc.ConnectionID)
+	connect, now := rc.EventType == "CONNECT", h.Store.Now()
+	switch {
+	case id.IsAgent() && connect:
+		err = h.Store.PutAgentConnection(ctx, &chat.AgentConnection{ID: rc.ConnectionID, TenantID: id.TenantID,
+			AgentID: id.AgentID, AgentName: id.AgentName, ConnectedAt: now})
+	case id.IsAgent():
+		err = h.Store.DeleteAgentConnection(ctx, id.TenantID, rc.ConnectionID)
+	case connect:
 		// The authorizer checked the erasure list, but an erasure may have
 		// completed since: a connection of an erased visitor is refused, and
 		// leaves no record the erasure would not find.
@@ -184,38 +191,15 @@ func (h *Handler) Route(ctx context.Context, req events.APIGatewayWebsocketProxy
 			log.InfoContext(ctx, "erased visitor's connection refused")
 			return events.APIGatewayProxyResponse{StatusCode: http.StatusForbidden}, nil
 		}
-		if err != nil {
-			break
+		if err == nil {
+			err = h.Store.PutConnection(ctx, &chat.Connection{ID: rc.ConnectionID, TenantID: id.TenantID,
+				ContactID: id.VisitorID, ConnectedAt: now})
 		}
-		err = h.Store.PutConnection(ctx, &chat.Connection{ID: rc.ConnectionID, TenantID: id.TenantID,
-			ContactID: id.VisitorID, ConnectedAt: h.Store.Now()})
-	case "DISCONNECT":
+	default:
 		err = h.Store.DeleteConnection(ctx, id.TenantID, id.VisitorID, rc.ConnectionID)
-	default:
-		return events.APIGatewayProxyResponse{StatusCode: http.StatusBadRequest}, nil
 	}
 	if err != nil {
-		log.ErrorContext(ctx, "connection record", "eventType", rc.EventType, "error", err)
-		return events.APIGatewayProxyResponse{StatusCode: http.StatusInternalServerError}, nil
-	}
-	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
-}
-
-// routeAgent records an agent's console connection on $connect (online) and
-// removes it on $disconnect.
-func (h *Handler) routeAgent(ctx context.Context, log *slog.Logger, id Identity, rc events.APIGatewayWebsocketProxyRequestContext) (events.APIGatewayProxyResponse, error) {
-	var err error
-	switch rc.EventType {
-	case "CONNECT":
-		err = h.Store.PutAgentConnection(ctx, &chat.AgentConnection{ID: rc.ConnectionID, TenantID: id.TenantID,
-			AgentID: id.AgentID, AgentName: id.AgentName, ConnectedAt: h.Store.Now()})
-	case "DISCONNECT":
-		err = h.Store.DeleteAgentConnection(ctx, id.TenantID, rc.ConnectionID)
-	default:
-		return events.APIGatewayProxyResponse{StatusCode: http.StatusBadRequest}, nil
-	}
-	if err != nil {
-		log.ErrorContext(ctx, "agent connection record", "eventType", rc.EventType, "error", err)
+		log.ErrorContext(ctx, "connection record", "eventType", rc.EventType, "agent", id.IsAgent(), "error", err)
 		return events.APIGatewayProxyResponse{StatusCode: http.StatusInternalServerError}, nil
 	}
 	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
