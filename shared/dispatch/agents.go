@@ -26,7 +26,8 @@ type Agents struct {
 
 // AgentsCacheTTL is how long an instance keeps a tenant's live consoles: a
 // busy tenant's messages would otherwise read its agents' one partition with
-// each batch of every instance (docs/SCALE.md). A console that connects gets
+// each batch of every instance (docs/ARCHITECTURE.md, "The agents' live
+// inbox"). A console that connects gets
 // events at most this much later; it reads the inbox again after it, so
 // nothing falls between (docs/CONTRACT.md).
 const AgentsCacheTTL = time.Second

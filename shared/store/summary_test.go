@@ -8,13 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/livesupportbot/backend/local/streamevent"
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/retention"
 	"github.com/livesupportbot/backend/shared/store"
 )
 
@@ -131,5 +134,55 @@ func TestRecordLastMessage_HeldSummaryStaysHeld(t *testing.T) {
 	}
 	if sum, err = st.RecordLastMessage(ctx, m2); err != nil || sum.Unread != 2 {
 		t.Fatalf("a repeated message on a held summary: %+v %v", sum, err)
+	}
+}
+
+// TestChangedConversation_TellsWhatAgentsSeeOnly: a conversation's stream
+// records are an inbox event when it opens or its status, assignee or
+// visitor's name changes; a touch (activity alone, once a minute with every
+// busy conversation) and other items' records are not.
+func TestChangedConversation_TellsWhatAgentsSeeOnly(t *testing.T) {
+	ctx := context.Background()
+	tt := testaws.NewTables(t)
+	now := time.Now().UTC()
+	st := tt.Store().WithClock(func() time.Time { return now })
+	tid, v := ids.New(ids.Tenant), ids.New(ids.Contact)
+	_, convID, err := st.OpenConversation(ctx, tid, v, chat.ChannelWidget, retention.Defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk := store.ConversationPK(tid, convID)
+	meta := func() map[string]types.AttributeValue { return rawItem(t, tt, tt.Data, pk, store.SKMeta) }
+	record := func(name string, old, nw map[string]types.AttributeValue) events.DynamoDBEventRecord {
+		var r events.DynamoDBEventRecord
+		r.EventName = name
+		r.Change.Keys = streamevent.Image(testaws.Key(pk, store.SKMeta))
+		r.Change.OldImage, r.Change.NewImage = streamevent.Image(old), streamevent.Image(nw)
+		return r
+	}
+	opened := meta()
+	if cv, err := store.ChangedConversation(record("INSERT", nil, opened)); err != nil || cv == nil || cv.ID != convID || cv.TenantID != tid {
+		t.Fatalf("an opening: %+v %v", cv, err)
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := st.TouchConversation(ctx, tid, convID, now, now.Add(time.Hour), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	touched := meta()
+	if touched["GSI1SK"].(*types.AttributeValueMemberS).Value == opened["GSI1SK"].(*types.AttributeValueMemberS).Value {
+		t.Fatal("the touch did not move the conversation")
+	}
+	if cv, err := store.ChangedConversation(record("MODIFY", opened, touched)); err != nil || cv != nil {
+		t.Fatalf("a touch: %+v %v", cv, err)
+	}
+	if _, err := st.AssignConversation(ctx, tid, convID, "key1"); err != nil {
+		t.Fatal(err)
+	}
+	assigned := meta()
+	if cv, err := store.ChangedConversation(record("MODIFY", touched, assigned)); err != nil || cv == nil || cv.AssigneeID != "key1" {
+		t.Fatalf("an assignment: %+v %v", cv, err)
+	}
+	if cv, err := store.ChangedConversation(record("REMOVE", assigned, nil)); err != nil || cv != nil {
+		t.Fatalf("a removal: %+v %v", cv, err)
 	}
 }

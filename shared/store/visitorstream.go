@@ -36,47 +36,40 @@ func ChangedConversation(rec events.DynamoDBEventRecord) (*chat.Conversation, er
 	if !ok || sk.DataType() != events.DataTypeString || sk.String() != SKMeta {
 		return nil, nil
 	}
-	pk, ok := rec.Change.Keys["PK"]
-	if !ok || pk.DataType() != events.DataTypeString {
-		return nil, nil
-	}
-	decode := func(img map[string]events.DynamoDBAttributeValue) (*conversationItem, error) {
-		m, err := FromStreamImage(img)
-		if err != nil {
-			return nil, err
-		}
-		var it conversationItem
-		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return nil, fmt.Errorf("unmarshal conversation image: %w", err)
-		}
-		it.Conversation.TenantID = TenantOfKey(pk.String())
-		return &it, nil
-	}
 	switch rec.EventName {
 	case string(events.DynamoDBOperationTypeInsert):
+		return conversationImage(rec.Change.NewImage)
 	case string(events.DynamoDBOperationTypeModify):
-		old, err := decode(rec.Change.OldImage)
-		if err != nil {
+		o, err := conversationImage(rec.Change.OldImage)
+		if err != nil || o == nil {
 			return nil, err
 		}
-		nw, err := decode(rec.Change.NewImage)
-		if err != nil {
+		n, err := conversationImage(rec.Change.NewImage)
+		if err != nil || n == nil {
 			return nil, err
 		}
-		o, n := old.Conversation, nw.Conversation
 		if o.Status == n.Status && o.AssigneeID == n.AssigneeID && o.ContactName == n.ContactName && o.ContactEmail == n.ContactEmail {
 			return nil, nil
 		}
-		return &nw.Conversation, nil
-	default:
-		return nil, nil
+		return n, nil
 	}
-	it, err := decode(rec.Change.NewImage)
+	return nil, nil
+}
+
+// conversationImage decodes a conversation from a stream image (nil for an
+// item of another entity).
+func conversationImage(img map[string]events.DynamoDBAttributeValue) (*chat.Conversation, error) {
+	m, err := FromStreamImage(img)
 	if err != nil {
 		return nil, err
+	}
+	var it conversationItem
+	if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+		return nil, fmt.Errorf("unmarshal conversation image: %w", err)
 	}
 	if it.Entity != "conversation" {
 		return nil, nil
 	}
+	it.Conversation.TenantID = TenantOfKey(it.PK)
 	return &it.Conversation, nil
 }
