@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
@@ -749,10 +750,10 @@ func (s *Store) ClaimSlackState(ctx context.Context, tenantID, nonce string, sta
 	if err != nil {
 		return false, wrap("marshal slack state", err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(PK)")})
-	if isConditionFailed(err) {
-		return false, nil
-	}
-	return err == nil, wrap("put slack state", err)
+	// This claim's own mark: the SDK's resend of this write (after a lost
+	// answer) finds it and is this claim; a second use of the link writes
+	// another mark and is refused.
+	item["claim"] = str(ids.Secret(12))
+	fresh, err := s.putNew(ctx, item)
+	return fresh, wrap("put slack state", err)
 }
