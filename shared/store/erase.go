@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
@@ -68,31 +67,22 @@ func (h *Holdings) all() []heldItem {
 	return append(append([]heldItem(nil), h.contacts...), h.conversations...)
 }
 
-// queryPartition reads every item of one partition (live ones only when live).
-func (s *Store) queryPartition(ctx context.Context, table, pk string, live bool) ([]heldItem, error) {
-	name := s.data
+// queryPartition reads the items of one partition whose sort key starts with
+// prefix ("": all of them; live ones only when live), strongly consistent: an
+// erasure must find what an earlier step of it wrote.
+func (s *Store) queryPartition(ctx context.Context, table, pk, prefix string, live bool) ([]heldItem, error) {
+	in := s.prefixQuery(pk, prefix, live)
 	if table == TableArchive {
-		name = s.archive
+		in.TableName = aws.String(s.archive)
 	}
-	in := &dynamodb.QueryInput{
-		TableName: aws.String(name), KeyConditionExpression: aws.String("PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
-		ConsistentRead:            aws.Bool(true),
-	}
-	if live {
-		in.FilterExpression = aws.String(LiveFilter)
-		in.ExpressionAttributeValues[":now"] = s.nowValue()
-	}
+	in.ConsistentRead = aws.Bool(true)
 	var out []heldItem
-	pg := dynamodb.NewQueryPaginator(s.db, in)
-	for pg.HasMorePages() {
-		res, err := pg.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("query %s partition: %w", table, err)
-		}
-		for _, m := range res.Items {
-			out = append(out, heldItem{table: table, attrs: m})
-		}
+	err := s.queryAll(ctx, in, func(m map[string]types.AttributeValue) error {
+		out = append(out, heldItem{table: table, attrs: m})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query %s partition: %w", table, err)
 	}
 	return out, nil
 }
@@ -106,14 +96,14 @@ func (s *Store) SubjectHoldings(ctx context.Context, tenantID string, contactIDs
 	var users []heldItem
 	for _, c := range contactIDs {
 		for _, table := range []string{TableData, TableArchive} {
-			items, err := s.queryPartition(ctx, table, ContactPK(tenantID, c), live)
+			items, err := s.queryPartition(ctx, table, ContactPK(tenantID, c), "", live)
 			if err != nil {
 				return nil, err
 			}
 			for _, it := range items {
 				h.note(it, convs)
 				if pk := channelUserLookup(tenantID, it); pk != "" {
-					found, err := s.queryPartition(ctx, TableData, pk, live)
+					found, err := s.queryPartition(ctx, TableData, pk, "", live)
 					if err != nil {
 						return nil, err
 					}
@@ -132,7 +122,7 @@ func (s *Store) SubjectHoldings(ctx context.Context, tenantID string, contactIDs
 	sort.Strings(h.ConversationIDs)
 	for _, v := range h.ConversationIDs {
 		for _, table := range []string{TableData, TableArchive} {
-			items, err := s.queryPartition(ctx, table, ConversationPK(tenantID, v), live)
+			items, err := s.queryPartition(ctx, table, ConversationPK(tenantID, v), "", live)
 			if err != nil {
 				return nil, err
 			}

@@ -34,7 +34,12 @@ func (s *Store) prefixQuery(pk, prefix string, live bool) *dynamodb.QueryInput {
 // queryEach calls fn for every item of a partition whose SK starts with prefix,
 // hiding expired items when live is set.
 func (s *Store) queryEach(ctx context.Context, pk, prefix string, live bool, fn func(map[string]types.AttributeValue) error) error {
-	p := dynamodb.NewQueryPaginator(s.db, s.prefixQuery(pk, prefix, live))
+	return s.queryAll(ctx, s.prefixQuery(pk, prefix, live), fn)
+}
+
+// queryAll calls fn for every item of every page of a Query.
+func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, fn func(map[string]types.AttributeValue) error) error {
+	p := dynamodb.NewQueryPaginator(s.db, in)
 	for p.HasMorePages() {
 		res, err := p.NextPage(ctx)
 		if err != nil {

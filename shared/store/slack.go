@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -308,17 +309,16 @@ func (s *Store) StripSlackMemberProfiles(ctx context.Context, tenantID string) (
 	in := s.prefixQuery(SlackPK(tenantID), prefSlackMember, false)
 	in.FilterExpression = aws.String(legacyFilter)
 	in.ExpressionAttributeNames = legacyNames()
-	p := dynamodb.NewQueryPaginator(s.db, in)
-	for p.HasMorePages() {
-		res, err := p.NextPage(ctx)
-		if err != nil {
-			return 0, wrap("query slack members", err)
+	err := s.queryAll(ctx, in, func(m map[string]types.AttributeValue) error {
+		var it slackMemberRead
+		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+			return fmt.Errorf("unmarshal slack member: %w", err)
 		}
-		var page []slackMemberRead
-		if err := attributevalue.UnmarshalListOfMaps(res.Items, &page); err != nil {
-			return 0, wrap("unmarshal slack members", err)
-		}
-		legacy = append(legacy, page...)
+		legacy = append(legacy, it)
+		return nil
+	})
+	if err != nil {
+		return 0, wrap("query slack members", err)
 	}
 	n := 0
 	for i := range legacy {

@@ -36,7 +36,7 @@ func (s *Store) ResolveSubject(ctx context.Context, tenantID string, subject *ch
 		return s.channelContact(ctx, tenantID, subject.Channel, subject.ExternalID)
 	}
 	var out []string
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+	err := s.queryAll(ctx, &dynamodb.QueryInput{
 		TableName: aws.String(s.data), IndexName: aws.String("GSI1"),
 		KeyConditionExpression: aws.String("GSI1PK = :e AND begins_with(GSI1SK, :c)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -44,17 +44,14 @@ func (s *Store) ResolveSubject(ctx context.Context, tenantID string, subject *ch
 			":c": &types.AttributeValueMemberS{Value: "CONTACT#"},
 		},
 		ProjectionExpression: aws.String("GSI1SK"),
+	}, func(m map[string]types.AttributeValue) error {
+		if v, ok := m["GSI1SK"].(*types.AttributeValueMemberS); ok {
+			out = append(out, strings.TrimPrefix(v.Value, "CONTACT#"))
+		}
+		return nil
 	})
-	for p.HasMorePages() {
-		res, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, wrap("query contacts by email", err)
-		}
-		for _, m := range res.Items {
-			if v, ok := m["GSI1SK"].(*types.AttributeValueMemberS); ok {
-				out = append(out, strings.TrimPrefix(v.Value, "CONTACT#"))
-			}
-		}
+	if err != nil {
+		return nil, wrap("query contacts by email", err)
 	}
 	sort.Strings(out)
 	return slices.Compact(out), nil
@@ -138,7 +135,7 @@ func (s *Store) AddSubjectItems(ctx context.Context, h *Holdings, tenantID strin
 	if pk == "" {
 		return nil
 	}
-	pointers, err := s.queryPrefix(ctx, pk, memberPointerPrefix(sk), live)
+	pointers, err := s.queryPartition(ctx, TableData, pk, memberPointerPrefix(sk), live)
 	if err != nil {
 		return err
 	}
@@ -164,23 +161,4 @@ func (s *Store) AddSubjectItems(ctx context.Context, h *Holdings, tenantID strin
 	}
 	h.contacts = append(h.contacts, heldItem{table: TableData, attrs: res.Item})
 	return nil
-}
-
-// queryPrefix reads the items of a Data partition whose sort key begins with
-// prefix (live ones only when live), strongly consistent: an erasure must
-// find what an earlier step of it wrote.
-func (s *Store) queryPrefix(ctx context.Context, pk, prefix string, live bool) ([]heldItem, error) {
-	in := s.prefixQuery(pk, prefix, live)
-	in.ConsistentRead = aws.Bool(true)
-	var out []heldItem
-	for pg := dynamodb.NewQueryPaginator(s.db, in); pg.HasMorePages(); {
-		res, err := pg.NextPage(ctx)
-		if err != nil {
-			return nil, wrap("query "+prefix, err)
-		}
-		for _, m := range res.Items {
-			out = append(out, heldItem{table: TableData, attrs: m})
-		}
-	}
-	return out, nil
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -127,19 +126,12 @@ func (s *Store) PurgeAccountItems(ctx context.Context, tenantID string) (int, er
 // purgeAPIKeys deletes the tenant's API keys: those in their own partitions,
 // listed in GSI1, and those still in the tenant's partition.
 func (s *Store) purgeAPIKeys(ctx context.Context, tenantID string) (int, error) {
-	var items []purgeItem
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{TableName: &s.data, IndexName: aws.String("GSI1"),
+	items, err := s.purgeQuery(ctx, &dynamodb.QueryInput{TableName: &s.data, IndexName: aws.String("GSI1"),
 		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: APIKeysIndexKey(tenantID)}},
 		ProjectionExpression:      aws.String("PK, SK, expiresAt")})
-	for p.HasMorePages() {
-		res, err := p.NextPage(ctx)
-		if err != nil {
-			return 0, wrap("query api keys", err)
-		}
-		for _, it := range res.Items {
-			items = append(items, purgeItem(it))
-		}
+	if err != nil {
+		return 0, err
 	}
 	old, err := s.purgeRead(ctx, TenantPK(tenantID), legacyPrefAPIKey)
 	if err != nil {
@@ -151,25 +143,18 @@ func (s *Store) purgeAPIKeys(ctx context.Context, tenantID string) (int, error) 
 // purgeRead reads the items of a partition of the Data table whose sort key
 // starts with prefix, with the attributes the purge needs.
 func (s *Store) purgeRead(ctx context.Context, pk, prefix string) ([]purgeItem, error) {
-	in := &dynamodb.QueryInput{TableName: &s.data, KeyConditionExpression: aws.String("PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
-		ProjectionExpression:      aws.String(purgeAttrs)}
-	if prefix != "" {
-		in.KeyConditionExpression = aws.String("PK = :pk AND begins_with(SK, :p)")
-		in.ExpressionAttributeValues[":p"] = &types.AttributeValueMemberS{Value: prefix}
-	}
+	in := s.prefixQuery(pk, prefix, false)
+	in.ProjectionExpression = aws.String(purgeAttrs)
+	return s.purgeQuery(ctx, in)
+}
+
+func (s *Store) purgeQuery(ctx context.Context, in *dynamodb.QueryInput) ([]purgeItem, error) {
 	var out []purgeItem
-	p := dynamodb.NewQueryPaginator(s.db, in)
-	for p.HasMorePages() {
-		res, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, wrap("query partition to purge", err)
-		}
-		for _, it := range res.Items {
-			out = append(out, purgeItem(it))
-		}
-	}
-	return out, nil
+	err := s.queryAll(ctx, in, func(it map[string]types.AttributeValue) error {
+		out = append(out, purgeItem(it))
+		return nil
+	})
+	return out, wrap("query items to purge", err)
 }
 
 // purgePartition deletes the items of partition pk whose sort key starts with
@@ -272,8 +257,7 @@ func (s *Store) purgeDelete(ctx context.Context, table string, it purgeItem) (in
 		in.ConditionExpression = aws.String("attribute_exists(expiresAt)")
 	}
 	res, err := s.db.DeleteItem(ctx, in)
-	var cf *types.ConditionalCheckFailedException
-	if errors.As(err, &cf) {
+	if isConditionFailed(err) {
 		return 0, nil // gone, held since, or a route of another tenant now
 	}
 	if err != nil {
