@@ -119,15 +119,8 @@ func (e *Eraser) run(ctx context.Context, p *processor, tenant *chat.Tenant, r *
 
 	// Suppress first: from here on the ingest paths and the archive refuse the
 	// subject's identities, so nothing re-creates what is being erased.
-	hashes, err := e.suppress(ctx, r, h)
-	if err != nil {
-		return step("suppress", err)
-	}
-	if len(hashes) > len(r.SubjectHashes) {
-		if err := st.UpdatePrivacyRequest(ctx, r.TenantID, r.ID, who, chat.PrivacyUpdate{SubjectHashes: hashes}); err != nil {
-			return step("record hashes", err)
-		}
-		r.SubjectHashes = hashes
+	if err := e.suppressAndRecord(ctx, r, h, who); err != nil {
+		return err
 	}
 	// Gather again now that every ingest path refuses the subject: a
 	// connection or page view admitted just before the suppression is found
@@ -136,14 +129,10 @@ func (e *Eraser) run(ctx context.Context, p *processor, tenant *chat.Tenant, r *
 	if h, err = gather(ctx, st, r, contacts, false); err != nil {
 		return step("gather", err)
 	}
-	if more, err := e.suppress(ctx, r, h); err != nil {
-		return step("suppress", err)
-	} else if len(more) != len(hashes) {
-		if err := st.UpdatePrivacyRequest(ctx, r.TenantID, r.ID, who, chat.PrivacyUpdate{SubjectHashes: more}); err != nil {
-			return step("record hashes", err)
-		}
-		r.SubjectHashes, hashes = more, more
+	if err := e.suppressAndRecord(ctx, r, h, who); err != nil {
+		return err
 	}
+	hashes := r.SubjectHashes
 
 	// Live connections are closed through the management API.
 	if e.Connections != nil {
@@ -254,6 +243,24 @@ func subjectIdentities(subject *chat.PrivacySubject, h *store.Holdings) identiti
 		*l = slices.Compact(*l)
 	}
 	return ids
+}
+
+// suppressAndRecord suppresses the subject's identities in h and records the
+// hashes of those new since the request's last record on it, so a retried
+// erasure neither suppresses twice nor forgets one.
+func (e *Eraser) suppressAndRecord(ctx context.Context, r *chat.PrivacyRequest, h *store.Holdings, who string) error {
+	hashes, err := e.suppress(ctx, r, h)
+	if err != nil {
+		return step("suppress", err)
+	}
+	if len(hashes) == len(r.SubjectHashes) { // suppress only adds to them
+		return nil
+	}
+	if err := e.Store.UpdatePrivacyRequest(ctx, r.TenantID, r.ID, who, chat.PrivacyUpdate{SubjectHashes: hashes}); err != nil {
+		return step("record hashes", err)
+	}
+	r.SubjectHashes = hashes
+	return nil
 }
 
 // suppress writes a suppression entry for each identifier of the subject not
