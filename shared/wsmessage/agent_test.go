@@ -14,7 +14,7 @@ import (
 	"github.com/livesupportbot/backend/shared/wsconn"
 )
 
-// inbox returns the frames of a connection of one type (and inbox event).
+// framesOf returns the frames of a connection of one type (and inbox event).
 func (h *harness) framesOf(tb testing.TB, connID, typ, event string) []map[string]any {
 	tb.Helper()
 	var out []map[string]any
