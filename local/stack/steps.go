@@ -48,7 +48,6 @@ type starter struct {
 	wsStage, httpStage string
 	work, rie          string
 	builds             *builds
-	probes             map[string][]byte
 }
 
 func (st *starter) readTemplate(context.Context) error {
@@ -450,11 +449,7 @@ func (st *starter) startEventSources(context.Context) error {
 // is not probed.
 func (st *starter) watchReadiness(context.Context) error {
 	s := st.s
-	st.probes = probeEvents(st.fns, st.wsAPIs)
-	s.probed = map[string]bool{}
-	for id := range st.probes {
-		s.probed[id] = true
-	}
+	s.probes = probeEvents(st.fns, st.wsAPIs)
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	s.onClose(func() { cancel(); <-done })
@@ -462,7 +457,7 @@ func (st *starter) watchReadiness(context.Context) error {
 		defer close(done)
 		var wg sync.WaitGroup
 		for id, p := range s.Functions {
-			probe, ok := st.probes[id]
+			probe, ok := s.probes[id]
 			if !ok {
 				continue // invoked by other functions only: its first invoke starts it
 			}
