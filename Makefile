@@ -33,7 +33,7 @@ run:
 	echo "[make run] compiling the local stack command"; \
 	mkdir -p $(LOCALSTACK_CACHE); \
 	go build -o $(LOCALSTACK_CACHE)/localstack ./local/cmd/localstack; \
-	exec $(LOCALSTACK_CACHE)/localstack $(LOCALSTACK_FLAGS)
+	exec $(LOCALSTACK_CACHE)/localstack
 
 ## run-clean: forget the local stack's cached builds (then run as the first time)
 run-clean:
