@@ -46,6 +46,10 @@ func Start(addr string) (*Server, error) {
 // Close stops the server.
 func (s *Server) Close() { s.srv.Close() }
 
+// AuthorizeURL is the consent page of Start's workspace (the app's
+// SLACK_AUTHORIZE_URL).
+func (s *Server) AuthorizeURL() string { return s.APIURL() + "oauth/v2/authorize" }
+
 // local serves the local stack's two pages; it reports whether it did.
 func (s *Server) local(w http.ResponseWriter, r *http.Request) bool {
 	switch r.URL.Path {

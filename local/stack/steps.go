@@ -117,7 +117,7 @@ func (st *starter) startFakes(context.Context) error {
 		"GOOGLE_CONSENT_URL": s.Google.AuthURL(), "GOOGLE_EXCHANGE_URL": s.Google.TokenURL(), "DIALOGFLOW_API_URL": s.Google.URL()}
 	if s.Slack != nil {
 		env["SLACK_API_URL"] = s.Slack.APIURL()
-		env["SLACK_AUTHORIZE_URL"] = s.Slack.APIURL() + "oauth/v2/authorize"
+		env["SLACK_AUTHORIZE_URL"] = s.Slack.AuthorizeURL()
 	}
 	for k, v := range st.o.Env {
 		env[k] = v
