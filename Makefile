@@ -13,6 +13,7 @@ export SAM_CLI_TELEMETRY := 0
 ## tools: the pinned Python tools (moto server, cfn-lint, SAM CLI, openapi-spec-validator) in a venv
 tools: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
+	@echo "[make tools] installing the Python tools (moto, cfn-lint, SAM CLI) into $(VENV): a few minutes the first time"
 	test -x $(VENV)/bin/pip || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -26,14 +27,11 @@ LOCALSTACK_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/livesupportbot/locals
 ## make passes to its child reaches it (not a `go run` in between), and it stops everything.
 run:
 	@export LOCALSTACK_STARTED=$$(date +%s.%N); \
-	if [ ! -f $(VENV)/.installed ] || [ requirements-dev.txt -nt $(VENV)/.installed ]; then \
-	  echo "[make run] installing the Python tools (moto, cfn-lint, SAM CLI) into $(VENV): a few minutes the first time"; \
-	fi; \
 	$(MAKE) --no-print-directory tools; \
 	echo "[make run] compiling the local stack command"; \
 	mkdir -p $(LOCALSTACK_CACHE); \
 	go build -o $(LOCALSTACK_CACHE)/localstack ./local/cmd/localstack; \
-	exec $(LOCALSTACK_CACHE)/localstack $(LOCALSTACK_FLAGS)
+	exec $(LOCALSTACK_CACHE)/localstack
 
 ## run-clean: forget the local stack's cached builds (then run as the first time)
 run-clean:

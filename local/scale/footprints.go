@@ -234,11 +234,11 @@ func AgentConnections(tenant string) []Access {
 }
 
 // WithSummaries is store.WithSummaries of conversations (one BatchGetItem,
-// each key a read of its own).
+// each key billed as its own GetItem: ReadConversation).
 func WithSummaries(tenant string, convs ...string) []Access {
 	var a []Access
 	for _, v := range convs {
-		a = append(a, data(store.ConversationPK(tenant, v), eventual, 0))
+		a = append(a, ReadConversation(tenant, v)...)
 	}
 	return a
 }

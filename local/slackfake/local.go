@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/livesupportbot/backend/local/fakeserver"
 )
 
 // LocalSigningSecret signs the Events API requests of the local stack's
@@ -31,22 +31,24 @@ const LocalSigningSecret = "localslacksigningsecret0123456789"
 //
 // The Web API is the tests' (chat.postMessage and the rest). Close stops it.
 func Start(addr string) (*Server, error) {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("slack fake: %w", err)
-	}
 	s := newServer("local-install-code")
 	s.reusableCode = true
 	s.ClientSecret = "localslackclientsecret0123" // the template allows letters and digits only
 	s.SigningSecret = LocalSigningSecret
 	s.AddUser(User{ID: "UAGENT01", Name: "alex", RealName: "Alex Agent", DisplayName: "Alex", Email: "alex@example.test"})
-	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}}
-	s.srv.Start()
+	var err error
+	if s.srv, err = fakeserver.Start("slackfake", addr, http.HandlerFunc(s.serve)); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
 // Close stops the server.
 func (s *Server) Close() { s.srv.Close() }
+
+// AuthorizeURL is the consent page of Start's workspace (the app's
+// SLACK_AUTHORIZE_URL).
+func (s *Server) AuthorizeURL() string { return s.APIURL() + "oauth/v2/authorize" }
 
 // local serves the local stack's two pages; it reports whether it did.
 func (s *Server) local(w http.ResponseWriter, r *http.Request) bool {

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/livesupportbot/backend/local/fakeserver"
 )
 
 // User is a workspace member as users.list returns it.
@@ -92,8 +94,7 @@ type Server struct {
 func New(tb testing.TB) *Server {
 	tb.Helper()
 	s := newServer("code-" + strconv.Itoa(len(tb.Name())))
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	tb.Cleanup(s.srv.Close)
+	s.srv = fakeserver.New(tb, http.HandlerFunc(s.serve))
 	return s
 }
 

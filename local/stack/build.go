@@ -20,7 +20,6 @@ type builds struct {
 	done chan struct{}
 	err  error
 	bins map[string]string // function id -> its bootstrap
-	stop context.CancelFunc
 }
 
 // wait returns once every build finished (or failed).
@@ -55,7 +54,7 @@ func (st *starter) startBuilds(context.Context) error {
 	st.rie = filepath.Join(st.work, "aws-lambda-rie")
 	todo := st.selected()
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &builds{done: make(chan struct{}), bins: map[string]string{}, stop: cancel}
+	b := &builds{done: make(chan struct{}), bins: map[string]string{}}
 	st.builds = b
 	s.onClose(func() { cancel(); <-b.done })
 	go func() {

@@ -111,7 +111,7 @@ type Stack struct {
 	stall     *stall
 	motoProxy *serialTransport
 	ready     chan struct{}
-	probed    map[string]bool    // the functions the readiness probe starts
+	probes    map[string][]byte  // by function, the readiness probe's event (probeEvents)
 	mappings  []*streams.Mapping // the stream mappings, for their lag
 	cleanups  []func()           // what each step started, undone backwards by Close
 	once      sync.Once
@@ -207,7 +207,7 @@ func (s *Stack) healthz(w http.ResponseWriter, r *http.Request) {
 func (s *Stack) ColdStarts() map[string]time.Duration {
 	out := map[string]time.Duration{}
 	for id, p := range s.Functions {
-		if !s.probed[id] {
+		if _, probed := s.probes[id]; !probed {
 			continue // not started before its first invoke
 		}
 		if d := p.AwaitInits(1, time.Second); len(d) > 0 {

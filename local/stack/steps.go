@@ -48,7 +48,6 @@ type starter struct {
 	wsStage, httpStage string
 	work, rie          string
 	builds             *builds
-	probes             map[string][]byte
 }
 
 func (st *starter) readTemplate(context.Context) error {
@@ -118,7 +117,7 @@ func (st *starter) startFakes(context.Context) error {
 		"GOOGLE_CONSENT_URL": s.Google.AuthURL(), "GOOGLE_EXCHANGE_URL": s.Google.TokenURL(), "DIALOGFLOW_API_URL": s.Google.URL()}
 	if s.Slack != nil {
 		env["SLACK_API_URL"] = s.Slack.APIURL()
-		env["SLACK_AUTHORIZE_URL"] = s.Slack.APIURL() + "oauth/v2/authorize"
+		env["SLACK_AUTHORIZE_URL"] = s.Slack.AuthorizeURL()
 	}
 	for k, v := range st.o.Env {
 		env[k] = v
@@ -450,11 +449,7 @@ func (st *starter) startEventSources(context.Context) error {
 // is not probed.
 func (st *starter) watchReadiness(context.Context) error {
 	s := st.s
-	st.probes = probeEvents(st.fns, st.wsAPIs)
-	s.probed = map[string]bool{}
-	for id := range st.probes {
-		s.probed[id] = true
-	}
+	s.probes = probeEvents(st.fns, st.wsAPIs)
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	s.onClose(func() { cancel(); <-done })
@@ -462,7 +457,7 @@ func (st *starter) watchReadiness(context.Context) error {
 		defer close(done)
 		var wg sync.WaitGroup
 		for id, p := range s.Functions {
-			probe, ok := st.probes[id]
+			probe, ok := s.probes[id]
 			if !ok {
 				continue // invoked by other functions only: its first invoke starts it
 			}
