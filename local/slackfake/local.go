@@ -25,7 +25,7 @@ const LocalSigningSecret = "localslacksigningsecret0123456789"
 //     browser back to its redirect_uri with the code and the state (Slack's
 //     consent page, minus the consent); the code works for every install.
 //   - POST /local/reply (form or JSON: text, and optionally thread_ts, user)
-//     posts a thread reply as a Slack user to EventsURL, signed with
+//     posts a thread reply as a Slack user to the events URL (SetEventsURL), signed with
 //     SigningSecret as Slack signs it; without thread_ts it answers the
 //     thread opened last. It answers with the stack's status and body.
 //
@@ -79,7 +79,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, back.String(), http.StatusFound)
 }
 
-// userReply posts a Slack user's thread reply to EventsURL as an Events API
+// userReply posts a Slack user's thread reply to the events URL as an Events API
 // message event.
 func (s *Server) userReply(w http.ResponseWriter, r *http.Request) {
 	in := struct {
@@ -102,7 +102,7 @@ func (s *Server) userReply(w http.ResponseWriter, r *http.Request) {
 	}
 	s.tsCounter++
 	ts := fmt.Sprintf("%d.%06d", time.Now().Unix(), s.tsCounter)
-	team, app, bot, channel, events, secret := s.TeamID, s.AppID, s.BotUserID, s.ChannelID, s.EventsURL, s.SigningSecret
+	team, app, bot, channel, events, secret := s.TeamID, s.AppID, s.BotUserID, s.ChannelID, s.eventsURL, s.SigningSecret
 	var profile map[string]any // Slack sends the author's profile with a user's message
 	for _, u := range s.users {
 		if u.ID == in.User {

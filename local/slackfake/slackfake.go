@@ -85,8 +85,17 @@ type Server struct {
 	tsCounter int
 
 	// Set by Start (the local stack's workspace): see local.go.
-	reusableCode             bool
-	EventsURL, SigningSecret string
+	reusableCode  bool
+	eventsURL     string // SetEventsURL
+	SigningSecret string
+}
+
+// SetEventsURL names where the local workspace posts its users' replies (the
+// stack's Slack events webhook, known once its gateway listens).
+func (s *Server) SetEventsURL(u string) {
+	s.mu.Lock()
+	s.eventsURL = u
+	s.mu.Unlock()
 }
 
 // New starts a fake with one workspace, one channel and a bot; it stops when the

@@ -339,7 +339,7 @@ func (st *starter) serveGateway(context.Context) error {
 		cors = &c
 	}
 	if s.Slack != nil {
-		s.Slack.EventsURL = s.APIURL + "/webhooks/slack/events"
+		s.Slack.SetEventsURL(s.APIURL + "/webhooks/slack/events")
 	}
 	httpMux := http.NewServeMux()
 	httpAPI := gateway.NewHTTPAPI(gateway.HTTPConfig{APIID: "httpapi", Stage: st.httpStage, Routes: httpRoutes, Cors: cors, Log: o.Log.With("api", "HttpApi")})

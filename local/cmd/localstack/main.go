@@ -147,6 +147,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	}
 	if s.Slack != nil {
 		fmt.Fprintf(stdout, "  Slack (fake workspace): %s; install from the console, reply as a Slack user: curl -X POST %slocal/reply -d text='Hi from Slack'\n", s.Slack.APIURL(), s.Slack.APIURL())
+	} else if getenv("PARAM_SlackClientId") != "" {
+		fmt.Fprintf(stdout, "  Slack: the app of PARAM_SlackClientId (no fake workspace)\n")
 	} else {
 		fmt.Fprintf(stdout, "  Slack: off (LOCAL_SLACK=off)\n")
 	}
