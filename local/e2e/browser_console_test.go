@@ -92,8 +92,9 @@ func rowPart(id, part string) string {
 })()`, strconv.Quote(id), strconv.Quote(part))
 }
 
-// listed is a JavaScript condition: the console lists conversation id.
-func listed(id string) string { return rowPart(id, ".name") + ` !== null` }
+// listed is a JavaScript condition: the console lists conversation id. It is
+// parenthesized so that a leading ! negates the whole comparison.
+func listed(id string) string { return `(` + rowPart(id, ".name") + ` !== null)` }
 
 // topRow is a JavaScript condition: conversation id is the console's first row.
 func topRow(id string) string {
