@@ -271,7 +271,7 @@ func TestBrowser_VisitorAndAgentChatThroughWidgetAndConsole(t *testing.T) {
 	// Leaving the page (the reload) reported a page view: usage data with the path,
 	// the time on the page and the network, not the address, of the visitor.
 	tenantID := strings.Split(strings.TrimPrefix(link, "demo.html?key=wk_"), "_")[0]
-	st := store.New(dynamodb.NewFromConfig(s.AWS), s.Tables["DataTable"], s.Tables["ArchiveTable"])
+	st := stackStore(s)
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(300 * time.Millisecond) {
 		views, err := st.PageViews(context.Background(), tenantID, after)
 		if err != nil {
@@ -297,6 +297,27 @@ func TestBrowser_VisitorAndAgentChatThroughWidgetAndConsole(t *testing.T) {
 		t.Fatalf("close: %v", err)
 	}
 }
+
+// stackStore is the store of the stack's tables, to read what was stored.
+func stackStore(s *stack.Stack) *store.Store {
+	return store.New(dynamodb.NewFromConfig(s.AWS), s.Tables["DataTable"], s.Tables["ArchiveTable"])
+}
+
+// onlyOpenConversation returns the id of the tenant's one open conversation
+// (and fails the test if there is not exactly one).
+func onlyOpenConversation(t *testing.T, s *stack.Stack, apiKey string) string {
+	t.Helper()
+	var convs struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	if st := call(t, s, "GET", "/v1/conversations?status=open", apiKey, nil, &convs); st != 200 || len(convs.Items) != 1 {
+		t.Fatalf("conversations: %d %+v", st, convs)
+	}
+	return convs.Items[0].ID
+}
+
+// fastClock makes the page's Date.now run an hour ahead.
+const fastClock = `(function(){ var now = Date.now; Date.now = function(){ return now() + 3600e3; }; })()`
 
 // manage calls the gateway's @connections API as a function would.
 func manage(t *testing.T, s *stack.Stack, method, id, body string) int {
@@ -354,16 +375,11 @@ func TestBrowser_WidgetReconnectsResumesAndShowsServerFrames(t *testing.T) {
 
 	// The server drops the connection; while the widget is away the agent
 	// answers. The widget reconnects by itself and the history brings the answer.
-	var convs struct {
-		Items []struct{ ID string } `json:"items"`
-	}
-	if st := call(t, s, "GET", "/v1/conversations?status=open", ten.APIKey, nil, &convs); st != 200 || len(convs.Items) != 1 {
-		t.Fatalf("conversations: %d %+v", st, convs)
-	}
+	conv := onlyOpenConversation(t, s, ten.APIKey)
 	if st := manage(t, s, "DELETE", id, ""); st != http.StatusNoContent {
 		t.Fatalf("delete connection: %d", st)
 	}
-	if st := call(t, s, "POST", "/v1/conversations/"+convs.Items[0].ID+"/messages", ten.APIKey,
+	if st := call(t, s, "POST", "/v1/conversations/"+conv+"/messages", ten.APIKey,
 		map[string]string{"text": "answered while you were away", "agentName": "Grace"}, nil); st != 201 {
 		t.Fatalf("reply: %d", st)
 	}
@@ -381,13 +397,13 @@ func TestBrowser_WidgetReconnectsResumesAndShowsServerFrames(t *testing.T) {
 	// the server refuses the message's sentAt, and the widget resends it once
 	// without sentAt (deduplicated by a marker instead).
 	if err := chromedp.Do(demo,
-		waitJS(`window.lsbFast || (function(){ var now = Date.now; Date.now = function(){ return now() + 3600e3; }; return window.lsbFast = true; })()`, time.Second),
+		chromedp.Evaluate[chromedp.Void](fastClock),
 		visitorSends("from a fast clock", 20*time.Second),
 	); err != nil {
 		t.Fatalf("message from a fast clock: %v", err)
 	}
-	st := store.New(dynamodb.NewFromConfig(s.AWS), s.Tables["DataTable"], s.Tables["ArchiveTable"])
-	msgs, _, err := st.History(context.Background(), ten.ID, convs.Items[0].ID, "", 50)
+	st := stackStore(s)
+	msgs, _, err := st.History(context.Background(), ten.ID, conv, "", 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +418,7 @@ func TestBrowser_WidgetReconnectsResumesAndShowsServerFrames(t *testing.T) {
 	if d := time.Since(byText["first"][0].CreatedAt); d < 0 || d > 2*time.Minute {
 		t.Errorf("the first message's createdAt is %v from now", -d)
 	}
-	markers := rawKeys(t, s, store.ConversationPK(ten.ID, convs.Items[0].ID), "CMID#")
+	markers := rawKeys(t, s, store.ConversationPK(ten.ID, conv), "CMID#")
 	if len(markers) != 1 {
 		t.Errorf("dedupe markers %v, want one (the message resent without sentAt)", markers)
 	}
@@ -444,7 +460,7 @@ func TestBrowser_WidgetSendsSentAtByTheServersClock(t *testing.T) {
 	demo, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if _, err := chromedp.Call(demo, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-		Source: `(function(){ var now = Date.now; Date.now = function(){ return now() + 3600e3; }; })()`,
+		Source: fastClock,
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -454,21 +470,16 @@ func TestBrowser_WidgetSendsSentAtByTheServersClock(t *testing.T) {
 	); err != nil {
 		t.Fatalf("message from an hour-fast page: %v", err)
 	}
-	var convs struct {
-		Items []struct{ ID string } `json:"items"`
-	}
-	if st := call(t, s, "GET", "/v1/conversations?status=open", ten.APIKey, nil, &convs); st != 200 || len(convs.Items) != 1 {
-		t.Fatalf("conversations: %d %+v", st, convs)
-	}
-	st := store.New(dynamodb.NewFromConfig(s.AWS), s.Tables["DataTable"], s.Tables["ArchiveTable"])
-	msgs, _, err := st.History(context.Background(), ten.ID, convs.Items[0].ID, "", 10)
+	conv := onlyOpenConversation(t, s, ten.APIKey)
+	st := stackStore(s)
+	msgs, _, err := st.History(context.Background(), ten.ID, conv, "", 10)
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("history: %d messages, %v", len(msgs), err)
 	}
 	if d := time.Since(msgs[0].CreatedAt); d < 0 || d > time.Minute {
 		t.Errorf("createdAt is %v from the server's now, want the server's time of sending", -d)
 	}
-	if markers := rawKeys(t, s, store.ConversationPK(ten.ID, convs.Items[0].ID), "CMID#"); len(markers) != 0 {
+	if markers := rawKeys(t, s, store.ConversationPK(ten.ID, conv), "CMID#"); len(markers) != 0 {
 		t.Errorf("dedupe markers %v: the widget's sentAt was refused", markers)
 	}
 }
