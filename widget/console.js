@@ -56,10 +56,14 @@
 
   function enc(s) { return encodeURIComponent(s); }
 
-  function call(method, path, body, token) {
-    var headers = { authorization: 'Bearer ' + (token || state.key) };
-    if (body) { headers['content-type'] = 'application/json'; }
-    return fetch(state.api + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined })
+  // call makes an API request, with the API key unless headers name another
+  // authorization, and answers the JSON body (null for 204); an error answer
+  // rejects with its title, detail and status.
+  function call(method, path, body, headers) {
+    var h = { authorization: 'Bearer ' + state.key };
+    if (body) { h['content-type'] = 'application/json'; }
+    for (var k in headers || {}) { h[k] = headers[k]; }
+    return fetch(state.api + path, { method: method, headers: h, body: body ? JSON.stringify(body) : undefined })
       .then(function (res) {
         if (res.status === 204) { return null; }
         return res.json().catch(function () { return {}; }).then(function (j) {
@@ -651,23 +655,17 @@
     $('reply-send').disabled = true;
     // One key per reply: a retried request stores it once.
     var key = 'r' + Date.now() + Math.random().toString(36).slice(2);
-    fetch(state.api + '/v1/conversations/' + enc(id) + '/messages', {
-      method: 'POST',
-      headers: { authorization: 'Bearer ' + state.key, 'content-type': 'application/json', 'idempotency-key': key },
-      body: JSON.stringify({ text: text, agentName: state.me.name || state.name || 'Agent' })
-    }).then(function (res) {
-      return res.json().then(function (j) {
-        if (!res.ok) { throw new Error((j.title || 'Error') + (j.detail ? ': ' + j.detail : '')); }
-        $('reply-text').value = '';
-        if (state.selected === id) { showMessage(j); }
-      });
+    call('POST', '/v1/conversations/' + enc(id) + '/messages', { text: text, agentName: state.me.name || state.name },
+      { 'idempotency-key': key }).then(function (m) {
+      $('reply-text').value = '';
+      if (state.selected === id) { showMessage(m); }
     }).catch(function (e) { notice(e.message); }).then(function () { $('reply-send').disabled = !state.selected; });
   };
 
   $('close-conversation').onclick = function () {
     var id = state.selected;
     if (!id) { return; }
-    call('PATCH', '/v1/conversations/' + enc(id), { status: 'closed' }).then(function () {
+    patchConversation(id, { status: 'closed' }).then(function () {
       delete state.convs[id];
       if (state.selected === id) { endThread('Conversation closed', true); }
       render();
@@ -698,7 +696,8 @@
 
   $('create-tenant').onclick = function () {
     state.api = $('api-base').value.replace(/\/+$/, '');
-    call('POST', '/v1/tenants', { name: $('tenant-name').value.trim() }, $('platform-token').value.trim()).then(function (j) {
+    call('POST', '/v1/tenants', { name: $('tenant-name').value.trim() },
+      { authorization: 'Bearer ' + $('platform-token').value.trim() }).then(function (j) {
       var out = $('setup-result');
       out.textContent = '';
       out.appendChild(el('div', null, 'Tenant ' + j.tenant.id + ' created. Its API key is filled in above (shown once; keep it).'));
