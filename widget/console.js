@@ -386,11 +386,11 @@
     c._top = Math.max(ms(c.lastMessage && c.lastMessage.createdAt), top + 1);
     c._eventAt = Date.now();
     if (f.message && f.message.author && f.message.author.kind === 'visitor') { clearVisitorTyping(id); }
+    renderRow(c, true);
     if (state.selected === id) {
       showMessage(f.message);
       if (c.unread > 0) { markRead(c); }
     }
-    render();
   }
 
   function onInboxConversation(c) {
@@ -415,11 +415,18 @@
     if (f.state === 'start') {
       var c = state.convs[id];
       state.typingNow[id] = ((f.author && f.author.name) || (c && c.contactName) || 'Visitor') + ' is typing…';
-      state.typingTimers[id] = setTimeout(function () { clearVisitorTyping(id); render(); }, TYPING_SHOW_MS);
+      state.typingTimers[id] = setTimeout(function () { clearVisitorTyping(id); typingChanged(id); }, TYPING_SHOW_MS);
     } else {
       clearVisitorTyping(id);
     }
-    render();
+    typingChanged(id);
+  }
+
+  // typingChanged shows a conversation's typing line in its row (and the
+  // thread's header) without redrawing the list.
+  function typingChanged(id) {
+    var c = state.convs[id];
+    if (c) { renderRow(c); }
   }
 
   function clearVisitorTyping(id) {
@@ -448,7 +455,7 @@
   }
 
   // render rebuilds the list from the loaded conversations: newest first,
-  // filtered on this side.
+  // filtered on this side. Events that change one row use renderRow.
   function render() {
     var all = Object.keys(state.convs).map(function (id) { return state.convs[id]; });
     var counts = { mine: 0, unassigned: 0, all: all.length };
@@ -469,6 +476,33 @@
     }
     list.forEach(function (c) { ul.appendChild(row(c)); });
     $('thread-typing').textContent = (state.selected && state.typingNow[state.selected]) || '';
+  }
+
+  // rowOf is the list's row of conversation id, or null.
+  function rowOf(id) {
+    var rows = $('conversations').children;
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i].getAttribute('data-id') === id) { return rows[i]; }
+    }
+    return null;
+  }
+
+  // renderRow redraws one conversation's row where it is or, with onTop, as
+  // the first row (an event made it the latest: see onInboxMessage); the other
+  // rows stay. Typing, a message or a read change neither the counts nor which
+  // filter a conversation falls under.
+  function renderRow(c, onTop) {
+    if (state.selected === c.id) { $('thread-typing').textContent = state.typingNow[c.id] || ''; }
+    if (!matches(c)) { return; }
+    var ul = $('conversations'), old = rowOf(c.id), li = row(c);
+    if (onTop) {
+      if (old) { ul.removeChild(old); }
+      var empty = ul.querySelector('li.empty');
+      if (empty) { ul.removeChild(empty); }
+      ul.insertBefore(li, ul.firstChild);
+    } else if (old) {
+      ul.replaceChild(li, old);
+    }
   }
 
   function row(c) {
@@ -592,7 +626,7 @@
 
   function markRead(c) {
     c.unread = 0;
-    render();
+    renderRow(c);
     patchConversation(c.id, { read: true }).catch(function (e) { notice(e.message, 8000); });
   }
 
