@@ -31,6 +31,7 @@
     me: { id: '', name: '' },        // the agent: the key's id and the name the token records
     gen: 0,                          // connection generation: a stale socket or answer is ignored
     ws: null, backoff: 1000, retryTimer: null, pingTimer: null,
+    catchUpTimer: null, inboxRetry: null, // the inbox's second read, and its read again after a failure
     presence: 'online',
     convs: {},                       // conversation id -> conversation (plus the local _top)
     seen: {},                        // message ids of inbox events already applied
@@ -128,6 +129,7 @@
     state.gen++;
     clearTimeout(state.retryTimer);
     clearInterval(state.pingTimer);
+    clearInboxTimers();
     var ws = state.ws;
     state.ws = null;
     if (ws) { ws.close(); }
@@ -181,7 +183,8 @@
         loadInbox(gen);
         loadAgents();
         if (state.selected) { loadMessages(); }
-        setTimeout(function () {
+        clearInboxTimers();
+        state.catchUpTimer = setTimeout(function () {
           if (gen !== state.gen) { return; }
           loadInbox(gen);
           if (state.selected) { loadMessages(); }
@@ -197,6 +200,7 @@
         if (state.ws !== ws) { return; }
         state.ws = null;
         clearInterval(state.pingTimer);
+        clearInboxTimers();
         retry();
       };
     }, function (e) {
@@ -205,6 +209,11 @@
       if (e.status === 401 || e.status === 403) { setConn('offline', 'Not connected'); return; } // a bad key: retrying will not help
       retry();
     });
+  }
+
+  function clearInboxTimers() {
+    clearTimeout(state.catchUpTimer);
+    clearTimeout(state.inboxRetry);
   }
 
   function retry() {
@@ -321,6 +330,7 @@
     var started = Date.now();
     pages('/v1/conversations?status=open&limit=100', INBOX_PAGES).then(function (items) {
       if (gen !== state.gen) { return; }
+      clearTimeout(state.inboxRetry); // a read after a failed one did what the retry would
       var fresh = {};
       items.forEach(function (c) { fresh[c.id] = merge(state.convs[c.id], c); });
       Object.keys(state.convs).forEach(function (id) {
@@ -333,9 +343,12 @@
       renderThreadHead();
     }, function (e) {
       // Without the list the inbox shows only what events bring: read again
-      // a little later (on this connection only).
+      // a little later (on this connection only). One retry at a time: the
+      // first read and the catch-up may both fail.
+      if (gen !== state.gen) { return; }
       notice(e.message);
-      setTimeout(function () { if (gen === state.gen) { loadInbox(gen); } }, 5000);
+      clearTimeout(state.inboxRetry);
+      state.inboxRetry = setTimeout(function () { if (gen === state.gen) { loadInbox(gen); } }, 5000);
     });
   }
 
