@@ -160,6 +160,7 @@
   // and opens the socket with it.
   function openSocket() {
     var gen = ++state.gen;
+    state.fetching = {}; // the inbox reads of this connection cover what those waited for
     clearTimeout(state.retryTimer);
     setConn('connecting', 'Connecting…');
     call('POST', '/v1/agent-tokens', { name: state.name }).then(function (t) {
@@ -379,13 +380,15 @@
       state.fetching[id] = [f];
       var gen = state.gen;
       call('GET', '/v1/conversations/' + enc(id)).then(function (conv) {
+        // An answer of an old connection leaves the new one's queue alone.
+        if (gen !== state.gen) { return; }
         var waiting = state.fetching[id] || [];
         delete state.fetching[id];
-        if (gen !== state.gen || conv.status === 'closed') { return; }
+        if (conv.status === 'closed') { return; }
         state.convs[id] = merge(state.convs[id], conv);
         waiting.forEach(onInboxMessage);
         render();
-      }, function () { delete state.fetching[id]; });
+      }, function () { if (gen === state.gen) { delete state.fetching[id]; } });
       return;
     }
     if (mid) { state.seen[mid] = true; }
