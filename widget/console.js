@@ -57,6 +57,12 @@
 
   function enc(s) { return encodeURIComponent(s); }
 
+  // readSettings takes the API base and key from the header's fields.
+  function readSettings() {
+    state.api = $('api-base').value.replace(/\/+$/, '');
+    state.key = $('api-key').value.trim();
+  }
+
   // call makes an API request, with the API key unless headers name another
   // authorization, and answers the JSON body (null for 204); an error answer
   // rejects with its title, detail and status.
@@ -136,8 +142,7 @@
   }
 
   function connect() {
-    state.api = $('api-base').value.replace(/\/+$/, '');
-    state.key = $('api-key').value.trim();
+    readSettings();
     state.name = $('agent-name').value.trim() || 'Agent';
     sessionStorage.setItem('lsb-console-api', state.api);
     sessionStorage.setItem('lsb-console-key', state.key);
@@ -305,6 +310,8 @@
     return id === state.me.id ? state.me.name : id;
   }
 
+  function agentLabel(a) { return (a.name || a.id) + (a.id === state.me.id ? ' (you)' : ''); }
+
   function renderAgents() {
     var ul = $('agents');
     ul.textContent = '';
@@ -316,7 +323,7 @@
       dot.setAttribute('data-state', a.state || 'offline');
       dot.title = a.state || 'offline';
       li.appendChild(dot);
-      li.appendChild(el('span', 'agent-name', (a.name || a.id) + (a.id === state.me.id ? ' (you)' : '')));
+      li.appendChild(el('span', 'agent-name', agentLabel(a)));
       ul.appendChild(li);
     });
     renderAssignee();
@@ -608,7 +615,7 @@
     sel.appendChild(el('option', null, 'Unassigned')).value = '';
     var listed = false;
     state.agents.forEach(function (a) {
-      var o = sel.appendChild(el('option', null, (a.name || a.id) + (a.id === state.me.id ? ' (you)' : '')));
+      var o = sel.appendChild(el('option', null, agentLabel(a)));
       o.value = a.id;
       if (a.id === current) { listed = true; }
     });
@@ -735,8 +742,7 @@
   // OAuth callback checks, so the console fetches the link (same site as the
   // API) and then opens it here (docs/SLACK.md).
   $('connect-slack').onclick = function () {
-    state.api = $('api-base').value.replace(/\/+$/, '');
-    state.key = $('api-key').value.trim();
+    readSettings();
     call('GET', '/v1/integrations/slack/install?redirect=false').then(function (j) {
       location.assign(j.url);
     }).catch(function (e) { notice(e.message); });
@@ -745,7 +751,7 @@
   $('show-setup').onclick = function () { var s = $('setup'); s.style.display = s.style.display === 'block' ? 'none' : 'block'; };
 
   $('create-tenant').onclick = function () {
-    state.api = $('api-base').value.replace(/\/+$/, '');
+    state.api = $('api-base').value.replace(/\/+$/, ''); // the key stays: the platform token authorizes this
     call('POST', '/v1/tenants', { name: $('tenant-name').value.trim() },
       { authorization: 'Bearer ' + $('platform-token').value.trim() }).then(function (j) {
       var out = $('setup-result');
