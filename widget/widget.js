@@ -400,7 +400,6 @@
     var who = kind === 'visitor' ? '' : (m.author.name || (kind === 'bot' ? 'Bot' : 'Agent')) + ' · ';
     e.querySelector('.lsb-meta').textContent = who + timeOf(m.createdAt) + (kind === 'visitor' ? ' ✓' : '');
     insertOrdered(e);
-    updateAway();
   }
 
   function insertOrdered(e) {
@@ -524,6 +523,7 @@
       }
       case 'message':
         render(f.message);
+        updateAway(); // a first message makes a conversation
         if (f.message && f.message.author && f.message.author.kind !== 'visitor') { typingEl.textContent = ''; }
         break;
       case 'history':
