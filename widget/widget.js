@@ -51,7 +51,7 @@
     clockOffset: 0,      // the server's clock minus ours (ms), from the session
     shown: {},           // message id -> element
     pendingEls: {},      // clientMessageId -> element
-    historyNext: null, identified: false, stopped: false,
+    historyNext: null, stopped: false,
     consentRequired: false, // the session's analyticsConsent is "required"
     agentsOnline: null,     // the last presence answer: true, false, or null before one
     historyLoaded: false,   // the latest history page arrived: we know whether a conversation exists
