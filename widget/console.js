@@ -31,6 +31,7 @@
     me: { id: '', name: '' },        // the agent: the key's id and the name the token records
     gen: 0,                          // connection generation: a stale socket or answer is ignored
     ws: null, backoff: 1000, retryTimer: null, pingTimer: null,
+    catchUpTimer: null, inboxRetry: null, // the inbox's second read, and its read again after a failure
     presence: 'online',
     convs: {},                       // conversation id -> conversation (plus the local _top)
     seen: {},                        // message ids of inbox events already applied
@@ -56,10 +57,20 @@
 
   function enc(s) { return encodeURIComponent(s); }
 
-  function call(method, path, body, token) {
-    var headers = { authorization: 'Bearer ' + (token || state.key) };
-    if (body) { headers['content-type'] = 'application/json'; }
-    return fetch(state.api + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined })
+  // readSettings takes the API base and key from the header's fields.
+  function readSettings() {
+    state.api = $('api-base').value.replace(/\/+$/, '');
+    state.key = $('api-key').value.trim();
+  }
+
+  // call makes an API request, with the API key unless headers name another
+  // authorization, and answers the JSON body (null for 204); an error answer
+  // rejects with its title, detail and status.
+  function call(method, path, body, headers) {
+    var h = { authorization: 'Bearer ' + state.key };
+    if (body) { h['content-type'] = 'application/json'; }
+    for (var k in headers || {}) { h[k] = headers[k]; }
+    return fetch(state.api + path, { method: method, headers: h, body: body ? JSON.stringify(body) : undefined })
       .then(function (res) {
         if (res.status === 204) { return null; }
         return res.json().catch(function () { return {}; }).then(function (j) {
@@ -124,14 +135,14 @@
     state.gen++;
     clearTimeout(state.retryTimer);
     clearInterval(state.pingTimer);
+    clearInboxTimers();
     var ws = state.ws;
     state.ws = null;
     if (ws) { ws.close(); }
   }
 
   function connect() {
-    state.api = $('api-base').value.replace(/\/+$/, '');
-    state.key = $('api-key').value.trim();
+    readSettings();
     state.name = $('agent-name').value.trim() || 'Agent';
     sessionStorage.setItem('lsb-console-api', state.api);
     sessionStorage.setItem('lsb-console-key', state.key);
@@ -154,6 +165,7 @@
   // and opens the socket with it.
   function openSocket() {
     var gen = ++state.gen;
+    state.fetching = {}; // the inbox reads of this connection cover what those waited for
     clearTimeout(state.retryTimer);
     setConn('connecting', 'Connecting…');
     call('POST', '/v1/agent-tokens', { name: state.name }).then(function (t) {
@@ -177,7 +189,8 @@
         loadInbox(gen);
         loadAgents();
         if (state.selected) { loadMessages(); }
-        setTimeout(function () {
+        clearInboxTimers();
+        state.catchUpTimer = setTimeout(function () {
           if (gen !== state.gen) { return; }
           loadInbox(gen);
           if (state.selected) { loadMessages(); }
@@ -193,6 +206,7 @@
         if (state.ws !== ws) { return; }
         state.ws = null;
         clearInterval(state.pingTimer);
+        clearInboxTimers();
         retry();
       };
     }, function (e) {
@@ -201,6 +215,11 @@
       if (e.status === 401 || e.status === 403) { setConn('offline', 'Not connected'); return; } // a bad key: retrying will not help
       retry();
     });
+  }
+
+  function clearInboxTimers() {
+    clearTimeout(state.catchUpTimer);
+    clearTimeout(state.inboxRetry);
   }
 
   function retry() {
@@ -291,6 +310,8 @@
     return id === state.me.id ? state.me.name : id;
   }
 
+  function agentLabel(a) { return (a.name || a.id) + (a.id === state.me.id ? ' (you)' : ''); }
+
   function renderAgents() {
     var ul = $('agents');
     ul.textContent = '';
@@ -302,7 +323,7 @@
       dot.setAttribute('data-state', a.state || 'offline');
       dot.title = a.state || 'offline';
       li.appendChild(dot);
-      li.appendChild(el('span', 'agent-name', (a.name || a.id) + (a.id === state.me.id ? ' (you)' : '')));
+      li.appendChild(el('span', 'agent-name', agentLabel(a)));
       ul.appendChild(li);
     });
     renderAssignee();
@@ -317,6 +338,7 @@
     var started = Date.now();
     pages('/v1/conversations?status=open&limit=100', INBOX_PAGES).then(function (items) {
       if (gen !== state.gen) { return; }
+      clearTimeout(state.inboxRetry); // a read after a failed one did what the retry would
       var fresh = {};
       items.forEach(function (c) { fresh[c.id] = merge(state.convs[c.id], c); });
       Object.keys(state.convs).forEach(function (id) {
@@ -329,9 +351,12 @@
       renderThreadHead();
     }, function (e) {
       // Without the list the inbox shows only what events bring: read again
-      // a little later (on this connection only).
+      // a little later (on this connection only). One retry at a time: the
+      // first read and the catch-up may both fail.
+      if (gen !== state.gen) { return; }
       notice(e.message);
-      setTimeout(function () { if (gen === state.gen) { loadInbox(gen); } }, 5000);
+      clearTimeout(state.inboxRetry);
+      state.inboxRetry = setTimeout(function () { if (gen === state.gen) { loadInbox(gen); } }, 5000);
     });
   }
 
@@ -362,13 +387,15 @@
       state.fetching[id] = [f];
       var gen = state.gen;
       call('GET', '/v1/conversations/' + enc(id)).then(function (conv) {
+        // An answer of an old connection leaves the new one's queue alone.
+        if (gen !== state.gen) { return; }
         var waiting = state.fetching[id] || [];
         delete state.fetching[id];
-        if (gen !== state.gen || conv.status === 'closed') { return; }
+        if (conv.status === 'closed') { return; }
         state.convs[id] = merge(state.convs[id], conv);
         waiting.forEach(onInboxMessage);
         render();
-      }, function () { delete state.fetching[id]; });
+      }, function () { if (gen === state.gen) { delete state.fetching[id]; } });
       return;
     }
     if (mid) { state.seen[mid] = true; }
@@ -382,11 +409,11 @@
     c._top = Math.max(ms(c.lastMessage && c.lastMessage.createdAt), top + 1);
     c._eventAt = Date.now();
     if (f.message && f.message.author && f.message.author.kind === 'visitor') { clearVisitorTyping(id); }
+    renderRow(c, true);
     if (state.selected === id) {
       showMessage(f.message);
       if (c.unread > 0) { markRead(c); }
     }
-    render();
   }
 
   function onInboxConversation(c) {
@@ -411,11 +438,18 @@
     if (f.state === 'start') {
       var c = state.convs[id];
       state.typingNow[id] = ((f.author && f.author.name) || (c && c.contactName) || 'Visitor') + ' is typing…';
-      state.typingTimers[id] = setTimeout(function () { clearVisitorTyping(id); render(); }, TYPING_SHOW_MS);
+      state.typingTimers[id] = setTimeout(function () { clearVisitorTyping(id); typingChanged(id); }, TYPING_SHOW_MS);
     } else {
       clearVisitorTyping(id);
     }
-    render();
+    typingChanged(id);
+  }
+
+  // typingChanged shows a conversation's typing line in its row (and the
+  // thread's header) without redrawing the list.
+  function typingChanged(id) {
+    var c = state.convs[id];
+    if (c) { renderRow(c); }
   }
 
   function clearVisitorTyping(id) {
@@ -444,7 +478,7 @@
   }
 
   // render rebuilds the list from the loaded conversations: newest first,
-  // filtered on this side.
+  // filtered on this side. Events that change one row use renderRow.
   function render() {
     var all = Object.keys(state.convs).map(function (id) { return state.convs[id]; });
     var counts = { mine: 0, unassigned: 0, all: all.length };
@@ -465,6 +499,33 @@
     }
     list.forEach(function (c) { ul.appendChild(row(c)); });
     $('thread-typing').textContent = (state.selected && state.typingNow[state.selected]) || '';
+  }
+
+  // rowOf is the list's row of conversation id, or null.
+  function rowOf(id) {
+    var rows = $('conversations').children;
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i].getAttribute('data-id') === id) { return rows[i]; }
+    }
+    return null;
+  }
+
+  // renderRow redraws one conversation's row where it is or, with onTop, as
+  // the first row (an event made it the latest: see onInboxMessage); the other
+  // rows stay. Typing, a message or a read change neither the counts nor which
+  // filter a conversation falls under.
+  function renderRow(c, onTop) {
+    if (state.selected === c.id) { $('thread-typing').textContent = state.typingNow[c.id] || ''; }
+    if (!matches(c)) { return; }
+    var ul = $('conversations'), old = rowOf(c.id), li = row(c);
+    if (onTop) {
+      if (old) { ul.removeChild(old); }
+      var empty = ul.querySelector('li.empty');
+      if (empty) { ul.removeChild(empty); }
+      ul.insertBefore(li, ul.firstChild);
+    } else if (old) {
+      ul.replaceChild(li, old);
+    }
   }
 
   function row(c) {
@@ -554,7 +615,7 @@
     sel.appendChild(el('option', null, 'Unassigned')).value = '';
     var listed = false;
     state.agents.forEach(function (a) {
-      var o = sel.appendChild(el('option', null, (a.name || a.id) + (a.id === state.me.id ? ' (you)' : '')));
+      var o = sel.appendChild(el('option', null, agentLabel(a)));
       o.value = a.id;
       if (a.id === current) { listed = true; }
     });
@@ -588,7 +649,7 @@
 
   function markRead(c) {
     c.unread = 0;
-    render();
+    renderRow(c);
     patchConversation(c.id, { read: true }).catch(function (e) { notice(e.message, 8000); });
   }
 
@@ -651,23 +712,17 @@
     $('reply-send').disabled = true;
     // One key per reply: a retried request stores it once.
     var key = 'r' + Date.now() + Math.random().toString(36).slice(2);
-    fetch(state.api + '/v1/conversations/' + enc(id) + '/messages', {
-      method: 'POST',
-      headers: { authorization: 'Bearer ' + state.key, 'content-type': 'application/json', 'idempotency-key': key },
-      body: JSON.stringify({ text: text, agentName: state.me.name || state.name || 'Agent' })
-    }).then(function (res) {
-      return res.json().then(function (j) {
-        if (!res.ok) { throw new Error((j.title || 'Error') + (j.detail ? ': ' + j.detail : '')); }
-        $('reply-text').value = '';
-        if (state.selected === id) { showMessage(j); }
-      });
+    call('POST', '/v1/conversations/' + enc(id) + '/messages', { text: text, agentName: state.me.name || state.name },
+      { 'idempotency-key': key }).then(function (m) {
+      $('reply-text').value = '';
+      if (state.selected === id) { showMessage(m); }
     }).catch(function (e) { notice(e.message); }).then(function () { $('reply-send').disabled = !state.selected; });
   };
 
   $('close-conversation').onclick = function () {
     var id = state.selected;
     if (!id) { return; }
-    call('PATCH', '/v1/conversations/' + enc(id), { status: 'closed' }).then(function () {
+    patchConversation(id, { status: 'closed' }).then(function () {
       delete state.convs[id];
       if (state.selected === id) { endThread('Conversation closed', true); }
       render();
@@ -687,8 +742,7 @@
   // OAuth callback checks, so the console fetches the link (same site as the
   // API) and then opens it here (docs/SLACK.md).
   $('connect-slack').onclick = function () {
-    state.api = $('api-base').value.replace(/\/+$/, '');
-    state.key = $('api-key').value.trim();
+    readSettings();
     call('GET', '/v1/integrations/slack/install?redirect=false').then(function (j) {
       location.assign(j.url);
     }).catch(function (e) { notice(e.message); });
@@ -697,8 +751,9 @@
   $('show-setup').onclick = function () { var s = $('setup'); s.style.display = s.style.display === 'block' ? 'none' : 'block'; };
 
   $('create-tenant').onclick = function () {
-    state.api = $('api-base').value.replace(/\/+$/, '');
-    call('POST', '/v1/tenants', { name: $('tenant-name').value.trim() }, $('platform-token').value.trim()).then(function (j) {
+    state.api = $('api-base').value.replace(/\/+$/, ''); // the key stays: the platform token authorizes this
+    call('POST', '/v1/tenants', { name: $('tenant-name').value.trim() },
+      { authorization: 'Bearer ' + $('platform-token').value.trim() }).then(function (j) {
       var out = $('setup-result');
       out.textContent = '';
       out.appendChild(el('div', null, 'Tenant ' + j.tenant.id + ' created. Its API key is filled in above (shown once; keep it).'));

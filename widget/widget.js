@@ -46,11 +46,12 @@
   var state = {
     token: null, visitorId: null, ws: null, wsUrl: null,
     backoff: 1000, retryTimer: null, pingTimer: null, typingTimer: null, typingSent: 0,
+    gen: 0,              // connect attempts: only the latest one's session opens a socket
     outbox: {},          // clientMessageId -> {text, sentAt}, resent after a reconnect
     clockOffset: 0,      // the server's clock minus ours (ms), from the session
     shown: {},           // message id -> element
     pendingEls: {},      // clientMessageId -> element
-    historyNext: null, identified: false, stopped: false,
+    historyNext: null, stopped: false,
     consentRequired: false, // the session's analyticsConsent is "required"
     agentsOnline: null,     // the last presence answer: true, false, or null before one
     historyLoaded: false,   // the latest history page arrived: we know whether a conversation exists
@@ -399,7 +400,6 @@
     var who = kind === 'visitor' ? '' : (m.author.name || (kind === 'bot' ? 'Bot' : 'Agent')) + ' · ';
     e.querySelector('.lsb-meta').textContent = who + timeOf(m.createdAt) + (kind === 'visitor' ? ' ✓' : '');
     insertOrdered(e);
-    updateAway();
   }
 
   function insertOrdered(e) {
@@ -523,6 +523,7 @@
       }
       case 'message':
         render(f.message);
+        updateAway(); // a first message makes a conversation
         if (f.message && f.message.author && f.message.author.kind !== 'visitor') { typingEl.textContent = ''; }
         break;
       case 'history':
@@ -616,7 +617,13 @@
     if (state.stopped) { return; }
     clearTimeout(state.retryTimer);
     setStatus('connecting…');
-    session().then(open, function (err) {
+    // The page coming back online may connect again while a session is
+    // pending: the older answer then opens nothing.
+    var gen = ++state.gen;
+    session().then(function () {
+      if (gen === state.gen && !state.stopped) { open(); }
+    }, function (err) {
+      if (gen !== state.gen) { return; }
       if (err.status === 401 && state.token) { state.token = null; save({ token: null }); }
       showError(err.status === 403 ? 'This site may not use this chat.' : 'Cannot reach chat, retrying…');
       retry();
@@ -627,7 +634,10 @@
     var opened = false;
     var ws = new WebSocket(state.wsUrl + (state.wsUrl.indexOf('?') < 0 ? '?' : '&') + 'token=' + encodeURIComponent(state.token));
     state.ws = ws;
+    // A replaced socket's events are ignored (and its close leaves the live
+    // socket's ping alone).
     ws.onopen = function () {
+      if (state.ws !== ws) { return; }
       opened = true;
       state.backoff = 1000;
       setStatus('online');
@@ -642,13 +652,14 @@
       state.pingTimer = setInterval(function () { send({ action: 'ping' }); }, PING_MS);
     };
     ws.onmessage = function (ev) {
+      if (state.ws !== ws) { return; }
       var f;
       try { f = JSON.parse(ev.data); } catch (e) { return; }
       onFrame(f);
     };
     ws.onclose = function () {
-      clearInterval(state.pingTimer);
       if (state.ws !== ws) { return; }
+      clearInterval(state.pingTimer);
       state.ws = null;
       setStatus('offline');
       // Refused before opening: the token may have expired; the next session renews it.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"testing"
 	"time"
@@ -44,7 +43,7 @@ func openConsole(t *testing.T, parent context.Context, s *stack.Stack, key, name
 		chromedp.SetValue(css("#api-key"), key),
 		chromedp.SetValue(css("#agent-name"), name),
 		chromedp.Click(css("#connect")),
-		waitJS(`document.getElementById('conn-state').getAttribute('data-state') === 'online'`, 15*time.Second),
+		waitJS(consoleOnline, 15*time.Second),
 	); err != nil {
 		t.Fatalf("%s connects the console: %v", name, err)
 	}
@@ -69,14 +68,7 @@ func openPanel(t *testing.T, tab context.Context, s *stack.Stack, widgetKey stri
 	t.Helper()
 	tab, cancel := context.WithTimeout(tab, 3*time.Minute)
 	t.Cleanup(cancel)
-	if err := chromedp.Do(tab,
-		chromedp.Navigate(s.HTTPURL+"/demo.html?key="+url.QueryEscape(widgetKey)),
-		chromedp.WaitVisible(css("#lsb-toggle")),
-		chromedp.Click(css("#lsb-toggle")),
-		waitJS(`document.getElementById('lsb-root').getAttribute('data-status') === 'online'`, 30*time.Second),
-	); err != nil {
-		t.Fatalf("open the widget: %v", err)
-	}
+	do(t, tab, "open the widget", openDemo(demoURL(s, widgetKey)))
 	return tab
 }
 
@@ -92,8 +84,9 @@ func rowPart(id, part string) string {
 })()`, strconv.Quote(id), strconv.Quote(part))
 }
 
-// listed is a JavaScript condition: the console lists conversation id.
-func listed(id string) string { return rowPart(id, ".name") + ` !== null` }
+// listed is a JavaScript condition: the console lists conversation id. It is
+// parenthesized so that a leading ! negates the whole comparison.
+func listed(id string) string { return `(` + rowPart(id, ".name") + ` !== null)` }
 
 // topRow is a JavaScript condition: conversation id is the console's first row.
 func topRow(id string) string {
@@ -105,9 +98,15 @@ func shown(selector string) string {
 	return fmt.Sprintf(`(function () { var e = document.querySelector(%s); return !!e && getComputedStyle(e).display !== 'none' && e.getBoundingClientRect().height > 0; })()`, strconv.Quote(selector))
 }
 
+// requests is a JavaScript expression: how many requests the page made to a
+// URL containing part, from its resource timing entries.
+func requests(part string) string {
+	return fmt.Sprintf(`performance.getEntriesByType('resource').filter(function (e) { return e.name.indexOf(%s) >= 0; }).length`, strconv.Quote(part))
+}
+
 // inboxReads counts the console's reads of the conversation list
-// (GET /v1/conversations?...), from the page's resource timing entries.
-const inboxReads = `performance.getEntriesByType('resource').filter(function (e) { return e.name.indexOf('/v1/conversations?') >= 0; }).length`
+// (GET /v1/conversations?...).
+var inboxReads = requests("/v1/conversations?")
 
 // TestBrowser_ConsoleTwoAgentsLive: two agents (Ana with the tenant's owner
 // key, Ben with an agent key) work in two console tabs while visitors write.
@@ -125,17 +124,8 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 	ctx := browser(t)
 
 	ana := openConsole(t, ctx, s, ten.APIKey, "Ana")
-	before := map[string]bool{}
-	for _, id := range s.WebSocket().ConnectionIDs() {
-		before[id] = true
-	}
-	ben := openConsole(t, ctx, s, benKey, "Ben")
-	var benConn []string
-	for _, id := range s.WebSocket().ConnectionIDs() {
-		if !before[id] {
-			benConn = append(benConn, id)
-		}
-	}
+	var ben context.Context
+	benConn := newConnections(s, func() { ben = openConsole(t, ctx, s, benKey, "Ben") })
 	if len(benConn) != 1 {
 		t.Fatalf("new connections when Ben connected: %v", benConn)
 	}
@@ -147,33 +137,25 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 			screenshot(demo, t, "e2e-console-widget-failed.png")
 		}
 	}()
-	do := func(ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
 
 	// Each console lists the other agent, online.
-	do(ana, "Ana sees Ben online", waitJS(hasText(`#agents li[data-state=online] .agent-name`, "Ben"), live))
-	do(ben, "Ben sees Ana online", waitJS(hasText(`#agents li[data-state=online] .agent-name`, "Ana"), live))
+	do(t, ana, "Ana sees Ben online", waitJS(hasText(`#agents li[data-state=online] .agent-name`, "Ben"), live))
+	do(t, ben, "Ben sees Ana online", waitJS(hasText(`#agents li[data-state=online] .agent-name`, "Ana"), live))
 
 	// The visitor sees an agent is online, says who they are and writes.
 	q1 := "Do you ship tents to Norway?"
-	do(demo, "the visitor writes",
+	do(t, demo, "the visitor writes",
 		waitJS(`document.getElementById('lsb-presence').getAttribute('data-online') === 'true'`, live),
 		waitJS(`!`+shown("#lsb-offline")+` && `+shown("#lsb-input"), time.Second),
 		chromedp.SendKeys(css("#lsb-name"), "Ada"),
 		chromedp.SendKeys(css("#lsb-email"), "ada@example.com"),
 		chromedp.Click(css("#lsb-identify-send")),
 		waitJS(`getComputedStyle(document.getElementById('lsb-identify')).display === 'none'`, live),
-		chromedp.SendKeys(css("#lsb-input"), q1),
-		chromedp.Click(css("#lsb-send")),
-		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, q1), live),
+		visitorSends(q1, live),
 	)
 	var conv1 string
 	for _, c := range []context.Context{ana, ben} {
-		do(c, "the first conversation in a console", waitJS(hasText(`#conversations li[data-id] .preview`, q1), live))
+		do(t, c, "the first conversation in a console", waitJS(hasText(`#conversations li[data-id] .preview`, q1), live))
 		id := evalJS[string](t, c, `document.querySelector('#conversations li[data-id]').getAttribute('data-id')`)
 		if conv1 == "" {
 			conv1 = id
@@ -181,7 +163,7 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 		if id != conv1 {
 			t.Fatalf("the consoles list conversation %s and %s", conv1, id)
 		}
-		do(c, "the visitor's name in the row", waitJS(rowPart(conv1, ".name")+` === 'Ada'`, live))
+		do(t, c, "the visitor's name in the row", waitJS(rowPart(conv1, ".name")+` === 'Ada'`, live))
 		if ch := evalJS[string](t, c, rowPart(conv1, ".channel")); ch != "widget" {
 			t.Errorf("channel %q, want widget", ch)
 		}
@@ -189,8 +171,8 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 	// Each console read the list when it connected and once more a second
 	// later (the contract's catch-up on events a new console may miss); from
 	// now on these counts must stay.
-	do(ana, "Ana's two inbox reads", waitJS(inboxReads+` === 2`, live))
-	do(ben, "Ben's two inbox reads", waitJS(inboxReads+` === 2`, live))
+	do(t, ana, "Ana's two inbox reads", waitJS(inboxReads+` === 2`, live))
+	do(t, ben, "Ben's two inbox reads", waitJS(inboxReads+` === 2`, live))
 	readsAna, readsBen := 2, 2
 
 	// A second visitor (a socket client) writes: their conversation goes to the
@@ -201,29 +183,25 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 		t.Fatalf("second conversation %q (first %q)", conv2, conv1)
 	}
 	for _, c := range []context.Context{ana, ben} {
-		do(c, "the second conversation on top", waitJS(topRow(conv2), live))
+		do(t, c, "the second conversation on top", waitJS(topRow(conv2), live))
 		if name := evalJS[string](t, c, rowPart(conv2, ".name")); name != "Visitor "+v2.ID[len(v2.ID)-6:] {
 			t.Errorf("an anonymous visitor's row is named %q", name)
 		}
 	}
 	q2 := "And to Iceland?"
-	do(demo, "the visitor writes again",
-		chromedp.SendKeys(css("#lsb-input"), q2),
-		chromedp.Click(css("#lsb-send")),
-		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, q2), live),
-	)
+	do(t, demo, "the visitor writes again", visitorSends(q2, live))
 	for _, c := range []context.Context{ana, ben} {
-		do(c, "the first conversation back on top with two unread",
+		do(t, c, "the first conversation back on top with two unread",
 			waitJS(topRow(conv1)+` && `+rowPart(conv1, ".preview")+` === `+strconv.Quote(q2), live),
 			waitJS(rowPart(conv1, ".unread")+` === '2'`, live),
 		)
 	}
 	v2.sendMessage(t, "Hello again")
-	do(ana, "the second conversation on top again", waitJS(topRow(conv2), live))
+	do(t, ana, "the second conversation on top again", waitJS(topRow(conv2), live))
 
 	// Ana opens the first conversation: its messages show, the badge goes, and
 	// the server counts it read.
-	do(ana, "Ana opens the conversation",
+	do(t, ana, "Ana opens the conversation",
 		chromedp.Click(css(`#conversations li[data-id="`+conv1+`"]`)),
 		waitJS(hasText(`.msg[data-author=visitor] .text`, q1), live),
 		waitJS(hasText(`.msg[data-author=visitor] .text`, q2), live),
@@ -243,17 +221,17 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 
 	// Ana assigns it to Ben with the select. Ben finds it under Mine; Ana does
 	// not, and Unassigned leaves it out.
-	do(ana, "Ana assigns the conversation to Ben",
+	do(t, ana, "Ana assigns the conversation to Ben",
 		waitJS(fmt.Sprintf(`Array.from(document.querySelectorAll('#assignee option')).some(function (o) { return o.value === %s; })`, strconv.Quote(benID)), live),
 		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(function () { var s = document.getElementById('assignee'); s.value = %s; s.dispatchEvent(new Event('change')); })()`, strconv.Quote(benID))),
 		waitJS(rowPart(conv1, ".assignee")+` === 'Ben'`, live),
 	)
-	do(ben, "Ben's Mine",
+	do(t, ben, "Ben's Mine",
 		chromedp.Click(css("#filter-mine")),
 		waitJS(listed(conv1)+` && !`+listed(conv2), live),
 		waitJS(rowPart(conv1, ".assignee")+` === 'Ben'`, live),
 	)
-	do(ana, "Ana's Mine and Unassigned",
+	do(t, ana, "Ana's Mine and Unassigned",
 		chromedp.Click(css("#filter-mine")),
 		waitJS(`!`+listed(conv1)+` && !`+listed(conv2), time.Second),
 		chromedp.Click(css("#filter-unassigned")),
@@ -294,25 +272,25 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 
 	// Typing, both ways: the visitor's shows in Ana's row and thread header,
 	// Ana's in the widget, under her name.
-	do(demo, "the visitor types", chromedp.SendKeys(css("#lsb-input"), "Actually"))
-	do(ana, "Ana sees the visitor typing",
+	do(t, demo, "the visitor types", chromedp.SendKeys(css("#lsb-input"), "Actually"))
+	do(t, ana, "Ana sees the visitor typing",
 		waitJS(`document.getElementById('thread-typing').textContent === 'Ada is typing…'`, live),
 		waitJS(rowPart(conv1, ".typing")+` === 'Ada is typing…'`, time.Second),
 	)
 	screenshot(ana, t, "e2e-console-typing.png")
 	answer := "Yes, within 3 days."
-	do(ana, "Ana types", chromedp.SendKeys(css("#reply-text"), answer))
-	do(demo, "the widget shows Ana typing", waitJS(`document.getElementById('lsb-typing').textContent === 'Ana is typing…'`, live))
-	do(ana, "Ana replies",
+	do(t, ana, "Ana types", chromedp.SendKeys(css("#reply-text"), answer))
+	do(t, demo, "the widget shows Ana typing", waitJS(`document.getElementById('lsb-typing').textContent === 'Ana is typing…'`, live))
+	do(t, ana, "Ana replies",
 		chromedp.Click(css("#reply-send")),
 		waitJS(hasText(`.msg[data-author=agent] .text`, answer), live),
 		waitJS(rowPart(conv1, ".preview")+` === `+strconv.Quote("You: "+answer), live),
 	)
-	do(demo, "the reply in the widget",
+	do(t, demo, "the reply in the widget",
 		waitJS(hasText(`.lsb-msg[data-author=agent] .lsb-text`, answer), live),
 		waitJS(`document.getElementById('lsb-typing').textContent === ''`, time.Second),
 	)
-	do(ben, "Ben sees Ana's reply",
+	do(t, ben, "Ben sees Ana's reply",
 		waitJS(rowPart(conv1, ".preview")+` === `+strconv.Quote("Ana: "+answer), live),
 		waitJS(rowPart(conv1, ".unread")+` === ''`, time.Second),
 	)
@@ -320,12 +298,12 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 	screenshot(ben, t, "e2e-console-ben.png")
 
 	// Ana closes it: it leaves Ben's inbox at once.
-	do(ben, "Ben shows all", chromedp.Click(css("#filter-all")), waitJS(listed(conv1), time.Second))
-	do(ana, "Ana closes the conversation",
+	do(t, ben, "Ben shows all", chromedp.Click(css("#filter-all")), waitJS(listed(conv1), time.Second))
+	do(t, ana, "Ana closes the conversation",
 		chromedp.Click(css("#close-conversation")),
 		waitJS(`!`+listed(conv1), live),
 	)
-	do(ben, "the closed conversation leaves Ben's inbox", waitJS(`!`+listed(conv1)+` && `+listed(conv2), live))
+	do(t, ben, "the closed conversation leaves Ben's inbox", waitJS(`!`+listed(conv1)+` && `+listed(conv2), live))
 
 	// All of it came over the sockets: neither console read the list again.
 	if n := evalJS[int](t, ana, inboxReads); n != readsAna {
@@ -337,19 +315,19 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 
 	// The server drops Ben's socket: his console reconnects with a new token,
 	// reads the inbox again (twice, as on connect), and events flow again.
-	tokens := `performance.getEntriesByType('resource').filter(function (e) { return e.name.indexOf('/v1/agent-tokens') >= 0; }).length`
+	tokens := requests("/v1/agent-tokens")
 	if n := evalJS[int](t, ben, tokens); n != 1 {
 		t.Fatalf("Ben's console asked for %d tokens before the drop", n)
 	}
 	if st := manage(t, s, "DELETE", benConn[0], ""); st != http.StatusNoContent {
 		t.Fatalf("drop Ben's connection: %d", st)
 	}
-	do(ben, "Ben's console reconnects",
-		waitJS(fmt.Sprintf(`%s === 2 && document.getElementById('conn-state').getAttribute('data-state') === 'online'`, tokens), live),
+	do(t, ben, "Ben's console reconnects",
+		waitJS(tokens+` === 2 && `+consoleOnline, live),
 		waitJS(fmt.Sprintf(`%s === %d`, inboxReads, readsBen+2), live),
 	)
 	v2.sendMessage(t, "Still there?")
-	do(ben, "an event after the reconnect", waitJS(rowPart(conv2, ".preview")+` === 'Still there?'`, live))
+	do(t, ben, "an event after the reconnect", waitJS(rowPart(conv2, ".preview")+` === 'Still there?'`, live))
 }
 
 // waitAPI polls check (of the admin API) until it returns nil, for up to 10
@@ -382,24 +360,18 @@ func TestBrowser_WidgetOfflineForm(t *testing.T) {
 			screenshot(demo, t, "e2e-widget-offline-failed.png")
 		}
 	}()
-	do := func(ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
 	away := `document.getElementById('lsb-presence').getAttribute('data-online') === 'false'`
 	online := `document.getElementById('lsb-presence').getAttribute('data-online') === 'true'`
 	// The form takes the optional identify form's place; the composer stays
 	// (a visitor may just write, and pages send with LiveSupportBot.send).
 	form := shown("#lsb-offline") + ` && !` + shown("#lsb-identify") + ` && ` + shown("#lsb-input")
 	composer := `!` + shown("#lsb-offline") + ` && ` + shown("#lsb-input")
-	do(demo, "the offline form", waitJS(away, live), waitJS(form, time.Second))
+	do(t, demo, "the offline form", waitJS(away, live), waitJS(form, time.Second))
 	screenshot(demo, t, "e2e-widget-offline-form.png")
 
 	// A bad email: an inline error, and nothing goes out.
 	text := "Please call me back about the tent order."
-	do(demo, "a bad email",
+	do(t, demo, "a bad email",
 		chromedp.SendKeys(css("#lsb-offline-name"), "Ada"),
 		chromedp.SendKeys(css("#lsb-offline-email"), "ada-at-example"),
 		chromedp.SendKeys(css("#lsb-offline-message"), text),
@@ -420,11 +392,11 @@ func TestBrowser_WidgetOfflineForm(t *testing.T) {
 	screenshot(demo, t, "e2e-widget-offline-invalid.png")
 
 	// A good one: identified, then the message, then thanks and the chat view.
-	do(demo, "a good form",
+	do(t, demo, "a good form",
 		chromedp.SetValue(css("#lsb-offline-email"), "ada@example.com"),
 		chromedp.Click(css("#lsb-offline-send")),
 		waitJS(`(document.getElementById('lsb-offline-thanks') || {}).textContent === "Thanks! We're away right now and will reply to ada@example.com."`, live),
-		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, text), live),
+		waitJS(visitorSent(text), live),
 		waitJS(composer, time.Second),
 	)
 	screenshot(demo, t, "e2e-widget-offline-thanks.png")
@@ -446,20 +418,20 @@ func TestBrowser_WidgetOfflineForm(t *testing.T) {
 
 	// An agent comes online: a new visitor gets the composer.
 	ana := openConsole(t, ctx, s, ten.APIKey, "Ana")
-	do(ana, "Ana is online", waitJS(`document.getElementById('presence').getAttribute('data-agents-online') === 'true'`, live))
+	do(t, ana, "Ana is online", waitJS(`document.getElementById('presence').getAttribute('data-agents-online') === 'true'`, live))
 	fresh := openWidget(t, ctx, s, ten.WidgetKey, true)
-	do(fresh, "a new visitor while Ana is online", waitJS(online, live), waitJS(composer, time.Second))
+	do(t, fresh, "a new visitor while Ana is online", waitJS(online, live), waitJS(composer, time.Second))
 	if v1, v2 := evalJS[string](t, demo, `LiveSupportBot.visitorId()`), evalJS[string](t, fresh, `LiveSupportBot.visitorId()`); v1 == v2 {
 		t.Fatalf("the new visitor is the first one (%s)", v1)
 	}
 	screenshot(fresh, t, "e2e-widget-online.png")
 
 	// Ana goes away: the next visitor is told nobody is online.
-	do(ana, "Ana sets Away",
+	do(t, ana, "Ana sets Away",
 		chromedp.Click(css("#presence-away")),
 		waitJS(`document.getElementById('presence').getAttribute('data-agents-online') === 'false'`, live),
 	)
 	screenshot(ana, t, "e2e-console-away.png")
 	later := openWidget(t, ctx, s, ten.WidgetKey, true)
-	do(later, "a new visitor while Ana is away", waitJS(away, live), waitJS(form, time.Second))
+	do(t, later, "a new visitor while Ana is away", waitJS(away, live), waitJS(form, time.Second))
 }

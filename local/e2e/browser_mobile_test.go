@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,7 +115,7 @@ func TestBrowser_WidgetFitsTheViewport(t *testing.T) {
 			}
 			if err := chromedp.Do(tab,
 				chromedp.EmulateViewport(size.w, size.h, opts...),
-				chromedp.Navigate(s.HTTPURL+"/demo.html?key="+url.QueryEscape(ten.WidgetKey)),
+				chromedp.Navigate(demoURL(s, ten.WidgetKey)),
 				chromedp.WaitVisible(css("#lsb-toggle")),
 			); err != nil {
 				t.Fatalf("load the demo page: %v", err)
@@ -135,7 +134,7 @@ func TestBrowser_WidgetFitsTheViewport(t *testing.T) {
 
 			if err := chromedp.Do(tab,
 				chromedp.Click(css("#lsb-toggle")),
-				waitJS(`document.getElementById('lsb-root').getAttribute('data-status') === 'online'`, 30*time.Second),
+				waitJS(widgetOnline, 30*time.Second),
 			); err != nil {
 				t.Fatalf("open the widget: %v", err)
 			}
@@ -186,9 +185,7 @@ func TestBrowser_WidgetFitsTheViewport(t *testing.T) {
 			// A typed message goes out and shows in the log.
 			typed := "Hello from " + name
 			if err := chromedp.Do(tab,
-				chromedp.SendKeys(css("#lsb-input"), typed),
-				chromedp.Click(css("#lsb-send")),
-				waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, typed), 20*time.Second),
+				visitorSends(typed, 20*time.Second),
 			); err != nil {
 				t.Fatalf("send a typed message: %v", err)
 			}

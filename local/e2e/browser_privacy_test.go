@@ -52,16 +52,6 @@ func recordingBrowser(t *testing.T) context.Context {
 	return ctx
 }
 
-// evalJS evaluates a JavaScript expression.
-func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		t.Fatalf("%s: %v", expr, err)
-	}
-	return v
-}
-
 // pageViewFrames returns the pageView frames the page has sent.
 func pageViewFrames(t *testing.T, ctx context.Context) []map[string]any {
 	t.Helper()
@@ -132,10 +122,7 @@ func TestBrowser_WidgetShowsTheVisitorsID(t *testing.T) {
 	}
 
 	if err := chromedp.Do(demo,
-		chromedp.Navigate(s.HTTPURL+"/demo.html?key="+url.QueryEscape(ten.WidgetKey)),
-		chromedp.WaitVisible(css("#lsb-toggle")),
-		chromedp.Click(css("#lsb-toggle")),
-		waitJS(`document.getElementById('lsb-root').getAttribute('data-status') === 'online'`, 30*time.Second),
+		openDemo(demoURL(s, ten.WidgetKey)),
 		chromedp.WaitVisible(css("#lsb-visitor-id")),
 	); err != nil {
 		t.Fatalf("open the widget: %v", err)
@@ -225,19 +212,14 @@ func TestBrowser_WidgetSendsNoPageViewWithoutConsent(t *testing.T) {
 			screenshot(demo, t, "e2e-widget-consent-failed.png")
 		}
 	}()
-	online := waitJS(`document.getElementById('lsb-root').getAttribute('data-status') === 'online'`, 30*time.Second)
+	online := waitJS(widgetOnline, 30*time.Second)
 	consent := func() any { return evalJS[any](t, demo, `window.LiveSupportBot.consent()`) }
 
 	// Before consent: chat works, and leaving the page (twice: an event, then a
 	// reload) stores no page view.
 	if err := chromedp.Do(demo,
-		chromedp.Navigate(s.HTTPURL+"/demo.html?key="+url.QueryEscape(ten.WidgetKey)),
-		chromedp.WaitVisible(css("#lsb-toggle")),
-		chromedp.Click(css("#lsb-toggle")),
-		online,
-		chromedp.SendKeys(css("#lsb-input"), "hello before consent"),
-		chromedp.Click(css("#lsb-send")),
-		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, "hello before consent"), 20*time.Second),
+		openDemo(demoURL(s, ten.WidgetKey)),
+		visitorSends("hello before consent", 20*time.Second),
 		leave,
 	); err != nil {
 		t.Fatalf("chat before consent: %v", err)
@@ -303,9 +285,7 @@ func TestBrowser_WidgetSendsNoPageViewWithoutConsent(t *testing.T) {
 
 	// Chat still works after withdrawal.
 	if err := chromedp.Do(demo,
-		chromedp.SendKeys(css("#lsb-input"), "hello after withdrawal"),
-		chromedp.Click(css("#lsb-send")),
-		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, "hello after withdrawal"), 20*time.Second),
+		visitorSends("hello after withdrawal", 20*time.Second),
 	); err != nil {
 		t.Fatalf("chat after withdrawal: %v", err)
 	}
@@ -324,13 +304,8 @@ func TestBrowser_WidgetSetsNoCookieAndCallsOnlyOurAPI(t *testing.T) {
 	demo, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := chromedp.Do(demo,
-		chromedp.Navigate(s.HTTPURL+"/demo.html?key="+url.QueryEscape(ten.WidgetKey)),
-		chromedp.WaitVisible(css("#lsb-toggle")),
-		chromedp.Click(css("#lsb-toggle")),
-		waitJS(`document.getElementById('lsb-root').getAttribute('data-status') === 'online'`, 30*time.Second),
-		chromedp.SendKeys(css("#lsb-input"), "no cookies please"),
-		chromedp.Click(css("#lsb-send")),
-		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, "no cookies please"), 20*time.Second),
+		openDemo(demoURL(s, ten.WidgetKey)),
+		visitorSends("no cookies please", 20*time.Second),
 		leave,
 	); err != nil {
 		t.Fatalf("chat: %v", err)

@@ -81,6 +81,80 @@ func hasText(selector, text string) string {
 		strconv.Quote(selector), strconv.Quote(text))
 }
 
+// evalJS evaluates a JavaScript expression.
+func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+// do runs steps in ctx's tab and stops the test, saying what failed, at the
+// first error.
+func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// widgetOnline is a JavaScript condition: the widget's socket is open.
+const widgetOnline = `document.getElementById('lsb-root').getAttribute('data-status') === 'online'`
+
+// consoleOnline is a JavaScript condition: the agent console's socket is open.
+const consoleOnline = `document.getElementById('conn-state').getAttribute('data-state') === 'online'`
+
+// demoURL is the demo page embedding the widget of widgetKey.
+func demoURL(s *stack.Stack, widgetKey string) string {
+	return s.HTTPURL + "/demo.html?key=" + url.QueryEscape(widgetKey)
+}
+
+// openDemo loads the demo page at u and opens the widget's panel until its
+// socket is open.
+func openDemo(u string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(u),
+		chromedp.WaitVisible(css("#lsb-toggle")),
+		chromedp.Click(css("#lsb-toggle")),
+		waitJS(widgetOnline, 30*time.Second),
+	)
+}
+
+// visitorSent is a JavaScript condition: the widget shows the visitor's
+// message text as sent (acked).
+func visitorSent(text string) string {
+	return hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, text)
+}
+
+// visitorSends types text in the widget's composer, sends it and waits up to
+// within for its ack.
+func visitorSends(text string, within time.Duration) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.SendKeys(css("#lsb-input"), text),
+		chromedp.Click(css("#lsb-send")),
+		waitJS(visitorSent(text), within),
+	)
+}
+
+// newConnections runs during and returns the ids of the socket connections
+// that opened meanwhile.
+func newConnections(s *stack.Stack, during func()) []string {
+	before := map[string]bool{}
+	for _, id := range s.WebSocket().ConnectionIDs() {
+		before[id] = true
+	}
+	during()
+	var ids []string
+	for _, id := range s.WebSocket().ConnectionIDs() {
+		if !before[id] {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 func screenshot(ctx context.Context, t *testing.T, name string) {
 	t.Helper()
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
@@ -116,7 +190,7 @@ func TestBrowser_VisitorAndAgentChatThroughWidgetAndConsole(t *testing.T) {
 		chromedp.WaitVisible(css("#demo-link")),
 		// The console connects its agent socket: the agent is online before
 		// the visitor comes (else the widget would offer its offline form).
-		waitJS(`document.getElementById('conn-state').getAttribute('data-state') === 'online'`, 20*time.Second),
+		waitJS(consoleOnline, 20*time.Second),
 	); err != nil {
 		t.Fatalf("create tenant in the console: %v", err)
 	}
@@ -131,7 +205,7 @@ func TestBrowser_VisitorAndAgentChatThroughWidgetAndConsole(t *testing.T) {
 
 	question := "Do you ship tents to Norway? " + time.Now().Format("150405.000")
 	answer := "Yes, within 3 days."
-	demoURL := s.HTTPURL + "/" + link
+	demoPage := s.HTTPURL + "/" + link
 	shot := func(ctx context.Context, name string) { screenshot(ctx, t, name) }
 	defer func() {
 		if t.Failed() {
@@ -142,17 +216,12 @@ func TestBrowser_VisitorAndAgentChatThroughWidgetAndConsole(t *testing.T) {
 
 	// The visitor opens the widget and writes; the ack turns pending into sent.
 	if err := chromedp.Do(demo,
-		chromedp.Navigate(demoURL),
-		chromedp.WaitVisible(css("#lsb-toggle")),
-		chromedp.Click(css("#lsb-toggle")),
-		waitJS(`document.getElementById('lsb-root').getAttribute('data-status') === 'online'`, 30*time.Second),
+		openDemo(demoPage),
 		chromedp.SendKeys(css("#lsb-name"), "Ada"),
 		chromedp.SendKeys(css("#lsb-email"), "ada@example.com"),
 		chromedp.Click(css("#lsb-identify-send")),
 		waitJS(`getComputedStyle(document.getElementById('lsb-identify')).display === 'none'`, 20*time.Second),
-		chromedp.SendKeys(css("#lsb-input"), question),
-		chromedp.Click(css("#lsb-send")),
-		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, question), 20*time.Second),
+		visitorSends(question, 20*time.Second),
 	); err != nil {
 		t.Fatalf("visitor sends: %v", err)
 	}
@@ -202,7 +271,7 @@ func TestBrowser_VisitorAndAgentChatThroughWidgetAndConsole(t *testing.T) {
 	// Leaving the page (the reload) reported a page view: usage data with the path,
 	// the time on the page and the network, not the address, of the visitor.
 	tenantID := strings.Split(strings.TrimPrefix(link, "demo.html?key=wk_"), "_")[0]
-	st := store.New(dynamodb.NewFromConfig(s.AWS), s.Tables["DataTable"], s.Tables["ArchiveTable"])
+	st := stackStore(s)
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(300 * time.Millisecond) {
 		views, err := st.PageViews(context.Background(), tenantID, after)
 		if err != nil {
@@ -229,6 +298,27 @@ func TestBrowser_VisitorAndAgentChatThroughWidgetAndConsole(t *testing.T) {
 	}
 }
 
+// stackStore is the store of the stack's tables, to read what was stored.
+func stackStore(s *stack.Stack) *store.Store {
+	return store.New(dynamodb.NewFromConfig(s.AWS), s.Tables["DataTable"], s.Tables["ArchiveTable"])
+}
+
+// onlyOpenConversation returns the id of the tenant's one open conversation
+// (and fails the test if there is not exactly one).
+func onlyOpenConversation(t *testing.T, s *stack.Stack, apiKey string) string {
+	t.Helper()
+	var convs struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	if st := call(t, s, "GET", "/v1/conversations?status=open", apiKey, nil, &convs); st != 200 || len(convs.Items) != 1 {
+		t.Fatalf("conversations: %d %+v", st, convs)
+	}
+	return convs.Items[0].ID
+}
+
+// fastClock makes the page's Date.now run an hour ahead.
+const fastClock = `(function(){ var now = Date.now; Date.now = function(){ return now() + 3600e3; }; })()`
+
 // manage calls the gateway's @connections API as a function would.
 func manage(t *testing.T, s *stack.Stack, method, id, body string) int {
 	t.Helper()
@@ -253,30 +343,14 @@ func TestBrowser_WidgetReconnectsResumesAndShowsServerFrames(t *testing.T) {
 			screenshot(demo, t, "e2e-widget-frames-failed.png")
 		}
 	}()
-	online := waitJS(`document.getElementById('lsb-root').getAttribute('data-status') === 'online'`, 30*time.Second)
-	before := map[string]bool{}
-	for _, id := range s.WebSocket().ConnectionIDs() {
-		before[id] = true
-	}
-	if err := chromedp.Do(demo,
-		chromedp.Navigate(s.HTTPURL+"/demo.html?ping=1&key="+url.QueryEscape(ten.WidgetKey)),
-		chromedp.WaitVisible(css("#lsb-toggle")),
-		chromedp.Click(css("#lsb-toggle")),
-		online,
-		// The keep-alive: pings go through the gateway to ws-message, pongs come back.
-		waitJS(`!!document.getElementById('lsb-root').getAttribute('data-last-pong')`, 10*time.Second),
-		chromedp.SendKeys(css("#lsb-input"), "first"),
-		chromedp.Click(css("#lsb-send")),
-		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, "first"), 20*time.Second),
-	); err != nil {
-		t.Fatalf("first message: %v", err)
-	}
-	var mine []string
-	for _, id := range s.WebSocket().ConnectionIDs() {
-		if !before[id] {
-			mine = append(mine, id)
-		}
-	}
+	mine := newConnections(s, func() {
+		do(t, demo, "first message",
+			openDemo(demoURL(s, ten.WidgetKey)+"&ping=1"),
+			// The keep-alive: pings go through the gateway to ws-message, pongs come back.
+			waitJS(`!!document.getElementById('lsb-root').getAttribute('data-last-pong')`, 10*time.Second),
+			visitorSends("first", 20*time.Second),
+		)
+	})
 	if len(mine) != 1 {
 		t.Fatalf("widget connections = %v", mine)
 	}
@@ -301,22 +375,17 @@ func TestBrowser_WidgetReconnectsResumesAndShowsServerFrames(t *testing.T) {
 
 	// The server drops the connection; while the widget is away the agent
 	// answers. The widget reconnects by itself and the history brings the answer.
-	var convs struct {
-		Items []struct{ ID string } `json:"items"`
-	}
-	if st := call(t, s, "GET", "/v1/conversations?status=open", ten.APIKey, nil, &convs); st != 200 || len(convs.Items) != 1 {
-		t.Fatalf("conversations: %d %+v", st, convs)
-	}
+	conv := onlyOpenConversation(t, s, ten.APIKey)
 	if st := manage(t, s, "DELETE", id, ""); st != http.StatusNoContent {
 		t.Fatalf("delete connection: %d", st)
 	}
-	if st := call(t, s, "POST", "/v1/conversations/"+convs.Items[0].ID+"/messages", ten.APIKey,
+	if st := call(t, s, "POST", "/v1/conversations/"+conv+"/messages", ten.APIKey,
 		map[string]string{"text": "answered while you were away", "agentName": "Grace"}, nil); st != 201 {
 		t.Fatalf("reply: %d", st)
 	}
 	if err := chromedp.Do(demo,
 		waitJS(hasText(`.lsb-msg[data-author=agent] .lsb-text`, "answered while you were away"), 30*time.Second),
-		online,
+		waitJS(widgetOnline, 30*time.Second),
 	); err != nil {
 		t.Fatalf("after reconnect: %v", err)
 	}
@@ -328,15 +397,13 @@ func TestBrowser_WidgetReconnectsResumesAndShowsServerFrames(t *testing.T) {
 	// the server refuses the message's sentAt, and the widget resends it once
 	// without sentAt (deduplicated by a marker instead).
 	if err := chromedp.Do(demo,
-		waitJS(`window.lsbFast || (function(){ var now = Date.now; Date.now = function(){ return now() + 3600e3; }; return window.lsbFast = true; })()`, time.Second),
-		chromedp.SendKeys(css("#lsb-input"), "from a fast clock"),
-		chromedp.Click(css("#lsb-send")),
-		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, "from a fast clock"), 20*time.Second),
+		chromedp.Evaluate[chromedp.Void](fastClock),
+		visitorSends("from a fast clock", 20*time.Second),
 	); err != nil {
 		t.Fatalf("message from a fast clock: %v", err)
 	}
-	st := store.New(dynamodb.NewFromConfig(s.AWS), s.Tables["DataTable"], s.Tables["ArchiveTable"])
-	msgs, _, err := st.History(context.Background(), ten.ID, convs.Items[0].ID, "", 50)
+	st := stackStore(s)
+	msgs, _, err := st.History(context.Background(), ten.ID, conv, "", 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +418,7 @@ func TestBrowser_WidgetReconnectsResumesAndShowsServerFrames(t *testing.T) {
 	if d := time.Since(byText["first"][0].CreatedAt); d < 0 || d > 2*time.Minute {
 		t.Errorf("the first message's createdAt is %v from now", -d)
 	}
-	markers := rawKeys(t, s, store.ConversationPK(ten.ID, convs.Items[0].ID), "CMID#")
+	markers := rawKeys(t, s, store.ConversationPK(ten.ID, conv), "CMID#")
 	if len(markers) != 1 {
 		t.Errorf("dedupe markers %v, want one (the message resent without sentAt)", markers)
 	}
@@ -393,36 +460,26 @@ func TestBrowser_WidgetSendsSentAtByTheServersClock(t *testing.T) {
 	demo, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if _, err := chromedp.Call(demo, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-		Source: `(function(){ var now = Date.now; Date.now = function(){ return now() + 3600e3; }; })()`,
+		Source: fastClock,
 	}); err != nil {
 		t.Fatal(err)
 	}
 	if err := chromedp.Do(demo,
-		chromedp.Navigate(s.HTTPURL+"/demo.html?key="+url.QueryEscape(ten.WidgetKey)),
-		chromedp.WaitVisible(css("#lsb-toggle")),
-		chromedp.Click(css("#lsb-toggle")),
-		waitJS(`document.getElementById('lsb-root').getAttribute('data-status') === 'online'`, 30*time.Second),
-		chromedp.SendKeys(css("#lsb-input"), "from an hour-fast page"),
-		chromedp.Click(css("#lsb-send")),
-		waitJS(hasText(`.lsb-msg[data-author=visitor][data-state=sent] .lsb-text`, "from an hour-fast page"), 20*time.Second),
+		openDemo(demoURL(s, ten.WidgetKey)),
+		visitorSends("from an hour-fast page", 20*time.Second),
 	); err != nil {
 		t.Fatalf("message from an hour-fast page: %v", err)
 	}
-	var convs struct {
-		Items []struct{ ID string } `json:"items"`
-	}
-	if st := call(t, s, "GET", "/v1/conversations?status=open", ten.APIKey, nil, &convs); st != 200 || len(convs.Items) != 1 {
-		t.Fatalf("conversations: %d %+v", st, convs)
-	}
-	st := store.New(dynamodb.NewFromConfig(s.AWS), s.Tables["DataTable"], s.Tables["ArchiveTable"])
-	msgs, _, err := st.History(context.Background(), ten.ID, convs.Items[0].ID, "", 10)
+	conv := onlyOpenConversation(t, s, ten.APIKey)
+	st := stackStore(s)
+	msgs, _, err := st.History(context.Background(), ten.ID, conv, "", 10)
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("history: %d messages, %v", len(msgs), err)
 	}
 	if d := time.Since(msgs[0].CreatedAt); d < 0 || d > time.Minute {
 		t.Errorf("createdAt is %v from the server's now, want the server's time of sending", -d)
 	}
-	if markers := rawKeys(t, s, store.ConversationPK(ten.ID, convs.Items[0].ID), "CMID#"); len(markers) != 0 {
+	if markers := rawKeys(t, s, store.ConversationPK(ten.ID, conv), "CMID#"); len(markers) != 0 {
 		t.Errorf("dedupe markers %v: the widget's sentAt was refused", markers)
 	}
 }
