@@ -124,22 +124,7 @@ func (s *Store) AnswerBotQuery(ctx context.Context, tenantID, convID, messageID 
 }
 
 // ClaimOAuthState records that an OAuth state of a channel's install (by its
-// nonce) was used, once: a second claim returns false. Technical data,
-// expiring an hour after the state.
+// nonce) was used, once: a second claim returns false (see claimState).
 func (s *Store) ClaimOAuthState(ctx context.Context, tenantID, channel, nonce string, stateExpiry time.Time, p retention.Periods) (bool, error) {
-	exp := retention.ExpiresAt(p, retention.Technical, s.Now())
-	if e := stateExpiry.Add(time.Hour).Unix(); e < exp || exp == 0 {
-		exp = e
-	}
-	item, err := attributevalue.MarshalMap(Base{PK: ChannelsPK(tenantID), SK: prefOAuthNonce + channel + "#" + nonce,
-		DataClass: retention.Technical, Entity: "oauthState", ExpiresAt: exp})
-	if err != nil {
-		return false, wrap("marshal oauth state", err)
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(PK)")})
-	if isConditionFailed(err) {
-		return false, nil
-	}
-	return err == nil, wrap("put oauth state", err)
+	return s.claimState(ctx, Base{PK: ChannelsPK(tenantID), SK: prefOAuthNonce + channel + "#" + nonce, Entity: "oauthState"}, stateExpiry, p)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
@@ -66,6 +67,27 @@ func (s *Store) nowValue() types.AttributeValue {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// claimState records that an install link's OAuth state (the item at base's
+// key) was used, once: a second claim returns false. The marker is technical
+// data, only needed while the state is valid, so it expires an hour after the
+// state at the latest. Each claim writes a mark of its own: the SDK's resend
+// of this write after a lost answer finds it and is this claim; a second use
+// of the link writes another mark and is refused.
+func (s *Store) claimState(ctx context.Context, base Base, stateExpiry time.Time, p retention.Periods) (bool, error) {
+	base.DataClass = retention.Technical
+	base.ExpiresAt = retention.ExpiresAt(p, retention.Technical, s.Now())
+	if e := stateExpiry.Add(time.Hour).Unix(); e < base.ExpiresAt || base.ExpiresAt == 0 {
+		base.ExpiresAt = e
+	}
+	item, err := attributevalue.MarshalMap(base)
+	if err != nil {
+		return false, wrap("marshal "+base.Entity, err)
+	}
+	item["claim"] = str(ids.Secret(12))
+	fresh, err := s.putNew(ctx, item)
+	return fresh, wrap("put "+base.Entity, err)
+}
 
 // putNew writes an item that must not exist yet. When the condition fails
 // because the item already holds exactly what we write (our own write succeeded

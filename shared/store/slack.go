@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
@@ -738,22 +737,7 @@ func (s *Store) LastPagePath(ctx context.Context, tenantID, contactID string) (s
 }
 
 // ClaimSlackState records that an OAuth state (by its nonce) was used, once: a
-// second claim returns false. The marker is technical data and expires with
-// the state's own expiry (it is only needed while the state is valid).
+// second claim returns false (see claimState).
 func (s *Store) ClaimSlackState(ctx context.Context, tenantID, nonce string, stateExpiry time.Time, p retention.Periods) (bool, error) {
-	exp := retention.ExpiresAt(p, retention.Technical, s.Now())
-	if e := stateExpiry.Add(time.Hour).Unix(); e < exp {
-		exp = e
-	}
-	item, err := attributevalue.MarshalMap(Base{PK: SlackPK(tenantID), SK: prefSlackState + nonce,
-		DataClass: retention.Technical, Entity: "slackOAuthState", ExpiresAt: exp})
-	if err != nil {
-		return false, wrap("marshal slack state", err)
-	}
-	// This claim's own mark: the SDK's resend of this write (after a lost
-	// answer) finds it and is this claim; a second use of the link writes
-	// another mark and is refused.
-	item["claim"] = str(ids.Secret(12))
-	fresh, err := s.putNew(ctx, item)
-	return fresh, wrap("put slack state", err)
+	return s.claimState(ctx, Base{PK: SlackPK(tenantID), SK: prefSlackState + nonce, Entity: "slackOAuthState"}, stateExpiry, p)
 }
