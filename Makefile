@@ -15,7 +15,7 @@ tools: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
 	@echo "[make tools] installing the Python tools (moto, cfn-lint, SAM CLI) into $(VENV): a few minutes the first time"
 	test -x $(VENV)/bin/pip || python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	scripts/progress.sh "[make tools] installing the Python tools" $(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 # The local stack's cache (its own command, the emulator, the functions' builds):
@@ -28,9 +28,10 @@ LOCALSTACK_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/livesupportbot/locals
 run:
 	@export LOCALSTACK_STARTED=$$(date +%s.%N); \
 	$(MAKE) --no-print-directory tools; \
-	echo "[make run] compiling the local stack command"; \
+	echo "[make run] compiling the local stack command (the first time, this compiles the AWS SDK: a minute or two)"; \
 	mkdir -p $(LOCALSTACK_CACHE); \
-	go build -o $(LOCALSTACK_CACHE)/localstack ./local/cmd/localstack; \
+	scripts/progress.sh "[make run] compiling the local stack command" \
+		go build -o $(LOCALSTACK_CACHE)/localstack ./local/cmd/localstack; \
 	exec $(LOCALSTACK_CACHE)/localstack
 
 ## run-clean: forget the local stack's cached builds (then run as the first time)

@@ -3,9 +3,12 @@ package stack
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,7 +96,10 @@ func (st *starter) selected() []cfntemplate.Function {
 func (st *starter) build(ctx context.Context, o Options, fns []cfntemplate.Function, bins map[string]string) error {
 	t0 := time.Now()
 	o.Log.Info("compiling the Lambda emulator")
-	if err := lambdarunner.BuildRIE(ctx, o.RepoRoot, st.rie); err != nil {
+	stop := heartbeat(o, func() string { return "compiling the Lambda emulator" })
+	err := lambdarunner.BuildRIE(ctx, o.RepoRoot, st.rie)
+	stop()
+	if err != nil {
 		return err
 	}
 	o.Log.Info("compiled the Lambda emulator", "took", since(t0))
@@ -102,9 +108,17 @@ func (st *starter) build(ctx context.Context, o Options, fns []cfntemplate.Funct
 	var (
 		mu       sync.Mutex
 		started  int
+		building = map[string]bool{} // the folders being built now
 		firstErr error
 		wg       sync.WaitGroup
 	)
+	stop = heartbeat(o, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Sprintf("building functions %d/%d started, %d done; now: %s", started, len(fns), len(bins),
+			strings.Join(slices.Sorted(maps.Keys(building)), ", "))
+	})
+	defer stop()
 	for range buildWorkers() {
 		wg.Add(1)
 		go func() {
@@ -112,11 +126,14 @@ func (st *starter) build(ctx context.Context, o Options, fns []cfntemplate.Funct
 			for f := range jobs {
 				mu.Lock()
 				started++
-				o.Log.Info(fmt.Sprintf("building functions %d/%d: %s", started, len(fns), filepath.Base(f.Dir())))
+				name := filepath.Base(f.Dir())
+				building[name] = true
+				o.Log.Info(fmt.Sprintf("building functions %d/%d: %s", started, len(fns), name))
 				mu.Unlock()
 				bin := filepath.Join(st.work, f.ID, "bootstrap")
 				err := lambdarunner.BuildBootstrap(ctx, o.RepoRoot, "./"+f.Dir(), bin)
 				mu.Lock()
+				delete(building, name)
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
@@ -140,6 +157,31 @@ func (st *starter) build(ctx context.Context, o Options, fns []cfntemplate.Funct
 		o.Log.Info("built the functions", "count", len(fns), "workers", buildWorkers(), "took", since(t0))
 	}
 	return firstErr
+}
+
+// HeartbeatEvery is how often a long build step says it is still at work
+// (the first build compiles the AWS SDK: minutes on a small machine).
+var HeartbeatEvery = 15 * time.Second
+
+// heartbeat logs "still at it: <what()> (N s)" every HeartbeatEvery until the
+// returned stop is called, so no step of a first start is a silent wait.
+func heartbeat(o Options, what func() string) (stop func()) {
+	t0, done, ended := time.Now(), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		tick := time.NewTicker(HeartbeatEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				o.Log.Info("still at it: " + what() + fmt.Sprintf(" (%d s)", int(time.Since(t0).Seconds())))
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done); <-ended }) }
 }
 
 // since is the time since t0, rounded for a log line.

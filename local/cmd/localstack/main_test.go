@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/livesupportbot/backend/local/moto"
+	"github.com/livesupportbot/backend/local/stack"
 	"github.com/livesupportbot/backend/local/testaws"
 )
 
@@ -60,9 +61,10 @@ func TestRun_RefusesBadSettings(t *testing.T) {
 
 // TestRun_ServesUntilCancelledThenStopsEveryChild drives the real program:
 // it starts, says how far along it is, answers /healthz, prints its URLs
-// and that its state is not kept, and on cancel (what SIGINT
-// does) leaves no child process behind. A clean start logs no line at level
-// ERROR (nor a function's error document), and Slack, turned off, says so
+// and that its state is not kept, and on cancel (what SIGINT does) leaves no
+// child process behind. A long build step says every HeartbeatEvery that it
+// is still at it, and which functions it builds. A clean start logs no line
+// at level ERROR (nor a function's error document), and Slack, turned off, says so
 // once at INFO; the builds stay in the cache folder, go build's scratch does
 // not.
 func TestRun_ServesUntilCancelledThenStopsEveryChild(t *testing.T) {
@@ -73,7 +75,9 @@ func TestRun_ServesUntilCancelledThenStopsEveryChild(t *testing.T) {
 		t.Skip(err)
 	}
 	httpPort, wsPort := freePort(t), freePort(t)
-	cache := t.TempDir()
+	cache := t.TempDir() // so every function is built, as on a first start
+	defer func(every time.Duration) { stack.HeartbeatEvery = every }(stack.HeartbeatEvery)
+	stack.HeartbeatEvery = 100 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out testaws.Logs
@@ -97,6 +101,7 @@ func TestRun_ServesUntilCancelledThenStopsEveryChild(t *testing.T) {
 		"WebSocket API:  ws://127.0.0.1:" + wsPort + "/dev", "platform token: " + DefaultPlatformToken, "cold start",
 		// the progress a newcomer sees, and the warning that nothing is kept
 		"starting moto", "compiling the Lambda emulator", "building functions 1/", "built the functions",
+		"still at it: building functions ", " done; now: ",
 		"starting functions", ", ready in ", "state:          in memory only"} {
 		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), want); time.Sleep(50 * time.Millisecond) {
 			if time.Now().After(deadline) {
