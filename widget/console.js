@@ -217,6 +217,16 @@
     });
   }
 
+  // Leaving the page ends the socket at once, so the other agents see this
+  // one offline now (a page kept in the back-forward cache would keep its
+  // socket open); coming back to that page connects again.
+  window.addEventListener('pagehide', function () {
+    if (state.me.id) { state.left = true; disconnect(); setConn('offline', 'Not connected'); }
+  });
+  window.addEventListener('pageshow', function (ev) {
+    if (ev.persisted && state.left) { state.left = false; connect(); }
+  });
+
   function clearInboxTimers() {
     clearTimeout(state.catchUpTimer);
     clearTimeout(state.inboxRetry);

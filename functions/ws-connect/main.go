@@ -1,6 +1,7 @@
 // Command ws-connect admits WebSocket connections: it is the $connect route's
 // REQUEST authorizer (visitor token check, 401 on a bad one or an erased
-// visitor's) and records and removes connections on $connect and $disconnect.
+// visitor's) and records and removes connections on $connect and $disconnect;
+// when an agent's console is gone, the other consoles are told.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 
 	"github.com/livesupportbot/backend/shared/awsclients"
 	"github.com/livesupportbot/backend/shared/logging"
+	"github.com/livesupportbot/backend/shared/pusher"
 	"github.com/livesupportbot/backend/shared/visitortoken"
 	"github.com/livesupportbot/backend/shared/wsconn"
 )
@@ -25,6 +27,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	// The token key is read on the first request that needs it.
 	tokens := visitortoken.FromSecret(func() (string, error) { return rt.Secrets.Get("VISITOR_TOKEN_SECRET") })
-	h := wsconn.New(wsconn.Deps{Store: rt.Store, Tokens: tokens, Log: logging.FromEnv(getenv, "ws-connect")})
+	h := wsconn.New(wsconn.Deps{Store: rt.Store, Tokens: tokens, Log: logging.FromEnv(getenv, "ws-connect"),
+		Pusher: pusher.NewEndpoints(rt.Config, getenv("WS_MANAGEMENT_ENDPOINT")).For})
 	return serve(h.Handle)
 }

@@ -123,7 +123,7 @@ func TestAllowed_ActionsOfOneServiceOnOneResource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(tpl.Allowed("WsConnectFunction", "DataTable.Arn", "dynamodb")); got != "[DeleteItem GetItem PutItem]" {
+	if got := fmt.Sprint(tpl.Allowed("WsConnectFunction", "DataTable.Arn", "dynamodb")); got != "[DeleteItem GetItem PutItem Query]" {
 		t.Errorf("ws-connect on the Data table: %s", got)
 	}
 	if got := fmt.Sprint(tpl.Allowed("AdminApiFunction", "${DataTable.Arn}/index/GSI1", "dynamodb")); got != "[Query]" {

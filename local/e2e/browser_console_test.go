@@ -116,7 +116,8 @@ var inboxReads = requests("/v1/conversations?")
 // name and the message, jump to the top on each new message, count unread
 // visitor messages (cleared when opened), follow assignment (Mine, Unassigned
 // filters; the assignment is audited) and closing, and typing shows both ways.
-// A dropped console reconnects with a new token.
+// A dropped console reconnects with a new token; a closed one shows offline
+// to the other agent at once.
 func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 	s := localStack(t)
 	ten := newTenant(t, s)
@@ -328,6 +329,12 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 	)
 	v2.sendMessage(t, "Still there?")
 	do(t, ben, "an event after the reconnect", waitJS(rowPart(conv2, ".preview")+` === 'Still there?'`, live))
+
+	// Ben leaves his console's page (which closes its socket, even if the page
+	// is kept for the back button): Ana sees him offline at once ($disconnect
+	// tells the other consoles).
+	do(t, ben, "Ben leaves", chromedp.Navigate("about:blank"))
+	do(t, ana, "Ana sees Ben offline", waitJS(hasText(`#agents li[data-state=offline] .agent-name`, "Ben"), live))
 }
 
 // waitAPI polls check (of the admin API) until it returns nil, for up to 10

@@ -52,11 +52,12 @@ func New(tb testing.TB, cfg aws.Config, st *store.Store, streamArn string, log *
 	}
 	mgmt := pushertest.New(tb)
 	p := mgmt.Pusher()
+	pusherOf := func(string, string) *pusher.Pusher { return p }
 	return &Widget{
 		Tokens: tokens, Mgmt: mgmt,
-		Conn: wsconn.New(wsconn.Deps{Store: st, Tokens: tokens, Log: log}),
+		Conn: wsconn.New(wsconn.Deps{Store: st, Tokens: tokens, Log: log, Pusher: pusherOf}),
 		Msg: wsmessage.New(wsmessage.Deps{Store: st, Tenants: store.NewTenantCache(st, store.FrameTenantCacheTTL), Limiter: ratelimit.New(st), Log: log,
-			Pusher: func(string, string) *pusher.Pusher { return p }}),
+			Pusher: pusherOf}),
 		Dispatch: dispatch.New(dispatch.Deps{Store: st, Tenants: store.NewTenantCache(st, store.TenantCacheTTL), Log: log,
 			Deliverers: []dispatch.Deliverer{&dispatch.Widget{Store: st, Pusher: p, Log: log}}, Outbound: outbound,
 			Agents: &dispatch.Agents{Store: st, Pusher: p},

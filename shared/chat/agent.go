@@ -34,6 +34,21 @@ type AgentConnection struct {
 	ConnectedAt time.Time `json:"connectedAt"`
 }
 
+// Presence is the state shown for an agent (or a tenant's agents) with
+// these live console connections: online when one is not set away, away
+// when all are, offline with none.
+func Presence(conns []AgentConnection) string {
+	if len(conns) == 0 {
+		return AgentOffline
+	}
+	for _, c := range conns {
+		if !c.Away {
+			return AgentOnline
+		}
+	}
+	return AgentAway
+}
+
 // MessagePreview is the start of a conversation's last message, for the inbox.
 type MessagePreview struct {
 	ID         string    `json:"id"`

@@ -84,7 +84,7 @@ func (s *Store) Agents(ctx context.Context, tenantID string) ([]chat.Agent, erro
 		return nil, wrap("query agents", err)
 	}
 	for i := range agents {
-		agents[i].State = presence(conns[agents[i].ID])
+		agents[i].State = chat.Presence(conns[agents[i].ID])
 	}
 	slices.SortFunc(agents, func(a, b chat.Agent) int {
 		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
@@ -104,19 +104,6 @@ func (s *Store) Agent(ctx context.Context, tenantID, agentID string) (*chat.Agen
 		return nil, chat.ErrNotFound
 	}
 	return &chat.Agent{ID: it.ID, Name: it.Name, LastSeenAt: it.LastSeenAt}, nil
-}
-
-// presence is the state of an agent with these live connections.
-func presence(conns []chat.AgentConnection) string {
-	if len(conns) == 0 {
-		return chat.AgentOffline
-	}
-	for _, c := range conns {
-		if !c.Away {
-			return chat.AgentOnline
-		}
-	}
-	return chat.AgentAway
 }
 
 // PutAgentConnection records a live console connection (online), kept for
@@ -178,5 +165,5 @@ func (s *Store) AgentsOnline(ctx context.Context, tenantID string) (bool, error)
 	if err != nil {
 		return false, err
 	}
-	return presence(conns) == chat.AgentOnline, nil
+	return chat.Presence(conns) == chat.AgentOnline, nil
 }

@@ -13,10 +13,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/livesupportbot/backend/local/pushertest"
 	"github.com/livesupportbot/backend/local/testaws"
 	"github.com/livesupportbot/backend/local/wstest"
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/ids"
+	"github.com/livesupportbot/backend/shared/pusher"
 	"github.com/livesupportbot/backend/shared/store"
 	"github.com/livesupportbot/backend/shared/suppression"
 	"github.com/livesupportbot/backend/shared/visitortoken"
@@ -93,30 +95,36 @@ func TestAuthorize_ErasedVisitorRefused(t *testing.T) {
 }
 
 // TestTemplate_WsConnectPolicyIsWhatItUses: the DynamoDB actions the function
-// calls (authorize, $connect, $disconnect) are exactly those its role allows, and
-// it names the subject hash secret it now reads.
+// calls (authorize, $connect, $disconnect, of a visitor and of an agent whose
+// leaving is told to the other consoles) are exactly those its role allows,
+// and it names the subject hash secret it now reads.
 func TestTemplate_WsConnectPolicyIsWhatItUses(t *testing.T) {
 	ctx := context.Background()
 	tt := testaws.NewTables(t)
 	m := testaws.NewMeter()
 	st := store.New(m.Client(testaws.Config(t)), tt.Data, tt.Archive).WithSubjectKey(testaws.SubjectKey)
 	tokens, _ := visitortoken.New(strings.Repeat("s", 32))
-	h := wsconn.New(wsconn.Deps{Store: st, Tokens: tokens, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	p := pushertest.New(t).Pusher()
+	h := wsconn.New(wsconn.Deps{Store: st, Tokens: tokens, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Pusher: func(string, string) *pusher.Pusher { return p }})
 	tid, vid := ids.New(ids.Tenant), ids.New(ids.Contact)
-	res, err := h.Authorize(ctx, authorizeReq(t, tokens.Issue(tid, vid, time.Hour)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth := map[string]any{"principalId": res.PrincipalID}
-	for k, v := range res.Context {
-		auth[k] = v
-	}
-	for _, ev := range []string{"ws-connect.json", "ws-disconnect.json"} {
-		var req events.APIGatewayWebsocketProxyRequest
-		testaws.LoadEvent(t, ev, &req)
-		req.RequestContext.Authorizer = auth
-		if out, err := h.Route(ctx, req); err != nil || out.StatusCode != 200 {
-			t.Fatalf("%s: %d %v", ev, out.StatusCode, err)
+	agentToken, _ := tokens.IssueAgent(tid, "keyAna", "Ana")
+	for _, token := range []string{tokens.Issue(tid, vid, time.Hour), agentToken} {
+		res, err := h.Authorize(ctx, authorizeReq(t, token))
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth := map[string]any{"principalId": res.PrincipalID}
+		for k, v := range res.Context {
+			auth[k] = v
+		}
+		for _, ev := range []string{"ws-connect.json", "ws-disconnect.json"} {
+			var req events.APIGatewayWebsocketProxyRequest
+			testaws.LoadEvent(t, ev, &req)
+			req.RequestContext.Authorizer = auth
+			if out, err := h.Route(ctx, req); err != nil || out.StatusCode != 200 {
+				t.Fatalf("%s: %d %v", ev, out.StatusCode, err)
+			}
 		}
 	}
 	fn, ok := testaws.Template(t).Resources["WsConnectFunction"]

@@ -12,12 +12,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/livesupportbot/backend/shared/agentfeed"
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/frames"
+	"github.com/livesupportbot/backend/shared/pusher"
 	"github.com/livesupportbot/backend/shared/visitortoken"
 )
 
@@ -31,6 +35,7 @@ type Store interface {
 	DeleteConnection(ctx context.Context, tenantID, contactID, connectionID string) error
 	PutAgentConnection(ctx context.Context, c *chat.AgentConnection) error
 	DeleteAgentConnection(ctx context.Context, tenantID, connectionID string) error
+	AgentConnections(ctx context.Context, tenantID string) ([]chat.AgentConnection, error)
 	Now() time.Time
 }
 
@@ -45,6 +50,10 @@ type Deps struct {
 	Store  Store
 	Tokens Tokens
 	Log    *slog.Logger
+	// Pusher gives the pusher of the API a request came through
+	// (pusher.Endpoints.For): the other consoles are told when an agent's
+	// console is gone. Nil tells no one.
+	Pusher func(domainName, stage string) *pusher.Pusher
 }
 
 // Handler serves the authorizer, $connect and $disconnect.
@@ -181,7 +190,9 @@ func (h *Handler) Route(ctx context.Context, req events.APIGatewayWebsocketProxy
 		err = h.Store.PutAgentConnection(ctx, &chat.AgentConnection{ID: rc.ConnectionID, TenantID: id.TenantID,
 			AgentID: id.AgentID, AgentName: id.AgentName, ConnectedAt: now})
 	case id.IsAgent():
-		err = h.Store.DeleteAgentConnection(ctx, id.TenantID, rc.ConnectionID)
+		if err = h.Store.DeleteAgentConnection(ctx, id.TenantID, rc.ConnectionID); err == nil {
+			h.agentLeft(ctx, log, rc, id)
+		}
 	case connect:
 		// The authorizer checked the erasure list, but an erasure may have
 		// completed since: a connection of an erased visitor is refused, and
@@ -203,4 +214,31 @@ func (h *Handler) Route(ctx context.Context, req events.APIGatewayWebsocketProxy
 		return events.APIGatewayProxyResponse{StatusCode: http.StatusInternalServerError}, nil
 	}
 	return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
+}
+
+// agentLeft tells the tenant's other consoles the presence of an agent whose
+// console is gone: offline with no console left, else what the agent's other
+// consoles say. A failure is logged only: the console is gone either way, and
+// a console reads the agents again when it connects.
+func (h *Handler) agentLeft(ctx context.Context, log *slog.Logger, rc events.APIGatewayWebsocketProxyRequestContext, id Identity) {
+	if h.Pusher == nil {
+		return
+	}
+	conns, err := h.Store.AgentConnections(ctx, id.TenantID)
+	if err == nil {
+		// A read that is not strongly consistent may still list the
+		// connection just removed.
+		conns = slices.DeleteFunc(conns, func(c chat.AgentConnection) bool { return c.ID == rc.ConnectionID })
+		var mine []chat.AgentConnection
+		for _, c := range conns {
+			if c.AgentID == id.AgentID {
+				mine = append(mine, c)
+			}
+		}
+		_, err = agentfeed.Send(ctx, h.Store, h.Pusher(rc.DomainName, rc.Stage), id.TenantID, conns, "",
+			frames.AgentPresence{Type: "agent", AgentID: id.AgentID, Name: id.AgentName, State: chat.Presence(mine)})
+	}
+	if err != nil {
+		log.WarnContext(ctx, "the other consoles were not told the agent left", "error", err)
+	}
 }

@@ -169,7 +169,8 @@ func TestAgents_TypingReachesTheOtherSide(t *testing.T) {
 
 // TestAgents_PresenceTellsVisitorsAndAgents: a visitor learns whether an
 // agent is online; an agent who sets away is not, and the other agents are
-// told. A bad state changes nothing.
+// told, as they are when an agent's console is gone. A bad state changes
+// nothing.
 func TestAgents_PresenceTellsVisitorsAndAgents(t *testing.T) {
 	h := newHarness(t)
 	tn := h.tenant(t)
@@ -199,12 +200,30 @@ func TestAgents_PresenceTellsVisitorsAndAgents(t *testing.T) {
 		t.Fatalf("Ben was told %v", told)
 	}
 	ask(true) // Ben
-	var bye events.APIGatewayWebsocketProxyRequest
-	testaws.LoadEvent(t, "ws-disconnect.json", &bye)
-	bye.RequestContext.ConnectionID = "ben"
-	bye.RequestContext.Authorizer = map[string]any{"tenantId": tn.ID, "agentId": "keyBen", "agentName": "Ben"}
-	if res, err := h.Conn.Route(context.Background(), bye); err != nil || res.StatusCode != 200 {
-		t.Fatalf("$disconnect: %v %v", res, err)
+	h.ConnectAgent(t, tn.ID, "keyBen", "Ben", "ben2") // Ben's second tab
+	bye := func(conn string) {
+		t.Helper()
+		var req events.APIGatewayWebsocketProxyRequest
+		testaws.LoadEvent(t, "ws-disconnect.json", &req)
+		req.RequestContext.ConnectionID = conn
+		req.RequestContext.Authorizer = map[string]any{"tenantId": tn.ID, "agentId": "keyBen", "agentName": "Ben"}
+		if res, err := h.Conn.Route(context.Background(), req); err != nil || res.StatusCode != 200 {
+			t.Fatalf("$disconnect: %v %v", res, err)
+		}
+	}
+	// Ana is told what Ben's consoles say when one is gone: online while
+	// another is, then offline; the gone console is sent nothing.
+	bye("ben")
+	if told := h.framesOf(t, "ana", "agent", ""); len(told) != 1 || told[0]["agentId"] != "keyBen" || told[0]["state"] != "online" || told[0]["name"] != "Ben" {
+		t.Fatalf("with Ben's other tab open, Ana was told %v", told)
+	}
+	ask(true) // Ben's other tab
+	bye("ben2")
+	if told := h.framesOf(t, "ana", "agent", ""); len(told) != 2 || told[1]["agentId"] != "keyBen" || told[1]["state"] != "offline" {
+		t.Fatalf("with Ben's last tab gone, Ana was told %v", told)
+	}
+	if got := h.framesOf(t, "ben", "agent", ""); len(got) != 1 { // Ana's away, before
+		t.Fatalf("Ben's gone console was sent %v", got)
 	}
 	ask(false) // Ana is away, Ben gone
 	agents, err := h.st.Agents(context.Background(), tn.ID)
