@@ -199,7 +199,7 @@ func TestAgents_PresenceTellsVisitorsAndAgents(t *testing.T) {
 	if told := h.framesOf(t, "ben", "agent", ""); len(told) != 1 || told[0]["agentId"] != "keyAna" || told[0]["state"] != "away" || told[0]["name"] != "Ana" {
 		t.Fatalf("Ben was told %v", told)
 	}
-	ask(true) // Ben
+	ask(true)                                         // Ben
 	h.ConnectAgent(t, tn.ID, "keyBen", "Ben", "ben2") // Ben's second tab
 	bye := func(conn string) {
 		t.Helper()
