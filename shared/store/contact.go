@@ -94,6 +94,18 @@ func (w *contactWrite) setIfMissing(field string, v types.AttributeValue) {
 	w.sets = append(w.sets, "#"+field+" = if_not_exists(#"+field+", :"+field+")")
 }
 
+// unchanged conditions the write on a field of chat.Contact still holding
+// was, as read (missing when was is empty).
+func (w *contactWrite) unchanged(field, was string) {
+	w.names["#"+field] = attrName(chat.Contact{}, field)
+	w.vals[":"+field+"Was"] = str(was)
+	cond := "#" + field + " = :" + field + "Was"
+	if was == "" {
+		cond = "(attribute_not_exists(#" + field + ") OR " + cond + ")"
+	}
+	w.conds = append(w.conds, cond)
+}
+
 // setKey sets one of the store's own attributes (keys of the indexes, entity,
 // dataClass).
 func (w *contactWrite) setKey(name string, v types.AttributeValue) {
@@ -219,7 +231,9 @@ type conversationPointer struct {
 // openConversationId. Two racing first messages open one conversation: the
 // contact's update is conditioned on naming none, and the loser reads the
 // winner's. It sets only the contact's OpenConversationID and what a visit sets,
-// so a concurrent identify keeps its name and email.
+// so a concurrent identify keeps its name and email; and the conversation is
+// opened with them (an identify between the read and the write makes it read
+// again).
 func (s *Store) OpenConversation(ctx context.Context, tenantID, contactID, channel string, p retention.Periods) (*chat.Contact, string, error) {
 	pk := ContactPK(tenantID, contactID)
 	for range 3 {
@@ -259,7 +273,8 @@ func (s *Store) OpenConversation(ctx context.Context, tenantID, contactID, chann
 
 // openConversationTx writes a new conversation, its pointer, and the contact's
 // OpenConversationID, on the condition that the contact (as read: c) still
-// names no open conversation and is still on legal hold or not as it was.
+// names no open conversation, has the name and email read, and is still on
+// legal hold or not as it was.
 func (s *Store) openConversationTx(ctx context.Context, c *chat.Contact, cv *chat.Conversation, now time.Time, p retention.Periods) error {
 	conv, err := attributevalue.MarshalMap(conversationItem{Base: conversationBase(cv, p), Conversation: *cv})
 	if err != nil {
@@ -277,6 +292,11 @@ func (s *Store) openConversationTx(ctx context.Context, c *chat.Contact, cv *cha
 	w.set("OpenConversationID", str(cv.ID))
 	w.vals[":none"] = str("")
 	w.conds = append(w.conds, "(attribute_not_exists(#OpenConversationID) OR #OpenConversationID = :none)")
+	// The conversation keeps the name and email as read: an identify since
+	// (which found no conversation to name) fails this, and the opening is
+	// tried again with them.
+	w.unchanged("Name", c.Name)
+	w.unchanged("Email", c.Email)
 	in := w.input(s.data, c.LegalHold)
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Update: &types.Update{TableName: in.TableName, Key: in.Key, UpdateExpression: in.UpdateExpression,

@@ -23,6 +23,8 @@ type visitorState struct {
 	item          map[string]types.AttributeValue
 	contact       chat.Contact
 	conversations []string // ids of the contact's conversations whose status is open
+	// the contact's name and email as its (last) open conversation keeps them
+	convName, convEmail string
 }
 
 func readVisitor(t *testing.T, tt *testaws.Tables, tenantID, contactID string) visitorState {
@@ -40,6 +42,7 @@ func readVisitor(t *testing.T, tt *testaws.Tables, tenantID, contactID string) v
 		meta := rawItem(t, tt, tt.Data, store.ConversationPK(tenantID, id), store.SKMeta)
 		if str(meta, "Status") == chat.StatusOpen {
 			s.conversations = append(s.conversations, id)
+			s.convName, s.convEmail = str(meta, "ContactName"), str(meta, "ContactEmail")
 		}
 	}
 	return s
@@ -57,6 +60,10 @@ func checkVisitor(t *testing.T, s visitorState, tenantID, name, email, convID st
 	}
 	if len(s.conversations) != 1 || s.conversations[0] != convID || c.OpenConversationID != convID {
 		t.Errorf("open conversations %v, contact names %q; want exactly %s", s.conversations, c.OpenConversationID, convID)
+	}
+	// The inbox shows the conversation under the visitor's name.
+	if s.convName != name || s.convEmail != email {
+		t.Errorf("the conversation names %q %q, want %q %q", s.convName, s.convEmail, name, email)
 	}
 	pk := store.ContactPK(tenantID, c.ID)
 	if got, want := str(s.item, "GSI1PK"), store.EmailKey(tenantID, email); got != want {
@@ -100,7 +107,8 @@ var (
 // messages, as two Lambda instances run them: one waits before each of its
 // DynamoDB calls in turn while the other runs completely, and once after its
 // last. In every interleaving the visitor keeps its name and email and has
-// exactly one open conversation, which its contact names.
+// exactly one open conversation, which its contact names and which shows the
+// visitor's name and email in the inbox.
 func TestContactWriters_EveryInterleaving(t *testing.T) {
 	tt := testaws.NewTables(t)
 	plain := tt.Store()
