@@ -275,6 +275,9 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, keyID string, at tim
 		if !asCondition(err, &cf) {
 			return wrap("revoke api key", err)
 		}
+		if wroteBefore(cf.Item, map[string]types.AttributeValue{"revokedAt": vals[":at"], "expiresAt": vals[":exp"]}) {
+			return nil // the SDK's resend of this revoke
+		}
 		if cf.Item != nil || moved {
 			break
 		}

@@ -66,13 +66,16 @@ func (s *Store) ChannelTokenOf(ctx context.Context, tenantID, channel string) (*
 // LeaseChannelToken takes the lease of a tenant's channel token for owner
 // until until, if no one holds it at now; it reports whether it did.
 func (s *Store) LeaseChannelToken(ctx context.Context, tenantID, channel, owner string, now, until time.Time) (bool, error) {
+	lease := map[string]types.AttributeValue{"leaseOwner": str(owner), "leaseUntil": str(TimeKey(until))}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(ChannelsPK(tenantID), prefChannelToken+channel),
 		UpdateExpression:    aws.String("SET leaseOwner = :o, leaseUntil = :u, dataClass = :c, entity = :e"),
 		ConditionExpression: aws.String("attribute_not_exists(leaseUntil) OR leaseUntil < :now"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(owner), ":u": str(TimeKey(until)), ":now": str(TimeKey(now)),
-			":c": str(string(retention.Personal)), ":e": str("channelToken")}})
-	if isConditionFailed(err) {
-		return false, nil
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": lease["leaseOwner"], ":u": lease["leaseUntil"], ":now": str(TimeKey(now)),
+			":c": str(string(retention.Personal)), ":e": str("channelToken")},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	var cf *types.ConditionalCheckFailedException
+	if asCondition(err, &cf) {
+		return wroteBefore(cf.Item, lease), nil // held by another, or this lease's SDK resend
 	}
 	return err == nil, wrap("lease channel token", err)
 }

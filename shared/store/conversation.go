@@ -76,14 +76,16 @@ func (s *Store) TouchConversation(ctx context.Context, tenantID, convID string, 
 		// conversation is kept without one too.
 		delete(vals, ":exp")
 		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(pk, SKMeta), ExpressionAttributeValues: vals,
-			UpdateExpression: aws.String(set + " REMOVE expiresAt"), ConditionExpression: aws.String(cond)})
+			UpdateExpression: aws.String(set + " REMOVE expiresAt"), ConditionExpression: aws.String(cond),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
 		if err == nil {
 			return at, nil
 		}
-		if !isConditionFailed(err) {
+		var cf *types.ConditionalCheckFailedException
+		if !asCondition(err, &cf) {
 			return time.Time{}, wrap("touch conversation", err)
 		}
-		return time.Time{}, nil // gone, or newer activity already recorded
+		return recordedActivity(cf.Item), nil // gone (zero), or this or newer activity already recorded
 	}
 	for _, held := range []bool{false, true} {
 		in := &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(pk, SKMeta), ExpressionAttributeValues: vals}

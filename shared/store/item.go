@@ -68,6 +68,23 @@ func (s *Store) nowValue() types.AttributeValue {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// wroteBefore reports whether an item, as a failed condition returned it
+// (ALL_OLD), already holds every value of set: the SDK resent a write whose
+// first answer was lost (DynamoDB had applied it), and the write is done. The
+// values must be this write's own (a lease owner, a time to the nanosecond),
+// so that no other write can have left them.
+func wroteBefore(item map[string]types.AttributeValue, set map[string]types.AttributeValue) bool {
+	if item == nil {
+		return false
+	}
+	for k, v := range set {
+		if !reflect.DeepEqual(item[k], v) {
+			return false
+		}
+	}
+	return true
+}
+
 // claimState records that an install link's OAuth state (the item at base's
 // key) was used, once: a second claim returns false. The marker is technical
 // data, only needed while the state is valid, so it expires an hour after the

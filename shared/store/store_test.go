@@ -201,7 +201,7 @@ func TestTouchConversation_WithoutAnEndKeepsTheConversation(t *testing.T) {
 		t.Fatalf("expiresAt %d (want none), retention key %s", it.ExpiresAt, it.GSI2PK)
 	}
 	// A touch within the step is refused and reports what is recorded.
-	if recorded, err := st.TouchConversation(ctx, tid, cvID, later.Add(time.Second), time.Time{}, time.Minute); err != nil || !recorded.IsZero() {
+	if recorded, err := st.TouchConversation(ctx, tid, cvID, later.Add(time.Second), time.Time{}, time.Minute); err != nil || !recorded.Equal(later) {
 		t.Fatalf("touch within the step: %v %v", recorded, err)
 	}
 }

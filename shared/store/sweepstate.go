@@ -70,29 +70,37 @@ func sweepStateOf(st *chat.SweepState) (sweepState, error) {
 // state on the first visit. It returns nil when another sweep holds the lease.
 func (s *Store) AcquireSweep(ctx context.Context, tenantID, owner string, until time.Time) (*chat.SweepState, error) {
 	now := s.Now()
+	lease := map[string]types.AttributeValue{"leaseOwner": str(owner), "leaseUntil": &types.AttributeValueMemberN{Value: itoa(until.Unix())}}
 	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(TenantPK(tenantID), SKSweep),
 		UpdateExpression:    aws.String("SET leaseOwner = :o, leaseUntil = :u, tenantId = :t, dataClass = :dc, entity = :en, expiresAt = :exp"),
 		ConditionExpression: aws.String("attribute_not_exists(leaseUntil) OR leaseUntil < :now"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":o":   &types.AttributeValueMemberS{Value: owner},
-			":u":   &types.AttributeValueMemberN{Value: itoa(until.Unix())},
+			":o":   lease["leaseOwner"],
+			":u":   lease["leaseUntil"],
 			":t":   &types.AttributeValueMemberS{Value: tenantID},
 			":dc":  &types.AttributeValueMemberS{Value: string(retention.Technical)},
 			":en":  &types.AttributeValueMemberS{Value: "sweepState"},
 			":exp": &types.AttributeValueMemberN{Value: itoa(retention.ExpiresAt(retention.Maximums, retention.Technical, now))},
 			":now": &types.AttributeValueMemberN{Value: itoa(now.Unix())},
 		},
-		ReturnValues: types.ReturnValueAllNew,
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if isConditionFailed(err) {
-		return nil, nil
-	}
-	if err != nil {
+	state := map[string]types.AttributeValue(nil)
+	var cf *types.ConditionalCheckFailedException
+	switch {
+	case asCondition(err, &cf) && wroteBefore(cf.Item, lease):
+		state = cf.Item // this lease's SDK resend: the state is as the first attempt left it
+	case asCondition(err, &cf):
+		return nil, nil // another sweep holds the lease
+	case err != nil:
 		return nil, wrap("acquire sweep lease", err)
+	default:
+		state = res.Attributes
 	}
 	var it sweepStateItem
-	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
+	if err := attributevalue.UnmarshalMap(state, &it); err != nil {
 		return nil, wrap("unmarshal sweep state", err)
 	}
 	return it.domain(), nil
