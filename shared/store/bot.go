@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
@@ -65,11 +66,16 @@ func (s *Store) HandToPeople(ctx context.Context, tenantID, convID, reason strin
 	if err != nil {
 		return false, wrap("marshal bot state", err)
 	}
+	// This handoff's own mark: the SDK's resend of this write finds it and is
+	// this handoff; another one writes another mark and is refused.
+	item["claim"] = str(ids.Secret(12))
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item,
-		ConditionExpression:       aws.String("attribute_not_exists(PK) OR people = :f"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":f": &types.AttributeValueMemberBOOL{Value: false}}})
-	if isConditionFailed(err) {
-		return false, nil
+		ConditionExpression:                 aws.String("attribute_not_exists(PK) OR people = :f"),
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":f": &types.AttributeValueMemberBOOL{Value: false}},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	var cf *types.ConditionalCheckFailedException
+	if asCondition(err, &cf) {
+		return wroteBefore(cf.Item, map[string]types.AttributeValue{"claim": item["claim"]}), nil
 	}
 	return err == nil, wrap("put bot state", err)
 }
@@ -92,18 +98,19 @@ func (s *Store) ClaimBotQuery(ctx context.Context, tenantID, convID, messageID s
 	if err != nil {
 		return false, "", time.Time{}, wrap("marshal bot query", err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(PK)"), ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
-	if err == nil {
-		return true, BotAsked, at, nil
-	}
-	var cf *types.ConditionalCheckFailedException
-	if !asCondition(err, &cf) {
+	// This claim's own mark: the SDK's resend of this write finds it and is
+	// this claim; a redelivery of the message writes another and is refused.
+	item["claim"] = str(ids.Secret(12))
+	claimed, old, err := s.putNewOrOld(ctx, item)
+	if err != nil {
 		return false, "", time.Time{}, wrap("put bot query", err)
 	}
+	if claimed {
+		return true, BotAsked, at, nil
+	}
 	var prev botQueryItem
-	if cf.Item != nil {
-		err = attributevalue.UnmarshalMap(cf.Item, &prev)
+	if old != nil {
+		err = attributevalue.UnmarshalMap(old, &prev)
 	} else {
 		_, err = s.getLive(ctx, ConversationPK(tenantID, convID), prefBotQuery+messageID, true, &prev)
 	}

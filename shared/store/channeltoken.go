@@ -92,8 +92,17 @@ func (s *Store) PutChannelToken(ctx context.Context, tenantID, channel, owner st
 		vals[":exp"] = &types.AttributeValueMemberN{Value: itoa(exp)}
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data, Key: key(ChannelsPK(tenantID), prefChannelToken+channel),
-		UpdateExpression: aws.String(set), ConditionExpression: aws.String("leaseOwner = :o"), ExpressionAttributeValues: vals})
-	if isConditionFailed(err) {
+		UpdateExpression: aws.String(set), ConditionExpression: aws.String("leaseOwner = :o"), ExpressionAttributeValues: vals,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	var cf *types.ConditionalCheckFailedException
+	if asCondition(err, &cf) {
+		// The new token (its sealed blob) is this write's own, and the lease
+		// it freed is still free: the first attempt stored it and the SDK
+		// resent it.
+		_, leased := cf.Item["leaseOwner"]
+		if !leased && wroteBefore(cf.Item, map[string]types.AttributeValue{"tokenBlob": vals[":b"], "tokenExpiresAt": vals[":x"]}) {
+			return nil
+		}
 		return ErrLeaseLost
 	}
 	return wrap("put channel token", err)

@@ -3,9 +3,7 @@ package store
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/livesupportbot/backend/shared/chat"
 	"github.com/livesupportbot/backend/shared/retention"
@@ -40,14 +38,13 @@ func (s *Store) PutHandoff(ctx context.Context, h *chat.Handoff, p retention.Per
 	if err != nil {
 		return nil, false, wrap("marshal handoff", err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(PK)")})
-	if isConditionFailed(err) {
-		prev, err := s.Handoff(ctx, h.TenantID, h.ConversationID, h.To)
-		return prev, false, err
-	}
+	created, _, err := s.putNewOrOld(ctx, item)
 	if err != nil {
 		return nil, false, wrap("put handoff", err)
+	}
+	if !created {
+		prev, err := s.Handoff(ctx, h.TenantID, h.ConversationID, h.To)
+		return prev, false, err
 	}
 	return h, true, nil
 }

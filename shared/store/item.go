@@ -111,17 +111,27 @@ func (s *Store) claimState(ctx context.Context, base Base, stateExpiry time.Time
 // and the SDK retried it after a lost answer), it is a success; otherwise it
 // reports created false.
 func (s *Store) putNew(ctx context.Context, item map[string]types.AttributeValue) (bool, error) {
+	created, _, err := s.putNewOrOld(ctx, item)
+	return created, err
+}
+
+// putNewOrOld is putNew that also returns the item found instead when it was
+// not created (nil if the condition gave none).
+func (s *Store) putNewOrOld(ctx context.Context, item map[string]types.AttributeValue) (bool, map[string]types.AttributeValue, error) {
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.data, Item: item,
 		ConditionExpression:                 aws.String("attribute_not_exists(PK)"),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err == nil {
-		return true, nil
+		return true, nil, nil
 	}
 	var cf *types.ConditionalCheckFailedException
 	if asCondition(err, &cf) {
-		return cf.Item != nil && reflect.DeepEqual(cf.Item, item), nil
+		if cf.Item != nil && reflect.DeepEqual(cf.Item, item) {
+			return true, nil, nil
+		}
+		return false, cf.Item, nil
 	}
-	return false, err
+	return false, nil, err
 }

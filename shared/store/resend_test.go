@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -20,7 +21,9 @@ import (
 // write's own result. Each write below still reports what it did: the first
 // use of an install link is no replay (CI failed on both kinds when moto lost
 // an answer), a revoked key is revoked (not "not found"), a lease taken is
-// held, and a touch says what it recorded. A real second caller is still
+// held, a refreshed token stored under it is stored, a question to the bot
+// and a handoff (to people or a desk) are this call's, and a touch says what
+// it recorded. A real second caller is still
 // refused.
 func TestWrites_AnSDKResendIsTheSameWrite(t *testing.T) {
 	tt := testaws.NewTables(t)
@@ -88,6 +91,52 @@ func TestWrites_AnSDKResendIsTheSameWrite(t *testing.T) {
 			later := plain.Now().Add(time.Hour).Truncate(time.Second)
 			if recorded, err := lossy.TouchConversation(ctx, tid, cvID, later, time.Time{}, time.Minute); err != nil || !recorded.Equal(later) {
 				t.Fatalf("touch: %v %v, want %v recorded", recorded, err, later)
+			}
+		},
+		"ask the bot once per message": func(t *testing.T, tid string) {
+			cv, msg, at := ids.New(ids.Conversation), ids.New(ids.Message), time.Now()
+			if claimed, _, _, err := lossy.ClaimBotQuery(ctx, tid, cv, msg, at, retention.Defaults); err != nil || !claimed {
+				t.Fatalf("the first claim: %v %v, want claimed", claimed, err)
+			}
+			if again, state, _, err := plain.ClaimBotQuery(ctx, tid, cv, msg, at, retention.Defaults); err != nil || again || state != store.BotAsked {
+				t.Fatalf("a redelivery: %v %q %v, want refused, asked", again, state, err)
+			}
+		},
+		"hand a conversation to people": func(t *testing.T, tid string) {
+			cv := ids.New(ids.Conversation)
+			if did, err := lossy.HandToPeople(ctx, tid, cv, "handoff", time.Now(), retention.Defaults); err != nil || !did {
+				t.Fatalf("the handoff: %v %v, want done by this call", did, err)
+			}
+			if again, err := plain.HandToPeople(ctx, tid, cv, "handoff", time.Now(), retention.Defaults); err != nil || again {
+				t.Fatalf("a second handoff: %v %v, want refused", again, err)
+			}
+		},
+		"hand a conversation to a desk": func(t *testing.T, tid string) {
+			h := &chat.Handoff{TenantID: tid, ConversationID: ids.New(ids.Conversation), To: "zendesk", TicketID: "5001", By: "Eve", At: time.Now()}
+			if got, created, err := lossy.PutHandoff(ctx, h, retention.Defaults); err != nil || !created || got.TicketID != "5001" {
+				t.Fatalf("the handoff: %+v %v %v, want created", got, created, err)
+			}
+			again := *h
+			again.TicketID, again.At = "5002", time.Now()
+			if got, created, err := plain.PutHandoff(ctx, &again, retention.Defaults); err != nil || created || got.TicketID != "5001" {
+				t.Fatalf("a second handoff: %+v %v %v, want the first one", got, created, err)
+			}
+		},
+		"store a refreshed channel token": func(t *testing.T, tid string) {
+			now := time.Now()
+			if ok, err := plain.LeaseChannelToken(ctx, tid, "x", "owner-1", now, now.Add(30*time.Second)); err != nil || !ok {
+				t.Fatalf("the lease: %v %v", ok, err)
+			}
+			tok := store.ChannelToken{Integration: "wh1", Blob: []byte(ids.Secret(24)), Expires: store.TimeKey(now.Add(time.Hour))}
+			if err := lossy.PutChannelToken(ctx, tid, "x", "owner-1", tok, now, retention.Defaults); err != nil {
+				t.Fatalf("put: %v", err)
+			}
+			if got, err := plain.ChannelTokenOf(ctx, tid, "x"); err != nil || string(got.Blob) != string(tok.Blob) || got.LeaseOwner != "" {
+				t.Fatalf("the token after its put: %+v %v, want it stored and the lease free", got, err)
+			}
+			other := store.ChannelToken{Integration: "wh1", Blob: []byte(ids.Secret(24)), Expires: tok.Expires}
+			if err := plain.PutChannelToken(ctx, tid, "x", "owner-2", other, now, retention.Defaults); !errors.Is(err, store.ErrLeaseLost) {
+				t.Fatalf("a put without the lease: %v, want the lease lost", err)
 			}
 		},
 	}
