@@ -40,11 +40,18 @@
 #    growth that remained after 1-6. DynamoDB's and DynamoDB Streams' models
 #    are not listed here (a reset drops the backends, and with them the
 #    models); the other services' are, as before.
+# 8. TransactWriteItems honours its ClientRequestToken for 10 minutes, as
+#    DynamoDB does: the SDK fills one in and sends the same token again when
+#    it resends a transaction whose answer was lost, and DynamoDB answers that
+#    resend with success without applying it again (moto applied it again, so
+#    its conditions failed on the transaction's own writes). The same token
+#    with other items is IdempotentParameterMismatchException.
 import bisect
 import collections
 import copy
 import gc
 import inspect
+import json
 import os
 import threading
 import time
@@ -53,6 +60,8 @@ import flask.debughelpers
 from moto.core.common_models import BaseModel
 import moto.awslambda.utils  # noqa: F401  (a stream's first record imports it: a second's stall)
 from moto.core.exceptions import JsonRESTError
+from moto.core.responses import ActionResult
+from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models import table as table_models
 from moto.dynamodbstreams import models as streams_models
@@ -342,3 +351,36 @@ def _new(cls, *args, **kwargs):
 
 
 BaseModel.__new__ = staticmethod(_new)
+
+
+# 8. A transaction's client request token makes its resend a success.
+TOKEN_LIFE = 600.0
+_tokens = collections.OrderedDict()  # token -> (monotonic time done, the items as JSON)
+_tokens_lock = threading.Lock()
+_transact_handler = dynamodb_responses.DynamoHandler.transact_write_items
+
+
+def transact_write_items_once(self):
+    token = self.body.get("ClientRequestToken")
+    if not token:
+        return _transact_handler(self)
+    items = json.dumps(self.body.get("TransactItems"), sort_keys=True)
+    now = time.monotonic()
+    with _tokens_lock:
+        while _tokens and next(iter(_tokens.values()))[0] < now - TOKEN_LIFE:
+            _tokens.popitem(last=False)
+        seen = _tokens.get(token)
+    if seen is not None:
+        if seen[1] != items:
+            raise JsonRESTError(
+                "IdempotentParameterMismatchException",
+                "The request uses the same client token as a previous, but non-identical request.",
+            )
+        return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+    result = _transact_handler(self)  # a refused transaction raises: its token is not kept
+    with _tokens_lock:
+        _tokens[token] = (time.monotonic(), items)
+    return result
+
+
+dynamodb_responses.DynamoHandler.transact_write_items = transact_write_items_once

@@ -158,6 +158,45 @@ func TestPatch_CancelledTransactionRollsBackItemsOnly(t *testing.T) {
 	}
 }
 
+// A transaction sent again with its client request token (the SDK's resend
+// after a lost answer) succeeds without being applied again, as on AWS: no
+// second stream record, and its conditions are not checked against its own
+// writes. The same token with other items is refused; a new token is a new
+// transaction. moto used to apply the resend, which failed its conditions.
+func TestPatch_TransactionResendWithItsTokenIsDoneOnce(t *testing.T) {
+	db, st, table, arn, shard := streamTable(t, nil)
+	ctx := context.Background()
+	iter, err := iterator(t, st, arn, shard, stypes.ShardIteratorTypeLatest, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := func(token, v string) error {
+		_, err := db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{ClientRequestToken: aws.String(token),
+			TransactItems: []types.TransactWriteItem{
+				{Put: &types.Put{TableName: aws.String(table), Item: item("once", "1", v), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			}})
+		return err
+	}
+	if err := tx("token-1", "first"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx("token-1", "first"); err != nil {
+		t.Fatalf("the resend with its token: %v, want success", err)
+	}
+	var mismatch *types.IdempotentParameterMismatchException
+	if err := tx("token-1", "other"); !errors.As(err, &mismatch) {
+		t.Fatalf("the token with other items: %v, want IdempotentParameterMismatchException", err)
+	}
+	var cancelled *types.TransactionCanceledException
+	if err := tx("token-2", "first"); !errors.As(err, &cancelled) {
+		t.Fatalf("a new transaction: %v, want cancelled (the item exists)", err)
+	}
+	got, _, err := records(t, st, iter)
+	if err != nil || len(got) != 1 || got[0] != "INSERT:first" {
+		t.Fatalf("stream records %v (%v), want the one insert", got, err)
+	}
+}
+
 // Records older than the retention are gone: TRIM_HORIZON starts after them,
 // and an iterator asking for one gets TrimmedDataAccessException, as on AWS.
 func TestPatch_StreamRecordsAreKeptForTheRetention(t *testing.T) {

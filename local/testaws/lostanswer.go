@@ -12,12 +12,13 @@ import (
 )
 
 // LostAnswers is a DynamoDB client option under which the first answer to
-// each write (PutItem, UpdateItem, DeleteItem, BatchWriteItem) is lost after
-// DynamoDB applied the write: the SDK sees a 500 and sends the same request
-// again, as it does when DynamoDB answers InternalServerError for a write it
-// applied, or the connection drops on the way back. TransactWriteItems is
-// left out: DynamoDB makes its resend idempotent by the ClientRequestToken
-// the SDK fills in (moto does not). Lost counts the answers lost.
+// each write (PutItem, UpdateItem, DeleteItem, BatchWriteItem,
+// TransactWriteItems) is lost after DynamoDB applied the write: the SDK sees a
+// 500 and sends the same request again, as it does when DynamoDB answers
+// InternalServerError for a write it applied, or the connection drops on the
+// way back. (A transaction's resend carries the ClientRequestToken the SDK
+// filled in, which DynamoDB, and local/moto's patched moto, answer with
+// success without applying it again.) Lost counts the answers lost.
 type LostAnswers struct{ Lost atomic.Int64 }
 
 type invocationKey struct{}
@@ -31,7 +32,7 @@ func (l *LostAnswers) Option() func(*dynamodb.Options) {
 	lose := middleware.FinalizeMiddlewareFunc("loseFirstAnswer", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 		out, md, err := next.HandleFinalize(ctx, in)
 		switch middleware.GetOperationName(ctx) {
-		case "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem":
+		case "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems":
 		default:
 			return out, md, err
 		}

@@ -64,6 +64,26 @@ func TestWrites_AnSDKResendIsTheSameWrite(t *testing.T) {
 				t.Fatalf("a second revoke: %v, want not found", err)
 			}
 		},
+		"revoke an owner key (a transaction)": func(t *testing.T, tid string) {
+			putKey(t, plain, tid, "owner", plain.Now())
+			owner := putKey(t, plain, tid, "owner", plain.Now())
+			if err := lossy.RevokeAPIKey(ctx, tid, owner, time.Now(), retention.Defaults); err != nil {
+				t.Fatalf("revoke: %v", err)
+			}
+			if k, err := plain.APIKey(ctx, tid, owner); err != nil || k.RevokedAt == nil {
+				t.Fatalf("the key after its revoke: %+v %v", k, err)
+			}
+		},
+		"open a conversation (a transaction)": func(t *testing.T, tid string) {
+			vid := ids.New(ids.Contact)
+			_, first, err := lossy.OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults)
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			if _, again, err := plain.OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults); err != nil || again != first {
+				t.Fatalf("the visitor's next message: %s %v, want the conversation %s", again, err, first)
+			}
+		},
 		"channel token lease": func(t *testing.T, tid string) {
 			now := time.Now()
 			if ok, err := lossy.LeaseChannelToken(ctx, tid, "x", "owner-1", now, now.Add(30*time.Second)); err != nil || !ok {
