@@ -364,7 +364,7 @@ def transact_write_items_once(self):
     token = self.body.get("ClientRequestToken")
     if not token:
         return _transact_handler(self)
-    items = json.dumps(self.body.get("TransactItems"), sort_keys=True)
+    items = json.dumps(self.body.get("TransactItems"), sort_keys=True, default=repr)  # B values are bytes
     now = time.monotonic()
     with _tokens_lock:
         while _tokens and next(iter(_tokens.values()))[0] < now - TOKEN_LIFE:

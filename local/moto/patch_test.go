@@ -171,9 +171,11 @@ func TestPatch_TransactionResendWithItsTokenIsDoneOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx := func(token, v string) error {
+		it := item("once", "1", v)
+		it["blob"] = &types.AttributeValueMemberB{Value: []byte{0, 1, 2}} // binary values, too
 		_, err := db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{ClientRequestToken: aws.String(token),
 			TransactItems: []types.TransactWriteItem{
-				{Put: &types.Put{TableName: aws.String(table), Item: item("once", "1", v), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+				{Put: &types.Put{TableName: aws.String(table), Item: it, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 			}})
 		return err
 	}
