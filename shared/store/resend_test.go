@@ -21,9 +21,9 @@ import (
 // write's own result. Each write below still reports what it did: the first
 // use of an install link is no replay (CI failed on both kinds when moto lost
 // an answer), a revoked key is revoked (not "not found"), a lease taken is
-// held, a refreshed token stored under it is stored, a question to the bot
-// and a handoff (to people or a desk) are this call's, and a touch says what
-// it recorded. A real second caller is still
+// held, a refreshed token stored under it is stored, a question to the bot,
+// a handoff (to people or a desk), a LINE reply token and a reopen are this
+// call's, and a touch says what it recorded. A real second caller is still
 // refused.
 func TestWrites_AnSDKResendIsTheSameWrite(t *testing.T) {
 	tt := testaws.NewTables(t)
@@ -82,6 +82,32 @@ func TestWrites_AnSDKResendIsTheSameWrite(t *testing.T) {
 			}
 			if _, again, err := plain.OpenConversation(ctx, tid, vid, chat.ChannelWidget, retention.Defaults); err != nil || again != first {
 				t.Fatalf("the visitor's next message: %s %v, want the conversation %s", again, err, first)
+			}
+		},
+		"reopen a closed account": func(t *testing.T, tid string) {
+			if err := plain.PutTenant(ctx, &chat.Tenant{ID: tid, Status: "active", CreatedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			if err := plain.CloseTenant(ctx, tid); err != nil {
+				t.Fatal(err)
+			}
+			if err := lossy.ReopenTenant(ctx, tid); err != nil {
+				t.Fatalf("reopen: %v", err)
+			}
+			if err := plain.ReopenTenant(ctx, tid); !errors.Is(err, store.ErrNotClosed) {
+				t.Fatalf("a reopen of the open account: %v, want not closed", err)
+			}
+		},
+		"take a LINE reply token": func(t *testing.T, tid string) {
+			u := &chat.ChannelUser{Channel: "line", Account: "2001", UserID: "U1", ContactID: ids.New(ids.Contact), ReplyToken: "reply-1"}
+			if _, err := plain.TouchChannelUser(ctx, tid, u, time.Now(), retention.Defaults); err != nil {
+				t.Fatal(err)
+			}
+			if took, err := lossy.TakeReplyToken(ctx, tid, u, "reply-1"); err != nil || !took {
+				t.Fatalf("take: %v %v, want taken", took, err)
+			}
+			if again, err := plain.TakeReplyToken(ctx, tid, u, "reply-1"); err != nil || again {
+				t.Fatalf("a second sender: %v %v, want it taken already", again, err)
 			}
 		},
 		"channel token lease": func(t *testing.T, tid string) {
