@@ -74,6 +74,8 @@
   // launcher); its log scrolls inside while header and input stay. Phones get it
   // full screen (see the media query) with a close control in the header.
   // Safe areas (notches, home bars) count where the host page lets them.
+  // Where the panel is full screen: phones in portrait and in landscape.
+  var FULL_SCREEN = '(max-width:480px),(max-height:440px)';
   var SAFE_T = 'env(safe-area-inset-top,0px)', SAFE_R = 'env(safe-area-inset-right,0px)';
   var SAFE_B = 'env(safe-area-inset-bottom,0px)', SAFE_L = 'env(safe-area-inset-left,0px)';
   var css = [
@@ -132,10 +134,13 @@
     // Full screen where a floating panel would leave the log too little room:
     // phones in portrait (up to 480 px wide) and in landscape (up to 440 px high).
     // 16 px inputs keep iOS from zooming in on focus.
-    '@media (max-width:480px),(max-height:440px){' +
+    '@media ' + FULL_SCREEN + '{' +
       '#lsb-panel{top:0;right:0;bottom:0;left:0;width:auto;height:auto;max-width:none;max-height:none;border-radius:0;' +
         'padding:0 ' + SAFE_R + ' ' + SAFE_B + ' ' + SAFE_L + '}' +
       '#lsb-head{padding-top:calc(10px + ' + SAFE_T + ')}' +
+      // With the keyboard up little height is left: the identify form gives
+      // way (it scrolls) before the composer would.
+      '#lsb-identify{flex-shrink:1;min-height:0;overflow-y:auto}' +
       '#lsb-input,#lsb-identify input,#lsb-offline input,#lsb-offline textarea{font-size:16px}}'
   ].join('\n');
 
@@ -221,8 +226,31 @@
     root.appendChild(panel);
     root.appendChild(toggle);
     document.body.appendChild(root);
+    followVisualViewport(panel);
     if (load().open) { root.classList.add('lsb-open'); toggle.setAttribute('aria-expanded', 'true'); }
     if (load().identified) { identifyEl.style.display = 'none'; }
+  }
+
+  // followVisualViewport: on a phone the panel fills the screen, but the
+  // on-screen keyboard (like a pinch zoom) shrinks only the visual viewport,
+  // not the layout viewport that position:fixed uses (iOS Safari, and Chrome
+  // since 108), so the composer would sit under the keyboard. While full
+  // screen, the panel takes the visual viewport's place and size instead.
+  function followVisualViewport(panel) {
+    var vv = window.visualViewport, full = window.matchMedia && window.matchMedia(FULL_SCREEN);
+    if (!vv || !full) { return; }
+    function fit() {
+      var st = panel.style;
+      if (!full.matches) { st.top = st.left = st.width = st.height = ''; return; }
+      st.top = vv.offsetTop + 'px';
+      st.left = vv.offsetLeft + 'px';
+      st.width = vv.width + 'px';
+      st.height = vv.height + 'px';
+    }
+    vv.addEventListener('resize', fit);
+    vv.addEventListener('scroll', fit);
+    if (full.addEventListener) { full.addEventListener('change', fit); }
+    fit();
   }
 
   // buildOfflineForm: what the panel shows, above the composer and in place of

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -212,6 +213,36 @@ func TestBrowser_WidgetFitsTheViewport(t *testing.T) {
 					full.Log, full.LogScrollHeight, full.LogClientHeight, full.Scroll)
 			}
 			screenshot(tab, t, "e2e-widget-"+name+".png")
+
+			if size.full {
+				// The on-screen keyboard shrinks the visual viewport, not the
+				// layout one (played here by a zoom of 1.5, which does the same
+				// to its height: about what a phone's keyboard leaves in
+				// portrait): the panel follows it, so header and composer
+				// stay in sight.
+				setScale := func(f float64) {
+					t.Helper()
+					if _, err := chromedp.Call(tab, emulation.SetPageScaleFactor, emulation.SetPageScaleFactorParams{PageScaleFactor: f}); err != nil {
+						t.Fatalf("page scale %v: %v", f, err)
+					}
+				}
+				setScale(1.5)
+				err := chromedp.Do(tab, waitJS(`(function () {
+				  var v = visualViewport, top = v.offsetTop - 0.5, bottom = v.offsetTop + v.height + 0.5;
+				  var head = document.getElementById('lsb-head').getBoundingClientRect();
+				  var send = document.getElementById('lsb-send').getBoundingClientRect();
+				  return v.scale > 1.4 && head.top >= top && send.bottom <= bottom && send.right <= v.offsetLeft + v.width + 0.5;
+				})()`, 5*time.Second))
+				screenshot(tab, t, "e2e-widget-"+name+"-keyboard.png")
+				if err != nil {
+					t.Errorf("with the visual viewport shrunk, header or composer out of sight: %v", err)
+				}
+				setScale(1)
+				if err := chromedp.Do(tab, waitJS(`visualViewport.scale === 1`, 5*time.Second)); err != nil {
+					t.Fatal(err)
+				}
+				checkOpen("with the keyboard gone", layout())
+			}
 
 			// The header's close control closes the panel; the launcher is
 			// back, where it was.
