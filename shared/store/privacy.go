@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
@@ -183,14 +184,18 @@ var ErrPrivacyBusy = fmt.Errorf("privacy request is being processed elsewhere")
 func (s *Store) ClaimPrivacyRequest(ctx context.Context, tenantID, id, owner string, lease time.Duration) (*chat.PrivacyRequest, error) {
 	now := s.Now()
 	startedAt, _ := attributevalue.Marshal(now)
+	mark := str(ids.Secret(12))
 	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(PrivacyPK(tenantID), prefReq+id),
-		UpdateExpression: aws.String("SET #st = :proc, leaseOwner = :o, leaseUntil = :lu, " +
+		UpdateExpression: aws.String("SET #st = :proc, leaseOwner = :o, leaseUntil = :lu, " + attrWriteMark + " = :mark, " +
 			"startedAt = if_not_exists(startedAt, :started), attempts = if_not_exists(attempts, :zero) + :one"),
+		// The claim's own mark: its resend counts no attempt twice (below).
 		ConditionExpression: aws.String("attribute_exists(PK) AND #st IN (:recv, :proc) AND " +
-			"(attribute_not_exists(leaseUntil) OR leaseUntil < :nowUnix OR leaseOwner = :o)"),
+			"(attribute_not_exists(leaseUntil) OR leaseUntil < :nowUnix OR leaseOwner = :o) AND " +
+			"(attribute_not_exists(" + attrWriteMark + ") OR " + attrWriteMark + " <> :mark)"),
 		ExpressionAttributeNames: map[string]string{"#st": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":mark":    mark,
 			":proc":    &types.AttributeValueMemberS{Value: chat.PrivacyProcessing},
 			":recv":    &types.AttributeValueMemberS{Value: chat.PrivacyReceived},
 			":o":       &types.AttributeValueMemberS{Value: owner},
@@ -200,9 +205,17 @@ func (s *Store) ClaimPrivacyRequest(ctx context.Context, tenantID, id, owner str
 			":zero":    &types.AttributeValueMemberN{Value: "0"},
 			":one":     &types.AttributeValueMemberN{Value: "1"},
 		},
-		ReturnValues: types.ReturnValueAllNew,
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if isConditionFailed(err) {
+	var state map[string]types.AttributeValue
+	var cf *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		state = res.Attributes
+	case asCondition(err, &cf) && wroteBefore(cf.Item, map[string]types.AttributeValue{attrWriteMark: mark}):
+		state = cf.Item // the SDK's resend of this claim: as the first attempt left it
+	case isConditionFailed(err):
 		cur, gerr := s.PrivacyRequest(ctx, tenantID, id)
 		if gerr != nil {
 			return nil, gerr
@@ -211,12 +224,11 @@ func (s *Store) ClaimPrivacyRequest(ctx context.Context, tenantID, id, owner str
 			return cur, nil
 		}
 		return nil, ErrPrivacyBusy
-	}
-	if err != nil {
+	default:
 		return nil, wrap("claim privacy request", err)
 	}
 	var it privacyRequestItem
-	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
+	if err := attributevalue.UnmarshalMap(state, &it); err != nil {
 		return nil, wrap("unmarshal privacy request", err)
 	}
 	return it.request(tenantID), nil
@@ -287,10 +299,12 @@ func (s *Store) privacyUpdate(tenantID, id, owner string, u chat.PrivacyUpdate) 
 		sets = append(sets, fmt.Sprintf("counts.%s = if_not_exists(counts.%s, :zero) + %s", nk, nk, v))
 		i++
 	}
-	expr := ""
-	if len(sets) > 0 {
-		expr = "SET " + strings.Join(sets, ", ")
-	}
+	// Each update writes a mark of its own and is refused where it finds it:
+	// the SDK's resend of an update whose answer was lost adds no count twice,
+	// and is known as this update's (see updatePrivacyRequest).
+	sets = append(sets, attrWriteMark+" = :mark")
+	vals[":mark"] = str(ids.Secret(12))
+	expr := "SET " + strings.Join(sets, ", ")
 	var rems []string
 	for i, k := range remove {
 		n := fmt.Sprintf("#r%d", i)
@@ -300,7 +314,7 @@ func (s *Store) privacyUpdate(tenantID, id, owner string, u chat.PrivacyUpdate) 
 	if len(rems) > 0 {
 		expr += " REMOVE " + strings.Join(rems, ", ")
 	}
-	cond := "attribute_exists(PK) AND NOT #st IN (:done, :blk)"
+	cond := "attribute_exists(PK) AND NOT #st IN (:done, :blk) AND (attribute_not_exists(" + attrWriteMark + ") OR " + attrWriteMark + " <> :mark)"
 	if owner != "" {
 		cond += " AND leaseOwner = :owner"
 		vals[":owner"] = &types.AttributeValueMemberS{Value: owner}
@@ -311,6 +325,10 @@ func (s *Store) privacyUpdate(tenantID, id, owner string, u chat.PrivacyUpdate) 
 		ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
 	}, nil
 }
+
+// attrWriteMark holds the mark of the last claim or update of a privacy
+// request.
+const attrWriteMark = "writeMark"
 
 // ErrPrivacyLeaseLost is returned when a request changed under a processor: its
 // lease was taken over or the request already finished.
@@ -334,9 +352,14 @@ func (s *Store) updatePrivacyRequest(ctx context.Context, tenantID, id, owner st
 		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: up.TableName, Key: up.Key, UpdateExpression: up.UpdateExpression,
 			ConditionExpression: up.ConditionExpression, ExpressionAttributeNames: up.ExpressionAttributeNames,
-			ExpressionAttributeValues: up.ExpressionAttributeValues,
+			ExpressionAttributeValues:           up.ExpressionAttributeValues,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
-	} else {
+		var cf *types.ConditionalCheckFailedException
+		if asCondition(err, &cf) && wroteBefore(cf.Item, map[string]types.AttributeValue{attrWriteMark: up.ExpressionAttributeValues[":mark"]}) {
+			return nil // the SDK's resend of this update
+		}
+	} else { // a transaction: its resend is answered by its client request token
 		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 			TransactItems: append([]types.TransactWriteItem{{Update: up}}, extra...),
 		})

@@ -22,8 +22,10 @@ import (
 // use of an install link is no replay (CI failed on both kinds when moto lost
 // an answer), a revoked key is revoked (not "not found"), a lease taken is
 // held, a refreshed token stored under it is stored, a question to the bot,
-// a handoff (to people or a desk), a LINE reply token and a reopen are this
-// call's, and a touch says what it recorded. A real second caller is still
+// a handoff (to people or a desk), a LINE reply token, a reopen and a Slack
+// post's ts are this call's, a privacy request's attempt and counts are
+// counted once and its completion is no lost lease, and a touch says what it
+// recorded. A real second caller is still
 // refused.
 func TestWrites_AnSDKResendIsTheSameWrite(t *testing.T) {
 	tt := testaws.NewTables(t)
@@ -108,6 +110,44 @@ func TestWrites_AnSDKResendIsTheSameWrite(t *testing.T) {
 			}
 			if again, err := plain.TakeReplyToken(ctx, tid, u, "reply-1"); err != nil || again {
 				t.Fatalf("a second sender: %v %v, want it taken already", again, err)
+			}
+		},
+		"record a Slack post and its ts": func(t *testing.T, tid string) {
+			cv, msg := ids.New(ids.Conversation), ids.New(ids.Message)
+			post := &chat.SlackPost{MessageID: msg, ChannelID: "C1", ThreadTS: "1.1"}
+			if _, begun, err := lossy.BeginSlackPost(ctx, tid, cv, post, time.Now(), retention.Defaults); err != nil || !begun {
+				t.Fatalf("begin: %v %v, want begun by this attempt (no lookup in Slack)", begun, err)
+			}
+			if _, begun, err := plain.BeginSlackPost(ctx, tid, cv, post, time.Now(), retention.Defaults); err != nil || begun {
+				t.Fatalf("a retry of the delivery: %v %v, want the earlier record", begun, err)
+			}
+			if ok, err := lossy.FinishSlackPost(ctx, tid, cv, msg, "1700000000.000002"); err != nil || !ok {
+				t.Fatalf("finish: %v %v, want this post recorded (else its caller deletes it from Slack)", ok, err)
+			}
+			if ok, err := plain.FinishSlackPost(ctx, tid, cv, msg, "1700000000.000003"); err != nil || ok {
+				t.Fatalf("a concurrent attempt's post: %v %v, want refused", ok, err)
+			}
+		},
+		"work on a privacy request": func(t *testing.T, tid string) {
+			now := plain.Now()
+			req := &chat.PrivacyRequest{ID: ids.New(ids.Request), TenantID: tid, Type: chat.PrivacyExport, Reason: chat.ReasonLegal,
+				Subject: &chat.PrivacySubject{Email: "ada@example.com"}, Status: chat.PrivacyReceived, ReceivedAt: now, DueAt: now.Add(chat.PrivacyDue)}
+			if err := plain.PutPrivacyRequest(ctx, req); err != nil {
+				t.Fatal(err)
+			}
+			got, err := lossy.ClaimPrivacyRequest(ctx, tid, req.ID, "run-1", time.Minute)
+			if err != nil || got.Status != chat.PrivacyProcessing || got.Attempts != 1 {
+				t.Fatalf("claim: %+v %v, want processing, one attempt", got, err)
+			}
+			if err := lossy.UpdatePrivacyRequest(ctx, tid, req.ID, "run-1", chat.PrivacyUpdate{Add: map[string]int{"contacts": 2}}); err != nil {
+				t.Fatalf("count: %v", err)
+			}
+			done := now.Add(time.Second)
+			if err := lossy.UpdatePrivacyRequest(ctx, tid, req.ID, "run-1", chat.PrivacyUpdate{Status: chat.PrivacyCompleted, CompletedAt: &done}); err != nil {
+				t.Fatalf("complete: %v, want done (not a lost lease)", err)
+			}
+			if got, err := plain.PrivacyRequest(ctx, tid, req.ID); err != nil || got.Status != chat.PrivacyCompleted || got.Attempts != 1 || got.Counts["contacts"] != 2 {
+				t.Fatalf("the request: %+v %v, want completed, one attempt, contacts counted once", got, err)
 			}
 		},
 		"channel token lease": func(t *testing.T, tid string) {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
+	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
@@ -589,13 +590,16 @@ func (s *Store) BeginSlackPost(ctx context.Context, tenantID, convID string, sp 
 	if err != nil {
 		return nil, false, wrap("marshal slack post", err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(PK)")})
-	if err == nil {
-		return &rec, true, nil
-	}
-	if !isConditionFailed(err) {
+	// This attempt's own mark: the SDK's resend of this write finds it and
+	// is this attempt (no lookup in Slack); a retry of the delivery writes
+	// another and finds the earlier record.
+	item["claim"] = str(ids.Secret(12))
+	begun, _, err := s.putNewOrOld(ctx, item)
+	if err != nil {
 		return nil, false, wrap("put slack post", err)
+	}
+	if begun {
+		return &rec, true, nil
 	}
 	prev, err := s.SlackPost(ctx, tenantID, convID, sp.MessageID)
 	if err != nil {
@@ -607,14 +611,19 @@ func (s *Store) BeginSlackPost(ctx context.Context, tenantID, convID string, sp 
 // FinishSlackPost sets the ts of a begun post record. It returns false, changing
 // nothing, when the record already has a ts (another attempt finished first).
 func (s *Store) FinishSlackPost(ctx context.Context, tenantID, convID, messageID, ts string) (bool, error) {
+	done := map[string]types.AttributeValue{"ts": &types.AttributeValueMemberS{Value: ts}}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data,
-		Key:                       key(ConversationPK(tenantID, convID), prefSlackPost+messageID),
-		UpdateExpression:          aws.String("SET ts = :ts"),
-		ConditionExpression:       aws.String("attribute_exists(PK) AND attribute_not_exists(ts)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":ts": &types.AttributeValueMemberS{Value: ts}},
+		Key:                                 key(ConversationPK(tenantID, convID), prefSlackPost+messageID),
+		UpdateExpression:                    aws.String("SET ts = :ts"),
+		ConditionExpression:                 aws.String("attribute_exists(PK) AND attribute_not_exists(ts)"),
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":ts": done["ts"]},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if isConditionFailed(err) {
-		return false, nil
+	var cf *types.ConditionalCheckFailedException
+	if asCondition(err, &cf) {
+		// Slack's ts names one post: finding ours is the SDK's resend of this
+		// write, not a concurrent attempt's post (whose caller would delete ours).
+		return wroteBefore(cf.Item, done), nil
 	}
 	return err == nil, wrap("finish slack post", err)
 }
