@@ -203,7 +203,7 @@ func TestBrowser_ConsoleTwoAgentsLive(t *testing.T) {
 	// Ana opens the first conversation: its messages show, the badge goes, and
 	// the server counts it read.
 	do(t, ana, "Ana opens the conversation",
-		chromedp.Click(css(`#conversations li[data-id="`+conv1+`"]`)),
+		clickJS(`#conversations li[data-id="`+conv1+`"]`, live),
 		waitJS(hasText(`.msg[data-author=visitor] .text`, q1), live),
 		waitJS(hasText(`.msg[data-author=visitor] .text`, q2), live),
 		waitJS(rowPart(conv1, ".unread")+` === ''`, live),

@@ -66,6 +66,14 @@ func waitJS(cond string, timeout time.Duration) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond))
 }
 
+// clickJS clicks the first element matching sel, waiting up to timeout for it,
+// with the finding and the click in one evaluation in the page. The console
+// redraws a row when an event updates it, so a node that one protocol call
+// found may be gone by the next ("Could not find node with given id").
+func clickJS(sel string, timeout time.Duration) chromedp.Action[chromedp.Void] {
+	return waitJS(`(function () { var e = document.querySelector(`+strconv.Quote(sel)+`); if (!e) { return false; } e.click(); return true; })()`, timeout)
+}
+
 // css is a CSS selector for the first matching element.
 func css(s string) chromedp.CSS { return chromedp.CSS(s) }
 
@@ -229,7 +237,7 @@ func TestBrowser_VisitorAndAgentChatThroughWidgetAndConsole(t *testing.T) {
 	// The agent sees it in the console and replies.
 	if err := chromedp.Do(console,
 		waitJS(`document.querySelectorAll('#conversations li[data-id]').length === 1`, 20*time.Second),
-		chromedp.Click(css(`#conversations li[data-id]`)),
+		clickJS(`#conversations li[data-id]`, time.Second),
 		waitJS(hasText(`.msg[data-author=visitor] .text`, question), 20*time.Second),
 		chromedp.SendKeys(css("#reply-text"), answer),
 		chromedp.Click(css("#reply-send")),
