@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
@@ -68,14 +67,14 @@ func (s *Store) HandToPeople(ctx context.Context, tenantID, convID, reason strin
 	}
 	// This handoff's own mark: the SDK's resend of this write finds it and is
 	// this handoff; another one writes another mark and is refused.
-	item["claim"] = str(ids.Secret(12))
+	item[attrWriteMark] = newMark()
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.data, Item: item,
 		ConditionExpression:                 aws.String("attribute_not_exists(PK) OR people = :f"),
 		ExpressionAttributeValues:           map[string]types.AttributeValue{":f": &types.AttributeValueMemberBOOL{Value: false}},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
 	var cf *types.ConditionalCheckFailedException
 	if asCondition(err, &cf) {
-		return wroteBefore(cf.Item, map[string]types.AttributeValue{"claim": item["claim"]}), nil
+		return wroteBefore(cf.Item, markOf(item[attrWriteMark])), nil
 	}
 	return err == nil, wrap("put bot state", err)
 }
@@ -100,7 +99,7 @@ func (s *Store) ClaimBotQuery(ctx context.Context, tenantID, convID, messageID s
 	}
 	// This claim's own mark: the SDK's resend of this write finds it and is
 	// this claim; a redelivery of the message writes another and is refused.
-	item["claim"] = str(ids.Secret(12))
+	item[attrWriteMark] = newMark()
 	claimed, old, err := s.putNewOrOld(ctx, item)
 	if err != nil {
 		return false, "", time.Time{}, wrap("put bot query", err)

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
@@ -320,16 +319,16 @@ func replyAt(token string, at time.Time) string {
 func (s *Store) TakeReplyToken(ctx context.Context, tenantID string, u *chat.ChannelUser, token string) (bool, error) {
 	// The taker's own mark: the SDK's resend of this write after a lost
 	// answer finds it and is this take.
-	mark := str(ids.Secret(12))
+	mark := newMark()
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.data,
 		Key:                                 key(ChannelUserPK(tenantID, u.Channel, u.Account, u.UserID), skChannelUser),
-		UpdateExpression:                    aws.String("SET replyTakenBy = :m REMOVE replyToken, replyTokenAt"),
+		UpdateExpression:                    aws.String("SET " + attrWriteMark + " = :m REMOVE replyToken, replyTokenAt"),
 		ConditionExpression:                 aws.String("replyToken = :t"),
 		ExpressionAttributeValues:           map[string]types.AttributeValue{":t": str(token), ":m": mark},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
 	var cf *types.ConditionalCheckFailedException
 	if asCondition(err, &cf) {
-		return wroteBefore(cf.Item, map[string]types.AttributeValue{"replyTakenBy": mark}), nil
+		return wroteBefore(cf.Item, markOf(mark)), nil
 	}
 	return err == nil, wrap("take reply token", err)
 }

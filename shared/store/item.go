@@ -68,6 +68,20 @@ func (s *Store) nowValue() types.AttributeValue {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// attrWriteMark is the attribute where a write leaves a mark of its own
+// (newMark), so that the SDK's resend of the write after a lost answer knows
+// the item it finds for its own (wroteBefore), and another write's for
+// another's.
+const attrWriteMark = "writeMark"
+
+// newMark is a fresh write mark.
+func newMark() types.AttributeValue { return str(ids.Secret(12)) }
+
+// markOf is the part of an item that names the write of mark, for wroteBefore.
+func markOf(mark types.AttributeValue) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrWriteMark: mark}
+}
+
 // wroteBefore reports whether an item, as a failed condition returned it
 // (ALL_OLD), already holds every value of set: the SDK resent a write whose
 // first answer was lost (DynamoDB had applied it), and the write is done. The
@@ -101,7 +115,7 @@ func (s *Store) claimState(ctx context.Context, base Base, stateExpiry time.Time
 	if err != nil {
 		return false, wrap("marshal "+base.Entity, err)
 	}
-	item["claim"] = str(ids.Secret(12))
+	item[attrWriteMark] = newMark()
 	fresh, err := s.putNew(ctx, item)
 	return fresh, wrap("put "+base.Entity, err)
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
@@ -184,7 +183,7 @@ var ErrPrivacyBusy = fmt.Errorf("privacy request is being processed elsewhere")
 func (s *Store) ClaimPrivacyRequest(ctx context.Context, tenantID, id, owner string, lease time.Duration) (*chat.PrivacyRequest, error) {
 	now := s.Now()
 	startedAt, _ := attributevalue.Marshal(now)
-	mark := str(ids.Secret(12))
+	mark := newMark()
 	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.data, Key: key(PrivacyPK(tenantID), prefReq+id),
 		UpdateExpression: aws.String("SET #st = :proc, leaseOwner = :o, leaseUntil = :lu, " + attrWriteMark + " = :mark, " +
@@ -213,7 +212,7 @@ func (s *Store) ClaimPrivacyRequest(ctx context.Context, tenantID, id, owner str
 	switch {
 	case err == nil:
 		state = res.Attributes
-	case asCondition(err, &cf) && wroteBefore(cf.Item, map[string]types.AttributeValue{attrWriteMark: mark}):
+	case asCondition(err, &cf) && wroteBefore(cf.Item, markOf(mark)):
 		state = cf.Item // the SDK's resend of this claim: as the first attempt left it
 	case isConditionFailed(err):
 		cur, gerr := s.PrivacyRequest(ctx, tenantID, id)
@@ -303,7 +302,7 @@ func (s *Store) privacyUpdate(tenantID, id, owner string, u chat.PrivacyUpdate) 
 	// the SDK's resend of an update whose answer was lost adds no count twice,
 	// and is known as this update's (see updatePrivacyRequest).
 	sets = append(sets, attrWriteMark+" = :mark")
-	vals[":mark"] = str(ids.Secret(12))
+	vals[":mark"] = newMark()
 	expr := "SET " + strings.Join(sets, ", ")
 	var rems []string
 	for i, k := range remove {
@@ -325,10 +324,6 @@ func (s *Store) privacyUpdate(tenantID, id, owner string, u chat.PrivacyUpdate) 
 		ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
 	}, nil
 }
-
-// attrWriteMark holds the mark of the last claim or update of a privacy
-// request.
-const attrWriteMark = "writeMark"
 
 // ErrPrivacyLeaseLost is returned when a request changed under a processor: its
 // lease was taken over or the request already finished.
@@ -356,7 +351,7 @@ func (s *Store) updatePrivacyRequest(ctx context.Context, tenantID, id, owner st
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
 		var cf *types.ConditionalCheckFailedException
-		if asCondition(err, &cf) && wroteBefore(cf.Item, map[string]types.AttributeValue{attrWriteMark: up.ExpressionAttributeValues[":mark"]}) {
+		if asCondition(err, &cf) && wroteBefore(cf.Item, markOf(up.ExpressionAttributeValues[":mark"])) {
 			return nil // the SDK's resend of this update
 		}
 	} else { // a transaction: its resend is answered by its client request token

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
@@ -593,7 +592,7 @@ func (s *Store) BeginSlackPost(ctx context.Context, tenantID, convID string, sp 
 	// This attempt's own mark: the SDK's resend of this write finds it and
 	// is this attempt (no lookup in Slack); a retry of the delivery writes
 	// another and finds the earlier record.
-	item["claim"] = str(ids.Secret(12))
+	item[attrWriteMark] = newMark()
 	begun, _, err := s.putNewOrOld(ctx, item)
 	if err != nil {
 		return nil, false, wrap("put slack post", err)

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/livesupportbot/backend/shared/chat"
-	"github.com/livesupportbot/backend/shared/ids"
 	"github.com/livesupportbot/backend/shared/retention"
 )
 
@@ -190,7 +189,7 @@ func (s *Store) ReopenTenant(ctx context.Context, tenantID string) error {
 	now := s.Now()
 	// This reopen's own mark: the SDK's resend of the write after a lost
 	// answer finds it and is this reopen, not a reopen of an open account.
-	mark := str(ids.Secret(12))
+	mark := newMark()
 	for _, held := range []bool{false, true} {
 		old, err := s.reopen(ctx, tenantID, held, now, mark)
 		if err == nil {
@@ -199,7 +198,7 @@ func (s *Store) ReopenTenant(ctx context.Context, tenantID string) error {
 		if !isConditionFailed(err) {
 			return wrap("reopen tenant", err)
 		}
-		if wroteBefore(old, map[string]types.AttributeValue{attrReopenMark: mark}) {
+		if wroteBefore(old, markOf(mark)) {
 			return nil
 		}
 		if why := reopenRefusal(old, now); why != nil {
@@ -210,14 +209,11 @@ func (s *Store) ReopenTenant(ctx context.Context, tenantID string) error {
 	return chat.Errorf(chat.EConflict, "the tenant changed while it was being reopened; try again")
 }
 
-// attrReopenMark holds the mark of the last reopen of a tenant.
-const attrReopenMark = "reopenMark"
-
 // reopen writes the reopen of a closed tenant within grace, its legal hold
 // as assumed (held: no expiresAt), with the reopen's mark. On a failed
 // condition it returns the item as it was.
 func (s *Store) reopen(ctx context.Context, tenantID string, held bool, now time.Time, mark types.AttributeValue) (map[string]types.AttributeValue, error) {
-	set := "SET #st = :active, " + attrReopenMark + " = :mark REMOVE #at, " + attrGraceEndsAt + ", expiresAt"
+	set := "SET #st = :active, " + attrWriteMark + " = :mark REMOVE #at, " + attrGraceEndsAt + ", expiresAt"
 	cond := "#st = :closed AND " + attrGraceEndsAt + " > :now AND "
 	vals := map[string]types.AttributeValue{
 		":active": &types.AttributeValueMemberS{Value: "active"},
@@ -229,7 +225,7 @@ func (s *Store) reopen(ctx context.Context, tenantID string, held bool, now time
 	if held {
 		cond += "#h = :true"
 	} else {
-		set = "SET #st = :active, " + attrReopenMark + " = :mark, expiresAt = :exp REMOVE #at, " + attrGraceEndsAt
+		set = "SET #st = :active, " + attrWriteMark + " = :mark, expiresAt = :exp REMOVE #at, " + attrGraceEndsAt
 		cond += "(attribute_not_exists(#h) OR #h <> :true)"
 		vals[":exp"] = &types.AttributeValueMemberN{Value: itoa(retention.TenantExpiresAt(retention.Periods{}, nil, now))}
 	}
