@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -96,7 +97,7 @@ func (st *starter) selected() []cfntemplate.Function {
 func (st *starter) build(ctx context.Context, o Options, fns []cfntemplate.Function, bins map[string]string) error {
 	t0 := time.Now()
 	o.Log.Info("compiling the Lambda emulator")
-	stop := heartbeat(o, func() string { return "compiling the Lambda emulator" })
+	stop := heartbeat(o.Log, func() string { return "compiling the Lambda emulator" })
 	err := lambdarunner.BuildRIE(ctx, o.RepoRoot, st.rie)
 	stop()
 	if err != nil {
@@ -112,7 +113,7 @@ func (st *starter) build(ctx context.Context, o Options, fns []cfntemplate.Funct
 		firstErr error
 		wg       sync.WaitGroup
 	)
-	stop = heartbeat(o, func() string {
+	stop = heartbeat(o.Log, func() string {
 		mu.Lock()
 		defer mu.Unlock()
 		return fmt.Sprintf("building functions %d/%d started, %d done; now: %s", started, len(fns), len(bins),
@@ -165,7 +166,7 @@ var HeartbeatEvery = 15 * time.Second
 
 // heartbeat logs "still at it: <what()> (N s)" every HeartbeatEvery until the
 // returned stop is called, so no step of a first start is a silent wait.
-func heartbeat(o Options, what func() string) (stop func()) {
+func heartbeat(log *slog.Logger, what func() string) (stop func()) {
 	t0, done, ended := time.Now(), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(ended)
@@ -176,7 +177,7 @@ func heartbeat(o Options, what func() string) (stop func()) {
 			case <-done:
 				return
 			case <-tick.C:
-				o.Log.Info("still at it: " + what() + fmt.Sprintf(" (%d s)", int(time.Since(t0).Seconds())))
+				log.Info(fmt.Sprintf("still at it: %s (%d s)", what(), int(time.Since(t0).Seconds())))
 			}
 		}
 	}()
